@@ -1,0 +1,91 @@
+//! The in-process transport: requests go to the server's router directly, no
+//! socket, with the local owner's identity attached.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::{ApiRequest, ApiResponse, ClientError, Transport};
+use crate::server::{self, LocalIdentity, SOURCE_HEADER};
+use crate::service::{Actor, Service};
+use crate::store::{Store, StoreError, sqlite_paths};
+
+pub struct InProcess {
+    router: Router,
+    identity: LocalIdentity,
+    location: String,
+    service: Arc<Service>,
+}
+
+impl InProcess {
+    /// Wraps a service; every request acts as `actor`.
+    pub fn new(service: Arc<Service>, actor: Actor) -> Self {
+        InProcess {
+            router: server::router(service.clone()),
+            identity: LocalIdentity(actor),
+            location: service.backend_location().to_string(),
+            service,
+        }
+    }
+
+    /// Opens (creating when needed) the embedded SQLite store in `data_dir`;
+    /// the local owner is `owner` (the first start names them).
+    pub async fn open(data_dir: &Path, owner: &str) -> Result<InProcess, StoreError> {
+        let (db, key) = sqlite_paths(data_dir);
+        let store = Store::open_sqlite(&db, &key).await?;
+        let me = store.ensure_owner(owner).await?;
+        let service = Arc::new(Service::new(store));
+        Ok(InProcess::new(
+            service,
+            Actor {
+                username: me.username,
+                kind: me.kind,
+            },
+        ))
+    }
+
+    pub fn service(&self) -> &Arc<Service> {
+        &self.service
+    }
+}
+
+impl Transport for InProcess {
+    fn send(&self, request: ApiRequest) -> BoxFuture<'_, Result<ApiResponse, ClientError>> {
+        Box::pin(async move {
+            let mut builder = http::Request::builder()
+                .method(request.method)
+                .uri(&request.path)
+                .header(SOURCE_HEADER, request.source.as_str());
+            if request.body.is_some() {
+                builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+            }
+            let mut req = builder
+                .body(axum::body::Body::from(request.body.unwrap_or_default()))
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            req.extensions_mut().insert(self.identity.clone());
+            let resp = self
+                .router
+                .clone()
+                .oneshot(req)
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            let status = resp.status().as_u16();
+            let body: Bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?
+                .to_bytes();
+            Ok(ApiResponse { status, body })
+        })
+    }
+
+    fn backend(&self) -> String {
+        self.location.clone()
+    }
+}

@@ -1,0 +1,234 @@
+//! The thin client: one `Client` with a method per API call, over a
+//! [`Transport`]. This issue ships the in-process transport; an HTTP one is a
+//! second implementation of the same trait.
+
+mod in_process;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::model::{
+    AccountPatch, ApiError, AuditRecord, Connection, ConnectionPatch, CreatedConnection,
+    DemoLoaded, Me, NewConnection, Quota, Source, Visual,
+};
+pub use in_process::InProcess;
+
+/// One API request, independent of how it travels.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    /// Path and query, e.g. `/api/v1/connections`.
+    pub path: String,
+    pub body: Option<Bytes>,
+    /// Where the change comes from (R28); sent as `X-Switchboard-Source`.
+    pub source: Source,
+}
+
+/// One API response.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+/// How requests reach the API.
+pub trait Transport: Send + Sync + 'static {
+    fn send(&self, request: ApiRequest) -> BoxFuture<'_, Result<ApiResponse, ClientError>>;
+    /// What the header shows: the embedded file path or the server URL.
+    fn backend(&self) -> String;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The API answered with an error.
+    #[error("{}", .error.message)]
+    Api { status: u16, error: ApiError },
+    /// The request did not get an answer.
+    #[error("cannot reach the backend: {0}")]
+    Transport(String),
+    /// The answer was not what this client understands.
+    #[error("unexpected answer from the backend: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The field the error names, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { error, .. } => error.field.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { error, .. } => Some(&error.code),
+            _ => None,
+        }
+    }
+}
+
+/// The client every front end holds. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    transport: Arc<dyn Transport>,
+    source: Source,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("backend", &self.transport.backend())
+            .finish()
+    }
+}
+
+/// Percent-encodes a path segment (codes are `[a-z0-9_]`, but callers may pass anything).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Client {
+    pub fn new(transport: Arc<dyn Transport>, source: Source) -> Self {
+        Client { transport, source }
+    }
+
+    pub fn backend(&self) -> String {
+        self.transport.backend()
+    }
+
+    /// Sends a request as is and returns the raw answer (contract tests use it
+    /// to send malformed bodies).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<ApiResponse, ClientError> {
+        self.transport
+            .send(ApiRequest {
+                method,
+                path: path.to_string(),
+                body,
+                source: self.source,
+            })
+            .await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, ClientError> {
+        let body = body
+            .map(|b| serde_json::to_vec(b).map(Bytes::from))
+            .transpose()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let resp = self.raw(method, path, body).await?;
+        decode(resp)
+    }
+
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.call(Method::GET, "/api/v1/me", None::<&()>).await
+    }
+
+    pub async fn quota(&self) -> Result<Quota, ClientError> {
+        self.call(Method::GET, "/api/v1/account", None::<&()>).await
+    }
+
+    pub async fn set_max_connections(&self, max: u64) -> Result<Quota, ClientError> {
+        let patch = AccountPatch {
+            max_connections: max,
+        };
+        self.call(Method::PATCH, "/api/v1/account", Some(&patch))
+            .await
+    }
+
+    pub async fn visuals(&self) -> Result<Vec<Visual>, ClientError> {
+        self.call(Method::GET, "/api/v1/visuals", None::<&()>).await
+    }
+
+    pub async fn load_demo(&self) -> Result<DemoLoaded, ClientError> {
+        self.call(Method::POST, "/api/v1/demo", None::<&()>).await
+    }
+
+    pub async fn list_connections(&self) -> Result<Vec<Connection>, ClientError> {
+        self.call(Method::GET, "/api/v1/connections", None::<&()>)
+            .await
+    }
+
+    pub async fn get_connection(&self, code: &str) -> Result<Connection, ClientError> {
+        let path = format!("/api/v1/connections/{}", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn create_connection(
+        &self,
+        new: &NewConnection,
+    ) -> Result<CreatedConnection, ClientError> {
+        self.call(Method::POST, "/api/v1/connections", Some(new))
+            .await
+    }
+
+    pub async fn update_connection(
+        &self,
+        code: &str,
+        patch: &ConnectionPatch,
+    ) -> Result<Connection, ClientError> {
+        let path = format!("/api/v1/connections/{}", segment(code));
+        self.call(Method::PATCH, &path, Some(patch)).await
+    }
+
+    pub async fn delete_connection(&self, code: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/connections/{}", segment(code));
+        let resp = self.raw(Method::DELETE, &path, None).await?;
+        if resp.status == 204 {
+            Ok(())
+        } else {
+            decode::<serde_json::Value>(resp).map(drop)
+        }
+    }
+
+    pub async fn connection_audit(&self, code: &str) -> Result<Vec<AuditRecord>, ClientError> {
+        let path = format!("/api/v1/connections/{}/audit", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+}
+
+/// Maps a response to the value or to the API's error.
+pub fn decode<T: DeserializeOwned>(resp: ApiResponse) -> Result<T, ClientError> {
+    if (200..300).contains(&resp.status) {
+        serde_json::from_slice(&resp.body).map_err(|e| ClientError::Decode(e.to_string()))
+    } else {
+        let error = serde_json::from_slice::<ApiError>(&resp.body).unwrap_or_else(|_| ApiError {
+            code: "http".to_string(),
+            message: format!("the backend answered HTTP {}", resp.status),
+            field: None,
+        });
+        Err(ClientError::Api {
+            status: resp.status,
+            error,
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! Plain serde types shared by every layer: the API's request and response
+//! bodies. No logic, no I/O.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Which way data flows between the outside application and the platform (R1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowType {
+    /// Data flows into the platform.
+    #[default]
+    Source,
+    /// Data is extracted from the platform.
+    Destination,
+    /// Neither; not monitored.
+    Other,
+}
+
+impl FlowType {
+    pub const ALL: [FlowType; 3] = [FlowType::Source, FlowType::Destination, FlowType::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowType::Source => "source",
+            FlowType::Destination => "destination",
+            FlowType::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FlowType> {
+        FlowType::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for FlowType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A connection as every reader sees it. Holds no secret value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub code: String,
+    pub label: String,
+    pub flow_type: FlowType,
+    /// A bundled logo name (see `GET /api/v1/visuals`) or a path to an image file.
+    pub visual: Option<String>,
+    pub client_id: String,
+    pub username: String,
+    pub role: String,
+    pub group: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/connections`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewConnection {
+    pub label: String,
+    /// Generated from the label when absent (R1).
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub flow_type: FlowType,
+    #[serde(default)]
+    pub visual: Option<String>,
+}
+
+/// Body of `PATCH /api/v1/connections/{code}`: only the named fields change.
+/// `visual: null` removes the visual; an absent `visual` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_type: Option<FlowType>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub visual: Option<Option<String>>,
+}
+
+/// The answer to a create: the connection and its password, shown once (R4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedConnection {
+    pub connection: Connection,
+    pub secret: String,
+    pub password: String,
+}
+
+/// Whether another connection may be created (R2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    pub count: u64,
+    /// 0 = unlimited.
+    pub max_connections: u64,
+    pub reached: bool,
+}
+
+/// Body of `PATCH /api/v1/account`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    pub max_connections: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserKind {
+    Owner,
+    Admin,
+    Member,
+}
+
+/// The acting user, as `GET /api/v1/me` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub kind: UserKind,
+}
+
+/// Where a change came from (R28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Tui,
+    #[default]
+    Api,
+    Cli,
+    System,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Tui => "tui",
+            Source::Api => "api",
+            Source::Cli => "cli",
+            Source::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        [Source::Tui, Source::Api, Source::Cli, Source::System]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// One changed field in an audit record; secret values appear as `******`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// Who did what to which record, when (R28).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub source: Source,
+    pub action: String,
+    pub target: String,
+    pub changes: Vec<FieldChange>,
+}
+
+/// A bundled logo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visual {
+    pub name: String,
+    pub description: String,
+}
+
+/// The answer to loading the demo workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoLoaded {
+    pub created: u64,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Serde helper telling an absent field (`None`) from an explicit `null`
+/// (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}

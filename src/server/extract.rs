@@ -1,0 +1,97 @@
+//! Extractors that turn bad requests into clear `{"code","message","field"}`
+//! errors instead of axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::header;
+use serde::de::DeserializeOwned;
+
+use super::SOURCE_HEADER;
+use crate::model::Source;
+use crate::service::ServiceError;
+
+/// A JSON body, decoded with the path of the offending field on error.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| {
+                let mime = ct.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ServiceError::invalid(
+                "body",
+                "the request body must be JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ServiceError::invalid("body", format!("cannot read the request body: {e}"))
+        })?;
+        decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Decodes JSON, naming the field that is wrong.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let text = inner.to_string();
+        // serde appends " at line 1 column 9"; the field name says more.
+        let message = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        let field = if path != "." {
+            path
+        } else if let Some(name) = message
+            .strip_prefix("missing field `")
+            .or_else(|| message.strip_prefix("unknown field `"))
+            .and_then(|rest| rest.split('`').next())
+        {
+            name.to_string()
+        } else {
+            "body".to_string()
+        };
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("the request body is not valid JSON: {message}")
+        } else {
+            format!("{field}: {message}")
+        };
+        ServiceError::Invalid { field, message }
+    })
+}
+
+/// Where a change comes from, from the `X-Switchboard-Source` header
+/// (default `api`).
+pub struct RequestSource(pub Source);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestSource {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match parts.headers.get(SOURCE_HEADER) {
+            None => Ok(RequestSource(Source::Api)),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(Source::parse)
+                .map(RequestSource)
+                .ok_or_else(|| {
+                    ServiceError::invalid(SOURCE_HEADER, "source must be tui, api, cli or system")
+                }),
+        }
+    }
+}

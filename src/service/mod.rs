@@ -1,0 +1,376 @@
+//! The use cases: one function per action, taking the acting user, checking
+//! the domain rules, running one transaction (in the store) that also writes
+//! the audit record.
+
+use secrecy::ExposeSecret;
+
+use crate::domain::{self, RuleError};
+use crate::model::{
+    AccountPatch, AuditRecord, Connection, ConnectionPatch, CreatedConnection, DemoLoaded, FlowType,
+    Me, NewConnection, Quota, Source, UserKind, Visual,
+};
+use crate::store::{Acting, ConnectionChange, ConnectionDraft, Store, StoreError};
+
+/// The one error type of the backend; the server maps it to HTTP once and the
+/// client maps it back, so every transport shows the same message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{message}")]
+    NotFound { message: String },
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("{message}")]
+    QuotaReached { max: u64, message: String },
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("{message}")]
+    Unauthenticated { message: String },
+    /// A fault of ours; the message never carries details that could hold a secret.
+    #[error("{message}")]
+    Internal { message: String },
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ServiceError::Invalid { field, .. } | ServiceError::Conflict { field, .. } => {
+                Some(field)
+            }
+            ServiceError::QuotaReached { .. } => Some("max_connections"),
+            _ => None,
+        }
+    }
+}
+
+impl From<RuleError> for ServiceError {
+    fn from(e: RuleError) -> Self {
+        ServiceError::invalid(e.field, e.message)
+    }
+}
+
+fn connection_not_found(code: &str) -> ServiceError {
+    ServiceError::NotFound {
+        message: format!("connection {code:?} not found"),
+    }
+}
+
+impl ServiceError {
+    fn from_store(e: StoreError, code: Option<&str>) -> Self {
+        match e {
+            StoreError::NotFound => connection_not_found(code.unwrap_or("?")),
+            StoreError::Conflict { field, message } => ServiceError::Conflict {
+                field: field.to_string(),
+                message,
+            },
+            StoreError::QuotaReached { max } => ServiceError::QuotaReached {
+                max,
+                message: format!(
+                    "the connection limit is reached: this account holds at most {max} connections; delete one or raise max_connections"
+                ),
+            },
+            other => {
+                // Store errors never carry secret values (they are bound as
+                // parameters, never formatted into SQL or messages).
+                tracing::error!(error = %other, "store failure");
+                ServiceError::Internal {
+                    message: "internal error; see the server log".to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// The acting user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub username: String,
+    pub kind: UserKind,
+}
+
+impl Actor {
+    fn is_admin(&self) -> bool {
+        matches!(self.kind, UserKind::Owner | UserKind::Admin)
+    }
+}
+
+/// The demo workspace bundled in the binary.
+const DEMO_JSON: &str = include_str!("../../assets/demo.json");
+
+#[derive(serde::Deserialize)]
+struct DemoFile {
+    connections: Vec<NewConnection>,
+}
+
+/// Most audit records one call returns.
+const AUDIT_LIMIT: u32 = 200;
+
+pub struct Service {
+    store: Store,
+}
+
+impl Service {
+    pub fn new(store: Store) -> Self {
+        Service { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Where the data lives (for the header).
+    pub fn backend_location(&self) -> &str {
+        self.store.location()
+    }
+
+    fn require_admin(actor: &Actor, what: &str) -> Result<(), ServiceError> {
+        if actor.is_admin() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden {
+                message: format!("only the owner or an admin may {what}"),
+            })
+        }
+    }
+
+    pub fn me(&self, actor: &Actor) -> Me {
+        Me {
+            username: actor.username.clone(),
+            kind: actor.kind,
+        }
+    }
+
+    pub fn visuals(&self) -> Vec<Visual> {
+        domain::BUNDLED_VISUALS
+            .iter()
+            .map(|(name, description)| Visual {
+                name: name.to_string(),
+                description: description.to_string(),
+            })
+            .collect()
+    }
+
+    pub async fn quota(&self, _actor: &Actor) -> Result<Quota, ServiceError> {
+        self.store
+            .quota()
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))
+    }
+
+    pub async fn update_account(
+        &self,
+        actor: &Actor,
+        source: Source,
+        patch: AccountPatch,
+    ) -> Result<Quota, ServiceError> {
+        if actor.kind != UserKind::Owner {
+            return Err(ServiceError::Forbidden {
+                message: "only the owner may change the connection limit".to_string(),
+            });
+        }
+        if patch.max_connections > i64::MAX as u64 {
+            return Err(ServiceError::invalid(
+                "max_connections",
+                "max_connections is too large",
+            ));
+        }
+        let acting = Acting {
+            user: &actor.username,
+            source,
+        };
+        self.store
+            .set_max_connections(&acting, patch.max_connections)
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))
+    }
+
+    pub async fn list_connections(&self, _actor: &Actor) -> Result<Vec<Connection>, ServiceError> {
+        self.store
+            .list_connections()
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))
+    }
+
+    pub async fn get_connection(
+        &self,
+        _actor: &Actor,
+        code: &str,
+    ) -> Result<Connection, ServiceError> {
+        self.store
+            .get_connection(code)
+            .await
+            .map_err(|e| ServiceError::from_store(e, Some(code)))
+    }
+
+    fn draft(new: &NewConnection) -> Result<ConnectionDraft, ServiceError> {
+        let label = domain::validate_label(&new.label)?;
+        let code = match new.code.as_deref() {
+            Some(code) => {
+                domain::validate_code(code)?;
+                code.to_string()
+            }
+            None => domain::code_from_label(&label)?,
+        };
+        let visual = match new.visual.as_deref() {
+            Some(v) => domain::validate_visual(v)?,
+            None => None,
+        };
+        Ok(ConnectionDraft {
+            code,
+            label,
+            flow_type: new.flow_type,
+            visual,
+        })
+    }
+
+    /// R1–R4: validates, checks the quota, generates credentials; the password
+    /// is in this response and nowhere else, ever.
+    pub async fn create_connection(
+        &self,
+        actor: &Actor,
+        source: Source,
+        new: NewConnection,
+    ) -> Result<CreatedConnection, ServiceError> {
+        Self::require_admin(actor, "create connections")?;
+        let draft = Self::draft(&new)?;
+        let acting = Acting {
+            user: &actor.username,
+            source,
+        };
+        let (connection, creds) = self
+            .store
+            .create_connection(&acting, &draft)
+            .await
+            .map_err(|e| ServiceError::from_store(e, Some(&draft.code)))?;
+        tracing::info!(code = %connection.code, "connection created");
+        Ok(CreatedConnection {
+            connection,
+            secret: creds.secret.expose_secret().to_string(),
+            password: creds.password.expose_secret().to_string(),
+        })
+    }
+
+    pub async fn update_connection(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+        patch: ConnectionPatch,
+    ) -> Result<Connection, ServiceError> {
+        Self::require_admin(actor, "edit connections")?;
+        let change = ConnectionChange {
+            label: patch
+                .label
+                .as_deref()
+                .map(domain::validate_label)
+                .transpose()?,
+            flow_type: patch.flow_type,
+            visual: match patch.visual {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(v)) => Some(domain::validate_visual(&v)?),
+            },
+        };
+        let acting = Acting {
+            user: &actor.username,
+            source,
+        };
+        self.store
+            .update_connection(&acting, code, &change)
+            .await
+            .map_err(|e| ServiceError::from_store(e, Some(code)))
+    }
+
+    /// R8: deletes the connection and its credentials.
+    pub async fn delete_connection(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+    ) -> Result<(), ServiceError> {
+        Self::require_admin(actor, "delete connections")?;
+        let acting = Acting {
+            user: &actor.username,
+            source,
+        };
+        self.store
+            .delete_connection(&acting, code)
+            .await
+            .map_err(|e| ServiceError::from_store(e, Some(code)))?;
+        tracing::info!(code, "connection deleted");
+        Ok(())
+    }
+
+    /// R28: the audit trail of one connection, newest first.
+    pub async fn connection_audit(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Vec<AuditRecord>, ServiceError> {
+        // Seeing the trail requires seeing the connection; a deleted
+        // connection's trail stays readable to admins.
+        if !actor.is_admin() {
+            self.get_connection(actor, code).await?;
+        }
+        self.store
+            .audit_for(&crate::store::connection_target(code), AUDIT_LIMIT)
+            .await
+            .map_err(|e| ServiceError::from_store(e, Some(code)))
+    }
+
+    /// Loads the bundled demo workspace into an empty workspace.
+    pub async fn load_demo(&self, actor: &Actor, source: Source) -> Result<DemoLoaded, ServiceError> {
+        Self::require_admin(actor, "load the demo workspace")?;
+        let demo: DemoFile = serde_json::from_str(DEMO_JSON).map_err(|e| {
+            tracing::error!(error = %e, "bundled demo.json is malformed");
+            ServiceError::Internal {
+                message: "the bundled demo workspace is malformed".to_string(),
+            }
+        })?;
+        let drafts = demo
+            .connections
+            .iter()
+            .map(Self::draft)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.import_drafts(actor, source, &drafts).await
+    }
+
+    /// Inserts validated connections into an empty workspace in one
+    /// transaction (used by the demo and by benchmarks).
+    pub async fn import_drafts(
+        &self,
+        actor: &Actor,
+        source: Source,
+        drafts: &[ConnectionDraft],
+    ) -> Result<DemoLoaded, ServiceError> {
+        Self::require_admin(actor, "import connections")?;
+        let acting = Acting {
+            user: &actor.username,
+            source,
+        };
+        let created = self
+            .store
+            .insert_into_empty(&acting, drafts)
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))?;
+        Ok(DemoLoaded { created })
+    }
+}
+
+/// A draft for a connection from a label alone (benchmarks, tests).
+pub fn draft_from_label(label: &str, flow_type: FlowType) -> Result<ConnectionDraft, ServiceError> {
+    Service::draft(&NewConnection {
+        label: label.to_string(),
+        code: None,
+        flow_type,
+        visual: None,
+    })
+}

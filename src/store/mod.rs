@@ -1,0 +1,689 @@
+//! Persistence. One SQLite engine today behind this one interface (PostgreSQL
+//! joins it in a later issue, with the same migrations shape). Encryption of
+//! secrets and hashing of passwords happen at this boundary: nothing above it
+//! ever hands a plain secret to SQL.
+
+pub mod keys;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use secrecy::SecretString;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::domain::credentials;
+use crate::model::{AuditRecord, Connection, FieldChange, FlowType, Me, Quota, Source, UserKind};
+pub use keys::{KeyError, Keys};
+
+/// What a secret value looks like in an audit record or any read (R26, R28).
+pub const MASK: &str = "******";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the account holds at most {max} connections")]
+    QuotaReached { max: u64 },
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot prepare the data directory {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Who acts, and from where, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Acting<'a> {
+    pub user: &'a str,
+    pub source: Source,
+}
+
+/// A validated connection about to be inserted.
+#[derive(Debug, Clone)]
+pub struct ConnectionDraft {
+    pub code: String,
+    pub label: String,
+    pub flow_type: FlowType,
+    pub visual: Option<String>,
+}
+
+/// A validated change; `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionChange {
+    pub label: Option<String>,
+    pub flow_type: Option<FlowType>,
+    pub visual: Option<Option<String>>,
+}
+
+/// The credentials made for a new connection, returned once.
+pub struct IssuedCredentials {
+    pub secret: SecretString,
+    pub password: SecretString,
+}
+
+pub struct Store {
+    pool: SqlitePool,
+    keys: Keys,
+    location: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("location", &self.location).finish()
+    }
+}
+
+const CONNECTION_COLUMNS: &str =
+    "code, label, flow_type, visual, client_id, username, role, grp, created_at, updated_at";
+
+fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Creates a file with mode 0600 if it does not exist yet.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path).map(drop)
+}
+
+fn connection_from_row(row: &SqliteRow) -> Result<Connection, sqlx::Error> {
+    let flow: String = row.try_get("flow_type")?;
+    Ok(Connection {
+        code: row.try_get("code")?,
+        label: row.try_get("label")?,
+        flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+        visual: row.try_get("visual")?,
+        client_id: row.try_get("client_id")?,
+        username: row.try_get("username")?,
+        role: row.try_get("role")?,
+        group: row.try_get("grp")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+pub fn connection_target(code: &str) -> String {
+    format!("connection:{code}")
+}
+
+fn change(field: &str, old: Option<&str>, new: Option<&str>) -> FieldChange {
+    FieldChange {
+        field: field.to_string(),
+        old: old.map(str::to_string),
+        new: new.map(str::to_string),
+    }
+}
+
+/// The audit changes of a connection as created (`created = true`) or deleted.
+fn whole_connection_changes(c: &Connection, created: bool) -> Vec<FieldChange> {
+    let fields: [(&str, Option<&str>); 9] = [
+        ("code", Some(&c.code)),
+        ("label", Some(&c.label)),
+        ("flow_type", Some(c.flow_type.as_str())),
+        ("visual", c.visual.as_deref()),
+        ("client_id", Some(&c.client_id)),
+        ("secret", Some(MASK)),
+        ("username", Some(&c.username)),
+        ("password", Some(MASK)),
+        ("role", Some(&c.role)),
+    ];
+    fields
+        .into_iter()
+        .chain(std::iter::once(("group", Some(c.group.as_str()))))
+        .filter(|(_, v)| v.is_some())
+        .map(|(f, v)| {
+            if created {
+                change(f, None, v)
+            } else {
+                change(f, v, None)
+            }
+        })
+        .collect()
+}
+
+impl Store {
+    /// Opens (creating when needed) the database at `db_path` and the key file
+    /// at `key_path`, both mode 0600, and applies the migrations.
+    pub async fn open_sqlite(db_path: &Path, key_path: &Path) -> Result<Store, StoreError> {
+        for p in [db_path, key_path] {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir)?;
+            }
+        }
+        let keys = Keys::load_or_create(key_path)?;
+        create_private_file(db_path).map_err(|source| StoreError::Io {
+            path: db_path.display().to_string(),
+            source,
+        })?;
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(db_path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed revocation must survive a power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("src/store/migrations/sqlite").run(&pool).await?;
+        Ok(Store {
+            pool,
+            keys,
+            location: db_path.display().to_string(),
+        })
+    }
+
+    /// Where the data lives, for the header.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction that takes the write lock at once, so a
+    /// read-then-write never fails with SQLITE_BUSY half-way.
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn audit_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        acting: &Acting<'_>,
+        action: &str,
+        target: &str,
+        changes: &[FieldChange],
+    ) -> Result<(), StoreError> {
+        let changes = serde_json::to_string(changes).expect("field changes serialise");
+        sqlx::query(
+            "INSERT INTO audit (at, actor, source, action, target, changes) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(now_millis())
+        .bind(acting.user)
+        .bind(acting.source.as_str())
+        .bind(action)
+        .bind(target)
+        .bind(changes)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    // ----- users -------------------------------------------------------------
+
+    /// The owner, created with `username` on the first start of an empty store.
+    pub async fn ensure_owner(&self, username: &str) -> Result<Me, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT username FROM users WHERE kind = 'owner'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let name = match existing {
+            Some(name) => name,
+            None => {
+                sqlx::query("INSERT INTO users (username, kind, created_at) VALUES ($1, 'owner', $2)")
+                    .bind(username)
+                    .bind(now_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                let acting = Acting {
+                    user: username,
+                    source: Source::System,
+                };
+                Store::audit_in(
+                    &mut tx,
+                    &acting,
+                    "user.create",
+                    &format!("user:{username}"),
+                    &[change("kind", None, Some("owner"))],
+                )
+                .await?;
+                username.to_string()
+            }
+        };
+        tx.commit().await?;
+        Ok(Me {
+            username: name,
+            kind: UserKind::Owner,
+        })
+    }
+
+    // ----- account -----------------------------------------------------------
+
+    pub async fn quota(&self) -> Result<Quota, StoreError> {
+        let row = sqlx::query("SELECT max_connections, connection_count FROM account WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let max: i64 = row.try_get("max_connections")?;
+        let count: i64 = row.try_get("connection_count")?;
+        Ok(quota_of(max, count))
+    }
+
+    pub async fn set_max_connections(
+        &self,
+        acting: &Acting<'_>,
+        max: u64,
+    ) -> Result<Quota, StoreError> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let mut tx = self.write_tx().await?;
+        let old: i64 = sqlx::query_scalar("SELECT max_connections FROM account WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        if old != max {
+            sqlx::query("UPDATE account SET max_connections = $1 WHERE id = 1")
+                .bind(max)
+                .execute(&mut *tx)
+                .await?;
+            Store::audit_in(
+                &mut tx,
+                acting,
+                "account.update",
+                "account",
+                &[change(
+                    "max_connections",
+                    Some(&old.to_string()),
+                    Some(&max.to_string()),
+                )],
+            )
+            .await?;
+        }
+        let count: i64 = sqlx::query_scalar("SELECT connection_count FROM account WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(quota_of(max, count))
+    }
+
+    // ----- connections -------------------------------------------------------
+
+    pub async fn list_connections(&self) -> Result<Vec<Connection>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY lower(label), code"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(connection_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_connection(&self, code: &str) -> Result<Connection, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections WHERE code = $1"
+        ))
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(connection_from_row(&r)?),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    /// Creates one connection and its credentials in one transaction,
+    /// checking the quota atomically (R2, R3, R4).
+    pub async fn create_connection(
+        &self,
+        acting: &Acting<'_>,
+        draft: &ConnectionDraft,
+    ) -> Result<(Connection, IssuedCredentials), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (conn, creds) = self.insert_in(&mut tx, acting, draft).await?;
+        tx.commit().await?;
+        Ok((conn, creds))
+    }
+
+    /// Inserts many connections in one transaction (the demo workspace). The
+    /// credentials are generated as usual; nobody sees the passwords, which
+    /// can be regenerated later. Refused unless the workspace is empty.
+    pub async fn insert_into_empty(
+        &self,
+        acting: &Acting<'_>,
+        drafts: &[ConnectionDraft],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > 0 {
+            return Err(StoreError::Conflict {
+                field: "workspace",
+                message: format!(
+                    "the demo workspace loads only into an empty workspace; this one holds {count} connection(s)"
+                ),
+            });
+        }
+        for draft in drafts {
+            self.insert_in(&mut tx, acting, draft).await?;
+        }
+        tx.commit().await?;
+        Ok(drafts.len() as u64)
+    }
+
+    async fn insert_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        acting: &Acting<'_>,
+        draft: &ConnectionDraft,
+    ) -> Result<(Connection, IssuedCredentials), StoreError> {
+        // R2: one conditional UPDATE; concurrent creators serialise on it.
+        let taken = sqlx::query(
+            "UPDATE account SET connection_count = connection_count + 1
+             WHERE id = 1 AND (max_connections = 0 OR connection_count < max_connections)",
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if taken == 0 {
+            let max: i64 = sqlx::query_scalar("SELECT max_connections FROM account WHERE id = 1")
+                .fetch_one(&mut **tx)
+                .await?;
+            return Err(StoreError::QuotaReached {
+                max: u64::try_from(max).unwrap_or(0),
+            });
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE code = $1")
+            .bind(&draft.code)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if exists.is_some() {
+            return Err(code_taken(&draft.code));
+        }
+        let mut username = credentials::new_username(&draft.code);
+        for _ in 0..50 {
+            let clash: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM connections WHERE username = $1")
+                    .bind(&username)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            if clash.is_none() {
+                break;
+            }
+            username = credentials::new_username(&draft.code);
+        }
+        let client_id = credentials::new_client_id();
+        let secret = credentials::new_secret();
+        let password = credentials::new_password();
+        let now = now_millis();
+        let row = sqlx::query(&format!(
+            "INSERT INTO connections (code, label, flow_type, visual, client_id, secret_ciphertext,
+                 secret_mac, username, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             RETURNING {CONNECTION_COLUMNS}"
+        ))
+        .bind(&draft.code)
+        .bind(&draft.label)
+        .bind(draft.flow_type.as_str())
+        .bind(&draft.visual)
+        .bind(&client_id)
+        .bind(self.keys.encrypt(&draft.code, "secret", &secret))
+        .bind(self.keys.mac_hex(secrecy::ExposeSecret::expose_secret(&secret)))
+        .bind(&username)
+        .bind(self.keys.hash_password(&password))
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                // Only reachable on a race another engine allows, or a
+                // username clash 50 draws in a row.
+                StoreError::Conflict {
+                    field: "code",
+                    message: format!(
+                        "could not create {:?}: a code, client id or username is already taken; try again",
+                        draft.code
+                    ),
+                }
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+        let conn = connection_from_row(&row)?;
+        Store::audit_in(
+            tx,
+            acting,
+            "connection.create",
+            &connection_target(&conn.code),
+            &whole_connection_changes(&conn, true),
+        )
+        .await?;
+        Ok((conn, IssuedCredentials { secret, password }))
+    }
+
+    /// Applies a change; records old and new value of every field that
+    /// actually changed. A change that changes nothing writes no record.
+    pub async fn update_connection(
+        &self,
+        acting: &Acting<'_>,
+        code: &str,
+        change_set: &ConnectionChange,
+    ) -> Result<Connection, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = fetch_for_update(&mut tx, code).await?;
+        let mut new = old.clone();
+        if let Some(label) = &change_set.label {
+            new.label = label.clone();
+        }
+        if let Some(flow) = change_set.flow_type {
+            new.flow_type = flow;
+        }
+        if let Some(visual) = &change_set.visual {
+            new.visual = visual.clone();
+        }
+        let mut changes = Vec::new();
+        if old.label != new.label {
+            changes.push(change("label", Some(&old.label), Some(&new.label)));
+        }
+        if old.flow_type != new.flow_type {
+            changes.push(change(
+                "flow_type",
+                Some(old.flow_type.as_str()),
+                Some(new.flow_type.as_str()),
+            ));
+        }
+        if old.visual != new.visual {
+            changes.push(change("visual", old.visual.as_deref(), new.visual.as_deref()));
+        }
+        if changes.is_empty() {
+            tx.commit().await?;
+            return Ok(old);
+        }
+        let row = sqlx::query(&format!(
+            "UPDATE connections SET label = $1, flow_type = $2, visual = $3, updated_at = $4
+             WHERE code = $5 RETURNING {CONNECTION_COLUMNS}"
+        ))
+        .bind(&new.label)
+        .bind(new.flow_type.as_str())
+        .bind(&new.visual)
+        .bind(now_millis())
+        .bind(code)
+        .fetch_one(&mut *tx)
+        .await?;
+        let updated = connection_from_row(&row)?;
+        Store::audit_in(
+            &mut tx,
+            acting,
+            "connection.update",
+            &connection_target(code),
+            &changes,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Deletes a connection with its credentials (R8), in one transaction.
+    /// Checks that refuse a delete (the in-use guard of R8/R16) run inside
+    /// this transaction, before the row goes.
+    pub async fn delete_connection(
+        &self,
+        acting: &Acting<'_>,
+        code: &str,
+    ) -> Result<Connection, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = fetch_for_update(&mut tx, code).await?;
+        sqlx::query("DELETE FROM connections WHERE code = $1")
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE account SET connection_count = connection_count - 1
+             WHERE id = 1 AND connection_count > 0",
+        )
+        .execute(&mut *tx)
+        .await?;
+        Store::audit_in(
+            &mut tx,
+            acting,
+            "connection.delete",
+            &connection_target(code),
+            &whole_connection_changes(&old, false),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    /// The audit trail of one target, newest first.
+    pub async fn audit_for(&self, target: &str, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, source, action, target, changes FROM audit
+             WHERE target = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(target)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let changes: String = r.try_get("changes")?;
+                let source: String = r.try_get("source")?;
+                Ok(AuditRecord {
+                    id: r.try_get("id")?,
+                    at: from_millis(r.try_get("at")?),
+                    actor: r.try_get("actor")?,
+                    source: Source::parse(&source).unwrap_or(Source::System),
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    changes: serde_json::from_str(&changes).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// The stored secret, decrypted (R5). Used by later issues' reveal and by tests.
+    pub async fn secret_of(&self, code: &str) -> Result<SecretString, StoreError> {
+        let blob: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT secret_ciphertext FROM connections WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?;
+        let blob = blob.ok_or(StoreError::NotFound)?;
+        Ok(self.keys.decrypt(code, "secret", &blob)?)
+    }
+
+    /// Whether `password` is the connection's current password (R4).
+    pub async fn check_password(&self, code: &str, password: &str) -> Result<bool, StoreError> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM connections WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&self.pool)
+                .await?;
+        let stored = stored.ok_or(StoreError::NotFound)?;
+        Ok(self.keys.verify_password(password, &stored))
+    }
+}
+
+async fn fetch_for_update(
+    tx: &mut Transaction<'static, Sqlite>,
+    code: &str,
+) -> Result<Connection, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONNECTION_COLUMNS} FROM connections WHERE code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(r) => Ok(connection_from_row(&r)?),
+        None => Err(StoreError::NotFound),
+    }
+}
+
+fn code_taken(code: &str) -> StoreError {
+    StoreError::Conflict {
+        field: "code",
+        message: format!("code {code:?} is already taken by another connection"),
+    }
+}
+
+fn quota_of(max: i64, count: i64) -> Quota {
+    let max = u64::try_from(max).unwrap_or(0);
+    let count = u64::try_from(count).unwrap_or(0);
+    Quota {
+        count,
+        max_connections: max,
+        reached: max != 0 && count >= max,
+    }
+}
+
+/// Creates a directory (and parents) readable only by its owner.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io)
+}
+
+/// The database and key file paths inside a data directory.
+pub fn sqlite_paths(data_dir: &Path) -> (PathBuf, PathBuf) {
+    (
+        data_dir.join("switchboard.db"),
+        data_dir.join("switchboard.key"),
+    )
+}

@@ -1,0 +1,781 @@
+//! The app state and its update function: input and backend answers become
+//! state changes and commands; rendering lives in `view`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ratatui::crossterm::event::{
+    Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::clipboard::Clipboard;
+use super::filter::FuzzyFilter;
+use super::form::ConnectionForm;
+use super::keymap::{Action, Context, Keymap};
+use super::theme::Theme;
+use super::visual::Visuals;
+use crate::client::{Client, ClientError};
+use crate::model::{
+    AuditRecord, Connection, ConnectionPatch, CreatedConnection, DemoLoaded, Me, NewConnection,
+    Quota,
+};
+
+/// Everything the backend said on a (re)load.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub me: Me,
+    pub quota: Quota,
+    pub connections: Vec<Connection>,
+}
+
+/// What reaches `update`: terminal input and backend answers.
+#[derive(Debug)]
+pub enum Msg {
+    Input(Event),
+    Loaded(Result<Snapshot, ClientError>),
+    AuditLoaded(String, Result<Vec<AuditRecord>, ClientError>),
+    Created(Result<CreatedConnection, ClientError>),
+    Updated(Result<Connection, ClientError>),
+    Deleted(String, Result<(), ClientError>),
+    DemoLoaded(Result<DemoLoaded, ClientError>),
+    ClipboardExpired(u64),
+}
+
+/// Work for the event loop: backend calls run as tasks and come back as `Msg`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Load,
+    LoadAudit(String),
+    Create(NewConnection),
+    Update(String, ConnectionPatch),
+    Delete(String),
+    LoadDemo,
+    /// Send `ClipboardExpired(generation)` after the delay.
+    ExpireClipboard { generation: u64, after: Duration },
+    Suspend,
+}
+
+/// Runs one command against the backend.
+pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
+    Some(match command {
+        Command::Load => {
+            let result = async {
+                let me = client.me().await?;
+                let quota = client.quota().await?;
+                let connections = client.list_connections().await?;
+                Ok(Snapshot {
+                    me,
+                    quota,
+                    connections,
+                })
+            }
+            .await;
+            Msg::Loaded(result)
+        }
+        Command::LoadAudit(code) => {
+            let r = client.connection_audit(&code).await;
+            Msg::AuditLoaded(code, r)
+        }
+        Command::Create(new) => Msg::Created(client.create_connection(&new).await),
+        Command::Update(code, patch) => Msg::Updated(client.update_connection(&code, &patch).await),
+        Command::Delete(code) => {
+            let r = client.delete_connection(&code).await;
+            Msg::Deleted(code, r)
+        }
+        Command::LoadDemo => Msg::DemoLoaded(client.load_demo().await),
+        Command::ExpireClipboard { generation, after } => {
+            tokio::time::sleep(after).await;
+            Msg::ClipboardExpired(generation)
+        }
+        Command::Suspend => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Success,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub text: String,
+}
+
+/// Credentials shown once after a create; dropped (and zeroized) on close.
+pub struct ShownOnce {
+    pub label: String,
+    pub code: String,
+    pub client_id: String,
+    pub username: String,
+    pub secret: SecretString,
+    pub password: SecretString,
+}
+
+pub enum Modal {
+    Form(Box<ConnectionForm>),
+    Confirm { code: String, label: String },
+    ShownOnce(Box<ShownOnce>),
+    Help { scroll: u16 },
+}
+
+/// The whole app state.
+pub struct App {
+    pub client: Client,
+    pub backend: String,
+    pub me: Option<Me>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub connections: Vec<Connection>,
+    pub loaded: bool,
+    pub filter: FuzzyFilter,
+    pub filter_editing: bool,
+    /// Position of the selection in the visible (filtered) rows.
+    pub selected: usize,
+    /// First visible row of the table (kept by the view).
+    pub offset: usize,
+    pub audit: Option<(String, Result<Vec<AuditRecord>, String>)>,
+    pub quota: Option<Quota>,
+    pub modals: Vec<Modal>,
+    pub status: Option<Status>,
+    pub in_flight: usize,
+    pub clipboard: Clipboard,
+    clipboard_generation: u64,
+    /// The last secret copied, to clear it from the clipboard later.
+    copied_secret: Option<SecretString>,
+    pub clear_clipboard_after: Duration,
+    pub visuals: Visuals,
+    pub graphics: bool,
+    /// The table's rows on screen, for mouse clicks (set by the view).
+    pub table_rows_area: Rect,
+    select_after_load: Option<String>,
+    dirty: bool,
+    pub quit: bool,
+    /// Frames drawn so far (the idle test watches it).
+    pub draws: Arc<AtomicU64>,
+}
+
+impl App {
+    pub fn new(client: Client, keymap: Keymap, theme: Theme, clipboard: Clipboard) -> App {
+        App {
+            backend: client.backend(),
+            client,
+            me: None,
+            keymap,
+            theme,
+            connections: Vec::new(),
+            loaded: false,
+            filter: FuzzyFilter::default(),
+            filter_editing: false,
+            selected: 0,
+            offset: 0,
+            audit: None,
+            quota: None,
+            modals: Vec::new(),
+            status: None,
+            in_flight: 0,
+            clipboard,
+            clipboard_generation: 0,
+            copied_secret: None,
+            clear_clipboard_after: Duration::from_secs(30),
+            visuals: Visuals::default(),
+            graphics: false,
+            table_rows_area: Rect::default(),
+            select_after_load: None,
+            dirty: true,
+            quit: false,
+            draws: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The commands to run at start.
+    pub fn start(&mut self) -> Vec<Command> {
+        self.track(vec![Command::Load])
+    }
+
+    /// Whether something changed since the last draw; resets the flag.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn mark_drawn(&self) {
+        self.draws.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts backend calls in flight (the footer says "working…").
+    fn track(&mut self, commands: Vec<Command>) -> Vec<Command> {
+        self.in_flight += commands
+            .iter()
+            .filter(|c| !matches!(c, Command::ExpireClipboard { .. } | Command::Suspend))
+            .count();
+        commands
+    }
+
+    pub fn selected_connection(&self) -> Option<&Connection> {
+        self.filter
+            .visible()
+            .get(self.selected)
+            .and_then(|&i| self.connections.get(i))
+    }
+
+    fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
+        self.status = Some(Status {
+            kind,
+            text: text.into(),
+        });
+    }
+
+    /// The context keys are looked up in.
+    pub fn context(&self) -> Context {
+        match self.modals.last() {
+            Some(Modal::Form(_)) => Context::Form,
+            Some(Modal::Confirm { .. }) => Context::Confirm,
+            Some(Modal::ShownOnce(_)) => Context::Secret,
+            Some(Modal::Help { .. }) => Context::Help,
+            None if self.filter_editing => Context::Filter,
+            None => Context::List,
+        }
+    }
+
+    /// Handles one message; returns the commands to run.
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let commands = match msg {
+            Msg::Input(event) => return self.on_input(event),
+            Msg::Loaded(r) => {
+                self.finish_call();
+                self.on_loaded(r)
+            }
+            Msg::AuditLoaded(code, r) => {
+                self.finish_call();
+                self.audit = Some((code, r.map_err(|e| e.to_string())));
+                Vec::new()
+            }
+            Msg::Created(r) => {
+                self.finish_call();
+                self.on_created(r)
+            }
+            Msg::Updated(r) => {
+                self.finish_call();
+                match r {
+                    Ok(c) => {
+                        self.pop_form();
+                        self.set_status(StatusKind::Success, format!("Saved {}", c.label));
+                        self.select_after_load = Some(c.code);
+                        vec![Command::Load]
+                    }
+                    Err(e) => self.form_error(e),
+                }
+            }
+            Msg::Deleted(code, r) => {
+                self.finish_call();
+                match r {
+                    Ok(()) => {
+                        self.set_status(StatusKind::Success, format!("Deleted {code}"));
+                        vec![Command::Load]
+                    }
+                    Err(e) => {
+                        self.set_status(StatusKind::Error, format!("Could not delete {code}: {e}"));
+                        Vec::new()
+                    }
+                }
+            }
+            Msg::DemoLoaded(r) => {
+                self.finish_call();
+                match r {
+                    Ok(d) => {
+                        self.set_status(
+                            StatusKind::Success,
+                            format!("Loaded the demo workspace: {} connections", d.created),
+                        );
+                        vec![Command::Load]
+                    }
+                    Err(e) => {
+                        self.set_status(StatusKind::Error, format!("Could not load the demo: {e}"));
+                        Vec::new()
+                    }
+                }
+            }
+            Msg::ClipboardExpired(generation) => {
+                if generation == self.clipboard_generation {
+                    if let Some(secret) = self.copied_secret.take() {
+                        if self.clipboard.clear_if_still(&secret) {
+                            self.set_status(StatusKind::Info, "Cleared the copied secret from the clipboard");
+                        }
+                    }
+                }
+                Vec::new()
+            }
+        };
+        self.dirty = true;
+        self.track(commands)
+    }
+
+    fn finish_call(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    fn on_loaded(&mut self, r: Result<Snapshot, ClientError>) -> Vec<Command> {
+        match r {
+            Ok(snap) => {
+                let keep = self
+                    .select_after_load
+                    .take()
+                    .or_else(|| self.selected_connection().map(|c| c.code.clone()));
+                self.me = Some(snap.me);
+                self.quota = Some(snap.quota);
+                self.connections = snap.connections;
+                self.loaded = true;
+                for c in &self.connections {
+                    if let Some(v) = c.visual.as_deref() {
+                        if crate::domain::is_bundled_visual(v) {
+                            self.visuals.prepare(v);
+                        }
+                    }
+                }
+                self.filter.set_rows(&self.connections);
+                self.selected = keep
+                    .and_then(|code| {
+                        self.filter
+                            .visible()
+                            .iter()
+                            .position(|&i| self.connections[i].code == code)
+                    })
+                    .unwrap_or(self.selected)
+                    .min(self.filter.visible().len().saturating_sub(1));
+                self.selection_changed()
+            }
+            Err(e) => {
+                self.set_status(StatusKind::Error, format!("Could not load connections: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_created(&mut self, r: Result<CreatedConnection, ClientError>) -> Vec<Command> {
+        match r {
+            Ok(created) => {
+                self.pop_form();
+                let c = created.connection;
+                self.set_status(StatusKind::Success, format!("Created {} ({})", c.label, c.code));
+                self.select_after_load = Some(c.code.clone());
+                self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
+                    label: c.label,
+                    code: c.code,
+                    client_id: c.client_id,
+                    username: c.username,
+                    secret: SecretString::from(created.secret),
+                    password: SecretString::from(created.password),
+                })));
+                vec![Command::Load]
+            }
+            Err(e) => self.form_error(e),
+        }
+    }
+
+    fn pop_form(&mut self) {
+        if matches!(self.modals.last(), Some(Modal::Form(_))) {
+            self.modals.pop();
+        }
+    }
+
+    /// Shows a backend error in the open form, beside its field.
+    fn form_error(&mut self, e: ClientError) -> Vec<Command> {
+        let refresh_quota = e.code() == Some("quota_reached");
+        if let Some(Modal::Form(form)) = self.modals.last_mut() {
+            form.show_error(e.field(), e.to_string());
+        } else {
+            self.set_status(StatusKind::Error, e.to_string());
+        }
+        if refresh_quota {
+            vec![Command::Load]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// After the selection moved: the view must show it and its audit trail.
+    fn selection_changed(&mut self) -> Vec<Command> {
+        match self.selected_connection() {
+            Some(c) => {
+                let code = c.code.clone();
+                if let Some(v) = c.visual.clone() {
+                    self.visuals.prepare(&v);
+                }
+                if self.audit.as_ref().is_some_and(|(c, _)| *c == code) {
+                    Vec::new()
+                } else {
+                    vec![Command::LoadAudit(code)]
+                }
+            }
+            None => {
+                self.audit = None;
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_input(&mut self, event: Event) -> Vec<Command> {
+        let commands = match event {
+            Event::Key(key) if key.kind == KeyEventKind::Press => self.on_key(key),
+            // Releases and repeats change nothing: no redraw.
+            Event::Key(_) => return Vec::new(),
+            Event::Mouse(m) => match self.on_mouse(m) {
+                Some(c) => c,
+                None => return Vec::new(),
+            },
+            Event::Paste(text) => {
+                if let Some(Modal::Form(form)) = self.modals.last_mut() {
+                    form.paste(&text);
+                } else if self.filter_editing {
+                    let q = format!("{}{}", self.filter.query(), text.replace(['\n', '\r'], ""));
+                    self.set_filter(&q);
+                }
+                Vec::new()
+            }
+            Event::Resize(..) => Vec::new(),
+            _ => return Vec::new(),
+        };
+        self.dirty = true;
+        self.track(commands)
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) -> Option<Vec<Command>> {
+        if !self.modals.is_empty() {
+            return match (m.kind, self.modals.last_mut()) {
+                (MouseEventKind::ScrollDown, Some(Modal::Help { scroll })) => {
+                    *scroll = scroll.saturating_add(1);
+                    Some(Vec::new())
+                }
+                (MouseEventKind::ScrollUp, Some(Modal::Help { scroll })) => {
+                    *scroll = scroll.saturating_sub(1);
+                    Some(Vec::new())
+                }
+                _ => None,
+            };
+        }
+        match m.kind {
+            MouseEventKind::ScrollDown => Some(self.move_selection(1)),
+            MouseEventKind::ScrollUp => Some(self.move_selection(-1)),
+            MouseEventKind::Down(MouseButton::Left) => {
+                let area = self.table_rows_area;
+                let inside = m.column >= area.x
+                    && m.column < area.x + area.width
+                    && m.row >= area.y
+                    && m.row < area.y + area.height;
+                if !inside {
+                    return None;
+                }
+                let row = self.offset + usize::from(m.row - area.y);
+                if row < self.filter.visible().len() && row != self.selected {
+                    self.selected = row;
+                    Some(self.selection_changed())
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn move_selection(&mut self, delta: isize) -> Vec<Command> {
+        let n = self.filter.visible().len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let target = (self.selected as isize + delta).clamp(0, n as isize - 1) as usize;
+        if target == self.selected {
+            return Vec::new();
+        }
+        self.selected = target;
+        self.selection_changed()
+    }
+
+    fn page(&self) -> isize {
+        (self.table_rows_area.height.max(2) - 1) as isize
+    }
+
+    fn set_filter(&mut self, query: &str) {
+        let keep = self.selected_connection().map(|c| c.code.clone());
+        self.filter.set_query(query);
+        // The best match comes first; keep the old selection only when the
+        // filter was cleared.
+        self.selected = if query.is_empty() {
+            keep.and_then(|code| {
+                self.filter
+                    .visible()
+                    .iter()
+                    .position(|&i| self.connections[i].code == code)
+            })
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        self.offset = 0;
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let context = self.context();
+        let action = self.keymap.action(context, &key);
+        match action {
+            Some(Action::ForceQuit) => {
+                self.quit = true;
+                return Vec::new();
+            }
+            Some(Action::Suspend) => return vec![Command::Suspend],
+            _ => {}
+        }
+        match context {
+            Context::List => self.on_list_key(action),
+            Context::Filter => self.on_filter_key(action, &key),
+            Context::Form => self.on_form_key(action, &key),
+            Context::Confirm => self.on_confirm_key(action),
+            Context::Secret => self.on_secret_key(action),
+            Context::Help => {
+                if let Some(Modal::Help { scroll }) = self.modals.last_mut() {
+                    match action {
+                        Some(Action::Close) => {
+                            self.modals.pop();
+                        }
+                        Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                        Some(Action::Down) => *scroll = scroll.saturating_add(1),
+                        _ => {}
+                    }
+                }
+                Vec::new()
+            }
+            Context::Global => Vec::new(),
+        }
+    }
+
+    fn on_list_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        match action {
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::First => self.move_selection(isize::MIN / 2),
+            Action::Last => self.move_selection(isize::MAX / 2),
+            Action::PageUp => self.move_selection(-self.page()),
+            Action::PageDown => self.move_selection(self.page()),
+            Action::Filter => {
+                self.filter_editing = true;
+                Vec::new()
+            }
+            Action::ClearFilter => {
+                if self.filter.is_active() {
+                    self.set_filter("");
+                    self.selection_changed()
+                } else {
+                    self.status = None;
+                    Vec::new()
+                }
+            }
+            Action::New => {
+                match self.quota {
+                    Some(q) if q.reached => self.set_status(
+                        StatusKind::Error,
+                        format!(
+                            "The connection limit is reached ({} of {}): delete a connection or raise the limit with `switchboard quota set N`",
+                            q.count, q.max_connections
+                        ),
+                    ),
+                    _ => self.modals.push(Modal::Form(Box::new(ConnectionForm::create()))),
+                }
+                Vec::new()
+            }
+            Action::Edit => {
+                if let Some(c) = self.selected_connection() {
+                    let form = ConnectionForm::edit(c);
+                    self.modals.push(Modal::Form(Box::new(form)));
+                } else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                }
+                Vec::new()
+            }
+            Action::Delete => {
+                if let Some(c) = self.selected_connection() {
+                    let (code, label) = (c.code.clone(), c.label.clone());
+                    self.modals.push(Modal::Confirm { code, label });
+                } else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                }
+                Vec::new()
+            }
+            Action::Demo => {
+                if self.loaded && self.connections.is_empty() {
+                    self.set_status(StatusKind::Info, "Loading the demo workspace…");
+                    vec![Command::LoadDemo]
+                } else {
+                    self.set_status(
+                        StatusKind::Error,
+                        "The demo workspace loads only into an empty store",
+                    );
+                    Vec::new()
+                }
+            }
+            Action::Refresh => vec![Command::Load],
+            Action::Help => {
+                self.modals.push(Modal::Help { scroll: 0 });
+                Vec::new()
+            }
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_filter_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        match action {
+            Some(Action::Apply) => {
+                self.filter_editing = false;
+                Vec::new()
+            }
+            Some(Action::Cancel) => {
+                self.filter_editing = false;
+                self.set_filter("");
+                self.selection_changed()
+            }
+            Some(Action::Up) => self.move_selection(-1),
+            Some(Action::Down) => self.move_selection(1),
+            _ => {
+                let mut input = super::form::TextInput::new(self.filter.query());
+                let (_, changed) = input.handle_key(key);
+                if changed {
+                    self.set_filter(&input.value);
+                    self.selection_changed()
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    fn on_form_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        let original = match self.modals.last() {
+            Some(Modal::Form(f)) => match &f.mode {
+                super::form::FormMode::Edit { code } => {
+                    self.connections.iter().find(|c| &c.code == code).cloned()
+                }
+                super::form::FormMode::Create => None,
+            },
+            _ => None,
+        };
+        let Some(Modal::Form(form)) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        if form.submitting {
+            // One save at a time; only Esc leaves.
+            if action == Some(Action::Cancel) {
+                self.modals.pop();
+            }
+            return Vec::new();
+        }
+        match action {
+            Some(Action::NextField) => form.move_focus(true),
+            Some(Action::PrevField) => form.move_focus(false),
+            Some(Action::Cancel) => {
+                self.modals.pop();
+            }
+            Some(Action::Save) => {
+                if !form.validate() {
+                    return Vec::new();
+                }
+                if form.is_create() {
+                    form.submitting = true;
+                    return vec![Command::Create(form.new_connection())];
+                }
+                let Some(original) = original else {
+                    form.general_error = Some("this connection no longer exists".to_string());
+                    return Vec::new();
+                };
+                let patch = form.patch(&original);
+                if patch == ConnectionPatch::default() {
+                    self.modals.pop();
+                    self.set_status(StatusKind::Info, "Nothing changed");
+                    return Vec::new();
+                }
+                form.submitting = true;
+                return vec![Command::Update(original.code, patch)];
+            }
+            _ => {
+                form.handle_key(key);
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_confirm_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        match action {
+            Some(Action::Yes) => match self.modals.pop() {
+                Some(Modal::Confirm { code, label }) => {
+                    self.set_status(StatusKind::Info, format!("Deleting {label}…"));
+                    vec![Command::Delete(code)]
+                }
+                _ => Vec::new(),
+            },
+            Some(Action::No) => {
+                self.modals.pop();
+                self.set_status(StatusKind::Info, "Nothing deleted");
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_secret_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(Modal::ShownOnce(shown)) = self.modals.last() else {
+            return Vec::new();
+        };
+        let (text, what) = match action {
+            Some(Action::Close) => {
+                // Dropping the modal zeroizes the secrets it held.
+                self.modals.pop();
+                return Vec::new();
+            }
+            Some(Action::Copy) => (shown.password.expose_secret().to_string(), "the password"),
+            Some(Action::CopyAll) => (
+                format!(
+                    "CLIENT_ID={}\nSECRET={}\nUSERNAME={}\nPASSWORD={}\n",
+                    shown.client_id,
+                    shown.secret.expose_secret(),
+                    shown.username,
+                    shown.password.expose_secret()
+                ),
+                "all credentials",
+            ),
+            _ => return Vec::new(),
+        };
+        let text = SecretString::from(text);
+        let outcome = self.clipboard.copy_secret(&text);
+        let failed = matches!(outcome, super::clipboard::CopyOutcome::Failed(_));
+        let clears = outcome == super::clipboard::CopyOutcome::System;
+        let mut msg = outcome.describe(what);
+        if clears {
+            msg.push_str(&format!(
+                "; cleared after {} s if still there",
+                self.clear_clipboard_after.as_secs()
+            ));
+        }
+        self.set_status(
+            if failed { StatusKind::Error } else { StatusKind::Success },
+            msg,
+        );
+        if !clears {
+            return Vec::new();
+        }
+        self.clipboard_generation += 1;
+        self.copied_secret = Some(text);
+        vec![Command::ExpireClipboard {
+            generation: self.clipboard_generation,
+            after: self.clear_clipboard_after,
+        }]
+    }
+}

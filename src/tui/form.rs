@@ -1,0 +1,485 @@
+//! The create / edit connection form.
+
+use std::collections::BTreeMap;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::domain::{self, BUNDLED_VISUALS};
+use crate::model::{Connection, ConnectionPatch, FlowType, NewConnection};
+
+/// A one-line text input.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextInput {
+    pub value: String,
+    /// Cursor position in characters.
+    pub cursor: usize,
+}
+
+impl TextInput {
+    pub fn new(value: &str) -> Self {
+        TextInput {
+            value: value.to_string(),
+            cursor: value.chars().count(),
+        }
+    }
+
+    fn byte_at(&self, char_idx: usize) -> usize {
+        self.value
+            .char_indices()
+            .nth(char_idx)
+            .map(|(i, _)| i)
+            .unwrap_or(self.value.len())
+    }
+
+    /// Edits the text; returns whether the key was a text-editing key and
+    /// whether the value changed.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> (bool, bool) {
+        let len = self.value.chars().count();
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('u') if ctrl => {
+                let changed = !self.value.is_empty();
+                self.value.clear();
+                self.cursor = 0;
+                (true, changed)
+            }
+            KeyCode::Char('a') if ctrl => {
+                self.cursor = 0;
+                (true, false)
+            }
+            KeyCode::Char('e') if ctrl => {
+                self.cursor = len;
+                (true, false)
+            }
+            KeyCode::Char(c) if !ctrl && !c.is_control() => {
+                let at = self.byte_at(self.cursor);
+                self.value.insert(at, c);
+                self.cursor += 1;
+                (true, true)
+            }
+            KeyCode::Backspace if self.cursor > 0 => {
+                let at = self.byte_at(self.cursor - 1);
+                self.value.remove(at);
+                self.cursor -= 1;
+                (true, true)
+            }
+            KeyCode::Delete if self.cursor < len => {
+                let at = self.byte_at(self.cursor);
+                self.value.remove(at);
+                (true, true)
+            }
+            KeyCode::Backspace | KeyCode::Delete => (true, false),
+            KeyCode::Left => {
+                self.cursor = self.cursor.saturating_sub(1);
+                (true, false)
+            }
+            KeyCode::Right => {
+                self.cursor = (self.cursor + 1).min(len);
+                (true, false)
+            }
+            KeyCode::Home => {
+                self.cursor = 0;
+                (true, false)
+            }
+            KeyCode::End => {
+                self.cursor = len;
+                (true, false)
+            }
+            _ => (false, false),
+        }
+    }
+
+    /// Inserts pasted text (control characters dropped).
+    pub fn paste(&mut self, text: &str) {
+        for c in text.chars().filter(|c| !c.is_control()) {
+            let at = self.byte_at(self.cursor);
+            self.value.insert(at, c);
+            self.cursor += 1;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Field {
+    Label,
+    Code,
+    FlowType,
+    Visual,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Label => "label",
+            Field::Code => "code",
+            Field::FlowType => "flow_type",
+            Field::Visual => "visual",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Field> {
+        [Field::Label, Field::Code, Field::FlowType, Field::Visual]
+            .into_iter()
+            .find(|f| f.name() == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormMode {
+    Create,
+    Edit { code: String },
+}
+
+/// The visual choices: none, each bundled logo, or a file path.
+pub fn visual_choices() -> usize {
+    BUNDLED_VISUALS.len() + 2
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectionForm {
+    pub mode: FormMode,
+    pub label: TextInput,
+    pub code: TextInput,
+    /// Once the user edits the code, the label no longer fills it in (R1).
+    pub code_edited: bool,
+    pub flow_type: FlowType,
+    /// 0 = none, 1..=N a bundled logo, N+1 = a file path.
+    pub visual_choice: usize,
+    pub visual_path: TextInput,
+    pub focus: Field,
+    pub errors: BTreeMap<Field, String>,
+    pub general_error: Option<String>,
+    pub submitting: bool,
+}
+
+impl ConnectionForm {
+    pub fn create() -> Self {
+        ConnectionForm {
+            mode: FormMode::Create,
+            label: TextInput::default(),
+            code: TextInput::default(),
+            code_edited: false,
+            flow_type: FlowType::Source,
+            visual_choice: 0,
+            visual_path: TextInput::default(),
+            focus: Field::Label,
+            errors: BTreeMap::new(),
+            general_error: None,
+            submitting: false,
+        }
+    }
+
+    pub fn edit(c: &Connection) -> Self {
+        let (visual_choice, visual_path) = match c.visual.as_deref() {
+            None => (0, TextInput::default()),
+            Some(v) => match BUNDLED_VISUALS.iter().position(|(n, _)| *n == v) {
+                Some(i) => (i + 1, TextInput::default()),
+                None => (BUNDLED_VISUALS.len() + 1, TextInput::new(v)),
+            },
+        };
+        ConnectionForm {
+            mode: FormMode::Edit {
+                code: c.code.clone(),
+            },
+            label: TextInput::new(&c.label),
+            code: TextInput::new(&c.code),
+            code_edited: true,
+            flow_type: c.flow_type,
+            visual_choice,
+            visual_path,
+            focus: Field::Label,
+            errors: BTreeMap::new(),
+            general_error: None,
+            submitting: false,
+        }
+    }
+
+    pub fn is_create(&self) -> bool {
+        self.mode == FormMode::Create
+    }
+
+    pub fn fields(&self) -> &'static [Field] {
+        if self.is_create() {
+            &[Field::Label, Field::Code, Field::FlowType, Field::Visual]
+        } else {
+            &[Field::Label, Field::FlowType, Field::Visual]
+        }
+    }
+
+    pub fn is_file_choice(&self) -> bool {
+        self.visual_choice == BUNDLED_VISUALS.len() + 1
+    }
+
+    /// The visual as chosen: `None` for none.
+    pub fn visual(&self) -> Option<String> {
+        match self.visual_choice {
+            0 => None,
+            i if i <= BUNDLED_VISUALS.len() => Some(BUNDLED_VISUALS[i - 1].0.to_string()),
+            _ => Some(self.visual_path.value.trim().to_string()),
+        }
+    }
+
+    /// What the visual picker shows.
+    pub fn visual_display(&self) -> String {
+        match self.visual_choice {
+            0 => "none".to_string(),
+            i if i <= BUNDLED_VISUALS.len() => {
+                let (name, desc) = BUNDLED_VISUALS[i - 1];
+                format!("{name} ({desc})")
+            }
+            _ => "image file:".to_string(),
+        }
+    }
+
+    pub fn move_focus(&mut self, forward: bool) {
+        let fields = self.fields();
+        let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let n = fields.len();
+        let next = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        self.focus = fields[next];
+    }
+
+    /// A key that is not a form action: edits the focused field.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> bool {
+        match self.focus {
+            Field::Label => {
+                let (handled, changed) = self.label.handle_key(key);
+                if changed {
+                    self.label_changed();
+                }
+                handled
+            }
+            Field::Code => {
+                let (handled, changed) = self.code.handle_key(key);
+                if changed {
+                    self.code_edited = true;
+                    self.errors.remove(&Field::Code);
+                }
+                handled
+            }
+            Field::FlowType => match key.code {
+                KeyCode::Left => {
+                    self.cycle_flow(false);
+                    true
+                }
+                KeyCode::Right | KeyCode::Char(' ') => {
+                    self.cycle_flow(true);
+                    true
+                }
+                KeyCode::Char(c) => {
+                    // First letter picks: s(ource), d(estination), o(ther).
+                    if let Some(f) = FlowType::ALL
+                        .into_iter()
+                        .find(|f| f.as_str().starts_with(c.to_ascii_lowercase()))
+                    {
+                        self.flow_type = f;
+                        self.errors.remove(&Field::FlowType);
+                    }
+                    true
+                }
+                _ => false,
+            },
+            Field::Visual => {
+                if self.is_file_choice() {
+                    match key.code {
+                        KeyCode::Left if self.visual_path.cursor == 0 => {
+                            self.cycle_visual(false);
+                            true
+                        }
+                        _ => {
+                            let (handled, changed) = self.visual_path.handle_key(key);
+                            if changed {
+                                self.errors.remove(&Field::Visual);
+                            }
+                            handled
+                        }
+                    }
+                } else {
+                    match key.code {
+                        KeyCode::Left => {
+                            self.cycle_visual(false);
+                            true
+                        }
+                        KeyCode::Right | KeyCode::Char(' ') => {
+                            self.cycle_visual(true);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        match self.focus {
+            Field::Label => {
+                self.label.paste(text);
+                self.label_changed();
+            }
+            Field::Code => {
+                self.code.paste(text);
+                self.code_edited = true;
+            }
+            Field::Visual if self.is_file_choice() => self.visual_path.paste(text),
+            _ => {}
+        }
+    }
+
+    fn label_changed(&mut self) {
+        self.errors.remove(&Field::Label);
+        if self.is_create() && !self.code_edited {
+            self.code = TextInput::new(&domain::slug_from_label(&self.label.value));
+            self.errors.remove(&Field::Code);
+        }
+    }
+
+    fn cycle_flow(&mut self, forward: bool) {
+        let all = FlowType::ALL;
+        let i = all.iter().position(|f| *f == self.flow_type).unwrap_or(0);
+        let n = all.len();
+        self.flow_type = all[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+    }
+
+    fn cycle_visual(&mut self, forward: bool) {
+        let n = visual_choices();
+        self.visual_choice = if forward {
+            (self.visual_choice + 1) % n
+        } else {
+            (self.visual_choice + n - 1) % n
+        };
+        self.errors.remove(&Field::Visual);
+    }
+
+    /// Checks the fields with the domain rules; fills `errors`.
+    pub fn validate(&mut self) -> bool {
+        self.errors.clear();
+        self.general_error = None;
+        if let Err(e) = domain::validate_label(&self.label.value) {
+            self.errors.insert(Field::Label, e.message);
+        }
+        if self.is_create() {
+            if let Err(e) = domain::validate_code(&self.code.value) {
+                let message = if self.code.value.is_empty() && !self.code_edited {
+                    domain::code_from_label(&self.label.value)
+                        .err()
+                        .map(|e| e.message)
+                        .unwrap_or(e.message)
+                } else {
+                    e.message
+                };
+                self.errors.insert(Field::Code, message);
+            }
+        }
+        if let Some(v) = self.visual() {
+            if let Err(e) = domain::validate_visual(&v) {
+                self.errors.insert(Field::Visual, e.message);
+            }
+        }
+        if let Some(first) = self.errors.keys().next() {
+            self.focus = *first;
+            false
+        } else {
+            true
+        }
+    }
+
+    pub fn new_connection(&self) -> NewConnection {
+        NewConnection {
+            label: self.label.value.trim().to_string(),
+            code: Some(self.code.value.clone()),
+            flow_type: self.flow_type,
+            visual: self.visual(),
+        }
+    }
+
+    /// The fields that differ from `original`.
+    pub fn patch(&self, original: &Connection) -> ConnectionPatch {
+        let label = self.label.value.trim();
+        let visual = self.visual();
+        ConnectionPatch {
+            label: (label != original.label).then(|| label.to_string()),
+            flow_type: (self.flow_type != original.flow_type).then_some(self.flow_type),
+            visual: (visual != original.visual).then_some(visual),
+        }
+    }
+
+    /// Shows an error from the backend beside its field, or above the form.
+    pub fn show_error(&mut self, field: Option<&str>, message: String) {
+        self.submitting = false;
+        match field.and_then(Field::from_name) {
+            Some(f) if self.fields().contains(&f) => {
+                self.errors.insert(f, message);
+                self.focus = f;
+            }
+            _ => self.general_error = Some(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn type_str(form: &mut ConnectionForm, s: &str) {
+        for c in s.chars() {
+            form.handle_key(&KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+    }
+
+    #[test]
+    fn r1_code_fills_in_live_until_edited() {
+        let mut f = ConnectionForm::create();
+        type_str(&mut f, "Magento Storefront");
+        assert_eq!(f.code.value, "magento_storefront");
+        f.move_focus(true);
+        assert_eq!(f.focus, Field::Code);
+        f.handle_key(&KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        assert_eq!(f.code.value, "magento_storefron");
+        f.move_focus(false);
+        type_str(&mut f, " EU");
+        assert_eq!(f.code.value, "magento_storefron", "an edited code stays");
+        assert_eq!(f.label.value, "Magento Storefront EU");
+    }
+
+    #[test]
+    fn r1_validation_names_the_field() {
+        let mut f = ConnectionForm::create();
+        type_str(&mut f, "ab");
+        assert!(!f.validate());
+        assert!(f.errors[&Field::Label].contains("too short"));
+        assert!(f.errors.contains_key(&Field::Code));
+        assert_eq!(f.focus, Field::Label);
+    }
+
+    #[test]
+    fn pickers_cycle() {
+        let mut f = ConnectionForm::create();
+        f.focus = Field::FlowType;
+        f.handle_key(&KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        assert_eq!(f.flow_type, FlowType::Destination);
+        f.handle_key(&KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE));
+        assert_eq!(f.flow_type, FlowType::Other);
+        f.focus = Field::Visual;
+        f.handle_key(&KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        assert_eq!(f.visual().as_deref(), Some(BUNDLED_VISUALS[0].0));
+        f.handle_key(&KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        f.handle_key(&KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        assert!(f.is_file_choice());
+        type_str(&mut f, "/tmp/x.png");
+        assert_eq!(f.visual().as_deref(), Some("/tmp/x.png"));
+    }
+
+    #[test]
+    fn text_input_edits_unicode() {
+        let mut t = TextInput::new("héllo");
+        t.handle_key(&KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        t.handle_key(&KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        assert_eq!(t.value, "hélo");
+        t.handle_key(&KeyEvent::new(KeyCode::Home, KeyModifiers::NONE));
+        t.handle_key(&KeyEvent::new(KeyCode::Delete, KeyModifiers::NONE));
+        assert_eq!(t.value, "élo");
+        t.handle_key(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        assert_eq!(t.value, "");
+    }
+}

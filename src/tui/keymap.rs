@@ -1,0 +1,522 @@
+//! The keymap: every binding the app reacts to, by context. The defaults are
+//! an embedded TOML file; a user file overrides only the actions it names.
+//! The footer hints and the `?` help are generated from the live keymap.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
+
+/// Where a key is pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Context {
+    Global,
+    List,
+    Filter,
+    Form,
+    Confirm,
+    Secret,
+    Help,
+}
+
+impl Context {
+    pub const ALL: [Context; 7] = [
+        Context::Global,
+        Context::List,
+        Context::Filter,
+        Context::Form,
+        Context::Confirm,
+        Context::Secret,
+        Context::Help,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::List => "list",
+            Context::Filter => "filter",
+            Context::Form => "form",
+            Context::Confirm => "confirm",
+            Context::Secret => "secret",
+            Context::Help => "help",
+        }
+    }
+
+    /// A heading for the help overlay and the README.
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::List => "Connections list",
+            Context::Filter => "While typing a filter",
+            Context::Form => "In a form",
+            Context::Confirm => "In a confirmation",
+            Context::Secret => "Password shown once",
+            Context::Help => "In this help",
+        }
+    }
+}
+
+/// Everything a key can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    ForceQuit,
+    Suspend,
+    Up,
+    Down,
+    First,
+    Last,
+    PageUp,
+    PageDown,
+    Filter,
+    ClearFilter,
+    New,
+    Edit,
+    Delete,
+    Demo,
+    Refresh,
+    Help,
+    Quit,
+    Apply,
+    Cancel,
+    NextField,
+    PrevField,
+    Save,
+    Yes,
+    No,
+    Copy,
+    CopyAll,
+    Close,
+}
+
+/// (context, name in the TOML file, action, description, footer hint).
+const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
+    (Context::Global, "force_quit", Action::ForceQuit, "quit from anywhere", None),
+    (Context::Global, "suspend", Action::Suspend, "suspend to the shell (fg resumes)", None),
+    (Context::List, "up", Action::Up, "move up", Some("move")),
+    (Context::List, "down", Action::Down, "move down", None),
+    (Context::List, "first", Action::First, "first connection", None),
+    (Context::List, "last", Action::Last, "last connection", None),
+    (Context::List, "page_up", Action::PageUp, "page up", None),
+    (Context::List, "page_down", Action::PageDown, "page down", None),
+    (Context::List, "filter", Action::Filter, "fuzzy filter", Some("filter")),
+    (Context::List, "clear_filter", Action::ClearFilter, "clear the filter", None),
+    (Context::List, "new", Action::New, "new connection", Some("new")),
+    (Context::List, "edit", Action::Edit, "edit label, flow type, visual", Some("edit")),
+    (Context::List, "delete", Action::Delete, "delete (asks first)", Some("delete")),
+    (Context::List, "demo", Action::Demo, "load the demo workspace (empty store)", None),
+    (Context::List, "refresh", Action::Refresh, "reload from the backend", None),
+    (Context::List, "help", Action::Help, "all keys", Some("help")),
+    (Context::List, "quit", Action::Quit, "quit", Some("quit")),
+    (Context::Filter, "apply", Action::Apply, "keep the filter, back to the list", Some("keep")),
+    (Context::Filter, "cancel", Action::Cancel, "clear the filter", Some("clear")),
+    (Context::Filter, "up", Action::Up, "move up", Some("move")),
+    (Context::Filter, "down", Action::Down, "move down", None),
+    (Context::Form, "next_field", Action::NextField, "next field", Some("next field")),
+    (Context::Form, "prev_field", Action::PrevField, "previous field", None),
+    (Context::Form, "save", Action::Save, "save", Some("save")),
+    (Context::Form, "cancel", Action::Cancel, "cancel", Some("cancel")),
+    (Context::Confirm, "yes", Action::Yes, "confirm", Some("confirm")),
+    (Context::Confirm, "no", Action::No, "cancel", Some("cancel")),
+    (Context::Secret, "copy", Action::Copy, "copy the password", Some("copy password")),
+    (Context::Secret, "copy_all", Action::CopyAll, "copy all as KEY=value lines", Some("copy all")),
+    (Context::Secret, "close", Action::Close, "close and forget the password", Some("close")),
+    (Context::Help, "close", Action::Close, "close help", Some("close")),
+    (Context::Help, "up", Action::Up, "scroll up", Some("scroll")),
+    (Context::Help, "down", Action::Down, "scroll down", None),
+];
+
+/// One key with its modifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyCodeOrd,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+/// `KeyCode` restricted to what a keymap can name, with an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Up,
+    Down,
+    Left,
+    Right,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Delete,
+}
+
+impl Key {
+    /// The key of a terminal event; `None` for keys no keymap can name.
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        let code = match ev.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(c),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            KeyCode::Up => KeyCodeOrd::Up,
+            KeyCode::Down => KeyCodeOrd::Down,
+            KeyCode::Left => KeyCodeOrd::Left,
+            KeyCode::Right => KeyCodeOrd::Right,
+            KeyCode::Home => KeyCodeOrd::Home,
+            KeyCode::End => KeyCodeOrd::End,
+            KeyCode::PageUp => KeyCodeOrd::PageUp,
+            KeyCode::PageDown => KeyCodeOrd::PageDown,
+            KeyCode::Enter => KeyCodeOrd::Enter,
+            KeyCode::Esc => KeyCodeOrd::Esc,
+            KeyCode::Tab => KeyCodeOrd::Tab,
+            KeyCode::BackTab => KeyCodeOrd::BackTab,
+            KeyCode::Backspace => KeyCodeOrd::Backspace,
+            KeyCode::Delete => KeyCodeOrd::Delete,
+            _ => return None,
+        };
+        Some(Key {
+            code,
+            ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
+            alt: ev.modifiers.contains(KeyModifiers::ALT),
+        })
+    }
+
+    /// Parses "ctrl-c", "G", "pageup", "shift-tab", "space"…
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut shift = false;
+        let mut rest = s;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if rest.len() > 1 && lower.starts_with("ctrl-") {
+                ctrl = true;
+                rest = &rest[5..];
+            } else if rest.len() > 1 && lower.starts_with("alt-") {
+                alt = true;
+                rest = &rest[4..];
+            } else if rest.len() > 1 && lower.starts_with("shift-") {
+                shift = true;
+                rest = &rest[6..];
+            } else {
+                break;
+            }
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => {
+                let c = if shift { c.to_ascii_uppercase() } else { c };
+                // ctrl-C and ctrl-c are the same key to a terminal.
+                KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c })
+            }
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "up" => KeyCodeOrd::Up,
+                "down" => KeyCodeOrd::Down,
+                "left" => KeyCodeOrd::Left,
+                "right" => KeyCodeOrd::Right,
+                "home" => KeyCodeOrd::Home,
+                "end" => KeyCodeOrd::End,
+                "pageup" => KeyCodeOrd::PageUp,
+                "pagedown" => KeyCodeOrd::PageDown,
+                "enter" | "return" => KeyCodeOrd::Enter,
+                "esc" | "escape" => KeyCodeOrd::Esc,
+                "tab" if shift => KeyCodeOrd::BackTab,
+                "tab" => KeyCodeOrd::Tab,
+                "backtab" => KeyCodeOrd::BackTab,
+                "backspace" => KeyCodeOrd::Backspace,
+                "delete" | "del" => KeyCodeOrd::Delete,
+                "space" => KeyCodeOrd::Char(' '),
+                f if f.starts_with('f') && f.len() > 1 => match f[1..].parse::<u8>() {
+                    Ok(n @ 1..=12) => KeyCodeOrd::F(n),
+                    _ => return Err(format!("unknown key {s:?}")),
+                },
+                _ => return Err(format!("unknown key {s:?}")),
+            },
+        };
+        Ok(Key { code, ctrl, alt })
+    }
+
+    /// Whether a terminal event is this key.
+    pub fn matches(&self, ev: &KeyEvent) -> bool {
+        Key::from_event(ev).is_some_and(|k| {
+            // Terminals report ctrl-letters in either case.
+            let normalize = |k: Key| match k.code {
+                KeyCodeOrd::Char(c) if k.ctrl => Key {
+                    code: KeyCodeOrd::Char(c.to_ascii_lowercase()),
+                    ..k
+                },
+                _ => k,
+            };
+            normalize(k) == normalize(*self)
+        })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("Alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("Space"),
+            KeyCodeOrd::Char(c) if self.ctrl || self.alt => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::F(n) => write!(f, "F{n}"),
+            KeyCodeOrd::Up => f.write_str("↑"),
+            KeyCodeOrd::Down => f.write_str("↓"),
+            KeyCodeOrd::Left => f.write_str("←"),
+            KeyCodeOrd::Right => f.write_str("→"),
+            KeyCodeOrd::Home => f.write_str("Home"),
+            KeyCodeOrd::End => f.write_str("End"),
+            KeyCodeOrd::PageUp => f.write_str("PgUp"),
+            KeyCodeOrd::PageDown => f.write_str("PgDn"),
+            KeyCodeOrd::Enter => f.write_str("Enter"),
+            KeyCodeOrd::Esc => f.write_str("Esc"),
+            KeyCodeOrd::Tab => f.write_str("Tab"),
+            KeyCodeOrd::BackTab => f.write_str("Shift-Tab"),
+            KeyCodeOrd::Backspace => f.write_str("Backspace"),
+            KeyCodeOrd::Delete => f.write_str("Del"),
+        }
+    }
+}
+
+/// One binding of the live keymap.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub context: Context,
+    pub name: &'static str,
+    pub action: Action,
+    pub description: &'static str,
+    pub hint: Option<&'static str>,
+    pub keys: Vec<Key>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+/// A keymap file that cannot be used; the message names the section, action
+/// or key at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct KeymapError {
+    pub source_name: String,
+    pub message: String,
+}
+
+type RawKeymap = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+impl Keymap {
+    /// The embedded defaults.
+    pub fn default_keymap() -> Keymap {
+        let mut km = Keymap {
+            bindings: ACTIONS
+                .iter()
+                .map(|&(context, name, action, description, hint)| Binding {
+                    context,
+                    name,
+                    action,
+                    description,
+                    hint,
+                    keys: Vec::new(),
+                })
+                .collect(),
+        };
+        km.apply(DEFAULT_KEYMAP, "built-in keymap")
+            .expect("the built-in keymap is valid");
+        km
+    }
+
+    /// The defaults with a user file's overrides applied.
+    pub fn with_overrides(text: &str, source_name: &str) -> Result<Keymap, KeymapError> {
+        let mut km = Keymap::default_keymap();
+        km.apply(text, source_name)?;
+        Ok(km)
+    }
+
+    fn apply(&mut self, text: &str, source_name: &str) -> Result<(), KeymapError> {
+        let err = |message: String| KeymapError {
+            source_name: source_name.to_string(),
+            message,
+        };
+        let raw: RawKeymap = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        for (section, actions) in raw {
+            let context = Context::ALL
+                .into_iter()
+                .find(|c| c.name() == section)
+                .ok_or_else(|| {
+                    err(format!(
+                        "unknown section [{section}]; sections are: {}",
+                        Context::ALL.map(Context::name).join(", ")
+                    ))
+                })?;
+            for (name, keys) in actions {
+                let keys = keys
+                    .iter()
+                    .map(|k| Key::parse(k).map_err(|m| err(format!("[{section}] {name}: {m}"))))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let binding = self
+                    .bindings
+                    .iter_mut()
+                    .find(|b| b.context == context && b.name == name)
+                    .ok_or_else(|| err(format!("[{section}] has no action {name:?}")))?;
+                binding.keys = keys;
+            }
+        }
+        Ok(())
+    }
+
+    /// The action a key triggers in a context (global bindings included).
+    pub fn action(&self, context: Context, ev: &KeyEvent) -> Option<Action> {
+        let find = |ctx: Context| {
+            self.bindings
+                .iter()
+                .find(|b| b.context == ctx && b.keys.iter().any(|k| k.matches(ev)))
+                .map(|b| b.action)
+        };
+        find(context).or_else(|| find(Context::Global))
+    }
+
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// The keys of one action, joined for display ("↑/k").
+    pub fn keys_of(&self, context: Context, action: Action) -> String {
+        self.bindings
+            .iter()
+            .filter(|b| b.context == context && b.action == action)
+            .flat_map(|b| b.keys.iter().map(ToString::to_string))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Footer hints for a context: (keys, hint) pairs, in keymap order.
+    pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
+        let mut out: Vec<(String, &'static str)> = Vec::new();
+        for (i, b) in self.bindings.iter().enumerate() {
+            if b.context != context || b.keys.is_empty() {
+                continue;
+            }
+            let Some(hint) = b.hint else { continue };
+            let mut keys: Vec<String> = vec![b.keys[0].to_string()];
+            // "move" stands for up and down together.
+            if b.action == Action::Up {
+                if let Some(k) = self.bindings[i + 1..]
+                    .iter()
+                    .find(|n| n.context == context && n.action == Action::Down)
+                    .and_then(|n| n.keys.first())
+                {
+                    keys.push(k.to_string());
+                }
+            }
+            out.push((keys.join(""), hint));
+        }
+        out
+    }
+
+    /// The keys as a Markdown table (the README's key table is checked
+    /// against this).
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        for context in Context::ALL {
+            out.push_str(&format!("\n**{}**\n\n| keys | action |\n| --- | --- |\n", context.title()));
+            for b in self.bindings.iter().filter(|b| b.context == context) {
+                let keys = b
+                    .keys
+                    .iter()
+                    .map(|k| format!("`{}`", k.to_string().replace('|', "\\|")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push_str(&format!("| {keys} | {} |\n", b.description));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyEvent;
+
+    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn every_action_has_a_default_key() {
+        let km = Keymap::default_keymap();
+        for b in km.bindings() {
+            assert!(!b.keys.is_empty(), "{}.{} has no key", b.context.name(), b.name);
+        }
+    }
+
+    #[test]
+    fn arrows_and_vim_keys_move() {
+        let km = Keymap::default_keymap();
+        let none = KeyModifiers::NONE;
+        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('j'), none)), Some(Action::Down));
+        assert_eq!(km.action(Context::List, &ev(KeyCode::Down, none)), Some(Action::Down));
+        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('k'), none)), Some(Action::Up));
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Last)
+        );
+        assert_eq!(
+            km.action(Context::Form, &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::ForceQuit),
+            "global bindings apply in every context"
+        );
+        assert_eq!(km.action(Context::Form, &ev(KeyCode::Char('q'), none)), None);
+    }
+
+    #[test]
+    fn user_file_overrides_only_what_it_names() {
+        let km = Keymap::with_overrides("[list]\ndelete = [\"x\"]\n", "keymap.toml").unwrap();
+        let none = KeyModifiers::NONE;
+        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('x'), none)), Some(Action::Delete));
+        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('d'), none)), None);
+        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('n'), none)), Some(Action::New));
+        assert_eq!(km.keys_of(Context::List, Action::Delete), "x");
+    }
+
+    #[test]
+    fn bad_keymap_files_fail_with_a_clear_message() {
+        let e = Keymap::with_overrides("[lst]\nnew = [\"n\"]", "k.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown section [lst]"), "{e}");
+        let e = Keymap::with_overrides("[list]\nnwe = [\"n\"]", "k.toml").unwrap_err();
+        assert!(e.to_string().contains("no action \"nwe\""), "{e}");
+        let e = Keymap::with_overrides("[list]\nnew = [\"hyper-n\"]", "k.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown key \"hyper-n\""), "{e}");
+        let e = Keymap::with_overrides("[list]\nnew = \"n\"", "k.toml").unwrap_err();
+        assert!(e.to_string().starts_with("k.toml:"), "{e}");
+    }
+
+    #[test]
+    fn key_strings_parse_and_display() {
+        assert_eq!(Key::parse("ctrl-C").unwrap().to_string(), "Ctrl-C");
+        assert_eq!(Key::parse("shift-tab").unwrap().to_string(), "Shift-Tab");
+        assert_eq!(Key::parse("pagedown").unwrap().to_string(), "PgDn");
+        assert_eq!(Key::parse("space").unwrap().to_string(), "Space");
+        assert_eq!(Key::parse("f1").unwrap().to_string(), "F1");
+        assert!(Key::parse("f13").is_err());
+        assert!(Key::parse("").is_err());
+    }
+
+    #[test]
+    fn hints_follow_rebinds() {
+        let km = Keymap::with_overrides("[list]\nnew = [\"a\"]\n", "k").unwrap();
+        let hints = km.hints(Context::List);
+        assert!(hints.contains(&("a".to_string(), "new")), "{hints:?}");
+        assert!(hints.contains(&("↑↓".to_string(), "move")), "{hints:?}");
+    }
+}

@@ -1,0 +1,231 @@
+//! The terminal app: event loop, app state, view, keymap, theme, clipboard.
+//! It only ever holds a [`Client`].
+
+pub mod app;
+pub mod clipboard;
+pub mod filter;
+pub mod form;
+pub mod keymap;
+pub mod theme;
+pub mod view;
+pub mod visual;
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use futures::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use tokio::sync::mpsc;
+
+pub use app::{App, Command, Msg};
+
+use crate::client::Client;
+
+/// How the app meets its terminal: what the real one does around a frame and
+/// on Ctrl-Z; tests use a host that does nothing.
+pub trait Host<B: Backend> {
+    fn begin_frame(&mut self) {}
+    fn end_frame(&mut self) {}
+    /// Suspends the process (Ctrl-Z) and restores the terminal on return.
+    fn suspend(&mut self, _terminal: &mut Terminal<B>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A host that does nothing (tests, screenshots).
+pub struct NullHost;
+impl<B: Backend> Host<B> for NullHost {}
+
+/// The event loop: merges terminal events and backend answers; draws only
+/// when something changed (zero draws while idle); no timer ticks.
+pub async fn event_loop<B, S, H>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut events: S,
+    host: &mut H,
+) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    H: Host<B>,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let start = app.start();
+    spawn_commands(app, start, &tx);
+    draw(terminal, app, host)?;
+    loop {
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => Msg::Input(ev),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            Some(msg) = rx.recv() => msg,
+        };
+        let mut suspend = handle(app, msg, &tx);
+        // Drain what is already queued, then draw once.
+        for _ in 0..256 {
+            let next = match events.next().now_or_never() {
+                Some(Some(Ok(ev))) => Some(Msg::Input(ev)),
+                Some(Some(Err(e))) => return Err(e),
+                Some(None) => return Ok(()),
+                None => rx.try_recv().ok(),
+            };
+            match next {
+                Some(msg) if !app.quit => suspend |= handle(app, msg, &tx),
+                _ => break,
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+        if suspend {
+            host.suspend(terminal)?;
+            terminal.clear().map_err(Into::into)?;
+            draw(terminal, app, host)?;
+            continue;
+        }
+        if app.take_dirty() {
+            draw(terminal, app, host)?;
+        }
+    }
+}
+
+/// Updates the app; returns whether a suspend was asked for.
+fn handle(app: &mut App, msg: Msg, tx: &mpsc::UnboundedSender<Msg>) -> bool {
+    let commands = app.update(msg);
+    let suspend = commands.contains(&Command::Suspend);
+    spawn_commands(app, commands, tx);
+    suspend
+}
+
+fn spawn_commands(app: &App, commands: Vec<Command>, tx: &mpsc::UnboundedSender<Msg>) {
+    for command in commands {
+        if command == Command::Suspend {
+            continue;
+        }
+        let client = app.client.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if let Some(msg) = app::execute(&client, command).await {
+                // The loop may be gone (quitting); nothing to do then.
+                let _ = tx.send(msg);
+            }
+        });
+    }
+}
+
+fn draw<B, H>(terminal: &mut Terminal<B>, app: &mut App, host: &mut H) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+    H: Host<B>,
+{
+    host.begin_frame();
+    let result = terminal.draw(|frame| view::render(app, frame)).map(drop);
+    host.end_frame();
+    result.map_err(Into::into)
+}
+
+/// Options of the interactive app.
+pub struct Options {
+    pub mouse: bool,
+    pub keymap: keymap::Keymap,
+    pub clear_clipboard_after: Duration,
+}
+
+/// Builds [`Options`].
+pub fn app_options(mouse: bool, keymap: keymap::Keymap, clear_clipboard_after: Duration) -> Options {
+    Options {
+        mouse,
+        keymap,
+        clear_clipboard_after,
+    }
+}
+
+/// The real terminal: synchronized output around frames, Ctrl-Z.
+struct CrosstermHost {
+    mouse: bool,
+}
+
+fn enter_modes(mouse: bool) -> io::Result<()> {
+    let mut out = io::stdout();
+    execute!(out, EnableBracketedPaste)?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+fn leave_modes() {
+    // Best effort: these run on exit paths where nothing else can be done.
+    let mut out = io::stdout();
+    let _ = execute!(out, DisableMouseCapture, DisableBracketedPaste);
+}
+
+impl<B: Backend> Host<B> for CrosstermHost {
+    fn begin_frame(&mut self) {
+        let _ = execute!(io::stdout(), BeginSynchronizedUpdate);
+    }
+
+    fn end_frame(&mut self) {
+        let _ = execute!(io::stdout(), EndSynchronizedUpdate);
+        let _ = io::stdout().flush();
+    }
+
+    fn suspend(&mut self, _terminal: &mut Terminal<B>) -> io::Result<()> {
+        leave_modes();
+        ratatui::restore();
+        #[cfg(unix)]
+        nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).map_err(io::Error::from)?;
+        // Resumed (SIGCONT): back into raw mode and the alternate screen.
+        ratatui::crossterm::terminal::enable_raw_mode()?;
+        execute!(io::stdout(), ratatui::crossterm::terminal::EnterAlternateScreen)?;
+        enter_modes(self.mouse)
+    }
+}
+
+/// Restores the terminal when dropped: on normal exit, on error returns.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        leave_modes();
+        ratatui::restore();
+    }
+}
+
+/// Runs the interactive app until the user quits.
+pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let _guard = TerminalGuard;
+    // ratatui's hook restores raw mode and the screen; leave our modes first.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        leave_modes();
+        previous(info);
+    }));
+    enter_modes(options.mouse)?;
+    let mut app = App::new(
+        client,
+        options.keymap,
+        theme::Theme::from_env(),
+        clipboard::Clipboard::detect(),
+    );
+    app.graphics = visual::graphics_supported();
+    app.clear_clipboard_after = options.clear_clipboard_after;
+    tracing::info!(clipboard = %app.clipboard.describe_backend(), "tui started");
+    let mut host = CrosstermHost {
+        mouse: options.mouse,
+    };
+    event_loop(&mut terminal, &mut app, EventStream::new(), &mut host).await?;
+    Ok(())
+}

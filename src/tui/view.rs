@@ -1,0 +1,695 @@
+//! Drawing: pure functions of the app state. No I/O, no blocking.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table, Widget, Wrap};
+use secrecy::ExposeSecret;
+
+use super::app::{App, Modal, ShownOnce, StatusKind};
+use super::form::{ConnectionForm, Field};
+use super::keymap::{Action, Context};
+use super::theme::Theme;
+use crate::model::{AuditRecord, Connection, UserKind};
+
+/// Below this size the app draws a single "too small" line.
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Width at which the detail pane goes beside the table instead of below.
+const SIDE_BY_SIDE: u16 = 110;
+
+pub fn render(app: &mut App, frame: &mut Frame) {
+    let area = frame.area();
+    app.mark_drawn();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "Terminal too small: {}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(msg)
+                .style(app.theme.warning)
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [header, tabs, main, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(app, header, frame.buffer_mut());
+    render_tabs(app, tabs, frame.buffer_mut());
+    render_main(app, main, frame.buffer_mut());
+    render_status(app, status, frame.buffer_mut());
+    render_footer(app, footer, frame.buffer_mut());
+    render_modal(app, area, frame.buffer_mut());
+}
+
+fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let user = match &app.me {
+        Some(me) => {
+            let kind = match me.kind {
+                UserKind::Owner => "owner",
+                UserKind::Admin => "admin",
+                UserKind::Member => "member",
+            };
+            format!("{} ({kind})", me.username)
+        }
+        None => "…".to_string(),
+    };
+    let left = Line::from(vec![
+        Span::styled(" Switchboard ", t.header.add_modifier(Modifier::REVERSED)),
+        Span::raw("  "),
+        Span::styled("backend ", t.label),
+        Span::raw(format!("embedded {}", app.backend)),
+        Span::styled("  user ", t.label),
+        Span::raw(user),
+    ]);
+    Paragraph::new(left).render(area, buf);
+    if let Some(q) = app.quota {
+        let limit = if q.max_connections == 0 {
+            format!("{} connections", q.count)
+        } else {
+            format!("{} of {} connections", q.count, q.max_connections)
+        };
+        let style = if q.reached { t.warning } else { t.label };
+        let text = if q.reached {
+            format!("{limit} · limit reached ")
+        } else {
+            format!("{limit} ")
+        };
+        Paragraph::new(Span::styled(text, style))
+            .alignment(Alignment::Right)
+            .render(area, buf);
+    }
+}
+
+fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
+    // Only tabs that work are shown.
+    let line = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(" 1 Connections ", app.theme.tab_active),
+    ]);
+    Paragraph::new(line).render(area, buf);
+}
+
+fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
+    if !app.loaded {
+        Paragraph::new("Loading…")
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .render(area, buf);
+        return;
+    }
+    if app.connections.is_empty() {
+        render_empty(app, area, buf);
+        return;
+    }
+    let (list_area, detail_area) = if area.width >= SIDE_BY_SIDE {
+        let [l, d] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(area);
+        (l, d)
+    } else {
+        let [l, d] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+        (l, d)
+    };
+    render_table(app, list_area, buf);
+    render_detail(app, detail_area, buf);
+}
+
+fn render_empty(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let new = app.keymap.keys_of(Context::List, Action::New);
+    let demo = app.keymap.keys_of(Context::List, Action::Demo);
+    let lines = vec![
+        Line::from(Span::styled("No connections yet", t.title)),
+        Line::from(""),
+        Line::from("A connection holds how an outside application (an ERP, a DAM,"),
+        Line::from("a shop, a translation tool…) authenticates against the platform."),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled(format!("{new:>3} "), t.key),
+            Span::raw(" create a connection"),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{demo:>3} "), t.key),
+            Span::raw(" load the demo workspace (36 connections of every flow type)"),
+        ]),
+    ];
+    let height = lines.len() as u16 + 2;
+    let width = 72.min(area.width);
+    let rect = centered(area, width, height);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Rounded)
+                .border_style(t.border),
+        )
+        .wrap(Wrap { trim: false })
+        .render(rect, buf);
+}
+
+/// Splits `text` into spans, styling the characters at `positions`.
+fn highlighted<'a>(text: &'a str, positions: &[usize], base: Style, mark: Style) -> Vec<Span<'a>> {
+    if positions.is_empty() {
+        return vec![Span::styled(text, base)];
+    }
+    let mut spans = Vec::new();
+    let mut run = String::new();
+    let mut run_marked = false;
+    for (i, ch) in text.chars().enumerate() {
+        let marked = positions.binary_search(&i).is_ok();
+        if marked != run_marked && !run.is_empty() {
+            let style = if run_marked { base.patch(mark) } else { base };
+            spans.push(Span::styled(std::mem::take(&mut run), style));
+        }
+        run_marked = marked;
+        run.push(ch);
+    }
+    if !run.is_empty() {
+        let style = if run_marked { base.patch(mark) } else { base };
+        spans.push(Span::styled(run, style));
+    }
+    spans
+}
+
+fn badge<'a>(app: &App, c: &'a Connection) -> Span<'a> {
+    let text = crate::domain::initials(&c.label);
+    let accent = c
+        .visual
+        .as_deref()
+        .and_then(|v| app.visuals.get(v))
+        .map(|l| l.accent);
+    if app.theme.color {
+        Span::styled(format!(" {text:<2} "), app.theme.badge(&c.code, accent))
+    } else {
+        Span::styled(format!("[{text:<2}]"), app.theme.badge(&c.code, accent))
+    }
+}
+
+fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
+    let total = app.connections.len();
+    let shown = app.filter.visible().len();
+    let title = if app.filter.is_active() || app.filter_editing {
+        format!(" Connections · {shown} of {total} match ")
+    } else {
+        format!(" Connections · {total} ")
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(app.theme.border)
+        .title(Span::styled(title, app.theme.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let (filter_area, table_area) = if app.filter_editing || app.filter.is_active() {
+        let [f, t] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        (Some(f), t)
+    } else {
+        (None, inner)
+    };
+    if let Some(fa) = filter_area {
+        let cursor = if app.filter_editing { "▏" } else { "" };
+        let line = Line::from(vec![
+            Span::styled(" / ", app.theme.key),
+            Span::raw(app.filter.query().to_string()),
+            Span::styled(cursor, app.theme.key),
+        ]);
+        Paragraph::new(line).render(fa, buf);
+    }
+    // Header row + visible rows.
+    let body_height = table_area.height.saturating_sub(1) as usize;
+    app.table_rows_area = Rect {
+        y: table_area.y + 1,
+        height: table_area.height.saturating_sub(1),
+        ..table_area
+    };
+    if shown == 0 {
+        let msg = format!("No connection matches {:?}", app.filter.query());
+        Paragraph::new(msg)
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .render(app.table_rows_area, buf);
+        return;
+    }
+    // Keep the selection on screen.
+    if app.selected < app.offset {
+        app.offset = app.selected;
+    } else if body_height > 0 && app.selected >= app.offset + body_height {
+        app.offset = app.selected + 1 - body_height;
+    }
+    app.offset = app.offset.min(shown.saturating_sub(body_height.max(1)));
+    let end = (app.offset + body_height).min(shown);
+    let t = app.theme.clone();
+    let mut rows = Vec::with_capacity(end - app.offset);
+    for pos in app.offset..end {
+        let idx = app.filter.visible()[pos];
+        let c = &app.connections[idx];
+        let marks = app.filter.highlights(idx, c.label.chars().count());
+        let selected = pos == app.selected;
+        let marker = if selected { "▶" } else { " " };
+        rows.push(Row::new(vec![
+            Line::from(marker),
+            Line::from(badge(app, c)),
+            Line::from(highlighted(&c.label, &marks.label, Style::new(), t.matched)),
+            Line::from(highlighted(&c.code, &marks.code, t.dim, t.matched)),
+            Line::from(c.flow_type.as_str()),
+            Line::from(c.created_at.format("%Y-%m-%d").to_string()),
+        ]));
+    }
+    let header = Row::new(vec!["", "", "Label", "Code", "Flow type", "Created"]).style(t.table_header);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(4),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Length(11),
+        Constraint::Length(10),
+    ];
+    let mut state = ratatui::widgets::TableState::default()
+        .with_selected(Some(app.selected - app.offset));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    ratatui::widgets::StatefulWidget::render(table, table_area, buf, &mut state);
+}
+
+fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
+    Line::from(vec![Span::styled(format!("{name:<13}"), t.label), value.into()])
+}
+
+fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.border)
+        .title(Span::styled(" Details ", t.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some(c) = app.selected_connection() else {
+        return;
+    };
+    let logo = c
+        .visual
+        .as_deref()
+        .and_then(|v| app.visuals.get(v))
+        .filter(|_| app.graphics);
+    let text_area = match logo {
+        Some(logo) if inner.width > 30 && inner.height > 8 => {
+            let logo_area = Rect::new(inner.x + 1, inner.y, 12, 6);
+            logo.render(logo_area, buf);
+            let [_, rest] =
+                Layout::horizontal([Constraint::Length(14), Constraint::Min(0)]).areas(inner);
+            let [top, _] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(rest);
+            let head = vec![
+                Line::from(Span::styled(c.label.clone(), t.title)),
+                Line::from(Span::styled(c.code.clone(), t.dim)),
+                Line::from(c.flow_type.as_str()),
+            ];
+            Paragraph::new(head).render(top, buf);
+            let [_, below] =
+                Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(inner);
+            below
+        }
+        _ => inner,
+    };
+    let visual = match c.visual.as_deref() {
+        None => "none".to_string(),
+        Some(v) if app.visuals.failed(v) => format!("{v} (cannot be read)"),
+        Some(v) => v.to_string(),
+    };
+    let mut lines = vec![
+        field_line(t, "Label", Span::raw(c.label.clone())),
+        field_line(t, "Code", Span::raw(c.code.clone())),
+        field_line(t, "Flow type", Span::raw(flow_description(c))),
+        field_line(t, "Visual", Span::raw(visual)),
+        field_line(t, "Client id", Span::raw(c.client_id.clone())),
+        field_line(t, "API username", Span::raw(c.username.clone())),
+        field_line(t, "Secret", Span::styled("•••••• (encrypted at rest)", t.dim)),
+        field_line(t, "Password", Span::styled("shown only once, at creation", t.dim)),
+        field_line(t, "Role", Span::raw(c.role.clone())),
+        field_line(t, "Group", Span::raw(c.group.clone())),
+        field_line(t, "Created", Span::raw(c.created_at.format("%Y-%m-%d %H:%M UTC").to_string())),
+        field_line(t, "Updated", Span::raw(c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string())),
+    ];
+    if c.role == "User" || c.group == "All" {
+        lines.push(Line::from(Span::styled(
+            "! Default role/group: a dedicated role per connection is recommended",
+            t.warning,
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Audit trail", t.title)));
+    match &app.audit {
+        Some((code, Ok(records))) if *code == c.code => {
+            if records.is_empty() {
+                lines.push(Line::from(Span::styled("no changes recorded", t.dim)));
+            }
+            for r in records {
+                lines.extend(audit_lines(t, r));
+            }
+        }
+        Some((code, Err(e))) if *code == c.code => {
+            lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
+        }
+        _ => lines.push(Line::from(Span::styled("loading…", t.dim))),
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(text_area, buf);
+}
+
+fn flow_description(c: &Connection) -> String {
+    let what = match c.flow_type {
+        crate::model::FlowType::Source => "data flows into the platform",
+        crate::model::FlowType::Destination => "data is extracted from the platform",
+        crate::model::FlowType::Other => "not monitored",
+    };
+    format!("{} ({what})", c.flow_type)
+}
+
+fn audit_lines<'a>(t: &Theme, r: &'a AuditRecord) -> Vec<Line<'a>> {
+    let mut out = vec![Line::from(vec![
+        Span::styled(r.at.format("%Y-%m-%d %H:%M ").to_string(), t.dim),
+        Span::raw(format!("{} ", r.action)),
+        Span::styled(format!("by {} via {}", r.actor, r.source.as_str()), t.dim),
+    ])];
+    for ch in &r.changes {
+        let fmt = |v: &Option<String>| match v {
+            Some(v) => format!("{v:?}"),
+            None => "—".to_string(),
+        };
+        out.push(Line::from(vec![
+            Span::raw("    "),
+            Span::styled(format!("{}: ", ch.field), t.label),
+            Span::raw(format!("{} → {}", fmt(&ch.old), fmt(&ch.new))),
+        ]));
+    }
+    out
+}
+
+fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let line = match &app.status {
+        Some(s) => {
+            let (mark, style) = match s.kind {
+                StatusKind::Info => ("·", t.label),
+                StatusKind::Success => ("✓", t.success),
+                StatusKind::Error => ("✗", t.error),
+            };
+            Line::from(Span::styled(format!(" {mark} {}", s.text), style))
+        }
+        None => Line::from(""),
+    };
+    Paragraph::new(line).render(area, buf);
+    if app.in_flight > 0 {
+        Paragraph::new(Span::styled("working… ", t.dim))
+            .alignment(Alignment::Right)
+            .render(area, buf);
+    }
+}
+
+fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let context = app.context();
+    let mut spans = vec![Span::raw(" ")];
+    let mut hints = app.keymap.hints(context);
+    if context == Context::List && app.loaded && app.connections.is_empty() {
+        let demo = app.keymap.keys_of(Context::List, Action::Demo);
+        if let Some(first) = demo.split('/').next() {
+            hints.insert(1, (first.to_string(), "demo"));
+        }
+    }
+    for (keys, hint) in hints {
+        spans.push(Span::styled(keys, t.key));
+        spans.push(Span::raw(format!(" {hint}  ")));
+    }
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+/// A rectangle of at most `width × height`, centred in `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn modal_block<'a>(t: &Theme, title: &'a str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Double)
+        .title(Span::styled(format!(" {title} "), t.title))
+}
+
+fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(modal) = app.modals.last() else {
+        return;
+    };
+    match modal {
+        Modal::Form(form) => render_form(app, form, area, buf),
+        Modal::Confirm { code, label } => {
+            let t = &app.theme;
+            let yes = app.keymap.keys_of(Context::Confirm, Action::Yes);
+            let no = app.keymap.keys_of(Context::Confirm, Action::No);
+            let lines = vec![
+                Line::from(vec![
+                    Span::raw("Delete "),
+                    Span::styled(label.clone(), t.title),
+                    Span::raw(format!(" ({code})?")),
+                ]),
+                Line::from(""),
+                Line::from("Its client id, secret and password stop working at once;"),
+                Line::from("applications using them get HTTP 401. This cannot be undone."),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled(yes, t.key),
+                    Span::raw(" delete   "),
+                    Span::styled(no, t.key),
+                    Span::raw(" keep it"),
+                ]),
+            ];
+            let rect = centered(area, 70, lines.len() as u16 + 2);
+            Clear.render(rect, buf);
+            Paragraph::new(lines)
+                .block(modal_block(t, "Delete connection"))
+                .wrap(Wrap { trim: false })
+                .render(rect, buf);
+        }
+        Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
+        Modal::Help { scroll } => render_help(app, *scroll, area, buf),
+    }
+}
+
+fn render_shown_once(app: &App, s: &ShownOnce, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let lines = vec![
+        Line::from(vec![
+            Span::raw("Created "),
+            Span::styled(s.label.clone(), t.title),
+            Span::raw(format!(" ({})", s.code)),
+        ]),
+        Line::from(""),
+        field_line(t, "Client id", Span::raw(s.client_id.clone())),
+        field_line(t, "Secret", Span::raw(s.secret.expose_secret().to_string())),
+        field_line(t, "API username", Span::raw(s.username.clone())),
+        field_line(
+            t,
+            "Password",
+            Span::styled(s.password.expose_secret().to_string(), t.secret),
+        ),
+        Line::from(""),
+        Line::from(Span::styled(
+            "! The password is shown only this once. Copy it now: it cannot be shown again.",
+            t.warning,
+        )),
+        Line::from(""),
+        hints_line(app, Context::Secret),
+    ];
+    let rect = centered(area, 84, lines.len() as u16 + 2);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(modal_block(t, "New connection — credentials"))
+        .wrap(Wrap { trim: false })
+        .render(rect, buf);
+}
+
+fn hints_line(app: &App, context: Context) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (keys, hint) in app.keymap.hints(context) {
+        spans.push(Span::styled(keys, app.theme.key));
+        spans.push(Span::raw(format!(" {hint}   ")));
+    }
+    Line::from(spans)
+}
+
+fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let title = if form.is_create() {
+        "New connection"
+    } else {
+        "Edit connection"
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(e) = &form.general_error {
+        lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
+        lines.push(Line::from(""));
+    }
+    let input_line = |field: Field, name: &str, value: String, cursor: Option<usize>| {
+        let focused = form.focus == field;
+        let marker = if focused { "▶ " } else { "  " };
+        let mut spans = vec![
+            Span::styled(marker, t.key),
+            Span::styled(format!("{name:<11}"), t.label),
+        ];
+        match cursor.filter(|_| focused) {
+            Some(pos) => {
+                let before: String = value.chars().take(pos).collect();
+                let at: String = value.chars().skip(pos).take(1).collect();
+                let after: String = value.chars().skip(pos + 1).collect();
+                spans.push(Span::raw(before));
+                spans.push(Span::styled(
+                    if at.is_empty() { " ".to_string() } else { at },
+                    t.focused_field,
+                ));
+                spans.push(Span::raw(after));
+            }
+            None => spans.push(Span::styled(
+                value,
+                if focused { t.focused_field } else { Style::new() },
+            )),
+        }
+        Line::from(spans)
+    };
+    let error_line = |field: Field| {
+        form.errors.get(&field).map(|e| {
+            Line::from(Span::styled(format!("             ✗ {e}"), t.error))
+        })
+    };
+    lines.push(input_line(
+        Field::Label,
+        "Label",
+        form.label.value.clone(),
+        Some(form.label.cursor),
+    ));
+    lines.extend(error_line(Field::Label));
+    if form.is_create() {
+        let mut l = input_line(
+            Field::Code,
+            "Code",
+            form.code.value.clone(),
+            Some(form.code.cursor),
+        );
+        if !form.code_edited {
+            l.spans.push(Span::styled("  (from the label)", t.dim));
+        }
+        lines.push(l);
+        lines.extend(error_line(Field::Code));
+    } else {
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(format!("{:<11}", "Code"), t.label),
+            Span::raw(form.code.value.clone()),
+            Span::styled("  (never changes)", t.dim),
+        ]));
+    }
+    let flow = crate::model::FlowType::ALL
+        .iter()
+        .map(|f| {
+            if *f == form.flow_type {
+                format!("[{}]", f.as_str())
+            } else {
+                format!(" {} ", f.as_str())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    lines.push(input_line(Field::FlowType, "Flow type", flow, None));
+    lines.extend(error_line(Field::FlowType));
+    let mut visual = input_line(Field::Visual, "Visual", format!("◀ {} ▶", form.visual_display()), None);
+    if form.is_file_choice() {
+        visual.spans.push(Span::raw(" "));
+        let path = input_line(
+            Field::Visual,
+            "",
+            form.visual_path.value.clone(),
+            Some(form.visual_path.cursor),
+        );
+        visual.spans.extend(path.spans.into_iter().skip(2));
+    }
+    lines.push(visual);
+    lines.extend(error_line(Field::Visual));
+    lines.push(Line::from(""));
+    let help = match form.focus {
+        Field::FlowType | Field::Visual if !form.is_file_choice() || form.focus == Field::FlowType => {
+            "←/→ or Space choose"
+        }
+        Field::Visual => "type an absolute path to a .png or .jpg; ← at the start goes back",
+        _ => "type to edit",
+    };
+    lines.push(Line::from(Span::styled(help, t.dim)));
+    if form.submitting {
+        lines.push(Line::from(Span::styled("saving…", t.dim)));
+    } else {
+        lines.push(hints_line(app, Context::Form));
+    }
+    let rect = centered(area, 90, lines.len() as u16 + 2);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(modal_block(t, title))
+        .render(rect, buf);
+}
+
+/// The help overlay's lines, from the live keymap.
+pub fn help_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    for context in Context::ALL {
+        lines.push(Line::from(Span::styled(context.title().to_string(), t.title)));
+        for b in app.keymap.bindings().iter().filter(|b| b.context == context) {
+            let keys = b
+                .keys
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ");
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<18}"), t.key),
+                Span::raw(b.description.to_string()),
+            ]));
+        }
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(Span::styled(
+        "Mouse: wheel scrolls, click selects. Keys can be changed in keymap.toml (see README).",
+        t.dim,
+    )));
+    lines
+}
+
+fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let lines = help_lines(app);
+    let width = lines.iter().map(|l| l.width()).max().unwrap_or(40) as u16 + 4;
+    let rect = centered(area, width.max(40), lines.len() as u16 + 2);
+    let max_scroll = (lines.len() as u16 + 2).saturating_sub(rect.height);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(modal_block(&app.theme, "Keys"))
+        .scroll((scroll.min(max_scroll), 0))
+        .render(rect, buf);
+}
+
