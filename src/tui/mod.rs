@@ -13,7 +13,7 @@ pub mod visual;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{
@@ -71,17 +71,13 @@ where
             Some(msg) = rx.recv() => msg,
         };
         let mut suspend = handle(app, msg, &tx);
-        // Drain what is already queued, then draw once.
-        for _ in 0..256 {
-            let next = match events.next().now_or_never() {
-                Some(Some(Ok(ev))) => Some(Msg::Input(ev)),
-                Some(Some(Err(e))) => return Err(e),
-                Some(None) => return Ok(()),
-                None => rx.try_recv().ok(),
-            };
-            match next {
-                Some(msg) if !app.quit => suspend |= handle(app, msg, &tx),
-                _ => break,
+        // Drain the backend answers already queued, then draw once. (The
+        // terminal stream is only polled by `select!`: polling it with a
+        // dummy waker would lose its wake-ups.)
+        while !app.quit {
+            match rx.try_recv() {
+                Ok(msg) => suspend |= handle(app, msg, &tx),
+                Err(_) => break,
             }
         }
         if app.quit {
