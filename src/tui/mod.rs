@@ -225,3 +225,34 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
     event_loop(&mut terminal, &mut app, EventStream::new(), &mut host).await?;
     Ok(())
 }
+
+/// Runs commands to completion, feeding each answer back into the app, as
+/// the event loop would but in order and without a terminal. Timers
+/// (clipboard expiry) and suspends are skipped. Tests, benchmarks and the
+/// screenshot renderer drive the app with it.
+pub async fn settle(app: &mut App, commands: Vec<Command>) {
+    let mut queue: std::collections::VecDeque<Command> = commands.into();
+    while let Some(command) = queue.pop_front() {
+        if matches!(command, Command::ExpireClipboard { .. } | Command::Suspend) {
+            continue;
+        }
+        if let Some(msg) = app::execute(&app.client, command).await {
+            queue.extend(app.update(msg));
+        }
+    }
+}
+
+/// Feeds one terminal event to the app and settles what it starts.
+pub async fn feed(app: &mut App, event: Event) {
+    let commands = app.update(Msg::Input(event));
+    settle(app, commands).await;
+}
+
+/// Draws the app once into any backend.
+pub fn draw_once<B>(terminal: &mut Terminal<B>, app: &mut App) -> io::Result<()>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+{
+    draw(terminal, app, &mut NullHost)
+}
