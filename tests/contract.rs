@@ -1,0 +1,461 @@
+//! Contract tests: every endpoint driven through a `Client`. Each check is a
+//! function of a `Backend`, so the HTTP transport (next issue) runs the same
+//! suite by adding one constructor.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Method;
+use serde_json::{Value, json};
+use switchboard::client::{Client, ClientError, InProcess};
+use switchboard::model::{ConnectionPatch, FlowType, NewConnection, Source};
+use switchboard::service::Service;
+use tempfile::TempDir;
+
+struct Backend {
+    client: Client,
+    service: Arc<Service>,
+    dir: TempDir,
+}
+
+async fn embedded() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let transport = InProcess::open(dir.path(), "alice").await.unwrap();
+    let service = transport.service().clone();
+    Backend {
+        client: Client::new(Arc::new(transport), Source::Cli),
+        service,
+        dir,
+    }
+}
+
+fn new(label: &str) -> NewConnection {
+    NewConnection {
+        label: label.to_string(),
+        ..Default::default()
+    }
+}
+
+async fn raw_json(client: &Client, method: Method, path: &str, body: &str) -> (u16, Value) {
+    let resp = client
+        .raw(method, path, Some(Bytes::from(body.to_string())))
+        .await
+        .unwrap();
+    let v = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    (resp.status, v)
+}
+
+/// The observable state, to prove a refused request changed nothing.
+async fn state(b: &Backend) -> (Value, Value, usize) {
+    let list = serde_json::to_value(b.client.list_connections().await.unwrap()).unwrap();
+    let quota = serde_json::to_value(b.client.quota().await.unwrap()).unwrap();
+    let audit = b
+        .service
+        .store()
+        .audit_for("connection:erp_main", 1000)
+        .await
+        .unwrap()
+        .len();
+    (list, quota, audit)
+}
+
+#[tokio::test]
+async fn r1_create_generates_the_code_from_the_label() {
+    let b = embedded().await;
+    let created = b.client.create_connection(&new("Magento Storefront")).await.unwrap();
+    assert_eq!(created.connection.code, "magento_storefront");
+    assert_eq!(created.connection.label, "Magento Storefront");
+    assert_eq!(created.connection.flow_type, FlowType::Source, "default flow type");
+    let c = b
+        .client
+        .create_connection(&NewConnection {
+            label: "  ERP (SAP) — prod ".into(),
+            code: None,
+            flow_type: FlowType::Destination,
+            visual: Some("erp".into()),
+        })
+        .await
+        .unwrap()
+        .connection;
+    assert_eq!(c.code, "erp_sap_prod");
+    assert_eq!(c.label, "ERP (SAP) — prod", "label is trimmed");
+    assert_eq!(c.flow_type, FlowType::Destination);
+    assert_eq!(c.visual.as_deref(), Some("erp"));
+    assert_eq!(c.role, "User");
+    assert_eq!(c.group, "All");
+    let got = b.client.get_connection("erp_sap_prod").await.unwrap();
+    assert_eq!(got, c);
+    let list = b.client.list_connections().await.unwrap();
+    assert_eq!(list.len(), 2);
+}
+
+#[tokio::test]
+async fn r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing() {
+    let b = embedded().await;
+    b.client
+        .create_connection(&NewConnection {
+            label: "ERP main".into(),
+            code: Some("erp_main".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let before = state(&b).await;
+    let long = "x".repeat(101);
+    let cases: Vec<(String, &str)> = vec![
+        ("{}".into(), "label"),
+        (r#"{"label":""}"#.into(), "label"),
+        (r#"{"label":"   "}"#.into(), "label"),
+        (r#"{"label":"ab"}"#.into(), "label"),
+        (format!(r#"{{"label":"{long}"}}"#), "label"),
+        (r#"{"label":"Bad\nline"}"#.into(), "label"),
+        (r#"{"label":5}"#.into(), "label"),
+        (r#"{"label":null}"#.into(), "label"),
+        (r#"{"label":"Okay","code":"Bad Code"}"#.into(), "code"),
+        (r#"{"label":"Okay","code":"ab"}"#.into(), "code"),
+        (r#"{"label":"Okay","code":""}"#.into(), "code"),
+        (format!(r#"{{"label":"Okay","code":"{long}"}}"#), "code"),
+        (r#"{"label":"Okay","code":5}"#.into(), "code"),
+        (r#"{"label":"— ü —"}"#.into(), "code"),
+        (r#"{"label":"Okay","flow_type":"sideways"}"#.into(), "flow_type"),
+        (r#"{"label":"Okay","flow_type":1}"#.into(), "flow_type"),
+        (r#"{"label":"Okay","visual":"nope"}"#.into(), "visual"),
+        (r#"{"label":"Okay","visual":"relative.png"}"#.into(), "visual"),
+        (r#"{"label":"Okay","visual":7}"#.into(), "visual"),
+        (r#"{"label":"Okay","password":"mine"}"#.into(), "password"),
+        ("not json".into(), "body"),
+        ("[]".into(), "body"),
+        ("".into(), "body"),
+    ];
+    for (body, field) in cases {
+        let (status, err) = raw_json(&b.client, Method::POST, "/api/v1/connections", &body).await;
+        assert_eq!(status, 400, "{body} → {err}");
+        assert_eq!(err["code"], "invalid", "{body} → {err}");
+        assert_eq!(err["field"], field, "{body} → {err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(!message.is_empty() && !message.contains("line 1"), "{message}");
+        assert_eq!(state(&b).await, before, "{body} changed something");
+    }
+}
+
+#[tokio::test]
+async fn r1_duplicate_code_is_a_409_and_changes_nothing() {
+    let b = embedded().await;
+    b.client.create_connection(&new("ERP main")).await.unwrap();
+    let before = state(&b).await;
+    let err = b.client.create_connection(&new("ERP Main")).await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(err.field(), Some("code"));
+    assert!(err.to_string().contains("erp_main"), "{err}");
+    assert_eq!(state(&b).await, before);
+}
+
+#[tokio::test]
+async fn r2_quota_default_is_50_and_the_next_create_names_the_limit() {
+    let b = embedded().await;
+    let q = b.client.quota().await.unwrap();
+    assert_eq!((q.count, q.max_connections, q.reached), (0, 50, false));
+    b.client.set_max_connections(3).await.unwrap();
+    for label in ["One app", "Two app", "Three app"] {
+        b.client.create_connection(&new(label)).await.unwrap();
+    }
+    let q = b.client.quota().await.unwrap();
+    assert!(q.reached, "the API tells the limit is reached before a form is filled");
+    let before = state(&b).await;
+    let err = b.client.create_connection(&new("Four app")).await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(err.code(), Some("quota_reached"));
+    assert!(err.to_string().contains("at most 3 connections"), "{err}");
+    assert_eq!(state(&b).await, before);
+    // Deleting frees a place; 0 means unlimited.
+    b.client.delete_connection("one_app").await.unwrap();
+    b.client.create_connection(&new("Four app")).await.unwrap();
+    b.client.set_max_connections(0).await.unwrap();
+    for i in 0..5 {
+        b.client.create_connection(&new(&format!("More {i}"))).await.unwrap();
+    }
+    let q = b.client.quota().await.unwrap();
+    assert_eq!((q.count, q.reached), (8, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn r2_quota_holds_under_concurrent_creates() {
+    let b = embedded().await;
+    b.client.set_max_connections(5).await.unwrap();
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let client = b.client.clone();
+            tokio::spawn(async move { client.create_connection(&new(&format!("Parallel {i}"))).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), Some("quota_reached"), "{e}"),
+        }
+    }
+    assert_eq!(ok, 5);
+    assert_eq!(b.client.list_connections().await.unwrap().len(), 5);
+    assert_eq!(b.client.quota().await.unwrap().count, 5);
+}
+
+#[tokio::test]
+async fn r3_create_generates_four_credentials() {
+    let b = embedded().await;
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..5 {
+        let created = b.client.create_connection(&new(&format!("Shop {i}"))).await.unwrap();
+        let c = &created.connection;
+        assert!(c.client_id.starts_with("sbc_") && c.client_id.len() == 26);
+        let (code, digits) = c.username.rsplit_once('_').unwrap();
+        assert_eq!(code, c.code);
+        assert!(digits.len() == 4 && digits.bytes().all(|d| d.is_ascii_digit()));
+        assert!(created.secret.starts_with("sbs_") && created.secret.len() == 47);
+        assert!(created.password.starts_with("sbp_") && created.password.len() == 47);
+        for s in [&c.client_id, &created.secret, &created.password] {
+            assert!(s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+            assert!(ids.insert(s.clone()), "credentials are unique");
+        }
+    }
+}
+
+#[tokio::test]
+async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text() {
+    let b = embedded().await;
+    let created = b.client.create_connection(&new("Bynder DAM")).await.unwrap();
+    let code = &created.connection.code;
+    // No read returns the password (or the secret) again.
+    for path in [
+        "/api/v1/connections".to_string(),
+        format!("/api/v1/connections/{code}"),
+        format!("/api/v1/connections/{code}/audit"),
+    ] {
+        let resp = b.client.raw(Method::GET, &path, None).await.unwrap();
+        let text = String::from_utf8_lossy(&resp.body);
+        assert!(!text.contains(&created.password), "{path} shows the password");
+        assert!(!text.contains(&created.secret), "{path} shows the secret");
+        assert!(!text.contains("password_hash") && !text.contains("secret_ciphertext"));
+    }
+    // The store checks the password through its hash and decrypts the secret.
+    let store = b.service.store();
+    assert!(store.check_password(code, &created.password).await.unwrap());
+    assert!(!store.check_password(code, "sbp_wrong").await.unwrap());
+    use secrecy::ExposeSecret;
+    assert_eq!(store.secret_of(code).await.unwrap().expose_secret(), created.secret);
+    // The database files hold neither value in plain text.
+    store.close().await;
+    for entry in std::fs::read_dir(b.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for needle in [&created.password, &created.secret] {
+            let hit = bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            assert!(!hit, "a file in the data directory holds a secret in plain text");
+        }
+    }
+}
+
+#[tokio::test]
+async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code() {
+    let b = embedded().await;
+    b.client.create_connection(&new("Odoo Staging")).await.unwrap();
+    let patch = ConnectionPatch {
+        label: Some("Odoo Production".into()),
+        flow_type: Some(FlowType::Other),
+        visual: Some(Some("erp".into())),
+    };
+    let c = b.client.update_connection("odoo_staging", &patch).await.unwrap();
+    assert_eq!(c.code, "odoo_staging");
+    assert_eq!(c.label, "Odoo Production");
+    assert_eq!(c.flow_type, FlowType::Other);
+    assert_eq!(c.visual.as_deref(), Some("erp"));
+    // Absent fields stay; `visual: null` removes the visual.
+    let c = b
+        .client
+        .update_connection(
+            "odoo_staging",
+            &ConnectionPatch {
+                visual: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((c.label.as_str(), c.visual), ("Odoo Production", None));
+    let before = state(&b).await;
+    for (body, field) in [
+        (r#"{"code":"new_code"}"#, "code"),
+        (r#"{"label":"x"}"#, "label"),
+        (r#"{"flow_type":"up"}"#, "flow_type"),
+        (r#"{"visual":"nope"}"#, "visual"),
+        (r#"{"label":[]}"#, "label"),
+    ] {
+        let (status, err) =
+            raw_json(&b.client, Method::PATCH, "/api/v1/connections/odoo_staging", body).await;
+        assert_eq!((status, err["field"].as_str()), (400, Some(field)), "{body} → {err}");
+    }
+    assert_eq!(state(&b).await, before);
+    let err = b.client.update_connection("missing", &patch).await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+}
+
+#[tokio::test]
+async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets() {
+    let b = embedded().await;
+    let created = b.client.create_connection(&new("Akeneo Sync")).await.unwrap();
+    b.client
+        .update_connection(
+            "akeneo_sync",
+            &ConnectionPatch {
+                label: Some("Akeneo Sync EU".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // A change that changes nothing records nothing.
+    b.client
+        .update_connection(
+            "akeneo_sync",
+            &ConnectionPatch {
+                label: Some("Akeneo Sync EU".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let trail = b.client.connection_audit("akeneo_sync").await.unwrap();
+    assert_eq!(trail.len(), 2);
+    let update = &trail[0];
+    assert_eq!(update.action, "connection.update");
+    assert_eq!(update.actor, "alice");
+    assert_eq!(update.source, Source::Cli);
+    assert_eq!(update.changes.len(), 1);
+    assert_eq!(update.changes[0].field, "label");
+    assert_eq!(update.changes[0].old.as_deref(), Some("Akeneo Sync"));
+    assert_eq!(update.changes[0].new.as_deref(), Some("Akeneo Sync EU"));
+    let create = &trail[1];
+    assert_eq!(create.action, "connection.create");
+    let secret = create.changes.iter().find(|c| c.field == "secret").unwrap();
+    assert_eq!(secret.new.as_deref(), Some("******"));
+    let password = create.changes.iter().find(|c| c.field == "password").unwrap();
+    assert_eq!(password.new.as_deref(), Some("******"));
+    let json = serde_json::to_string(&trail).unwrap();
+    assert!(!json.contains(&created.password) && !json.contains(&created.secret));
+    // Delete is audited too, and the trail outlives the connection.
+    b.client.delete_connection("akeneo_sync").await.unwrap();
+    let trail = b.client.connection_audit("akeneo_sync").await.unwrap();
+    assert_eq!(trail[0].action, "connection.delete");
+    assert!(trail[0].changes.iter().any(|c| c.field == "label" && c.new.is_none()));
+}
+
+#[tokio::test]
+async fn r8_delete_removes_the_connection_and_its_credentials() {
+    let b = embedded().await;
+    let created = b.client.create_connection(&new("Shopify Plus")).await.unwrap();
+    b.client.delete_connection("shopify_plus").await.unwrap();
+    let err = b.client.get_connection("shopify_plus").await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(b.client.quota().await.unwrap().count, 0);
+    let store = b.service.store();
+    assert!(store.check_password("shopify_plus", &created.password).await.is_err());
+    let err = b.client.delete_connection("shopify_plus").await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(err.to_string().contains("shopify_plus"), "{err}");
+    // The same code can be used again; it gets new credentials.
+    let again = b.client.create_connection(&new("Shopify Plus")).await.unwrap();
+    assert_ne!(again.connection.client_id, created.connection.client_id);
+}
+
+#[tokio::test]
+async fn demo_workspace_loads_once_into_an_empty_store() {
+    let b = embedded().await;
+    let loaded = b.client.load_demo().await.unwrap();
+    assert!(loaded.created >= 30);
+    let list = b.client.list_connections().await.unwrap();
+    assert_eq!(list.len() as u64, loaded.created);
+    for flow in FlowType::ALL {
+        assert!(list.iter().any(|c| c.flow_type == flow), "demo has {flow}");
+    }
+    assert!(list.iter().filter(|c| c.visual.is_some()).count() >= 8);
+    let err = b.client.load_demo().await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(b.client.list_connections().await.unwrap().len(), list.len());
+}
+
+#[tokio::test]
+async fn errors_are_json_for_unknown_endpoints_and_methods() {
+    let b = embedded().await;
+    let resp = b.client.raw(Method::GET, "/api/v1/nothing", None).await.unwrap();
+    assert_eq!(resp.status, 404);
+    let v: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(v["code"], "not_found");
+    let resp = b.client.raw(Method::PUT, "/api/v1/connections", None).await.unwrap();
+    assert_eq!(resp.status, 405);
+    let v: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(v["code"], "method_not_allowed");
+    let (status, v) = raw_json(&b.client, Method::PATCH, "/api/v1/account", r#"{"max_connections":-1}"#).await;
+    assert_eq!((status, v["field"].clone()), (400, json!("max_connections")));
+}
+
+#[tokio::test]
+async fn requests_without_an_identity_are_refused() {
+    use tower::ServiceExt;
+    let b = embedded().await;
+    let router = switchboard::server::router(b.service.clone());
+    let req = http::Request::get("/api/v1/connections")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn visuals_list_the_bundled_logos() {
+    let b = embedded().await;
+    let visuals = b.client.visuals().await.unwrap();
+    assert!(visuals.len() >= 8);
+    for v in &visuals {
+        let path = format!("{}/assets/logos/{}.png", env!("CARGO_MANIFEST_DIR"), v.name);
+        assert!(std::path::Path::new(&path).exists(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_and_files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let t = InProcess::open(dir.path(), "alice").await.unwrap();
+        let service = t.service().clone();
+        let client = Client::new(Arc::new(t), Source::Tui);
+        client.create_connection(&new("Persisted App")).await.unwrap();
+        service.store().close().await;
+    }
+    let t = InProcess::open(dir.path(), "someone-else").await.unwrap();
+    let client = Client::new(Arc::new(t), Source::Tui);
+    let list = client.list_connections().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].code, "persisted_app");
+    assert_eq!(client.me().await.unwrap().username, "alice", "the first owner stays");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["switchboard.db", "switchboard.key"] {
+            let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn client_errors_carry_status_code_and_field() {
+    let b = embedded().await;
+    let err = b.client.create_connection(&new("ab")).await.unwrap_err();
+    match &err {
+        ClientError::Api { status, error } => {
+            assert_eq!(*status, 400);
+            assert_eq!(error.field.as_deref(), Some("label"));
+            assert!(error.message.contains("too short"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
