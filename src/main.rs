@@ -13,7 +13,11 @@ use switchboard::model::Source;
 use switchboard::tui::{self, keymap::Keymap};
 
 #[derive(Parser, Debug)]
-#[command(name = "switchboard", version, about = "Administer API connections from the terminal")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Administer API connections from the terminal"
+)]
 struct Cli {
     /// Where the embedded store, its key file and the log live.
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", global = true)]
@@ -52,7 +56,10 @@ enum QuotaCmd {
     Set { max_connections: u64 },
 }
 
-fn init_logging(paths: &Paths, filter: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+fn init_logging(
+    paths: &Paths,
+    filter: &str,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     switchboard::store::create_private_dir(&paths.data_dir)?;
     let appender = tracing_appender::rolling::never(&paths.data_dir, "switchboard.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
@@ -93,8 +100,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Cmd::Paths) => {
             println!("data directory   {}", paths.data_dir.display());
-            println!("database         {}", paths.data_dir.join("switchboard.db").display());
-            println!("key file         {}", paths.data_dir.join("switchboard.key").display());
+            println!(
+                "database         {}",
+                paths.data_dir.join("switchboard.db").display()
+            );
+            println!(
+                "key file         {}",
+                paths.data_dir.join("switchboard.key").display()
+            );
             println!("log file         {}", paths.log_file().display());
             println!("config directory {}", paths.config_dir.display());
             println!("keymap file      {}", paths.keymap_file().display());
@@ -117,7 +130,11 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 q.max_connections.to_string()
             };
-            println!("connections {} · limit {max}{}", q.count, if q.reached { " · reached" } else { "" });
+            println!(
+                "connections {} · limit {max}{}",
+                q.count,
+                if q.reached { " · reached" } else { "" }
+            );
             Ok(())
         }
         _ => {

@@ -62,10 +62,18 @@ async fn state(b: &Backend) -> (Value, Value, usize) {
 #[tokio::test]
 async fn r1_create_generates_the_code_from_the_label() {
     let b = embedded().await;
-    let created = b.client.create_connection(&new("Magento Storefront")).await.unwrap();
+    let created = b
+        .client
+        .create_connection(&new("Magento Storefront"))
+        .await
+        .unwrap();
     assert_eq!(created.connection.code, "magento_storefront");
     assert_eq!(created.connection.label, "Magento Storefront");
-    assert_eq!(created.connection.flow_type, FlowType::Source, "default flow type");
+    assert_eq!(
+        created.connection.flow_type,
+        FlowType::Source,
+        "default flow type"
+    );
     let c = b
         .client
         .create_connection(&NewConnection {
@@ -117,10 +125,16 @@ async fn r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing() {
         (format!(r#"{{"label":"Okay","code":"{long}"}}"#), "code"),
         (r#"{"label":"Okay","code":5}"#.into(), "code"),
         (r#"{"label":"— ü —"}"#.into(), "code"),
-        (r#"{"label":"Okay","flow_type":"sideways"}"#.into(), "flow_type"),
+        (
+            r#"{"label":"Okay","flow_type":"sideways"}"#.into(),
+            "flow_type",
+        ),
         (r#"{"label":"Okay","flow_type":1}"#.into(), "flow_type"),
         (r#"{"label":"Okay","visual":"nope"}"#.into(), "visual"),
-        (r#"{"label":"Okay","visual":"relative.png"}"#.into(), "visual"),
+        (
+            r#"{"label":"Okay","visual":"relative.png"}"#.into(),
+            "visual",
+        ),
         (r#"{"label":"Okay","visual":7}"#.into(), "visual"),
         (r#"{"label":"Okay","password":"mine"}"#.into(), "password"),
         ("not json".into(), "body"),
@@ -133,7 +147,10 @@ async fn r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing() {
         assert_eq!(err["code"], "invalid", "{body} → {err}");
         assert_eq!(err["field"], field, "{body} → {err}");
         let message = err["message"].as_str().unwrap();
-        assert!(!message.is_empty() && !message.contains("line 1"), "{message}");
+        assert!(
+            !message.is_empty() && !message.contains("line 1"),
+            "{message}"
+        );
         assert_eq!(state(&b).await, before, "{body} changed something");
     }
 }
@@ -143,7 +160,11 @@ async fn r1_duplicate_code_is_a_409_and_changes_nothing() {
     let b = embedded().await;
     b.client.create_connection(&new("ERP main")).await.unwrap();
     let before = state(&b).await;
-    let err = b.client.create_connection(&new("ERP Main")).await.unwrap_err();
+    let err = b
+        .client
+        .create_connection(&new("ERP Main"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(409));
     assert_eq!(err.field(), Some("code"));
     assert!(err.to_string().contains("erp_main"), "{err}");
@@ -160,9 +181,16 @@ async fn r2_quota_default_is_50_and_the_next_create_names_the_limit() {
         b.client.create_connection(&new(label)).await.unwrap();
     }
     let q = b.client.quota().await.unwrap();
-    assert!(q.reached, "the API tells the limit is reached before a form is filled");
+    assert!(
+        q.reached,
+        "the API tells the limit is reached before a form is filled"
+    );
     let before = state(&b).await;
-    let err = b.client.create_connection(&new("Four app")).await.unwrap_err();
+    let err = b
+        .client
+        .create_connection(&new("Four app"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(409));
     assert_eq!(err.code(), Some("quota_reached"));
     assert!(err.to_string().contains("at most 3 connections"), "{err}");
@@ -172,7 +200,10 @@ async fn r2_quota_default_is_50_and_the_next_create_names_the_limit() {
     b.client.create_connection(&new("Four app")).await.unwrap();
     b.client.set_max_connections(0).await.unwrap();
     for i in 0..5 {
-        b.client.create_connection(&new(&format!("More {i}"))).await.unwrap();
+        b.client
+            .create_connection(&new(&format!("More {i}")))
+            .await
+            .unwrap();
     }
     let q = b.client.quota().await.unwrap();
     assert_eq!((q.count, q.reached), (8, false));
@@ -185,7 +216,11 @@ async fn r2_quota_holds_under_concurrent_creates() {
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let client = b.client.clone();
-            tokio::spawn(async move { client.create_connection(&new(&format!("Parallel {i}"))).await })
+            tokio::spawn(async move {
+                client
+                    .create_connection(&new(&format!("Parallel {i}")))
+                    .await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -205,7 +240,11 @@ async fn r3_create_generates_four_credentials() {
     let b = embedded().await;
     let mut ids = std::collections::HashSet::new();
     for i in 0..5 {
-        let created = b.client.create_connection(&new(&format!("Shop {i}"))).await.unwrap();
+        let created = b
+            .client
+            .create_connection(&new(&format!("Shop {i}")))
+            .await
+            .unwrap();
         let c = &created.connection;
         assert!(c.client_id.starts_with("sbc_") && c.client_id.len() == 26);
         let (code, digits) = c.username.rsplit_once('_').unwrap();
@@ -223,7 +262,11 @@ async fn r3_create_generates_four_credentials() {
 #[tokio::test]
 async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text() {
     let b = embedded().await;
-    let created = b.client.create_connection(&new("Bynder DAM")).await.unwrap();
+    let created = b
+        .client
+        .create_connection(&new("Bynder DAM"))
+        .await
+        .unwrap();
     let code = &created.connection.code;
     // No read returns the password (or the secret) again.
     for path in [
@@ -233,7 +276,10 @@ async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text
     ] {
         let resp = b.client.raw(Method::GET, &path, None).await.unwrap();
         let text = String::from_utf8_lossy(&resp.body);
-        assert!(!text.contains(&created.password), "{path} shows the password");
+        assert!(
+            !text.contains(&created.password),
+            "{path} shows the password"
+        );
         assert!(!text.contains(&created.secret), "{path} shows the secret");
         assert!(!text.contains("password_hash") && !text.contains("secret_ciphertext"));
     }
@@ -242,14 +288,20 @@ async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text
     assert!(store.check_password(code, &created.password).await.unwrap());
     assert!(!store.check_password(code, "sbp_wrong").await.unwrap());
     use secrecy::ExposeSecret;
-    assert_eq!(store.secret_of(code).await.unwrap().expose_secret(), created.secret);
+    assert_eq!(
+        store.secret_of(code).await.unwrap().expose_secret(),
+        created.secret
+    );
     // The database files hold neither value in plain text.
     store.close().await;
     for entry in std::fs::read_dir(b.dir.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         for needle in [&created.password, &created.secret] {
             let hit = bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
-            assert!(!hit, "a file in the data directory holds a secret in plain text");
+            assert!(
+                !hit,
+                "a file in the data directory holds a secret in plain text"
+            );
         }
     }
 }
@@ -257,13 +309,20 @@ async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text
 #[tokio::test]
 async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code() {
     let b = embedded().await;
-    b.client.create_connection(&new("Odoo Staging")).await.unwrap();
+    b.client
+        .create_connection(&new("Odoo Staging"))
+        .await
+        .unwrap();
     let patch = ConnectionPatch {
         label: Some("Odoo Production".into()),
         flow_type: Some(FlowType::Other),
         visual: Some(Some("erp".into())),
     };
-    let c = b.client.update_connection("odoo_staging", &patch).await.unwrap();
+    let c = b
+        .client
+        .update_connection("odoo_staging", &patch)
+        .await
+        .unwrap();
     assert_eq!(c.code, "odoo_staging");
     assert_eq!(c.label, "Odoo Production");
     assert_eq!(c.flow_type, FlowType::Other);
@@ -289,19 +348,36 @@ async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code() {
         (r#"{"visual":"nope"}"#, "visual"),
         (r#"{"label":[]}"#, "label"),
     ] {
-        let (status, err) =
-            raw_json(&b.client, Method::PATCH, "/api/v1/connections/odoo_staging", body).await;
-        assert_eq!((status, err["field"].as_str()), (400, Some(field)), "{body} → {err}");
+        let (status, err) = raw_json(
+            &b.client,
+            Method::PATCH,
+            "/api/v1/connections/odoo_staging",
+            body,
+        )
+        .await;
+        assert_eq!(
+            (status, err["field"].as_str()),
+            (400, Some(field)),
+            "{body} → {err}"
+        );
     }
     assert_eq!(state(&b).await, before);
-    let err = b.client.update_connection("missing", &patch).await.unwrap_err();
+    let err = b
+        .client
+        .update_connection("missing", &patch)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(404));
 }
 
 #[tokio::test]
 async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets() {
     let b = embedded().await;
-    let created = b.client.create_connection(&new("Akeneo Sync")).await.unwrap();
+    let created = b
+        .client
+        .create_connection(&new("Akeneo Sync"))
+        .await
+        .unwrap();
     b.client
         .update_connection(
             "akeneo_sync",
@@ -337,7 +413,11 @@ async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets(
     assert_eq!(create.action, "connection.create");
     let secret = create.changes.iter().find(|c| c.field == "secret").unwrap();
     assert_eq!(secret.new.as_deref(), Some("******"));
-    let password = create.changes.iter().find(|c| c.field == "password").unwrap();
+    let password = create
+        .changes
+        .iter()
+        .find(|c| c.field == "password")
+        .unwrap();
     assert_eq!(password.new.as_deref(), Some("******"));
     let json = serde_json::to_string(&trail).unwrap();
     assert!(!json.contains(&created.password) && !json.contains(&created.secret));
@@ -345,24 +425,46 @@ async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets(
     b.client.delete_connection("akeneo_sync").await.unwrap();
     let trail = b.client.connection_audit("akeneo_sync").await.unwrap();
     assert_eq!(trail[0].action, "connection.delete");
-    assert!(trail[0].changes.iter().any(|c| c.field == "label" && c.new.is_none()));
+    assert!(
+        trail[0]
+            .changes
+            .iter()
+            .any(|c| c.field == "label" && c.new.is_none())
+    );
 }
 
 #[tokio::test]
 async fn r8_delete_removes_the_connection_and_its_credentials() {
     let b = embedded().await;
-    let created = b.client.create_connection(&new("Shopify Plus")).await.unwrap();
+    let created = b
+        .client
+        .create_connection(&new("Shopify Plus"))
+        .await
+        .unwrap();
     b.client.delete_connection("shopify_plus").await.unwrap();
     let err = b.client.get_connection("shopify_plus").await.unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert_eq!(b.client.quota().await.unwrap().count, 0);
     let store = b.service.store();
-    assert!(store.check_password("shopify_plus", &created.password).await.is_err());
-    let err = b.client.delete_connection("shopify_plus").await.unwrap_err();
+    assert!(
+        store
+            .check_password("shopify_plus", &created.password)
+            .await
+            .is_err()
+    );
+    let err = b
+        .client
+        .delete_connection("shopify_plus")
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert!(err.to_string().contains("shopify_plus"), "{err}");
     // The same code can be used again; it gets new credentials.
-    let again = b.client.create_connection(&new("Shopify Plus")).await.unwrap();
+    let again = b
+        .client
+        .create_connection(&new("Shopify Plus"))
+        .await
+        .unwrap();
     assert_ne!(again.connection.client_id, created.connection.client_id);
 }
 
@@ -385,16 +487,33 @@ async fn demo_workspace_loads_once_into_an_empty_store() {
 #[tokio::test]
 async fn errors_are_json_for_unknown_endpoints_and_methods() {
     let b = embedded().await;
-    let resp = b.client.raw(Method::GET, "/api/v1/nothing", None).await.unwrap();
+    let resp = b
+        .client
+        .raw(Method::GET, "/api/v1/nothing", None)
+        .await
+        .unwrap();
     assert_eq!(resp.status, 404);
     let v: Value = serde_json::from_slice(&resp.body).unwrap();
     assert_eq!(v["code"], "not_found");
-    let resp = b.client.raw(Method::PUT, "/api/v1/connections", None).await.unwrap();
+    let resp = b
+        .client
+        .raw(Method::PUT, "/api/v1/connections", None)
+        .await
+        .unwrap();
     assert_eq!(resp.status, 405);
     let v: Value = serde_json::from_slice(&resp.body).unwrap();
     assert_eq!(v["code"], "method_not_allowed");
-    let (status, v) = raw_json(&b.client, Method::PATCH, "/api/v1/account", r#"{"max_connections":-1}"#).await;
-    assert_eq!((status, v["field"].clone()), (400, json!("max_connections")));
+    let (status, v) = raw_json(
+        &b.client,
+        Method::PATCH,
+        "/api/v1/account",
+        r#"{"max_connections":-1}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, v["field"].clone()),
+        (400, json!("max_connections"))
+    );
 }
 
 #[tokio::test]
@@ -427,7 +546,10 @@ async fn data_survives_a_restart_and_files_are_private() {
         let t = InProcess::open(dir.path(), "alice").await.unwrap();
         let service = t.service().clone();
         let client = Client::new(Arc::new(t), Source::Tui);
-        client.create_connection(&new("Persisted App")).await.unwrap();
+        client
+            .create_connection(&new("Persisted App"))
+            .await
+            .unwrap();
         service.store().close().await;
     }
     let t = InProcess::open(dir.path(), "someone-else").await.unwrap();
@@ -435,12 +557,19 @@ async fn data_survives_a_restart_and_files_are_private() {
     let list = client.list_connections().await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].code, "persisted_app");
-    assert_eq!(client.me().await.unwrap().username, "alice", "the first owner stays");
+    assert_eq!(
+        client.me().await.unwrap().username,
+        "alice",
+        "the first owner stays"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         for name in ["switchboard.db", "switchboard.key"] {
-            let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
     }

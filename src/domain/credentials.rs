@@ -79,7 +79,10 @@ mod tests {
         assert_eq!(id.len(), CLIENT_ID_PREFIX.len() + CLIENT_ID_BODY);
         assert!(is_url_safe(&id));
         let secret = new_secret();
-        assert_eq!(secret.expose_secret().len(), SECRET_PREFIX.len() + SECRET_BODY);
+        assert_eq!(
+            secret.expose_secret().len(),
+            SECRET_PREFIX.len() + SECRET_BODY
+        );
         assert!(is_url_safe(secret.expose_secret()));
         let password = new_password();
         assert!(password.expose_secret().starts_with(PASSWORD_PREFIX));
@@ -120,7 +123,10 @@ mod tests {
             let i = BASE62.iter().position(|&c| c == b).unwrap();
             counts[i] += 1;
         }
-        assert!(counts.iter().all(|&c| (700..1300).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (700..1300).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     proptest::proptest! {

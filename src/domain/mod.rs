@@ -170,7 +170,9 @@ pub fn validate_visual(visual: &str) -> Result<Option<String>, RuleError> {
         if v.len() > VISUAL_PATH_MAX || v.chars().any(char::is_control) {
             return Err(RuleError::new(
                 "visual",
-                format!("visual path must be at most {VISUAL_PATH_MAX} bytes, without control characters"),
+                format!(
+                    "visual path must be at most {VISUAL_PATH_MAX} bytes, without control characters"
+                ),
             ));
         }
         return Ok(Some(v.to_string()));
@@ -194,7 +196,11 @@ pub fn initials(label: &str) -> String {
     let mut out: String = match words.as_slice() {
         [] => String::new(),
         [one] => one.chars().take(2).collect(),
-        [first, second, ..] => first.chars().take(1).chain(second.chars().take(1)).collect(),
+        [first, second, ..] => first
+            .chars()
+            .take(1)
+            .chain(second.chars().take(1))
+            .collect(),
     };
     out = out.to_uppercase();
     if out.is_empty() {
@@ -210,9 +216,18 @@ mod tests {
 
     #[test]
     fn r1_code_from_label_examples() {
-        assert_eq!(code_from_label("Magento Storefront").unwrap(), "magento_storefront");
-        assert_eq!(code_from_label("  ERP (SAP) — prod ").unwrap(), "erp_sap_prod");
-        assert_eq!(code_from_label("Shopify---Plus  US").unwrap(), "shopify_plus_us");
+        assert_eq!(
+            code_from_label("Magento Storefront").unwrap(),
+            "magento_storefront"
+        );
+        assert_eq!(
+            code_from_label("  ERP (SAP) — prod ").unwrap(),
+            "erp_sap_prod"
+        );
+        assert_eq!(
+            code_from_label("Shopify---Plus  US").unwrap(),
+            "shopify_plus_us"
+        );
         assert_eq!(code_from_label("__abc__").unwrap(), "abc");
         assert_eq!(code_from_label("Übersetzung").unwrap(), "bersetzung");
         assert_eq!(code_from_label("123 Go").unwrap(), "123_go");
@@ -240,23 +255,53 @@ mod tests {
         assert_eq!(validate_label("  Odoo  ").unwrap(), "Odoo");
         assert_eq!(validate_label("").unwrap_err().message, "label is required");
         assert_eq!(validate_label("   ").unwrap_err().field, "label");
-        assert!(validate_label("ab").unwrap_err().message.contains("too short"));
+        assert!(
+            validate_label("ab")
+                .unwrap_err()
+                .message
+                .contains("too short")
+        );
         assert!(validate_label("abc").is_ok());
         assert!(validate_label(&"é".repeat(100)).is_ok());
-        assert!(validate_label(&"é".repeat(101)).unwrap_err().message.contains("too long"));
-        assert!(validate_label("a\nbc").unwrap_err().message.contains("control"));
+        assert!(
+            validate_label(&"é".repeat(101))
+                .unwrap_err()
+                .message
+                .contains("too long")
+        );
+        assert!(
+            validate_label("a\nbc")
+                .unwrap_err()
+                .message
+                .contains("control")
+        );
     }
 
     #[test]
     fn r1_code_rules() {
         assert!(validate_code("erp_sap").is_ok());
         assert!(validate_code("abc").is_ok());
-        assert!(validate_code("ab").unwrap_err().message.contains("too short"));
-        assert!(validate_code("Abc").unwrap_err().message.contains("lowercase"));
+        assert!(
+            validate_code("ab")
+                .unwrap_err()
+                .message
+                .contains("too short")
+        );
+        assert!(
+            validate_code("Abc")
+                .unwrap_err()
+                .message
+                .contains("lowercase")
+        );
         assert!(validate_code("a-bc").is_err());
         assert!(validate_code("").unwrap_err().message.contains("required"));
         assert!(validate_code(&"a".repeat(100)).is_ok());
-        assert!(validate_code(&"a".repeat(101)).unwrap_err().message.contains("too long"));
+        assert!(
+            validate_code(&"a".repeat(101))
+                .unwrap_err()
+                .message
+                .contains("too long")
+        );
     }
 
     #[test]

@@ -79,7 +79,10 @@ pub fn router(service: AppState) -> Router {
         .route("/account", get(get_account).patch(patch_account))
         .route("/visuals", get(visuals))
         .route("/demo", axum::routing::post(load_demo))
-        .route("/connections", get(list_connections).post(create_connection))
+        .route(
+            "/connections",
+            get(list_connections).post(create_connection),
+        )
         .route(
             "/connections/{code}",
             get(get_connection)
@@ -139,7 +142,11 @@ async fn load_demo(
     Authenticated(actor): Authenticated,
     RequestSource(source): RequestSource,
 ) -> Result<Response, ServiceError> {
-    Ok((StatusCode::CREATED, Json(svc.load_demo(&actor, source).await?)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(svc.load_demo(&actor, source).await?),
+    )
+        .into_response())
 }
 
 async fn list_connections(

@@ -6,8 +6,8 @@ use secrecy::ExposeSecret;
 
 use crate::domain::{self, RuleError};
 use crate::model::{
-    AccountPatch, AuditRecord, Connection, ConnectionPatch, CreatedConnection, DemoLoaded, FlowType,
-    Me, NewConnection, Quota, Source, UserKind, Visual,
+    AccountPatch, AuditRecord, Connection, ConnectionPatch, CreatedConnection, DemoLoaded,
+    FlowType, Me, NewConnection, Quota, Source, UserKind, Visual,
 };
 use crate::store::{Acting, ConnectionChange, ConnectionDraft, Store, StoreError};
 
@@ -327,7 +327,11 @@ impl Service {
     }
 
     /// Loads the bundled demo workspace into an empty workspace.
-    pub async fn load_demo(&self, actor: &Actor, source: Source) -> Result<DemoLoaded, ServiceError> {
+    pub async fn load_demo(
+        &self,
+        actor: &Actor,
+        source: Source,
+    ) -> Result<DemoLoaded, ServiceError> {
         Self::require_admin(actor, "load the demo workspace")?;
         let demo: DemoFile = serde_json::from_str(DEMO_JSON).map_err(|e| {
             tracing::error!(error = %e, "bundled demo.json is malformed");

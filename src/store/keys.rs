@@ -85,7 +85,8 @@ impl Keys {
     /// Derives independent sub-keys with HMAC as a PRF.
     pub fn from_master(master: &[u8; KEY_LEN]) -> Keys {
         let derive = |label: &[u8]| {
-            let mut m = <HmacSha256 as Mac>::new_from_slice(master).expect("HMAC takes any key length");
+            let mut m =
+                <HmacSha256 as Mac>::new_from_slice(master).expect("HMAC takes any key length");
             m.update(label);
             let mut out = Zeroizing::new([0u8; KEY_LEN]);
             out.copy_from_slice(&m.finalize().into_bytes());
@@ -149,7 +150,10 @@ impl Keys {
     /// password has 256 random bits, so a fast keyed hash resists offline
     /// guessing as well as a slow one (research/security.md §2.2).
     pub fn hash_password(&self, password: &SecretString) -> String {
-        format!("{PASSWORD_SCHEME}{}", self.mac_hex(password.expose_secret()))
+        format!(
+            "{PASSWORD_SCHEME}{}",
+            self.mac_hex(password.expose_secret())
+        )
     }
 
     /// Constant-time check of a password against its stored hash.
@@ -164,10 +168,12 @@ impl Keys {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -184,9 +190,19 @@ mod tests {
         let secret = SecretString::from("sbs_abc".to_string());
         let blob = k.encrypt("erp", "secret", &secret);
         assert!(!blob.windows(7).any(|w| w == b"sbs_abc"), "no plain text");
-        assert_eq!(k.decrypt("erp", "secret", &blob).unwrap().expose_secret(), "sbs_abc");
-        assert!(k.decrypt("shop", "secret", &blob).is_err(), "AAD binds the code");
-        assert!(Keys::from_master(&[8u8; 32]).decrypt("erp", "secret", &blob).is_err());
+        assert_eq!(
+            k.decrypt("erp", "secret", &blob).unwrap().expose_secret(),
+            "sbs_abc"
+        );
+        assert!(
+            k.decrypt("shop", "secret", &blob).is_err(),
+            "AAD binds the code"
+        );
+        assert!(
+            Keys::from_master(&[8u8; 32])
+                .decrypt("erp", "secret", &blob)
+                .is_err()
+        );
         assert!(k.decrypt("erp", "secret", &blob[..10]).is_err());
     }
 

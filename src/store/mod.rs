@@ -86,7 +86,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("location", &self.location).finish()
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -195,7 +197,9 @@ impl Store {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("src/store/migrations/sqlite").run(&pool).await?;
+        sqlx::migrate!("src/store/migrations/sqlite")
+            .run(&pool)
+            .await?;
         Ok(Store {
             pool,
             keys,
@@ -257,11 +261,13 @@ impl Store {
         let name = match existing {
             Some(name) => name,
             None => {
-                sqlx::query("INSERT INTO users (username, kind, created_at) VALUES ($1, 'owner', $2)")
-                    .bind(username)
-                    .bind(now_millis())
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO users (username, kind, created_at) VALUES ($1, 'owner', $2)",
+                )
+                .bind(username)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await?;
                 let acting = Acting {
                     user: username,
                     source: Source::System,
@@ -519,7 +525,11 @@ impl Store {
             ));
         }
         if old.visual != new.visual {
-            changes.push(change("visual", old.visual.as_deref(), new.visual.as_deref()));
+            changes.push(change(
+                "visual",
+                old.visual.as_deref(),
+                new.visual.as_deref(),
+            ));
         }
         if changes.is_empty() {
             tx.commit().await?;
@@ -582,7 +592,11 @@ impl Store {
     }
 
     /// The audit trail of one target, newest first.
-    pub async fn audit_for(&self, target: &str, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+    pub async fn audit_for(
+        &self,
+        target: &str,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, at, actor, source, action, target, changes FROM audit
              WHERE target = $1 ORDER BY id DESC LIMIT $2",

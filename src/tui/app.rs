@@ -54,7 +54,10 @@ pub enum Command {
     Delete(String),
     LoadDemo,
     /// Send `ClipboardExpired(generation)` after the delay.
-    ExpireClipboard { generation: u64, after: Duration },
+    ExpireClipboard {
+        generation: u64,
+        after: Duration,
+    },
     Suspend,
 }
 
@@ -301,12 +304,14 @@ impl App {
                 }
             }
             Msg::ClipboardExpired(generation) => {
-                if generation == self.clipboard_generation {
-                    if let Some(secret) = self.copied_secret.take() {
-                        if self.clipboard.clear_if_still(&secret) {
-                            self.set_status(StatusKind::Info, "Cleared the copied secret from the clipboard");
-                        }
-                    }
+                if generation == self.clipboard_generation
+                    && let Some(secret) = self.copied_secret.take()
+                    && self.clipboard.clear_if_still(&secret)
+                {
+                    self.set_status(
+                        StatusKind::Info,
+                        "Cleared the copied secret from the clipboard",
+                    );
                 }
                 Vec::new()
             }
@@ -331,10 +336,10 @@ impl App {
                 self.connections = snap.connections;
                 self.loaded = true;
                 for c in &self.connections {
-                    if let Some(v) = c.visual.as_deref() {
-                        if crate::domain::is_bundled_visual(v) {
-                            self.visuals.prepare(v);
-                        }
+                    if let Some(v) = c.visual.as_deref()
+                        && crate::domain::is_bundled_visual(v)
+                    {
+                        self.visuals.prepare(v);
                     }
                 }
                 self.filter.set_rows(&self.connections);
@@ -347,10 +352,16 @@ impl App {
                     })
                     .unwrap_or(self.selected)
                     .min(self.filter.visible().len().saturating_sub(1));
+                // The trail may have grown with the change that caused
+                // this reload: fetch it again.
+                self.audit = None;
                 self.selection_changed()
             }
             Err(e) => {
-                self.set_status(StatusKind::Error, format!("Could not load connections: {e}"));
+                self.set_status(
+                    StatusKind::Error,
+                    format!("Could not load connections: {e}"),
+                );
                 Vec::new()
             }
         }
@@ -361,7 +372,10 @@ impl App {
             Ok(created) => {
                 self.pop_form();
                 let c = created.connection;
-                self.set_status(StatusKind::Success, format!("Created {} ({})", c.label, c.code));
+                self.set_status(
+                    StatusKind::Success,
+                    format!("Created {} ({})", c.label, c.code),
+                );
                 self.select_after_load = Some(c.code.clone());
                 self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
                     label: c.label,
@@ -765,7 +779,11 @@ impl App {
             ));
         }
         self.set_status(
-            if failed { StatusKind::Error } else { StatusKind::Success },
+            if failed {
+                StatusKind::Error
+            } else {
+                StatusKind::Success
+            },
             msg,
         );
         if !clears {

@@ -235,7 +235,11 @@ impl ConnectionForm {
         let fields = self.fields();
         let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
         let n = fields.len();
-        let next = if forward { (i + 1) % n } else { (i + n - 1) % n };
+        let next = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
         self.focus = fields[next];
     }
 
@@ -338,7 +342,11 @@ impl ConnectionForm {
         let all = FlowType::ALL;
         let i = all.iter().position(|f| *f == self.flow_type).unwrap_or(0);
         let n = all.len();
-        self.flow_type = all[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        self.flow_type = all[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
     }
 
     fn cycle_visual(&mut self, forward: bool) {
@@ -358,23 +366,23 @@ impl ConnectionForm {
         if let Err(e) = domain::validate_label(&self.label.value) {
             self.errors.insert(Field::Label, e.message);
         }
-        if self.is_create() {
-            if let Err(e) = domain::validate_code(&self.code.value) {
-                let message = if self.code.value.is_empty() && !self.code_edited {
-                    domain::code_from_label(&self.label.value)
-                        .err()
-                        .map(|e| e.message)
-                        .unwrap_or(e.message)
-                } else {
-                    e.message
-                };
-                self.errors.insert(Field::Code, message);
-            }
+        if self.is_create()
+            && let Err(e) = domain::validate_code(&self.code.value)
+        {
+            let message = if self.code.value.is_empty() && !self.code_edited {
+                domain::code_from_label(&self.label.value)
+                    .err()
+                    .map(|e| e.message)
+                    .unwrap_or(e.message)
+            } else {
+                e.message
+            };
+            self.errors.insert(Field::Code, message);
         }
-        if let Some(v) = self.visual() {
-            if let Err(e) = domain::validate_visual(&v) {
-                self.errors.insert(Field::Visual, e.message);
-            }
+        if let Some(v) = self.visual()
+            && let Err(e) = domain::validate_visual(&v)
+        {
+            self.errors.insert(Field::Visual, e.message);
         }
         if let Some(first) = self.errors.keys().next() {
             self.focus = *first;

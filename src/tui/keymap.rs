@@ -92,37 +92,169 @@ pub enum Action {
 
 /// (context, name in the TOML file, action, description, footer hint).
 const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
-    (Context::Global, "force_quit", Action::ForceQuit, "quit from anywhere", None),
-    (Context::Global, "suspend", Action::Suspend, "suspend to the shell (fg resumes)", None),
+    (
+        Context::Global,
+        "force_quit",
+        Action::ForceQuit,
+        "quit from anywhere",
+        None,
+    ),
+    (
+        Context::Global,
+        "suspend",
+        Action::Suspend,
+        "suspend to the shell (fg resumes)",
+        None,
+    ),
     (Context::List, "up", Action::Up, "move up", Some("move")),
     (Context::List, "down", Action::Down, "move down", None),
-    (Context::List, "first", Action::First, "first connection", None),
+    (
+        Context::List,
+        "first",
+        Action::First,
+        "first connection",
+        None,
+    ),
     (Context::List, "last", Action::Last, "last connection", None),
     (Context::List, "page_up", Action::PageUp, "page up", None),
-    (Context::List, "page_down", Action::PageDown, "page down", None),
-    (Context::List, "filter", Action::Filter, "fuzzy filter", Some("filter")),
-    (Context::List, "clear_filter", Action::ClearFilter, "clear the filter", None),
-    (Context::List, "new", Action::New, "new connection", Some("new")),
-    (Context::List, "edit", Action::Edit, "edit label, flow type, visual", Some("edit")),
-    (Context::List, "delete", Action::Delete, "delete (asks first)", Some("delete")),
-    (Context::List, "demo", Action::Demo, "load the demo workspace (empty store)", None),
-    (Context::List, "refresh", Action::Refresh, "reload from the backend", None),
-    (Context::List, "help", Action::Help, "all keys", Some("help")),
+    (
+        Context::List,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::List,
+        "filter",
+        Action::Filter,
+        "fuzzy filter",
+        Some("filter"),
+    ),
+    (
+        Context::List,
+        "clear_filter",
+        Action::ClearFilter,
+        "clear the filter",
+        None,
+    ),
+    (
+        Context::List,
+        "new",
+        Action::New,
+        "new connection",
+        Some("new"),
+    ),
+    (
+        Context::List,
+        "edit",
+        Action::Edit,
+        "edit label, flow type, visual",
+        Some("edit"),
+    ),
+    (
+        Context::List,
+        "delete",
+        Action::Delete,
+        "delete (asks first)",
+        Some("delete"),
+    ),
+    (
+        Context::List,
+        "demo",
+        Action::Demo,
+        "load the demo workspace (empty store)",
+        None,
+    ),
+    (
+        Context::List,
+        "refresh",
+        Action::Refresh,
+        "reload from the backend",
+        None,
+    ),
+    (
+        Context::List,
+        "help",
+        Action::Help,
+        "all keys",
+        Some("help"),
+    ),
     (Context::List, "quit", Action::Quit, "quit", Some("quit")),
-    (Context::Filter, "apply", Action::Apply, "keep the filter, back to the list", Some("keep")),
-    (Context::Filter, "cancel", Action::Cancel, "clear the filter", Some("clear")),
+    (
+        Context::Filter,
+        "apply",
+        Action::Apply,
+        "keep the filter, back to the list",
+        Some("keep"),
+    ),
+    (
+        Context::Filter,
+        "cancel",
+        Action::Cancel,
+        "clear the filter",
+        Some("clear"),
+    ),
     (Context::Filter, "up", Action::Up, "move up", Some("move")),
     (Context::Filter, "down", Action::Down, "move down", None),
-    (Context::Form, "next_field", Action::NextField, "next field", Some("next field")),
-    (Context::Form, "prev_field", Action::PrevField, "previous field", None),
+    (
+        Context::Form,
+        "next_field",
+        Action::NextField,
+        "next field",
+        Some("next field"),
+    ),
+    (
+        Context::Form,
+        "prev_field",
+        Action::PrevField,
+        "previous field",
+        None,
+    ),
     (Context::Form, "save", Action::Save, "save", Some("save")),
-    (Context::Form, "cancel", Action::Cancel, "cancel", Some("cancel")),
-    (Context::Confirm, "yes", Action::Yes, "confirm", Some("confirm")),
+    (
+        Context::Form,
+        "cancel",
+        Action::Cancel,
+        "cancel",
+        Some("cancel"),
+    ),
+    (
+        Context::Confirm,
+        "yes",
+        Action::Yes,
+        "confirm",
+        Some("confirm"),
+    ),
     (Context::Confirm, "no", Action::No, "cancel", Some("cancel")),
-    (Context::Secret, "copy", Action::Copy, "copy the password", Some("copy password")),
-    (Context::Secret, "copy_all", Action::CopyAll, "copy all as KEY=value lines", Some("copy all")),
-    (Context::Secret, "close", Action::Close, "close and forget the password", Some("close")),
-    (Context::Help, "close", Action::Close, "close help", Some("close")),
+    (
+        Context::Secret,
+        "copy",
+        Action::Copy,
+        "copy the password",
+        Some("copy password"),
+    ),
+    (
+        Context::Secret,
+        "copy_all",
+        Action::CopyAll,
+        "copy all as KEY=value lines",
+        Some("copy all"),
+    ),
+    (
+        Context::Secret,
+        "close",
+        Action::Close,
+        "close and forget the password",
+        Some("close"),
+    ),
+    (
+        Context::Help,
+        "close",
+        Action::Close,
+        "close help",
+        Some("close"),
+    ),
     (Context::Help, "up", Action::Up, "scroll up", Some("scroll")),
     (Context::Help, "down", Action::Down, "scroll down", None),
 ];
@@ -409,14 +541,13 @@ impl Keymap {
             let Some(hint) = b.hint else { continue };
             let mut keys: Vec<String> = vec![b.keys[0].to_string()];
             // "move" stands for up and down together.
-            if b.action == Action::Up {
-                if let Some(k) = self.bindings[i + 1..]
+            if b.action == Action::Up
+                && let Some(k) = self.bindings[i + 1..]
                     .iter()
                     .find(|n| n.context == context && n.action == Action::Down)
                     .and_then(|n| n.keys.first())
-                {
-                    keys.push(k.to_string());
-                }
+            {
+                keys.push(k.to_string());
             }
             out.push((keys.join(""), hint));
         }
@@ -428,7 +559,10 @@ impl Keymap {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         for context in Context::ALL {
-            out.push_str(&format!("\n**{}**\n\n| keys | action |\n| --- | --- |\n", context.title()));
+            out.push_str(&format!(
+                "\n**{}**\n\n| keys | action |\n| --- | --- |\n",
+                context.title()
+            ));
             for b in self.bindings.iter().filter(|b| b.context == context) {
                 let keys = b
                     .keys
@@ -456,7 +590,12 @@ mod tests {
     fn every_action_has_a_default_key() {
         let km = Keymap::default_keymap();
         for b in km.bindings() {
-            assert!(!b.keys.is_empty(), "{}.{} has no key", b.context.name(), b.name);
+            assert!(
+                !b.keys.is_empty(),
+                "{}.{} has no key",
+                b.context.name(),
+                b.name
+            );
         }
     }
 
@@ -464,28 +603,52 @@ mod tests {
     fn arrows_and_vim_keys_move() {
         let km = Keymap::default_keymap();
         let none = KeyModifiers::NONE;
-        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('j'), none)), Some(Action::Down));
-        assert_eq!(km.action(Context::List, &ev(KeyCode::Down, none)), Some(Action::Down));
-        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('k'), none)), Some(Action::Up));
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('j'), none)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Down, none)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('k'), none)),
+            Some(Action::Up)
+        );
         assert_eq!(
             km.action(Context::List, &ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
             Some(Action::Last)
         );
         assert_eq!(
-            km.action(Context::Form, &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            km.action(
+                Context::Form,
+                &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
             Some(Action::ForceQuit),
             "global bindings apply in every context"
         );
-        assert_eq!(km.action(Context::Form, &ev(KeyCode::Char('q'), none)), None);
+        assert_eq!(
+            km.action(Context::Form, &ev(KeyCode::Char('q'), none)),
+            None
+        );
     }
 
     #[test]
     fn user_file_overrides_only_what_it_names() {
         let km = Keymap::with_overrides("[list]\ndelete = [\"x\"]\n", "keymap.toml").unwrap();
         let none = KeyModifiers::NONE;
-        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('x'), none)), Some(Action::Delete));
-        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('d'), none)), None);
-        assert_eq!(km.action(Context::List, &ev(KeyCode::Char('n'), none)), Some(Action::New));
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('x'), none)),
+            Some(Action::Delete)
+        );
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('d'), none)),
+            None
+        );
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('n'), none)),
+            Some(Action::New)
+        );
         assert_eq!(km.keys_of(Context::List, Action::Delete), "x");
     }
 

@@ -53,7 +53,7 @@ pub async fn event_loop<B, S, H>(
 ) -> io::Result<()>
 where
     B: Backend,
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
     S: Stream<Item = io::Result<Event>> + Unpin,
     H: Host<B>,
 {
@@ -85,7 +85,7 @@ where
         }
         if suspend {
             host.suspend(terminal)?;
-            terminal.clear().map_err(Into::into)?;
+            terminal.clear().map_err(io::Error::other)?;
             draw(terminal, app, host)?;
             continue;
         }
@@ -122,13 +122,13 @@ fn spawn_commands(app: &App, commands: Vec<Command>, tx: &mpsc::UnboundedSender<
 fn draw<B, H>(terminal: &mut Terminal<B>, app: &mut App, host: &mut H) -> io::Result<()>
 where
     B: Backend,
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
     H: Host<B>,
 {
     host.begin_frame();
     let result = terminal.draw(|frame| view::render(app, frame)).map(drop);
     host.end_frame();
-    result.map_err(Into::into)
+    result.map_err(io::Error::other)
 }
 
 /// Options of the interactive app.
@@ -139,7 +139,11 @@ pub struct Options {
 }
 
 /// Builds [`Options`].
-pub fn app_options(mouse: bool, keymap: keymap::Keymap, clear_clipboard_after: Duration) -> Options {
+pub fn app_options(
+    mouse: bool,
+    keymap: keymap::Keymap,
+    clear_clipboard_after: Duration,
+) -> Options {
     Options {
         mouse,
         keymap,
@@ -184,7 +188,10 @@ impl<B: Backend> Host<B> for CrosstermHost {
         nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP).map_err(io::Error::from)?;
         // Resumed (SIGCONT): back into raw mode and the alternate screen.
         ratatui::crossterm::terminal::enable_raw_mode()?;
-        execute!(io::stdout(), ratatui::crossterm::terminal::EnterAlternateScreen)?;
+        execute!(
+            io::stdout(),
+            ratatui::crossterm::terminal::EnterAlternateScreen
+        )?;
         enter_modes(self.mouse)
     }
 }
@@ -252,7 +259,7 @@ pub async fn feed(app: &mut App, event: Event) {
 pub fn draw_once<B>(terminal: &mut Terminal<B>, app: &mut App) -> io::Result<()>
 where
     B: Backend,
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
 {
     draw(terminal, app, &mut NullHost)
 }

@@ -266,7 +266,8 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
             Line::from(c.created_at.format("%Y-%m-%d").to_string()),
         ]));
     }
-    let header = Row::new(vec!["", "", "Label", "Code", "Flow type", "Created"]).style(t.table_header);
+    let header =
+        Row::new(vec!["", "", "Label", "Code", "Flow type", "Created"]).style(t.table_header);
     let widths = [
         Constraint::Length(1),
         Constraint::Length(4),
@@ -275,8 +276,8 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Length(11),
         Constraint::Length(10),
     ];
-    let mut state = ratatui::widgets::TableState::default()
-        .with_selected(Some(app.selected - app.offset));
+    let mut state =
+        ratatui::widgets::TableState::default().with_selected(Some(app.selected - app.offset));
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
@@ -285,7 +286,10 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
 }
 
 fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
-    Line::from(vec![Span::styled(format!("{name:<13}"), t.label), value.into()])
+    Line::from(vec![
+        Span::styled(format!("{name:<13}"), t.label),
+        value.into(),
+    ])
 }
 
 fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
@@ -310,7 +314,8 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
             logo.render(logo_area, buf);
             let [_, rest] =
                 Layout::horizontal([Constraint::Length(14), Constraint::Min(0)]).areas(inner);
-            let [top, _] = Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(rest);
+            let [top, _] =
+                Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(rest);
             let head = vec![
                 Line::from(Span::styled(c.label.clone(), t.title)),
                 Line::from(Span::styled(c.code.clone(), t.dim)),
@@ -335,12 +340,28 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         field_line(t, "Visual", Span::raw(visual)),
         field_line(t, "Client id", Span::raw(c.client_id.clone())),
         field_line(t, "API username", Span::raw(c.username.clone())),
-        field_line(t, "Secret", Span::styled("•••••• (encrypted at rest)", t.dim)),
-        field_line(t, "Password", Span::styled("shown only once, at creation", t.dim)),
+        field_line(
+            t,
+            "Secret",
+            Span::styled("•••••• (encrypted at rest)", t.dim),
+        ),
+        field_line(
+            t,
+            "Password",
+            Span::styled("shown only once, at creation", t.dim),
+        ),
         field_line(t, "Role", Span::raw(c.role.clone())),
         field_line(t, "Group", Span::raw(c.group.clone())),
-        field_line(t, "Created", Span::raw(c.created_at.format("%Y-%m-%d %H:%M UTC").to_string())),
-        field_line(t, "Updated", Span::raw(c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string())),
+        field_line(
+            t,
+            "Created",
+            Span::raw(c.created_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+        ),
+        field_line(
+            t,
+            "Updated",
+            Span::raw(c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+        ),
     ];
     if c.role == "User" || c.group == "All" {
         lines.push(Line::from(Span::styled(
@@ -570,15 +591,19 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
             }
             None => spans.push(Span::styled(
                 value,
-                if focused { t.focused_field } else { Style::new() },
+                if focused {
+                    t.focused_field
+                } else {
+                    Style::new()
+                },
             )),
         }
         Line::from(spans)
     };
     let error_line = |field: Field| {
-        form.errors.get(&field).map(|e| {
-            Line::from(Span::styled(format!("             ✗ {e}"), t.error))
-        })
+        form.errors
+            .get(&field)
+            .map(|e| Line::from(Span::styled(format!("             ✗ {e}"), t.error)))
     };
     lines.push(input_line(
         Field::Label,
@@ -620,7 +645,12 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
         .join(" ");
     lines.push(input_line(Field::FlowType, "Flow type", flow, None));
     lines.extend(error_line(Field::FlowType));
-    let mut visual = input_line(Field::Visual, "Visual", format!("◀ {} ▶", form.visual_display()), None);
+    let mut visual = input_line(
+        Field::Visual,
+        "Visual",
+        format!("◀ {} ▶", form.visual_display()),
+        None,
+    );
     if form.is_file_choice() {
         visual.spans.push(Span::raw(" "));
         let path = input_line(
@@ -635,7 +665,9 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
     lines.extend(error_line(Field::Visual));
     lines.push(Line::from(""));
     let help = match form.focus {
-        Field::FlowType | Field::Visual if !form.is_file_choice() || form.focus == Field::FlowType => {
+        Field::FlowType | Field::Visual
+            if !form.is_file_choice() || form.focus == Field::FlowType =>
+        {
             "←/→ or Space choose"
         }
         Field::Visual => "type an absolute path to a .png or .jpg; ← at the start goes back",
@@ -659,8 +691,16 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
     for context in Context::ALL {
-        lines.push(Line::from(Span::styled(context.title().to_string(), t.title)));
-        for b in app.keymap.bindings().iter().filter(|b| b.context == context) {
+        lines.push(Line::from(Span::styled(
+            context.title().to_string(),
+            t.title,
+        )));
+        for b in app
+            .keymap
+            .bindings()
+            .iter()
+            .filter(|b| b.context == context)
+        {
             let keys = b
                 .keys
                 .iter()
@@ -692,4 +732,3 @@ fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
         .scroll((scroll.min(max_scroll), 0))
         .render(rect, buf);
 }
-

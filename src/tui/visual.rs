@@ -10,16 +10,28 @@ use ratatui::style::{Color, Style};
 
 /// The bundled logos, embedded in the binary.
 const BUNDLED: &[(&str, &[u8])] = &[
-    ("analytics", include_bytes!("../../assets/logos/analytics.png")),
+    (
+        "analytics",
+        include_bytes!("../../assets/logos/analytics.png"),
+    ),
     ("crm", include_bytes!("../../assets/logos/crm.png")),
     ("dam", include_bytes!("../../assets/logos/dam.png")),
-    ("ecommerce", include_bytes!("../../assets/logos/ecommerce.png")),
+    (
+        "ecommerce",
+        include_bytes!("../../assets/logos/ecommerce.png"),
+    ),
     ("email", include_bytes!("../../assets/logos/email.png")),
     ("erp", include_bytes!("../../assets/logos/erp.png")),
-    ("marketplace", include_bytes!("../../assets/logos/marketplace.png")),
+    (
+        "marketplace",
+        include_bytes!("../../assets/logos/marketplace.png"),
+    ),
     ("pim", include_bytes!("../../assets/logos/pim.png")),
     ("print", include_bytes!("../../assets/logos/print.png")),
-    ("translation", include_bytes!("../../assets/logos/translation.png")),
+    (
+        "translation",
+        include_bytes!("../../assets/logos/translation.png"),
+    ),
 ];
 
 /// Pixels per side of a logo as drawn: 12 columns × 6 rows of half blocks.
@@ -86,7 +98,9 @@ fn accent_of(pixels: &[[u8; 4]]) -> (u8, u8, u8) {
     for p in pixels {
         let light = p[0] > 200 && p[1] > 200 && p[2] > 200;
         if p[3] > 200 && !light {
-            *counts.entry((p[0] & 0xf0, p[1] & 0xf0, p[2] & 0xf0)).or_default() += 1;
+            *counts
+                .entry((p[0] & 0xf0, p[1] & 0xf0, p[2] & 0xf0))
+                .or_default() += 1;
         }
     }
     counts
@@ -159,7 +173,9 @@ mod tests {
         for (name, _) in crate::domain::BUNDLED_VISUALS {
             let mut v = Visuals::default();
             v.prepare(name);
-            let logo = v.get(name).unwrap_or_else(|| panic!("{name} does not decode"));
+            let logo = v
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} does not decode"));
             assert_eq!(logo.pixels.len(), (LOGO_PX * LOGO_PX) as usize);
             assert_ne!(logo.accent, (80, 80, 80), "{name} has an accent colour");
         }
