@@ -253,6 +253,17 @@ impl Store {
 
     /// The owner, created with `username` on the first start of an empty store.
     pub async fn ensure_owner(&self, username: &str) -> Result<Me, StoreError> {
+        // The common case (a store that has its owner) needs no write.
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT username FROM users WHERE kind = 'owner'")
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(name) = existing {
+            return Ok(Me {
+                username: name,
+                kind: UserKind::Owner,
+            });
+        }
         let mut tx = self.write_tx().await?;
         let existing: Option<String> =
             sqlx::query_scalar("SELECT username FROM users WHERE kind = 'owner'")

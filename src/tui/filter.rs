@@ -7,16 +7,28 @@ use nucleo_matcher::{Config, Matcher, Utf32String};
 
 use crate::model::Connection;
 
-/// What the filter matches a row against: "label code".
-fn haystack(c: &Connection) -> Utf32String {
-    Utf32String::from(format!("{} {}", c.label, c.code))
+/// What the filter matches a row against: its label, then its code.
+struct Haystack {
+    label: Utf32String,
+    code: Utf32String,
 }
 
+fn haystack(c: &Connection) -> Haystack {
+    Haystack {
+        label: Utf32String::from(c.label.as_str()),
+        code: Utf32String::from(c.code.as_str()),
+    }
+}
+
+/// Rows above which matching is split across threads.
+const PARALLEL_ABOVE: usize = 16_384;
+
 pub struct FuzzyFilter {
-    matcher: Matcher,
+    /// One matcher per worker thread (a matcher holds scratch memory).
+    matchers: Vec<Matcher>,
     query: String,
     pattern: Pattern,
-    haystacks: Vec<Utf32String>,
+    haystacks: Vec<Haystack>,
     /// Indices into the rows, best match first; all rows when the query is empty.
     visible: Vec<usize>,
     indices_buf: Vec<u32>,
@@ -33,8 +45,12 @@ impl std::fmt::Debug for FuzzyFilter {
 
 impl Default for FuzzyFilter {
     fn default() -> Self {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
         FuzzyFilter {
-            matcher: Matcher::new(Config::DEFAULT),
+            matchers: (0..workers).map(|_| Matcher::new(Config::DEFAULT)).collect(),
             query: String::new(),
             pattern: Pattern::default(),
             haystacks: Vec::new(),
@@ -49,6 +65,18 @@ impl Default for FuzzyFilter {
 pub struct Highlights {
     pub label: Vec<usize>,
     pub code: Vec<usize>,
+}
+
+/// Scores one row: the label first, the code when the label does not match.
+fn score(pattern: &Pattern, matcher: &mut Matcher, h: &Haystack) -> Option<u32> {
+    pattern
+        .score(h.label.slice(..), matcher)
+        .or_else(|| pattern.score(h.code.slice(..), matcher))
+}
+
+/// Sort key: best score first, then list order.
+fn sort_key(score: u32, row: usize) -> u64 {
+    (u64::from(u32::MAX - score) << 32) | row as u64
 }
 
 impl FuzzyFilter {
@@ -94,52 +122,61 @@ impl FuzzyFilter {
             self.visible = (0..self.haystacks.len()).collect();
             return;
         }
-        let mut scored: Vec<(u32, usize)> = match candidates {
-            Some(c) => c
-                .into_iter()
-                .filter_map(|i| {
-                    self.pattern
-                        .score(self.haystacks[i].slice(..), &mut self.matcher)
-                        .map(|s| (s, i))
-                })
-                .collect(),
-            None => self
-                .haystacks
-                .iter()
-                .enumerate()
-                .filter_map(|(i, h)| {
-                    self.pattern
-                        .score(h.slice(..), &mut self.matcher)
-                        .map(|s| (s, i))
-                })
-                .collect(),
+        let candidates: Vec<usize> =
+            candidates.unwrap_or_else(|| (0..self.haystacks.len()).collect());
+        let pattern = &self.pattern;
+        let haystacks = &self.haystacks;
+        let run = |matcher: &mut Matcher, rows: &[usize]| -> Vec<u64> {
+            rows.iter()
+                .filter_map(|&i| score(pattern, matcher, &haystacks[i]).map(|s| sort_key(s, i)))
+                .collect()
         };
-        // Best first; equal scores keep the list order.
-        scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        self.visible = scored.into_iter().map(|(_, i)| i).collect();
+        let mut keys: Vec<u64> = if candidates.len() > PARALLEL_ABOVE && self.matchers.len() > 1 {
+            let chunk = candidates.len().div_ceil(self.matchers.len());
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = self
+                    .matchers
+                    .iter_mut()
+                    .zip(candidates.chunks(chunk))
+                    .map(|(matcher, rows)| scope.spawn(move || run(matcher, rows)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        } else {
+            run(&mut self.matchers[0], &candidates)
+        };
+        keys.sort_unstable();
+        self.visible = keys.into_iter().map(|k| (k & 0xffff_ffff) as usize).collect();
     }
 
-    /// Where row `row` matches the query, split into label and code.
-    pub fn highlights(&mut self, row: usize, label_chars: usize) -> Highlights {
+    /// Where row `row` matches the query: in its label, or else in its code.
+    pub fn highlights(&mut self, row: usize) -> Highlights {
         let mut out = Highlights::default();
         if !self.is_active() || row >= self.haystacks.len() {
             return out;
         }
+        let h = &self.haystacks[row];
+        let matcher = &mut self.matchers[0];
         self.indices_buf.clear();
-        self.pattern.indices(
-            self.haystacks[row].slice(..),
-            &mut self.matcher,
-            &mut self.indices_buf,
-        );
+        let in_label = self
+            .pattern
+            .indices(h.label.slice(..), matcher, &mut self.indices_buf)
+            .is_some();
+        if !in_label {
+            self.indices_buf.clear();
+            self.pattern
+                .indices(h.code.slice(..), matcher, &mut self.indices_buf);
+        }
         self.indices_buf.sort_unstable();
         self.indices_buf.dedup();
-        for &i in &self.indices_buf {
-            let i = i as usize;
-            if i < label_chars {
-                out.label.push(i);
-            } else if i > label_chars {
-                out.code.push(i - label_chars - 1);
-            }
+        let positions = self.indices_buf.iter().map(|&i| i as usize).collect();
+        if in_label {
+            out.label = positions;
+        } else {
+            out.code = positions;
         }
         out
     }
@@ -184,10 +221,31 @@ mod tests {
         assert_eq!(f.visible().len(), 3, "widening searches everything again");
         f.set_query("mgst");
         assert_eq!(f.visible(), &[0]);
+        f.set_query("storefront");
+        assert_eq!(f.visible(), &[0]);
+        f.set_query("magento_st");
+        assert_eq!(f.visible(), &[0], "codes match too");
         f.set_query("zzz");
         assert!(f.visible().is_empty());
         f.set_query("");
         assert_eq!(f.visible(), &[0, 1, 2]);
+    }
+
+    #[test]
+    fn parallel_matching_equals_sequential() {
+        let rows: Vec<Connection> = (0..(PARALLEL_ABOVE + 5000))
+            .map(|i| conn(&format!("Vendor {} shop {i}", i % 97), &format!("code_{i}")))
+            .collect();
+        let mut parallel = FuzzyFilter::default();
+        parallel.matchers = (0..3).map(|_| Matcher::new(Config::DEFAULT)).collect();
+        let mut sequential = FuzzyFilter::default();
+        sequential.matchers.truncate(1);
+        for f in [&mut parallel, &mut sequential] {
+            f.set_rows(&rows);
+            f.set_query("v 4s");
+        }
+        assert!(parallel.visible().len() > 100);
+        assert_eq!(parallel.visible(), sequential.visible());
     }
 
     #[test]
@@ -196,13 +254,12 @@ mod tests {
         let mut f = FuzzyFilter::default();
         f.set_rows(&rows);
         f.set_query("erp");
-        let h = f.highlights(0, "SAP ERP".chars().count());
-        assert!(!h.label.is_empty() || !h.code.is_empty());
-        for &i in &h.label {
-            assert!(i < 7);
-        }
-        for &i in &h.code {
-            assert!(i < 7);
-        }
+        let h = f.highlights(0);
+        assert_eq!(h.label, vec![4, 5, 6], "ERP in the label");
+        assert!(h.code.is_empty());
+        f.set_query("p_e");
+        let h = f.highlights(0);
+        assert!(h.label.is_empty());
+        assert_eq!(h.code, vec![2, 3, 4], "p_e only in the code");
     }
 }

@@ -254,7 +254,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     for pos in app.offset..end {
         let idx = app.filter.visible()[pos];
         let c = &app.connections[idx];
-        let marks = app.filter.highlights(idx, c.label.chars().count());
+        let marks = app.filter.highlights(idx);
         let selected = pos == app.selected;
         let marker = if selected { "▶" } else { " " };
         rows.push(Row::new(vec![
