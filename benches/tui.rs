@@ -20,11 +20,37 @@ use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 
 const VENDORS: &[&str] = &[
-    "Magento", "Shopify", "SAP", "Odoo", "Bynder", "Cloudinary", "Smartling", "DeepL", "Amazon",
-    "Zalando", "Salesforce", "HubSpot", "Mailchimp", "Akeneo", "Dynamics", "Infor", "Otto",
-    "BigCommerce", "Looker", "Windchill",
+    "Magento",
+    "Shopify",
+    "SAP",
+    "Odoo",
+    "Bynder",
+    "Cloudinary",
+    "Smartling",
+    "DeepL",
+    "Amazon",
+    "Zalando",
+    "Salesforce",
+    "HubSpot",
+    "Mailchimp",
+    "Akeneo",
+    "Dynamics",
+    "Infor",
+    "Otto",
+    "BigCommerce",
+    "Looker",
+    "Windchill",
 ];
-const KINDS: &[&str] = &["Storefront", "ERP", "DAM", "Catalog", "Feed", "Portal", "Sync", "Export"];
+const KINDS: &[&str] = &[
+    "Storefront",
+    "ERP",
+    "DAM",
+    "Catalog",
+    "Feed",
+    "Portal",
+    "Sync",
+    "Export",
+];
 const REGIONS: &[&str] = &["EU", "US", "UK", "DE", "FR", "Nordics", "APAC", "LATAM"];
 
 fn label(i: usize) -> String {
@@ -73,7 +99,12 @@ fn runtime() -> tokio::runtime::Runtime {
 fn app_over(rt: &tokio::runtime::Runtime, dir: &std::path::Path, rows: usize) -> App {
     let transport = rt.block_on(InProcess::open(dir, "bench")).unwrap();
     let client = Client::new(Arc::new(transport), Source::Tui);
-    let mut app = App::new(client, Keymap::default_keymap(), Theme::colored(), Clipboard::memory());
+    let mut app = App::new(
+        client,
+        Keymap::default_keymap(),
+        Theme::colored(),
+        Clipboard::memory(),
+    );
     let snapshot = Snapshot {
         me: Me {
             username: "bench".into(),
@@ -96,7 +127,10 @@ fn terminal() -> Terminal<TestBackend> {
 }
 
 fn key(c: char) -> Msg {
-    Msg::Input(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)))
+    Msg::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )))
 }
 
 fn first_frame(c: &mut Criterion) {
@@ -110,13 +144,20 @@ fn first_frame(c: &mut Criterion) {
             kind: UserKind::Owner,
         };
         service
-            .update_account(&actor, Source::Cli, switchboard::model::AccountPatch { max_connections: 0 })
+            .update_account(
+                &actor,
+                Source::Cli,
+                switchboard::model::AccountPatch { max_connections: 0 },
+            )
             .await
             .unwrap();
         let drafts: Vec<_> = (0..10_000)
             .map(|i| draft_from_label(&label(i), flow(i)).unwrap())
             .collect();
-        service.import_drafts(&actor, Source::Cli, &drafts).await.unwrap();
+        service
+            .import_drafts(&actor, Source::Cli, &drafts)
+            .await
+            .unwrap();
         service.store().close().await;
     });
     c.bench_function("first_frame_10k_connections_200x50", |b| {
@@ -125,8 +166,12 @@ fn first_frame(c: &mut Criterion) {
                 let transport = InProcess::open(dir.path(), "bench").await.unwrap();
                 let service = transport.service().clone();
                 let client = Client::new(Arc::new(transport), Source::Tui);
-                let mut app =
-                    App::new(client, Keymap::default_keymap(), Theme::colored(), Clipboard::memory());
+                let mut app = App::new(
+                    client,
+                    Keymap::default_keymap(),
+                    Theme::colored(),
+                    Clipboard::memory(),
+                );
                 let start = app.start();
                 tui::settle(&mut app, start).await;
                 let mut t = terminal();
