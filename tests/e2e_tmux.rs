@@ -21,7 +21,16 @@ impl Tmux {
             data_dir.display()
         );
         let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-s", &session])
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+            ])
             .args(["-x", "120", "-y", "36", "sh", "-c", &script])
             .status()
             .expect("tmux must be installed (see .ci/run)");
@@ -31,7 +40,15 @@ impl Tmux {
 
     fn capture(&self) -> String {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-J", "-t", &self.session])
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &self.session,
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -44,7 +61,10 @@ impl Tmux {
             if screen.contains(needle) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {needle:?}; screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -63,7 +83,15 @@ impl Tmux {
 
     fn text(&self, text: &str) {
         let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "-l", "-t", &self.session, text])
+            .args([
+                "-L",
+                &self.socket,
+                "send-keys",
+                "-l",
+                "-t",
+                &self.session,
+                text,
+            ])
             .status()
             .unwrap();
         assert!(status.success());
@@ -89,17 +117,32 @@ fn create_a_connection_with_keys_quit_and_find_the_terminal_restored() {
     tmux.wait_for("magento_storefront  (from the label)");
     tmux.keys(&["Enter"]);
     let modal = tmux.wait_for("shown only this once");
-    assert!(modal.contains("sbp_"), "the password is shown once:\n{modal}");
+    assert!(
+        modal.contains("sbp_"),
+        "the password is shown once:\n{modal}"
+    );
     tmux.keys(&["Escape"]);
     let list = tmux.wait_for("Connections · 1");
     assert!(list.contains("Magento Storefront"));
-    assert!(!list.contains("sbp_"), "the password is gone after the modal closes");
+    assert!(
+        !list.contains("sbp_"),
+        "the password is gone after the modal closes"
+    );
     tmux.keys(&["q"]);
     let after = tmux.wait_for("EXIT=0");
     // Cooked mode again: canonical input and echo are on.
-    assert!(after.contains(" icanon") && !after.contains("-icanon"), "{after}");
-    assert!(after.contains(" echo ") && !after.contains("-echo "), "{after}");
-    assert!(!after.contains("Connections · 1"), "the alternate screen was left");
+    assert!(
+        after.contains(" icanon") && !after.contains("-icanon"),
+        "{after}"
+    );
+    assert!(
+        after.contains(" echo ") && !after.contains("-echo "),
+        "{after}"
+    );
+    assert!(
+        !after.contains("Connections · 1"),
+        "the alternate screen was left"
+    );
     drop(tmux);
 
     // A restart finds the connection.

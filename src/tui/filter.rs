@@ -50,7 +50,9 @@ impl Default for FuzzyFilter {
             .unwrap_or(1)
             .clamp(1, 4);
         FuzzyFilter {
-            matchers: (0..workers).map(|_| Matcher::new(Config::DEFAULT)).collect(),
+            matchers: (0..workers)
+                .map(|_| Matcher::new(Config::DEFAULT))
+                .collect(),
             query: String::new(),
             pattern: Pattern::default(),
             haystacks: Vec::new(),
@@ -149,7 +151,10 @@ impl FuzzyFilter {
             run(&mut self.matchers[0], &candidates)
         };
         keys.sort_unstable();
-        self.visible = keys.into_iter().map(|k| (k & 0xffff_ffff) as usize).collect();
+        self.visible = keys
+            .into_iter()
+            .map(|k| (k & 0xffff_ffff) as usize)
+            .collect();
     }
 
     /// Where row `row` matches the query: in its label, or else in its code.
