@@ -588,3 +588,41 @@ async fn client_errors_carry_status_code_and_field() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn list_pages_in_label_order_with_a_total() {
+    let b = embedded().await;
+    b.client.load_demo().await.unwrap();
+    let all = b.client.list_connections().await.unwrap();
+    let mut sorted = all.clone();
+    sorted.sort_by(|a, b| {
+        (a.label.to_ascii_lowercase(), &a.code).cmp(&(b.label.to_ascii_lowercase(), &b.code))
+    });
+    assert_eq!(all, sorted, "list order is label, then code");
+    let first = b.client.list_connections_page(0, Some(10)).await.unwrap();
+    assert_eq!((first.items.len(), first.total, first.offset), (10, 36, 0));
+    let rest = b.client.list_connections_page(10, None).await.unwrap();
+    assert_eq!(rest.items.len(), 26);
+    let joined: Vec<_> = first.items.into_iter().chain(rest.items).collect();
+    assert_eq!(joined, all);
+    let past = b.client.list_connections_page(100, Some(5)).await.unwrap();
+    assert!(past.items.is_empty());
+    for (query, field) in [
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=1.5", "offset"),
+        ("sort=label", "sort"),
+    ] {
+        let resp = b
+            .client
+            .raw(Method::GET, &format!("/api/v1/connections?{query}"), None)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&resp.body).unwrap();
+        assert_eq!(
+            (resp.status, v["field"].as_str()),
+            (400, Some(field)),
+            "{query}: {v}"
+        );
+    }
+}

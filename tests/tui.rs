@@ -106,7 +106,9 @@ async fn snapshot_empty_state() {
 async fn snapshot_list() {
     let mut h = harness().await.with_demo().await;
     h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Down).await;
     let screen = h.screen();
+    assert!(screen.contains("▶  AP  Akeneo PIM"), "{screen}");
     assert!(screen.contains("Connections · 36"));
     assert!(screen.contains("Audit trail"));
     snap!("list", screen);

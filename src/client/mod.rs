@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
-    AccountPatch, ApiError, AuditRecord, Connection, ConnectionPatch, CreatedConnection,
-    DemoLoaded, Me, NewConnection, Quota, Source, Visual,
+    AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
+    CreatedConnection, DemoLoaded, Me, NewConnection, Quota, Source, Visual,
 };
 pub use in_process::InProcess;
 
@@ -173,9 +173,25 @@ impl Client {
         self.call(Method::POST, "/api/v1/demo", None::<&()>).await
     }
 
+    /// Every connection, in list order.
     pub async fn list_connections(&self) -> Result<Vec<Connection>, ClientError> {
-        self.call(Method::GET, "/api/v1/connections", None::<&()>)
-            .await
+        let page: ConnectionPage = self
+            .call(Method::GET, "/api/v1/connections", None::<&()>)
+            .await?;
+        Ok(page.items)
+    }
+
+    /// One page of connections (`limit: None` = to the end) and the total.
+    pub async fn list_connections_page(
+        &self,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> Result<ConnectionPage, ClientError> {
+        let path = match limit {
+            Some(limit) => format!("/api/v1/connections?offset={offset}&limit={limit}"),
+            None => format!("/api/v1/connections?offset={offset}"),
+        };
+        self.call(Method::GET, &path, None::<&()>).await
     }
 
     pub async fn get_connection(&self, code: &str) -> Result<Connection, ClientError> {

@@ -55,6 +55,16 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One page of `GET /api/v1/connections?offset=&limit=`, in list order
+/// (label, then code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionPage {
+    pub items: Vec<Connection>,
+    /// How many connections exist in all.
+    pub total: u64,
+    pub offset: u64,
+}
+
 /// Body of `POST /api/v1/connections`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

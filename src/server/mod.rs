@@ -5,7 +5,7 @@ mod extract;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -152,8 +152,37 @@ async fn load_demo(
 async fn list_connections(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ServiceError> {
-    Ok(Json(svc.list_connections(&actor).await?).into_response())
+    let mut offset = 0u64;
+    let mut limit = None;
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = || {
+            value.parse::<u64>().map_err(|_| {
+                ServiceError::invalid(
+                    key,
+                    format!("{key} must be a whole number ≥ 0, not {value:?}"),
+                )
+            })
+        };
+        match key {
+            "offset" => offset = number()?,
+            "limit" => limit = Some(number()?),
+            other => {
+                return Err(ServiceError::invalid(
+                    other.to_string(),
+                    format!("unknown query parameter {other:?}; use offset and limit"),
+                ));
+            }
+        }
+    }
+    Ok(Json(svc.list_connections(&actor, offset, limit).await?).into_response())
 }
 
 async fn create_connection(

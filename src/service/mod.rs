@@ -6,8 +6,8 @@ use secrecy::ExposeSecret;
 
 use crate::domain::{self, RuleError};
 use crate::model::{
-    AccountPatch, AuditRecord, Connection, ConnectionPatch, CreatedConnection, DemoLoaded,
-    FlowType, Me, NewConnection, Quota, Source, UserKind, Visual,
+    AccountPatch, AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection,
+    DemoLoaded, FlowType, Me, NewConnection, Quota, Source, UserKind, Visual,
 };
 use crate::store::{Acting, ConnectionChange, ConnectionDraft, Store, StoreError};
 
@@ -192,11 +192,22 @@ impl Service {
             .map_err(|e| ServiceError::from_store(e, None))
     }
 
-    pub async fn list_connections(&self, _actor: &Actor) -> Result<Vec<Connection>, ServiceError> {
-        self.store
-            .list_connections()
+    pub async fn list_connections(
+        &self,
+        _actor: &Actor,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> Result<ConnectionPage, ServiceError> {
+        let (items, total) = self
+            .store
+            .list_connections(offset, limit)
             .await
-            .map_err(|e| ServiceError::from_store(e, None))
+            .map_err(|e| ServiceError::from_store(e, None))?;
+        Ok(ConnectionPage {
+            items,
+            total,
+            offset,
+        })
     }
 
     pub async fn get_connection(

@@ -349,16 +349,33 @@ impl Store {
 
     // ----- connections -------------------------------------------------------
 
-    pub async fn list_connections(&self) -> Result<Vec<Connection>, StoreError> {
+    /// A page of connections in list order, and how many there are in all.
+    /// `limit: None` reads to the end.
+    pub async fn list_connections(
+        &self,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> Result<(Vec<Connection>, u64), StoreError> {
+        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        // One read transaction, so the page and the total agree.
+        let mut tx = self.pool.begin().await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
+            .fetch_one(&mut *tx)
+            .await?;
         let rows = sqlx::query(&format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY lower(label), code"
+            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY lower(label), code
+             LIMIT $1 OFFSET $2"
         ))
-        .fetch_all(&self.pool)
+        .bind(limit.map_or(i64::MAX, as_i64))
+        .bind(as_i64(offset))
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(rows
+        tx.commit().await?;
+        let items = rows
             .iter()
             .map(connection_from_row)
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        Ok((items, u64::try_from(total).unwrap_or(0)))
     }
 
     pub async fn get_connection(&self, code: &str) -> Result<Connection, StoreError> {

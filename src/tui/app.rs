@@ -19,8 +19,8 @@ use super::theme::Theme;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError};
 use crate::model::{
-    AuditRecord, Connection, ConnectionPatch, CreatedConnection, DemoLoaded, Me, NewConnection,
-    Quota,
+    AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, DemoLoaded, Me,
+    NewConnection, Quota,
 };
 
 /// Everything the backend said on a (re)load.
@@ -29,13 +29,20 @@ pub struct Snapshot {
     pub me: Me,
     pub quota: Quota,
     pub connections: Vec<Connection>,
+    /// How many connections exist; more than `connections` after a first page.
+    pub total: u64,
 }
+
+/// Rows fetched before the first frame; the rest follow in the background.
+pub const FIRST_PAGE: u64 = 200;
 
 /// What reaches `update`: terminal input and backend answers.
 #[derive(Debug)]
 pub enum Msg {
     Input(Event),
     Loaded(Result<Snapshot, ClientError>),
+    /// The rows after the first page.
+    LoadedRest(Result<ConnectionPage, ClientError>),
     AuditLoaded(String, Result<Vec<AuditRecord>, ClientError>),
     Created(Result<CreatedConnection, ClientError>),
     Updated(Result<Connection, ClientError>),
@@ -47,7 +54,13 @@ pub enum Msg {
 /// Work for the event loop: backend calls run as tasks and come back as `Msg`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Everything, in one go (after a change).
     Load,
+    /// The first page only, so the first frame comes fast; the rest follows.
+    LoadFirst,
+    LoadRest {
+        offset: u64,
+    },
     LoadAudit(String),
     Create(NewConnection),
     Update(String, ConnectionPatch),
@@ -64,19 +77,24 @@ pub enum Command {
 /// Runs one command against the backend.
 pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
     Some(match command {
-        Command::Load => {
+        Command::Load | Command::LoadFirst => {
+            let limit = (command == Command::LoadFirst).then_some(FIRST_PAGE);
             let result = async {
                 let me = client.me().await?;
                 let quota = client.quota().await?;
-                let connections = client.list_connections().await?;
+                let page = client.list_connections_page(0, limit).await?;
                 Ok(Snapshot {
                     me,
                     quota,
-                    connections,
+                    connections: page.items,
+                    total: page.total,
                 })
             }
             .await;
             Msg::Loaded(result)
+        }
+        Command::LoadRest { offset } => {
+            Msg::LoadedRest(client.list_connections_page(offset, None).await)
         }
         Command::LoadAudit(code) => {
             let r = client.connection_audit(&code).await;
@@ -135,6 +153,9 @@ pub struct App {
     pub keymap: Keymap,
     pub theme: Theme,
     pub connections: Vec<Connection>,
+    /// How many connections the backend holds (more than loaded while the
+    /// rest of the first load is in flight).
+    pub total: u64,
     pub loaded: bool,
     pub filter: FuzzyFilter,
     pub filter_editing: bool,
@@ -172,6 +193,7 @@ impl App {
             keymap,
             theme,
             connections: Vec::new(),
+            total: 0,
             loaded: false,
             filter: FuzzyFilter::default(),
             filter_editing: false,
@@ -198,7 +220,7 @@ impl App {
 
     /// The commands to run at start.
     pub fn start(&mut self) -> Vec<Command> {
-        self.track(vec![Command::Load])
+        self.track(vec![Command::LoadFirst])
     }
 
     /// Whether something changed since the last draw; resets the flag.
@@ -217,6 +239,11 @@ impl App {
             .filter(|c| !matches!(c, Command::ExpireClipboard { .. } | Command::Suspend))
             .count();
         commands
+    }
+
+    /// Whether every connection has arrived.
+    pub fn fully_loaded(&self) -> bool {
+        self.connections.len() as u64 >= self.total
     }
 
     pub fn selected_connection(&self) -> Option<&Connection> {
@@ -252,6 +279,30 @@ impl App {
             Msg::Loaded(r) => {
                 self.finish_call();
                 self.on_loaded(r)
+            }
+            Msg::LoadedRest(r) => {
+                self.finish_call();
+                match r {
+                    // Only if it continues what is loaded (a full reload may
+                    // have overtaken it).
+                    Ok(page)
+                        if page.offset == self.connections.len() as u64 && !self.fully_loaded() =>
+                    {
+                        let keep = self.selected_connection().map(|c| c.code.clone());
+                        self.total = page.total;
+                        self.connections.extend(page.items);
+                        self.after_rows_changed(keep);
+                        Vec::new()
+                    }
+                    Ok(_) => Vec::new(),
+                    Err(e) => {
+                        self.set_status(
+                            StatusKind::Error,
+                            format!("Could not load all connections: {e}"),
+                        );
+                        Vec::new()
+                    }
+                }
             }
             Msg::AuditLoaded(code, r) => {
                 self.finish_call();
@@ -334,28 +385,19 @@ impl App {
                 self.me = Some(snap.me);
                 self.quota = Some(snap.quota);
                 self.connections = snap.connections;
+                self.total = snap.total;
                 self.loaded = true;
-                for c in &self.connections {
-                    if let Some(v) = c.visual.as_deref()
-                        && crate::domain::is_bundled_visual(v)
-                    {
-                        self.visuals.prepare(v);
-                    }
-                }
-                self.filter.set_rows(&self.connections);
-                self.selected = keep
-                    .and_then(|code| {
-                        self.filter
-                            .visible()
-                            .iter()
-                            .position(|&i| self.connections[i].code == code)
-                    })
-                    .unwrap_or(self.selected)
-                    .min(self.filter.visible().len().saturating_sub(1));
+                self.after_rows_changed(keep);
                 // The trail may have grown with the change that caused
                 // this reload: fetch it again.
                 self.audit = None;
-                self.selection_changed()
+                let mut commands = self.selection_changed();
+                if !self.fully_loaded() {
+                    commands.push(Command::LoadRest {
+                        offset: self.connections.len() as u64,
+                    });
+                }
+                commands
             }
             Err(e) => {
                 self.set_status(
@@ -365,6 +407,28 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// Re-indexes the rows for the filter and keeps the selection on `keep`
+    /// when it is still there.
+    fn after_rows_changed(&mut self, keep: Option<String>) {
+        for c in &self.connections {
+            if let Some(v) = c.visual.as_deref()
+                && crate::domain::is_bundled_visual(v)
+            {
+                self.visuals.prepare(v);
+            }
+        }
+        self.filter.set_rows(&self.connections);
+        self.selected = keep
+            .and_then(|code| {
+                self.filter
+                    .visible()
+                    .iter()
+                    .position(|&i| self.connections[i].code == code)
+            })
+            .unwrap_or(self.selected)
+            .min(self.filter.visible().len().saturating_sub(1));
     }
 
     fn on_created(&mut self, r: Result<CreatedConnection, ClientError>) -> Vec<Command> {
@@ -533,6 +597,8 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        // A message answers the last action; the next key press retires it.
+        self.status = None;
         let context = self.context();
         let action = self.keymap.action(context, &key);
         match action {

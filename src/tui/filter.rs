@@ -241,8 +241,10 @@ mod tests {
         let rows: Vec<Connection> = (0..(PARALLEL_ABOVE + 5000))
             .map(|i| conn(&format!("Vendor {} shop {i}", i % 97), &format!("code_{i}")))
             .collect();
-        let mut parallel = FuzzyFilter::default();
-        parallel.matchers = (0..3).map(|_| Matcher::new(Config::DEFAULT)).collect();
+        let mut parallel = FuzzyFilter {
+            matchers: (0..3).map(|_| Matcher::new(Config::DEFAULT)).collect(),
+            ..Default::default()
+        };
         let mut sequential = FuzzyFilter::default();
         sequential.matchers.truncate(1);
         for f in [&mut parallel, &mut sequential] {

@@ -5,7 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Row, Table, Widget, Wrap};
+use ratatui::widgets::{
+    Block, BorderType, Borders, Clear, Padding, Paragraph, Row, Table, Widget, Wrap,
+};
 use secrecy::ExposeSecret;
 
 use super::app::{App, Modal, ShownOnce, StatusKind};
@@ -55,6 +57,21 @@ pub fn render(app: &mut App, frame: &mut Frame) {
 
 fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
+    let right = app.quota.map(|q| {
+        let limit = if q.max_connections == 0 {
+            format!("{} connections", q.count)
+        } else {
+            format!("{} of {} connections", q.count, q.max_connections)
+        };
+        if q.reached {
+            (format!("{limit} · limit reached "), t.warning)
+        } else {
+            (format!("{limit} "), t.label)
+        }
+    });
+    let right_width = right
+        .as_ref()
+        .map_or(0, |(s, _)| s.chars().count() as u16 + 1);
     let user = match &app.me {
         Some(me) => {
             let kind = match me.kind {
@@ -66,31 +83,45 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
         }
         None => "…".to_string(),
     };
+    let left_width = area.width.saturating_sub(right_width);
+    // What the left part needs besides the path; the path gives way first,
+    // keeping its end (the file name).
+    let fixed = " Switchboard   backend embedded   user ".chars().count() + user.chars().count();
+    let room = (left_width as usize).saturating_sub(fixed);
+    let backend = ellipsize_start(&app.backend, room);
     let left = Line::from(vec![
         Span::styled(" Switchboard ", t.header.add_modifier(Modifier::REVERSED)),
         Span::raw("  "),
         Span::styled("backend ", t.label),
-        Span::raw(format!("embedded {}", app.backend)),
+        Span::raw(format!("embedded {backend}")),
         Span::styled("  user ", t.label),
         Span::raw(user),
     ]);
-    Paragraph::new(left).render(area, buf);
-    if let Some(q) = app.quota {
-        let limit = if q.max_connections == 0 {
-            format!("{} connections", q.count)
-        } else {
-            format!("{} of {} connections", q.count, q.max_connections)
-        };
-        let style = if q.reached { t.warning } else { t.label };
-        let text = if q.reached {
-            format!("{limit} · limit reached ")
-        } else {
-            format!("{limit} ")
-        };
+    Paragraph::new(left).render(
+        Rect {
+            width: left_width,
+            ..area
+        },
+        buf,
+    );
+    if let Some((text, style)) = right {
         Paragraph::new(Span::styled(text, style))
             .alignment(Alignment::Right)
             .render(area, buf);
     }
+}
+
+/// Shortens `s` to `max` characters by replacing its start with `…`.
+fn ellipsize_start(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let tail: String = s.chars().skip(n - (max - 1)).collect();
+    format!("…{tail}")
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
@@ -183,8 +214,16 @@ fn highlighted<'a>(text: &'a str, positions: &[usize], base: Style, mark: Style)
     spans
 }
 
-fn badge<'a>(app: &App, c: &'a Connection) -> Span<'a> {
+/// The visual's stand-in in the table. On the selected (reversed) row it is
+/// plain, so the row reads as one bar.
+fn badge<'a>(app: &App, c: &'a Connection, selected: bool) -> Span<'a> {
     let text = crate::domain::initials(&c.label);
+    if selected {
+        return Span::styled(
+            format!(" {text:<2} "),
+            Style::new().add_modifier(Modifier::BOLD),
+        );
+    }
     let accent = c
         .visual
         .as_deref()
@@ -200,7 +239,9 @@ fn badge<'a>(app: &App, c: &'a Connection) -> Span<'a> {
 fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     let total = app.connections.len();
     let shown = app.filter.visible().len();
-    let title = if app.filter.is_active() || app.filter_editing {
+    let title = if !app.fully_loaded() {
+        format!(" Connections · loading {total} of {}… ", app.total)
+    } else if app.filter.is_active() || app.filter_editing {
         format!(" Connections · {shown} of {total} match ")
     } else {
         format!(" Connections · {total} ")
@@ -259,9 +300,14 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         let marker = if selected { "▶" } else { " " };
         rows.push(Row::new(vec![
             Line::from(marker),
-            Line::from(badge(app, c)),
+            Line::from(badge(app, c, selected)),
             Line::from(highlighted(&c.label, &marks.label, Style::new(), t.matched)),
-            Line::from(highlighted(&c.code, &marks.code, t.dim, t.matched)),
+            Line::from(highlighted(
+                &c.code,
+                &marks.code,
+                if selected { Style::new() } else { t.dim },
+                t.matched,
+            )),
             Line::from(c.flow_type.as_str()),
             Line::from(c.created_at.format("%Y-%m-%d").to_string()),
         ]));
@@ -285,11 +331,66 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     ratatui::widgets::StatefulWidget::render(table, table_area, buf, &mut state);
 }
 
+/// Width of the name column in field lists.
+const NAME_WIDTH: usize = 13;
+
 fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{name:<13}"), t.label),
+        Span::styled(format!("{name:<NAME_WIDTH$}"), t.label),
         value.into(),
     ])
+}
+
+/// A field whose value wraps under the value column, not under the name.
+fn field_lines(t: &Theme, name: &str, value: &str, style: Style, width: u16) -> Vec<Line<'static>> {
+    let room = (width as usize).saturating_sub(NAME_WIDTH).max(8);
+    wrap_words(value, room)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let head = if i == 0 { name } else { "" };
+            Line::from(vec![
+                Span::styled(format!("{head:<NAME_WIDTH$}"), t.label),
+                Span::styled(part, style),
+            ])
+        })
+        .collect()
+}
+
+/// Splits text into lines of at most `width` characters, at spaces where it
+/// can, inside long words where it must.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        loop {
+            let used = line.chars().count();
+            let need = word.chars().count() + usize::from(used > 0);
+            if used + need <= width {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a line: cut it.
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
@@ -333,41 +434,37 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         Some(v) if app.visuals.failed(v) => format!("{v} (cannot be read)"),
         Some(v) => v.to_string(),
     };
-    let mut lines = vec![
-        field_line(t, "Label", Span::raw(c.label.clone())),
-        field_line(t, "Code", Span::raw(c.code.clone())),
-        field_line(t, "Flow type", Span::raw(flow_description(c))),
-        field_line(t, "Visual", Span::raw(visual)),
-        field_line(t, "Client id", Span::raw(c.client_id.clone())),
-        field_line(t, "API username", Span::raw(c.username.clone())),
-        field_line(
-            t,
-            "Secret",
-            Span::styled("•••••• (encrypted at rest)", t.dim),
-        ),
-        field_line(
-            t,
-            "Password",
-            Span::styled("shown only once, at creation", t.dim),
-        ),
-        field_line(t, "Role", Span::raw(c.role.clone())),
-        field_line(t, "Group", Span::raw(c.group.clone())),
-        field_line(
-            t,
-            "Created",
-            Span::raw(c.created_at.format("%Y-%m-%d %H:%M UTC").to_string()),
-        ),
-        field_line(
-            t,
-            "Updated",
-            Span::raw(c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string()),
-        ),
+    let w = text_area.width;
+    let created = c.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let updated = c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let flow = flow_description(c);
+    let plain = Style::new();
+    let fields: [(&str, &str, Style); 12] = [
+        ("Label", &c.label, plain),
+        ("Code", &c.code, plain),
+        ("Flow type", &flow, plain),
+        ("Visual", &visual, plain),
+        ("Client id", &c.client_id, plain),
+        ("API username", &c.username, plain),
+        ("Secret", "•••••• (encrypted at rest)", t.dim),
+        ("Password", "shown only once, at creation", t.dim),
+        ("Role", &c.role, plain),
+        ("Group", &c.group, plain),
+        ("Created", &created, plain),
+        ("Updated", &updated, plain),
     ];
+    let mut lines: Vec<Line> = fields
+        .iter()
+        .flat_map(|(name, value, style)| field_lines(t, name, value, *style, w))
+        .collect();
     if c.role == "User" || c.group == "All" {
-        lines.push(Line::from(Span::styled(
-            "! Default role/group: a dedicated role per connection is recommended",
+        lines.extend(field_lines(
+            t,
+            "! Advice",
+            "default role and group: a dedicated role per connection is recommended",
             t.warning,
-        )));
+            w,
+        ));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Audit trail", t.title)));
@@ -377,7 +474,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
                 lines.push(Line::from(Span::styled("no changes recorded", t.dim)));
             }
             for r in records {
-                lines.extend(audit_lines(t, r));
+                lines.extend(audit_lines(t, r, w));
             }
         }
         Some((code, Err(e))) if *code == c.code => {
@@ -399,22 +496,41 @@ fn flow_description(c: &Connection) -> String {
     format!("{} ({what})", c.flow_type)
 }
 
-fn audit_lines<'a>(t: &Theme, r: &'a AuditRecord) -> Vec<Line<'a>> {
-    let mut out = vec![Line::from(vec![
-        Span::styled(r.at.format("%Y-%m-%d %H:%M ").to_string(), t.dim),
-        Span::raw(format!("{} ", r.action)),
-        Span::styled(format!("by {} via {}", r.actor, r.source.as_str()), t.dim),
-    ])];
+/// One audit record: a heading line, then one line per changed field, each
+/// wrapped with its continuation indented.
+fn audit_lines(t: &Theme, r: &AuditRecord, width: u16) -> Vec<Line<'static>> {
+    let width = (width as usize).max(12);
+    let heading = format!(
+        "{} {} by {} via {}",
+        r.at.format("%Y-%m-%d %H:%M"),
+        r.action,
+        r.actor,
+        r.source.as_str()
+    );
+    let mut out: Vec<Line<'static>> = wrap_words(&heading, width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let style = if i == 0 { Style::new() } else { t.dim };
+            Line::from(Span::styled(
+                if i == 0 { part } else { format!("  {part}") },
+                style,
+            ))
+        })
+        .collect();
+    let fmt = |v: &Option<String>| match v {
+        Some(v) => format!("{v:?}"),
+        None => "—".to_string(),
+    };
     for ch in &r.changes {
-        let fmt = |v: &Option<String>| match v {
-            Some(v) => format!("{v:?}"),
-            None => "—".to_string(),
-        };
-        out.push(Line::from(vec![
-            Span::raw("    "),
-            Span::styled(format!("{}: ", ch.field), t.label),
-            Span::raw(format!("{} → {}", fmt(&ch.old), fmt(&ch.new))),
-        ]));
+        let text = format!("{}: {} → {}", ch.field, fmt(&ch.old), fmt(&ch.new));
+        for (i, part) in wrap_words(&text, width - 6).into_iter().enumerate() {
+            let indent = if i == 0 { "    " } else { "      " };
+            out.push(Line::from(vec![
+                Span::raw(indent),
+                Span::styled(part, t.label),
+            ]));
+        }
     }
     out
 }
@@ -474,6 +590,7 @@ fn modal_block<'a>(t: &Theme, title: &'a str) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
+        .padding(Padding::horizontal(1))
         .title(Span::styled(format!(" {title} "), t.title))
 }
 
@@ -504,7 +621,7 @@ fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
                     Span::raw(" keep it"),
                 ]),
             ];
-            let rect = centered(area, 70, lines.len() as u16 + 2);
+            let rect = centered(area, 72, lines.len() as u16 + 2);
             Clear.render(rect, buf);
             Paragraph::new(lines)
                 .block(modal_block(t, "Delete connection"))
@@ -541,7 +658,7 @@ fn render_shown_once(app: &App, s: &ShownOnce, area: Rect, buf: &mut Buffer) {
         Line::from(""),
         hints_line(app, Context::Secret),
     ];
-    let rect = centered(area, 84, lines.len() as u16 + 2);
+    let rect = centered(area, 86, lines.len() as u16 + 2);
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .block(modal_block(t, "New connection — credentials"))
@@ -679,7 +796,7 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
     } else {
         lines.push(hints_line(app, Context::Form));
     }
-    let rect = centered(area, 90, lines.len() as u16 + 2);
+    let rect = centered(area, 92, lines.len() as u16 + 2);
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .block(modal_block(t, title))
@@ -724,11 +841,25 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
 fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
     let lines = help_lines(app);
     let width = lines.iter().map(|l| l.width()).max().unwrap_or(40) as u16 + 4;
-    let rect = centered(area, width.max(40), lines.len() as u16 + 2);
+    // Leave the header and footer visible.
+    let room = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(2),
+        ..area
+    };
+    let rect = centered(room, width.max(40), lines.len() as u16 + 2);
     let max_scroll = (lines.len() as u16 + 2).saturating_sub(rect.height);
+    let scroll = scroll.min(max_scroll);
+    let title = if scroll < max_scroll {
+        "Keys · ↓ more"
+    } else if scroll > 0 {
+        "Keys · ↑ more"
+    } else {
+        "Keys"
+    };
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(modal_block(&app.theme, "Keys"))
-        .scroll((scroll.min(max_scroll), 0))
+        .block(modal_block(&app.theme, title))
+        .scroll((scroll, 0))
         .render(rect, buf);
 }

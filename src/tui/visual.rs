@@ -76,16 +76,17 @@ impl Logo {
                 }
                 let top = self.pixels[(row * 2) * n + col];
                 let bottom = self.pixels[(row * 2 + 1) * n + col];
-                let color = |p: [u8; 4]| {
-                    if p[3] < 128 {
-                        Color::Reset
-                    } else {
-                        Color::Rgb(p[0], p[1], p[2])
-                    }
+                let color = |p: [u8; 4]| (p[3] >= 128).then(|| Color::Rgb(p[0], p[1], p[2]));
+                // A transparent half must show the terminal's background, so
+                // it is never drawn as a foreground colour.
+                let (symbol, style) = match (color(top), color(bottom)) {
+                    (Some(t), Some(b)) => ("▀", Style::new().fg(t).bg(b)),
+                    (Some(t), None) => ("▀", Style::new().fg(t).bg(Color::Reset)),
+                    (None, Some(b)) => ("▄", Style::new().fg(b).bg(Color::Reset)),
+                    (None, None) => (" ", Style::new().fg(Color::Reset).bg(Color::Reset)),
                 };
                 if let Some(cell) = buf.cell_mut((area.x + col as u16, y)) {
-                    cell.set_symbol("▀")
-                        .set_style(Style::new().fg(color(top)).bg(color(bottom)));
+                    cell.set_symbol(symbol).set_style(style);
                 }
             }
         }
@@ -197,6 +198,8 @@ mod tests {
         let logo = v.get("erp").unwrap();
         let mut buf = Buffer::empty(Rect::new(0, 0, 4, 2));
         logo.render(Rect::new(0, 0, 4, 2), &mut buf);
-        assert_eq!(buf[(1, 1)].symbol(), "▀");
+        assert_eq!(buf[(3, 1)].symbol(), "▀");
+        // The top-left corner is transparent: never a coloured foreground.
+        assert_ne!(buf[(0, 0)].symbol(), "▀");
     }
 }
