@@ -26,11 +26,8 @@ const PASSWORD_SCHEME: &str = "hmac-sha256$v1$";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read or create the key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read or create the key file {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("the key file {path} is damaged: it must hold exactly {KEY_LEN} bytes")]
     BadLength { path: String },
     #[error("a stored secret cannot be decrypted with this key file")]
@@ -52,9 +49,9 @@ impl std::fmt::Debug for Keys {
 impl Keys {
     /// Reads the key file, creating it (0600, 32 random bytes) when absent.
     pub fn load_or_create(path: &Path) -> Result<Keys, KeyError> {
-        let io = |source| KeyError::Io {
+        let io = |error| KeyError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         };
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);

@@ -41,11 +41,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("cannot prepare the data directory {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot create {path}: {error}")]
+    Io { path: String, error: std::io::Error },
 }
 
 /// Who acts, and from where, for the audit trail.
@@ -181,9 +178,9 @@ impl Store {
             }
         }
         let keys = Keys::load_or_create(key_path)?;
-        create_private_file(db_path).map_err(|source| StoreError::Io {
+        create_private_file(db_path).map_err(|error| StoreError::Io {
             path: db_path.display().to_string(),
-            source,
+            error,
         })?;
         let opts = SqliteConnectOptions::from_str("sqlite://")?
             .filename(db_path)
@@ -708,9 +705,9 @@ fn quota_of(max: i64, count: i64) -> Quota {
 
 /// Creates a directory (and parents) readable only by its owner.
 pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io {
+    let io = |error| StoreError::Io {
         path: dir.display().to_string(),
-        source,
+        error,
     };
     if dir.is_dir() {
         return Ok(());
