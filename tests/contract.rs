@@ -626,3 +626,20 @@ async fn list_pages_in_label_order_with_a_total() {
         );
     }
 }
+
+#[tokio::test]
+async fn malformed_paths_and_huge_bodies_get_json_4xx() {
+    let b = embedded().await;
+    let resp = b
+        .client
+        .raw(Method::GET, "/api/v1/connections/%FF%FE", None)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 400);
+    let v: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(v["field"], "code");
+    let huge = format!(r#"{{"label":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let (status, v) = raw_json(&b.client, Method::POST, "/api/v1/connections", &huge).await;
+    assert_eq!((status, v["code"].as_str()), (413, Some("too_large")));
+    assert!(b.client.list_connections().await.unwrap().is_empty());
+}

@@ -33,7 +33,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ServiceError::invalid("body", format!("cannot read the request body: {e}"))
+            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                ServiceError::TooLarge {
+                    message: "the request body is too large".to_string(),
+                }
+            } else {
+                ServiceError::invalid("body", format!("cannot read the request body: {e}"))
+            }
         })?;
         decode_json(&bytes).map(ApiJson)
     }
@@ -69,6 +75,25 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError>
         };
         ServiceError::Invalid { field, message }
     })
+}
+
+/// A `{code}` path segment, with a JSON error when it cannot be read.
+pub struct CodePath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CodePath {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(code)| CodePath(code))
+            .map_err(|e| {
+                ServiceError::invalid("code", format!("bad connection code in the path: {e}"))
+            })
+    }
 }
 
 /// Where a change comes from, from the `X-Switchboard-Source` header

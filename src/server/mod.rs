@@ -5,7 +5,7 @@ mod extract;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use axum::{Json, Router};
 
 use crate::model::{AccountPatch, ApiError, ConnectionPatch, NewConnection};
 use crate::service::{Actor, Service, ServiceError};
-pub use extract::{ApiJson, RequestSource};
+pub use extract::{ApiJson, CodePath, RequestSource};
 
 /// The identity the in-process transport attaches to every request: the local
 /// owner of an embedded store. Extensions cannot come from the wire, so an
@@ -35,6 +35,7 @@ impl IntoResponse for ServiceError {
             ServiceError::QuotaReached { .. } => (StatusCode::CONFLICT, "quota_reached"),
             ServiceError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ServiceError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ServiceError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let body = ApiError {
@@ -198,7 +199,7 @@ async fn create_connection(
 async fn get_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
-    Path(code): Path<String>,
+    CodePath(code): CodePath,
 ) -> Result<Response, ServiceError> {
     Ok(Json(svc.get_connection(&actor, &code).await?).into_response())
 }
@@ -207,7 +208,7 @@ async fn update_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
     RequestSource(source): RequestSource,
-    Path(code): Path<String>,
+    CodePath(code): CodePath,
     ApiJson(patch): ApiJson<ConnectionPatch>,
 ) -> Result<Response, ServiceError> {
     Ok(Json(svc.update_connection(&actor, source, &code, patch).await?).into_response())
@@ -217,7 +218,7 @@ async fn delete_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
     RequestSource(source): RequestSource,
-    Path(code): Path<String>,
+    CodePath(code): CodePath,
 ) -> Result<Response, ServiceError> {
     svc.delete_connection(&actor, source, &code).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -226,7 +227,7 @@ async fn delete_connection(
 async fn connection_audit(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
-    Path(code): Path<String>,
+    CodePath(code): CodePath,
 ) -> Result<Response, ServiceError> {
     Ok(Json(svc.connection_audit(&actor, &code).await?).into_response())
 }

@@ -27,6 +27,8 @@ pub enum ServiceError {
     Forbidden { message: String },
     #[error("{message}")]
     Unauthenticated { message: String },
+    #[error("{message}")]
+    TooLarge { message: String },
     /// A fault of ours; the message never carries details that could hold a secret.
     #[error("{message}")]
     Internal { message: String },
