@@ -14,8 +14,6 @@ use switchboard::client::{Client, InProcess};
 use switchboard::model::{Connection, FlowType, Me, Quota, Source, UserKind};
 use switchboard::service::{Actor, draft_from_label};
 use switchboard::tui::app::{Msg, Snapshot};
-use switchboard::tui::clipboard::Clipboard;
-use switchboard::tui::keymap::Keymap;
 use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 
@@ -97,14 +95,10 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn app_over(rt: &tokio::runtime::Runtime, dir: &std::path::Path, rows: usize) -> App {
-    let transport = rt.block_on(InProcess::open(dir, "bench")).unwrap();
-    let client = Client::new(Arc::new(transport), Source::Tui);
-    let mut app = App::new(
-        client,
-        Keymap::default_keymap(),
-        Theme::colored(),
-        Clipboard::memory(),
-    );
+    let client = rt
+        .block_on(Client::embedded(dir, "bench", Source::Tui))
+        .unwrap();
+    let mut app = App::headless(client, Theme::colored());
     let snapshot = Snapshot {
         me: Me {
             username: "bench".into(),
@@ -167,12 +161,7 @@ fn first_frame(c: &mut Criterion) {
                 let transport = InProcess::open(dir.path(), "bench").await.unwrap();
                 let service = transport.service().clone();
                 let client = Client::new(Arc::new(transport), Source::Tui);
-                let mut app = App::new(
-                    client,
-                    Keymap::default_keymap(),
-                    Theme::colored(),
-                    Clipboard::memory(),
-                );
+                let mut app = App::headless(client, Theme::colored());
                 // As the event loop does: the first page arrives, the first
                 // frame is drawn; the rest of the rows follow in the background.
                 let _ = app.start();

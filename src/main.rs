@@ -1,13 +1,12 @@
 //! Argument parsing and wiring: pick the backend, run the TUI or a command.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use switchboard::client::{Client, InProcess};
+use switchboard::client::Client;
 use switchboard::config::{self, Paths};
 use switchboard::model::Source;
 use switchboard::tui::{self, keymap::Keymap};
@@ -83,10 +82,9 @@ fn load_keymap(paths: &Paths) -> anyhow::Result<Keymap> {
 }
 
 async fn embedded_client(paths: &Paths, source: Source) -> anyhow::Result<Client> {
-    let transport = InProcess::open(&paths.data_dir, &config::local_username())
+    Client::embedded(&paths.data_dir, &config::local_username(), source)
         .await
-        .with_context(|| format!("cannot open the store in {}", paths.data_dir.display()))?;
-    Ok(Client::new(Arc::new(transport), source))
+        .with_context(|| format!("cannot open the store in {}", paths.data_dir.display()))
 }
 
 fn main() -> std::process::ExitCode {

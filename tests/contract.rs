@@ -45,6 +45,12 @@ async fn raw_json(client: &Client, method: Method, path: &str, body: &str) -> (u
     (resp.status, v)
 }
 
+async fn raw_get(client: &Client, method: Method, path: &str) -> (u16, Value) {
+    let resp = client.raw(method, path, None).await.unwrap();
+    let v = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    (resp.status, v)
+}
+
 /// The observable state, to prove a refused request changed nothing.
 async fn state(b: &Backend) -> (Value, Value, usize) {
     let list = serde_json::to_value(b.client.list_connections().await.unwrap()).unwrap();
@@ -487,22 +493,13 @@ async fn demo_workspace_loads_once_into_an_empty_store() {
 #[tokio::test]
 async fn errors_are_json_for_unknown_endpoints_and_methods() {
     let b = embedded().await;
-    let resp = b
-        .client
-        .raw(Method::GET, "/api/v1/nothing", None)
-        .await
-        .unwrap();
-    assert_eq!(resp.status, 404);
-    let v: Value = serde_json::from_slice(&resp.body).unwrap();
-    assert_eq!(v["code"], "not_found");
-    let resp = b
-        .client
-        .raw(Method::PUT, "/api/v1/connections", None)
-        .await
-        .unwrap();
-    assert_eq!(resp.status, 405);
-    let v: Value = serde_json::from_slice(&resp.body).unwrap();
-    assert_eq!(v["code"], "method_not_allowed");
+    let (status, v) = raw_get(&b.client, Method::GET, "/api/v1/nothing").await;
+    assert_eq!((status, v["code"].as_str()), (404, Some("not_found")));
+    let (status, v) = raw_get(&b.client, Method::PUT, "/api/v1/connections").await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
     let (status, v) = raw_json(
         &b.client,
         Method::PATCH,
@@ -613,14 +610,14 @@ async fn list_pages_in_label_order_with_a_total() {
         ("offset=1.5", "offset"),
         ("sort=label", "sort"),
     ] {
-        let resp = b
-            .client
-            .raw(Method::GET, &format!("/api/v1/connections?{query}"), None)
-            .await
-            .unwrap();
-        let v: Value = serde_json::from_slice(&resp.body).unwrap();
+        let (status, v) = raw_get(
+            &b.client,
+            Method::GET,
+            &format!("/api/v1/connections?{query}"),
+        )
+        .await;
         assert_eq!(
-            (resp.status, v["field"].as_str()),
+            (status, v["field"].as_str()),
             (400, Some(field)),
             "{query}: {v}"
         );
@@ -630,14 +627,8 @@ async fn list_pages_in_label_order_with_a_total() {
 #[tokio::test]
 async fn malformed_paths_and_huge_bodies_get_json_4xx() {
     let b = embedded().await;
-    let resp = b
-        .client
-        .raw(Method::GET, "/api/v1/connections/%FF%FE", None)
-        .await
-        .unwrap();
-    assert_eq!(resp.status, 400);
-    let v: Value = serde_json::from_slice(&resp.body).unwrap();
-    assert_eq!(v["field"], "code");
+    let (status, v) = raw_get(&b.client, Method::GET, "/api/v1/connections/%FF%FE").await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("code")));
     let huge = format!(r#"{{"label":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
     let (status, v) = raw_json(&b.client, Method::POST, "/api/v1/connections", &huge).await;
     assert_eq!((status, v["code"].as_str()), (413, Some("too_large")));

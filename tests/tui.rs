@@ -1,7 +1,6 @@
 //! The terminal app, headless: whole-app snapshots on `TestBackend`, key
 //! sequences, every terminal size, and the idle loop.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -11,11 +10,9 @@ use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 use ratatui::style::{Color, Modifier};
-use switchboard::client::{Client, InProcess};
+use switchboard::client::Client;
 use switchboard::model::Source;
 use switchboard::tui::app::Modal;
-use switchboard::tui::clipboard::Clipboard;
-use switchboard::tui::keymap::Keymap;
 use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 use tempfile::TempDir;
@@ -28,9 +25,10 @@ struct Harness {
 
 async fn harness_with(theme: Theme, width: u16, height: u16) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let transport = InProcess::open(dir.path(), "alice").await.unwrap();
-    let client = Client::new(Arc::new(transport), Source::Tui);
-    let mut app = App::new(client, Keymap::default_keymap(), theme, Clipboard::memory());
+    let client = Client::embedded(dir.path(), "alice", Source::Tui)
+        .await
+        .unwrap();
+    let mut app = App::headless(client, theme);
     let start = app.start();
     tui::settle(&mut app, start).await;
     Harness {
@@ -373,14 +371,10 @@ async fn render_never_panics_at_any_size_in_any_state() {
 #[tokio::test]
 async fn the_app_does_not_draw_while_idle_and_only_key_presses_act() {
     let dir = tempfile::tempdir().unwrap();
-    let transport = InProcess::open(dir.path(), "alice").await.unwrap();
-    let client = Client::new(Arc::new(transport), Source::Tui);
-    let mut app = App::new(
-        client,
-        Keymap::default_keymap(),
-        Theme::colored(),
-        Clipboard::memory(),
-    );
+    let client = Client::embedded(dir.path(), "alice", Source::Tui)
+        .await
+        .unwrap();
+    let mut app = App::headless(client, Theme::colored());
     let draws = app.draws.clone();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
     let events = tokio_stream_from(rx);

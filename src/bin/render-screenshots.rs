@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
@@ -19,11 +18,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use switchboard::client::{Client, InProcess};
+use switchboard::client::Client;
 use switchboard::model::Source;
 use switchboard::tui::App;
-use switchboard::tui::clipboard::Clipboard;
-use switchboard::tui::keymap::Keymap;
 use switchboard::tui::theme::Theme;
 
 /// The terminal size every screenshot is taken at, in cells.
@@ -148,16 +145,10 @@ struct Session {
 
 impl Session {
     async fn open(data_dir: &Path) -> Result<Session> {
-        let transport = InProcess::open(data_dir, "alice")
+        let client = Client::embedded(data_dir, "alice", Source::Tui)
             .await
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-        let client = Client::new(Arc::new(transport), Source::Tui);
-        let mut app = App::new(
-            client,
-            Keymap::default_keymap(),
-            Theme::colored(),
-            Clipboard::memory(),
-        );
+        let mut app = App::headless(client, Theme::colored());
         app.graphics = true;
         let start = app.start();
         switchboard::tui::settle(&mut app, start).await;

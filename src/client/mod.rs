@@ -113,6 +113,17 @@ impl Client {
         Client { transport, source }
     }
 
+    /// A client of the embedded backend in `data_dir` (created when needed),
+    /// acting as its owner; `owner` names the owner of a new store.
+    pub async fn embedded(
+        data_dir: &std::path::Path,
+        owner: &str,
+        source: Source,
+    ) -> Result<Client, crate::store::StoreError> {
+        let transport = InProcess::open(data_dir, owner).await?;
+        Ok(Client::new(Arc::new(transport), source))
+    }
+
     pub fn backend(&self) -> String {
         self.transport.backend()
     }

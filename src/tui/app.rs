@@ -218,6 +218,12 @@ impl App {
         }
     }
 
+    /// An app with the default keymap and an in-memory clipboard, for driving
+    /// without a terminal (tests, benchmarks, screenshots).
+    pub fn headless(client: Client, theme: Theme) -> App {
+        App::new(client, Keymap::default_keymap(), theme, Clipboard::memory())
+    }
+
     /// The commands to run at start.
     pub fn start(&mut self) -> Vec<Command> {
         self.track(vec![Command::LoadFirst])
