@@ -634,3 +634,16 @@ async fn malformed_paths_and_huge_bodies_get_json_4xx() {
     assert_eq!((status, v["code"].as_str()), (413, Some("too_large")));
     assert!(b.client.list_connections().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn r4_debug_output_of_a_create_answer_hides_the_credentials() {
+    let b = embedded().await;
+    let created = b
+        .client
+        .create_connection(&new("Debugged App"))
+        .await
+        .unwrap();
+    let debug = format!("{created:?}");
+    assert!(debug.contains("debugged_app"));
+    assert!(!debug.contains(&created.password) && !debug.contains(&created.secret));
+}

@@ -97,11 +97,22 @@ pub struct ConnectionPatch {
 }
 
 /// The answer to a create: the connection and its password, shown once (R4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CreatedConnection {
     pub connection: Connection,
     pub secret: String,
     pub password: String,
+}
+
+/// Redacts the credentials, so a stray `{:?}` cannot leak them.
+impl std::fmt::Debug for CreatedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedConnection")
+            .field("connection", &self.connection)
+            .field("secret", &"******")
+            .field("password", &"******")
+            .finish()
+    }
 }
 
 /// Whether another connection may be created (R2).
