@@ -592,10 +592,20 @@ async fn list_pages_in_label_order_with_a_total() {
     b.client.load_demo().await.unwrap();
     let all = b.client.list_connections().await.unwrap();
     let mut sorted = all.clone();
-    sorted.sort_by(|a, b| {
-        (a.label.to_ascii_lowercase(), &a.code).cmp(&(b.label.to_ascii_lowercase(), &b.code))
-    });
-    assert_eq!(all, sorted, "list order is label, then code");
+    sorted.sort_by_key(|c| (switchboard::domain::sort_key(&c.label), c.code.clone()));
+    assert_eq!(
+        all, sorted,
+        "list order is label (case and accents folded), then code"
+    );
+    let u = all
+        .iter()
+        .position(|c| c.label.starts_with("Übersetzung"))
+        .unwrap();
+    let z = all
+        .iter()
+        .position(|c| c.label.starts_with("Zalando"))
+        .unwrap();
+    assert!(u < z, "Ü sorts with U, before Z");
     let first = b.client.list_connections_page(0, Some(10)).await.unwrap();
     assert_eq!((first.items.len(), first.total, first.offset), (10, 36, 0));
     let rest = b.client.list_connections_page(10, None).await.unwrap();

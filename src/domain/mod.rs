@@ -74,6 +74,18 @@ pub fn code_from_label(label: &str) -> Result<String, RuleError> {
     Ok(code)
 }
 
+/// The key connections are listed by: the label without accents, in lower
+/// case, so "Übersetzungsbüro" sorts with the u's, not after z.
+pub fn sort_key(label: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    label
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Checks a label (R1) and returns it trimmed.
 pub fn validate_label(label: &str) -> Result<String, RuleError> {
     let trimmed = label.trim();
@@ -315,6 +327,16 @@ mod tests {
         assert!(err.message.contains("erp"));
         assert!(validate_visual("relative/logo.png").is_err());
         assert!(validate_visual("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn sort_key_folds_case_and_accents() {
+        assert_eq!(
+            sort_key("Übersetzungsbüro Müller"),
+            "ubersetzungsburo muller"
+        );
+        assert_eq!(sort_key("Café"), "cafe");
+        assert!(sort_key("Übersetzung") < sort_key("Vendor"));
     }
 
     #[test]

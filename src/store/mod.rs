@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::domain::credentials;
+use crate::domain::{self, credentials};
 use crate::model::{AuditRecord, Connection, FieldChange, FlowType, Me, Quota, Source, UserKind};
 pub use keys::{KeyError, Keys};
 
@@ -360,7 +360,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let rows = sqlx::query(&format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY lower(label), code
+            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY label_key, code
              LIMIT $1 OFFSET $2"
         ))
         .bind(limit.map_or(i64::MAX, as_i64))
@@ -474,9 +474,9 @@ impl Store {
         let password = credentials::new_password();
         let now = now_millis();
         let row = sqlx::query(&format!(
-            "INSERT INTO connections (code, label, flow_type, visual, client_id, secret_ciphertext,
-                 secret_mac, username, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+            "INSERT INTO connections (code, label, label_key, flow_type, visual, client_id,
+                 secret_ciphertext, secret_mac, username, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10, $10)
              RETURNING {CONNECTION_COLUMNS}"
         ))
         .bind(&draft.code)
@@ -489,6 +489,7 @@ impl Store {
         .bind(&username)
         .bind(self.keys.hash_password(&password))
         .bind(now)
+        .bind(domain::sort_key(&draft.label))
         .fetch_one(&mut **tx)
         .await
         .map_err(|e| {
@@ -561,7 +562,8 @@ impl Store {
             return Ok(old);
         }
         let row = sqlx::query(&format!(
-            "UPDATE connections SET label = $1, flow_type = $2, visual = $3, updated_at = $4
+            "UPDATE connections SET label = $1, label_key = $6, flow_type = $2, visual = $3,
+                 updated_at = $4
              WHERE code = $5 RETURNING {CONNECTION_COLUMNS}"
         ))
         .bind(&new.label)
@@ -569,6 +571,7 @@ impl Store {
         .bind(&new.visual)
         .bind(now_millis())
         .bind(code)
+        .bind(domain::sort_key(&new.label))
         .fetch_one(&mut *tx)
         .await?;
         let updated = connection_from_row(&row)?;

@@ -174,7 +174,7 @@ fn render_empty(app: &App, area: Rect, buf: &mut Buffer) {
         ]),
         Line::from(vec![
             Span::styled(format!("{demo:>3} "), t.key),
-            Span::raw(" load the demo workspace (36 connections of every flow type)"),
+            Span::raw(" load the demo workspace (connections of every flow type)"),
         ]),
     ];
     let height = lines.len() as u16 + 2;

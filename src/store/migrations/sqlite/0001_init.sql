@@ -21,6 +21,8 @@ CREATE TABLE connections (
     id INTEGER PRIMARY KEY,
     code TEXT NOT NULL UNIQUE,
     label TEXT NOT NULL,
+    -- domain::sort_key(label): the list order (accents and case folded).
+    label_key TEXT NOT NULL,
     flow_type TEXT NOT NULL CHECK (flow_type IN ('source', 'destination', 'other')),
     visual TEXT,
     client_id TEXT NOT NULL UNIQUE,
@@ -39,6 +41,8 @@ CREATE TABLE connections (
 );
 
 -- Append-only trail of every change (R28); never holds a secret value.
+CREATE INDEX connections_by_label ON connections (label_key, code);
+
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY,
     at BIGINT NOT NULL,
