@@ -82,6 +82,7 @@ fn synthetic(n: usize) -> Vec<Connection> {
                 group: "All".into(),
                 created_at: now,
                 updated_at: now,
+                version: 1,
             }
         })
         .collect()

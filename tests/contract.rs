@@ -9,6 +9,7 @@ use http::Method;
 use serde_json::{Value, json};
 use switchboard::client::{Client, ClientError, InProcess};
 use switchboard::model::{ConnectionPatch, FlowType, NewConnection, Source};
+use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
 use tempfile::TempDir;
 
@@ -16,6 +17,8 @@ struct Backend {
     client: Client,
     service: Arc<Service>,
     dir: TempDir,
+    /// The server, for the HTTP runs (stops when the test ends).
+    _server: Option<Running>,
 }
 
 async fn embedded() -> Backend {
@@ -26,8 +29,79 @@ async fn embedded() -> Backend {
         client: Client::new(Arc::new(transport), Source::Cli),
         service,
         dir,
+        _server: None,
     }
 }
+
+const OWNER_PASSWORD: &str = "correct horse battery";
+
+/// A real server on a loopback port, and a client logged in as its owner.
+async fn served() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = switchboard::store::sqlite_paths(dir.path());
+    let store = switchboard::store::Store::open_sqlite(&db, &key)
+        .await
+        .unwrap();
+    let service = Arc::new(Service::new(store));
+    service
+        .prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
+        .await
+        .unwrap();
+    let server = serve::start(service.clone(), "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let url = format!("http://{}", server.addr());
+    let client = Client::http(&url, None, None, Source::Cli).unwrap();
+    client.login("alice", OWNER_PASSWORD).await.unwrap();
+    Backend {
+        client,
+        service,
+        dir,
+        _server: Some(server),
+    }
+}
+
+/// Runs each named check twice: in process and over HTTP.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod in_process {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::embedded().await).await
+                }
+            )*
+        }
+        mod over_http {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::served().await).await
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    r1_create_generates_the_code_from_the_label,
+    r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing,
+    r1_duplicate_code_is_a_409_and_changes_nothing,
+    r2_quota_default_is_50_and_the_next_create_names_the_limit,
+    r2_quota_holds_under_concurrent_creates,
+    r3_create_generates_four_credentials,
+    r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text,
+    r1_r9_edit_changes_label_flow_type_and_visual_never_the_code,
+    r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets,
+    r8_delete_removes_the_connection_and_its_credentials,
+    demo_workspace_loads_once_into_an_empty_store,
+    errors_are_json_for_unknown_endpoints_and_methods,
+    visuals_list_the_bundled_logos,
+    client_errors_carry_status_code_and_field,
+    list_pages_in_label_order_with_a_total,
+    malformed_paths_and_huge_bodies_get_json_4xx,
+    r4_debug_output_of_a_create_answer_hides_the_credentials,
+);
 
 fn new(label: &str) -> NewConnection {
     NewConnection {
@@ -65,9 +139,7 @@ async fn state(b: &Backend) -> (Value, Value, usize) {
     (list, quota, audit)
 }
 
-#[tokio::test]
-async fn r1_create_generates_the_code_from_the_label() {
-    let b = embedded().await;
+async fn r1_create_generates_the_code_from_the_label(b: Backend) {
     let created = b
         .client
         .create_connection(&new("Magento Storefront"))
@@ -103,9 +175,7 @@ async fn r1_create_generates_the_code_from_the_label() {
     assert_eq!(list.len(), 2);
 }
 
-#[tokio::test]
-async fn r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing() {
-    let b = embedded().await;
+async fn r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing(b: Backend) {
     b.client
         .create_connection(&NewConnection {
             label: "ERP main".into(),
@@ -161,9 +231,7 @@ async fn r1_every_bad_input_gets_a_400_naming_the_field_and_changes_nothing() {
     }
 }
 
-#[tokio::test]
-async fn r1_duplicate_code_is_a_409_and_changes_nothing() {
-    let b = embedded().await;
+async fn r1_duplicate_code_is_a_409_and_changes_nothing(b: Backend) {
     b.client.create_connection(&new("ERP main")).await.unwrap();
     let before = state(&b).await;
     let err = b
@@ -177,9 +245,7 @@ async fn r1_duplicate_code_is_a_409_and_changes_nothing() {
     assert_eq!(state(&b).await, before);
 }
 
-#[tokio::test]
-async fn r2_quota_default_is_50_and_the_next_create_names_the_limit() {
-    let b = embedded().await;
+async fn r2_quota_default_is_50_and_the_next_create_names_the_limit(b: Backend) {
     let q = b.client.quota().await.unwrap();
     assert_eq!((q.count, q.max_connections, q.reached), (0, 50, false));
     b.client.set_max_connections(3).await.unwrap();
@@ -215,9 +281,7 @@ async fn r2_quota_default_is_50_and_the_next_create_names_the_limit() {
     assert_eq!((q.count, q.reached), (8, false));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn r2_quota_holds_under_concurrent_creates() {
-    let b = embedded().await;
+async fn r2_quota_holds_under_concurrent_creates(b: Backend) {
     b.client.set_max_connections(5).await.unwrap();
     let tasks: Vec<_> = (0..24)
         .map(|i| {
@@ -241,9 +305,7 @@ async fn r2_quota_holds_under_concurrent_creates() {
     assert_eq!(b.client.quota().await.unwrap().count, 5);
 }
 
-#[tokio::test]
-async fn r3_create_generates_four_credentials() {
-    let b = embedded().await;
+async fn r3_create_generates_four_credentials(b: Backend) {
     let mut ids = std::collections::HashSet::new();
     for i in 0..5 {
         let created = b
@@ -265,9 +327,7 @@ async fn r3_create_generates_four_credentials() {
     }
 }
 
-#[tokio::test]
-async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text() {
-    let b = embedded().await;
+async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text(b: Backend) {
     let created = b
         .client
         .create_connection(&new("Bynder DAM"))
@@ -312,9 +372,7 @@ async fn r4_r5_the_password_is_returned_once_and_nothing_is_stored_in_plain_text
     }
 }
 
-#[tokio::test]
-async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code() {
-    let b = embedded().await;
+async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code(b: Backend) {
     b.client
         .create_connection(&new("Odoo Staging"))
         .await
@@ -323,6 +381,7 @@ async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code() {
         label: Some("Odoo Production".into()),
         flow_type: Some(FlowType::Other),
         visual: Some(Some("erp".into())),
+        version: None,
     };
     let c = b
         .client
@@ -376,9 +435,7 @@ async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code() {
     assert_eq!(err.status(), Some(404));
 }
 
-#[tokio::test]
-async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets() {
-    let b = embedded().await;
+async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets(b: Backend) {
     let created = b
         .client
         .create_connection(&new("Akeneo Sync"))
@@ -439,9 +496,7 @@ async fn r28_every_change_is_audited_with_old_and_new_values_and_masked_secrets(
     );
 }
 
-#[tokio::test]
-async fn r8_delete_removes_the_connection_and_its_credentials() {
-    let b = embedded().await;
+async fn r8_delete_removes_the_connection_and_its_credentials(b: Backend) {
     let created = b
         .client
         .create_connection(&new("Shopify Plus"))
@@ -474,9 +529,7 @@ async fn r8_delete_removes_the_connection_and_its_credentials() {
     assert_ne!(again.connection.client_id, created.connection.client_id);
 }
 
-#[tokio::test]
-async fn demo_workspace_loads_once_into_an_empty_store() {
-    let b = embedded().await;
+async fn demo_workspace_loads_once_into_an_empty_store(b: Backend) {
     let loaded = b.client.load_demo().await.unwrap();
     assert!(loaded.created >= 30);
     let list = b.client.list_connections().await.unwrap();
@@ -490,9 +543,7 @@ async fn demo_workspace_loads_once_into_an_empty_store() {
     assert_eq!(b.client.list_connections().await.unwrap().len(), list.len());
 }
 
-#[tokio::test]
-async fn errors_are_json_for_unknown_endpoints_and_methods() {
-    let b = embedded().await;
+async fn errors_are_json_for_unknown_endpoints_and_methods(b: Backend) {
     let (status, v) = raw_get(&b.client, Method::GET, "/api/v1/nothing").await;
     assert_eq!((status, v["code"].as_str()), (404, Some("not_found")));
     let (status, v) = raw_get(&b.client, Method::PUT, "/api/v1/connections").await;
@@ -525,9 +576,7 @@ async fn requests_without_an_identity_are_refused() {
     assert_eq!(resp.status(), 401);
 }
 
-#[tokio::test]
-async fn visuals_list_the_bundled_logos() {
-    let b = embedded().await;
+async fn visuals_list_the_bundled_logos(b: Backend) {
     let visuals = b.client.visuals().await.unwrap();
     assert!(visuals.len() >= 8);
     for v in &visuals {
@@ -572,9 +621,7 @@ async fn data_survives_a_restart_and_files_are_private() {
     }
 }
 
-#[tokio::test]
-async fn client_errors_carry_status_code_and_field() {
-    let b = embedded().await;
+async fn client_errors_carry_status_code_and_field(b: Backend) {
     let err = b.client.create_connection(&new("ab")).await.unwrap_err();
     match &err {
         ClientError::Api { status, error } => {
@@ -586,9 +633,7 @@ async fn client_errors_carry_status_code_and_field() {
     }
 }
 
-#[tokio::test]
-async fn list_pages_in_label_order_with_a_total() {
-    let b = embedded().await;
+async fn list_pages_in_label_order_with_a_total(b: Backend) {
     b.client.load_demo().await.unwrap();
     let all = b.client.list_connections().await.unwrap();
     let mut sorted = all.clone();
@@ -634,9 +679,7 @@ async fn list_pages_in_label_order_with_a_total() {
     }
 }
 
-#[tokio::test]
-async fn malformed_paths_and_huge_bodies_get_json_4xx() {
-    let b = embedded().await;
+async fn malformed_paths_and_huge_bodies_get_json_4xx(b: Backend) {
     let (status, v) = raw_get(&b.client, Method::GET, "/api/v1/connections/%FF%FE").await;
     assert_eq!((status, v["field"].as_str()), (400, Some("code")));
     let huge = format!(r#"{{"label":"{}"}}"#, "x".repeat(3 * 1024 * 1024));
@@ -645,9 +688,7 @@ async fn malformed_paths_and_huge_bodies_get_json_4xx() {
     assert!(b.client.list_connections().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn r4_debug_output_of_a_create_answer_hides_the_credentials() {
-    let b = embedded().await;
+async fn r4_debug_output_of_a_create_answer_hides_the_credentials(b: Backend) {
     let created = b
         .client
         .create_connection(&new("Debugged App"))

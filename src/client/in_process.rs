@@ -86,6 +86,6 @@ impl Transport for InProcess {
     }
 
     fn backend(&self) -> String {
-        self.location.clone()
+        format!("embedded {}", self.location)
     }
 }

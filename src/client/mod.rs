@@ -2,7 +2,9 @@
 //! [`Transport`]. This issue ships the in-process transport; an HTTP one is a
 //! second implementation of the same trait.
 
+mod http_transport;
 mod in_process;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -14,9 +16,12 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
-    CreatedConnection, DemoLoaded, Me, NewConnection, Quota, Source, Visual,
+    CreatedConnection, DemoLoaded, Login, Me, NewConnection, NewUser, PasswordChange, Quota,
+    SessionToken, Source, User, UserWithPassword, Visual,
 };
+pub use http_transport::{Http, normalize_url};
 pub use in_process::InProcess;
+pub use sessions::SessionStore;
 
 /// One API request, independent of how it travels.
 #[derive(Debug, Clone)]
@@ -39,8 +44,10 @@ pub struct ApiResponse {
 /// How requests reach the API.
 pub trait Transport: Send + Sync + 'static {
     fn send(&self, request: ApiRequest) -> BoxFuture<'_, Result<ApiResponse, ClientError>>;
-    /// What the header shows: the embedded file path or the server URL.
+    /// What the header shows: "embedded <file>" or "server <URL>".
     fn backend(&self) -> String;
+    /// Uses a session token for the following requests (HTTP only).
+    fn set_session(&self, _token: Option<secrecy::SecretString>) {}
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +129,70 @@ impl Client {
     ) -> Result<Client, crate::store::StoreError> {
         let transport = InProcess::open(data_dir, owner).await?;
         Ok(Client::new(Arc::new(transport), source))
+    }
+
+    /// A client of a server; `token` is a stored session, if any.
+    pub fn http(
+        url: &str,
+        ca_cert: Option<&std::path::Path>,
+        token: Option<secrecy::SecretString>,
+        source: Source,
+    ) -> Result<Client, ClientError> {
+        let transport = Http::new(url, ca_cert)?;
+        transport.set_session(token);
+        Ok(Client::new(Arc::new(transport), source))
+    }
+
+    /// Logs in; later requests carry the new session.
+    pub async fn login(&self, username: &str, password: &str) -> Result<SessionToken, ClientError> {
+        let body = Login {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        let session: SessionToken = self
+            .call(Method::POST, "/api/v1/session", Some(&body))
+            .await?;
+        self.transport
+            .set_session(Some(secrecy::SecretString::from(session.token.clone())));
+        Ok(session)
+    }
+
+    /// Ends the session on the server and forgets it here.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let resp = self.raw(Method::DELETE, "/api/v1/session", None).await?;
+        self.transport.set_session(None);
+        if resp.status == 204 {
+            Ok(())
+        } else {
+            decode::<serde_json::Value>(resp).map(drop)
+        }
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, ClientError> {
+        self.call(Method::GET, "/api/v1/users", None::<&()>).await
+    }
+
+    pub async fn create_user(&self, new: &NewUser) -> Result<UserWithPassword, ClientError> {
+        self.call(Method::POST, "/api/v1/users", Some(new)).await
+    }
+
+    pub async fn remove_user(&self, username: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/users/{}", segment(username));
+        let resp = self.raw(Method::DELETE, &path, None).await?;
+        if resp.status == 204 {
+            Ok(())
+        } else {
+            decode::<serde_json::Value>(resp).map(drop)
+        }
+    }
+
+    pub async fn set_password(
+        &self,
+        username: &str,
+        change: &PasswordChange,
+    ) -> Result<UserWithPassword, ClientError> {
+        let path = format!("/api/v1/users/{}/password", segment(username));
+        self.call(Method::PUT, &path, Some(change)).await
     }
 
     pub fn backend(&self) -> String {

@@ -13,6 +13,7 @@ pub const SECRET_BODY: usize = 43;
 pub const CLIENT_ID_PREFIX: &str = "sbc_";
 pub const SECRET_PREFIX: &str = "sbs_";
 pub const PASSWORD_PREFIX: &str = "sbp_";
+pub const SESSION_PREFIX: &str = "sbu_";
 
 /// Fills `n` characters of base62 from the OS CSPRNG, without modulo bias
 /// (bytes ≥ 248 = 4 × 62 are rejected).
@@ -52,6 +53,17 @@ pub fn new_secret() -> SecretString {
 
 pub fn new_password() -> SecretString {
     SecretString::from(format!("{PASSWORD_PREFIX}{}", random_base62(SECRET_BODY)))
+}
+
+/// A login session token (≈256 bits).
+pub fn new_session_token() -> SecretString {
+    SecretString::from(format!("{SESSION_PREFIX}{}", random_base62(SECRET_BODY)))
+}
+
+/// A generated password for a person (setup, reset): 24 base62 characters,
+/// ≈143 bits.
+pub fn new_human_password() -> SecretString {
+    SecretString::from(random_base62(24))
 }
 
 /// An API username candidate: `<code>_<4 digits>` (R3). The caller retries on

@@ -147,6 +147,58 @@ pub fn validate_code(code: &str) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// Checks a username: 2–64 characters of letters, digits, `.`, `_`, `-`, `@`.
+pub fn validate_username(name: &str) -> Result<(), RuleError> {
+    let n = name.chars().count();
+    if n == 0 {
+        return Err(RuleError::new("username", "username is required"));
+    }
+    if !(2..=64).contains(&n) {
+        return Err(RuleError::new(
+            "username",
+            format!("username must be 2 to 64 characters, not {n}"),
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')))
+    {
+        return Err(RuleError::new(
+            "username",
+            format!("username may hold letters, digits, '.', '_', '-' and '@' (found {bad:?})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Shortest and longest human password.
+pub const PASSWORD_MIN: usize = 12;
+pub const PASSWORD_MAX: usize = 1024;
+
+/// Checks a password a person chose (never echoes it).
+pub fn validate_human_password(password: &str) -> Result<(), RuleError> {
+    let n = password.chars().count();
+    if n < PASSWORD_MIN {
+        return Err(RuleError::new(
+            "password",
+            format!("password is too short: at least {PASSWORD_MIN} characters"),
+        ));
+    }
+    if n > PASSWORD_MAX {
+        return Err(RuleError::new(
+            "password",
+            format!("password is too long: at most {PASSWORD_MAX} characters"),
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(RuleError::new(
+            "password",
+            "password must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// A bundled logo: its name (the file `assets/logos/<name>.png`) and what it stands for.
 pub const BUNDLED_VISUALS: &[(&str, &str)] = &[
     ("analytics", "Analytics and BI"),
@@ -327,6 +379,22 @@ mod tests {
         assert!(err.message.contains("erp"));
         assert!(validate_visual("relative/logo.png").is_err());
         assert!(validate_visual("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn usernames_and_human_passwords() {
+        assert!(validate_username("alice").is_ok());
+        assert!(validate_username("a.b-c_d@x").is_ok());
+        assert_eq!(validate_username("").unwrap_err().field, "username");
+        assert!(validate_username("a").is_err());
+        assert!(validate_username("bad name").is_err());
+        assert!(validate_username(&"x".repeat(65)).is_err());
+        assert!(validate_human_password("correct horse").is_ok());
+        let e = validate_human_password("short").unwrap_err();
+        assert_eq!(e.field, "password");
+        assert!(!e.message.contains("short\""), "never echoes the password");
+        assert!(validate_human_password(&"x".repeat(1025)).is_err());
+        assert!(validate_human_password("twelve chars\n").is_err());
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct Connection {
     pub group: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Goes up by one with every change; an update names the version it read.
+    pub version: u64,
 }
 
 /// One page of `GET /api/v1/connections?offset=&limit=`, in list order
@@ -94,6 +96,10 @@ pub struct ConnectionPatch {
         with = "double_option"
     )]
     pub visual: Option<Option<String>>,
+    /// The version the change is based on; when another change came first,
+    /// the update is refused with 409 instead of overwriting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
 }
 
 /// The answer to a create: the connection and its password, shown once (R4).
@@ -137,6 +143,117 @@ pub enum UserKind {
     Owner,
     Admin,
     Member,
+}
+
+impl UserKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserKind::Owner => "owner",
+            UserKind::Admin => "admin",
+            UserKind::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserKind> {
+        [UserKind::Owner, UserKind::Admin, UserKind::Member]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A person who administers (SPEC §1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    pub kind: UserKind,
+    /// Whether the user has a password (and so can log in to a server).
+    pub can_log_in: bool,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/users`. Without a password, one is generated and
+/// returned once.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub kind: UserKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of `PUT /api/v1/users/{username}/password`. Without a password, one
+/// is generated and returned once.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChange(..)")
+    }
+}
+
+/// A user and, when the server generated it, their password, shown once.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UserWithPassword {
+    pub user: User,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_password: Option<String>,
+}
+
+impl std::fmt::Debug for UserWithPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserWithPassword")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of `POST /api/v1/session`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to a login: a bearer token for `Authorization: Bearer …`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SessionToken {
+    pub token: String,
+    pub user: User,
+    /// The session ends after this many seconds without a request.
+    pub idle_timeout_secs: u64,
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionToken")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The acting user, as `GET /api/v1/me` reports it.

@@ -96,6 +96,25 @@ impl<S: Send + Sync> FromRequestParts<S> for CodePath {
     }
 }
 
+/// A `{username}` path segment, with a JSON error when it cannot be read.
+pub struct UserPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserPath {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(name)| UserPath(name))
+            .map_err(|e| {
+                ServiceError::invalid("username", format!("bad username in the path: {e}"))
+            })
+    }
+}
+
 /// Where a change comes from, from the `X-Switchboard-Source` header
 /// (default `api`).
 pub struct RequestSource(pub Source);

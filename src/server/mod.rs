@@ -2,6 +2,7 @@
 //! and map the error once.
 
 mod extract;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -11,9 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::model::{AccountPatch, ApiError, ConnectionPatch, NewConnection};
+use crate::model::{
+    AccountPatch, ApiError, ConnectionPatch, Login, NewConnection, NewUser, PasswordChange,
+};
 use crate::service::{Actor, Service, ServiceError};
-pub use extract::{ApiJson, CodePath, RequestSource};
+pub use extract::{ApiJson, CodePath, RequestSource, UserPath};
 
 /// The identity the in-process transport attaches to every request: the local
 /// owner of an embedded store. Extensions cannot come from the wire, so an
@@ -36,6 +39,10 @@ impl IntoResponse for ServiceError {
             ServiceError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             ServiceError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ServiceError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ServiceError::Stale { .. } => (StatusCode::CONFLICT, "stale"),
+            ServiceError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ServiceError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let body = ApiError {
@@ -43,28 +50,93 @@ impl IntoResponse for ServiceError {
             message: self.to_string(),
             field: self.field().map(str::to_string),
         };
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        match &self {
+            ServiceError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ServiceError::Unauthenticated { .. } => {
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        resp
     }
 }
 
-/// The acting user of a request.
+/// The bearer token of a request, if it has one.
+fn bearer(parts: &http::request::Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The acting user of a request: the local owner (in process) or the user
+/// of the session whose token the request bears.
 pub struct Authenticated(pub Actor);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Authenticated {
+impl axum::extract::FromRequestParts<AppState> for Authenticated {
     type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(LocalIdentity(actor)) = parts.extensions.get::<LocalIdentity>() {
+            return Ok(Authenticated(actor.clone()));
+        }
+        match bearer(parts) {
+            Some(token) => state.authenticate(token).await.map(Authenticated),
+            None => Err(ServiceError::Unauthenticated {
+                message: "log in first: this request needs `Authorization: Bearer <session token>`"
+                    .to_string(),
+            }),
+        }
+    }
+}
+
+/// The peer address, when served over a socket.
+fn peer(parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// The peer's address (None in process).
+pub struct PeerAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<LocalIdentity>() {
-            Some(LocalIdentity(actor)) => Ok(Authenticated(actor.clone())),
-            None => Err(ServiceError::Unauthenticated {
-                message: "authentication required".to_string(),
-            }),
-        }
+        Ok(PeerAddr(peer(parts)))
     }
 }
+
+/// The bearer token, if the request has one.
+pub struct BearerToken(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BearerToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(BearerToken(bearer(parts).map(str::to_string)))
+    }
+}
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 fn no_store<T: IntoResponse>(status: StatusCode, body: T) -> Response {
     let mut resp = (status, body).into_response();
@@ -90,11 +162,19 @@ pub fn router(service: AppState) -> Router {
                 .patch(update_connection)
                 .delete(delete_connection),
         )
-        .route("/connections/{code}/audit", get(connection_audit));
+        .route("/connections/{code}/audit", get(connection_audit))
+        .route("/session", axum::routing::post(login).delete(logout))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{username}", axum::routing::delete(remove_user))
+        .route(
+            "/users/{username}/password",
+            axum::routing::put(set_password),
+        );
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(service)
 }
 
@@ -230,4 +310,66 @@ async fn connection_audit(
     CodePath(code): CodePath,
 ) -> Result<Response, ServiceError> {
     Ok(Json(svc.connection_audit(&actor, &code).await?).into_response())
+}
+
+async fn login(
+    State(svc): State<AppState>,
+    PeerAddr(addr): PeerAddr,
+    ApiJson(login): ApiJson<Login>,
+) -> Result<Response, ServiceError> {
+    let session = svc.login(login, addr).await?;
+    Ok(no_store(StatusCode::CREATED, Json(session)))
+}
+
+async fn logout(
+    State(svc): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<Response, ServiceError> {
+    match token {
+        Some(token) => {
+            svc.logout(&token).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        None => Err(ServiceError::Unauthenticated {
+            message: "no session to end: the request bears no token".to_string(),
+        }),
+    }
+}
+
+async fn list_users(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.list_users(&actor).await?).into_response())
+}
+
+async fn create_user(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    ApiJson(new): ApiJson<NewUser>,
+) -> Result<Response, ServiceError> {
+    let created = svc.create_user(&actor, source, new).await?;
+    Ok(no_store(StatusCode::CREATED, Json(created)))
+}
+
+async fn remove_user(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    UserPath(username): UserPath,
+) -> Result<Response, ServiceError> {
+    svc.remove_user(&actor, source, &username).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn set_password(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    UserPath(username): UserPath,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<Response, ServiceError> {
+    let done = svc.set_password(&actor, source, &username, change).await?;
+    Ok(no_store(StatusCode::OK, Json(done)))
 }

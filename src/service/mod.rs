@@ -2,6 +2,8 @@
 //! the domain rules, running one transaction (in the store) that also writes
 //! the audit record.
 
+pub mod users;
+
 use secrecy::ExposeSecret;
 
 use crate::domain::{self, RuleError};
@@ -29,6 +31,14 @@ pub enum ServiceError {
     Unauthenticated { message: String },
     #[error("{message}")]
     TooLarge { message: String },
+    /// The record changed since the version the request was based on.
+    #[error("{message}")]
+    Stale { message: String },
+    #[error("{message}")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        message: String,
+    },
     /// A fault of ours; the message never carries details that could hold a secret.
     #[error("{message}")]
     Internal { message: String },
@@ -48,6 +58,7 @@ impl ServiceError {
                 Some(field)
             }
             ServiceError::QuotaReached { .. } => Some("max_connections"),
+            ServiceError::Stale { .. } => Some("version"),
             _ => None,
         }
     }
@@ -73,6 +84,7 @@ impl ServiceError {
                 field: field.to_string(),
                 message,
             },
+            StoreError::Stale { message } => ServiceError::Stale { message },
             StoreError::QuotaReached { max } => ServiceError::QuotaReached {
                 max,
                 message: format!(
@@ -280,6 +292,7 @@ impl Service {
     ) -> Result<Connection, ServiceError> {
         Self::require_admin(actor, "edit connections")?;
         let change = ConnectionChange {
+            expected_version: patch.version,
             label: patch
                 .label
                 .as_deref()

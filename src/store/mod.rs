@@ -5,8 +5,11 @@
 
 pub mod keys;
 
+pub mod users;
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -35,6 +38,11 @@ pub enum StoreError {
     },
     #[error("the account holds at most {max} connections")]
     QuotaReached { max: u64 },
+    /// The record changed since the version the update was based on.
+    #[error("{message}")]
+    Stale { message: String },
+    #[error("password hashing failed")]
+    Hash,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -64,6 +72,8 @@ pub struct ConnectionDraft {
 /// A validated change; `None` leaves the field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionChange {
+    /// When set, the change applies only to this version of the record.
+    pub expected_version: Option<u64>,
     pub label: Option<String>,
     pub flow_type: Option<FlowType>,
     pub visual: Option<Option<String>>,
@@ -79,6 +89,7 @@ pub struct Store {
     pool: SqlitePool,
     keys: Keys,
     location: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,11 +100,43 @@ impl std::fmt::Debug for Store {
     }
 }
 
-const CONNECTION_COLUMNS: &str =
-    "code, label, flow_type, visual, client_id, username, role, grp, created_at, updated_at";
+const CONNECTION_COLUMNS: &str = "code, label, flow_type, visual, client_id, username, role, grp, \
+     created_at, updated_at, version";
 
-fn now_millis() -> i64 {
-    Utc::now().timestamp_millis()
+/// Where the store reads the time; tests move it forward.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that runs with the system clock plus an offset the test sets.
+#[derive(Default)]
+pub struct OffsetClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+            + chrono::Duration::milliseconds(
+                self.offset_ms.load(std::sync::atomic::Ordering::SeqCst),
+            )
+    }
 }
 
 fn from_millis(ms: i64) -> DateTime<Utc> {
@@ -122,6 +165,7 @@ fn connection_from_row(row: &SqliteRow) -> Result<Connection, sqlx::Error> {
         group: row.try_get("grp")?,
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
+        version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
     })
 }
 
@@ -201,7 +245,18 @@ impl Store {
             pool,
             keys,
             location: db_path.display().to_string(),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Replaces the clock (tests of expiry).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    fn now_millis(&self) -> i64 {
+        self.clock.now().timestamp_millis()
     }
 
     /// Where the data lives, for the header.
@@ -225,6 +280,7 @@ impl Store {
     }
 
     async fn audit_in(
+        &self,
         tx: &mut Transaction<'static, Sqlite>,
         acting: &Acting<'_>,
         action: &str,
@@ -235,7 +291,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO audit (at, actor, source, action, target, changes) VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(now_millis())
+        .bind(self.now_millis())
         .bind(acting.user)
         .bind(acting.source.as_str())
         .bind(action)
@@ -273,14 +329,14 @@ impl Store {
                     "INSERT INTO users (username, kind, created_at) VALUES ($1, 'owner', $2)",
                 )
                 .bind(username)
-                .bind(now_millis())
+                .bind(self.now_millis())
                 .execute(&mut *tx)
                 .await?;
                 let acting = Acting {
                     user: username,
                     source: Source::System,
                 };
-                Store::audit_in(
+                self.audit_in(
                     &mut tx,
                     &acting,
                     "user.create",
@@ -324,7 +380,7 @@ impl Store {
                 .bind(max)
                 .execute(&mut *tx)
                 .await?;
-            Store::audit_in(
+            self.audit_in(
                 &mut tx,
                 acting,
                 "account.update",
@@ -472,7 +528,7 @@ impl Store {
         let client_id = credentials::new_client_id();
         let secret = credentials::new_secret();
         let password = credentials::new_password();
-        let now = now_millis();
+        let now = self.now_millis();
         let row = sqlx::query(&format!(
             "INSERT INTO connections (code, label, label_key, flow_type, visual, client_id,
                  secret_ciphertext, secret_mac, username, password_hash, created_at, updated_at)
@@ -508,7 +564,7 @@ impl Store {
             }
         })?;
         let conn = connection_from_row(&row)?;
-        Store::audit_in(
+        self.audit_in(
             tx,
             acting,
             "connection.create",
@@ -529,6 +585,29 @@ impl Store {
     ) -> Result<Connection, StoreError> {
         let mut tx = self.write_tx().await?;
         let old = fetch_for_update(&mut tx, code).await?;
+        if let Some(expected) = change_set.expected_version
+            && expected != old.version
+        {
+            let last: Option<(String, i64)> = sqlx::query_as(
+                "SELECT actor, at FROM audit WHERE target = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(connection_target(code))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let by = match last {
+                Some((actor, at)) => format!(
+                    " by {actor} at {}",
+                    from_millis(at).format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+                None => String::new(),
+            };
+            return Err(StoreError::Stale {
+                message: format!(
+                    "{code} was changed{by} (now version {}, this change was based on version {expected}); reload it and try again",
+                    old.version
+                ),
+            });
+        }
         let mut new = old.clone();
         if let Some(label) = &change_set.label {
             new.label = label.clone();
@@ -563,19 +642,19 @@ impl Store {
         }
         let row = sqlx::query(&format!(
             "UPDATE connections SET label = $1, label_key = $6, flow_type = $2, visual = $3,
-                 updated_at = $4
+                 updated_at = $4, version = version + 1
              WHERE code = $5 RETURNING {CONNECTION_COLUMNS}"
         ))
         .bind(&new.label)
         .bind(new.flow_type.as_str())
         .bind(&new.visual)
-        .bind(now_millis())
+        .bind(self.now_millis())
         .bind(code)
         .bind(domain::sort_key(&new.label))
         .fetch_one(&mut *tx)
         .await?;
         let updated = connection_from_row(&row)?;
-        Store::audit_in(
+        self.audit_in(
             &mut tx,
             acting,
             "connection.update",
@@ -607,7 +686,7 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        Store::audit_in(
+        self.audit_in(
             &mut tx,
             acting,
             "connection.delete",

@@ -783,7 +783,7 @@ impl App {
                     return Vec::new();
                 };
                 let patch = form.patch(&original);
-                if patch == ConnectionPatch::default() {
+                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
                     self.modals.pop();
                     self.set_status(StatusKind::Info, "Nothing changed");
                     return Vec::new();

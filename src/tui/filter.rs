@@ -205,6 +205,7 @@ mod tests {
             group: "All".into(),
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            version: 1,
         }
     }
 

@@ -401,7 +401,7 @@ impl ConnectionForm {
         }
     }
 
-    /// The fields that differ from `original`.
+    /// The fields that differ from `original`, based on its version.
     pub fn patch(&self, original: &Connection) -> ConnectionPatch {
         let label = self.label.value.trim();
         let visual = self.visual();
@@ -409,6 +409,7 @@ impl ConnectionForm {
             label: (label != original.label).then(|| label.to_string()),
             flow_type: (self.flow_type != original.flow_type).then_some(self.flow_type),
             visual: (visual != original.visual).then_some(visual),
+            version: Some(original.version),
         }
     }
 

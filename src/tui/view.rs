@@ -86,14 +86,14 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let left_width = area.width.saturating_sub(right_width);
     // What the left part needs besides the path; the path gives way first,
     // keeping its end (the file name).
-    let fixed = " Switchboard   backend embedded   user ".chars().count() + user.chars().count();
+    let fixed = " Switchboard   backend   user ".chars().count() + user.chars().count();
     let room = (left_width as usize).saturating_sub(fixed);
     let backend = ellipsize_start(&app.backend, room);
     let left = Line::from(vec![
         Span::styled(" Switchboard ", t.header.add_modifier(Modifier::REVERSED)),
         Span::raw("  "),
         Span::styled("backend ", t.label),
-        Span::raw(format!("embedded {backend}")),
+        Span::raw(backend),
         Span::styled("  user ", t.label),
         Span::raw(user),
     ]);

@@ -1,0 +1,153 @@
+//! `switchboard serve`: the API on a socket, plain or TLS (rustls), with
+//! request ids, request logs that never hold credentials, and a graceful
+//! shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use http::{HeaderName, Request, header};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use super::{AppState, router};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// How long in-flight requests may take to finish on shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// The router with what a socket needs around it.
+pub fn app(service: AppState) -> Router {
+    router(service)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: never the query or any header.
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ]))
+}
+
+/// TLS certificate and key files (PEM).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A server that is listening.
+pub struct Running {
+    addr: SocketAddr,
+    handle: Handle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The address it listens on (the real port when asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Runs until the server stops.
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+
+    /// Asks for a graceful shutdown without waiting (from a signal handler).
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+}
+
+/// Uses ring for rustls, once per process.
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Starts serving `service` on `listen`.
+pub async fn start(
+    service: AppState,
+    listen: SocketAddr,
+    tls: Option<TlsFiles>,
+) -> anyhow::Result<Running> {
+    use anyhow::Context as _;
+    let app = app(service).into_make_service_with_connect_info::<SocketAddr>();
+    let handle = Handle::new();
+    let task = match tls {
+        Some(files) => {
+            install_crypto();
+            let config = RustlsConfig::from_pem_file(&files.cert, &files.key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot use the TLS certificate {} and key {}",
+                        files.cert.display(),
+                        files.key.display()
+                    )
+                })?;
+            let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
+            tokio::spawn(async move { server.serve(app).await })
+        }
+        None => {
+            let server = axum_server::bind(listen).handle(handle.clone());
+            tokio::spawn(async move { server.serve(app).await })
+        }
+    };
+    let addr = match handle.listening().await {
+        Some(addr) => addr,
+        None => {
+            let err = match task.await {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the server stopped at once".to_string(),
+            };
+            anyhow::bail!("cannot listen on {listen}: {err}");
+        }
+    };
+    Ok(Running { addr, handle, task })
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
