@@ -1,14 +1,23 @@
-//! Argument parsing and wiring: pick the backend, run the TUI or a command.
+//! Argument parsing and wiring: pick the backend, run the TUI, the server or
+//! a command.
 
-use std::path::PathBuf;
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
 
-use switchboard::client::Client;
+use switchboard::client::{Client, SessionStore, normalize_url};
 use switchboard::config::{self, Paths};
-use switchboard::model::Source;
+use switchboard::model::{NewUser, PasswordChange, Source, UserKind};
+use switchboard::server::serve::{self, TlsFiles};
+use switchboard::service::Service;
+use switchboard::service::users::OwnerSetup;
+use switchboard::store::Store;
 use switchboard::tui::{self, keymap::Keymap};
 
 #[derive(Parser, Debug)]
@@ -18,16 +27,23 @@ use switchboard::tui::{self, keymap::Keymap};
     about = "Administer API connections from the terminal"
 )]
 struct Cli {
-    /// Where the embedded store, its key file and the log live.
+    /// Where the embedded store, its key file, sessions and the log live.
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Use a Switchboard server instead of the embedded store (log in first
+    /// with `switchboard login URL`).
+    #[arg(long, env = "SWITCHBOARD_SERVER", global = true)]
+    server: Option<String>,
+    /// A PEM certificate of a private CA to trust for the server's TLS.
+    #[arg(long, env = "SWITCHBOARD_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
     /// Do not capture the mouse (keeps the terminal's own text selection).
     #[arg(long)]
     no_mouse: bool,
     /// Seconds after which a copied secret is cleared from the clipboard.
     #[arg(long, env = "SWITCHBOARD_CLIPBOARD_CLEAR_SECS", default_value_t = 30)]
     clipboard_clear_secs: u64,
-    /// Log filter, e.g. `info` or `switchboard=debug` (the log is a file in the data directory).
+    /// Log filter, e.g. `info` or `switchboard=debug`.
     #[arg(long, env = "SWITCHBOARD_LOG", default_value = "info", global = true)]
     log_level: String,
     #[command(subcommand)]
@@ -36,6 +52,26 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Serve the backend over HTTP(S) for the team.
+    Serve(ServeArgs),
+    /// Log in to a server and keep the session in the data directory.
+    Login {
+        /// The server, e.g. http://127.0.0.1:7878
+        url: String,
+        /// Asked for when absent.
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from this file instead of asking.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// End the session with a server and forget it.
+    Logout { url: String },
+    /// Manage the people who administer (the local store, or `--server`).
+    Users {
+        #[command(subcommand)]
+        action: UsersCmd,
+    },
     /// Show or set the account's connection limit (R2; 0 = unlimited).
     Quota {
         #[command(subcommand)]
@@ -47,44 +83,60 @@ enum Cmd {
     Paths,
 }
 
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// The database: a SQLite file path or `sqlite://PATH` (default: in the data directory).
+    #[arg(long, env = "SWITCHBOARD_DATABASE")]
+    database: Option<String>,
+    /// The key file that encrypts secrets (default: next to the database).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Name of the owner to create on an empty database (default "owner").
+    #[arg(long)]
+    owner: Option<String>,
+    /// The owner's password, from this file; else asked for at a terminal
+    /// with --owner, else generated and printed once.
+    #[arg(long)]
+    owner_password_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum UsersCmd {
+    /// List users.
+    List,
+    /// Add a member (or an admin); prints a generated password unless one is given.
+    Add {
+        username: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Remove a user and end their sessions.
+    Remove { username: String },
+    /// Set a user's password; prints a generated one unless one is given.
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum QuotaCmd {
     /// Print the limit and how many connections exist.
     Show,
     /// Set the limit.
     Set { max_connections: u64 },
-}
-
-fn init_logging(
-    paths: &Paths,
-    filter: &str,
-) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    switchboard::store::create_private_dir(&paths.data_dir)?;
-    let appender = tracing_appender::rolling::never(&paths.data_dir, "switchboard.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .with_context(|| format!("--log-level {filter:?} is not a valid log filter"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .init();
-    Ok(guard)
-}
-
-fn load_keymap(paths: &Paths) -> anyhow::Result<Keymap> {
-    let file = paths.keymap_file();
-    match std::fs::read_to_string(&file) {
-        Ok(text) => Ok(Keymap::with_overrides(&text, &file.display().to_string())?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Keymap::default_keymap()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
-    }
-}
-
-async fn embedded_client(paths: &Paths, source: Source) -> anyhow::Result<Client> {
-    Client::embedded(&paths.data_dir, &config::local_username(), source)
-        .await
-        .with_context(|| format!("cannot open the store in {}", paths.data_dir.display()))
 }
 
 fn main() -> std::process::ExitCode {
@@ -106,9 +158,92 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Logs to a file in the data directory (the TUI and commands).
+fn log_to_file(
+    paths: &Paths,
+    filter: &str,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    switchboard::store::create_private_dir(&paths.data_dir)?;
+    let appender = tracing_appender::rolling::never(&paths.data_dir, "switchboard.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    tracing_subscriber::fmt()
+        .with_env_filter(env_filter(filter)?)
+        .with_writer(writer)
+        .with_ansi(false)
+        .init();
+    Ok(guard)
+}
+
+/// Logs to standard error (the server).
+fn log_to_stderr(filter: &str) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(env_filter(filter)?)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+fn env_filter(filter: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("--log-level {filter:?} is not a valid log filter"))
+}
+
+fn load_keymap(paths: &Paths) -> anyhow::Result<Keymap> {
+    let file = paths.keymap_file();
+    match std::fs::read_to_string(&file) {
+        Ok(text) => Ok(Keymap::with_overrides(&text, &file.display().to_string())?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Keymap::default_keymap()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+    }
+}
+
+/// The client the TUI and commands use: the server when `--server` is given
+/// (with the stored session), else the embedded store.
+async fn client(cli: &Cli, paths: &Paths, source: Source) -> anyhow::Result<Client> {
+    match &cli.server {
+        Some(url) => {
+            let token = SessionStore::in_dir(&paths.data_dir).load(url)?;
+            Ok(Client::http(url, cli.ca_cert.as_deref(), token, source)?)
+        }
+        None => Client::embedded(&paths.data_dir, &config::local_username(), source)
+            .await
+            .with_context(|| format!("cannot open the store in {}", paths.data_dir.display())),
+    }
+}
+
+/// A password from a file (trailing newline removed).
+fn password_from_file(path: &Path) -> anyhow::Result<SecretString> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the password file {}", path.display()))?;
+    Ok(SecretString::from(
+        text.trim_end_matches(['\n', '\r']).to_string(),
+    ))
+}
+
+/// Asks for a password without echo at a terminal; reads a line otherwise.
+fn ask_password(prompt: &str) -> anyhow::Result<SecretString> {
+    if std::io::stdin().is_terminal() {
+        Ok(SecretString::from(rpassword::prompt_password(prompt)?))
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(SecretString::from(
+            line.trim_end_matches(['\n', '\r']).to_string(),
+        ))
+    }
+}
+
+fn ask_line(prompt: &str) -> anyhow::Result<String> {
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::resolve(cli.data_dir.clone())?;
-    match cli.command {
+    match &cli.command {
         Some(Cmd::Keys) => {
             print!("{}", load_keymap(&paths)?.markdown());
             return Ok(());
@@ -123,20 +258,72 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "key file         {}",
                 paths.data_dir.join("switchboard.key").display()
             );
+            println!(
+                "sessions         {}",
+                paths.data_dir.join("sessions.json").display()
+            );
             println!("log file         {}", paths.log_file().display());
             println!("config directory {}", paths.config_dir.display());
             println!("keymap file      {}", paths.keymap_file().display());
             return Ok(());
         }
+        Some(Cmd::Serve(args)) => {
+            log_to_stderr(&cli.log_level)?;
+            return serve_command(&paths, args).await;
+        }
         _ => {}
     }
-    let _log_guard = init_logging(&paths, &cli.log_level)?;
-    match cli.command {
+    let _log_guard = log_to_file(&paths, &cli.log_level)?;
+    match &cli.command {
+        Some(Cmd::Login {
+            url,
+            username,
+            password_file,
+        }) => {
+            let username = match username {
+                Some(u) => u.clone(),
+                None => ask_line("Username: ")?,
+            };
+            let password = match password_file {
+                Some(f) => password_from_file(f)?,
+                None => ask_password("Password: ")?,
+            };
+            let client = Client::http(url, cli.ca_cert.as_deref(), None, Source::Cli)?;
+            let session = client.login(&username, password.expose_secret()).await?;
+            SessionStore::in_dir(&paths.data_dir).save(url, &SecretString::from(session.token))?;
+            println!(
+                "Logged in to {} as {} ({}). The session ends after {} hours without use.",
+                normalize_url(url),
+                session.user.username,
+                session.user.kind.as_str(),
+                session.idle_timeout_secs / 3600
+            );
+            Ok(())
+        }
+        Some(Cmd::Logout { url }) => {
+            let store = SessionStore::in_dir(&paths.data_dir);
+            let Some(token) = store.load(url)? else {
+                println!("Not logged in to {}.", normalize_url(url));
+                return Ok(());
+            };
+            let client = Client::http(url, cli.ca_cert.as_deref(), Some(token), Source::Cli)?;
+            let ended = client.logout().await;
+            store.remove(url)?;
+            match ended {
+                Ok(()) => println!("Logged out of {}.", normalize_url(url)),
+                Err(e) => println!(
+                    "Forgot the session with {} (the server could not be told: {e}).",
+                    normalize_url(url)
+                ),
+            }
+            Ok(())
+        }
+        Some(Cmd::Users { action }) => users_command(&cli, &paths, action).await,
         Some(Cmd::Quota { action }) => {
-            let client = embedded_client(&paths, Source::Cli).await?;
+            let client = client(&cli, &paths, Source::Cli).await?;
             let q = match action {
                 Some(QuotaCmd::Set { max_connections }) => {
-                    client.set_max_connections(max_connections).await?
+                    client.set_max_connections(*max_connections).await?
                 }
                 None | Some(QuotaCmd::Show) => client.quota().await?,
             };
@@ -145,21 +332,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 q.max_connections.to_string()
             };
-            println!(
-                "connections {} · limit {max}{}",
-                q.count,
-                if q.reached { " · reached" } else { "" }
-            );
+            let reached = if q.reached { " · reached" } else { "" };
+            println!("connections {} · limit {max}{reached}", q.count);
             Ok(())
         }
         _ => {
             let keymap = load_keymap(&paths)?;
-            let client = embedded_client(&paths, Source::Tui).await?;
-            let options = tui::app_options(
-                !cli.no_mouse,
+            let client = client(&cli, &paths, Source::Tui).await?;
+            let sessions = cli
+                .server
+                .as_ref()
+                .map(|url| (normalize_url(url), SessionStore::in_dir(&paths.data_dir)));
+            let options = tui::Options {
+                mouse: !cli.no_mouse,
                 keymap,
-                Duration::from_secs(cli.clipboard_clear_secs),
-            );
+                clear_clipboard_after: Duration::from_secs(cli.clipboard_clear_secs),
+                sessions,
+            };
             let result = tui::run(client, options).await;
             if let Err(e) = &result {
                 tracing::error!(error = %e, "tui failed");
@@ -167,4 +356,163 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
     }
+}
+
+async fn users_command(cli: &Cli, paths: &Paths, action: &UsersCmd) -> anyhow::Result<()> {
+    let client = client(cli, paths, Source::Cli).await?;
+    let print_generated = |name: &str, generated: Option<String>| {
+        if let Some(p) = generated {
+            println!("Password for {name} (shown only now; they can change it after logging in):");
+            println!("    {p}");
+        }
+    };
+    match action {
+        UsersCmd::List => {
+            for u in client.list_users().await? {
+                let login = if u.can_log_in {
+                    ""
+                } else {
+                    "  (no password yet)"
+                };
+                println!(
+                    "{:<24} {:<7} since {}{login}",
+                    u.username,
+                    u.kind.as_str(),
+                    u.created_at.format("%Y-%m-%d")
+                );
+            }
+        }
+        UsersCmd::Add {
+            username,
+            admin,
+            password_file,
+        } => {
+            let password = password_file
+                .as_deref()
+                .map(password_from_file)
+                .transpose()?
+                .map(|p| p.expose_secret().to_string());
+            let kind = if *admin {
+                UserKind::Admin
+            } else {
+                UserKind::Member
+            };
+            let done = client
+                .create_user(&NewUser {
+                    username: username.clone(),
+                    kind,
+                    password,
+                })
+                .await?;
+            println!(
+                "Added {} ({}).",
+                done.user.username,
+                done.user.kind.as_str()
+            );
+            print_generated(&done.user.username, done.generated_password);
+        }
+        UsersCmd::Remove { username } => {
+            client.remove_user(username).await?;
+            println!("Removed {username}; their sessions have ended.");
+        }
+        UsersCmd::SetPassword {
+            username,
+            password_file,
+        } => {
+            let password = password_file
+                .as_deref()
+                .map(password_from_file)
+                .transpose()?
+                .map(|p| p.expose_secret().to_string());
+            let done = client
+                .set_password(username, &PasswordChange { password })
+                .await?;
+            println!("Set the password of {username}; their sessions have ended.");
+            print_generated(&done.user.username, done.generated_password);
+        }
+    }
+    Ok(())
+}
+
+/// Where `serve` keeps its data.
+fn database_paths(paths: &Paths, args: &ServeArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let db = match args.database.as_deref() {
+        None => paths.data_dir.join("switchboard.db"),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            bail!("--database: PostgreSQL is not supported by this version; use a SQLite file")
+        }
+        Some(url) => PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url)),
+    };
+    let key = match &args.key_file {
+        Some(k) => k.clone(),
+        None => db
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("switchboard.key"),
+    };
+    Ok((db, key))
+}
+
+async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
+    let (db, key) = database_paths(paths, args)?;
+    let store = Store::open_sqlite(&db, &key)
+        .await
+        .with_context(|| format!("cannot open the database {}", db.display()))?;
+    let service = Arc::new(Service::new(store));
+    let owner_password = match (&args.owner_password_file, &args.owner) {
+        (Some(file), _) => Some(password_from_file(file)?),
+        (None, Some(name)) if std::io::stdin().is_terminal() => {
+            Some(ask_password(&format!("Password for the owner {name}: "))?)
+        }
+        _ => None,
+    };
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://{}", args.listen);
+    match service
+        .prepare_owner(args.owner.as_deref(), owner_password)
+        .await?
+    {
+        OwnerSetup::Ready { username } => tracing::info!(owner = %username, "owner ready"),
+        OwnerSetup::Prepared {
+            username,
+            generated_password,
+        } => {
+            println!("The owner is {username}.");
+            if let Some(p) = generated_password {
+                // Printed once, to the terminal only; never logged.
+                println!("One-time setup password (shown only now):");
+                println!("    {}", p.expose_secret());
+                println!("Log in with `switchboard login {url}`, then change it with");
+                println!("`switchboard --server {url} users set-password {username}`.");
+            }
+        }
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let running = serve::start(service.clone(), args.listen, tls).await?;
+    println!(
+        "Switchboard serves {scheme}://{} (database {})",
+        running.addr(),
+        db.display()
+    );
+    tracing::info!(addr = %running.addr(), "listening");
+    let handle = running.handle();
+    tokio::spawn(async move {
+        serve::shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        handle.graceful_shutdown(Some(serve::SHUTDOWN_GRACE));
+    });
+    running.wait().await?;
+    service.store().close().await;
+    tracing::info!("stopped; database closed");
+    Ok(())
 }

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::http_transport::normalize_url;
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionStore {
     path: PathBuf,
 }

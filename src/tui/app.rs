@@ -13,14 +13,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::clipboard::Clipboard;
 use super::filter::FuzzyFilter;
-use super::form::ConnectionForm;
+use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
 use super::theme::Theme;
 use super::visual::Visuals;
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
     AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, DemoLoaded, Me,
-    NewConnection, Quota,
+    NewConnection, Quota, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -49,6 +49,11 @@ pub enum Msg {
     Deleted(String, Result<(), ClientError>),
     DemoLoaded(Result<DemoLoaded, ClientError>),
     ClipboardExpired(u64),
+    LoggedIn(Result<User, ClientError>),
+    /// Time to try the server again.
+    RetryDue,
+    /// Time passed while something animates (the spinner).
+    Tick,
 }
 
 /// Work for the event loop: backend calls run as tasks and come back as `Msg`.
@@ -72,6 +77,30 @@ pub enum Command {
         after: Duration,
     },
     Suspend,
+    /// Log in to the server; keep the session in the store when given.
+    Login {
+        username: String,
+        password: Hidden,
+        keep: Option<(String, SessionStore)>,
+    },
+    /// Send `RetryDue` after the delay (reconnecting to a server).
+    RetryAfter(Duration),
+}
+
+/// A secret inside a command: never printed, never equal to anything.
+#[derive(Clone)]
+pub struct Hidden(pub SecretString);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hidden(..)")
+    }
+}
+
+impl PartialEq for Hidden {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
 }
 
 /// Runs one command against the backend.
@@ -112,6 +141,31 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             Msg::ClipboardExpired(generation)
         }
         Command::Suspend => return None,
+        Command::Login {
+            username,
+            password,
+            keep,
+        } => {
+            let result = client.login(&username, password.0.expose_secret()).await;
+            let result = match (result, keep) {
+                (Ok(session), Some((url, store))) => {
+                    let token = SecretString::from(session.token.clone());
+                    match store.save(&url, &token) {
+                        Ok(()) => Ok(session.user),
+                        Err(e) => Err(ClientError::Transport(format!(
+                            "logged in, but the session could not be kept in {}: {e}",
+                            store.path().display()
+                        ))),
+                    }
+                }
+                (r, _) => r.map(|s| s.user),
+            };
+            Msg::LoggedIn(result)
+        }
+        Command::RetryAfter(delay) => {
+            tokio::time::sleep(delay).await;
+            Msg::RetryDue
+        }
     })
 }
 
@@ -138,7 +192,42 @@ pub struct ShownOnce {
     pub password: SecretString,
 }
 
+/// Why the backend cannot be used right now (shown as a banner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The server does not answer; the app retries by itself.
+    Unreachable(String),
+    /// No session, or it expired; the user logs in again.
+    LoggedOut(String),
+}
+
+/// How often an unreachable server is tried again.
+pub const RETRY_EVERY: Duration = Duration::from_secs(3);
+
+/// The login form (server mode).
+#[derive(Debug, Clone)]
+pub struct LoginForm {
+    pub username: TextInput,
+    pub password: TextInput,
+    pub on_password: bool,
+    pub error: Option<String>,
+    pub submitting: bool,
+}
+
+impl LoginForm {
+    pub fn new(username: &str) -> Self {
+        LoginForm {
+            username: TextInput::new(username),
+            password: TextInput::default(),
+            on_password: !username.is_empty(),
+            error: None,
+            submitting: false,
+        }
+    }
+}
+
 pub enum Modal {
+    Login(Box<LoginForm>),
     Form(Box<ConnectionForm>),
     Confirm { code: String, label: String },
     ShownOnce(Box<ShownOnce>),
@@ -178,6 +267,13 @@ pub struct App {
     /// The table's rows on screen, for mouse clicks (set by the view).
     pub table_rows_area: Rect,
     select_after_load: Option<String>,
+    /// Why the backend cannot be used right now, if so.
+    pub problem: Option<Problem>,
+    /// For a server: its URL and where to keep a session after a login.
+    pub sessions: Option<(String, SessionStore)>,
+    retry_pending: bool,
+    in_flight_since: Option<std::time::Instant>,
+    pub spinner_frame: usize,
     dirty: bool,
     pub quit: bool,
     /// Frames drawn so far (the idle test watches it).
@@ -212,6 +308,11 @@ impl App {
             graphics: false,
             table_rows_area: Rect::default(),
             select_after_load: None,
+            problem: None,
+            sessions: None,
+            retry_pending: false,
+            in_flight_since: None,
+            spinner_frame: 0,
             dirty: true,
             quit: false,
             draws: Arc::new(AtomicU64::new(0)),
@@ -242,8 +343,16 @@ impl App {
     fn track(&mut self, commands: Vec<Command>) -> Vec<Command> {
         self.in_flight += commands
             .iter()
-            .filter(|c| !matches!(c, Command::ExpireClipboard { .. } | Command::Suspend))
+            .filter(|c| {
+                !matches!(
+                    c,
+                    Command::ExpireClipboard { .. } | Command::Suspend | Command::RetryAfter(_)
+                )
+            })
             .count();
+        if self.in_flight > 0 && self.in_flight_since.is_none() {
+            self.in_flight_since = Some(std::time::Instant::now());
+        }
         commands
     }
 
@@ -269,7 +378,7 @@ impl App {
     /// The context keys are looked up in.
     pub fn context(&self) -> Context {
         match self.modals.last() {
-            Some(Modal::Form(_)) => Context::Form,
+            Some(Modal::Form(_) | Modal::Login(_)) => Context::Form,
             Some(Modal::Confirm { .. }) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help { .. }) => Context::Help,
@@ -306,14 +415,18 @@ impl App {
                             StatusKind::Error,
                             format!("Could not load all connections: {e}"),
                         );
-                        Vec::new()
+                        self.backend_error(&e)
                     }
                 }
             }
             Msg::AuditLoaded(code, r) => {
                 self.finish_call();
+                let commands = match &r {
+                    Err(e) => self.backend_error(e),
+                    Ok(_) => Vec::new(),
+                };
                 self.audit = Some((code, r.map_err(|e| e.to_string())));
-                Vec::new()
+                commands
             }
             Msg::Created(r) => {
                 self.finish_call();
@@ -340,7 +453,7 @@ impl App {
                     }
                     Err(e) => {
                         self.set_status(StatusKind::Error, format!("Could not delete {code}: {e}"));
-                        Vec::new()
+                        self.backend_error(&e)
                     }
                 }
             }
@@ -356,9 +469,29 @@ impl App {
                     }
                     Err(e) => {
                         self.set_status(StatusKind::Error, format!("Could not load the demo: {e}"));
-                        Vec::new()
+                        self.backend_error(&e)
                     }
                 }
+            }
+            Msg::LoggedIn(r) => {
+                self.finish_call();
+                self.on_logged_in(r)
+            }
+            Msg::RetryDue => {
+                self.retry_pending = false;
+                if matches!(self.problem, Some(Problem::Unreachable(_))) {
+                    vec![Command::Load]
+                } else {
+                    Vec::new()
+                }
+            }
+            Msg::Tick => {
+                // Only the spinner moves; draw only if it shows.
+                self.spinner_frame = self.spinner_frame.wrapping_add(1);
+                if self.spinner_visible() {
+                    self.dirty = true;
+                }
+                return Vec::new();
             }
             Msg::ClipboardExpired(generation) => {
                 if generation == self.clipboard_generation
@@ -379,11 +512,94 @@ impl App {
 
     fn finish_call(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0 {
+            self.in_flight_since = None;
+        }
+    }
+
+    /// Whether something animates, so the loop should tick.
+    pub fn animating(&self) -> bool {
+        self.in_flight > 0
+    }
+
+    /// The spinner shows once calls have been in flight for 150 ms.
+    pub fn spinner_visible(&self) -> bool {
+        self.in_flight_since
+            .is_some_and(|t| t.elapsed() >= std::time::Duration::from_millis(150))
+    }
+
+    /// Notes what a failed call says about the backend: unreachable (retry
+    /// by itself) or logged out (offer to log in).
+    fn backend_error(&mut self, e: &ClientError) -> Vec<Command> {
+        match e {
+            ClientError::Transport(why) => {
+                self.problem = Some(Problem::Unreachable(why.clone()));
+                if self.retry_pending {
+                    Vec::new()
+                } else {
+                    self.retry_pending = true;
+                    vec![Command::RetryAfter(RETRY_EVERY)]
+                }
+            }
+            ClientError::Api { status: 401, .. } => {
+                self.problem = Some(Problem::LoggedOut(e.to_string()));
+                self.open_login();
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Opens the login form (for a server; once).
+    fn open_login(&mut self) {
+        if self.sessions.is_none() {
+            return;
+        }
+        if !self.modals.iter().any(|m| matches!(m, Modal::Login(_))) {
+            let username = self
+                .me
+                .as_ref()
+                .map(|m| m.username.clone())
+                .unwrap_or_default();
+            self.modals
+                .push(Modal::Login(Box::new(LoginForm::new(&username))));
+        }
+    }
+
+    fn on_logged_in(&mut self, r: Result<User, ClientError>) -> Vec<Command> {
+        match r {
+            Ok(user) => {
+                self.modals.retain(|m| !matches!(m, Modal::Login(_)));
+                self.problem = None;
+                self.set_status(
+                    StatusKind::Success,
+                    format!("Logged in as {} ({})", user.username, user.kind.as_str()),
+                );
+                vec![Command::Load]
+            }
+            Err(e) => {
+                if let Some(Modal::Login(form)) = self.modals.last_mut() {
+                    form.submitting = false;
+                    form.error = Some(e.to_string());
+                }
+                if matches!(e, ClientError::Transport(_)) {
+                    self.backend_error(&e)
+                } else {
+                    Vec::new()
+                }
+            }
+        }
     }
 
     fn on_loaded(&mut self, r: Result<Snapshot, ClientError>) -> Vec<Command> {
         match r {
             Ok(snap) => {
+                if let Some(Problem::Unreachable(_)) = self.problem.take() {
+                    self.set_status(
+                        StatusKind::Success,
+                        format!("Reconnected to {}", self.backend),
+                    );
+                }
                 let keep = self
                     .select_after_load
                     .take()
@@ -410,7 +626,7 @@ impl App {
                     StatusKind::Error,
                     format!("Could not load connections: {e}"),
                 );
-                Vec::new()
+                self.backend_error(&e)
             }
         }
     }
@@ -469,17 +685,18 @@ impl App {
 
     /// Shows a backend error in the open form, beside its field.
     fn form_error(&mut self, e: ClientError) -> Vec<Command> {
-        let refresh_quota = e.code() == Some("quota_reached");
+        // A full quota or a change by someone else: show the news, reload.
+        let reload = matches!(e.code(), Some("quota_reached" | "stale"));
         if let Some(Modal::Form(form)) = self.modals.last_mut() {
             form.show_error(e.field(), e.to_string());
         } else {
             self.set_status(StatusKind::Error, e.to_string());
         }
-        if refresh_quota {
-            vec![Command::Load]
-        } else {
-            Vec::new()
+        let mut commands = self.backend_error(&e);
+        if reload {
+            commands.push(Command::Load);
         }
+        commands
     }
 
     /// After the selection moved: the view must show it and its audit trail.
@@ -522,6 +739,8 @@ impl App {
                 Vec::new()
             }
             Event::Resize(..) => Vec::new(),
+            // Back from another window: others may have changed things.
+            Event::FocusGained if self.modals.is_empty() && self.loaded => vec![Command::Load],
             _ => return Vec::new(),
         };
         self.dirty = true;
@@ -706,6 +925,17 @@ impl App {
                 }
             }
             Action::Refresh => vec![Command::Load],
+            Action::Login => {
+                if self.sessions.is_some() {
+                    self.open_login();
+                } else {
+                    self.set_status(
+                        StatusKind::Info,
+                        "The embedded store is yours: there is nothing to log in to",
+                    );
+                }
+                Vec::new()
+            }
             Action::Help => {
                 self.modals.push(Modal::Help { scroll: 0 });
                 Vec::new()
@@ -744,7 +974,57 @@ impl App {
         }
     }
 
+    fn on_login_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        let keep = self.sessions.clone();
+        let Some(Modal::Login(form)) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        if form.submitting {
+            return Vec::new();
+        }
+        match action {
+            Some(Action::NextField | Action::PrevField) => form.on_password = !form.on_password,
+            Some(Action::Cancel) => {
+                self.modals.pop();
+            }
+            Some(Action::Save) => {
+                let username = form.username.value.trim().to_string();
+                if username.is_empty() {
+                    form.error = Some("username is required".to_string());
+                    form.on_password = false;
+                    return Vec::new();
+                }
+                if form.password.value.is_empty() {
+                    form.error = Some("password is required".to_string());
+                    form.on_password = true;
+                    return Vec::new();
+                }
+                form.submitting = true;
+                form.error = None;
+                // The typed password leaves the form for the request.
+                let password = std::mem::take(&mut form.password);
+                return vec![Command::Login {
+                    username,
+                    password: Hidden(SecretString::from(password.value)),
+                    keep,
+                }];
+            }
+            _ => {
+                let input = if form.on_password {
+                    &mut form.password
+                } else {
+                    &mut form.username
+                };
+                input.handle_key(key);
+            }
+        }
+        Vec::new()
+    }
+
     fn on_form_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        if matches!(self.modals.last(), Some(Modal::Login(_))) {
+            return self.on_login_key(action, key);
+        }
         let original = match self.modals.last() {
             Some(Modal::Form(f)) => match &f.mode {
                 super::form::FormMode::Edit { code } => {

@@ -76,6 +76,7 @@ pub enum Action {
     Delete,
     Demo,
     Refresh,
+    Login,
     Help,
     Quit,
     Apply,
@@ -171,6 +172,13 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         "refresh",
         Action::Refresh,
         "reload from the backend",
+        None,
+    ),
+    (
+        Context::List,
+        "login",
+        Action::Login,
+        "log in to the server again",
         None,
     ),
     (

@@ -17,8 +17,8 @@ use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
-    EventStream,
+    DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture, Event, EventStream,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
@@ -61,7 +61,11 @@ where
     let start = app.start();
     spawn_commands(app, start, &tx);
     draw(terminal, app, host)?;
+    // Ticks only while something animates (the spinner of a slow call).
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        let animating = app.animating();
         let msg = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => Msg::Input(ev),
@@ -69,6 +73,7 @@ where
                 None => return Ok(()),
             },
             Some(msg) = rx.recv() => msg,
+            _ = tick.tick(), if animating => Msg::Tick,
         };
         let mut suspend = handle(app, msg, &tx);
         // Drain the backend answers already queued, then draw once. (The
@@ -136,19 +141,8 @@ pub struct Options {
     pub mouse: bool,
     pub keymap: keymap::Keymap,
     pub clear_clipboard_after: Duration,
-}
-
-/// Builds [`Options`].
-pub fn app_options(
-    mouse: bool,
-    keymap: keymap::Keymap,
-    clear_clipboard_after: Duration,
-) -> Options {
-    Options {
-        mouse,
-        keymap,
-        clear_clipboard_after,
-    }
+    /// For a server: its URL and where to keep a new session after a login.
+    pub sessions: Option<(String, crate::client::SessionStore)>,
 }
 
 /// The real terminal: synchronized output around frames, Ctrl-Z.
@@ -158,7 +152,7 @@ struct CrosstermHost {
 
 fn enter_modes(mouse: bool) -> io::Result<()> {
     let mut out = io::stdout();
-    execute!(out, EnableBracketedPaste)?;
+    execute!(out, EnableBracketedPaste, EnableFocusChange)?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }
@@ -168,7 +162,12 @@ fn enter_modes(mouse: bool) -> io::Result<()> {
 fn leave_modes() {
     // Best effort: these run on exit paths where nothing else can be done.
     let mut out = io::stdout();
-    let _ = execute!(out, DisableMouseCapture, DisableBracketedPaste);
+    let _ = execute!(
+        out,
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        DisableFocusChange
+    );
 }
 
 impl<B: Backend> Host<B> for CrosstermHost {
@@ -223,6 +222,7 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
         theme::Theme::from_env(),
         clipboard::Clipboard::detect(),
     );
+    app.sessions = options.sessions;
     app.graphics = visual::graphics_supported();
     app.clear_clipboard_after = options.clear_clipboard_after;
     tracing::info!(clipboard = %app.clipboard.describe_backend(), "tui started");

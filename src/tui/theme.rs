@@ -23,6 +23,7 @@ pub struct Theme {
     pub label: Style,
     pub focused_field: Style,
     pub secret: Style,
+    pub banner: Style,
 }
 
 impl Theme {
@@ -58,6 +59,10 @@ impl Theme {
             label: Style::new().fg(Color::Gray),
             focused_field: Style::new().add_modifier(Modifier::REVERSED),
             secret: Style::new().fg(Color::Yellow).add_modifier(bold),
+            banner: Style::new()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(bold),
         }
     }
 
@@ -81,6 +86,7 @@ impl Theme {
             label: Style::new(),
             focused_field: Style::new().add_modifier(Modifier::REVERSED),
             secret: Style::new().add_modifier(bold),
+            banner: Style::new().add_modifier(Modifier::REVERSED | bold),
         }
     }
 

@@ -10,7 +10,7 @@ use ratatui::widgets::{
 };
 use secrecy::ExposeSecret;
 
-use super::app::{App, Modal, ShownOnce, StatusKind};
+use super::app::{App, LoginForm, Modal, Problem, ShownOnce, StatusKind};
 use super::form::{ConnectionForm, Field};
 use super::keymap::{Action, Context};
 use super::theme::Theme;
@@ -39,9 +39,11 @@ pub fn render(app: &mut App, frame: &mut Frame) {
         );
         return;
     }
-    let [header, tabs, main, status, footer] = Layout::vertical([
+    let banner_height = u16::from(app.problem.is_some());
+    let [header, tabs, banner, main, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
+        Constraint::Length(banner_height),
         Constraint::Min(3),
         Constraint::Length(1),
         Constraint::Length(1),
@@ -49,6 +51,7 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     .areas(area);
     render_header(app, header, frame.buffer_mut());
     render_tabs(app, tabs, frame.buffer_mut());
+    render_banner(app, banner, frame.buffer_mut());
     render_main(app, main, frame.buffer_mut());
     render_status(app, status, frame.buffer_mut());
     render_footer(app, footer, frame.buffer_mut());
@@ -122,6 +125,26 @@ fn ellipsize_start(s: &str, max: usize) -> String {
     }
     let tail: String = s.chars().skip(n - (max - 1)).collect();
     format!("…{tail}")
+}
+
+/// What is wrong with the backend, and what happens next.
+fn render_banner(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(problem) = &app.problem else {
+        return;
+    };
+    let text = match problem {
+        Problem::Unreachable(why) => format!(
+            " ⚠ Cannot reach the server ({why}). Retrying every {} s; what you see may be out of date. ",
+            crate::tui::app::RETRY_EVERY.as_secs()
+        ),
+        Problem::LoggedOut(why) => {
+            let login = app.keymap.keys_of(Context::List, Action::Login);
+            format!(" ⚠ Not logged in: {why}. Press {login} to log in. ")
+        }
+    };
+    Paragraph::new(text)
+        .style(app.theme.banner)
+        .render(area, buf);
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
@@ -549,8 +572,10 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
         None => Line::from(""),
     };
     Paragraph::new(line).render(area, buf);
-    if app.in_flight > 0 {
-        Paragraph::new(Span::styled("working… ", t.dim))
+    if app.spinner_visible() {
+        const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+        let frame = FRAMES[app.spinner_frame % FRAMES.len()];
+        Paragraph::new(Span::styled(format!("{frame} working… "), t.dim))
             .alignment(Alignment::Right)
             .render(area, buf);
     }
@@ -599,6 +624,7 @@ fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     match modal {
+        Modal::Login(form) => render_login(app, form, area, buf),
         Modal::Form(form) => render_form(app, form, area, buf),
         Modal::Confirm { code, label } => {
             let t = &app.theme;
@@ -631,6 +657,63 @@ fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
         Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
         Modal::Help { scroll } => render_help(app, *scroll, area, buf),
     }
+}
+
+fn render_login(app: &App, form: &LoginForm, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let field = |focused: bool, name: &str, value: String| {
+        let marker = if focused { "▶ " } else { "  " };
+        Line::from(vec![
+            Span::styled(marker, t.key),
+            Span::styled(format!("{name:<10}"), t.label),
+            Span::styled(
+                if focused {
+                    format!("{value}▏")
+                } else {
+                    value
+                },
+                if focused {
+                    t.focused_field
+                } else {
+                    Style::new()
+                },
+            ),
+        ])
+    };
+    let server = app
+        .sessions
+        .as_ref()
+        .map_or_else(|| app.backend.clone(), |(url, _)| url.clone());
+    let mut lines = vec![
+        Line::from(vec![Span::raw("Log in to "), Span::styled(server, t.title)]),
+        Line::from(""),
+        field(!form.on_password, "Username", form.username.value.clone()),
+        // The password is never drawn, not even its length.
+        field(
+            form.on_password,
+            "Password",
+            if form.password.value.is_empty() {
+                String::new()
+            } else {
+                "••••••".to_string()
+            },
+        ),
+        Line::from(""),
+    ];
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
+    }
+    if form.submitting {
+        lines.push(Line::from(Span::styled("logging in…", t.dim)));
+    } else {
+        lines.push(hints_line(app, Context::Form));
+    }
+    let rect = centered(area, 64, lines.len() as u16 + 2);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(modal_block(t, "Log in"))
+        .wrap(Wrap { trim: false })
+        .render(rect, buf);
 }
 
 fn render_shown_once(app: &App, s: &ShownOnce, area: Rect, buf: &mut Buffer) {
