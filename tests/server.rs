@@ -1,0 +1,395 @@
+//! The served backend: login and sessions, lockout, expiry (injected clock),
+//! users, concurrent edits, TLS.
+
+use std::sync::Arc;
+
+use switchboard::client::{Client, ClientError};
+use switchboard::model::{
+    ConnectionPatch, NewConnection, NewUser, PasswordChange, Source, UserKind,
+};
+use switchboard::server::serve::{self, Running, TlsFiles};
+use switchboard::service::Service;
+use switchboard::store::{OffsetClock, Store, sqlite_paths};
+use tempfile::TempDir;
+
+const OWNER_PASSWORD: &str = "correct horse battery";
+
+struct Server {
+    url: String,
+    clock: Arc<OffsetClock>,
+    _running: Running,
+    _dir: TempDir,
+}
+
+async fn start_with(tls: Option<TlsFiles>, dir: TempDir) -> Server {
+    let (db, key) = sqlite_paths(dir.path());
+    let clock = Arc::new(OffsetClock::default());
+    let store = Store::open_sqlite(&db, &key)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    let service = Arc::new(Service::new(store));
+    service
+        .prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
+        .await
+        .unwrap();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let running = serve::start(service, "127.0.0.1:0".parse().unwrap(), tls)
+        .await
+        .unwrap();
+    let url = match scheme {
+        "https" => format!("https://localhost:{}", running.addr().port()),
+        _ => format!("http://{}", running.addr()),
+    };
+    Server {
+        url,
+        clock,
+        _running: running,
+        _dir: dir,
+    }
+}
+
+async fn start() -> Server {
+    start_with(None, tempfile::tempdir().unwrap()).await
+}
+
+impl Server {
+    fn client(&self) -> Client {
+        Client::http(&self.url, None, None, Source::Cli).unwrap()
+    }
+
+    async fn owner(&self) -> Client {
+        let c = self.client();
+        c.login("alice", OWNER_PASSWORD).await.unwrap();
+        c
+    }
+
+    async fn user(&self, owner: &Client, name: &str, kind: UserKind) -> Client {
+        let password = format!("{name} has a long password");
+        owner
+            .create_user(&NewUser {
+                username: name.into(),
+                kind,
+                password: Some(password.clone()),
+            })
+            .await
+            .unwrap();
+        let c = self.client();
+        c.login(name, &password).await.unwrap();
+        c
+    }
+}
+
+/// A raw login, to look at status, headers and body.
+async fn raw_login(url: &str, username: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/api/v1/session"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_the_right_password_opens_a_session() {
+    let s = start().await;
+    let c = s.client();
+    let err = c.me().await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "no session, no access");
+    let session = c.login("alice", OWNER_PASSWORD).await.unwrap();
+    assert!(session.token.starts_with("sbu_"));
+    assert_eq!(session.idle_timeout_secs, 12 * 3600);
+    let me = c.me().await.unwrap();
+    assert_eq!((me.username.as_str(), me.kind), ("alice", UserKind::Owner));
+    let resp = raw_login(&s.url, "alice", OWNER_PASSWORD).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_unknown_user_get_identical_answers() {
+    let s = start().await;
+    let wrong = raw_login(&s.url, "alice", "not the password").await;
+    let unknown = raw_login(&s.url, "mallory", "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(unknown.status(), 401);
+    let a: serde_json::Value = wrong.json().await.unwrap();
+    let b: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a["message"], "wrong username or password");
+    // Bad bodies name the field.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/session", s.url))
+        .json(&serde_json::json!({"username": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["field"], "password");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_lock_the_username_with_retry_after() {
+    let s = start().await;
+    for _ in 0..5 {
+        assert_eq!(
+            raw_login(&s.url, "alice", "wrong password!").await.status(),
+            401
+        );
+    }
+    // Locked: even the right password waits.
+    let locked = raw_login(&s.url, "alice", OWNER_PASSWORD).await;
+    assert_eq!(locked.status(), 429);
+    let retry: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // The lock holds for every client, not just the one that failed.
+    let other = s.client();
+    assert_eq!(
+        other
+            .login("alice", OWNER_PASSWORD)
+            .await
+            .unwrap_err()
+            .status(),
+        Some(429)
+    );
+    // After the lock time the right password works again.
+    s.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        raw_login(&s.url, "alice", OWNER_PASSWORD).await.status(),
+        201
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_from_one_address_lock_that_address() {
+    let s = start().await;
+    for i in 0..20 {
+        raw_login(&s.url, &format!("guess{i}"), "wrong password!").await;
+    }
+    let resp = raw_login(&s.url, "alice", OWNER_PASSWORD).await;
+    assert_eq!(
+        resp.status(),
+        429,
+        "the address is locked for every username"
+    );
+    assert!(resp.headers().contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_after_12_hours_idle() {
+    let s = start().await;
+    let c = s.owner().await;
+    // Used within 12 hours, the session lives on.
+    s.clock.advance(chrono::Duration::hours(11));
+    c.me().await.unwrap();
+    s.clock.advance(chrono::Duration::hours(11));
+    c.me().await.unwrap();
+    // Idle for longer, it is gone.
+    s.clock
+        .advance(chrono::Duration::hours(12) + chrono::Duration::minutes(1));
+    let err = c.me().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(err.to_string().contains("log in again"), "{err}");
+    c.login("alice", OWNER_PASSWORD).await.unwrap();
+    c.me().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_the_session() {
+    let s = start().await;
+    let c = s.owner().await;
+    let other = s.owner().await;
+    c.logout().await.unwrap();
+    assert_eq!(c.me().await.unwrap_err().status(), Some(401));
+    other.me().await.unwrap();
+    // A forged or unknown token is refused the same way.
+    let forged = Client::http(
+        &s.url,
+        None,
+        Some("sbu_forged".to_string().into()),
+        Source::Cli,
+    )
+    .unwrap();
+    assert_eq!(forged.me().await.unwrap_err().status(), Some(401));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_managed_by_the_owner_and_admins() {
+    let s = start().await;
+    let owner = s.owner().await;
+    let admin = s.user(&owner, "ada", UserKind::Admin).await;
+    let member = s.user(&admin, "mel", UserKind::Member).await;
+    let names: Vec<_> = owner
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["alice", "ada", "mel"]);
+    assert_eq!(member.list_users().await.unwrap_err().status(), Some(403));
+    let err = admin
+        .create_user(&NewUser {
+            username: "root2".into(),
+            kind: UserKind::Admin,
+            password: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403), "only the owner adds admins");
+    let err = owner
+        .create_user(&NewUser {
+            username: "weak".into(),
+            kind: UserKind::Member,
+            password: Some("short".into()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.field()), (Some(400), Some("password")));
+    assert!(
+        !err.to_string().contains("short\""),
+        "the password is not echoed"
+    );
+    let generated = owner
+        .create_user(&NewUser {
+            username: "gen".into(),
+            kind: UserKind::Member,
+            password: None,
+        })
+        .await
+        .unwrap()
+        .generated_password
+        .expect("a generated password is returned once");
+    s.client().login("gen", &generated).await.unwrap();
+    assert_eq!(
+        owner.remove_user("alice").await.unwrap_err().status(),
+        Some(409)
+    );
+    // A new password ends the user's sessions.
+    owner
+        .set_password(
+            "mel",
+            &PasswordChange {
+                password: Some("mel's new long password".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(member.me().await.unwrap_err().status(), Some(401));
+    owner.remove_user("ada").await.unwrap();
+    assert_eq!(
+        admin.me().await.unwrap_err().status(),
+        Some(401),
+        "removed users lose their sessions"
+    );
+    assert_eq!(
+        owner.remove_user("ada").await.unwrap_err().status(),
+        Some(404)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_the_second_gets_409_and_nothing_is_lost() {
+    let s = start().await;
+    let owner = s.owner().await;
+    let admin = s.user(&owner, "ada", UserKind::Admin).await;
+    owner
+        .create_connection(&NewConnection {
+            label: "Shared App".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen_by_owner = owner.get_connection("shared_app").await.unwrap();
+    let seen_by_admin = admin.get_connection("shared_app").await.unwrap();
+    assert_eq!(seen_by_owner.version, seen_by_admin.version);
+    let first = owner
+        .update_connection(
+            "shared_app",
+            &ConnectionPatch {
+                label: Some("Shared App (owner)".into()),
+                version: Some(seen_by_owner.version),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.version, seen_by_owner.version + 1);
+    let err = admin
+        .update_connection(
+            "shared_app",
+            &ConnectionPatch {
+                label: Some("Shared App (admin)".into()),
+                version: Some(seen_by_admin.version),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    match &err {
+        ClientError::Api { status, error } => {
+            assert_eq!((*status, error.code.as_str()), (409, "stale"));
+            assert_eq!(error.field.as_deref(), Some("version"));
+            assert!(error.message.contains("by alice at"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing lost: the first change stands; a change based on it succeeds.
+    let now = admin.get_connection("shared_app").await.unwrap();
+    assert_eq!(now.label, "Shared App (owner)");
+    let second = admin
+        .update_connection(
+            "shared_app",
+            &ConnectionPatch {
+                flow_type: Some(switchboard::model::FlowType::Other),
+                version: Some(now.version),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.label, "Shared App (owner)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_trusted_with_the_ca_certificate_and_refused_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let files = TlsFiles {
+        cert: cert_path.clone(),
+        key: key_path,
+    };
+    let s = start_with(Some(files), dir).await;
+    assert!(s.url.starts_with("https://localhost:"));
+    let trusting = Client::http(&s.url, Some(&cert_path), None, Source::Cli).unwrap();
+    trusting.login("alice", OWNER_PASSWORD).await.unwrap();
+    assert_eq!(trusting.me().await.unwrap().username, "alice");
+    let untrusting = s.client();
+    let err = untrusting.login("alice", OWNER_PASSWORD).await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport(_)), "{err:?}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_a_transport_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let c = Client::http(&url, None, None, Source::Cli).unwrap();
+    let err = c.me().await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport(_)), "{err:?}");
+    assert!(err.to_string().contains(&url), "{err}");
+    assert!(Client::http("ftp://x", None, None, Source::Cli).is_err());
+}
