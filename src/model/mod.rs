@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Which way data flows between the outside application and the platform (R1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FlowType {
     /// Data flows into the platform.
@@ -40,7 +41,7 @@ impl std::fmt::Display for FlowType {
 }
 
 /// A connection as every reader sees it. Holds no secret value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Connection {
     pub code: String,
     pub label: String,
@@ -59,7 +60,7 @@ pub struct Connection {
 
 /// One page of `GET /api/v1/connections?offset=&limit=`, in list order
 /// (label, then code).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ConnectionPage {
     pub items: Vec<Connection>,
     /// How many connections exist in all.
@@ -68,7 +69,7 @@ pub struct ConnectionPage {
 }
 
 /// Body of `POST /api/v1/connections`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConnection {
     pub label: String,
@@ -83,7 +84,7 @@ pub struct NewConnection {
 
 /// Body of `PATCH /api/v1/connections/{code}`: only the named fields change.
 /// `visual: null` removes the visual; an absent `visual` keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +96,7 @@ pub struct ConnectionPatch {
         skip_serializing_if = "Option::is_none",
         with = "double_option"
     )]
+    #[schema(value_type = Option<String>, nullable)]
     pub visual: Option<Option<String>>,
     /// The version the change is based on; when another change came first,
     /// the update is refused with 409 instead of overwriting it.
@@ -103,7 +105,7 @@ pub struct ConnectionPatch {
 }
 
 /// The answer to a create: the connection and its password, shown once (R4).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedConnection {
     pub connection: Connection,
     pub secret: String,
@@ -122,7 +124,7 @@ impl std::fmt::Debug for CreatedConnection {
 }
 
 /// Whether another connection may be created (R2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Quota {
     pub count: u64,
     /// 0 = unlimited.
@@ -131,13 +133,13 @@ pub struct Quota {
 }
 
 /// Body of `PATCH /api/v1/account`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatch {
     pub max_connections: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UserKind {
     Owner,
@@ -162,7 +164,7 @@ impl UserKind {
 }
 
 /// A person who administers (SPEC §1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub username: String,
     pub kind: UserKind,
@@ -174,7 +176,7 @@ pub struct User {
 
 /// Body of `POST /api/v1/users`. Without a password, one is generated and
 /// returned once.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
@@ -194,7 +196,7 @@ impl std::fmt::Debug for NewUser {
 
 /// Body of `PUT /api/v1/users/{username}/password`. Without a password, one
 /// is generated and returned once.
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +210,7 @@ impl std::fmt::Debug for PasswordChange {
 }
 
 /// A user and, when the server generated it, their password, shown once.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserWithPassword {
     pub user: User,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,7 +226,7 @@ impl std::fmt::Debug for UserWithPassword {
 }
 
 /// Body of `POST /api/v1/session`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub username: String,
@@ -240,7 +242,7 @@ impl std::fmt::Debug for Login {
 }
 
 /// The answer to a login: a bearer token for `Authorization: Bearer …`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionToken {
     pub token: String,
     pub user: User,
@@ -257,14 +259,14 @@ impl std::fmt::Debug for SessionToken {
 }
 
 /// The acting user, as `GET /api/v1/me` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     pub username: String,
     pub kind: UserKind,
 }
 
 /// Where a change came from (R28).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     Tui,
@@ -292,7 +294,7 @@ impl Source {
 }
 
 /// One changed field in an audit record; secret values appear as `******`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldChange {
     pub field: String,
     pub old: Option<String>,
@@ -300,7 +302,7 @@ pub struct FieldChange {
 }
 
 /// Who did what to which record, when (R28).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -312,20 +314,20 @@ pub struct AuditRecord {
 }
 
 /// A bundled logo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Visual {
     pub name: String,
     pub description: String,
 }
 
 /// The answer to loading the demo workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DemoLoaded {
     pub created: u64,
 }
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApiError {
     pub code: String,
     pub message: String,

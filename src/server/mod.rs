@@ -2,6 +2,7 @@
 //! and map the error once.
 
 mod extract;
+pub mod openapi;
 pub mod serve;
 
 use std::sync::Arc;
@@ -13,7 +14,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::model::{
-    AccountPatch, ApiError, ConnectionPatch, Login, NewConnection, NewUser, PasswordChange,
+    AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
+    CreatedConnection, DemoLoaded, Login, Me, NewConnection, NewUser, PasswordChange, Quota,
+    SessionToken, User, UserWithPassword, Visual,
 };
 use crate::service::{Actor, Service, ServiceError};
 pub use extract::{ApiJson, CodePath, RequestSource, UserPath};
@@ -171,6 +174,7 @@ pub fn router(service: AppState) -> Router {
             axum::routing::put(set_password),
         );
     Router::new()
+        .route("/api/openapi.json", get(openapi::serve_spec))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -194,10 +198,12 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("session" = [])), responses((status = 200, description = "the acting user", body = Me), (status = 401, description = "no or expired session", body = ApiError)))]
 async fn me(State(svc): State<AppState>, Authenticated(actor): Authenticated) -> Response {
     Json(svc.me(&actor)).into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/account", tag = "account", security(("session" = [])), responses((status = 200, description = "connection count and limit", body = Quota), (status = 401, description = "no or expired session", body = ApiError)))]
 async fn get_account(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -205,6 +211,7 @@ async fn get_account(
     Ok(Json(svc.quota(&actor).await?).into_response())
 }
 
+#[utoipa::path(patch, path = "/api/v1/account", tag = "account", security(("session" = [])), request_body = AccountPatch, responses((status = 200, description = "the new limit", body = Quota), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
 async fn patch_account(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -214,10 +221,12 @@ async fn patch_account(
     Ok(Json(svc.update_account(&actor, source, patch).await?).into_response())
 }
 
-async fn visuals(State(svc): State<AppState>, Authenticated(_): Authenticated) -> Response {
+#[utoipa::path(get, path = "/api/v1/visuals", tag = "connections", security(("session" = [])), responses((status = 200, description = "the bundled logos", body = [Visual]), (status = 401, description = "no or expired session", body = ApiError)))]
+async fn visuals(State(svc): State<AppState>, Authenticated(_actor): Authenticated) -> Response {
     Json(svc.visuals()).into_response()
 }
 
+#[utoipa::path(post, path = "/api/v1/demo", tag = "connections", security(("session" = [])), responses((status = 201, description = "the demo workspace was loaded", body = DemoLoaded), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError)))]
 async fn load_demo(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -230,6 +239,7 @@ async fn load_demo(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", security(("session" = [])), params(("offset" = Option<u64>, Query, description = "rows to skip"), ("limit" = Option<u64>, Query, description = "rows to return (all when absent)")), responses((status = 200, description = "a page of connections in list order", body = ConnectionPage), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError)))]
 async fn list_connections(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -266,6 +276,7 @@ async fn list_connections(
     Ok(Json(svc.list_connections(&actor, offset, limit).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", security(("session" = [])), request_body = NewConnection, responses((status = 201, description = "created; the password is in this answer only", body = CreatedConnection), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
 async fn create_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -276,6 +287,7 @@ async fn create_connection(
     Ok(no_store(StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(get, path = "/api/v1/connections/{code}", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "the connection", body = Connection), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
 async fn get_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -284,6 +296,7 @@ async fn get_connection(
     Ok(Json(svc.get_connection(&actor, &code).await?).into_response())
 }
 
+#[utoipa::path(patch, path = "/api/v1/connections/{code}", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), request_body = ConnectionPatch, responses((status = 200, description = "the changed connection", body = Connection), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
 async fn update_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -294,6 +307,7 @@ async fn update_connection(
     Ok(Json(svc.update_connection(&actor, source, &code, patch).await?).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/v1/connections/{code}", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 204, description = "deleted"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
 async fn delete_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -304,6 +318,7 @@ async fn delete_connection(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/connections/{code}/audit", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "the audit trail, newest first", body = [AuditRecord]), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
 async fn connection_audit(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -312,6 +327,7 @@ async fn connection_audit(
     Ok(Json(svc.connection_audit(&actor, &code).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = Login, responses((status = 201, description = "a session token", body = SessionToken), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "wrong username or password", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError), (status = 429, description = "too many failed logins; see Retry-After", body = ApiError)))]
 async fn login(
     State(svc): State<AppState>,
     PeerAddr(addr): PeerAddr,
@@ -321,6 +337,7 @@ async fn login(
     Ok(no_store(StatusCode::CREATED, Json(session)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("session" = [])), responses((status = 204, description = "the session ended"), (status = 401, description = "no or expired session", body = ApiError)))]
 async fn logout(
     State(svc): State<AppState>,
     BearerToken(token): BearerToken,
@@ -336,6 +353,7 @@ async fn logout(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("session" = [])), responses((status = 200, description = "all users", body = [User]), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError)))]
 async fn list_users(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -343,6 +361,7 @@ async fn list_users(
     Ok(Json(svc.list_users(&actor).await?).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("session" = [])), request_body = NewUser, responses((status = 201, description = "the user, with a generated password shown once", body = UserWithPassword), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
 async fn create_user(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -353,6 +372,7 @@ async fn create_user(
     Ok(no_store(StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/users/{username}", tag = "users", security(("session" = [])), params(("username" = String, Path, description = "the user name")), responses((status = 204, description = "removed; their sessions ended"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError)))]
 async fn remove_user(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -363,6 +383,7 @@ async fn remove_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(put, path = "/api/v1/users/{username}/password", tag = "users", security(("session" = [])), params(("username" = String, Path, description = "the user name")), request_body = PasswordChange, responses((status = 200, description = "set; the user's sessions ended", body = UserWithPassword), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
 async fn set_password(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,

@@ -1,0 +1,78 @@
+//! The API described as OpenAPI 3, generated from the handlers' annotations
+//! and the model types (utoipa), served at `/api/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::model;
+
+struct SessionAuth;
+
+impl Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from POST /api/v1/session (ends after 12 hours idle)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "Administer API connections: their credentials, who may use them, and their audit trail. Errors are JSON `{code, message, field}`."
+    ),
+    paths(
+        super::me,
+        super::get_account,
+        super::patch_account,
+        super::visuals,
+        super::load_demo,
+        super::list_connections,
+        super::create_connection,
+        super::get_connection,
+        super::update_connection,
+        super::delete_connection,
+        super::connection_audit,
+        super::login,
+        super::logout,
+        super::list_users,
+        super::create_user,
+        super::remove_user,
+        super::set_password,
+    ),
+    components(schemas(
+        model::ApiError,
+        model::FieldChange,
+        model::FlowType,
+        model::Source,
+        model::UserKind,
+    )),
+    modifiers(&SessionAuth),
+    tags(
+        (name = "connections", description = "Connections, their credentials and audit trail"),
+        (name = "account", description = "The acting user and the account's limits"),
+        (name = "session", description = "Log in and out"),
+        (name = "users", description = "The people who administer"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The specification as JSON.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub(super) async fn serve_spec() -> Json<utoipa::openapi::OpenApi> {
+    Json(spec())
+}

@@ -1,0 +1,106 @@
+//! `/api/openapi.json` describes every route, with request, response and
+//! error bodies, and names nothing the router does not serve.
+
+use http::Method;
+use serde_json::Value;
+use switchboard::client::Client;
+use switchboard::model::Source;
+
+const ROUTES: &[(&str, &str, bool)] = &[
+    // (method, path, has a request body)
+    ("get", "/api/v1/me", false),
+    ("get", "/api/v1/account", false),
+    ("patch", "/api/v1/account", true),
+    ("get", "/api/v1/visuals", false),
+    ("post", "/api/v1/demo", false),
+    ("get", "/api/v1/connections", false),
+    ("post", "/api/v1/connections", true),
+    ("get", "/api/v1/connections/{code}", false),
+    ("patch", "/api/v1/connections/{code}", true),
+    ("delete", "/api/v1/connections/{code}", false),
+    ("get", "/api/v1/connections/{code}/audit", false),
+    ("post", "/api/v1/session", true),
+    ("delete", "/api/v1/session", false),
+    ("get", "/api/v1/users", false),
+    ("post", "/api/v1/users", true),
+    ("delete", "/api/v1/users/{username}", false),
+    ("put", "/api/v1/users/{username}/password", true),
+];
+
+#[tokio::test]
+async fn the_spec_covers_every_route_with_its_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::embedded(dir.path(), "alice", Source::Cli)
+        .await
+        .unwrap();
+    let resp = client
+        .raw(Method::GET, "/api/openapi.json", None)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    let spec: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = spec["paths"].as_object().unwrap();
+    let mut described = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            described += 1;
+            assert!(
+                ROUTES.iter().any(|(m, p, _)| m == method && p == path),
+                "the spec names {method} {path}, which is not a known route"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}: no success"
+            );
+            let errors: Vec<_> = responses
+                .iter()
+                .filter(|(s, _)| s.starts_with('4'))
+                .collect();
+            assert!(!errors.is_empty(), "{method} {path}: no error responses");
+            for (status, r) in errors {
+                let schema = &r["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/ApiError",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    assert_eq!(described, ROUTES.len(), "every route is described once");
+    for (method, path, has_body) in ROUTES {
+        let op = &spec["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is missing");
+        assert_eq!(
+            op["requestBody"].is_object(),
+            *has_body,
+            "{method} {path} request body"
+        );
+        // The router serves it: an answer other than "no such endpoint".
+        let concrete = path
+            .replace("{code}", "nothing")
+            .replace("{username}", "nobody");
+        let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let resp = client.raw(m, &concrete, None).await.unwrap();
+        let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        assert!(
+            resp.status != 405 && body["message"] != "no such endpoint",
+            "{method} {path} is described but not served"
+        );
+    }
+    for schema in [
+        "Connection",
+        "NewConnection",
+        "ConnectionPatch",
+        "CreatedConnection",
+        "ApiError",
+        "SessionToken",
+    ] {
+        assert!(
+            spec["components"]["schemas"][schema].is_object(),
+            "schema {schema}"
+        );
+    }
+    assert!(spec["components"]["securitySchemes"]["session"].is_object());
+}
