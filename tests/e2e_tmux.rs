@@ -13,11 +13,16 @@ struct Tmux {
 
 impl Tmux {
     fn start(data_dir: &Path, tag: &str) -> Tmux {
+        Tmux::start_with(data_dir, tag, &[])
+    }
+
+    fn start_with(data_dir: &Path, tag: &str, args: &[&str]) -> Tmux {
         let socket = format!("sb-e2e-{}-{tag}", std::process::id());
         let session = "e2e".to_string();
         let bin = env!("CARGO_BIN_EXE_switchboard");
+        let args: String = args.iter().map(|a| format!(" '{a}'")).collect();
         let script = format!(
-            "env TERM=xterm-256color SWITCHBOARD_DATA_DIR='{}' USER=tester '{bin}'; echo EXIT=$?; stty -a; sleep 60",
+            "env TERM=xterm-256color SWITCHBOARD_DATA_DIR='{}' USER=tester '{bin}'{args}; echo EXIT=$?; stty -a; sleep 60",
             data_dir.display()
         );
         let status = Command::new("tmux")
@@ -151,4 +156,106 @@ fn create_a_connection_with_keys_quit_and_find_the_terminal_restored() {
     assert!(screen.contains("magento_storefro"));
     tmux.keys(&["C-c"]);
     tmux.wait_for("EXIT=0");
+}
+
+/// A `switchboard serve` process on a free loopback port.
+struct ServerProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(data_dir: &Path, port: u16, password_file: &Path) -> ServerProcess {
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--owner", "alice", "--owner-password-file"])
+            .arg(password_file)
+            .env("SWITCHBOARD_DATA_DIR", data_dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ServerProcess { child, url }
+    }
+
+    /// Stops it the way an operator would (SIGTERM) and waits.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_console_over_http_logs_in_creates_and_survives_a_server_restart() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let client_dir = tempfile::tempdir().unwrap();
+    let password_file = server_dir.path().join("owner-password");
+    std::fs::write(&password_file, "correct horse battery\n").unwrap();
+    let port = free_port();
+    let server = ServerProcess::start(server_dir.path(), port, &password_file);
+    let url = server.url.clone();
+
+    // `switchboard login URL` keeps the session in the client's data directory.
+    let login = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["login", &url, "--username", "alice", "--password-file"])
+        .arg(&password_file)
+        .env("SWITCHBOARD_DATA_DIR", client_dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    assert!(String::from_utf8_lossy(&login.stdout).contains("Logged in"));
+
+    let tmux = Tmux::start_with(client_dir.path(), "http", &["--server", &url]);
+    let screen = tmux.wait_for("No connections yet");
+    assert!(screen.contains(&format!("server {url}")) && screen.contains("alice (owner)"));
+    tmux.keys(&["n"]);
+    tmux.wait_for("New connection");
+    tmux.text("Remote Shop");
+    tmux.wait_for("remote_shop  (from the label)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("shown only this once");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Connections · 1");
+
+    // The server goes away: a banner says so, and the console keeps working.
+    server.stop();
+    tmux.keys(&["C-r"]);
+    tmux.wait_for("Cannot reach the server");
+    // It comes back on the same database: the console recovers by itself.
+    let server = ServerProcess::start(server_dir.path(), port, &password_file);
+    let screen = tmux.wait_for("Reconnected");
+    assert!(!screen.contains("Cannot reach the server"), "{screen}");
+    assert!(screen.contains("Remote Shop"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    drop(server);
 }

@@ -418,3 +418,122 @@ fn tokio_stream_from<T: Send + 'static>(
 ) -> impl futures::Stream<Item = T> + Unpin {
     Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
+
+#[tokio::test]
+async fn an_unreachable_backend_shows_a_banner_retries_and_recovers() {
+    use switchboard::client::ClientError;
+    use switchboard::tui::app::{Command, Msg, Problem};
+    let mut h = harness().await.with_demo().await;
+    let commands = h.app.update(Msg::Loaded(Err(ClientError::Transport(
+        "http://x: Connection refused".into(),
+    ))));
+    assert!(
+        matches!(commands.as_slice(), [Command::RetryAfter(_)]),
+        "{commands:?}"
+    );
+    assert!(matches!(h.app.problem, Some(Problem::Unreachable(_))));
+    let screen = h.screen();
+    assert!(screen.contains("Cannot reach the server (http://x: Connection refused)"));
+    assert!(
+        screen.contains("Connections · 36"),
+        "the last data stays on screen"
+    );
+    // A second failure while a retry is pending schedules no second retry.
+    let more = h.app.update(Msg::AuditLoaded(
+        "x".into(),
+        Err(ClientError::Transport("again".into())),
+    ));
+    assert!(more.is_empty(), "{more:?}");
+    // The retry comes due: reload; it succeeds: the banner goes.
+    let retry = h.app.update(Msg::RetryDue);
+    assert_eq!(retry, vec![Command::Load]);
+    tui::settle(&mut h.app, retry).await;
+    assert!(h.app.problem.is_none());
+    assert!(h.screen().contains("Reconnected to embedded"));
+}
+
+#[tokio::test]
+async fn an_expired_session_offers_the_login_form() {
+    use switchboard::client::{ClientError, SessionStore};
+    use switchboard::model::ApiError;
+    use switchboard::tui::app::{Modal, Msg};
+    let mut h = harness().await;
+    let dir = tempfile::tempdir().unwrap();
+    h.app.sessions = Some(("http://server".into(), SessionStore::in_dir(dir.path())));
+    h.app.update(Msg::Loaded(Err(ClientError::Api {
+        status: 401,
+        error: ApiError {
+            code: "unauthenticated".into(),
+            message: "the session has expired or is unknown; log in again".into(),
+            field: None,
+        },
+    })));
+    assert!(matches!(h.app.modals.last(), Some(Modal::Login(_))));
+    let screen = h.screen();
+    assert!(
+        screen.contains("Not logged in: the session has expired"),
+        "{screen}"
+    );
+    assert!(screen.contains("Log in to http://server"));
+    h.type_str("secret password").await;
+    let screen = h.screen();
+    assert!(
+        !screen.contains("secret password"),
+        "the password is never drawn"
+    );
+    assert!(screen.contains("••••••"));
+}
+
+#[tokio::test]
+async fn the_spinner_shows_only_after_150_ms_in_flight() {
+    use switchboard::tui::app::Msg;
+    let mut h = harness().await;
+    // A call goes out…
+    let _ = h.app.start();
+    assert!(h.app.animating());
+    assert!(!h.app.spinner_visible());
+    h.app.take_dirty();
+    h.app.update(Msg::Tick);
+    assert!(!h.app.take_dirty(), "no redraw before the spinner shows");
+    assert!(!h.screen().contains("working"));
+    tokio::time::sleep(Duration::from_millis(180)).await;
+    h.app.update(Msg::Tick);
+    assert!(h.app.spinner_visible());
+    assert!(h.app.take_dirty(), "a visible spinner redraws on each tick");
+    assert!(h.screen().contains("working…"));
+}
+
+#[tokio::test]
+async fn a_stale_edit_is_refused_shown_and_the_record_reloaded() {
+    let mut h = harness_with(Theme::colored(), 160, 40)
+        .await
+        .with_demo()
+        .await;
+    h.press(KeyCode::Char('e')).await;
+    h.type_str(" (mine)").await;
+    // Someone else changes the same connection meanwhile.
+    let code = h.app.selected_connection().unwrap().code.clone();
+    h.app
+        .client
+        .update_connection(
+            &code,
+            &switchboard::model::ConnectionPatch {
+                label: Some("Changed elsewhere".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(screen.contains("was changed by alice at"), "{screen}");
+    assert!(
+        matches!(h.app.modals.last(), Some(Modal::Form(_))),
+        "the form stays open"
+    );
+    assert_eq!(
+        h.app.selected_connection().unwrap().label,
+        "Changed elsewhere",
+        "reloaded"
+    );
+}
