@@ -152,6 +152,40 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     opts.open(path).map(drop)
 }
 
+/// A connection as the list query builds it in JSON.
+#[derive(serde::Deserialize)]
+struct ConnectionJson {
+    code: String,
+    label: String,
+    flow_type: FlowType,
+    visual: Option<String>,
+    client_id: String,
+    username: String,
+    role: String,
+    group: String,
+    created_at: i64,
+    updated_at: i64,
+    version: u64,
+}
+
+impl ConnectionJson {
+    fn into_connection(self) -> Connection {
+        Connection {
+            code: self.code,
+            label: self.label,
+            flow_type: self.flow_type,
+            visual: self.visual,
+            client_id: self.client_id,
+            username: self.username,
+            role: self.role,
+            group: self.group,
+            created_at: from_millis(self.created_at),
+            updated_at: from_millis(self.updated_at),
+            version: self.version,
+        }
+    }
+}
+
 fn connection_from_row(row: &SqliteRow) -> Result<Connection, sqlx::Error> {
     let flow: String = row.try_get("flow_type")?;
     Ok(Connection {
@@ -415,19 +449,27 @@ impl Store {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
             .fetch_one(&mut *tx)
             .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY label_key, code
-             LIMIT $1 OFFSET $2"
-        ))
+        // SQLite builds the page as one JSON array: several times faster
+        // than decoding thousands of rows one by one through the driver.
+        let json: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_group_array(json_object(
+                 'code', code, 'label', label, 'flow_type', flow_type, 'visual', visual,
+                 'client_id', client_id, 'username', username, 'role', role, 'group', grp,
+                 'created_at', created_at, 'updated_at', updated_at, 'version', version)
+                 ORDER BY label_key, code), '[]')
+             FROM (SELECT * FROM connections ORDER BY label_key, code LIMIT $1 OFFSET $2)",
+        )
         .bind(limit.map_or(i64::MAX, as_i64))
         .bind(as_i64(offset))
-        .fetch_all(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
+        let rows: Vec<ConnectionJson> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
         let items = rows
-            .iter()
-            .map(connection_from_row)
-            .collect::<Result<_, _>>()?;
+            .into_iter()
+            .map(ConnectionJson::into_connection)
+            .collect();
         Ok((items, u64::try_from(total).unwrap_or(0)))
     }
 
