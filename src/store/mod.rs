@@ -270,6 +270,9 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file does not drop connections; a ping before each
+            // query would double its cost.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         sqlx::migrate!("src/store/migrations/sqlite")
