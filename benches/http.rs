@@ -51,13 +51,24 @@ async fn fixture(rows: usize) -> Fixture {
         .await
         .unwrap();
     let drafts: Vec<_> = (0..rows)
-        .map(|i| draft_from_label(&format!("Vendor {} shop {i}", i % 97), FlowType::ALL[i % 3]).unwrap())
+        .map(|i| {
+            draft_from_label(&format!("Vendor {} shop {i}", i % 97), FlowType::ALL[i % 3]).unwrap()
+        })
         .collect();
-    service.import_drafts(&actor, Source::Cli, &drafts).await.unwrap();
+    service
+        .import_drafts(&actor, Source::Cli, &drafts)
+        .await
+        .unwrap();
     let server = serve::start(service, "127.0.0.1:0".parse().unwrap(), None)
         .await
         .unwrap();
-    let client = Client::http(&format!("http://{}", server.addr()), None, None, Source::Cli).unwrap();
+    let client = Client::http(
+        &format!("http://{}", server.addr()),
+        None,
+        None,
+        Source::Cli,
+    )
+    .unwrap();
     let token = client.login("bench", PASSWORD).await.unwrap().token;
     Fixture {
         _dir: dir,
@@ -138,7 +149,9 @@ fn throughput(c: &mut Criterion) {
         .build()
         .unwrap();
     let mut group = c.benchmark_group("get_one_connection_under_load");
-    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("bare_axum_handler", |b| {
         b.iter_custom(|iters| rt.block_on(load(&http, &bare, None, iters)))
     });

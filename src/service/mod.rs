@@ -129,11 +129,15 @@ const AUDIT_LIMIT: u32 = 200;
 
 pub struct Service {
     store: Store,
+    sessions: users::SessionCache,
 }
 
 impl Service {
     pub fn new(store: Store) -> Self {
-        Service { store }
+        Service {
+            store,
+            sessions: users::SessionCache::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -1,5 +1,6 @@
 //! Users, login and sessions (SPEC §1, §7).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -42,6 +43,51 @@ fn user_not_found(name: &str) -> ServiceError {
     }
 }
 
+/// How long (ms) a checked session is trusted without asking the database
+/// again. A logout, a new password or a removed user clears this instance's
+/// cache at once; another instance notices within this time.
+pub const SESSION_CACHE_TTL_MS: i64 = 1000;
+
+/// Most sessions remembered at once (the cache empties when full).
+const SESSION_CACHE_MAX: usize = 10_000;
+
+/// Recently checked sessions, by token digest.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::Mutex<HashMap<String, (Actor, i64)>>,
+}
+
+impl SessionCache {
+    fn get(&self, digest: &str, now_ms: i64) -> Option<Actor> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(digest)
+            .filter(|(_, at)| (0..SESSION_CACHE_TTL_MS).contains(&(now_ms - at)))
+            .map(|(actor, _)| actor.clone())
+    }
+
+    fn put(&self, digest: String, actor: Actor, now_ms: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= SESSION_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(digest, (actor, now_ms));
+        }
+    }
+
+    fn forget(&self, digest: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(digest);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
+
 /// What `serve` did about the owner on start.
 pub enum OwnerSetup {
     /// The owner can already log in.
@@ -61,6 +107,11 @@ impl Service {
 
     /// The user behind a session token.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
+        let digest = self.store.keys().mac_hex(token);
+        let now = self.store.now_millis();
+        if let Some(actor) = self.sessions.get(&digest, now) {
+            return Ok(actor);
+        }
         let idle_ms = (SESSION_IDLE_SECS * 1000) as i64;
         match self
             .store
@@ -68,10 +119,14 @@ impl Service {
             .await
             .map_err(Self::internal)?
         {
-            Some(user) => Ok(Actor {
-                username: user.username,
-                kind: user.kind,
-            }),
+            Some(user) => {
+                let actor = Actor {
+                    username: user.username,
+                    kind: user.kind,
+                };
+                self.sessions.put(digest, actor.clone(), now);
+                Ok(actor)
+            }
             None => Err(ServiceError::Unauthenticated {
                 message: "the session has expired or is unknown; log in again".to_string(),
             }),
@@ -146,6 +201,7 @@ impl Service {
 
     /// Ends the session of `token`.
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
+        self.sessions.forget(&self.store.keys().mac_hex(token));
         self.store
             .delete_session(token)
             .await
@@ -238,7 +294,10 @@ impl Service {
             user: &actor.username,
             source,
         };
-        match self.store.remove_user(&acting, username).await {
+        let removed = self.store.remove_user(&acting, username).await;
+        // The user's sessions ended: forget them here too.
+        self.sessions.clear();
+        match removed {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound) => Err(user_not_found(username)),
             Err(e) => Err(Self::internal(e)),
@@ -278,6 +337,8 @@ impl Service {
             .set_password_hash(&acting, username, &hash)
             .await
             .map_err(Self::internal)?;
+        // The user's sessions ended: forget them here too.
+        self.sessions.clear();
         Ok(UserWithPassword {
             user,
             generated_password: generated,

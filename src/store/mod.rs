@@ -5,6 +5,7 @@
 
 pub mod keys;
 
+mod fast_read;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,8 @@ pub enum StoreError {
     Stale { message: String },
     #[error("password hashing failed")]
     Hash,
+    #[error("database read error: {0}")]
+    Read(#[from] rusqlite::Error),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -90,6 +93,7 @@ pub struct Store {
     keys: Keys,
     location: String,
     clock: Arc<dyn Clock>,
+    fast: fast_read::FastReads,
 }
 
 impl std::fmt::Debug for Store {
@@ -278,11 +282,13 @@ impl Store {
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&pool)
             .await?;
+        let fast = fast_read::FastReads::open(db_path, 2)?;
         Ok(Store {
             pool,
             keys,
             location: db_path.display().to_string(),
             clock: Arc::new(SystemClock),
+            fast,
         })
     }
 
@@ -292,7 +298,8 @@ impl Store {
         self
     }
 
-    fn now_millis(&self) -> i64 {
+    /// The store's clock, in milliseconds since the epoch.
+    pub fn now_millis(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }
 
@@ -477,16 +484,7 @@ impl Store {
     }
 
     pub async fn get_connection(&self, code: &str) -> Result<Connection, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CONNECTION_COLUMNS} FROM connections WHERE code = $1"
-        ))
-        .bind(code)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(r) => Ok(connection_from_row(&r)?),
-            None => Err(StoreError::NotFound),
-        }
+        self.fast.connection(code)?.ok_or(StoreError::NotFound)
     }
 
     /// Creates one connection and its credentials in one transaction,

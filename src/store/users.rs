@@ -310,31 +310,25 @@ impl Store {
         idle_ms: i64,
     ) -> Result<Option<User>, StoreError> {
         let digest = self.keys.mac_hex(token);
-        let row = sqlx::query(
-            "SELECT s.last_seen_at, u.id, u.username, u.kind, u.password_hash, u.version, u.created_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1",
-        )
-        .bind(&digest)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let last_seen: i64 = row.try_get("last_seen_at")?;
+        let Some(row) = self.fast.session(&digest)? else {
+            return Ok(None);
+        };
         let now = self.now_millis();
-        if now - last_seen > idle_ms {
+        if now - row.last_seen_ms > idle_ms {
             sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
                 .bind(&digest)
                 .execute(&self.pool)
                 .await?;
             return Ok(None);
         }
-        if now - last_seen > 60_000 {
+        if now - row.last_seen_ms > 60_000 {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2")
                 .bind(now)
                 .bind(&digest)
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(user_from_row(&row)?.user))
+        Ok(Some(row.user))
     }
 
     /// Ends a session; returns whether there was one.
