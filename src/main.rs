@@ -220,6 +220,14 @@ fn password_from_file(path: &Path) -> anyhow::Result<SecretString> {
     ))
 }
 
+/// A password from `--password-file`, if given, for a request body.
+fn optional_password(file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    Ok(file
+        .map(password_from_file)
+        .transpose()?
+        .map(|p| p.expose_secret().to_string()))
+}
+
 /// Asks for a password without echo at a terminal; reads a line otherwise.
 fn ask_password(prompt: &str) -> anyhow::Result<SecretString> {
     if std::io::stdin().is_terminal() {
@@ -387,11 +395,7 @@ async fn users_command(cli: &Cli, paths: &Paths, action: &UsersCmd) -> anyhow::R
             admin,
             password_file,
         } => {
-            let password = password_file
-                .as_deref()
-                .map(password_from_file)
-                .transpose()?
-                .map(|p| p.expose_secret().to_string());
+            let password = optional_password(password_file.as_deref())?;
             let kind = if *admin {
                 UserKind::Admin
             } else {
@@ -419,11 +423,7 @@ async fn users_command(cli: &Cli, paths: &Paths, action: &UsersCmd) -> anyhow::R
             username,
             password_file,
         } => {
-            let password = password_file
-                .as_deref()
-                .map(password_from_file)
-                .transpose()?
-                .map(|p| p.expose_secret().to_string());
+            let password = optional_password(password_file.as_deref())?;
             let done = client
                 .set_password(username, &PasswordChange { password })
                 .await?;

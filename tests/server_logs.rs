@@ -1,8 +1,7 @@
 //! The server's request log: a request id per request, and never a token,
 //! a password or an `Authorization` header.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use switchboard::client::Client;
 use switchboard::model::{NewConnection, Source};
@@ -10,28 +9,13 @@ use switchboard::server::serve;
 use switchboard::service::Service;
 use switchboard::store::{Store, sqlite_paths};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Captured;
 
 #[test]
 fn request_logs_carry_ids_and_no_credentials() {
     let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
+    let subscriber = captured.subscriber();
     // One thread: the server's tasks log through this test's subscriber.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -71,7 +55,7 @@ fn request_logs_carry_ids_and_no_credentials() {
             (session.token, created)
         })
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("path=/api/v1/connections"),
         "requests are logged:\n{log}"

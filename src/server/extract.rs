@@ -77,6 +77,18 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError>
     })
 }
 
+/// Reads the one path parameter of a route, naming `field` when it cannot.
+async fn path_segment(
+    parts: &mut http::request::Parts,
+    field: &str,
+    what: &str,
+) -> Result<String, ServiceError> {
+    axum::extract::Path::<String>::from_request_parts(parts, &())
+        .await
+        .map(|axum::extract::Path(value)| value)
+        .map_err(|e| ServiceError::invalid(field, format!("bad {what} in the path: {e}")))
+}
+
 /// A `{code}` path segment, with a JSON error when it cannot be read.
 pub struct CodePath(pub String);
 
@@ -85,14 +97,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CodePath {
 
     async fn from_request_parts(
         parts: &mut http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
+        path_segment(parts, "code", "connection code")
             .await
-            .map(|axum::extract::Path(code)| CodePath(code))
-            .map_err(|e| {
-                ServiceError::invalid("code", format!("bad connection code in the path: {e}"))
-            })
+            .map(CodePath)
     }
 }
 
@@ -104,14 +113,11 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
 
     async fn from_request_parts(
         parts: &mut http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
+        path_segment(parts, "username", "username")
             .await
-            .map(|axum::extract::Path(name)| UserPath(name))
-            .map_err(|e| {
-                ServiceError::invalid("username", format!("bad username in the path: {e}"))
-            })
+            .map(UserPath)
     }
 }
 
