@@ -111,6 +111,14 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Who acts and from where, for the store's audit records.
+    fn acting(&self, source: Source) -> Acting<'_> {
+        Acting {
+            user: &self.username,
+            source,
+        }
+    }
+
     fn is_admin(&self) -> bool {
         matches!(self.kind, UserKind::Owner | UserKind::Admin)
     }
@@ -200,10 +208,7 @@ impl Service {
                 "max_connections is too large",
             ));
         }
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         self.store
             .set_max_connections(&acting, patch.max_connections)
             .await
@@ -270,10 +275,7 @@ impl Service {
     ) -> Result<CreatedConnection, ServiceError> {
         Self::require_admin(actor, "create connections")?;
         let draft = Self::draft(&new)?;
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         let (connection, creds) = self
             .store
             .create_connection(&acting, &draft)
@@ -309,10 +311,7 @@ impl Service {
                 Some(Some(v)) => Some(domain::validate_visual(&v)?),
             },
         };
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         self.store
             .update_connection(&acting, code, &change)
             .await
@@ -327,10 +326,7 @@ impl Service {
         code: &str,
     ) -> Result<(), ServiceError> {
         Self::require_admin(actor, "delete connections")?;
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         self.store
             .delete_connection(&acting, code)
             .await
@@ -386,10 +382,7 @@ impl Service {
         drafts: &[ConnectionDraft],
     ) -> Result<DemoLoaded, ServiceError> {
         Self::require_admin(actor, "import connections")?;
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         let created = self
             .store
             .insert_into_empty(&acting, drafts)

@@ -10,7 +10,7 @@ use crate::domain::{self, credentials};
 use crate::model::{
     Login, NewUser, PasswordChange, SessionToken, Source, User, UserKind, UserWithPassword,
 };
-use crate::store::users::{LockoutPolicy, hash_password, verify_password};
+use crate::store::users::{LockoutPolicy, UserRow, hash_password, verify_password};
 use crate::store::{Acting, StoreError};
 
 /// A session ends after this long without a request.
@@ -209,6 +209,15 @@ impl Service {
         Ok(())
     }
 
+    /// A user who must exist (404 naming them otherwise).
+    async fn existing_user(&self, username: &str) -> Result<UserRow, ServiceError> {
+        self.store
+            .user_by_name(username)
+            .await
+            .map_err(Self::internal)?
+            .ok_or_else(|| user_not_found(username))
+    }
+
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<User>, ServiceError> {
         Self::require_admin(actor, "list users")?;
         self.store.list_users().await.map_err(Self::internal)
@@ -257,10 +266,7 @@ impl Service {
             _ => {}
         }
         let (hash, generated) = Self::choose_password(new.password).await?;
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         let user = self
             .store
             .create_user(&acting, &new.username, new.kind, Some(hash))
@@ -279,21 +285,13 @@ impl Service {
         username: &str,
     ) -> Result<(), ServiceError> {
         Self::require_admin(actor, "remove users")?;
-        let target = self
-            .store
-            .user_by_name(username)
-            .await
-            .map_err(Self::internal)?
-            .ok_or_else(|| user_not_found(username))?;
+        let target = self.existing_user(username).await?;
         if target.user.kind == UserKind::Admin && actor.kind != UserKind::Owner {
             return Err(ServiceError::Forbidden {
                 message: "only the owner may remove admins".to_string(),
             });
         }
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         let removed = self.store.remove_user(&acting, username).await;
         // The user's sessions ended: forget them here too.
         self.sessions.clear();
@@ -313,12 +311,7 @@ impl Service {
         username: &str,
         change: PasswordChange,
     ) -> Result<UserWithPassword, ServiceError> {
-        let target = self
-            .store
-            .user_by_name(username)
-            .await
-            .map_err(Self::internal)?
-            .ok_or_else(|| user_not_found(username))?;
+        let target = self.existing_user(username).await?;
         let allowed = actor.username == username
             || actor.kind == UserKind::Owner
             || (actor.kind == UserKind::Admin && target.user.kind == UserKind::Member);
@@ -328,10 +321,7 @@ impl Service {
             });
         }
         let (hash, generated) = Self::choose_password(change.password).await?;
-        let acting = Acting {
-            user: &actor.username,
-            source,
-        };
+        let acting = actor.acting(source);
         let user = self
             .store
             .set_password_hash(&acting, username, &hash)

@@ -118,23 +118,23 @@ pub struct LockoutPolicy {
 }
 
 impl Store {
-    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+    /// The one user matching `condition` (with `$1` bound to `value`).
+    async fn one_user(&self, condition: &str, value: &str) -> Result<Option<UserRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+            "SELECT {USER_COLUMNS} FROM users WHERE {condition}"
         ))
-        .bind(username)
+        .bind(value)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        self.one_user("username = $1", username).await
+    }
+
     pub async fn owner(&self) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE kind = 'owner'"
-        ))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        self.one_user("kind = $1", UserKind::Owner.as_str()).await
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
