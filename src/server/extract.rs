@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::header;
 use serde::de::DeserializeOwned;
 
-use super::SOURCE_HEADER;
+use super::{BODY_LIMIT, SOURCE_HEADER};
 use crate::model::Source;
 use crate::service::ServiceError;
 
@@ -16,7 +16,7 @@ pub struct ApiJson<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ServiceError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -32,17 +32,45 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "the request body must be JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                ServiceError::TooLarge {
-                    message: "the request body is too large".to_string(),
-                }
-            } else {
-                ServiceError::invalid("body", format!("cannot read the request body: {e}"))
-            }
-        })?;
+        let bytes = read_body(req.into_body()).await?;
         decode_json(&bytes).map(ApiJson)
     }
+}
+
+/// Beyond this, an oversized body is no longer read to the end: the
+/// connection is closed instead.
+const DRAIN_LIMIT: usize = 16 * BODY_LIMIT;
+
+/// Reads a body of at most `BODY_LIMIT` bytes. A larger one is read to its
+/// end (up to `DRAIN_LIMIT`) before the 413 answer, so the client, still
+/// sending, gets that answer instead of a reset connection.
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ServiceError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ServiceError::invalid("body", format!("cannot read the request body: {e}"))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= BODY_LIMIT {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if seen > BODY_LIMIT {
+        return Err(ServiceError::TooLarge {
+            message: format!(
+                "the request body is too large: at most {} KiB",
+                BODY_LIMIT / 1024
+            ),
+        });
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Decodes JSON, naming the field that is wrong.

@@ -178,7 +178,6 @@ pub fn router(service: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(service)
 }
 
