@@ -83,6 +83,7 @@ fn synthetic(n: usize) -> Vec<Connection> {
                 created_at: now,
                 updated_at: now,
                 version: 1,
+                wrong_credentials_at: None,
             }
         })
         .collect()

@@ -12,3 +12,12 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod tui;
+
+/// The OAuth token endpoint (R21).
+pub const TOKEN_PATH: &str = "/api/oauth/v1/token";
+/// The RFC 7009 revocation endpoint.
+pub const REVOKE_PATH: &str = "/api/oauth/v1/revoke";
+/// The root of the connections' Web API.
+pub const REST_ROOT: &str = "/api/rest/v1";
+/// Where `switchboard serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";

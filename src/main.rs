@@ -77,16 +77,36 @@ enum Cmd {
         #[command(subcommand)]
         action: Option<QuotaCmd>,
     },
+    /// Show or rotate the key ring that encrypts the connections' secrets.
+    Keyring {
+        #[command(subcommand)]
+        action: KeyringCmd,
+        /// The database: a SQLite file path (default: in the data directory).
+        #[arg(long, env = "SWITCHBOARD_DATABASE")]
+        database: Option<String>,
+        /// The key file (default: next to the database).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
     /// Print the key bindings (with a user keymap applied) as a Markdown table.
     Keys,
     /// Print the paths Switchboard uses.
     Paths,
 }
 
+#[derive(Subcommand, Debug)]
+enum KeyringCmd {
+    /// List the keys, which one encrypts, and how many secrets each holds.
+    List,
+    /// Add a new key, make it the active one and re-encrypt every secret
+    /// with it (one transaction). Old keys stay in the ring.
+    Rotate,
+}
+
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
     /// Address and port to listen on.
-    #[arg(long, default_value = "127.0.0.1:7878")]
+    #[arg(long, default_value = switchboard::DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// The database: a SQLite file path or `sqlite://PATH` (default: in the data directory).
     #[arg(long, env = "SWITCHBOARD_DATABASE")]
@@ -279,6 +299,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             log_to_stderr(&cli.log_level)?;
             return serve_command(&paths, args).await;
         }
+        Some(Cmd::Keyring {
+            action,
+            database,
+            key_file,
+        }) => {
+            return keyring_command(&paths, action, database.as_deref(), key_file.as_deref()).await;
+        }
         _ => {}
     }
     let _log_guard = log_to_file(&paths, &cli.log_level)?;
@@ -435,16 +462,20 @@ async fn users_command(cli: &Cli, paths: &Paths, action: &UsersCmd) -> anyhow::R
 }
 
 /// Where `serve` keeps its data.
-fn database_paths(paths: &Paths, args: &ServeArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let db = match args.database.as_deref() {
+fn database_paths(
+    paths: &Paths,
+    database: Option<&str>,
+    key_file: Option<&Path>,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let db = match database {
         None => paths.data_dir.join("switchboard.db"),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             bail!("--database: PostgreSQL is not supported by this version; use a SQLite file")
         }
         Some(url) => PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url)),
     };
-    let key = match &args.key_file {
-        Some(k) => k.clone(),
+    let key = match key_file {
+        Some(k) => k.to_path_buf(),
         None => db
             .parent()
             .unwrap_or_else(|| Path::new("."))
@@ -453,8 +484,47 @@ fn database_paths(paths: &Paths, args: &ServeArgs) -> anyhow::Result<(PathBuf, P
     Ok((db, key))
 }
 
+async fn keyring_command(
+    paths: &Paths,
+    action: &KeyringCmd,
+    database: Option<&str>,
+    key_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    let (db, key) = database_paths(paths, database, key_file)?;
+    let store = Store::open_sqlite(&db, &key)
+        .await
+        .with_context(|| format!("cannot open the database {}", db.display()))?;
+    if matches!(action, KeyringCmd::Rotate) {
+        let id = store.keys().rotate()?;
+        let me = switchboard::config::local_username();
+        let acting = switchboard::store::Acting {
+            user: &me,
+            source: Source::Cli,
+        };
+        let n = store.reencrypt_secrets(&acting).await?;
+        println!("Key {id} is now active; {n} secret(s) re-encrypted with it.");
+        println!(
+            "Copy {} to every other server instance (running ones reload it by themselves).",
+            key.display()
+        );
+    }
+    let info = store.keys().info();
+    let usage = store.key_usage().await?;
+    println!("key file {}", key.display());
+    if info.legacy {
+        println!("format   first (a 32-byte master key); `keyring rotate` converts it");
+    }
+    for id in &info.key_ids {
+        let n = usage.iter().find(|(k, _)| k == id).map_or(0, |(_, n)| *n);
+        let active = if *id == info.active { "  (active)" } else { "" };
+        println!("key {id:<4} encrypts {n} secret(s){active}");
+    }
+    store.close().await;
+    Ok(())
+}
+
 async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
-    let (db, key) = database_paths(paths, args)?;
+    let (db, key) = database_paths(paths, args.database.as_deref(), args.key_file.as_deref())?;
     let store = Store::open_sqlite(&db, &key)
         .await
         .with_context(|| format!("cannot open the database {}", db.display()))?;
@@ -499,6 +569,19 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let running = serve::start(service.clone(), args.listen, tls).await?;
+    // Expired tokens and old warnings go every ten minutes.
+    let sweeper = service.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match sweeper.sweep_expired().await {
+                Ok(n) if n > 0 => tracing::info!(tokens = n, "expired tokens deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "token sweep failed"),
+            }
+        }
+    });
     println!(
         "Switchboard serves {scheme}://{} (database {})",
         running.addr(),

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Value, json};
 use switchboard::client::{Client, ClientError, InProcess};
+use switchboard::domain::credentials::Kind;
 use switchboard::model::{ConnectionPatch, FlowType, NewConnection, Source};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
@@ -314,12 +315,20 @@ async fn r3_create_generates_four_credentials(b: Backend) {
             .await
             .unwrap();
         let c = &created.connection;
-        assert!(c.client_id.starts_with("sbc_") && c.client_id.len() == 26);
+        // prefix, random body, 6-character checksum (R3)
+        assert!(
+            Kind::ClientId.is_well_formed(&c.client_id),
+            "{}",
+            c.client_id
+        );
+        assert_eq!(c.client_id.len(), 4 + 22 + 6);
         let (code, digits) = c.username.rsplit_once('_').unwrap();
         assert_eq!(code, c.code);
         assert!(digits.len() == 4 && digits.bytes().all(|d| d.is_ascii_digit()));
-        assert!(created.secret.starts_with("sbs_") && created.secret.len() == 47);
-        assert!(created.password.starts_with("sbp_") && created.password.len() == 47);
+        assert!(Kind::Secret.is_well_formed(&created.secret));
+        assert!(Kind::Password.is_well_formed(&created.password));
+        assert_eq!(created.secret.len(), 4 + 43 + 6);
+        assert_eq!(created.password.len(), 4 + 43 + 6);
         for s in [&c.client_id, &created.secret, &created.password] {
             assert!(s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
             assert!(ids.insert(s.clone()), "credentials are unique");

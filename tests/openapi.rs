@@ -25,7 +25,25 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/v1/users", true),
     ("delete", "/api/v1/users/{username}", false),
     ("put", "/api/v1/users/{username}/password", true),
+    ("get", "/api/v1/connections/{code}/credentials", false),
+    ("post", "/api/v1/connections/{code}/secret/reveal", false),
+    ("post", "/api/v1/connections/{code}/secret", false),
+    ("post", "/api/v1/connections/{code}/password", false),
+    ("post", "/api/oauth/v1/token", true),
+    ("post", "/api/oauth/v1/revoke", true),
+    ("get", "/api/rest/v1", false),
 ];
+
+/// The error body each part of the API answers with.
+fn error_schema(path: &str) -> &'static str {
+    if path.starts_with("/api/oauth/") {
+        "#/components/schemas/OAuthError"
+    } else if path.starts_with("/api/rest/") {
+        "#/components/schemas/RestError"
+    } else {
+        "#/components/schemas/ApiError"
+    }
+}
 
 #[tokio::test]
 async fn the_spec_covers_every_route_with_its_bodies() {
@@ -61,10 +79,7 @@ async fn the_spec_covers_every_route_with_its_bodies() {
             assert!(!errors.is_empty(), "{method} {path}: no error responses");
             for (status, r) in errors {
                 let schema = &r["content"]["application/json"]["schema"]["$ref"];
-                assert_eq!(
-                    schema, "#/components/schemas/ApiError",
-                    "{method} {path} {status}"
-                );
+                assert_eq!(schema, error_schema(path), "{method} {path} {status}");
             }
         }
     }
@@ -96,6 +111,10 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         "CreatedConnection",
         "ApiError",
         "SessionToken",
+        "CredentialsInfo",
+        "TokenResponse",
+        "OAuthError",
+        "RestError",
     ] {
         assert!(
             spec["components"]["schemas"][schema].is_object(),
@@ -103,4 +122,5 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         );
     }
     assert!(spec["components"]["securitySchemes"]["session"].is_object());
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
 }

@@ -138,6 +138,10 @@ impl Transport for Http {
         format!("server {}", self.base)
     }
 
+    fn base_url(&self) -> Option<String> {
+        Some(self.base.clone())
+    }
+
     fn set_session(&self, token: Option<SecretString>) {
         if let Ok(mut slot) = self.token.write() {
             *slot = token;

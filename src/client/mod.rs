@@ -16,8 +16,9 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
-    CreatedConnection, DemoLoaded, Login, Me, NewConnection, NewUser, PasswordChange, Quota,
-    SessionToken, Source, User, UserWithPassword, Visual,
+    CreatedConnection, CredentialsInfo, DemoLoaded, Login, Me, NewConnection, NewUser,
+    PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
+    Source, User, UserWithPassword, Visual,
 };
 pub use http_transport::{Http, normalize_url};
 pub use in_process::InProcess;
@@ -48,6 +49,10 @@ pub trait Transport: Send + Sync + 'static {
     fn backend(&self) -> String;
     /// Uses a session token for the following requests (HTTP only).
     fn set_session(&self, _token: Option<secrecy::SecretString>) {}
+    /// The server's base URL (HTTP only).
+    fn base_url(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -311,6 +316,48 @@ impl Client {
     pub async fn connection_audit(&self, code: &str) -> Result<Vec<AuditRecord>, ClientError> {
         let path = format!("/api/v1/connections/{}/audit", segment(code));
         self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// Client id, username, live tokens and wrong-credentials warnings.
+    pub async fn credentials_info(&self, code: &str) -> Result<CredentialsInfo, ClientError> {
+        let path = format!("/api/v1/connections/{}/credentials", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// The secret in clear (R5); the reveal is audited.
+    pub async fn reveal_secret(&self, code: &str) -> Result<RevealedSecret, ClientError> {
+        let path = format!("/api/v1/connections/{}/secret/reveal", segment(code));
+        self.call(Method::POST, &path, None::<&()>).await
+    }
+
+    /// R6: a new secret; every token of the connection stops working.
+    pub async fn regenerate_secret(&self, code: &str) -> Result<RegeneratedSecret, ClientError> {
+        let path = format!("/api/v1/connections/{}/secret", segment(code));
+        self.call(Method::POST, &path, None::<&()>).await
+    }
+
+    /// R7: a new password, returned this once; every token stops working.
+    pub async fn regenerate_password(
+        &self,
+        code: &str,
+    ) -> Result<RegeneratedPassword, ClientError> {
+        let path = format!("/api/v1/connections/{}/password", segment(code));
+        self.call(Method::POST, &path, None::<&()>).await
+    }
+
+    /// The URL of the token endpoint for this backend: the server's, or
+    /// where `switchboard serve` listens by default for an embedded store.
+    pub fn token_url(&self) -> String {
+        let base = self
+            .transport
+            .base_url()
+            .unwrap_or_else(|| format!("http://{}", crate::DEFAULT_LISTEN));
+        format!("{}{}", base.trim_end_matches('/'), crate::TOKEN_PATH)
+    }
+
+    /// Whether this client talks to a server (not the embedded store).
+    pub fn is_remote(&self) -> bool {
+        self.transport.base_url().is_some()
     }
 }
 

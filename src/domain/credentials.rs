@@ -2,18 +2,100 @@
 //! with at least 128 bits of entropy, in a URL-safe alphabet.
 
 use secrecy::SecretString;
+use subtle::ConstantTimeEq;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Characters in the random body of a client id: 22 × log2(62) ≈ 131 bits.
 pub const CLIENT_ID_BODY: usize = 22;
-/// Characters in the random body of a secret or password: 43 × log2(62) ≈ 256 bits.
+/// Characters in the random body of a secret, password or token:
+/// 43 × log2(62) ≈ 256 bits.
 pub const SECRET_BODY: usize = 43;
+/// Characters of the base62 CRC32 checksum at the end of every credential.
+pub const CHECKSUM_LEN: usize = 6;
 
-pub const CLIENT_ID_PREFIX: &str = "sbc_";
-pub const SECRET_PREFIX: &str = "sbs_";
-pub const PASSWORD_PREFIX: &str = "sbp_";
-pub const SESSION_PREFIX: &str = "sbu_";
+/// The kinds of machine-generated credential, each with its own prefix, so a
+/// leaked value says what it is and scanners can recognise it (GitHub-style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    ClientId,
+    Secret,
+    Password,
+    AccessToken,
+    RefreshToken,
+    Session,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::ClientId,
+        Kind::Secret,
+        Kind::Password,
+        Kind::AccessToken,
+        Kind::RefreshToken,
+        Kind::Session,
+    ];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Kind::ClientId => "sbc_",
+            Kind::Secret => "sbs_",
+            Kind::Password => "sbp_",
+            Kind::AccessToken => "sba_",
+            Kind::RefreshToken => "sbr_",
+            Kind::Session => "sbu_",
+        }
+    }
+
+    fn body_len(self) -> usize {
+        match self {
+            Kind::ClientId => CLIENT_ID_BODY,
+            _ => SECRET_BODY,
+        }
+    }
+
+    /// The full length of a credential of this kind.
+    pub fn full_len(self) -> usize {
+        self.prefix().len() + self.body_len() + CHECKSUM_LEN
+    }
+
+    /// A new credential: prefix, random body from the OS CSPRNG, checksum.
+    pub fn generate(self) -> String {
+        let body = random_base62(self.body_len());
+        let mut out = String::with_capacity(self.full_len());
+        out.push_str(self.prefix());
+        out.push_str(&body);
+        out.push_str(&checksum(&out));
+        out
+    }
+
+    /// Whether `value` is well-formed for this kind: prefix, length,
+    /// alphabet and checksum. Lets the server reject garbage, and scanners
+    /// reject look-alikes, without a database.
+    pub fn is_well_formed(self, value: &str) -> bool {
+        value.len() == self.full_len()
+            && value.starts_with(self.prefix())
+            && value
+                .bytes()
+                .skip(self.prefix().len())
+                .all(|b| b.is_ascii_alphanumeric())
+            && {
+                let (head, sum) = value.split_at(value.len() - CHECKSUM_LEN);
+                checksum(head).as_bytes().ct_eq(sum.as_bytes()).into()
+            }
+    }
+}
+
+/// The CRC32 of `head` in 6 base62 characters (62⁶ > 2³²).
+fn checksum(head: &str) -> String {
+    let mut n = u64::from(crc32fast::hash(head.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out.iter().map(|&b| b as char).collect()
+}
 
 /// Fills `n` characters of base62 from the OS CSPRNG, without modulo bias
 /// (bytes ≥ 248 = 4 × 62 are rejected).
@@ -44,20 +126,28 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 pub fn new_client_id() -> String {
-    format!("{CLIENT_ID_PREFIX}{}", random_base62(CLIENT_ID_BODY))
+    Kind::ClientId.generate()
 }
 
 pub fn new_secret() -> SecretString {
-    SecretString::from(format!("{SECRET_PREFIX}{}", random_base62(SECRET_BODY)))
+    SecretString::from(Kind::Secret.generate())
 }
 
 pub fn new_password() -> SecretString {
-    SecretString::from(format!("{PASSWORD_PREFIX}{}", random_base62(SECRET_BODY)))
+    SecretString::from(Kind::Password.generate())
+}
+
+pub fn new_access_token() -> SecretString {
+    SecretString::from(Kind::AccessToken.generate())
+}
+
+pub fn new_refresh_token() -> SecretString {
+    SecretString::from(Kind::RefreshToken.generate())
 }
 
 /// A login session token (≈256 bits).
 pub fn new_session_token() -> SecretString {
-    SecretString::from(format!("{SESSION_PREFIX}{}", random_base62(SECRET_BODY)))
+    SecretString::from(Kind::Session.generate())
 }
 
 /// A generated password for a person (setup, reset): 24 base62 characters,
@@ -66,12 +156,16 @@ pub fn new_human_password() -> SecretString {
     SecretString::from(random_base62(24))
 }
 
-/// An API username candidate: `<code>_<4 digits>` (R3). The caller retries on
-/// collision.
+/// An API username candidate: `<code>_<4 digits>` (R3), the digits uniform
+/// (rejection sampling). The caller retries on collision.
 pub fn new_username(code: &str) -> String {
-    let bytes = random_bytes::<2>();
-    let n = u16::from_le_bytes(bytes) % 10_000;
-    format!("{code}_{n:04}")
+    loop {
+        let n = u16::from_le_bytes(random_bytes::<2>());
+        // 60000 = 6 × 10000: below it, `% 10000` is unbiased.
+        if n < 60_000 {
+            return format!("{code}_{:04}", n % 10_000);
+        }
+    }
 }
 
 /// Whether a string only uses the credential alphabet (base62 and `_`).
@@ -86,22 +180,38 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn r3_credentials_have_the_promised_length_and_alphabet() {
-        let id = new_client_id();
-        assert_eq!(id.len(), CLIENT_ID_PREFIX.len() + CLIENT_ID_BODY);
-        assert!(is_url_safe(&id));
-        let secret = new_secret();
-        assert_eq!(
-            secret.expose_secret().len(),
-            SECRET_PREFIX.len() + SECRET_BODY
-        );
-        assert!(is_url_safe(secret.expose_secret()));
-        let password = new_password();
-        assert!(password.expose_secret().starts_with(PASSWORD_PREFIX));
-        assert!(is_url_safe(password.expose_secret()));
-        // at least 128 bits of entropy in every random body
+    fn r3_credentials_have_the_promised_length_alphabet_and_checksum() {
+        for kind in Kind::ALL {
+            let v = kind.generate();
+            assert_eq!(v.len(), kind.full_len(), "{kind:?}");
+            assert!(v.starts_with(kind.prefix()));
+            assert!(is_url_safe(&v));
+            assert!(kind.is_well_formed(&v), "{kind:?}");
+            for other in Kind::ALL.into_iter().filter(|k| *k != kind) {
+                assert!(!other.is_well_formed(&v), "{kind:?} taken for {other:?}");
+            }
+        }
+        assert!(new_secret().expose_secret().starts_with("sbs_"));
+        assert!(new_password().expose_secret().starts_with("sbp_"));
+        assert!(new_access_token().expose_secret().starts_with("sba_"));
+        assert!(new_refresh_token().expose_secret().starts_with("sbr_"));
+        // at least 128 bits of entropy in every random body (256 for secrets)
         assert!((CLIENT_ID_BODY as f64) * 62f64.log2() >= 128.0);
-        assert!((SECRET_BODY as f64) * 62f64.log2() >= 128.0);
+        assert!((SECRET_BODY as f64) * 62f64.log2() >= 255.0);
+    }
+
+    #[test]
+    fn r3_garbage_fails_the_checksum() {
+        assert!(!Kind::Secret.is_well_formed(""));
+        assert!(!Kind::Secret.is_well_formed("sbs_"));
+        assert!(!Kind::AccessToken.is_well_formed(&format!("sba_{}", "a".repeat(49))));
+        let v = Kind::AccessToken.generate();
+        assert!(!Kind::AccessToken.is_well_formed(&format!("{v}x")));
+        assert!(!Kind::AccessToken.is_well_formed(&v[..v.len() - 1]));
+        // a non-ASCII character of the same byte length must not panic
+        let mut odd = v.clone();
+        odd.replace_range(10..12, "é");
+        assert!(!Kind::AccessToken.is_well_formed(&odd));
     }
 
     #[test]
@@ -142,6 +252,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn r3_any_one_character_change_breaks_the_checksum(
+            kind_index in 0usize..6, pos in 0usize..60, replacement in 0usize..62,
+        ) {
+            let kind = Kind::ALL[kind_index];
+            let v = kind.generate();
+            let pos = kind.prefix().len() + pos % (v.len() - kind.prefix().len());
+            let new = BASE62[replacement] as char;
+            proptest::prop_assume!(v.as_bytes()[pos] as char != new);
+            let mut changed = v.clone();
+            changed.replace_range(pos..=pos, &new.to_string());
+            proptest::prop_assert!(!kind.is_well_formed(&changed));
+        }
+
         #[test]
         fn r3_random_base62_has_requested_length(n in 0usize..300) {
             let s = random_base62(n);

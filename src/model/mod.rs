@@ -56,6 +56,10 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
     /// Goes up by one with every change; an update names the version it read.
     pub version: u64,
+    /// The last time, within 7 days, that the connection's client id and
+    /// secret came with another username (R24); the Credentials view says more.
+    #[serde(default)]
+    pub wrong_credentials_at: Option<DateTime<Utc>>,
 }
 
 /// One page of `GET /api/v1/connections?offset=&limit=`, in list order
@@ -333,6 +337,110 @@ pub struct ApiError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// A redacting `Debug` for types that carry a secret value.
+macro_rules! redacted_debug {
+    ($t:ty, $($field:ident),*) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+/// R24: one username that came with this connection's client id and secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WrongCredentials {
+    pub username: String,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub attempts: u64,
+}
+
+/// `GET /api/v1/connections/{code}/credentials`: everything about a
+/// connection's credentials except their secret values. The secret comes
+/// from `POST …/secret/reveal`; the password from nowhere (R4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialsInfo {
+    pub code: String,
+    pub client_id: String,
+    pub username: String,
+    /// The token endpoint's path on the server that serves this API.
+    pub token_path: String,
+    /// Unexpired access tokens of the connection.
+    pub active_access_tokens: u64,
+    /// Unexpired refresh tokens of the connection.
+    pub active_refresh_tokens: u64,
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+    pub password_rotated_at: Option<DateTime<Utc>>,
+    /// The last 7 days of R24 warnings, newest first.
+    pub wrong_credentials: Vec<WrongCredentials>,
+}
+
+/// `POST /api/v1/connections/{code}/secret/reveal` (R5; audited).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RevealedSecret {
+    pub client_id: String,
+    pub secret: String,
+}
+redacted_debug!(RevealedSecret, client_id);
+
+/// `POST /api/v1/connections/{code}/secret`: a new secret (R6). Every token
+/// of the connection was revoked with the old one.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegeneratedSecret {
+    pub client_id: String,
+    pub secret: String,
+    pub revoked_tokens: u64,
+}
+redacted_debug!(RegeneratedSecret, client_id, revoked_tokens);
+
+/// `POST /api/v1/connections/{code}/password`: the new password, in this
+/// answer only (R4, R7). Every token of the connection was revoked.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegeneratedPassword {
+    pub username: String,
+    pub password: String,
+    pub revoked_tokens: u64,
+}
+redacted_debug!(RegeneratedPassword, username, revoked_tokens);
+
+/// The token endpoint's success answer (R21), in the de-facto PIM API shape.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Seconds: 3600.
+    pub expires_in: u64,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Always null.
+    pub scope: Option<String>,
+    pub refresh_token: String,
+}
+redacted_debug!(TokenResponse, expires_in);
+
+/// The token endpoint's error answer: RFC 6749 fields and the PIM API's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`,
+    /// `unsupported_grant_type` (RFC 6749 §5.2).
+    pub error: String,
+    pub error_description: String,
+    /// The HTTP status.
+    pub code: u16,
+    pub message: String,
+}
+
+/// The Web API's error answer (`/api/rest/v1/…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RestError {
+    /// The HTTP status.
+    pub code: u16,
+    pub message: String,
 }
 
 /// Serde helper telling an absent field (`None`) from an explicit `null`

@@ -37,40 +37,53 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Beyond this, an oversized body is no longer read to the end: the
-/// connection is closed instead.
-const DRAIN_LIMIT: usize = 16 * BODY_LIMIT;
+/// Beyond this many times the limit, an oversized body is no longer read
+/// to the end: the connection is closed instead.
+const DRAIN_FACTOR: usize = 16;
 
-/// Reads a body of at most `BODY_LIMIT` bytes. A larger one is read to its
-/// end (up to `DRAIN_LIMIT`) before the 413 answer, so the client, still
-/// sending, gets that answer instead of a reset connection.
-async fn read_body(body: axum::body::Body) -> Result<Bytes, ServiceError> {
+/// Why a body could not be read.
+pub enum BodyError {
+    TooLarge,
+    Unreadable(String),
+}
+
+/// Reads a body of at most `limit` bytes. A larger one is read to its end
+/// (up to 16 × `limit`) before the 413 answer, so the client, still sending,
+/// gets that answer instead of a reset connection.
+pub async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Bytes, BodyError> {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut buf = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            ServiceError::invalid("body", format!("cannot read the request body: {e}"))
-        })?;
+        let frame = frame.map_err(|e| BodyError::Unreadable(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
             seen += data.len();
-            if seen <= BODY_LIMIT {
+            if seen <= limit {
                 buf.extend_from_slice(&data);
-            } else if seen > DRAIN_LIMIT {
+            } else if seen > DRAIN_FACTOR * limit {
                 break;
             }
         }
     }
-    if seen > BODY_LIMIT {
-        return Err(ServiceError::TooLarge {
+    if seen > limit {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(buf))
+}
+
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ServiceError> {
+    read_limited(body, BODY_LIMIT).await.map_err(|e| match e {
+        BodyError::TooLarge => ServiceError::TooLarge {
             message: format!(
                 "the request body is too large: at most {} KiB",
                 BODY_LIMIT / 1024
             ),
-        });
-    }
-    Ok(Bytes::from(buf))
+        },
+        BodyError::Unreadable(why) => {
+            ServiceError::invalid("body", format!("cannot read the request body: {why}"))
+        }
+    })
 }
 
 /// Decodes JSON, naming the field that is wrong.

@@ -2,6 +2,7 @@
 //! and map the error once.
 
 mod extract;
+pub mod oauth;
 pub mod openapi;
 pub mod serve;
 
@@ -15,8 +16,9 @@ use axum::{Json, Router};
 
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
-    CreatedConnection, DemoLoaded, Login, Me, NewConnection, NewUser, PasswordChange, Quota,
-    SessionToken, User, UserWithPassword, Visual,
+    CreatedConnection, CredentialsInfo, DemoLoaded, Login, Me, NewConnection, NewUser,
+    PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
+    User, UserWithPassword, Visual,
 };
 use crate::service::{Actor, Service, ServiceError};
 pub use extract::{ApiJson, CodePath, RequestSource, UserPath};
@@ -145,6 +147,8 @@ fn no_store<T: IntoResponse>(status: StatusCode, body: T) -> Response {
     let mut resp = (status, body).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
 }
 
@@ -166,6 +170,22 @@ pub fn router(service: AppState) -> Router {
                 .delete(delete_connection),
         )
         .route("/connections/{code}/audit", get(connection_audit))
+        .route(
+            "/connections/{code}/credentials",
+            get(connection_credentials),
+        )
+        .route(
+            "/connections/{code}/secret/reveal",
+            axum::routing::post(reveal_secret),
+        )
+        .route(
+            "/connections/{code}/secret",
+            axum::routing::post(regenerate_secret),
+        )
+        .route(
+            "/connections/{code}/password",
+            axum::routing::post(regenerate_password),
+        )
         .route("/session", axum::routing::post(login).delete(logout))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{username}", axum::routing::delete(remove_user))
@@ -173,8 +193,19 @@ pub fn router(service: AppState) -> Router {
             "/users/{username}/password",
             axum::routing::put(set_password),
         );
+    let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
+    let web_api = Router::new()
+        .route(crate::REST_ROOT, get(oauth::rest_root))
+        .route(&rest_any, axum::routing::any(oauth::rest_not_found))
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            oauth::require_bearer,
+        ));
     Router::new()
         .route("/api/openapi.json", get(openapi::serve_spec))
+        .route(crate::TOKEN_PATH, axum::routing::post(oauth::token))
+        .route(crate::REVOKE_PATH, axum::routing::post(oauth::revoke))
+        .merge(web_api)
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -324,6 +355,48 @@ async fn connection_audit(
     CodePath(code): CodePath,
 ) -> Result<Response, ServiceError> {
     Ok(Json(svc.connection_audit(&actor, &code).await?).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/connections/{code}/credentials", tag = "credentials", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "client id, username, live token counts, wrong-credentials warnings of the last 7 days; never a secret value", body = CredentialsInfo), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn connection_credentials(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.credentials_info(&actor, &code).await?).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/connections/{code}/secret/reveal", tag = "credentials", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "the secret (R5); the reveal is recorded in the audit trail", body = RevealedSecret), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn reveal_secret(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    let revealed = svc.reveal_secret(&actor, source, &code).await?;
+    Ok(no_store(StatusCode::OK, Json(revealed)))
+}
+
+#[utoipa::path(post, path = "/api/v1/connections/{code}/secret", tag = "credentials", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "a new secret (R6); the client id stays; every token of the connection was revoked", body = RegeneratedSecret), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn regenerate_secret(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    let done = svc.regenerate_secret(&actor, source, &code).await?;
+    Ok(no_store(StatusCode::OK, Json(done)))
+}
+
+#[utoipa::path(post, path = "/api/v1/connections/{code}/password", tag = "credentials", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "a new password, in this answer only (R4, R7); every token of the connection was revoked", body = RegeneratedPassword), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn regenerate_password(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    let done = svc.regenerate_password(&actor, source, &code).await?;
+    Ok(no_store(StatusCode::OK, Json(done)))
 }
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = Login, responses((status = 201, description = "a session token", body = SessionToken), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "wrong username or password", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError), (status = 429, description = "too many failed logins; see Retry-After", body = ApiError)))]

@@ -23,6 +23,17 @@ impl Modify for SessionAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A connection's access token from POST /api/oauth/v1/token (1 hour)",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -30,7 +41,7 @@ impl Modify for SessionAuth {
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "Administer API connections: their credentials, who may use them, and their audit trail. Errors are JSON `{code, message, field}`."
+        description = "Administer API connections: their credentials, who may use them, and their audit trail. Admin errors (under /api/v1) are JSON `{code, message, field}`; the token endpoint answers RFC 6749 errors `{error, error_description, code, message}`; the Web API `{code, message}` with the HTTP status as code."
     ),
     paths(
         super::me,
@@ -44,6 +55,13 @@ impl Modify for SessionAuth {
         super::update_connection,
         super::delete_connection,
         super::connection_audit,
+        super::connection_credentials,
+        super::reveal_secret,
+        super::regenerate_secret,
+        super::regenerate_password,
+        super::oauth::token,
+        super::oauth::revoke,
+        super::oauth::rest_root,
         super::login,
         super::logout,
         super::list_users,
@@ -64,6 +82,9 @@ impl Modify for SessionAuth {
         (name = "account", description = "The acting user and the account's limits"),
         (name = "session", description = "Log in and out"),
         (name = "users", description = "The people who administer"),
+        (name = "credentials", description = "A connection's credentials: reveal the secret, regenerate the secret or password"),
+        (name = "oauth", description = "For the connections' applications: get tokens (password and refresh_token grants; the password grant exists for compatibility with PIM API clients) and revoke them"),
+        (name = "web-api", description = "The connections' Web API: bearer token required"),
     )
 )]
 pub struct ApiDoc;

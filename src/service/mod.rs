@@ -2,6 +2,8 @@
 //! the domain rules, running one transaction (in the store) that also writes
 //! the audit record.
 
+mod credentials;
+pub mod oauth;
 pub mod users;
 
 use secrecy::ExposeSecret;
@@ -227,7 +229,7 @@ impl Service {
             .await
             .map_err(|e| ServiceError::from_store(e, None))?;
         Ok(ConnectionPage {
-            items,
+            items: items.into_iter().map(|c| self.age_warning(c)).collect(),
             total,
             offset,
         })
@@ -241,6 +243,7 @@ impl Service {
         self.store
             .get_connection(code)
             .await
+            .map(|c| self.age_warning(c))
             .map_err(|e| ServiceError::from_store(e, Some(code)))
     }
 

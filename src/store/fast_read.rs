@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::{Connection as Sqlite, OpenFlags, OptionalExtension};
 
+use super::creds::{ClientRow, TokenRow, client_failure_key};
 use super::{CONNECTION_COLUMNS, StoreError, from_millis};
 use crate::model::{Connection, FlowType, User, UserKind};
 
@@ -77,6 +78,9 @@ impl FastReads {
                     created_at: from_millis(r.get("created_at")?),
                     updated_at: from_millis(r.get("updated_at")?),
                     version: u64::try_from(r.get::<_, i64>("version")?).unwrap_or(1),
+                    wrong_credentials_at: r
+                        .get::<_, Option<i64>>("wrong_credentials_at")?
+                        .map(from_millis),
                 })
             })
             .optional()
@@ -101,6 +105,60 @@ impl FastReads {
                         version: u64::try_from(r.get::<_, i64>("version")?).unwrap_or(1),
                         created_at: from_millis(r.get("created_at")?),
                     },
+                })
+            })
+            .optional()
+        })
+    }
+
+    /// A client (by client id) with what the token endpoint checks, and its
+    /// failure counter.
+    pub fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT c.id, c.code, c.flow_type, c.secret_mac, c.username, c.password_hash,
+                        c.credential_version, f.failures, f.locked_until
+                 FROM connections c LEFT JOIN login_failures f ON f.key = ?2
+                 WHERE c.client_id = ?1",
+            )?
+            .query_row([client_id, &client_failure_key(client_id)], |r| {
+                let flow: String = r.get("flow_type")?;
+                Ok(ClientRow {
+                    id: r.get("id")?,
+                    code: r.get("code")?,
+                    flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+                    secret_mac: r.get("secret_mac")?,
+                    username: r.get("username")?,
+                    password_hash: r.get("password_hash")?,
+                    credential_version: r.get("credential_version")?,
+                    failures: r.get::<_, Option<i64>>("failures")?.unwrap_or(0),
+                    locked_until_ms: r.get::<_, Option<i64>>("locked_until")?.unwrap_or(0),
+                })
+            })
+            .optional()
+        })
+    }
+
+    /// A token (by digest) and its connection.
+    pub fn token(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT t.kind, t.grant_id, t.expires_at, c.id, c.code, c.flow_type, c.role, c.grp
+                 FROM tokens t JOIN connections c ON c.id = t.connection_id
+                 WHERE t.digest = ?1",
+            )?
+            .query_row([digest], |r| {
+                let flow: String = r.get("flow_type")?;
+                let kind: String = r.get("kind")?;
+                Ok(TokenRow {
+                    refresh: kind == "refresh",
+                    grant_id: r.get("grant_id")?,
+                    expires_at_ms: r.get("expires_at")?,
+                    connection_id: r.get("id")?,
+                    code: r.get("code")?,
+                    flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+                    role: r.get("role")?,
+                    group: r.get("grp")?,
                 })
             })
             .optional()

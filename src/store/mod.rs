@@ -3,7 +3,9 @@
 //! secrets and hashing of passwords happen at this boundary: nothing above it
 //! ever hands a plain secret to SQL.
 
+mod creds;
 pub mod keys;
+mod token_writer;
 
 mod fast_read;
 pub mod users;
@@ -23,7 +25,17 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use crate::domain::{self, credentials};
 use crate::model::{AuditRecord, Connection, FieldChange, FlowType, Me, Quota, Source, UserKind};
-pub use keys::{KeyError, Keys};
+pub use creds::{ClientRow, TokenRow, client_failure_key as creds_failure_key};
+pub use keys::{KeyError, Keys, RingInfo, Sealed};
+pub use token_writer::TokenPair;
+
+/// A stored ciphertext and the id of the key that made it.
+fn sealed(blob: Vec<u8>, key_id: i64) -> Sealed {
+    Sealed {
+        key_id: u32::try_from(key_id).unwrap_or(u32::MAX),
+        blob,
+    }
+}
 
 /// What a secret value looks like in an audit record or any read (R26, R28).
 pub const MASK: &str = "******";
@@ -54,6 +66,10 @@ pub enum StoreError {
     Key(#[from] KeyError),
     #[error("cannot create {path}: {error}")]
     Io { path: String, error: std::io::Error },
+    #[error(
+        "the key file {key} is missing, but the database holds {count} connection(s) whose secrets it encrypts: restore the key file (or name it with --key-file)"
+    )]
+    MissingKeyFile { key: String, count: u64 },
 }
 
 /// Who acts, and from where, for the audit trail.
@@ -94,6 +110,7 @@ pub struct Store {
     location: String,
     clock: Arc<dyn Clock>,
     fast: fast_read::FastReads,
+    tokens: token_writer::TokenWriter,
 }
 
 impl std::fmt::Debug for Store {
@@ -105,7 +122,7 @@ impl std::fmt::Debug for Store {
 }
 
 const CONNECTION_COLUMNS: &str = "code, label, flow_type, visual, client_id, username, role, grp, \
-     created_at, updated_at, version";
+     created_at, updated_at, version, wrong_credentials_at";
 
 /// Where the store reads the time; tests move it forward.
 pub trait Clock: Send + Sync {
@@ -170,6 +187,7 @@ struct ConnectionJson {
     created_at: i64,
     updated_at: i64,
     version: u64,
+    wrong_credentials_at: Option<i64>,
 }
 
 impl ConnectionJson {
@@ -186,6 +204,7 @@ impl ConnectionJson {
             created_at: from_millis(self.created_at),
             updated_at: from_millis(self.updated_at),
             version: self.version,
+            wrong_credentials_at: self.wrong_credentials_at.map(from_millis),
         }
     }
 }
@@ -204,6 +223,9 @@ fn connection_from_row(row: &SqliteRow) -> Result<Connection, sqlx::Error> {
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
         version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
+        wrong_credentials_at: row
+            .try_get::<Option<i64>, _>("wrong_credentials_at")?
+            .map(from_millis),
     })
 }
 
@@ -259,7 +281,6 @@ impl Store {
                 create_private_dir(dir)?;
             }
         }
-        let keys = Keys::load_or_create(key_path)?;
         create_private_file(db_path).map_err(|error| StoreError::Io {
             path: db_path.display().to_string(),
             error,
@@ -282,13 +303,30 @@ impl Store {
         sqlx::migrate!("src/store/migrations/sqlite")
             .run(&pool)
             .await?;
+        if !key_path.exists() {
+            // A new key file cannot read the secrets an old one wrote: refuse
+            // instead of making every stored credential useless.
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
+                .fetch_one(&pool)
+                .await?;
+            if count > 0 {
+                pool.close().await;
+                return Err(StoreError::MissingKeyFile {
+                    key: key_path.display().to_string(),
+                    count: u64::try_from(count).unwrap_or(0),
+                });
+            }
+        }
+        let keys = Keys::load_or_create(key_path)?;
         let fast = fast_read::FastReads::open(db_path, 2)?;
+        let tokens = token_writer::TokenWriter::open(db_path)?;
         Ok(Store {
             pool,
             keys,
             location: db_path.display().to_string(),
             clock: Arc::new(SystemClock),
             fast,
+            tokens,
         })
     }
 
@@ -465,7 +503,8 @@ impl Store {
             "SELECT COALESCE(json_group_array(json_object(
                  'code', code, 'label', label, 'flow_type', flow_type, 'visual', visual,
                  'client_id', client_id, 'username', username, 'role', role, 'group', grp,
-                 'created_at', created_at, 'updated_at', updated_at, 'version', version)
+                 'created_at', created_at, 'updated_at', updated_at, 'version', version,
+                 'wrong_credentials_at', wrong_credentials_at)
                  ORDER BY label_key, code), '[]')
              FROM (SELECT * FROM connections ORDER BY label_key, code LIMIT $1 OFFSET $2)",
         )
@@ -572,10 +611,12 @@ impl Store {
         let secret = credentials::new_secret();
         let password = credentials::new_password();
         let now = self.now_millis();
+        let sealed = self.keys.encrypt(&draft.code, "secret", &secret);
         let row = sqlx::query(&format!(
             "INSERT INTO connections (code, label, label_key, flow_type, visual, client_id,
-                 secret_ciphertext, secret_mac, username, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                 secret_ciphertext, secret_mac, username, password_hash, created_at, updated_at,
+                 secret_key_id)
+             VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10, $10, $12)
              RETURNING {CONNECTION_COLUMNS}"
         ))
         .bind(&draft.code)
@@ -583,12 +624,13 @@ impl Store {
         .bind(draft.flow_type.as_str())
         .bind(&draft.visual)
         .bind(&client_id)
-        .bind(self.keys.encrypt(&draft.code, "secret", &secret))
+        .bind(&sealed.blob)
         .bind(self.keys.mac_hex(secrecy::ExposeSecret::expose_secret(&secret)))
         .bind(&username)
         .bind(self.keys.hash_password(&password))
         .bind(now)
         .bind(domain::sort_key(&draft.label))
+        .bind(i64::from(sealed.key_id))
         .fetch_one(&mut **tx)
         .await
         .map_err(|e| {
@@ -772,15 +814,16 @@ impl Store {
             .collect()
     }
 
-    /// The stored secret, decrypted (R5). Used by later issues' reveal and by tests.
+    /// The stored secret, decrypted (R5).
     pub async fn secret_of(&self, code: &str) -> Result<SecretString, StoreError> {
-        let blob: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT secret_ciphertext FROM connections WHERE code = $1")
-                .bind(code)
-                .fetch_optional(&self.pool)
-                .await?;
-        let blob = blob.ok_or(StoreError::NotFound)?;
-        Ok(self.keys.decrypt(code, "secret", &blob)?)
+        let row: Option<(Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT secret_ciphertext, secret_key_id FROM connections WHERE code = $1",
+        )
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (blob, key_id) = row.ok_or(StoreError::NotFound)?;
+        Ok(self.keys.decrypt(code, "secret", &sealed(blob, key_id))?)
     }
 
     /// Whether `password` is the connection's current password (R4).

@@ -206,6 +206,7 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,
+            wrong_credentials_at: None,
         }
     }
 

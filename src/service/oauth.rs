@@ -1,0 +1,408 @@
+//! The connections' side of the API: the OAuth token endpoint (R21), token
+//! revocation (RFC 7009), the bearer check of the Web API (R22's 401) and the
+//! wrong-credentials watch (R24).
+//!
+//! The password grant is kept only for compatibility with existing PIM API
+//! clients (RFC 9700 §2.4 advises against it): the "resource owner" is the
+//! connection's own generated API user, the client must authenticate with its
+//! secret first, and failures are counted per client in the database.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Service, ServiceError};
+use crate::domain::credentials::{self, Kind};
+use crate::model::{FlowType, TokenResponse};
+use crate::store::users::LockoutPolicy;
+use crate::store::{ClientRow, StoreError, TokenPair};
+
+/// Access tokens live one hour.
+pub const ACCESS_TTL_SECS: u64 = 3600;
+/// Refresh tokens live 14 days.
+pub const REFRESH_TTL_SECS: u64 = 14 * 24 * 3600;
+/// R24 warnings show for 7 days.
+pub const WARNING_DAYS: i64 = 7;
+
+/// Per client: 10 failed token requests in 15 minutes lock it for 15
+/// minutes, on every instance (the counters are in the database).
+pub const CLIENT_LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 10,
+    window_ms: 15 * 60_000,
+    lock_ms: 15 * 60_000,
+};
+
+/// The longest username or value the token endpoint looks at.
+const MAX_FIELD: usize = 512;
+
+/// A token request, as the transport decoded it. Secret values are wrapped.
+#[derive(Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub refresh_token: Option<SecretString>,
+    /// From HTTP Basic or from the body (the transport made sure there is
+    /// only one).
+    pub client: Option<(String, SecretString)>,
+}
+
+/// A client's credentials, from HTTP Basic or the body.
+pub type ClientCredentials = (String, SecretString);
+
+/// Why a token or revocation request failed (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OAuthFailure {
+    InvalidRequest(String),
+    InvalidClient(String),
+    InvalidGrant(String),
+    UnsupportedGrantType(String),
+    UnsupportedMediaType(String),
+    TooLarge(String),
+    TooManyRequests {
+        retry_after_secs: u64,
+        message: String,
+    },
+    Internal,
+}
+
+impl OAuthFailure {
+    pub fn status(&self) -> u16 {
+        match self {
+            OAuthFailure::InvalidRequest(_)
+            | OAuthFailure::InvalidGrant(_)
+            | OAuthFailure::UnsupportedGrantType(_) => 400,
+            OAuthFailure::InvalidClient(_) => 401,
+            OAuthFailure::UnsupportedMediaType(_) => 415,
+            OAuthFailure::TooLarge(_) => 413,
+            OAuthFailure::TooManyRequests { .. } => 429,
+            OAuthFailure::Internal => 500,
+        }
+    }
+
+    /// The RFC 6749 error code.
+    pub fn error(&self) -> &'static str {
+        match self {
+            OAuthFailure::InvalidRequest(_)
+            | OAuthFailure::UnsupportedMediaType(_)
+            | OAuthFailure::TooLarge(_) => "invalid_request",
+            OAuthFailure::InvalidClient(_) => "invalid_client",
+            OAuthFailure::InvalidGrant(_) => "invalid_grant",
+            OAuthFailure::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthFailure::TooManyRequests { .. } => "slow_down",
+            OAuthFailure::Internal => "server_error",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            OAuthFailure::InvalidRequest(m)
+            | OAuthFailure::InvalidClient(m)
+            | OAuthFailure::InvalidGrant(m)
+            | OAuthFailure::UnsupportedGrantType(m)
+            | OAuthFailure::UnsupportedMediaType(m)
+            | OAuthFailure::TooLarge(m) => m.clone(),
+            OAuthFailure::TooManyRequests { message, .. } => message.clone(),
+            OAuthFailure::Internal => "internal error; see the server log".to_string(),
+        }
+    }
+}
+
+fn internal(e: StoreError) -> OAuthFailure {
+    tracing::error!(error = %e, "store failure at the token endpoint");
+    OAuthFailure::Internal
+}
+
+const BAD_CLIENT: &str =
+    "client authentication failed: the client_id does not match any client, or the secret is wrong";
+const BAD_USER: &str = "no user found for the given username and password (for this client)";
+const BAD_REFRESH: &str =
+    "the refresh token is invalid, has expired, was revoked, or belongs to another client";
+
+/// Why a Web API request is not authenticated (RFC 6750 `invalid_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BearerFailure {
+    Missing,
+    Invalid,
+    Expired,
+    Internal,
+}
+
+impl BearerFailure {
+    pub fn message(self) -> &'static str {
+        match self {
+            BearerFailure::Missing => {
+                "Authentication is required: send `Authorization: Bearer <access token>` (get one from POST /api/oauth/v1/token)"
+            }
+            BearerFailure::Invalid => "The access token provided is invalid.",
+            BearerFailure::Expired => "The access token provided has expired.",
+            BearerFailure::Internal => "internal error; see the server log",
+        }
+    }
+}
+
+/// The connection a Web API request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiCaller {
+    pub connection_id: i64,
+    pub code: String,
+    pub flow_type: FlowType,
+    pub role: String,
+    pub group: String,
+}
+
+fn check_len(field: &str, value: &str) -> Result<(), OAuthFailure> {
+    if value.len() > MAX_FIELD {
+        return Err(OAuthFailure::InvalidRequest(format!(
+            "{field} is too long (at most {MAX_FIELD} bytes)"
+        )));
+    }
+    Ok(())
+}
+
+impl Service {
+    fn now_ms(&self) -> i64 {
+        self.store.now_millis()
+    }
+
+    /// Counts a failure against the client; the lockout follows.
+    async fn client_failed(&self, client_id: &str) {
+        let key = crate::store::creds_failure_key(client_id);
+        if let Err(e) = self.store.record_login_failure(&key, CLIENT_LOCKOUT).await {
+            tracing::error!(error = %e, "cannot count a failed token request");
+        }
+    }
+
+    /// Checks the client's secret (an HMAC compare, before anything else
+    /// costs anything) and its lockout.
+    async fn authenticate_client(
+        &self,
+        client: Option<&ClientCredentials>,
+    ) -> Result<ClientRow, OAuthFailure> {
+        let Some((client_id, secret)) = client else {
+            return Err(OAuthFailure::InvalidClient(
+                "client authentication is required: send the client id and secret with HTTP Basic (Authorization: Basic base64(client_id:secret))".to_string(),
+            ));
+        };
+        check_len("client_id", client_id)?;
+        let Some(row) = self.store.client(client_id).map_err(internal)? else {
+            return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
+        };
+        let now = self.now_ms();
+        if row.locked_until_ms > now {
+            let secs = ((row.locked_until_ms - now) as u64).div_ceil(1000);
+            return Err(OAuthFailure::TooManyRequests {
+                retry_after_secs: secs,
+                message: format!(
+                    "too many failed token requests for this client; try again in {secs} s"
+                ),
+            });
+        }
+        if !self
+            .store
+            .keys()
+            .mac_matches(secret.expose_secret(), &row.secret_mac)
+        {
+            self.client_failed(client_id).await;
+            return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
+        }
+        Ok(row)
+    }
+
+    /// A fresh pair of tokens for `row`, as stored rows and as the answer.
+    fn new_pair(&self, row: &ClientRow, grant_id: i64) -> (TokenPair, TokenResponse) {
+        let access = credentials::new_access_token();
+        let refresh = credentials::new_refresh_token();
+        let now = self.now_ms();
+        let keys = self.store.keys();
+        let pair = TokenPair {
+            connection_id: row.id,
+            credential_version: row.credential_version,
+            grant_id,
+            access_digest: keys.mac_hex(access.expose_secret()),
+            refresh_digest: keys.mac_hex(refresh.expose_secret()),
+            now_ms: now,
+            access_expires_ms: now + (ACCESS_TTL_SECS as i64) * 1000,
+            refresh_expires_ms: now + (REFRESH_TTL_SECS as i64) * 1000,
+        };
+        let response = TokenResponse {
+            access_token: access.expose_secret().to_string(),
+            expires_in: ACCESS_TTL_SECS,
+            token_type: "bearer".to_string(),
+            scope: None,
+            refresh_token: refresh.expose_secret().to_string(),
+        };
+        (pair, response)
+    }
+
+    /// `POST /api/oauth/v1/token` (R21, R24).
+    pub async fn token(&self, req: TokenRequest) -> Result<TokenResponse, OAuthFailure> {
+        let grant_type = match req.grant_type.as_deref() {
+            None | Some("") => {
+                return Err(OAuthFailure::InvalidRequest(
+                    "grant_type is missing: use \"password\" or \"refresh_token\"".to_string(),
+                ));
+            }
+            Some(g @ ("password" | "refresh_token")) => g.to_string(),
+            Some(other) => {
+                let shown: String = other.chars().take(40).collect();
+                return Err(OAuthFailure::UnsupportedGrantType(format!(
+                    "grant_type {shown:?} is not supported: use \"password\" or \"refresh_token\""
+                )));
+            }
+        };
+        let row = self.authenticate_client(req.client.as_ref()).await?;
+        let client_id = req
+            .client
+            .as_ref()
+            .map(|(id, _)| id.clone())
+            .unwrap_or_default();
+        if grant_type == "password" {
+            let username = req.username.as_deref().unwrap_or("");
+            let password = req.password.as_ref();
+            if username.is_empty() {
+                return Err(OAuthFailure::InvalidRequest(
+                    "username is missing (the connection's API username)".to_string(),
+                ));
+            }
+            let Some(password) = password.filter(|p| !p.expose_secret().is_empty()) else {
+                return Err(OAuthFailure::InvalidRequest(
+                    "password is missing (the connection's API password)".to_string(),
+                ));
+            };
+            check_len("username", username)?;
+            if username != row.username {
+                // R24: recorded on this client's connection; the answer is
+                // the same as for a wrong password.
+                if let Err(e) = self.store.record_wrong_credentials(row.id, username).await {
+                    tracing::error!(error = %e, "cannot record a wrong-credentials use");
+                }
+                tracing::warn!(connection = %row.code, "token request with another username");
+                self.client_failed(&client_id).await;
+                return Err(OAuthFailure::InvalidGrant(BAD_USER.to_string()));
+            }
+            if !self
+                .store
+                .keys()
+                .verify_password(password.expose_secret(), &row.password_hash)
+            {
+                self.client_failed(&client_id).await;
+                return Err(OAuthFailure::InvalidGrant(BAD_USER.to_string()));
+            }
+            let grant_id = i64::from_le_bytes(credentials::random_bytes::<8>()) & i64::MAX;
+            let (pair, response) = self.new_pair(&row, grant_id);
+            if !self.store.issue_tokens(pair).await.map_err(internal)? {
+                // The secret or password was regenerated in between.
+                return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
+            }
+            self.clear_client_failures(&row, &client_id).await;
+            return Ok(response);
+        }
+        // refresh_token
+        let Some(refresh) = req
+            .refresh_token
+            .as_ref()
+            .filter(|r| !r.expose_secret().is_empty())
+        else {
+            return Err(OAuthFailure::InvalidRequest(
+                "refresh_token is missing".to_string(),
+            ));
+        };
+        let refresh = refresh.expose_secret();
+        let found = if Kind::RefreshToken.is_well_formed(refresh) {
+            let digest = self.store.keys().mac_hex(refresh);
+            self.store
+                .token(&digest)
+                .map_err(internal)?
+                .filter(|t| t.refresh && t.connection_id == row.id)
+                .map(|t| (digest, t))
+        } else {
+            None
+        };
+        let Some((digest, old)) = found.filter(|(_, t)| t.expires_at_ms > self.now_ms()) else {
+            self.client_failed(&client_id).await;
+            return Err(OAuthFailure::InvalidGrant(BAD_REFRESH.to_string()));
+        };
+        let (pair, response) = self.new_pair(&row, old.grant_id);
+        if !self
+            .store
+            .refresh_tokens(digest, pair)
+            .await
+            .map_err(internal)?
+        {
+            // Used by a concurrent request, or revoked in between.
+            self.client_failed(&client_id).await;
+            return Err(OAuthFailure::InvalidGrant(BAD_REFRESH.to_string()));
+        }
+        self.clear_client_failures(&row, &client_id).await;
+        Ok(response)
+    }
+
+    async fn clear_client_failures(&self, row: &ClientRow, client_id: &str) {
+        if row.failures > 0 {
+            let key = crate::store::creds_failure_key(client_id);
+            if let Err(e) = self.store.clear_login_failures(&key).await {
+                tracing::error!(error = %e, "cannot reset a client's failure counter");
+            }
+        }
+    }
+
+    /// `POST /api/oauth/v1/revoke` (RFC 7009): the client drops one of its
+    /// own tokens. Unknown tokens are not an error.
+    pub async fn revoke(
+        &self,
+        client: Option<ClientCredentials>,
+        token: Option<SecretString>,
+    ) -> Result<(), OAuthFailure> {
+        let Some(token) = token.filter(|t| !t.expose_secret().is_empty()) else {
+            return Err(OAuthFailure::InvalidRequest("token is missing".to_string()));
+        };
+        let row = self.authenticate_client(client.as_ref()).await?;
+        let token = token.expose_secret();
+        if Kind::AccessToken.is_well_formed(token) || Kind::RefreshToken.is_well_formed(token) {
+            let digest = self.store.keys().mac_hex(token);
+            self.store
+                .revoke_token(row.id, &digest)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(())
+    }
+
+    /// The bearer check of every `/api/rest/v1` request (R22, R25): a digest
+    /// lookup, so a revoked token fails on the very next request.
+    pub fn authenticate_bearer(&self, token: Option<&str>) -> Result<ApiCaller, BearerFailure> {
+        let token = token.ok_or(BearerFailure::Missing)?;
+        if !Kind::AccessToken.is_well_formed(token) {
+            return Err(BearerFailure::Invalid);
+        }
+        let digest = self.store.keys().mac_hex(token);
+        let row = self
+            .store
+            .token(&digest)
+            .map_err(|e| {
+                tracing::error!(error = %e, "store failure in the bearer check");
+                BearerFailure::Internal
+            })?
+            .filter(|t| !t.refresh)
+            .ok_or(BearerFailure::Invalid)?;
+        if row.expires_at_ms <= self.now_ms() {
+            return Err(BearerFailure::Expired);
+        }
+        Ok(ApiCaller {
+            connection_id: row.connection_id,
+            code: row.code,
+            flow_type: row.flow_type,
+            role: row.role,
+            group: row.group,
+        })
+    }
+
+    /// Deletes expired tokens and old warnings (run every few minutes by
+    /// `serve`).
+    pub async fn sweep_expired(&self) -> Result<u64, ServiceError> {
+        let keep_since = self.now_ms() - 30 * 24 * 3600 * 1000;
+        self.store
+            .sweep_expired(keep_since)
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))
+    }
+}
