@@ -102,7 +102,115 @@ contract!(
     list_pages_in_label_order_with_a_total,
     malformed_paths_and_huge_bodies_get_json_4xx,
     r4_debug_output_of_a_create_answer_hides_the_credentials,
+    r5_the_secret_can_be_revealed_again_and_every_reveal_is_audited,
+    r6_regenerating_the_secret_keeps_the_client_id_and_replaces_the_secret,
+    r7_regenerating_the_password_returns_a_new_one_once,
+    credentials_of_an_unknown_connection_are_not_found,
 );
+
+async fn r5_the_secret_can_be_revealed_again_and_every_reveal_is_audited(b: Backend) {
+    let created = b.client.create_connection(&new("Reveal Me")).await.unwrap();
+    let code = &created.connection.code;
+    for _ in 0..2 {
+        let revealed = b.client.reveal_secret(code).await.unwrap();
+        assert_eq!(revealed.secret, created.secret);
+        assert_eq!(revealed.client_id, created.connection.client_id);
+        assert!(!format!("{revealed:?}").contains(&created.secret));
+    }
+    let audit = b.client.connection_audit(code).await.unwrap();
+    let reveals = audit
+        .iter()
+        .filter(|r| r.action == "connection.secret.reveal")
+        .count();
+    assert_eq!(reveals, 2);
+    // The summary never carries a secret value, nor the password.
+    let info = b.client.credentials_info(code).await.unwrap();
+    let text = serde_json::to_string(&info).unwrap();
+    assert!(!text.contains(&created.secret) && !text.contains(&created.password));
+    assert_eq!(info.client_id, created.connection.client_id);
+    assert_eq!(info.username, created.connection.username);
+    assert_eq!(info.token_path, "/api/oauth/v1/token");
+    assert_eq!(
+        (info.active_access_tokens, info.active_refresh_tokens),
+        (0, 0)
+    );
+}
+
+async fn r6_regenerating_the_secret_keeps_the_client_id_and_replaces_the_secret(b: Backend) {
+    let created = b.client.create_connection(&new("Rotate Me")).await.unwrap();
+    let code = &created.connection.code;
+    let done = b.client.regenerate_secret(code).await.unwrap();
+    assert_eq!(done.client_id, created.connection.client_id);
+    assert_ne!(done.secret, created.secret);
+    assert!(Kind::Secret.is_well_formed(&done.secret));
+    assert_eq!(
+        b.client.reveal_secret(code).await.unwrap().secret,
+        done.secret
+    );
+    let info = b.client.credentials_info(code).await.unwrap();
+    assert!(info.secret_rotated_at.is_some());
+    assert!(info.password_rotated_at.is_none());
+    let audit = b.client.connection_audit(code).await.unwrap();
+    let record = audit
+        .iter()
+        .find(|r| r.action == "connection.secret.regenerate")
+        .expect("audited");
+    let secret_change = record.changes.iter().find(|c| c.field == "secret").unwrap();
+    assert_eq!(secret_change.old.as_deref(), Some("******"));
+    assert_eq!(secret_change.new.as_deref(), Some("******"));
+}
+
+async fn r7_regenerating_the_password_returns_a_new_one_once(b: Backend) {
+    let created = b
+        .client
+        .create_connection(&new("New Password"))
+        .await
+        .unwrap();
+    let code = &created.connection.code;
+    let done = b.client.regenerate_password(code).await.unwrap();
+    assert_eq!(done.username, created.connection.username);
+    assert_ne!(done.password, created.password);
+    assert!(!format!("{done:?}").contains(&done.password));
+    let store = b.service.store();
+    assert!(store.check_password(code, &done.password).await.unwrap());
+    assert!(!store.check_password(code, &created.password).await.unwrap());
+    // No read shows it again (R4).
+    for path in [
+        format!("/api/v1/connections/{code}"),
+        format!("/api/v1/connections/{code}/credentials"),
+        format!("/api/v1/connections/{code}/audit"),
+        "/api/v1/connections".to_string(),
+    ] {
+        let resp = b.client.raw(Method::GET, &path, None).await.unwrap();
+        assert_eq!(resp.status, 200, "{path}");
+        let body = String::from_utf8_lossy(&resp.body);
+        assert!(!body.contains(&done.password), "{path}");
+    }
+}
+
+async fn credentials_of_an_unknown_connection_are_not_found(b: Backend) {
+    for e in [
+        b.client.credentials_info("nothing").await.unwrap_err(),
+        b.client
+            .reveal_secret("nothing")
+            .await
+            .map(drop)
+            .unwrap_err(),
+        b.client
+            .regenerate_secret("nothing")
+            .await
+            .map(drop)
+            .unwrap_err(),
+        b.client
+            .regenerate_password("nothing")
+            .await
+            .map(drop)
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.status(), Some(404), "{e}");
+        assert_eq!(e.code(), Some("not_found"));
+    }
+}
 
 fn new(label: &str) -> NewConnection {
     NewConnection {

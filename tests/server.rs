@@ -393,3 +393,37 @@ async fn an_unreachable_server_is_a_transport_error() {
     assert!(err.to_string().contains(&url), "{err}");
     assert!(Client::http("ftp://x", None, None, Source::Cli).is_err());
 }
+
+#[tokio::test]
+async fn r20_members_may_not_reveal_or_regenerate_credentials() {
+    let server = start().await;
+    let owner = server.owner().await;
+    let created = owner
+        .create_connection(&NewConnection {
+            label: "Guarded".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let code = &created.connection.code;
+    let member = server.user(&owner, "mia", UserKind::Member).await;
+    for e in [
+        member.reveal_secret(code).await.map(drop).unwrap_err(),
+        member.regenerate_secret(code).await.map(drop).unwrap_err(),
+        member
+            .regenerate_password(code)
+            .await
+            .map(drop)
+            .unwrap_err(),
+    ] {
+        assert_eq!(e.status(), Some(403), "{e}");
+    }
+    // nothing changed
+    assert_eq!(
+        owner.reveal_secret(code).await.unwrap().secret,
+        created.secret
+    );
+    let admin = server.user(&owner, "ada", UserKind::Admin).await;
+    let rotated = admin.regenerate_secret(code).await.unwrap();
+    assert_ne!(rotated.secret, created.secret);
+}
