@@ -215,6 +215,16 @@ impl Env {
     }
 }
 
+/// (what, content type, authorization, body, status, error)
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<String>,
+    String,
+    u16,
+    &'a str,
+);
+
 async fn answer(resp: reqwest::Response) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
@@ -307,7 +317,7 @@ async fn r21_every_error_has_its_rfc_status_code_and_both_body_shapes() {
     let json_ct = Some("application/json");
     let form_ct = Some("application/x-www-form-urlencoded");
     // (what, content type, authorization, body, status, error)
-    let cases: Vec<(&str, Option<&str>, Option<String>, String, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no content type",
             None,
