@@ -4,10 +4,8 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchboard::client::Client;
 use switchboard::model::{AccountPatch, FlowType, Source, UserKind};
@@ -15,17 +13,10 @@ use switchboard::server::serve::{self, Running};
 use switchboard::service::{Actor, Service, draft_from_label};
 use switchboard::store::{Store, sqlite_paths};
 
-const PASSWORD: &str = "correct horse battery";
-/// Requests in flight at once while measuring throughput.
-const CONCURRENCY: usize = 32;
+mod support;
+use support::{bare_server, http_client, load, runtime};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+const PASSWORD: &str = "correct horse battery";
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -99,44 +90,10 @@ fn list_over_http(c: &mut Criterion) {
     });
 }
 
-/// Runs `iters` GETs of `url` with `CONCURRENCY` in flight; returns the
-/// elapsed time (so criterion reports time per request = 1 / throughput).
-async fn load(client: &reqwest::Client, url: &str, token: Option<&str>, iters: u64) -> Duration {
-    let started = Instant::now();
-    let per_worker = iters.div_ceil(CONCURRENCY as u64);
-    let mut tasks = Vec::with_capacity(CONCURRENCY);
-    for _ in 0..CONCURRENCY {
-        let client = client.clone();
-        let url = url.to_string();
-        let token = token.map(str::to_string);
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..per_worker {
-                let mut req = client.get(&url);
-                if let Some(t) = &token {
-                    req = req.bearer_auth(t);
-                }
-                let resp = req.send().await.unwrap();
-                assert!(resp.status().is_success());
-                black_box(resp.bytes().await.unwrap());
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    started.elapsed() * (iters as u32).max(1) / (per_worker * CONCURRENCY as u64).max(1) as u32
-}
-
 fn throughput(c: &mut Criterion) {
     let rt = runtime();
     let f = rt.block_on(fixture(1_000));
-    let bare = rt.block_on(async {
-        let app = Router::new().route("/bare", get(|| async { "ok" }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}/bare")
-    });
+    let bare = rt.block_on(bare_server());
     let code = rt
         .block_on(f.client.list_connections_page(0, Some(1)))
         .unwrap()
@@ -144,19 +101,22 @@ fn throughput(c: &mut Criterion) {
         .code
         .clone();
     let authed = format!("http://{}/api/v1/connections/{code}", f.server.addr());
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .unwrap();
+    let http = http_client();
     let mut group = c.benchmark_group("get_one_connection_under_load");
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(10));
     group.bench_function("bare_axum_handler", |b| {
-        b.iter_custom(|iters| rt.block_on(load(&http, &bare, None, iters)))
+        b.iter_custom(|iters| {
+            let (http, url) = (http.clone(), bare.clone());
+            rt.block_on(load(iters, move |_| http.get(&url)))
+        })
     });
     group.bench_function("authenticated_admin_get", |b| {
-        b.iter_custom(|iters| rt.block_on(load(&http, &authed, Some(&f.token), iters)))
+        b.iter_custom(|iters| {
+            let (http, url, token) = (http.clone(), authed.clone(), f.token.clone());
+            rt.block_on(load(iters, move |_| http.get(&url).bearer_auth(&token)))
+        })
     });
     group.finish();
 }

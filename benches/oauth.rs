@@ -1,0 +1,152 @@
+//! The connections' side under load on loopback, 2 cores: token issuance
+//! (password grant) per second, and a bearer-authenticated Web API request
+//! compared with a bare axum handler in the same run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use switchboard::model::{NewConnection, Source, UserKind};
+use switchboard::server::serve::{self, Running};
+use switchboard::service::{Actor, Service};
+use switchboard::store::{Store, sqlite_paths};
+
+mod support;
+use support::{CONCURRENCY, bare_server, http_client, load, runtime};
+
+/// One connection's credentials, ready to send.
+#[derive(Clone)]
+struct App {
+    basic: String,
+    grant: String,
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: Running,
+    apps: Vec<App>,
+}
+
+/// A server with one connection per in-flight worker.
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let service = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    service.prepare_owner(Some("bench"), None).await.unwrap();
+    let actor = Actor {
+        username: "bench".into(),
+        kind: UserKind::Owner,
+    };
+    let mut apps = Vec::new();
+    for i in 0..CONCURRENCY {
+        let created = service
+            .create_connection(
+                &actor,
+                Source::Cli,
+                NewConnection {
+                    label: format!("Bench client {i}"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let c = &created.connection;
+        apps.push(App {
+            basic: format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", c.client_id, created.secret))
+            ),
+            grant: serde_json::json!({
+                "grant_type": "password",
+                "username": c.username,
+                "password": created.password,
+            })
+            .to_string(),
+        });
+    }
+    let server = serve::start(service, "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        server,
+        apps,
+    }
+}
+
+fn token_issuance(c: &mut Criterion) {
+    let rt = runtime();
+    let f = rt.block_on(fixture());
+    let url = format!("http://{}/api/oauth/v1/token", f.server.addr());
+    let http = http_client();
+    let mut group = c.benchmark_group("oauth_token_password_grant");
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("issue_access_and_refresh_token", |b| {
+        b.iter_custom(|iters| {
+            let (http, url, apps) = (http.clone(), url.clone(), f.apps.clone());
+            rt.block_on(load(iters, move |worker| {
+                let app = &apps[worker % apps.len()];
+                http.post(&url)
+                    .header("authorization", &app.basic)
+                    .header("content-type", "application/json")
+                    .body(app.grant.clone())
+            }))
+        })
+    });
+    group.finish();
+}
+
+fn bearer_request(c: &mut Criterion) {
+    let rt = runtime();
+    let f = rt.block_on(fixture());
+    let http = http_client();
+    let token_url = format!("http://{}/api/oauth/v1/token", f.server.addr());
+    let tokens: Vec<String> = rt.block_on(async {
+        let mut tokens = Vec::new();
+        for app in &f.apps {
+            let v: serde_json::Value = http
+                .post(&token_url)
+                .header("authorization", &app.basic)
+                .header("content-type", "application/json")
+                .body(app.grant.clone())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            tokens.push(v["access_token"].as_str().unwrap().to_string());
+        }
+        tokens
+    });
+    let bare = rt.block_on(bare_server());
+    let root = format!("http://{}/api/rest/v1", f.server.addr());
+    let mut group = c.benchmark_group("web_api_request_under_load");
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("bare_axum_handler", |b| {
+        b.iter_custom(|iters| {
+            let (http, url) = (http.clone(), bare.clone());
+            rt.block_on(load(iters, move |_| http.get(&url)))
+        })
+    });
+    group.bench_function("bearer_authenticated_get", |b| {
+        b.iter_custom(|iters| {
+            let (http, url, tokens) = (http.clone(), root.clone(), tokens.clone());
+            rt.block_on(load(iters, move |worker| {
+                http.get(&url).bearer_auth(&tokens[worker % tokens.len()])
+            }))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, token_issuance, bearer_request);
+criterion_main!(benches);
