@@ -979,6 +979,12 @@ async fn r22_every_web_api_path_needs_a_valid_bearer_token() {
     env.get("/api/rest/v1", Some(&t.refresh()))
         .await
         .assert_invalid_token("invalid");
+    // a real token's id with another verifier (the checksum recomputed)
+    let (id, _) = Kind::AccessToken.parse_token(&t.access()).unwrap();
+    let guessed = Kind::AccessToken.compose_token(id, &"A".repeat(43));
+    env.get("/api/rest/v1", Some(&guessed))
+        .await
+        .assert_invalid_token("invalid");
     // a well-formed token that was never issued
     let forged = Kind::AccessToken.generate();
     env.get("/api/rest/v1", Some(&forged))

@@ -59,8 +59,19 @@ impl Kind {
         self.prefix().len() + self.body_len() + CHECKSUM_LEN
     }
 
+    /// Whether values of this kind are issued tokens, which carry a row id.
+    pub fn is_token(self) -> bool {
+        matches!(self, Kind::AccessToken | Kind::RefreshToken)
+    }
+
     /// A new credential: prefix, random body from the OS CSPRNG, checksum.
+    /// (A token kind gets a random id; issued tokens come from
+    /// [`Kind::compose_token`].)
     pub fn generate(self) -> String {
+        if self.is_token() {
+            let id = u64::from_le_bytes(random_bytes::<8>()) >> 1;
+            return self.compose_token(id, &random_base62(SECRET_BODY));
+        }
         let body = random_base62(self.body_len());
         let mut out = String::with_capacity(self.full_len());
         out.push_str(self.prefix());
@@ -69,10 +80,52 @@ impl Kind {
         out
     }
 
+    /// An issued token: `<prefix><id>_<verifier><checksum>`. The id (base62)
+    /// selects the token's row, so issuing appends to the table instead of
+    /// inserting at a random place; the verifier (256 random bits) is checked
+    /// against its keyed digest in constant time (split-token pattern).
+    pub fn compose_token(self, id: u64, verifier: &str) -> String {
+        let mut out = String::with_capacity(4 + 12 + 1 + SECRET_BODY + CHECKSUM_LEN);
+        out.push_str(self.prefix());
+        out.push_str(&base62_u64(id));
+        out.push('_');
+        out.push_str(verifier);
+        out.push_str(&checksum(&out));
+        out
+    }
+
+    /// The id and verifier of a well-formed token of this kind.
+    pub fn parse_token(self, value: &str) -> Option<(u64, &str)> {
+        if !self.is_token() || !value.is_ascii() {
+            return None;
+        }
+        let rest = value.strip_prefix(self.prefix())?;
+        let (id, tail) = rest.split_once('_')?;
+        if id.is_empty()
+            || id.len() > 11
+            || tail.len() != SECRET_BODY + CHECKSUM_LEN
+            || !id
+                .bytes()
+                .chain(tail.bytes())
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            return None;
+        }
+        let (head, sum) = value.split_at(value.len() - CHECKSUM_LEN);
+        if !bool::from(checksum(head).as_bytes().ct_eq(sum.as_bytes())) {
+            return None;
+        }
+        let id = parse_base62_u64(id)?;
+        Some((id, &tail[..SECRET_BODY]))
+    }
+
     /// Whether `value` is well-formed for this kind: prefix, length,
     /// alphabet and checksum. Lets the server reject garbage, and scanners
     /// reject look-alikes, without a database.
     pub fn is_well_formed(self, value: &str) -> bool {
+        if self.is_token() {
+            return self.parse_token(value).is_some();
+        }
         value.len() == self.full_len()
             && value.starts_with(self.prefix())
             && value
@@ -84,6 +137,31 @@ impl Kind {
                 checksum(head).as_bytes().ct_eq(sum.as_bytes()).into()
             }
     }
+}
+
+/// `n` in base62, most significant digit first.
+fn base62_u64(mut n: u64) -> String {
+    let mut digits = Vec::with_capacity(11);
+    loop {
+        digits.push(BASE62[(n % 62) as usize]);
+        n /= 62;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().map(|&b| b as char).collect()
+}
+
+fn parse_base62_u64(s: &str) -> Option<u64> {
+    s.bytes().try_fold(0u64, |n, b| {
+        let d = BASE62.iter().position(|&c| c == b)? as u64;
+        n.checked_mul(62)?.checked_add(d)
+    })
+}
+
+/// The random part of a new token (43 base62 characters, ≈256 bits).
+pub fn new_verifier() -> SecretString {
+    SecretString::from(random_base62(SECRET_BODY))
 }
 
 /// The CRC32 of `head` in 6 base62 characters (62⁶ > 2³²).
@@ -137,14 +215,6 @@ pub fn new_password() -> SecretString {
     SecretString::from(Kind::Password.generate())
 }
 
-pub fn new_access_token() -> SecretString {
-    SecretString::from(Kind::AccessToken.generate())
-}
-
-pub fn new_refresh_token() -> SecretString {
-    SecretString::from(Kind::RefreshToken.generate())
-}
-
 /// A login session token (≈256 bits).
 pub fn new_session_token() -> SecretString {
     SecretString::from(Kind::Session.generate())
@@ -183,7 +253,9 @@ mod tests {
     fn r3_credentials_have_the_promised_length_alphabet_and_checksum() {
         for kind in Kind::ALL {
             let v = kind.generate();
-            assert_eq!(v.len(), kind.full_len(), "{kind:?}");
+            if !kind.is_token() {
+                assert_eq!(v.len(), kind.full_len(), "{kind:?}");
+            }
             assert!(v.starts_with(kind.prefix()));
             assert!(is_url_safe(&v));
             assert!(kind.is_well_formed(&v), "{kind:?}");
@@ -193,11 +265,30 @@ mod tests {
         }
         assert!(new_secret().expose_secret().starts_with("sbs_"));
         assert!(new_password().expose_secret().starts_with("sbp_"));
-        assert!(new_access_token().expose_secret().starts_with("sba_"));
-        assert!(new_refresh_token().expose_secret().starts_with("sbr_"));
+        assert!(Kind::AccessToken.generate().starts_with("sba_"));
+        assert!(Kind::RefreshToken.generate().starts_with("sbr_"));
         // at least 128 bits of entropy in every random body (256 for secrets)
         assert!((CLIENT_ID_BODY as f64) * 62f64.log2() >= 128.0);
         assert!((SECRET_BODY as f64) * 62f64.log2() >= 255.0);
+    }
+
+    #[test]
+    fn r25_tokens_carry_their_row_id_and_a_256_bit_verifier() {
+        for id in [0u64, 1, 61, 62, 123_456_789, u64::MAX >> 1, u64::MAX] {
+            let verifier = random_base62(SECRET_BODY);
+            let t = Kind::AccessToken.compose_token(id, &verifier);
+            assert_eq!(
+                Kind::AccessToken.parse_token(&t),
+                Some((id, verifier.as_str()))
+            );
+            assert!(Kind::RefreshToken.parse_token(&t).is_none());
+            assert!(is_url_safe(&t));
+        }
+        assert!(Kind::Secret.parse_token(&Kind::Secret.generate()).is_none());
+        // an id too large for 64 bits
+        let t = Kind::AccessToken.compose_token(0, &random_base62(SECRET_BODY));
+        let big = t.replacen("sba_0_", "sba_zzzzzzzzzzz_", 1);
+        assert!(Kind::AccessToken.parse_token(&big).is_none());
     }
 
     #[test]
@@ -205,6 +296,7 @@ mod tests {
         assert!(!Kind::Secret.is_well_formed(""));
         assert!(!Kind::Secret.is_well_formed("sbs_"));
         assert!(!Kind::AccessToken.is_well_formed(&format!("sba_{}", "a".repeat(49))));
+        assert!(!Kind::AccessToken.is_well_formed(&format!("sba_1_{}", "a".repeat(49))));
         let v = Kind::AccessToken.generate();
         assert!(!Kind::AccessToken.is_well_formed(&format!("{v}x")));
         assert!(!Kind::AccessToken.is_well_formed(&v[..v.len() - 1]));

@@ -13,7 +13,7 @@ use super::{Service, ServiceError};
 use crate::domain::credentials::{self, Kind};
 use crate::model::{FlowType, TokenResponse};
 use crate::store::users::LockoutPolicy;
-use crate::store::{ClientRow, StoreError, TokenPair};
+use crate::store::{ClientRow, IssuedIds, OldRefresh, StoreError, TokenPair};
 
 /// Access tokens live one hour.
 pub const ACCESS_TTL_SECS: u64 = 3600;
@@ -207,30 +207,36 @@ impl Service {
         Ok(row)
     }
 
-    /// A fresh pair of tokens for `row`, as stored rows and as the answer.
-    fn new_pair(&self, row: &ClientRow, grant_id: i64) -> (TokenPair, TokenResponse) {
-        let access = credentials::new_access_token();
-        let refresh = credentials::new_refresh_token();
+    /// A fresh pair of verifiers for `row`: the rows to store, and the
+    /// verifiers to compose the tokens with once the rows have their ids.
+    fn new_pair(&self, row: &ClientRow, grant_id: i64) -> (TokenPair, [SecretString; 2]) {
+        let access = credentials::new_verifier();
+        let refresh = credentials::new_verifier();
         let now = self.now_ms();
         let keys = self.store.keys();
         let pair = TokenPair {
             connection_id: row.id,
             credential_version: row.credential_version,
             grant_id,
-            access_digest: keys.mac_hex(access.expose_secret()),
-            refresh_digest: keys.mac_hex(refresh.expose_secret()),
+            access_verifier_mac: keys.mac_hex(access.expose_secret()),
+            refresh_verifier_mac: keys.mac_hex(refresh.expose_secret()),
             now_ms: now,
             access_expires_ms: now + (ACCESS_TTL_SECS as i64) * 1000,
             refresh_expires_ms: now + (REFRESH_TTL_SECS as i64) * 1000,
         };
-        let response = TokenResponse {
-            access_token: access.expose_secret().to_string(),
+        (pair, [access, refresh])
+    }
+
+    /// The answer, once the pair's rows exist.
+    fn token_response(ids: IssuedIds, verifiers: &[SecretString; 2]) -> TokenResponse {
+        TokenResponse {
+            access_token: Kind::AccessToken.compose_token(ids.access, verifiers[0].expose_secret()),
             expires_in: ACCESS_TTL_SECS,
             token_type: "bearer".to_string(),
             scope: None,
-            refresh_token: refresh.expose_secret().to_string(),
-        };
-        (pair, response)
+            refresh_token: Kind::RefreshToken
+                .compose_token(ids.refresh, verifiers[1].expose_secret()),
+        }
     }
 
     /// `POST /api/oauth/v1/token` (R21, R24).
@@ -288,13 +294,13 @@ impl Service {
                 return Err(OAuthFailure::InvalidGrant(BAD_USER.to_string()));
             }
             let grant_id = i64::from_le_bytes(credentials::random_bytes::<8>()) & i64::MAX;
-            let (pair, response) = self.new_pair(&row, grant_id);
-            if !self.store.issue_tokens(pair).await.map_err(internal)? {
+            let (pair, verifiers) = self.new_pair(&row, grant_id);
+            let Some(ids) = self.store.issue_tokens(pair).await.map_err(internal)? else {
                 // The secret or password was regenerated in between.
                 return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
-            }
+            };
             self.clear_client_failures(&row, &client_id).await;
-            return Ok(response);
+            return Ok(Self::token_response(ids, &verifiers));
         }
         // refresh_token
         let Some(refresh) = req
@@ -306,34 +312,29 @@ impl Service {
                 "refresh_token is missing".to_string(),
             ));
         };
-        let refresh = refresh.expose_secret();
-        let found = if Kind::RefreshToken.is_well_formed(refresh) {
-            let digest = self.store.keys().mac_hex(refresh);
-            self.store
-                .token(&digest)
-                .map_err(internal)?
-                .filter(|t| t.refresh && t.connection_id == row.id)
-                .map(|t| (digest, t))
-        } else {
-            None
-        };
-        let Some((digest, old)) = found.filter(|(_, t)| t.expires_at_ms > self.now_ms()) else {
+        // The writer checks the token atomically as it consumes it: its
+        // row, its verifier, its connection, its expiry.
+        let Some((id, verifier)) = Kind::RefreshToken.parse_token(refresh.expose_secret()) else {
             self.client_failed(&client_id).await;
             return Err(OAuthFailure::InvalidGrant(BAD_REFRESH.to_string()));
         };
-        let (pair, response) = self.new_pair(&row, old.grant_id);
-        if !self
+        let old = OldRefresh {
+            id,
+            verifier_mac: self.store.keys().mac_hex(verifier),
+        };
+        let (pair, verifiers) = self.new_pair(&row, 0);
+        let Some(ids) = self
             .store
-            .refresh_tokens(digest, pair)
+            .refresh_tokens(old, pair)
             .await
             .map_err(internal)?
-        {
-            // Used by a concurrent request, or revoked in between.
+        else {
+            // Unknown, used, expired, another client's, or revoked.
             self.client_failed(&client_id).await;
             return Err(OAuthFailure::InvalidGrant(BAD_REFRESH.to_string()));
-        }
+        };
         self.clear_client_failures(&row, &client_id).await;
-        Ok(response)
+        Ok(Self::token_response(ids, &verifiers))
     }
 
     async fn clear_client_failures(&self, row: &ClientRow, client_id: &str) {
@@ -357,10 +358,13 @@ impl Service {
         };
         let row = self.authenticate_client(client.as_ref()).await?;
         let token = token.expose_secret();
-        if Kind::AccessToken.is_well_formed(token) || Kind::RefreshToken.is_well_formed(token) {
-            let digest = self.store.keys().mac_hex(token);
+        let parsed = Kind::AccessToken
+            .parse_token(token)
+            .or_else(|| Kind::RefreshToken.parse_token(token));
+        if let Some((id, verifier)) = parsed {
+            let mac = self.store.keys().mac_hex(verifier);
             self.store
-                .revoke_token(row.id, &digest)
+                .revoke_token(row.id, id, &mac)
                 .await
                 .map_err(internal)?;
         }
@@ -371,18 +375,18 @@ impl Service {
     /// lookup, so a revoked token fails on the very next request.
     pub fn authenticate_bearer(&self, token: Option<&str>) -> Result<ApiCaller, BearerFailure> {
         let token = token.ok_or(BearerFailure::Missing)?;
-        if !Kind::AccessToken.is_well_formed(token) {
-            return Err(BearerFailure::Invalid);
-        }
-        let digest = self.store.keys().mac_hex(token);
+        let (id, verifier) = Kind::AccessToken
+            .parse_token(token)
+            .ok_or(BearerFailure::Invalid)?;
         let row = self
             .store
-            .token(&digest)
+            .token(id)
             .map_err(|e| {
                 tracing::error!(error = %e, "store failure in the bearer check");
                 BearerFailure::Internal
             })?
             .filter(|t| !t.refresh)
+            .filter(|t| self.store.keys().mac_matches(verifier, &t.verifier_mac))
             .ok_or(BearerFailure::Invalid)?;
         if row.expires_at_ms <= self.now_ms() {
             return Err(BearerFailure::Expired);

@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::Row;
 
-use super::token_writer::TokenPair;
+use super::token_writer::{IssuedIds, OldRefresh, TokenPair};
 use super::{Acting, MASK, Store, StoreError, change, connection_target, from_millis, sealed};
 use crate::domain::credentials;
 use crate::model::{CredentialsInfo, FlowType, WrongCredentials};
@@ -32,9 +32,11 @@ impl std::fmt::Debug for ClientRow {
     }
 }
 
-/// A token found by its digest, with its connection.
+/// A token found by its id, with its connection.
 #[derive(Debug, Clone)]
 pub struct TokenRow {
+    /// The keyed digest of the token's verifier, to compare in constant time.
+    pub verifier_mac: String,
     pub refresh: bool,
     pub grant_id: i64,
     pub expires_at_ms: i64,
@@ -63,24 +65,24 @@ impl Store {
         self.fast.client(client_id)
     }
 
-    /// A token by its digest (inline read).
-    pub fn token(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
-        self.fast.token(digest)
+    /// A token by its id (inline read).
+    pub fn token(&self, id: u64) -> Result<Option<TokenRow>, StoreError> {
+        self.fast.token(id)
     }
 
     /// Writes a new token pair unless the credential changed since it was
-    /// checked; `false` then.
-    pub async fn issue_tokens(&self, pair: TokenPair) -> Result<bool, StoreError> {
+    /// checked (`None` then).
+    pub async fn issue_tokens(&self, pair: TokenPair) -> Result<Option<IssuedIds>, StoreError> {
         self.tokens.issue(pair).await
     }
 
     /// Consumes a refresh token and writes its successor pair atomically.
     pub async fn refresh_tokens(
         &self,
-        old_refresh_digest: String,
+        old: OldRefresh,
         pair: TokenPair,
-    ) -> Result<bool, StoreError> {
-        self.tokens.refresh(old_refresh_digest, pair).await
+    ) -> Result<Option<IssuedIds>, StoreError> {
+        self.tokens.refresh(old, pair).await
     }
 
     /// Everything about a connection's credentials but their values.
@@ -293,12 +295,20 @@ impl Store {
 
     /// RFC 7009: deletes a token of this connection; a refresh token takes
     /// the access tokens of its grant with it. Whether anything was deleted.
-    pub async fn revoke_token(&self, connection_id: i64, digest: &str) -> Result<bool, StoreError> {
+    pub async fn revoke_token(
+        &self,
+        connection_id: i64,
+        id: u64,
+        verifier_mac: &str,
+    ) -> Result<bool, StoreError> {
+        let id = i64::try_from(id).unwrap_or(-1);
         let mut tx = self.write_tx().await?;
         let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT kind, grant_id FROM tokens WHERE digest = $1 AND connection_id = $2",
+            "SELECT kind, grant_id FROM tokens
+             WHERE id = $1 AND verifier_mac = $2 AND connection_id = $3",
         )
-        .bind(digest)
+        .bind(id)
+        .bind(verifier_mac)
         .bind(connection_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -312,8 +322,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         } else {
-            sqlx::query("DELETE FROM tokens WHERE digest = $1")
-                .bind(digest)
+            sqlx::query("DELETE FROM tokens WHERE id = $1")
+                .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -139,18 +139,23 @@ impl FastReads {
         })
     }
 
-    /// A token (by digest) and its connection.
-    pub fn token(&self, digest: &str) -> Result<Option<TokenRow>, StoreError> {
+    /// A token (by id) and its connection.
+    pub fn token(&self, id: u64) -> Result<Option<TokenRow>, StoreError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
         self.with(|c| {
             c.prepare_cached(
-                "SELECT t.kind, t.grant_id, t.expires_at, c.id, c.code, c.flow_type, c.role, c.grp
+                "SELECT t.verifier_mac, t.kind, t.grant_id, t.expires_at,
+                        c.id, c.code, c.flow_type, c.role, c.grp
                  FROM tokens t JOIN connections c ON c.id = t.connection_id
-                 WHERE t.digest = ?1",
+                 WHERE t.id = ?1",
             )?
-            .query_row([digest], |r| {
+            .query_row([id], |r| {
                 let flow: String = r.get("flow_type")?;
                 let kind: String = r.get("kind")?;
                 Ok(TokenRow {
+                    verifier_mac: r.get("verifier_mac")?,
                     refresh: kind == "refresh",
                     grant_id: r.get("grant_id")?,
                     expires_at_ms: r.get("expires_at")?,

@@ -27,7 +27,7 @@ use crate::domain::{self, credentials};
 use crate::model::{AuditRecord, Connection, FieldChange, FlowType, Me, Quota, Source, UserKind};
 pub use creds::{ClientRow, TokenRow, client_failure_key as creds_failure_key};
 pub use keys::{KeyError, Keys, RingInfo, Sealed};
-pub use token_writer::TokenPair;
+pub use token_writer::{IssuedIds, OldRefresh, TokenPair};
 
 /// A stored ciphertext and the id of the key that made it.
 fn sealed(blob: Vec<u8>, key_id: i64) -> Sealed {

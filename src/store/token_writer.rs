@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use rusqlite::{Connection as Sqlite, OpenFlags};
+use rusqlite::{Connection as Sqlite, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::StoreError;
@@ -26,20 +26,37 @@ pub struct TokenPair {
     pub connection_id: i64,
     /// The credential version the client was authenticated against.
     pub credential_version: i64,
+    /// The grant the pair belongs to; a refresh keeps its grant.
     pub grant_id: i64,
-    pub access_digest: String,
-    pub refresh_digest: String,
+    pub access_verifier_mac: String,
+    pub refresh_verifier_mac: String,
     pub now_ms: i64,
     pub access_expires_ms: i64,
     pub refresh_expires_ms: i64,
 }
 
+/// The row ids of a written pair (the tokens' selectors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssuedIds {
+    pub access: u64,
+    pub refresh: u64,
+}
+
+/// A refresh token to consume: its row id and verifier digest.
+#[derive(Debug, Clone)]
+pub struct OldRefresh {
+    pub id: u64,
+    pub verifier_mac: String,
+}
+
+type Reply = oneshot::Sender<Result<Option<IssuedIds>, StoreError>>;
+
 enum Job {
-    Issue(TokenPair, oneshot::Sender<Result<bool, StoreError>>),
+    Issue(TokenPair, Reply),
     Refresh {
-        old_refresh_digest: String,
+        old: OldRefresh,
         pair: TokenPair,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
+        reply: Reply,
     },
 }
 
@@ -72,32 +89,27 @@ impl TokenWriter {
 
     async fn submit(
         &self,
-        make: impl FnOnce(oneshot::Sender<Result<bool, StoreError>>) -> Job,
-    ) -> Result<bool, StoreError> {
+        make: impl FnOnce(Reply) -> Job,
+    ) -> Result<Option<IssuedIds>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs.send(make(reply)).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
-    /// Writes a new pair; `false` when the credential changed meanwhile.
-    pub async fn issue(&self, pair: TokenPair) -> Result<bool, StoreError> {
+    /// Writes a new pair; `None` when the credential changed meanwhile.
+    pub async fn issue(&self, pair: TokenPair) -> Result<Option<IssuedIds>, StoreError> {
         self.submit(|reply| Job::Issue(pair, reply)).await
     }
 
-    /// Consumes a refresh token and writes its successor pair, atomically;
-    /// `false` when the refresh token is unknown, used, expired, another
-    /// connection's, or the credential changed.
+    /// Consumes a refresh token and writes its successor pair (in the old
+    /// token's grant), atomically; `None` when the refresh token is unknown,
+    /// used, expired, another connection's, or the credential changed.
     pub async fn refresh(
         &self,
-        old_refresh_digest: String,
+        old: OldRefresh,
         pair: TokenPair,
-    ) -> Result<bool, StoreError> {
-        self.submit(|reply| Job::Refresh {
-            old_refresh_digest,
-            pair,
-            reply,
-        })
-        .await
+    ) -> Result<Option<IssuedIds>, StoreError> {
+        self.submit(|reply| Job::Refresh { old, pair, reply }).await
     }
 }
 
@@ -108,63 +120,61 @@ fn gone() -> StoreError {
     }
 }
 
-const INSERT: &str =
-    "INSERT INTO tokens (digest, connection_id, kind, grant_id, created_at, expires_at)
+const INSERT: &str = "INSERT INTO tokens
+         (verifier_mac, connection_id, kind, grant_id, created_at, expires_at)
      SELECT ?1, id, ?2, ?3, ?4, ?5 FROM connections WHERE id = ?6 AND credential_version = ?7";
 
-fn insert_pair(conn: &Sqlite, p: &TokenPair) -> rusqlite::Result<bool> {
+fn insert_pair(conn: &Sqlite, p: &TokenPair, grant_id: i64) -> rusqlite::Result<Option<IssuedIds>> {
     let mut stmt = conn.prepare_cached(INSERT)?;
-    let n = stmt.execute(rusqlite::params![
-        p.access_digest,
-        "access",
-        p.grant_id,
-        p.now_ms,
-        p.access_expires_ms,
-        p.connection_id,
-        p.credential_version
-    ])?;
-    if n == 0 {
-        return Ok(false);
-    }
-    stmt.execute(rusqlite::params![
-        p.refresh_digest,
-        "refresh",
-        p.grant_id,
-        p.now_ms,
-        p.refresh_expires_ms,
-        p.connection_id,
-        p.credential_version
-    ])?;
-    Ok(true)
+    let mut insert = |mac: &str, kind: &str, expires: i64| -> rusqlite::Result<Option<u64>> {
+        let n = stmt.execute(rusqlite::params![
+            mac,
+            kind,
+            grant_id,
+            p.now_ms,
+            expires,
+            p.connection_id,
+            p.credential_version
+        ])?;
+        Ok((n == 1).then(|| u64::try_from(conn.last_insert_rowid()).unwrap_or(0)))
+    };
+    let Some(access) = insert(&p.access_verifier_mac, "access", p.access_expires_ms)? else {
+        return Ok(None);
+    };
+    let Some(refresh) = insert(&p.refresh_verifier_mac, "refresh", p.refresh_expires_ms)? else {
+        return Ok(None);
+    };
+    Ok(Some(IssuedIds { access, refresh }))
 }
 
-fn apply(conn: &Sqlite, job: &Job) -> rusqlite::Result<bool> {
+fn apply(conn: &Sqlite, job: &Job) -> rusqlite::Result<Option<IssuedIds>> {
     match job {
-        Job::Issue(pair, _) => insert_pair(conn, pair),
-        Job::Refresh {
-            old_refresh_digest,
-            pair,
-            ..
-        } => {
-            let consumed = conn
+        Job::Issue(pair, _) => insert_pair(conn, pair, pair.grant_id),
+        Job::Refresh { old, pair, .. } => {
+            let grant: Option<i64> = conn
                 .prepare_cached(
-                    "DELETE FROM tokens WHERE digest = ?1 AND kind = 'refresh'
-                     AND connection_id = ?2 AND expires_at > ?3",
+                    "DELETE FROM tokens WHERE id = ?1 AND verifier_mac = ?2 AND kind = 'refresh'
+                     AND connection_id = ?3 AND expires_at > ?4 RETURNING grant_id",
                 )?
-                .execute(rusqlite::params![
-                    old_refresh_digest,
-                    pair.connection_id,
-                    pair.now_ms
-                ])?;
-            if consumed == 0 {
-                return Ok(false);
+                .query_row(
+                    rusqlite::params![
+                        i64::try_from(old.id).unwrap_or(-1),
+                        old.verifier_mac,
+                        pair.connection_id,
+                        pair.now_ms
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match grant {
+                Some(grant) => insert_pair(conn, pair, grant),
+                None => Ok(None),
             }
-            insert_pair(conn, pair)
         }
     }
 }
 
-fn reply(job: Job, result: Result<bool, StoreError>) {
+fn reply(job: Job, result: Result<Option<IssuedIds>, StoreError>) {
     let tx = match job {
         Job::Issue(_, tx) | Job::Refresh { reply: tx, .. } => tx,
     };
@@ -204,7 +214,9 @@ fn run(conn: Sqlite, jobs: mpsc::Receiver<Job>) {
 }
 
 /// One transaction for the whole batch; each job's own failure is its own.
-fn run_batch(conn: &Sqlite, batch: &[Job]) -> rusqlite::Result<Vec<rusqlite::Result<bool>>> {
+type JobResult = rusqlite::Result<Option<IssuedIds>>;
+
+fn run_batch(conn: &Sqlite, batch: &[Job]) -> rusqlite::Result<Vec<JobResult>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let results: Vec<_> = batch
         .iter()

@@ -8,17 +8,20 @@ ALTER TABLE connections ADD COLUMN password_rotated_at BIGINT;
 -- username (R24); the details are in wrong_credentials.
 ALTER TABLE connections ADD COLUMN wrong_credentials_at BIGINT;
 
--- Access and refresh tokens issued by /api/oauth/v1/token. Only a keyed
--- digest of each token is kept (R25). Deleting the connection deletes them.
+-- Access and refresh tokens issued by /api/oauth/v1/token. A token is
+-- `<prefix><id>_<verifier><checksum>`: the id selects its row (so issuing
+-- appends to the table), and only a keyed digest of the 256-bit verifier is
+-- kept (R25). Deleting the connection deletes them.
 CREATE TABLE tokens (
-    digest TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    verifier_mac TEXT NOT NULL,
     connection_id INTEGER NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
     kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
     -- Tokens issued together (and refreshed from them) share a grant.
     grant_id BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX tokens_by_connection ON tokens (connection_id, grant_id);
 CREATE INDEX tokens_by_expiry ON tokens (expires_at);
 
