@@ -345,6 +345,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn any_string_is_judged_without_panicking(s in ".{0,80}") {
+            for kind in Kind::ALL {
+                let _ = kind.is_well_formed(&s);
+                let _ = kind.parse_token(&s);
+            }
+        }
+
+        #[test]
         fn r3_any_one_character_change_breaks_the_checksum(
             kind_index in 0usize..6, pos in 0usize..60, replacement in 0usize..62,
         ) {

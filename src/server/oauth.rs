@@ -366,3 +366,50 @@ pub async fn rest_not_found() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn with_auth(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(header::AUTHORIZATION, v);
+        }
+        h
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_after_base64() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Acret+x");
+        let got = client_credentials(
+            &with_auth(&format!("Basic {encoded}")),
+            &mut Params::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(got.0, "my client");
+        assert_eq!(got.1.expose_secret(), "s:cret x");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_authorization_header_is_answered_without_panicking(value in ".{0,200}") {
+            let _ = client_credentials(&with_auth(&value), &mut Params::default());
+            let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+            let _ = client_credentials(&with_auth(&format!("Basic {encoded}")), &mut Params::default());
+        }
+
+        #[test]
+        fn any_body_is_answered_without_panicking(body in proptest::collection::vec(proptest::num::u8::ANY, 0..300), json in proptest::bool::ANY) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(if json { "application/json" } else { "application/x-www-form-urlencoded" }),
+            );
+            let _ = rt.block_on(read_params(&headers, Body::from(body)));
+        }
+    }
+}
