@@ -1,9 +1,11 @@
 //! Copying to the clipboard: one long-lived `arboard` clipboard (dropping it
 //! loses the contents on X11); OSC 52 through the terminal when there is no
 //! display or the session is remote (SSH), so copying works over SSH and in
-//! tmux. Every copy reports which way it went, or why it failed.
+//! tmux. Every copy reports which way it went, or why it failed. Copied
+//! secrets are cleared again after a while ([`AutoClear`]).
 
 use std::io::Write;
+use std::time::Duration;
 
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
@@ -71,11 +73,68 @@ fn has_display() -> bool {
 /// sequence is passed through to the outer terminal.
 pub fn osc52_sequence(text: &str, in_tmux: bool) -> String {
     let payload = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    osc52_wrap(&payload, in_tmux)
+}
+
+/// The OSC 52 sequence that clears the clipboard: an empty payload (terminals
+/// set the selection to nothing).
+pub fn osc52_clear_sequence(in_tmux: bool) -> String {
+    osc52_wrap("", in_tmux)
+}
+
+fn osc52_wrap(payload: &str, in_tmux: bool) -> String {
     let seq = format!("\x1b]52;c;{payload}\x07");
     if in_tmux {
         format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
     } else {
         seq
+    }
+}
+
+/// When a copied secret is cleared again. Each copy through Switchboard gets
+/// a generation; a timer set at copy time comes back with it, and only the
+/// latest copy's timer clears anything, so a later copy (secret or not)
+/// cancels the earlier clear. A timeout of zero never clears.
+pub struct AutoClear {
+    after: Duration,
+    generation: u64,
+    /// The secret of the latest copy, while its clear is pending.
+    pending: Option<SecretString>,
+}
+
+impl AutoClear {
+    pub fn new(after: Duration) -> AutoClear {
+        AutoClear {
+            after,
+            generation: 0,
+            pending: None,
+        }
+    }
+
+    pub fn after(&self) -> Duration {
+        self.after
+    }
+
+    pub fn set_after(&mut self, after: Duration) {
+        self.after = after;
+    }
+
+    /// Notes a copy. For a secret (and a non-zero timeout) returns the
+    /// generation to come back with after [`AutoClear::after`].
+    pub fn copied(&mut self, secret: Option<SecretString>) -> Option<u64> {
+        self.generation += 1;
+        self.pending = secret.filter(|_| !self.after.is_zero());
+        self.pending.as_ref().map(|_| self.generation)
+    }
+
+    /// The timer of `generation` is due: the secret to clear, if that copy is
+    /// still the latest. Forgets it either way.
+    pub fn expired(&mut self, generation: u64) -> Option<SecretString> {
+        if generation == self.generation {
+            self.pending.take()
+        } else {
+            None
+        }
     }
 }
 
@@ -137,20 +196,26 @@ impl Clipboard {
         self.copy_text(text.expose_secret(), true)
     }
 
+    /// Copies text that is not secret (a client id, a URL).
+    pub fn copy_plain(&mut self, text: &str) -> CopyOutcome {
+        self.copy_text(text, false)
+    }
+
+    /// Whether the clipboard can be read back (so a clear can check first).
+    pub fn can_read_back(&self) -> bool {
+        !matches!(self.backend, Backend::Osc52)
+    }
+
     fn copy_text(&mut self, text: &str, secret: bool) -> CopyOutcome {
         match &mut self.backend {
             Backend::System(cb) => {
                 let result = {
                     let set = cb.set();
-                    #[cfg(all(unix, not(target_os = "macos")))]
                     let set = if secret {
-                        use arboard::SetExtLinux;
-                        set.exclude_from_history()
+                        exclude_from_history(set)
                     } else {
                         set
                     };
-                    #[cfg(not(all(unix, not(target_os = "macos"))))]
-                    let _ = secret;
                     set.text(text.to_string())
                 };
                 match result {
@@ -176,7 +241,8 @@ impl Clipboard {
 
     /// Clears the clipboard if it still holds `text` (after the secret
     /// timeout). Returns whether it cleared anything. OSC 52 cannot read the
-    /// clipboard back, so it is left alone rather than clobber a later copy.
+    /// clipboard back: the caller clears only when nothing was copied through
+    /// Switchboard since ([`AutoClear`]), and the terminal is told to clear.
     pub fn clear_if_still(&mut self, text: &SecretString) -> bool {
         match &mut self.backend {
             Backend::System(cb) => {
@@ -186,7 +252,14 @@ impl Clipboard {
                     .unwrap_or(false);
                 still && cb.clear().is_ok()
             }
-            Backend::Osc52 => false,
+            Backend::Osc52 => {
+                let in_tmux = std::env::var_os("TMUX").is_some();
+                let seq = osc52_clear_sequence(in_tmux);
+                let mut out = std::io::stdout();
+                out.write_all(seq.as_bytes())
+                    .and_then(|()| out.flush())
+                    .is_ok()
+            }
             Backend::Memory(slot) => {
                 if slot.as_deref() == Some(text.expose_secret()) {
                     *slot = None;
@@ -199,6 +272,32 @@ impl Clipboard {
     }
 }
 
+/// Asks clipboard managers to leave a secret out of their history, in each
+/// platform's way (arboard's extensions exist only on their platform).
+fn exclude_from_history(set: arboard::Set<'_>) -> arboard::Set<'_> {
+    #[cfg(all(
+        unix,
+        not(any(target_os = "macos", target_os = "android", target_os = "emscripten"))
+    ))]
+    let set = {
+        use arboard::SetExtLinux;
+        set.exclude_from_history()
+    };
+    #[cfg(target_os = "macos")]
+    let set = {
+        use arboard::SetExtApple;
+        set.exclude_from_history()
+    };
+    // Neither the local history nor the cloud clipboard (arboard advises
+    // this one alone rather than combined with the other two).
+    #[cfg(windows)]
+    let set = {
+        use arboard::SetExtWindows;
+        set.exclude_from_monitoring()
+    };
+    set
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +308,49 @@ mod tests {
         let wrapped = osc52_sequence("hi", true);
         assert!(wrapped.starts_with("\x1bPtmux;\x1b\x1b]52;c;aGk="));
         assert!(wrapped.ends_with("\x1b\\"));
+    }
+
+    #[test]
+    fn osc52_clear_sends_an_empty_payload_also_through_tmux() {
+        assert_eq!(osc52_clear_sequence(false), "\x1b]52;c;\x07");
+        assert_eq!(
+            osc52_clear_sequence(true),
+            "\x1bPtmux;\x1b\x1b]52;c;\x07\x1b\\"
+        );
+        assert_eq!(osc52_sequence("", false), osc52_clear_sequence(false));
+    }
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_string())
+    }
+
+    #[test]
+    fn auto_clear_clears_the_latest_secret_once() {
+        let mut ac = AutoClear::new(Duration::from_secs(30));
+        let generation = ac.copied(Some(secret("sbs_a"))).expect("a clear is due");
+        let due = ac.expired(generation).expect("still the latest copy");
+        assert_eq!(due.expose_secret(), "sbs_a");
+        assert!(ac.expired(generation).is_none(), "cleared once");
+    }
+
+    #[test]
+    fn auto_clear_a_later_copy_cancels_the_earlier_clear() {
+        let mut ac = AutoClear::new(Duration::from_secs(30));
+        let first = ac.copied(Some(secret("sbs_a"))).unwrap();
+        let second = ac.copied(Some(secret("sbs_b"))).unwrap();
+        assert!(ac.expired(first).is_none());
+        assert_eq!(ac.expired(second).unwrap().expose_secret(), "sbs_b");
+        // A plain copy after a secret also cancels its clear.
+        let third = ac.copied(Some(secret("sbs_c"))).unwrap();
+        assert_eq!(ac.copied(None), None, "nothing to clear for plain text");
+        assert!(ac.expired(third).is_none());
+    }
+
+    #[test]
+    fn auto_clear_with_timeout_zero_never_clears() {
+        let mut ac = AutoClear::new(Duration::ZERO);
+        assert_eq!(ac.copied(Some(secret("sbs_a"))), None);
+        assert!(ac.expired(1).is_none());
     }
 
     #[test]
