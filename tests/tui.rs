@@ -12,7 +12,8 @@ use ratatui::crossterm::event::{
 use ratatui::style::{Color, Modifier};
 use switchboard::client::Client;
 use switchboard::model::Source;
-use switchboard::tui::app::Modal;
+use switchboard::tui::app::{Command, Modal, Msg, Tab};
+use switchboard::tui::credentials::{CredField, Focus};
 use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 use tempfile::TempDir;
@@ -77,6 +78,49 @@ impl Harness {
         self.press(KeyCode::Char('D')).await;
         self
     }
+
+    /// Presses a key and runs what it starts, like `press`, but hands back
+    /// the timers (clipboard expiry, reveal countdown) instead of skipping
+    /// them.
+    async fn press_keeping_timers(&mut self, code: KeyCode) -> Vec<Command> {
+        let commands = self.app.update(Msg::Input(key(code)));
+        settle_keeping_timers(&mut self.app, commands).await
+    }
+
+    fn selected_code(&self) -> String {
+        self.app.selected_connection().unwrap().code.clone()
+    }
+
+    async fn secret_of(&self, code: &str) -> String {
+        self.app.client.reveal_secret(code).await.unwrap().secret
+    }
+
+    fn status(&self) -> String {
+        self.app
+            .status
+            .as_ref()
+            .map(|s| s.text.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Runs commands to completion like `tui::settle`, returning the timers.
+async fn settle_keeping_timers(app: &mut App, commands: Vec<Command>) -> Vec<Command> {
+    let mut timers = Vec::new();
+    let mut queue: std::collections::VecDeque<Command> = commands.into();
+    while let Some(command) = queue.pop_front() {
+        if matches!(
+            command,
+            Command::ExpireClipboard { .. } | Command::RevealTick { .. }
+        ) {
+            timers.push(command);
+            continue;
+        }
+        if let Some(msg) = tui::app::execute(&app.client, command).await {
+            queue.extend(app.update(msg));
+        }
+    }
+    timers
 }
 
 /// Snapshot with volatile text (dates, credentials, paths) filtered out.
@@ -89,6 +133,8 @@ macro_rules! snap {
         settings.add_filter(r"_\d{4}\b", "_[nnnn]");
         settings.add_filter(r"[\d-]*\s?\d{2}:\d{2}", "[time]");
         settings.add_filter(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?", "[date]");
+        // A time cut by a modal's edge.
+        settings.add_filter(r"\d[\d:]* UTC", "[time] UTC");
         settings.add_filter(r"embedded \S+switchboard\.db", "embedded [path]");
         settings.bind(|| insta::assert_snapshot!($name, $screen));
     }};
@@ -204,7 +250,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 60).await;
+    let mut h = harness_with(Theme::colored(), 120, 110).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {
@@ -340,6 +386,16 @@ async fn render_never_panics_at_any_size_in_any_state() {
         vec![KeyCode::Enter],
         vec![KeyCode::Esc, KeyCode::Char('d')],
         vec![KeyCode::Esc, KeyCode::Char('?')],
+        // The Credentials tab: card, revealed secret, list focus, filter,
+        // both confirmations, the new password, help over it.
+        vec![KeyCode::Esc, KeyCode::Esc, KeyCode::Enter],
+        vec![KeyCode::Char('v')],
+        vec![KeyCode::Char('h'), KeyCode::Char('j')],
+        vec![KeyCode::Char('/'), KeyCode::Char('o')],
+        vec![KeyCode::Esc, KeyCode::Char('s')],
+        vec![KeyCode::Char('n'), KeyCode::Char('p')],
+        vec![KeyCode::Char('y')],
+        vec![KeyCode::Esc, KeyCode::Char('?')],
     ];
     let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
         cases: 64,
@@ -348,6 +404,10 @@ async fn render_never_panics_at_any_size_in_any_state() {
     for keys in states {
         for k in keys {
             h.press(k).await;
+        }
+        if h.app.tab == Tab::Credentials {
+            // Wrong-credentials warnings too.
+            mark_wrong_credentials(&mut h.app);
         }
         let app = std::cell::RefCell::new(&mut h.app);
         runner
@@ -538,4 +598,587 @@ async fn a_stale_edit_is_refused_shown_and_the_record_reloaded() {
         "Changed elsewhere",
         "reloaded"
     );
+}
+
+/// The text inside a modal's double border, joined into one line.
+fn modal_text(screen: &str) -> String {
+    screen
+        .lines()
+        .filter_map(|l| {
+            let start = l.find('║')? + '║'.len_utf8();
+            let end = l.rfind('║')?;
+            (start < end).then(|| l[start..end].trim().to_string())
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Marks the selected connection as used with another username (R24), as
+/// the backend reports it after such a token request.
+fn mark_wrong_credentials(app: &mut App) {
+    use switchboard::model::WrongCredentials;
+    let Some(code) = app.selected_connection().map(|c| c.code.clone()) else {
+        return;
+    };
+    let at = chrono::Utc::now();
+    for c in app.connections.iter_mut().filter(|c| c.code == code) {
+        c.wrong_credentials_at = Some(at);
+    }
+    if let Some((info_code, Ok(info))) = app.credentials.info.as_mut()
+        && *info_code == code
+    {
+        info.wrong_credentials = vec![WrongCredentials {
+            username: "odoo_staging_0001".into(),
+            first_at: at,
+            last_at: at,
+            attempts: 3,
+        }];
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The Credentials tab (SPEC §6)
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn snapshot_credentials_tab_masked() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Char('j')).await;
+    let code = h.selected_code();
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.app.tab, Tab::Credentials);
+    assert_eq!(
+        h.app.credentials.focus,
+        Focus::Card,
+        "Enter focuses the card"
+    );
+    let screen = h.screen();
+    let c = h.app.selected_connection().unwrap().clone();
+    assert!(
+        screen.contains(&format!("Credentials · {}", c.label)),
+        "{screen}"
+    );
+    assert!(screen.contains(&c.client_id));
+    assert!(screen.contains(&c.username));
+    assert!(screen.contains("Secret       ••••••••"), "{screen}");
+    assert!(screen.contains("shown only once — press p to generate a new one"));
+    assert!(screen.contains("http://127.0.0.1:7878/api/oauth/v1/token"));
+    assert!(screen.contains("0 access / 0 refresh tokens live"));
+    assert!(screen.contains("never (as created)"));
+    let secret = h.secret_of(&code).await;
+    assert!(!screen.contains(&secret), "the secret is masked");
+    snap!("credentials", screen);
+}
+
+#[tokio::test]
+async fn tabs_cycle_and_share_the_selection_and_the_filter() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Char('/')).await;
+    h.type_str("sap").await;
+    h.press(KeyCode::Enter).await; // keep the filter
+    h.press(KeyCode::Char('j')).await;
+    let code = h.selected_code();
+    h.press(KeyCode::Tab).await;
+    assert_eq!(h.app.tab, Tab::Credentials);
+    assert_eq!(h.app.credentials.focus, Focus::List);
+    let screen = h.screen();
+    assert!(screen.contains("2 of 36 match"), "{screen}");
+    assert!(screen.contains("/ sap"));
+    assert_eq!(h.selected_code(), code, "the same connection");
+    // The list has the keys: ↑ moves the connection; → gives them to the card.
+    h.press(KeyCode::Up).await;
+    assert_ne!(h.selected_code(), code);
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char('j')).await;
+    assert_eq!(h.app.credentials.field, CredField::Secret);
+    assert!(
+        h.screen().contains("↑↓ field"),
+        "the footer says what moves"
+    );
+    h.press(KeyCode::Char('h')).await;
+    assert!(h.screen().contains("↑↓ connection"));
+    // Shift-Tab, 1 and 3 switch; 2, 4, 5 are not tabs yet.
+    h.press(KeyCode::BackTab).await;
+    assert_eq!(h.app.tab, Tab::Connections);
+    h.press(KeyCode::Char('3')).await;
+    assert_eq!(h.app.tab, Tab::Credentials);
+    h.press(KeyCode::Char('2')).await;
+    assert_eq!(h.app.tab, Tab::Credentials);
+    h.press(KeyCode::Char('1')).await;
+    assert_eq!(h.app.tab, Tab::Connections);
+    let screen = h.screen();
+    assert!(
+        screen.contains(" 1 Connections   3 Credentials "),
+        "{screen}"
+    );
+    assert!(!screen.contains("Register") && !screen.contains("Monitor"));
+    // Esc in Credentials clears the filter first, then goes back.
+    h.press(KeyCode::Char('3')).await;
+    h.press(KeyCode::Esc).await;
+    assert!(!h.app.filter.is_active());
+    assert_eq!(h.app.tab, Tab::Credentials);
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.tab, Tab::Connections);
+}
+
+#[tokio::test]
+async fn snapshot_revealed_secret_then_masked_again_by_the_timer() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    let code = h.selected_code();
+    let timers = h.press_keeping_timers(KeyCode::Char('v')).await;
+    let [Command::RevealTick { generation, after }] = timers.as_slice() else {
+        panic!("one countdown tick is due: {timers:?}");
+    };
+    assert_eq!(*after, Duration::from_secs(1));
+    let secret = h.secret_of(&code).await;
+    let screen = h.screen();
+    assert!(screen.contains(&secret), "{screen}");
+    assert!(screen.contains("hidden again in 10 s"));
+    assert!(!h.status().contains(&secret), "never in the status line");
+    snap!("credentials_revealed", screen);
+    for left in (1..10).rev() {
+        let next = h.app.update(Msg::RevealTick(*generation));
+        assert!(
+            matches!(next.as_slice(), [Command::RevealTick { .. }]),
+            "{next:?}"
+        );
+        assert!(h.screen().contains(&format!("hidden again in {left} s")));
+    }
+    assert!(h.app.update(Msg::RevealTick(*generation)).is_empty());
+    let screen = h.screen();
+    assert!(!screen.contains(&secret), "masked again");
+    assert!(screen.contains("••••••••"));
+    assert!(h.app.credentials.revealed.is_none(), "and dropped");
+    // A late tick of that reveal changes nothing and draws nothing.
+    h.app.take_dirty();
+    assert!(h.app.update(Msg::RevealTick(*generation)).is_empty());
+    assert!(!h.app.take_dirty());
+}
+
+#[tokio::test]
+async fn a_revealed_secret_hides_when_the_selection_or_the_tab_changes() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    let secret = h.secret_of(&h.selected_code()).await;
+    h.press(KeyCode::Char('v')).await;
+    assert!(h.screen().contains(&secret));
+    h.press(KeyCode::Char('v')).await;
+    assert!(!h.screen().contains(&secret), "v again hides it");
+    h.press(KeyCode::Char('v')).await;
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('j')).await;
+    assert!(h.app.credentials.revealed.is_none());
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Char('v')).await;
+    h.press(KeyCode::Char('1')).await;
+    assert!(h.app.credentials.revealed.is_none());
+}
+
+#[tokio::test]
+async fn snapshot_regenerate_secret_confirmation_then_a_new_secret() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    let code = h.selected_code();
+    let label = h.app.selected_connection().unwrap().label.clone();
+    let client_id = h.app.selected_connection().unwrap().client_id.clone();
+    let before = h.secret_of(&code).await;
+    h.press(KeyCode::Char('s')).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Regenerate the secret of {label} ({code})?")),
+        "{screen}"
+    );
+    let text = modal_text(&screen);
+    assert!(text.contains(&format!(
+        "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new secret. The client id stays."
+    )), "{text}");
+    snap!("regenerate_secret_confirm", screen);
+    // n keeps it.
+    h.press(KeyCode::Char('n')).await;
+    assert_eq!(h.status(), "The secret stays as it was");
+    assert_eq!(h.secret_of(&code).await, before);
+    // s, y regenerates.
+    h.press(KeyCode::Char('s')).await;
+    h.press(KeyCode::Char('y')).await;
+    let after = h.secret_of(&code).await;
+    assert_ne!(after, before, "a new secret");
+    let status = h.status();
+    assert_eq!(
+        status,
+        format!("New secret for {label}; 0 tokens revoked; the client id stays")
+    );
+    assert!(!status.contains(&after));
+    assert_eq!(h.app.selected_connection().unwrap().client_id, client_id);
+    assert_eq!(h.app.tab, Tab::Credentials);
+    assert!(h.app.in_flight == 0 && !h.app.spinner_visible());
+    // The card was fetched again: it knows when the secret changed.
+    let screen = h.screen();
+    let line = screen
+        .lines()
+        .find(|l| l.contains("Secret changed"))
+        .unwrap();
+    assert!(!line.contains("never"), "{line}");
+}
+
+#[tokio::test]
+async fn snapshot_regenerate_password_confirmation_and_the_new_password_shown_once() {
+    let mut h = harness().await;
+    let created = h
+        .app
+        .client
+        .create_connection(&switchboard::model::NewConnection {
+            label: "Magento Storefront".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    h.press(KeyCode::Char('\x12')).await; // not a key: nothing happens
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+    )
+    .await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Char('p')).await;
+    let screen = h.screen();
+    let text = modal_text(&screen);
+    assert!(
+        text.contains("Regenerate the password of Magento Storefront (magento_storefront)?"),
+        "{screen}"
+    );
+    assert!(
+        text.contains("the password cannot be shown again after you close the next window."),
+        "{text}"
+    );
+    snap!("regenerate_password_confirm", screen);
+    h.press(KeyCode::Enter).await;
+    let Some(Modal::ShownOnce(shown)) = h.app.modals.last() else {
+        panic!("the new password shows once");
+    };
+    use secrecy::ExposeSecret;
+    let password = shown.password.expose_secret().to_string();
+    assert_ne!(password, created.password, "a new password");
+    assert!(password.starts_with("sbp_"));
+    let screen = h.screen();
+    assert!(screen.contains(&password), "{screen}");
+    assert!(screen.contains("New password for Magento Storefront"));
+    assert!(screen.contains("shown only this once"));
+    assert_eq!(
+        h.status(),
+        "New password for Magento Storefront; 0 tokens revoked"
+    );
+    snap!("new_password", screen);
+    // c copies it.
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(h.app.clipboard.memory_contents(), Some(password.as_str()));
+    // y copies everything, the password and the secret (asked for) included.
+    h.press(KeyCode::Char('y')).await;
+    let secret = h.secret_of("magento_storefront").await;
+    assert_eq!(
+        h.app.clipboard.memory_contents().unwrap(),
+        format!(
+            "CLIENT_ID={}\nSECRET={secret}\nUSERNAME={}\nPASSWORD={password}\nTOKEN_URL=http://127.0.0.1:7878/api/oauth/v1/token\n",
+            created.connection.client_id, created.connection.username
+        )
+    );
+    // Closing forgets it: nothing on screen or in the app holds it.
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+    let after = h.screen();
+    assert!(!after.contains(&password));
+    assert!(after.contains("shown only once — press p"));
+}
+
+#[tokio::test]
+async fn c_copies_the_selected_field_and_never_the_password() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    let c = h.app.selected_connection().unwrap().clone();
+    let secret = h.secret_of(&c.code).await;
+    let copy = |h: &Harness| h.app.clipboard.memory_contents().map(str::to_string);
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(copy(&h).as_deref(), Some(c.client_id.as_str()));
+    assert_eq!(h.status(), "Copied the client id to the system clipboard");
+    h.press(KeyCode::Down).await;
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(copy(&h).as_deref(), Some(secret.as_str()));
+    assert_eq!(
+        h.status(),
+        format!(
+            "Copied the secret of {} to the system clipboard; cleared in 30 s if still there",
+            c.label
+        )
+    );
+    assert!(!h.screen().contains(&secret), "copying does not reveal");
+    h.press(KeyCode::Down).await;
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(copy(&h).as_deref(), Some(c.username.as_str()));
+    h.press(KeyCode::Down).await;
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(copy(&h).as_deref(), Some(c.username.as_str()), "unchanged");
+    assert!(
+        h.status()
+            .contains("cannot be copied later: press p to generate a new one"),
+        "{}",
+        h.status()
+    );
+    h.press(KeyCode::Char('G')).await;
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(
+        copy(&h).as_deref(),
+        Some("http://127.0.0.1:7878/api/oauth/v1/token")
+    );
+}
+
+#[tokio::test]
+async fn y_copies_key_value_lines_without_the_password() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    let c = h.app.selected_connection().unwrap().clone();
+    h.press(KeyCode::Char('y')).await;
+    let secret = h.secret_of(&c.code).await;
+    let copied = h.app.clipboard.memory_contents().unwrap().to_string();
+    assert_eq!(
+        copied,
+        format!(
+            "CLIENT_ID={}\nSECRET={secret}\nUSERNAME={}\nTOKEN_URL=http://127.0.0.1:7878/api/oauth/v1/token\n",
+            c.client_id, c.username
+        )
+    );
+    assert!(!copied.contains("PASSWORD"));
+    assert!(h.status().contains("KEY=value lines (no password)"));
+    assert!(!h.status().contains(&secret));
+}
+
+#[tokio::test]
+async fn a_copied_secret_is_cleared_after_the_timeout_unless_something_else_was_copied() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Down).await; // the secret
+    let timers = h.press_keeping_timers(KeyCode::Char('c')).await;
+    let [Command::ExpireClipboard { generation, after }] = timers.as_slice() else {
+        panic!("a clear is due: {timers:?}");
+    };
+    assert_eq!(*after, Duration::from_secs(30));
+    h.app.update(Msg::ClipboardExpired(*generation));
+    assert_eq!(h.app.clipboard.memory_contents(), None, "cleared");
+    assert_eq!(h.status(), "Cleared the copied secret from the clipboard");
+
+    // A later copy cancels the earlier clear.
+    let first = h.press_keeping_timers(KeyCode::Char('c')).await;
+    h.press(KeyCode::Up).await;
+    let later = h.press_keeping_timers(KeyCode::Char('c')).await;
+    assert!(later.is_empty(), "a client id is not cleared: {later:?}");
+    let client_id = h.app.selected_connection().unwrap().client_id.clone();
+    let [Command::ExpireClipboard { generation, .. }] = first.as_slice() else {
+        panic!("{first:?}");
+    };
+    h.app.update(Msg::ClipboardExpired(*generation));
+    assert_eq!(
+        h.app.clipboard.memory_contents(),
+        Some(client_id.as_str()),
+        "the later copy stays"
+    );
+
+    // A timeout of 0 never clears.
+    h.app.set_clear_clipboard_after(Duration::ZERO);
+    h.press(KeyCode::Down).await;
+    let none = h.press_keeping_timers(KeyCode::Char('c')).await;
+    assert!(none.is_empty(), "{none:?}");
+    assert!(!h.status().contains("cleared"), "{}", h.status());
+}
+
+#[tokio::test]
+async fn a_refusal_shows_its_reason_and_leaves_no_spinner() {
+    use switchboard::client::ClientError;
+    use switchboard::model::ApiError;
+    use switchboard::tui::app::RevealPurpose;
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Enter).await;
+    let code = h.selected_code();
+    let label = h.app.selected_connection().unwrap().label.clone();
+    let forbidden = || {
+        ClientError::Api {
+        status: 403,
+        error: ApiError {
+            code: "forbidden".into(),
+            message: "only the owner, admins and managers of an integration it is registered with may do this".into(),
+            field: None,
+        },
+    }
+    };
+    // v asks the backend; a member is refused.
+    let asked = h.app.update(Msg::Input(key(KeyCode::Char('v'))));
+    assert!(matches!(asked.as_slice(), [Command::RevealSecret { .. }]));
+    assert_eq!(h.app.in_flight, 1);
+    let after = h.app.update(Msg::SecretRevealed {
+        code: code.clone(),
+        purpose: RevealPurpose::Show,
+        result: Err(forbidden()),
+    });
+    assert!(after.is_empty());
+    assert_eq!(h.app.in_flight, 0, "no spinner left");
+    assert!(h.app.credentials.revealed.is_none());
+    assert_eq!(
+        h.status(),
+        format!(
+            "Cannot show the secret of {label}: only the owner, admins and managers of an integration it is registered with may do this"
+        )
+    );
+    h.app.update(Msg::SecretRevealed {
+        code: code.clone(),
+        purpose: RevealPurpose::CopyAll,
+        result: Err(forbidden()),
+    });
+    assert!(h.status().starts_with("Cannot copy the secret of"));
+    assert_eq!(h.app.clipboard.memory_contents(), None);
+    h.app
+        .update(Msg::SecretRegenerated(code.clone(), Err(forbidden())));
+    assert!(
+        h.status()
+            .starts_with(&format!("Could not regenerate the secret of {label}: only"))
+    );
+    h.app
+        .update(Msg::PasswordRegenerated(code.clone(), Err(forbidden())));
+    assert!(h.app.modals.is_empty(), "no password window");
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Could not regenerate the password of {label}")),
+        "{screen}"
+    );
+    h.app.update(Msg::CredentialsLoaded(code, Err(forbidden())));
+    assert!(h.screen().contains("✗ only the owner"));
+}
+
+#[tokio::test]
+async fn r24_wrong_credentials_are_flagged_in_both_tabs() {
+    let mut h = harness_with(Theme::colored(), 220, 40)
+        .await
+        .with_demo()
+        .await;
+    h.press(KeyCode::Enter).await;
+    mark_wrong_credentials(&mut h.app);
+    let screen = h.screen();
+    let own = h.app.selected_connection().unwrap().username.clone();
+    assert!(
+        screen.contains("⚠ Wrong credentials (last 7 days)"),
+        "{screen}"
+    );
+    let text: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("Used with username odoo_staging_0001 — 3 times, last"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("this connection's own username is {own}")));
+    let row = screen.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(row.contains("▶⚠ "), "{row}");
+    h.press(KeyCode::Char('1')).await;
+    let screen = h.screen();
+    let row = screen.lines().find(|l| l.contains("▶  ")).unwrap();
+    assert!(row.contains('⚠'), "{row}");
+    assert!(screen.contains("⚠ Warning"), "{screen}");
+}
+
+/// A token request as an application sends it (R21), to a real server.
+async fn password_grant(
+    url: &str,
+    client_id: &str,
+    secret: &str,
+    username: &str,
+    password: &str,
+) -> u16 {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    reqwest::Client::new()
+        .post(format!("{url}/api/oauth/v1/token"))
+        .header("authorization", format!("Basic {basic}"))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"grant_type": "password", "username": username, "password": password})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn r6_r24_over_a_server_the_card_counts_live_tokens_warns_and_a_new_secret_revokes_them() {
+    use std::sync::Arc;
+    use switchboard::model::NewConnection;
+    use switchboard::server::serve;
+    use switchboard::service::Service;
+    use switchboard::store::{Store, sqlite_paths};
+    const PASSWORD: &str = "correct horse battery";
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let svc = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    svc.prepare_owner(Some("alice"), Some(PASSWORD.to_string().into()))
+        .await
+        .unwrap();
+    let running = serve::start(svc, "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let url = format!("http://{}", running.addr());
+    let client = Client::http(&url, None, None, Source::Tui).unwrap();
+    client.login("alice", PASSWORD).await.unwrap();
+    let create = |label: &str| NewConnection {
+        label: label.into(),
+        ..Default::default()
+    };
+    let a = client.create_connection(&create("Shop A")).await.unwrap();
+    let b = client.create_connection(&create("Shop B")).await.unwrap();
+    let (ca, cb) = (&a.connection, &b.connection);
+    // A's application gets a token; someone uses A's client with B's user.
+    let granted = password_grant(&url, &ca.client_id, &a.secret, &ca.username, &a.password).await;
+    assert_eq!(granted, 200);
+    let refused = password_grant(&url, &ca.client_id, &a.secret, &cb.username, &b.password).await;
+    assert_eq!(refused, 400);
+
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let mut h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(140, 36)).unwrap(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let list = h.screen();
+    let row = list.lines().find(|l| l.contains("▶  SA")).unwrap();
+    assert!(row.contains('⚠'), "flagged in the list: {row}");
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("1 access / 1 refresh tokens live"),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!("{url}/api/oauth/v1/token")));
+    assert!(!screen.contains("listens by default"), "a server's own URL");
+    assert!(screen.contains("⚠ Wrong credentials (last 7 days)"));
+    assert!(
+        screen.contains(&format!(
+            "Used with username {} — 1 time, last",
+            cb.username
+        )),
+        "{screen}"
+    );
+    h.press(KeyCode::Char('s')).await;
+    assert!(
+        modal_text(&h.screen()).contains("1 access and 1 refresh tokens are live now."),
+        "the confirmation says what breaks"
+    );
+    h.press(KeyCode::Char('y')).await;
+    assert_eq!(
+        h.status(),
+        "New secret for Shop A; 2 tokens revoked; the client id stays"
+    );
+    assert!(h.screen().contains("0 access / 0 refresh tokens live"));
+    // The old secret no longer gets a token (R6).
+    let again = password_grant(&url, &ca.client_id, &a.secret, &ca.username, &a.password).await;
+    assert_eq!(again, 401);
+    drop(running);
 }

@@ -11,7 +11,8 @@ use ratatui::crossterm::event::{
 use ratatui::layout::Rect;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::clipboard::Clipboard;
+use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
+use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::filter::FuzzyFilter;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
@@ -19,8 +20,8 @@ use super::theme::Theme;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
-    AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, DemoLoaded, Me,
-    NewConnection, Quota, User,
+    AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, CredentialsInfo,
+    DemoLoaded, Me, NewConnection, Quota, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -48,6 +49,18 @@ pub enum Msg {
     Updated(Result<Connection, ClientError>),
     Deleted(String, Result<(), ClientError>),
     DemoLoaded(Result<DemoLoaded, ClientError>),
+    CredentialsLoaded(String, Result<CredentialsInfo, ClientError>),
+    /// The secret of a connection, asked for a purpose.
+    SecretRevealed {
+        code: String,
+        purpose: RevealPurpose,
+        result: Result<SecretString, ClientError>,
+    },
+    /// A new secret (not kept: `v` shows it); how many tokens were revoked.
+    SecretRegenerated(String, Result<u64, ClientError>),
+    PasswordRegenerated(String, Result<NewPassword, ClientError>),
+    /// One second of a revealed secret's countdown, by reveal generation.
+    RevealTick(u64),
     ClipboardExpired(u64),
     LoggedIn(Result<User, ClientError>),
     /// Time to try the server again.
@@ -71,6 +84,19 @@ pub enum Command {
     Update(String, ConnectionPatch),
     Delete(String),
     LoadDemo,
+    LoadCredentials(String),
+    /// Ask for the secret (audited on the server).
+    RevealSecret {
+        code: String,
+        purpose: RevealPurpose,
+    },
+    RegenerateSecret(String),
+    RegeneratePassword(String),
+    /// Send `RevealTick(generation)` after the delay.
+    RevealTick {
+        generation: u64,
+        after: Duration,
+    },
     /// Send `ClipboardExpired(generation)` after the delay.
     ExpireClipboard {
         generation: u64,
@@ -85,6 +111,27 @@ pub enum Command {
     },
     /// Send `RetryDue` after the delay (reconnecting to a server).
     RetryAfter(Duration),
+}
+
+/// What a revealed secret is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealPurpose {
+    /// Show it in the card for a few seconds.
+    Show,
+    /// Copy it (the secret field).
+    Copy,
+    /// Copy all the card's values as `KEY=value` lines.
+    CopyAll,
+    /// The same, with the new password of the open show-once window.
+    CopyAllWithPassword,
+}
+
+/// A regenerated password, on its way to the show-once window.
+#[derive(Debug)]
+pub struct NewPassword {
+    pub username: String,
+    pub password: SecretString,
+    pub revoked_tokens: u64,
 }
 
 /// A secret inside a command: never printed, never equal to anything.
@@ -136,6 +183,45 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             Msg::Deleted(code, r)
         }
         Command::LoadDemo => Msg::DemoLoaded(client.load_demo().await),
+        Command::LoadCredentials(code) => {
+            let r = client.credentials_info(&code).await;
+            Msg::CredentialsLoaded(code, r)
+        }
+        Command::RevealSecret { code, purpose } => {
+            // The answer's plain string moves into a SecretString at once.
+            let result = client
+                .reveal_secret(&code)
+                .await
+                .map(|r| SecretString::from(r.secret));
+            Msg::SecretRevealed {
+                code,
+                purpose,
+                result,
+            }
+        }
+        Command::RegenerateSecret(code) => {
+            let result = client.regenerate_secret(&code).await.map(|r| {
+                // Not kept: the card reveals it on request, audited.
+                drop(SecretString::from(r.secret));
+                r.revoked_tokens
+            });
+            Msg::SecretRegenerated(code, result)
+        }
+        Command::RegeneratePassword(code) => {
+            let result = client
+                .regenerate_password(&code)
+                .await
+                .map(|r| NewPassword {
+                    username: r.username,
+                    password: SecretString::from(r.password),
+                    revoked_tokens: r.revoked_tokens,
+                });
+            Msg::PasswordRegenerated(code, result)
+        }
+        Command::RevealTick { generation, after } => {
+            tokio::time::sleep(after).await;
+            Msg::RevealTick(generation)
+        }
         Command::ExpireClipboard { generation, after } => {
             tokio::time::sleep(after).await;
             Msg::ClipboardExpired(generation)
@@ -182,14 +268,75 @@ pub struct Status {
     pub text: String,
 }
 
-/// Credentials shown once after a create; dropped (and zeroized) on close.
+/// A password shown once (R4): after a create, with the secret, or after a
+/// regenerate. Dropped (and zeroized) on close.
 pub struct ShownOnce {
     pub label: String,
     pub code: String,
     pub client_id: String,
     pub username: String,
-    pub secret: SecretString,
+    /// The secret, when it came with the password (at creation).
+    pub secret: Option<SecretString>,
     pub password: SecretString,
+    /// After a regenerate: how many tokens stopped working.
+    pub revoked_tokens: Option<u64>,
+}
+
+/// What a confirmation asks about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    Delete {
+        code: String,
+        label: String,
+    },
+    RegenerateSecret {
+        code: String,
+        label: String,
+        /// Live (access, refresh) tokens, when known.
+        live_tokens: Option<(u64, u64)>,
+    },
+    RegeneratePassword {
+        code: String,
+        label: String,
+        live_tokens: Option<(u64, u64)>,
+    },
+}
+
+/// The tabs that work, in order. (2 Register, 4 Permissions and 5 Monitor
+/// come with their issues; their numbers are kept free.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Connections,
+    Credentials,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 2] = [Tab::Connections, Tab::Credentials];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Connections => "Connections",
+            Tab::Credentials => "Credentials",
+        }
+    }
+
+    /// The action that opens it (its number key).
+    pub fn action(self) -> Action {
+        match self {
+            Tab::Connections => Action::ShowConnections,
+            Tab::Credentials => Action::ShowCredentials,
+        }
+    }
+
+    fn cycled(self, forward: bool) -> Tab {
+        let n = Tab::ALL.len();
+        let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0);
+        Tab::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
 }
 
 /// Why the backend cannot be used right now (shown as a banner).
@@ -229,7 +376,7 @@ impl LoginForm {
 pub enum Modal {
     Login(Box<LoginForm>),
     Form(Box<ConnectionForm>),
-    Confirm { code: String, label: String },
+    Confirm(Confirm),
     ShownOnce(Box<ShownOnce>),
     Help { scroll: u16 },
 }
@@ -241,6 +388,8 @@ pub struct App {
     pub me: Option<Me>,
     pub keymap: Keymap,
     pub theme: Theme,
+    pub tab: Tab,
+    pub credentials: CredentialsTab,
     pub connections: Vec<Connection>,
     /// How many connections the backend holds (more than loaded while the
     /// rest of the first load is in flight).
@@ -258,10 +407,8 @@ pub struct App {
     pub status: Option<Status>,
     pub in_flight: usize,
     pub clipboard: Clipboard,
-    clipboard_generation: u64,
-    /// The last secret copied, to clear it from the clipboard later.
-    copied_secret: Option<SecretString>,
-    pub clear_clipboard_after: Duration,
+    /// Clears copied secrets from the clipboard after a while.
+    auto_clear: AutoClear,
     pub visuals: Visuals,
     pub graphics: bool,
     /// The table's rows on screen, for mouse clicks (set by the view).
@@ -288,6 +435,8 @@ impl App {
             me: None,
             keymap,
             theme,
+            tab: Tab::Connections,
+            credentials: CredentialsTab::default(),
             connections: Vec::new(),
             total: 0,
             loaded: false,
@@ -301,9 +450,7 @@ impl App {
             status: None,
             in_flight: 0,
             clipboard,
-            clipboard_generation: 0,
-            copied_secret: None,
-            clear_clipboard_after: Duration::from_secs(30),
+            auto_clear: AutoClear::new(Duration::from_secs(30)),
             visuals: Visuals::default(),
             graphics: false,
             table_rows_area: Rect::default(),
@@ -323,6 +470,12 @@ impl App {
     /// without a terminal (tests, benchmarks, screenshots).
     pub fn headless(client: Client, theme: Theme) -> App {
         App::new(client, Keymap::default_keymap(), theme, Clipboard::memory())
+    }
+
+    /// How long a copied secret stays in the clipboard; zero: until
+    /// something else is copied.
+    pub fn set_clear_clipboard_after(&mut self, after: Duration) {
+        self.auto_clear.set_after(after);
     }
 
     /// The commands to run at start.
@@ -346,7 +499,10 @@ impl App {
             .filter(|c| {
                 !matches!(
                     c,
-                    Command::ExpireClipboard { .. } | Command::Suspend | Command::RetryAfter(_)
+                    Command::ExpireClipboard { .. }
+                        | Command::RevealTick { .. }
+                        | Command::Suspend
+                        | Command::RetryAfter(_)
                 )
             })
             .count();
@@ -379,12 +535,23 @@ impl App {
     pub fn context(&self) -> Context {
         match self.modals.last() {
             Some(Modal::Form(_) | Modal::Login(_)) => Context::Form,
-            Some(Modal::Confirm { .. }) => Context::Confirm,
+            Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help { .. }) => Context::Help,
             None if self.filter_editing => Context::Filter,
-            None => Context::List,
+            None => match self.tab {
+                Tab::Connections => Context::List,
+                Tab::Credentials => Context::Credentials,
+            },
         }
+    }
+
+    /// The label of a connection, or its code when it is not loaded.
+    fn label_of(&self, code: &str) -> String {
+        self.connections
+            .iter()
+            .find(|c| c.code == code)
+            .map_or_else(|| code.to_string(), |c| c.label.clone())
     }
 
     /// Handles one message; returns the commands to run.
@@ -493,16 +660,112 @@ impl App {
                 }
                 return Vec::new();
             }
-            Msg::ClipboardExpired(generation) => {
-                if generation == self.clipboard_generation
-                    && let Some(secret) = self.copied_secret.take()
-                    && self.clipboard.clear_if_still(&secret)
-                {
-                    self.set_status(
-                        StatusKind::Info,
-                        "Cleared the copied secret from the clipboard",
-                    );
+            Msg::CredentialsLoaded(code, r) => {
+                self.finish_call();
+                let commands = match &r {
+                    Err(e) => self.backend_error(e),
+                    Ok(_) => Vec::new(),
+                };
+                self.credentials.info = Some((code, r.map_err(|e| e.to_string())));
+                commands
+            }
+            Msg::SecretRevealed {
+                code,
+                purpose,
+                result,
+            } => {
+                self.finish_call();
+                self.on_secret_revealed(code, purpose, result)
+            }
+            Msg::SecretRegenerated(code, r) => {
+                self.finish_call();
+                let label = self.label_of(&code);
+                match r {
+                    Ok(revoked) => {
+                        if self.credentials.revealed_for(&code).is_some() {
+                            self.credentials.hide();
+                        }
+                        self.set_status(
+                            StatusKind::Success,
+                            format!(
+                                "New secret for {label}; {}; the client id stays",
+                                revoked_tokens(revoked)
+                            ),
+                        );
+                        // The trail and the card changed: reload both.
+                        self.select_after_load = Some(code);
+                        vec![Command::Load]
+                    }
+                    Err(e) => {
+                        self.set_status(
+                            StatusKind::Error,
+                            format!("Could not regenerate the secret of {label}: {e}"),
+                        );
+                        self.backend_error(&e)
+                    }
                 }
+            }
+            Msg::PasswordRegenerated(code, r) => {
+                self.finish_call();
+                let label = self.label_of(&code);
+                match r {
+                    Ok(new) => {
+                        self.set_status(
+                            StatusKind::Success,
+                            format!(
+                                "New password for {label}; {}",
+                                revoked_tokens(new.revoked_tokens)
+                            ),
+                        );
+                        let client_id = self
+                            .connections
+                            .iter()
+                            .find(|c| c.code == code)
+                            .map(|c| c.client_id.clone())
+                            .unwrap_or_default();
+                        self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
+                            label,
+                            code: code.clone(),
+                            client_id,
+                            username: new.username,
+                            secret: None,
+                            password: new.password,
+                            revoked_tokens: Some(new.revoked_tokens),
+                        })));
+                        self.select_after_load = Some(code);
+                        vec![Command::Load]
+                    }
+                    Err(e) => {
+                        self.set_status(
+                            StatusKind::Error,
+                            format!("Could not regenerate the password of {label}: {e}"),
+                        );
+                        self.backend_error(&e)
+                    }
+                }
+            }
+            Msg::RevealTick(generation) => match self.credentials.tick(generation) {
+                // Not this reveal's: nothing to draw.
+                Tick::Stale => return Vec::new(),
+                Tick::Counting => vec![Command::RevealTick {
+                    generation,
+                    after: REVEAL_TICK,
+                }],
+                Tick::Hidden => Vec::new(),
+            },
+            Msg::ClipboardExpired(generation) => {
+                let cleared = self
+                    .auto_clear
+                    .expired(generation)
+                    .is_some_and(|secret| self.clipboard.clear_if_still(&secret));
+                if !cleared {
+                    // A later copy took over, or the clipboard changed.
+                    return Vec::new();
+                }
+                self.set_status(
+                    StatusKind::Info,
+                    "Cleared the copied secret from the clipboard",
+                );
                 Vec::new()
             }
         };
@@ -610,10 +873,10 @@ impl App {
                 self.total = snap.total;
                 self.loaded = true;
                 self.after_rows_changed(keep);
-                // The trail may have grown with the change that caused
-                // this reload: fetch it again.
+                // The trail and the credentials may have changed with
+                // what caused this reload: fetch them again.
                 self.audit = None;
-                let mut commands = self.selection_changed();
+                let mut commands = self.load_for_selection(true);
                 if !self.fully_loaded() {
                     commands.push(Command::LoadRest {
                         offset: self.connections.len() as u64,
@@ -668,8 +931,9 @@ impl App {
                     code: c.code,
                     client_id: c.client_id,
                     username: c.username,
-                    secret: SecretString::from(created.secret),
+                    secret: Some(SecretString::from(created.secret)),
                     password: SecretString::from(created.password),
+                    revoked_tokens: None,
                 })));
                 vec![Command::Load]
             }
@@ -699,25 +963,57 @@ impl App {
         commands
     }
 
-    /// After the selection moved: the view must show it and its audit trail.
+    /// After the selection moved: the view must show it and what the open
+    /// tab says about it (the audit trail, or the credentials).
     fn selection_changed(&mut self) -> Vec<Command> {
-        match self.selected_connection() {
-            Some(c) => {
-                let code = c.code.clone();
-                if let Some(v) = c.visual.clone() {
-                    self.visuals.prepare(&v);
-                }
+        self.load_for_selection(false)
+    }
+
+    /// Fetches what the open tab shows about the selected connection, when
+    /// it is not held yet (or always, with `again`).
+    fn load_for_selection(&mut self, again: bool) -> Vec<Command> {
+        let Some(c) = self.selected_connection() else {
+            self.audit = None;
+            self.credentials.info = None;
+            self.credentials.hide();
+            return Vec::new();
+        };
+        let code = c.code.clone();
+        if let Some(v) = c.visual.clone() {
+            self.visuals.prepare(&v);
+        }
+        // A revealed secret shows only beside its own connection.
+        if self.credentials.revealed.is_some() && self.credentials.revealed_for(&code).is_none() {
+            self.credentials.hide();
+        }
+        match self.tab {
+            Tab::Connections => {
                 if self.audit.as_ref().is_some_and(|(c, _)| *c == code) {
                     Vec::new()
                 } else {
                     vec![Command::LoadAudit(code)]
                 }
             }
-            None => {
-                self.audit = None;
-                Vec::new()
+            Tab::Credentials => {
+                if !again && self.credentials.info_for(&code).is_some() {
+                    Vec::new()
+                } else {
+                    vec![Command::LoadCredentials(code)]
+                }
             }
         }
+    }
+
+    /// Opens a tab; the selection and filter stay as they are.
+    fn switch_tab(&mut self, tab: Tab) -> Vec<Command> {
+        if tab == self.tab {
+            return Vec::new();
+        }
+        if self.tab == Tab::Credentials {
+            self.credentials.hide();
+        }
+        self.tab = tab;
+        self.load_for_selection(false)
     }
 
     fn on_input(&mut self, event: Event) -> Vec<Command> {
@@ -761,24 +1057,41 @@ impl App {
                 _ => None,
             };
         }
+        let inside = |area: Rect| {
+            m.column >= area.x
+                && m.column < area.x + area.width
+                && m.row >= area.y
+                && m.row < area.y + area.height
+        };
         match m.kind {
             MouseEventKind::ScrollDown => Some(self.move_selection(1)),
             MouseEventKind::ScrollUp => Some(self.move_selection(-1)),
             MouseEventKind::Down(MouseButton::Left) => {
                 let area = self.table_rows_area;
-                let inside = m.column >= area.x
-                    && m.column < area.x + area.width
-                    && m.row >= area.y
-                    && m.row < area.y + area.height;
-                if !inside {
+                if self.tab == Tab::Credentials && inside(self.credentials.card_area) {
+                    self.credentials.focus = Focus::Card;
+                    if let Some(&(_, field)) = self
+                        .credentials
+                        .field_rows
+                        .iter()
+                        .find(|(y, _)| *y == m.row)
+                    {
+                        self.credentials.field = field;
+                    }
+                    return Some(Vec::new());
+                }
+                if !inside(area) {
                     return None;
+                }
+                if self.tab == Tab::Credentials {
+                    self.credentials.focus = Focus::List;
                 }
                 let row = self.offset + usize::from(m.row - area.y);
                 if row < self.filter.visible().len() && row != self.selected {
                     self.selected = row;
                     Some(self.selection_changed())
                 } else {
-                    None
+                    Some(Vec::new())
                 }
             }
             _ => None,
@@ -834,8 +1147,18 @@ impl App {
             Some(Action::Suspend) => return vec![Command::Suspend],
             _ => {}
         }
+        if let Some(tab) = match action {
+            Some(Action::NextTab) => Some(self.tab.cycled(true)),
+            Some(Action::PrevTab) => Some(self.tab.cycled(false)),
+            Some(Action::ShowConnections) => Some(Tab::Connections),
+            Some(Action::ShowCredentials) => Some(Tab::Credentials),
+            _ => None,
+        } {
+            return self.switch_tab(tab);
+        }
         match context {
             Context::List => self.on_list_key(action),
+            Context::Credentials => self.on_credentials_key(action),
             Context::Filter => self.on_filter_key(action, &key),
             Context::Form => self.on_form_key(action, &key),
             Context::Confirm => self.on_confirm_key(action),
@@ -853,7 +1176,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Context::Global => Vec::new(),
+            Context::Global | Context::Tabs => Vec::new(),
         }
     }
 
@@ -868,10 +1191,6 @@ impl App {
             Action::Last => self.move_selection(isize::MAX / 2),
             Action::PageUp => self.move_selection(-self.page()),
             Action::PageDown => self.move_selection(self.page()),
-            Action::Filter => {
-                self.filter_editing = true;
-                Vec::new()
-            }
             Action::ClearFilter => {
                 if self.filter.is_active() {
                     self.set_filter("");
@@ -906,11 +1225,21 @@ impl App {
             Action::Delete => {
                 if let Some(c) = self.selected_connection() {
                     let (code, label) = (c.code.clone(), c.label.clone());
-                    self.modals.push(Modal::Confirm { code, label });
+                    self.modals
+                        .push(Modal::Confirm(Confirm::Delete { code, label }));
                 } else {
                     self.set_status(StatusKind::Info, "No connection selected");
                 }
                 Vec::new()
+            }
+            Action::Open => {
+                if self.selected_connection().is_some() {
+                    self.credentials.focus = Focus::Card;
+                    self.switch_tab(Tab::Credentials)
+                } else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    Vec::new()
+                }
             }
             Action::Demo => {
                 if self.loaded && self.connections.is_empty() {
@@ -924,6 +1253,13 @@ impl App {
                     Vec::new()
                 }
             }
+            other => self.on_shared_key(other),
+        }
+    }
+
+    /// Keys both tabs share.
+    fn on_shared_key(&mut self, action: Action) -> Vec<Command> {
+        match action {
             Action::Refresh => vec![Command::Load],
             Action::Login => {
                 if self.sessions.is_some() {
@@ -940,11 +1276,266 @@ impl App {
                 self.modals.push(Modal::Help { scroll: 0 });
                 Vec::new()
             }
+            Action::Filter => {
+                self.filter_editing = true;
+                Vec::new()
+            }
             Action::Quit => {
                 self.quit = true;
                 Vec::new()
             }
             _ => Vec::new(),
+        }
+    }
+
+    fn on_credentials_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        let on_card = self.credentials.focus == Focus::Card;
+        match action {
+            Action::Up | Action::Down | Action::First | Action::Last if on_card => {
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::First => isize::MIN,
+                    _ => isize::MAX,
+                };
+                self.credentials.field = self.credentials.field.moved(delta);
+                Vec::new()
+            }
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::First => self.move_selection(isize::MIN / 2),
+            Action::Last => self.move_selection(isize::MAX / 2),
+            Action::PageUp => self.move_selection(-self.page()),
+            Action::PageDown => self.move_selection(self.page()),
+            Action::FocusList => {
+                self.credentials.focus = Focus::List;
+                Vec::new()
+            }
+            Action::FocusCard => {
+                self.credentials.focus = Focus::Card;
+                Vec::new()
+            }
+            Action::Back => {
+                if self.filter.is_active() {
+                    self.set_filter("");
+                    self.selection_changed()
+                } else {
+                    self.switch_tab(Tab::Connections)
+                }
+            }
+            Action::Reveal => {
+                let Some(code) = self.selected_code() else {
+                    return Vec::new();
+                };
+                if self.credentials.revealed_for(&code).is_some() {
+                    self.credentials.hide();
+                    self.set_status(StatusKind::Info, "Secret hidden");
+                    return Vec::new();
+                }
+                vec![Command::RevealSecret {
+                    code,
+                    purpose: RevealPurpose::Show,
+                }]
+            }
+            Action::Copy => self.copy_field(),
+            Action::CopyAll => match self.selected_code() {
+                Some(code) => vec![Command::RevealSecret {
+                    code,
+                    purpose: RevealPurpose::CopyAll,
+                }],
+                None => Vec::new(),
+            },
+            Action::RegenerateSecret | Action::RegeneratePassword => {
+                let Some(c) = self.selected_connection() else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
+                };
+                let (code, label) = (c.code.clone(), c.label.clone());
+                let live_tokens = match self.credentials.info_for(&code) {
+                    Some(Ok(info)) => Some((info.active_access_tokens, info.active_refresh_tokens)),
+                    _ => None,
+                };
+                self.modals
+                    .push(Modal::Confirm(if action == Action::RegenerateSecret {
+                        Confirm::RegenerateSecret {
+                            code,
+                            label,
+                            live_tokens,
+                        }
+                    } else {
+                        Confirm::RegeneratePassword {
+                            code,
+                            label,
+                            live_tokens,
+                        }
+                    }));
+                Vec::new()
+            }
+            other => self.on_shared_key(other),
+        }
+    }
+
+    /// The selected connection's code; says so when there is none.
+    fn selected_code(&mut self) -> Option<String> {
+        let code = self.selected_connection().map(|c| c.code.clone());
+        if code.is_none() {
+            self.set_status(StatusKind::Info, "No connection selected");
+        }
+        code
+    }
+
+    /// `c` in the card: copies the selected field. The secret is asked for
+    /// first (audited); the password exists nowhere to copy.
+    fn copy_field(&mut self) -> Vec<Command> {
+        let Some(c) = self.selected_connection() else {
+            self.set_status(StatusKind::Info, "No connection selected");
+            return Vec::new();
+        };
+        let field = self.credentials.field;
+        let text = match field {
+            CredField::ClientId => c.client_id.clone(),
+            CredField::Username => c.username.clone(),
+            CredField::TokenUrl => self.client.token_url(),
+            CredField::Secret => {
+                return vec![Command::RevealSecret {
+                    code: c.code.clone(),
+                    purpose: RevealPurpose::Copy,
+                }];
+            }
+            CredField::Password => {
+                let keys = self
+                    .keymap
+                    .keys_of(Context::Credentials, Action::RegeneratePassword);
+                self.set_status(
+                    StatusKind::Info,
+                    format!(
+                        "The password is shown only once and cannot be copied later: press {keys} to generate a new one"
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        let outcome = self.clipboard.copy_plain(&text);
+        self.after_copy(outcome, field.what(), None)
+    }
+
+    /// Reports a copy in the status line and, for a secret, schedules its
+    /// clearing from the clipboard.
+    fn after_copy(
+        &mut self,
+        outcome: CopyOutcome,
+        what: &str,
+        secret: Option<SecretString>,
+    ) -> Vec<Command> {
+        let mut msg = outcome.describe(what);
+        if let CopyOutcome::Failed(_) = outcome {
+            self.set_status(StatusKind::Error, msg);
+            return Vec::new();
+        }
+        let generation = self.auto_clear.copied(secret);
+        if generation.is_some() {
+            let secs = self.auto_clear.after().as_secs();
+            msg.push_str(&if self.clipboard.can_read_back() {
+                format!("; cleared in {secs} s if still there")
+            } else {
+                format!("; cleared in {secs} s")
+            });
+        }
+        self.set_status(StatusKind::Success, msg);
+        generation
+            .map(|generation| Command::ExpireClipboard {
+                generation,
+                after: self.auto_clear.after(),
+            })
+            .into_iter()
+            .collect()
+    }
+
+    fn on_secret_revealed(
+        &mut self,
+        code: String,
+        purpose: RevealPurpose,
+        result: Result<SecretString, ClientError>,
+    ) -> Vec<Command> {
+        let label = self.label_of(&code);
+        let secret = match result {
+            Ok(secret) => secret,
+            Err(e) => {
+                let doing = match purpose {
+                    RevealPurpose::Show => "show",
+                    _ => "copy",
+                };
+                self.set_status(
+                    StatusKind::Error,
+                    format!("Cannot {doing} the secret of {label}: {e}"),
+                );
+                return self.backend_error(&e);
+            }
+        };
+        match purpose {
+            RevealPurpose::Show => {
+                // Only beside its connection, and only while this tab shows.
+                let still_here = self.tab == Tab::Credentials
+                    && self.selected_connection().is_some_and(|c| c.code == code);
+                if !still_here {
+                    return Vec::new();
+                }
+                let generation = self.credentials.reveal(code, secret);
+                vec![Command::RevealTick {
+                    generation,
+                    after: REVEAL_TICK,
+                }]
+            }
+            RevealPurpose::Copy => {
+                let outcome = self.clipboard.copy_secret(&secret);
+                self.after_copy(outcome, &format!("the secret of {label}"), Some(secret))
+            }
+            RevealPurpose::CopyAll => {
+                let Some(c) = self.connections.iter().find(|c| c.code == code) else {
+                    self.set_status(
+                        StatusKind::Error,
+                        format!("{label} is gone; nothing copied"),
+                    );
+                    return Vec::new();
+                };
+                let text = credentials::env_lines(
+                    &c.client_id,
+                    &secret,
+                    &c.username,
+                    None,
+                    &self.client.token_url(),
+                );
+                let outcome = self.clipboard.copy_secret(&text);
+                self.after_copy(
+                    outcome,
+                    &format!("the credentials of {label} as KEY=value lines (no password)"),
+                    Some(text),
+                )
+            }
+            RevealPurpose::CopyAllWithPassword => {
+                let Some(Modal::ShownOnce(shown)) = self.modals.last() else {
+                    self.set_status(
+                        StatusKind::Info,
+                        "The password window was closed; nothing copied",
+                    );
+                    return Vec::new();
+                };
+                if shown.code != code {
+                    return Vec::new();
+                }
+                let text = credentials::env_lines(
+                    &shown.client_id,
+                    &secret,
+                    &shown.username,
+                    Some(&shown.password),
+                    &self.client.token_url(),
+                );
+                let outcome = self.clipboard.copy_secret(&text);
+                self.after_copy(outcome, "all credentials as KEY=value lines", Some(text))
+            }
         }
     }
 
@@ -1079,73 +1670,80 @@ impl App {
     }
 
     fn on_confirm_key(&mut self, action: Option<Action>) -> Vec<Command> {
-        match action {
-            Some(Action::Yes) => match self.modals.pop() {
-                Some(Modal::Confirm { code, label }) => {
-                    self.set_status(StatusKind::Info, format!("Deleting {label}…"));
-                    vec![Command::Delete(code)]
-                }
-                _ => Vec::new(),
-            },
-            Some(Action::No) => {
-                self.modals.pop();
-                self.set_status(StatusKind::Info, "Nothing deleted");
-                Vec::new()
-            }
-            _ => Vec::new(),
+        if !matches!(action, Some(Action::Yes | Action::No)) {
+            return Vec::new();
         }
+        let Some(Modal::Confirm(confirm)) = self.modals.pop() else {
+            return Vec::new();
+        };
+        let yes = action == Some(Action::Yes);
+        let (status, commands) = match confirm {
+            Confirm::Delete { code, label } if yes => {
+                (format!("Deleting {label}…"), vec![Command::Delete(code)])
+            }
+            Confirm::Delete { .. } => ("Nothing deleted".to_string(), Vec::new()),
+            Confirm::RegenerateSecret { code, label, .. } if yes => (
+                format!("Regenerating the secret of {label}…"),
+                vec![Command::RegenerateSecret(code)],
+            ),
+            Confirm::RegenerateSecret { .. } => {
+                ("The secret stays as it was".to_string(), Vec::new())
+            }
+            Confirm::RegeneratePassword { code, label, .. } if yes => (
+                format!("Regenerating the password of {label}…"),
+                vec![Command::RegeneratePassword(code)],
+            ),
+            Confirm::RegeneratePassword { .. } => {
+                ("The password stays as it was".to_string(), Vec::new())
+            }
+        };
+        self.set_status(StatusKind::Info, status);
+        commands
     }
 
     fn on_secret_key(&mut self, action: Option<Action>) -> Vec<Command> {
         let Some(Modal::ShownOnce(shown)) = self.modals.last() else {
             return Vec::new();
         };
-        let (text, what) = match action {
+        match action {
             Some(Action::Close) => {
                 // Dropping the modal zeroizes the secrets it held.
                 self.modals.pop();
-                return Vec::new();
+                Vec::new()
             }
-            Some(Action::Copy) => (shown.password.expose_secret().to_string(), "the password"),
-            Some(Action::CopyAll) => (
-                format!(
-                    "CLIENT_ID={}\nSECRET={}\nUSERNAME={}\nPASSWORD={}\n",
-                    shown.client_id,
-                    shown.secret.expose_secret(),
-                    shown.username,
-                    shown.password.expose_secret()
-                ),
-                "all credentials",
-            ),
-            _ => return Vec::new(),
-        };
-        let text = SecretString::from(text);
-        let outcome = self.clipboard.copy_secret(&text);
-        let failed = matches!(outcome, super::clipboard::CopyOutcome::Failed(_));
-        let clears = outcome == super::clipboard::CopyOutcome::System;
-        let mut msg = outcome.describe(what);
-        if clears {
-            msg.push_str(&format!(
-                "; cleared after {} s if still there",
-                self.clear_clipboard_after.as_secs()
-            ));
-        }
-        self.set_status(
-            if failed {
-                StatusKind::Error
-            } else {
-                StatusKind::Success
+            Some(Action::Copy) => {
+                let text = shown.password.clone();
+                let outcome = self.clipboard.copy_secret(&text);
+                self.after_copy(outcome, "the password", Some(text))
+            }
+            Some(Action::CopyAll) => match &shown.secret {
+                Some(secret) => {
+                    let text = credentials::env_lines(
+                        &shown.client_id,
+                        secret,
+                        &shown.username,
+                        Some(&shown.password),
+                        &self.client.token_url(),
+                    );
+                    let outcome = self.clipboard.copy_secret(&text);
+                    self.after_copy(outcome, "all credentials", Some(text))
+                }
+                // After a regenerate the secret is not at hand: ask for it.
+                None => vec![Command::RevealSecret {
+                    code: shown.code.clone(),
+                    purpose: RevealPurpose::CopyAllWithPassword,
+                }],
             },
-            msg,
-        );
-        if !clears {
-            return Vec::new();
+            _ => Vec::new(),
         }
-        self.clipboard_generation += 1;
-        self.copied_secret = Some(text);
-        vec![Command::ExpireClipboard {
-            generation: self.clipboard_generation,
-            after: self.clear_clipboard_after,
-        }]
+    }
+}
+
+/// "1 token revoked", "3 tokens revoked".
+fn revoked_tokens(n: u64) -> String {
+    if n == 1 {
+        "1 token revoked".to_string()
+    } else {
+        format!("{n} tokens revoked")
     }
 }

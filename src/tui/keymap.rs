@@ -13,7 +13,10 @@ pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Context {
     Global,
+    /// Tab switching, from the Connections and Credentials tabs.
+    Tabs,
     List,
+    Credentials,
     Filter,
     Form,
     Confirm,
@@ -22,9 +25,11 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 9] = [
         Context::Global,
+        Context::Tabs,
         Context::List,
+        Context::Credentials,
         Context::Filter,
         Context::Form,
         Context::Confirm,
@@ -35,7 +40,9 @@ impl Context {
     pub fn name(self) -> &'static str {
         match self {
             Context::Global => "global",
+            Context::Tabs => "tabs",
             Context::List => "list",
+            Context::Credentials => "credentials",
             Context::Filter => "filter",
             Context::Form => "form",
             Context::Confirm => "confirm",
@@ -48,12 +55,24 @@ impl Context {
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "Everywhere",
-            Context::List => "Connections list",
+            Context::Tabs => "Switching tabs (from the Connections and Credentials tabs)",
+            Context::List => "Connections tab",
+            Context::Credentials => "Credentials tab",
             Context::Filter => "While typing a filter",
             Context::Form => "In a form",
             Context::Confirm => "In a confirmation",
             Context::Secret => "Password shown once",
             Context::Help => "In this help",
+        }
+    }
+
+    /// Where a key not bound in this context is looked up next, in order.
+    /// Tab switching applies only where no text is typed.
+    fn fallbacks(self) -> &'static [Context] {
+        match self {
+            Context::Global => &[],
+            Context::List | Context::Credentials => &[Context::Tabs, Context::Global],
+            _ => &[Context::Global],
         }
     }
 }
@@ -89,7 +108,24 @@ pub enum Action {
     Copy,
     CopyAll,
     Close,
+    NextTab,
+    PrevTab,
+    ShowConnections,
+    ShowCredentials,
+    Open,
+    FocusList,
+    FocusCard,
+    Back,
+    Reveal,
+    RegenerateSecret,
+    RegeneratePassword,
 }
+
+/// Actions whose hints show as one: "↑↓ move", "←→ list/card".
+const PAIRED: [(Action, Action); 2] = [
+    (Action::Up, Action::Down),
+    (Action::FocusList, Action::FocusCard),
+];
 
 /// (context, name in the TOML file, action, description, footer hint).
 const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
@@ -105,6 +141,28 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         "suspend",
         Action::Suspend,
         "suspend to the shell (fg resumes)",
+        None,
+    ),
+    (Context::Tabs, "next", Action::NextTab, "next tab", None),
+    (
+        Context::Tabs,
+        "previous",
+        Action::PrevTab,
+        "previous tab",
+        None,
+    ),
+    (
+        Context::Tabs,
+        "connections",
+        Action::ShowConnections,
+        "the Connections tab",
+        None,
+    ),
+    (
+        Context::Tabs,
+        "credentials",
+        Action::ShowCredentials,
+        "the Credentials tab",
         None,
     ),
     (Context::List, "up", Action::Up, "move up", Some("move")),
@@ -138,6 +196,13 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::ClearFilter,
         "clear the filter",
         None,
+    ),
+    (
+        Context::List,
+        "open",
+        Action::Open,
+        "credentials of this connection (Credentials tab)",
+        Some("credentials"),
     ),
     (
         Context::List,
@@ -189,6 +254,139 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Some("help"),
     ),
     (Context::List, "quit", Action::Quit, "quit", Some("quit")),
+    (
+        Context::Credentials,
+        "up",
+        Action::Up,
+        "previous field (card) or connection (list)",
+        Some("move"),
+    ),
+    (
+        Context::Credentials,
+        "down",
+        Action::Down,
+        "next field (card) or connection (list)",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "first",
+        Action::First,
+        "first field or connection",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "last",
+        Action::Last,
+        "last field or connection",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "page_up",
+        Action::PageUp,
+        "connections: page up",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "page_down",
+        Action::PageDown,
+        "connections: page down",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "focus_list",
+        Action::FocusList,
+        "focus the connection list",
+        Some("list/card"),
+    ),
+    (
+        Context::Credentials,
+        "focus_card",
+        Action::FocusCard,
+        "focus the credentials card",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "reveal",
+        Action::Reveal,
+        "show the secret for 10 s",
+        Some("reveal"),
+    ),
+    (
+        Context::Credentials,
+        "copy",
+        Action::Copy,
+        "copy the selected field",
+        Some("copy"),
+    ),
+    (
+        Context::Credentials,
+        "copy_all",
+        Action::CopyAll,
+        "copy all as KEY=value lines (no password)",
+        Some("copy all"),
+    ),
+    (
+        Context::Credentials,
+        "regenerate_secret",
+        Action::RegenerateSecret,
+        "new secret; every token stops working (asks first)",
+        Some("new secret"),
+    ),
+    (
+        Context::Credentials,
+        "regenerate_password",
+        Action::RegeneratePassword,
+        "new password; every token stops working (asks first)",
+        Some("new password"),
+    ),
+    (
+        Context::Credentials,
+        "filter",
+        Action::Filter,
+        "fuzzy filter",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "back",
+        Action::Back,
+        "clear the filter, else back to Connections",
+        Some("back"),
+    ),
+    (
+        Context::Credentials,
+        "refresh",
+        Action::Refresh,
+        "reload from the backend",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "login",
+        Action::Login,
+        "log in to the server again",
+        None,
+    ),
+    (
+        Context::Credentials,
+        "help",
+        Action::Help,
+        "all keys",
+        Some("help"),
+    ),
+    (
+        Context::Credentials,
+        "quit",
+        Action::Quit,
+        "quit",
+        Some("quit"),
+    ),
     (
         Context::Filter,
         "apply",
@@ -514,15 +712,23 @@ impl Keymap {
         Ok(())
     }
 
-    /// The action a key triggers in a context (global bindings included).
+    /// The action a key triggers in a context (tab switching and global
+    /// bindings included where they apply).
     pub fn action(&self, context: Context, ev: &KeyEvent) -> Option<Action> {
+        self.binding(context, ev).map(|(_, action)| action)
+    }
+
+    /// The context a key is found in, with its action.
+    pub fn binding(&self, context: Context, ev: &KeyEvent) -> Option<(Context, Action)> {
         let find = |ctx: Context| {
             self.bindings
                 .iter()
                 .find(|b| b.context == ctx && b.keys.iter().any(|k| k.matches(ev)))
-                .map(|b| b.action)
+                .map(|b| (ctx, b.action))
         };
-        find(context).or_else(|| find(Context::Global))
+        std::iter::once(context)
+            .chain(context.fallbacks().iter().copied())
+            .find_map(find)
     }
 
     pub fn bindings(&self) -> &[Binding] {
@@ -549,10 +755,10 @@ impl Keymap {
             let Some(hint) = b.hint else { continue };
             let mut keys: Vec<String> = vec![b.keys[0].to_string()];
             // "move" stands for up and down together.
-            if b.action == Action::Up
+            if let Some(&(_, second)) = PAIRED.iter().find(|(first, _)| *first == b.action)
                 && let Some(k) = self.bindings[i + 1..]
                     .iter()
-                    .find(|n| n.context == context && n.action == Action::Down)
+                    .find(|n| n.context == context && n.action == second)
                     .and_then(|n| n.keys.first())
             {
                 keys.push(k.to_string());
@@ -681,6 +887,63 @@ mod tests {
         assert_eq!(Key::parse("f1").unwrap().to_string(), "F1");
         assert!(Key::parse("f13").is_err());
         assert!(Key::parse("").is_err());
+    }
+
+    #[test]
+    fn tab_keys_switch_tabs_only_where_no_text_is_typed() {
+        let km = Keymap::default_keymap();
+        let none = KeyModifiers::NONE;
+        for context in [Context::List, Context::Credentials] {
+            assert_eq!(
+                km.action(context, &ev(KeyCode::Char('3'), none)),
+                Some(Action::ShowCredentials)
+            );
+            assert_eq!(
+                km.action(context, &ev(KeyCode::Tab, none)),
+                Some(Action::NextTab)
+            );
+            assert_eq!(
+                km.action(context, &ev(KeyCode::BackTab, KeyModifiers::SHIFT)),
+                Some(Action::PrevTab)
+            );
+        }
+        for context in [Context::Filter, Context::Form, Context::Confirm] {
+            assert_eq!(km.action(context, &ev(KeyCode::Char('1'), none)), None);
+        }
+        assert_eq!(
+            km.action(Context::Form, &ev(KeyCode::Tab, none)),
+            Some(Action::NextField)
+        );
+        // Numbers of tabs that do not exist yet are not bound.
+        for n in ['2', '4', '5'] {
+            assert_eq!(km.action(Context::List, &ev(KeyCode::Char(n), none)), None);
+        }
+    }
+
+    #[test]
+    fn no_key_means_two_things_in_one_context() {
+        let km = Keymap::default_keymap();
+        for context in Context::ALL {
+            let mut seen: BTreeMap<Key, &str> = BTreeMap::new();
+            for b in km.bindings().iter().filter(|b| b.context == context) {
+                for k in &b.keys {
+                    if let Some(other) = seen.insert(*k, b.name) {
+                        panic!("[{}] {k} is both {other} and {}", context.name(), b.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn credentials_hints_pair_the_focus_keys() {
+        let km = Keymap::default_keymap();
+        let hints = km.hints(Context::Credentials);
+        assert!(
+            hints.contains(&("←→".to_string(), "list/card")),
+            "{hints:?}"
+        );
+        assert!(hints.contains(&("v".to_string(), "reveal")), "{hints:?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod credentials;
 pub mod filter;
 pub mod form;
 pub mod keymap;
@@ -224,7 +225,7 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
     );
     app.sessions = options.sessions;
     app.graphics = visual::graphics_supported();
-    app.clear_clipboard_after = options.clear_clipboard_after;
+    app.set_clear_clipboard_after(options.clear_clipboard_after);
     tracing::info!(clipboard = %app.clipboard.describe_backend(), "tui started");
     let mut host = CrosstermHost {
         mouse: options.mouse,
@@ -235,12 +236,16 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
 
 /// Runs commands to completion, feeding each answer back into the app, as
 /// the event loop would but in order and without a terminal. Timers
-/// (clipboard expiry) and suspends are skipped. Tests, benchmarks and the
+/// (clipboard expiry, a revealed secret's countdown) and suspends are
+/// skipped: tests send those messages themselves. Tests, benchmarks and the
 /// screenshot renderer drive the app with it.
 pub async fn settle(app: &mut App, commands: Vec<Command>) {
     let mut queue: std::collections::VecDeque<Command> = commands.into();
     while let Some(command) = queue.pop_front() {
-        if matches!(command, Command::ExpireClipboard { .. } | Command::Suspend) {
+        if matches!(
+            command,
+            Command::ExpireClipboard { .. } | Command::RevealTick { .. } | Command::Suspend
+        ) {
             continue;
         }
         if let Some(msg) = app::execute(&app.client, command).await {

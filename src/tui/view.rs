@@ -10,7 +10,8 @@ use ratatui::widgets::{
 };
 use secrecy::ExposeSecret;
 
-use super::app::{App, LoginForm, Modal, Problem, ShownOnce, StatusKind};
+use super::app::{App, Confirm, LoginForm, Modal, Problem, ShownOnce, StatusKind, Tab};
+use super::credentials::Focus;
 use super::form::{ConnectionForm, Field};
 use super::keymap::{Action, Context};
 use super::theme::Theme;
@@ -148,12 +149,30 @@ fn render_banner(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
-    // Only tabs that work are shown.
-    let line = Line::from(vec![
-        Span::raw(" "),
-        Span::styled(" 1 Connections ", app.theme.tab_active),
-    ]);
-    Paragraph::new(line).render(area, buf);
+    let t = &app.theme;
+    // Only tabs that work are shown, each with the key that opens it.
+    let mut spans = vec![Span::raw(" ")];
+    for tab in Tab::ALL {
+        let keys = app.keymap.keys_of(Context::Tabs, tab.action());
+        let key = keys.split('/').next().unwrap_or_default();
+        let style = if tab == app.tab {
+            t.tab_active
+        } else {
+            t.tab_inactive
+        };
+        spans.push(Span::styled(format!(" {key} {} ", tab.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    Paragraph::new(Line::from(spans)).render(area, buf);
+    let next = app.keymap.keys_of(Context::Tabs, Action::NextTab);
+    let prev = app.keymap.keys_of(Context::Tabs, Action::PrevTab);
+    let hint = format!("{next}/{prev} switch tabs ");
+    if used + hint.chars().count() + 2 <= area.width as usize {
+        Paragraph::new(Span::styled(hint, t.dim))
+            .alignment(Alignment::Right)
+            .render(area, buf);
+    }
 }
 
 fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
@@ -162,6 +181,10 @@ fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
             .style(app.theme.dim)
             .alignment(Alignment::Center)
             .render(area, buf);
+        return;
+    }
+    if app.tab == Tab::Credentials {
+        super::credentials::render(app, area, buf);
         return;
     }
     if app.connections.is_empty() {
@@ -214,7 +237,12 @@ fn render_empty(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// Splits `text` into spans, styling the characters at `positions`.
-fn highlighted<'a>(text: &'a str, positions: &[usize], base: Style, mark: Style) -> Vec<Span<'a>> {
+pub(super) fn highlighted<'a>(
+    text: &'a str,
+    positions: &[usize],
+    base: Style,
+    mark: Style,
+) -> Vec<Span<'a>> {
     if positions.is_empty() {
         return vec![Span::styled(text, base)];
     }
@@ -305,14 +333,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
             .render(app.table_rows_area, buf);
         return;
     }
-    // Keep the selection on screen.
-    if app.selected < app.offset {
-        app.offset = app.selected;
-    } else if body_height > 0 && app.selected >= app.offset + body_height {
-        app.offset = app.selected + 1 - body_height;
-    }
-    app.offset = app.offset.min(shown.saturating_sub(body_height.max(1)));
-    let end = (app.offset + body_height).min(shown);
+    let end = scroll_into_view(app, body_height);
     let t = app.theme.clone();
     let mut rows = Vec::with_capacity(end - app.offset);
     for pos in app.offset..end {
@@ -333,10 +354,19 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
             )),
             Line::from(c.flow_type.as_str()),
             Line::from(c.created_at.format("%Y-%m-%d").to_string()),
+            Line::from(flags(&t, c, selected)),
         ]));
     }
-    let header =
-        Row::new(vec!["", "", "Label", "Code", "Flow type", "Created"]).style(t.table_header);
+    let header = Row::new(vec![
+        "",
+        "",
+        "Label",
+        "Code",
+        "Flow type",
+        "Created",
+        "Flags",
+    ])
+    .style(t.table_header);
     let widths = [
         Constraint::Length(1),
         Constraint::Length(4),
@@ -344,6 +374,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(2),
         Constraint::Length(11),
         Constraint::Length(10),
+        Constraint::Length(5),
     ];
     let mut state =
         ratatui::widgets::TableState::default().with_selected(Some(app.selected - app.offset));
@@ -354,10 +385,33 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     ratatui::widgets::StatefulWidget::render(table, table_area, buf, &mut state);
 }
 
-/// Width of the name column in field lists.
-const NAME_WIDTH: usize = 13;
+/// Moves the list's first visible row so that the selection shows in
+/// `body_height` rows; returns the end of the visible rows.
+pub(super) fn scroll_into_view(app: &mut App, body_height: usize) -> usize {
+    let shown = app.filter.visible().len();
+    if app.selected < app.offset {
+        app.offset = app.selected;
+    } else if body_height > 0 && app.selected >= app.offset + body_height {
+        app.offset = app.selected + 1 - body_height;
+    }
+    app.offset = app.offset.min(shown.saturating_sub(body_height.max(1)));
+    (app.offset + body_height).min(shown)
+}
 
-fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
+/// A row's flags: ⚠ when the connection's client id and secret came with
+/// another username lately (R24).
+pub(super) fn flags(t: &Theme, c: &Connection, selected: bool) -> Span<'static> {
+    if c.wrong_credentials_at.is_some() {
+        Span::styled("⚠", if selected { Style::new() } else { t.warning })
+    } else {
+        Span::raw("")
+    }
+}
+
+/// Width of the name column in field lists.
+pub(super) const NAME_WIDTH: usize = 13;
+
+pub(super) fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{name:<NAME_WIDTH$}"), t.label),
         value.into(),
@@ -365,7 +419,13 @@ fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<
 }
 
 /// A field whose value wraps under the value column, not under the name.
-fn field_lines(t: &Theme, name: &str, value: &str, style: Style, width: u16) -> Vec<Line<'static>> {
+pub(super) fn field_lines(
+    t: &Theme,
+    name: &str,
+    value: &str,
+    style: Style,
+    width: u16,
+) -> Vec<Line<'static>> {
     let room = (width as usize).saturating_sub(NAME_WIDTH).max(8);
     wrap_words(value, room)
         .into_iter()
@@ -382,7 +442,7 @@ fn field_lines(t: &Theme, name: &str, value: &str, style: Style, width: u16) -> 
 
 /// Splits text into lines of at most `width` characters, at spaces where it
 /// can, inside long words where it must.
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split(' ') {
@@ -462,7 +522,10 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
     let updated = c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let flow = flow_description(c);
     let plain = Style::new();
-    let fields: [(&str, &str, Style); 12] = [
+    let open = app.keymap.keys_of(Context::List, Action::Open);
+    let open = open.split('/').next().unwrap_or_default();
+    let credentials_hint = format!("{open}: reveal, copy, regenerate");
+    let fields: [(&str, &str, Style); 13] = [
         ("Label", &c.label, plain),
         ("Code", &c.code, plain),
         ("Flow type", &flow, plain),
@@ -471,6 +534,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         ("API username", &c.username, plain),
         ("Secret", "•••••• (encrypted at rest)", t.dim),
         ("Password", "shown only once, at creation", t.dim),
+        ("", &credentials_hint, t.dim),
         ("Role", &c.role, plain),
         ("Group", &c.group, plain),
         ("Created", &created, plain),
@@ -480,6 +544,18 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         .iter()
         .flat_map(|(name, value, style)| field_lines(t, name, value, *style, w))
         .collect();
+    if let Some(at) = c.wrong_credentials_at {
+        lines.extend(field_lines(
+            t,
+            "⚠ Warning",
+            &format!(
+                "its client id and secret came with another connection's API username, last {} ({open}: Credentials)",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            t.warning,
+            w,
+        ));
+    }
     if c.role == "User" || c.group == "All" {
         lines.extend(field_lines(
             t,
@@ -510,7 +586,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         .render(text_area, buf);
 }
 
-fn flow_description(c: &Connection) -> String {
+pub(super) fn flow_description(c: &Connection) -> String {
     let what = match c.flow_type {
         crate::model::FlowType::Source => "data flows into the platform",
         crate::model::FlowType::Destination => "data is extracted from the platform",
@@ -586,6 +662,16 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     let context = app.context();
     let mut spans = vec![Span::raw(" ")];
     let mut hints = app.keymap.hints(context);
+    if context == Context::Credentials {
+        // The arrows move whatever has the focus: say which.
+        let moves = match app.credentials.focus {
+            Focus::List => "connection",
+            Focus::Card => "field",
+        };
+        for (_, hint) in hints.iter_mut().filter(|(_, h)| *h == "move") {
+            *hint = moves;
+        }
+    }
     if context == Context::List && app.loaded && app.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
         if let Some(first) = demo.split('/').next() {
@@ -600,7 +686,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// A rectangle of at most `width × height`, centred in `area`.
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect::new(
@@ -626,37 +712,100 @@ fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
     match modal {
         Modal::Login(form) => render_login(app, form, area, buf),
         Modal::Form(form) => render_form(app, form, area, buf),
-        Modal::Confirm { code, label } => {
-            let t = &app.theme;
-            let yes = app.keymap.keys_of(Context::Confirm, Action::Yes);
-            let no = app.keymap.keys_of(Context::Confirm, Action::No);
-            let lines = vec![
-                Line::from(vec![
-                    Span::raw("Delete "),
-                    Span::styled(label.clone(), t.title),
-                    Span::raw(format!(" ({code})?")),
-                ]),
-                Line::from(""),
-                Line::from("Its client id, secret and password stop working at once;"),
-                Line::from("applications using them get HTTP 401. This cannot be undone."),
-                Line::from(""),
-                Line::from(vec![
-                    Span::styled(yes, t.key),
-                    Span::raw(" delete   "),
-                    Span::styled(no, t.key),
-                    Span::raw(" keep it"),
-                ]),
-            ];
-            let rect = centered(area, 72, lines.len() as u16 + 2);
-            Clear.render(rect, buf);
-            Paragraph::new(lines)
-                .block(modal_block(t, "Delete connection"))
-                .wrap(Wrap { trim: false })
-                .render(rect, buf);
-        }
+        Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
         Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
         Modal::Help { scroll } => render_help(app, *scroll, area, buf),
     }
+}
+
+/// A confirmation says exactly what will happen and what breaks.
+fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let yes = app.keymap.keys_of(Context::Confirm, Action::Yes);
+    let no = app.keymap.keys_of(Context::Confirm, Action::No);
+    let live = |live_tokens: &Option<(u64, u64)>| match live_tokens {
+        Some((0, 0)) => " No token is live now.".to_string(),
+        Some((access, refresh)) => {
+            format!(" {access} access and {refresh} refresh tokens are live now.")
+        }
+        None => String::new(),
+    };
+    let (title, verb, code, label, body, yes_hint, no_hint) = match confirm {
+        Confirm::Delete { code, label } => (
+            "Delete connection",
+            "Delete",
+            code,
+            label,
+            "Its client id, secret and password stop working at once; applications using them get HTTP 401. This cannot be undone.".to_string(),
+            "delete",
+            "keep it",
+        ),
+        Confirm::RegenerateSecret {
+            code,
+            label,
+            live_tokens,
+        } => (
+            "Regenerate secret",
+            "Regenerate the secret of",
+            code,
+            label,
+            format!(
+                "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new secret. The client id stays.{}",
+                live(live_tokens)
+            ),
+            "regenerate",
+            "keep the current secret",
+        ),
+        Confirm::RegeneratePassword {
+            code,
+            label,
+            live_tokens,
+        } => (
+            "Regenerate password",
+            "Regenerate the password of",
+            code,
+            label,
+            format!(
+                "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new password. The API username stays, and the password cannot be shown again after you close the next window.{}",
+                live(live_tokens)
+            ),
+            "regenerate",
+            "keep the current password",
+        ),
+    };
+    let rect_width = 76u16.min(area.width);
+    // Inside the double border and the padding.
+    let room = rect_width.saturating_sub(4).max(8) as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!("{verb} ")),
+        Span::styled(label.clone(), t.title),
+        Span::raw(format!(" ({code})?")),
+    ])];
+    lines.push(Line::from(""));
+    lines.extend(
+        wrap_words(&body, room)
+            .into_iter()
+            .map(|l| Line::from(Span::raw(l))),
+    );
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled(yes, t.key),
+        Span::raw(format!(" {yes_hint}   ")),
+        Span::styled(no, t.key),
+        Span::raw(format!(" {no_hint}")),
+    ]));
+    // Long labels wrap the first line too.
+    let height = lines
+        .iter()
+        .map(|l| l.width().div_ceil(room).max(1) as u16)
+        .sum::<u16>()
+        + 2;
+    let rect = centered(area, rect_width, height);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(modal_block(t, title))
+        .wrap(Wrap { trim: false })
+        .render(rect, buf);
 }
 
 fn render_login(app: &App, form: &LoginForm, area: Rect, buf: &mut Buffer) {
@@ -718,38 +867,65 @@ fn render_login(app: &App, form: &LoginForm, area: Rect, buf: &mut Buffer) {
 
 fn render_shown_once(app: &App, s: &ShownOnce, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let lines = vec![
-        Line::from(vec![
-            Span::raw("Created "),
-            Span::styled(s.label.clone(), t.title),
-            Span::raw(format!(" ({})", s.code)),
-        ]),
-        Line::from(""),
-        field_line(t, "Client id", Span::raw(s.client_id.clone())),
-        field_line(t, "Secret", Span::raw(s.secret.expose_secret().to_string())),
-        field_line(t, "API username", Span::raw(s.username.clone())),
-        field_line(
+    let mut lines = Vec::new();
+    let title = match s.revoked_tokens {
+        None => {
+            lines.push(Line::from(vec![
+                Span::raw("Created "),
+                Span::styled(s.label.clone(), t.title),
+                Span::raw(format!(" ({})", s.code)),
+            ]));
+            "New connection — credentials"
+        }
+        Some(revoked) => {
+            lines.push(Line::from(vec![
+                Span::raw("New password for "),
+                Span::styled(s.label.clone(), t.title),
+                Span::raw(format!(" ({})", s.code)),
+            ]));
+            let revoked = match revoked {
+                0 => "No token was live".to_string(),
+                1 => "1 token revoked".to_string(),
+                n => format!("{n} tokens revoked"),
+            };
+            lines.push(Line::from(Span::styled(
+                format!("{revoked}; applications need the new password."),
+                t.dim,
+            )));
+            "New password"
+        }
+    };
+    lines.push(Line::from(""));
+    lines.push(field_line(t, "Client id", Span::raw(s.client_id.clone())));
+    if let Some(secret) = &s.secret {
+        lines.push(field_line(
             t,
-            "Password",
-            Span::styled(s.password.expose_secret().to_string(), t.secret),
-        ),
-        Line::from(""),
-        Line::from(Span::styled(
-            "! The password is shown only this once. Copy it now: it cannot be shown again.",
-            t.warning,
-        )),
-        Line::from(""),
-        hints_line(app, Context::Secret),
-    ];
+            "Secret",
+            Span::raw(secret.expose_secret().to_string()),
+        ));
+    }
+    lines.push(field_line(t, "API username", Span::raw(s.username.clone())));
+    lines.push(field_line(
+        t,
+        "Password",
+        Span::styled(s.password.expose_secret().to_string(), t.secret),
+    ));
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "! The password is shown only this once. Copy it now: it cannot be shown again.",
+        t.warning,
+    )));
+    lines.push(Line::from(""));
+    lines.push(hints_line(app, Context::Secret));
     let rect = centered(area, 86, lines.len() as u16 + 2);
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(modal_block(t, "New connection — credentials"))
+        .block(modal_block(t, title))
         .wrap(Wrap { trim: false })
         .render(rect, buf);
 }
 
-fn hints_line(app: &App, context: Context) -> Line<'static> {
+pub(super) fn hints_line(app: &App, context: Context) -> Line<'static> {
     let mut spans = Vec::new();
     for (keys, hint) in app.keymap.hints(context) {
         spans.push(Span::styled(keys, app.theme.key));

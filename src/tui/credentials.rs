@@ -1,0 +1,607 @@
+//! The Credentials tab's state: which field of the card is selected, whether
+//! the connection list or the card takes the arrow keys, what the backend
+//! said about the selected connection's credentials, and the secret while it
+//! is revealed (a few seconds, then it is dropped and zeroized).
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::app::App;
+use super::keymap::{Action, Context};
+use super::theme::Theme;
+use super::view::{NAME_WIDTH, flags, flow_description, highlighted, scroll_into_view, wrap_words};
+use crate::model::{Connection, CredentialsInfo};
+
+/// How long `v` shows the secret.
+pub const REVEAL_SECONDS: u8 = 10;
+
+/// How often the countdown of a revealed secret moves.
+pub const REVEAL_TICK: Duration = Duration::from_secs(1);
+
+/// Which part of the tab takes the arrow keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Card,
+}
+
+/// The fields of the card, top to bottom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredField {
+    ClientId,
+    Secret,
+    Username,
+    Password,
+    TokenUrl,
+}
+
+impl CredField {
+    pub const ALL: [CredField; 5] = [
+        CredField::ClientId,
+        CredField::Secret,
+        CredField::Username,
+        CredField::Password,
+        CredField::TokenUrl,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CredField::ClientId => "Client id",
+            CredField::Secret => "Secret",
+            CredField::Username => "API username",
+            CredField::Password => "Password",
+            CredField::TokenUrl => "Token URL",
+        }
+    }
+
+    /// How a status line names the field ("Copied the client id …").
+    pub fn what(self) -> &'static str {
+        match self {
+            CredField::ClientId => "the client id",
+            CredField::Secret => "the secret",
+            CredField::Username => "the API username",
+            CredField::Password => "the password",
+            CredField::TokenUrl => "the token URL",
+        }
+    }
+
+    fn index(self) -> usize {
+        CredField::ALL
+            .iter()
+            .position(|f| *f == self)
+            .unwrap_or_default()
+    }
+
+    /// The field `delta` rows away, staying within the card.
+    pub fn moved(self, delta: isize) -> CredField {
+        let last = CredField::ALL.len() as isize - 1;
+        let i = (self.index() as isize).saturating_add(delta).clamp(0, last);
+        CredField::ALL[i as usize]
+    }
+}
+
+/// The secret while `v` shows it.
+pub struct Revealed {
+    pub code: String,
+    pub secret: SecretString,
+    pub seconds_left: u8,
+    /// Tells this reveal's countdown from an earlier one's.
+    pub generation: u64,
+}
+
+/// What a countdown tick did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick {
+    /// The tick belongs to a reveal that is over; nothing changed.
+    Stale,
+    /// One second less; another tick is due.
+    Counting,
+    /// Time is up: the secret is masked again.
+    Hidden,
+}
+
+pub struct CredentialsTab {
+    pub focus: Focus,
+    pub field: CredField,
+    /// The last answer about a connection's credentials: its code, and the
+    /// answer or the error's message.
+    pub info: Option<(String, Result<CredentialsInfo, String>)>,
+    pub revealed: Option<Revealed>,
+    reveal_generation: u64,
+    /// The card on screen and its field rows, for mouse clicks (set by the
+    /// view).
+    pub card_area: Rect,
+    pub field_rows: Vec<(u16, CredField)>,
+}
+
+impl Default for CredentialsTab {
+    fn default() -> Self {
+        CredentialsTab {
+            focus: Focus::List,
+            field: CredField::ClientId,
+            info: None,
+            revealed: None,
+            reveal_generation: 0,
+            card_area: Rect::default(),
+            field_rows: Vec::new(),
+        }
+    }
+}
+
+impl CredentialsTab {
+    /// The answer about `code`, if it is the one held.
+    pub fn info_for(&self, code: &str) -> Option<&Result<CredentialsInfo, String>> {
+        self.info
+            .as_ref()
+            .filter(|(c, _)| c == code)
+            .map(|(_, r)| r)
+    }
+
+    /// The revealed secret of `code`, if it shows.
+    pub fn revealed_for(&self, code: &str) -> Option<&Revealed> {
+        self.revealed.as_ref().filter(|r| r.code == code)
+    }
+
+    /// Shows a secret for [`REVEAL_SECONDS`]; returns the generation its
+    /// countdown ticks carry.
+    pub fn reveal(&mut self, code: String, secret: SecretString) -> u64 {
+        self.reveal_generation += 1;
+        self.revealed = Some(Revealed {
+            code,
+            secret,
+            seconds_left: REVEAL_SECONDS,
+            generation: self.reveal_generation,
+        });
+        self.reveal_generation
+    }
+
+    /// Masks the secret again (drops and zeroizes it).
+    pub fn hide(&mut self) {
+        self.revealed = None;
+    }
+
+    /// One second of a reveal's countdown has passed.
+    pub fn tick(&mut self, generation: u64) -> Tick {
+        let Some(r) = self
+            .revealed
+            .as_mut()
+            .filter(|r| r.generation == generation)
+        else {
+            return Tick::Stale;
+        };
+        r.seconds_left = r.seconds_left.saturating_sub(1);
+        if r.seconds_left == 0 {
+            self.hide();
+            Tick::Hidden
+        } else {
+            Tick::Counting
+        }
+    }
+}
+
+/// Width of the connection list beside the card.
+fn list_width(total: u16) -> u16 {
+    (total * 3 / 10).clamp(18, 36)
+}
+
+/// A pane's frame; the focused one is drawn thick (not by colour alone).
+fn pane<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if focused { t.focused_border } else { t.border })
+        .title(Span::styled(title, t.title))
+}
+
+/// The first key bound to an action, for hints inside the text.
+fn key_of(app: &App, context: Context, action: Action) -> String {
+    let keys = app.keymap.keys_of(context, action);
+    keys.split('/').next().unwrap_or_default().to_string()
+}
+
+/// The Credentials tab: the connection list on the left, the selected
+/// connection's credentials card on the right.
+pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
+    app.credentials.card_area = Rect::default();
+    app.credentials.field_rows.clear();
+    if app.connections.is_empty() {
+        app.table_rows_area = Rect::default();
+        let text = format!(
+            "No connections yet. Press {} for the Connections tab, then {} to create one.",
+            key_of(app, Context::Tabs, Action::ShowConnections),
+            key_of(app, Context::List, Action::New)
+        );
+        Paragraph::new(text)
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .render(area, buf);
+        return;
+    }
+    let [list_area, card_area] = Layout::horizontal([
+        Constraint::Length(list_width(area.width)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    render_list(app, list_area, buf);
+    render_card(app, card_area, buf);
+}
+
+fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
+    let t = app.theme.clone();
+    let focused = app.credentials.focus == Focus::List;
+    let total = app.connections.len();
+    let shown = app.filter.visible().len();
+    let title = if app.filter.is_active() || app.filter_editing {
+        format!(" {shown} of {total} match ")
+    } else {
+        format!(" Connections · {total} ")
+    };
+    let block = pane(&t, title, focused);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let rows = if app.filter_editing || app.filter.is_active() {
+        let [f, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        let cursor = if app.filter_editing { "▏" } else { "" };
+        Line::from(vec![
+            Span::styled("/ ", t.key),
+            Span::raw(app.filter.query().to_string()),
+            Span::styled(cursor, t.key),
+        ])
+        .render(f, buf);
+        rows
+    } else {
+        inner
+    };
+    app.table_rows_area = rows;
+    if shown == 0 {
+        Paragraph::new("No match")
+            .style(t.dim)
+            .alignment(Alignment::Center)
+            .render(rows, buf);
+        return;
+    }
+    let end = scroll_into_view(app, rows.height as usize);
+    for (i, pos) in (app.offset..end).enumerate() {
+        let idx = app.filter.visible()[pos];
+        let marks = app.filter.highlights(idx);
+        let c = &app.connections[idx];
+        let selected = pos == app.selected;
+        let row = Rect {
+            y: rows.y + i as u16,
+            height: 1,
+            ..rows
+        };
+        // The selection is reversed while the list has the keys, bold
+        // beside the focused card.
+        let style = match (selected, focused) {
+            (true, true) => t.selected,
+            (true, false) => t.title,
+            _ => Style::new(),
+        };
+        buf.set_style(row, style);
+        let flag = flags(&t, c, selected && focused);
+        let mut spans = vec![
+            Span::raw(if selected { "▶" } else { " " }),
+            if flag.content.is_empty() {
+                Span::raw(" ")
+            } else {
+                flag
+            },
+            Span::raw(" "),
+        ];
+        spans.extend(highlighted(&c.label, &marks.label, Style::new(), t.matched));
+        Line::from(spans).render(row, buf);
+    }
+}
+
+/// One field of the card: marker, name, value (wrapped under the value
+/// column), the selected one reversed while the card has the keys.
+fn field_rows(
+    t: &Theme,
+    name: &str,
+    value: Vec<(String, Style)>,
+    selected: bool,
+    focused: bool,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let room = width.saturating_sub(2 + NAME_WIDTH).max(8);
+    // Each part starts a new line when it does not fit after the previous.
+    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0;
+    for (text, style) in value {
+        for (i, part) in wrap_words(&text, room).into_iter().enumerate() {
+            let n = part.chars().count();
+            let fits = used > 0 && used + 2 + n <= room;
+            if i > 0 || (used > 0 && !fits) {
+                rows.push(Vec::new());
+                used = 0;
+            }
+            let last = rows.last_mut().expect("one row at least");
+            if used > 0 {
+                last.push(Span::raw("  "));
+                used += 2;
+            }
+            last.push(Span::styled(part, style));
+            used += n;
+        }
+    }
+    let marker = match (selected, focused) {
+        (true, true) => "▶ ",
+        (true, false) => "› ",
+        _ => "  ",
+    };
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, spans)| {
+            let head = if i == 0 { name } else { "" };
+            let mut line = vec![
+                Span::styled(if i == 0 { marker } else { "  " }, t.key),
+                Span::styled(format!("{head:<NAME_WIDTH$}"), t.label),
+            ];
+            line.extend(spans);
+            let mut line = Line::from(line);
+            if selected && focused {
+                let pad = width.saturating_sub(line.width());
+                line.spans.push(Span::raw(" ".repeat(pad)));
+                line = line.style(t.selected);
+            }
+            line
+        })
+        .collect()
+}
+
+fn render_card(app: &mut App, area: Rect, buf: &mut Buffer) {
+    let t = app.theme.clone();
+    let focused = app.credentials.focus == Focus::Card;
+    let Some(c) = app.selected_connection().cloned() else {
+        let block = pane(&t, " Credentials ".to_string(), focused);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        Paragraph::new("No connection selected")
+            .style(t.dim)
+            .alignment(Alignment::Center)
+            .render(inner, buf);
+        return;
+    };
+    let block = pane(&t, format!(" Credentials · {} ", c.label), focused);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let inner = Rect {
+        x: inner.x.saturating_add(1).min(inner.right()),
+        width: inner.width.saturating_sub(2),
+        ..inner
+    };
+    let width = inner.width as usize;
+    let lines = card_lines(app, &c, &t, focused, width);
+    app.credentials.card_area = area;
+    app.credentials.field_rows = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, field))| {
+            let y = inner.y + u16::try_from(i).ok()?;
+            (y < inner.bottom()).then_some((y, (*field)?))
+        })
+        .collect();
+    Paragraph::new(lines.into_iter().map(|(l, _)| l).collect::<Vec<_>>()).render(inner, buf);
+}
+
+/// The card's lines, each with the field it starts (for mouse clicks).
+fn card_lines(
+    app: &App,
+    c: &Connection,
+    t: &Theme,
+    focused: bool,
+    width: usize,
+) -> Vec<(Line<'static>, Option<CredField>)> {
+    let wrap = |text: &str, style: Style| -> Vec<(Line<'static>, Option<CredField>)> {
+        wrap_words(text, width.max(8))
+            .into_iter()
+            .map(|l| (Line::from(Span::styled(l, style)), None))
+            .collect()
+    };
+    let mut out = wrap(&format!("{} · {}", c.code, flow_description(c)), t.dim);
+    out.push((Line::from(""), None));
+    let token_url = app.client.token_url();
+    let revealed = app.credentials.revealed_for(&c.code);
+    let plain = Style::new();
+    for field in CredField::ALL {
+        let value = match field {
+            CredField::ClientId => vec![(c.client_id.clone(), plain)],
+            CredField::Secret => match revealed {
+                Some(r) => vec![
+                    (r.secret.expose_secret().to_string(), t.secret),
+                    (format!("hidden again in {} s", r.seconds_left), t.dim),
+                ],
+                None => vec![
+                    ("••••••••".to_string(), plain),
+                    (
+                        format!(
+                            "{} shows it for {REVEAL_SECONDS} s",
+                            key_of(app, Context::Credentials, Action::Reveal)
+                        ),
+                        t.dim,
+                    ),
+                ],
+            },
+            CredField::Username => vec![(c.username.clone(), plain)],
+            CredField::Password => vec![(
+                format!(
+                    "shown only once — press {} to generate a new one",
+                    key_of(app, Context::Credentials, Action::RegeneratePassword)
+                ),
+                t.dim,
+            )],
+            CredField::TokenUrl => {
+                let mut v = vec![(token_url.clone(), plain)];
+                if !app.client.is_remote() {
+                    v.push((
+                        "(where `switchboard serve` listens by default)".to_string(),
+                        t.dim,
+                    ));
+                }
+                v
+            }
+        };
+        let selected = app.credentials.field == field;
+        for (i, line) in field_rows(t, field.name(), value, selected, focused, width)
+            .into_iter()
+            .enumerate()
+        {
+            out.push((line, (i == 0).then_some(field)));
+        }
+    }
+    out.push((Line::from(""), None));
+    const WIDE: usize = 18;
+    let stat = |name: &str, value: String| {
+        (
+            Line::from(vec![
+                Span::styled(format!("  {name:<WIDE$}"), t.label),
+                Span::raw(value),
+            ]),
+            None,
+        )
+    };
+    match app.credentials.info_for(&c.code) {
+        None => out.push((Line::from(Span::styled("  loading…", t.dim)), None)),
+        Some(Err(e)) => out.extend(wrap(&format!("✗ {e}"), t.error)),
+        Some(Ok(info)) => {
+            let when = |at: Option<chrono::DateTime<chrono::Utc>>| match at {
+                Some(at) => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                None => "never (as created)".to_string(),
+            };
+            out.push(stat(
+                "Live tokens",
+                format!(
+                    "{} access / {} refresh tokens live",
+                    info.active_access_tokens, info.active_refresh_tokens
+                ),
+            ));
+            out.push(stat("Secret changed", when(info.secret_rotated_at)));
+            out.push(stat("Password changed", when(info.password_rotated_at)));
+            out.push((Line::from(""), None));
+            if info.wrong_credentials.is_empty() {
+                out.extend(wrap(
+                    "No wrong-credentials attempts in the last 7 days.",
+                    t.dim,
+                ));
+            } else {
+                out.extend(wrap(
+                    "⚠ Wrong credentials (last 7 days): token requests with this client id and secret but another username were refused",
+                    t.warning,
+                ));
+                for w in &info.wrong_credentials {
+                    let times = if w.attempts == 1 { "time" } else { "times" };
+                    out.extend(wrap(
+                        &format!(
+                            "Used with username {} — {} {times}, last {}; this connection's own username is {}",
+                            w.username,
+                            w.attempts,
+                            w.last_at.format("%Y-%m-%d %H:%M UTC"),
+                            info.username
+                        ),
+                        t.warning,
+                    ));
+                }
+            }
+        }
+    }
+    out.push((Line::from(""), None));
+    out.extend(wrap(
+        "An application asks the token URL for a token with the client id and secret (HTTP Basic) and the API username and password (grant_type=password).",
+        t.dim,
+    ));
+    out
+}
+
+/// What an application needs, as `KEY=value` lines for an environment file.
+/// The password only when it is at hand (it is shown once, R4).
+pub fn env_lines(
+    client_id: &str,
+    secret: &SecretString,
+    username: &str,
+    password: Option<&SecretString>,
+    token_url: &str,
+) -> SecretString {
+    let mut out = format!(
+        "CLIENT_ID={client_id}\nSECRET={}\nUSERNAME={username}\n",
+        secret.expose_secret()
+    );
+    if let Some(p) = password {
+        out.push_str(&format!("PASSWORD={}\n", p.expose_secret()));
+    }
+    out.push_str(&format!("TOKEN_URL={token_url}\n"));
+    SecretString::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_string())
+    }
+
+    #[test]
+    fn a_reveal_counts_down_and_masks_itself() {
+        let mut tab = CredentialsTab::default();
+        let generation = tab.reveal("shop".into(), secret("sbs_x"));
+        for left in (1..REVEAL_SECONDS).rev() {
+            assert_eq!(tab.tick(generation), Tick::Counting);
+            assert_eq!(tab.revealed_for("shop").unwrap().seconds_left, left);
+        }
+        assert_eq!(tab.tick(generation), Tick::Hidden);
+        assert!(tab.revealed.is_none());
+        assert_eq!(tab.tick(generation), Tick::Stale);
+    }
+
+    #[test]
+    fn an_earlier_reveals_ticks_do_not_shorten_a_new_one() {
+        let mut tab = CredentialsTab::default();
+        let first = tab.reveal("shop".into(), secret("sbs_x"));
+        let second = tab.reveal("shop".into(), secret("sbs_x"));
+        assert_eq!(tab.tick(first), Tick::Stale);
+        assert_eq!(
+            tab.revealed_for("shop").unwrap().seconds_left,
+            REVEAL_SECONDS
+        );
+        assert_eq!(tab.tick(second), Tick::Counting);
+    }
+
+    #[test]
+    fn fields_move_within_the_card() {
+        assert_eq!(CredField::ClientId.moved(-1), CredField::ClientId);
+        assert_eq!(CredField::ClientId.moved(1), CredField::Secret);
+        assert_eq!(CredField::Secret.moved(isize::MAX), CredField::TokenUrl);
+        assert_eq!(CredField::TokenUrl.moved(isize::MIN), CredField::ClientId);
+    }
+
+    #[test]
+    fn env_lines_name_each_value_and_add_the_password_only_when_given() {
+        let lines = env_lines("sbc_id", &secret("sbs_s"), "shop_0001", None, "http://x/t");
+        assert_eq!(
+            lines.expose_secret(),
+            "CLIENT_ID=sbc_id\nSECRET=sbs_s\nUSERNAME=shop_0001\nTOKEN_URL=http://x/t\n"
+        );
+        let with = env_lines(
+            "sbc_id",
+            &secret("sbs_s"),
+            "shop_0001",
+            Some(&secret("sbp_p")),
+            "http://x/t",
+        );
+        assert!(
+            with.expose_secret()
+                .contains("USERNAME=shop_0001\nPASSWORD=sbp_p\nTOKEN_URL")
+        );
+    }
+}
