@@ -158,6 +158,51 @@ fn create_a_connection_with_keys_quit_and_find_the_terminal_restored() {
     tmux.wait_for("EXIT=0");
 }
 
+#[test]
+fn open_credentials_reveal_regenerate_the_secret_and_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(dir.path(), "cred");
+    tmux.wait_for("No connections yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New connection");
+    tmux.text("Shop Credentials");
+    tmux.wait_for("shop_credentials  (from the label)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("shown only this once");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Connections · 1");
+    // Enter opens the Credentials tab for the connection.
+    tmux.keys(&["Enter"]);
+    let card = tmux.wait_for("Credentials · Shop Credentials");
+    assert!(card.contains("••••••••"), "masked:\n{card}");
+    tmux.wait_for("0 access / 0 refresh tokens live");
+    // v shows the secret; the app masks it again by itself.
+    tmux.keys(&["v"]);
+    let shown = tmux.wait_for("hidden again in");
+    assert!(shown.contains("sbs_"), "{shown}");
+    let masked = tmux.wait_for("v shows it for 10 s");
+    assert!(!masked.contains("sbs_"), "{masked}");
+    // s, y: a new secret; the status says what happened.
+    tmux.keys(&["s"]);
+    tmux.wait_for("Regenerate the secret of Shop Credentials");
+    tmux.keys(&["y"]);
+    let after = tmux.wait_for("tokens revoked");
+    assert!(
+        after.contains("New secret for Shop Credentials; 0 tokens revoked"),
+        "{after}"
+    );
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("EXIT=0");
+    assert!(
+        after.contains(" icanon") && !after.contains("-icanon"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("Credentials · Shop Credentials"),
+        "the alternate screen was left"
+    );
+}
+
 /// A `switchboard serve` process on a free loopback port.
 struct ServerProcess {
     child: std::process::Child,
