@@ -134,6 +134,11 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     session.press_char('?').await;
     screens.push(session.snapshot("help.png")?);
 
+    // The Credentials tab of the connection just created.
+    session.press(KeyCode::Esc).await;
+    session.press(KeyCode::Enter).await;
+    screens.push(session.snapshot("credentials.png")?);
+
     Ok(screens)
 }
 
