@@ -304,3 +304,86 @@ fn the_console_over_http_logs_in_creates_and_survives_a_server_restart() {
     tmux.wait_for("EXIT=0");
     drop(server);
 }
+
+/// The longest run of credential characters starting with `prefix`.
+fn credential_on(screen: &str, prefix: &str) -> String {
+    let start = screen
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} on screen:\n{screen}"));
+    screen[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The "done when": a connection made in the console gets a token
+/// from `switchboard serve` through an ordinary HTTP client, and `s` in the
+/// console makes the same call fail at once.
+#[test]
+fn r6_a_connection_made_in_the_console_gets_a_token_and_s_makes_it_fail_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("owner-password");
+    std::fs::write(&password_file, "a long owner password\n").unwrap();
+    let port = free_port();
+    // The server and the embedded console share the data directory.
+    let server = ServerProcess::start(dir.path(), port, &password_file);
+    let tmux = Tmux::start(dir.path(), "done");
+    tmux.wait_for("No connections yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New connection");
+    tmux.text("Done When App");
+    tmux.wait_for("done_when_app  (from the label)");
+    tmux.keys(&["Enter"]);
+    let shown = tmux.wait_for("shown only this once");
+    let client_id = credential_on(&shown, "sbc_");
+    let secret = credential_on(&shown, "sbs_");
+    let password = credential_on(&shown, "sbp_");
+    let username = credential_on(&shown, "done_when_app_");
+    assert_eq!(secret.len(), 4 + 43 + 6, "{shown}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Connections · 1");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let root = format!("{}/api/rest/v1", server.url);
+    let token = rt.block_on(async {
+        let resp = http
+            .post(format!("{}/api/oauth/v1/token", server.url))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username.as_str()),
+                ("password", password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    });
+    let call = |token: &str| {
+        rt.block_on(async {
+            http.get(&root)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(call(&token), 200);
+
+    // The card counts the live token; s, y regenerates the secret.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 access / 1 refresh tokens live");
+    tmux.keys(&["s"]);
+    tmux.wait_for("Regenerate the secret of Done When App");
+    tmux.keys(&["y"]);
+    tmux.wait_for("New secret for Done When App; 2 tokens revoked");
+    assert_eq!(call(&token), 401, "the old token fails at once");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    server.stop();
+}
