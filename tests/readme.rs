@@ -24,7 +24,14 @@ fn readme_names_the_two_set_up_commands() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     assert!(readme.contains("cargo run --release\n"));
     assert!(readme.contains("cargo test\n"));
-    for shot in ["list", "empty", "filter", "create", "password-once", "credentials"] {
+    for shot in [
+        "list",
+        "empty",
+        "filter",
+        "create",
+        "password-once",
+        "credentials",
+    ] {
         assert!(readme.contains(&format!("screenshots/{shot}.png")));
     }
 }
