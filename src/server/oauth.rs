@@ -320,8 +320,26 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
 pub struct RestRoot {
     /// The connection the token belongs to.
     pub connection: RestCaller,
-    pub authentication: serde_json::Value,
-    pub routes: serde_json::Value,
+    pub authentication: RestAuthentication,
+    pub routes: RestRoutes,
+}
+
+/// One endpoint: its path and methods.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RestRoute {
+    pub route: &'static str,
+    pub methods: &'static [&'static str],
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RestAuthentication {
+    pub token: RestRoute,
+    pub revoke: RestRoute,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RestRoutes {
+    pub root: RestRoute,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -344,13 +362,22 @@ pub async fn rest_root(Extension(caller): Extension<ApiCaller>) -> Response {
             role: caller.role,
             group: caller.group,
         },
-        authentication: serde_json::json!({
-            "token": { "route": crate::TOKEN_PATH, "methods": ["POST"] },
-            "revoke": { "route": crate::REVOKE_PATH, "methods": ["POST"] },
-        }),
-        routes: serde_json::json!({
-            "root": { "route": crate::REST_ROOT, "methods": ["GET"] },
-        }),
+        authentication: RestAuthentication {
+            token: RestRoute {
+                route: crate::TOKEN_PATH,
+                methods: &["POST"],
+            },
+            revoke: RestRoute {
+                route: crate::REVOKE_PATH,
+                methods: &["POST"],
+            },
+        },
+        routes: RestRoutes {
+            root: RestRoute {
+                route: crate::REST_ROOT,
+                methods: &["GET"],
+            },
+        },
     };
     Json(root).into_response()
 }

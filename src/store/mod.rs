@@ -318,7 +318,7 @@ impl Store {
             }
         }
         let keys = Keys::load_or_create(key_path)?;
-        let fast = fast_read::FastReads::open(db_path, 2)?;
+        let fast = fast_read::FastReads::open(db_path, 4)?;
         let tokens = token_writer::TokenWriter::open(db_path)?;
         Ok(Store {
             pool,
