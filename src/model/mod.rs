@@ -5,6 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod integrations;
+pub use integrations::{
+    AccessLevel, Flow, FlowSaved, FlowStep, Integration, IntegrationKind, StepKind, UsedBy,
+};
+
 /// Which way data flows between the outside application and the platform (R1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -82,6 +82,13 @@ impl ServiceError {
     fn from_store(e: StoreError, code: Option<&str>) -> Self {
         match e {
             StoreError::NotFound => connection_not_found(code.unwrap_or("?")),
+            e @ StoreError::Missing { .. } => ServiceError::NotFound {
+                message: e.to_string(),
+            },
+            StoreError::InUse { message, .. } => ServiceError::Conflict {
+                field: "connection".to_string(),
+                message,
+            },
             StoreError::Conflict { field, message } => ServiceError::Conflict {
                 field: field.to_string(),
                 message,

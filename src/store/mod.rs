@@ -4,6 +4,7 @@
 //! ever hands a plain secret to SQL.
 
 mod creds;
+pub mod integrations;
 pub mod keys;
 mod token_writer;
 
@@ -44,6 +45,15 @@ pub const MASK: &str = "******";
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// A named record does not exist (`what` is "integration", "flow"…).
+    #[error("{what} {code:?} not found")]
+    Missing { what: &'static str, code: String },
+    /// R8/R16: the connection is used by flow steps.
+    #[error("{message}")]
+    InUse {
+        message: String,
+        used_by: Vec<crate::model::UsedBy>,
+    },
     #[error("{message}")]
     Conflict {
         field: &'static str,
@@ -761,6 +771,33 @@ impl Store {
     ) -> Result<Connection, StoreError> {
         let mut tx = self.write_tx().await?;
         let old = fetch_for_update(&mut tx, code).await?;
+        let used_by = integrations::used_by_in(&mut tx, code).await?;
+        if !used_by.is_empty() {
+            let list = used_by
+                .iter()
+                .map(|u| match &u.integration {
+                    Some(i) => format!(
+                        "{} step {} of flow {} ({i})",
+                        u.kind.as_str(),
+                        u.position + 1,
+                        u.flow
+                    ),
+                    None => format!(
+                        "{} step {} of standalone flow {}",
+                        u.kind.as_str(),
+                        u.position + 1,
+                        u.flow
+                    ),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(StoreError::InUse {
+                message: format!(
+                    "connection {code:?} is in use and cannot be deleted: {list}. Replace it in those steps first"
+                ),
+                used_by,
+            });
+        }
         sqlx::query("DELETE FROM connections WHERE code = $1")
             .bind(code)
             .execute(&mut *tx)

@@ -1,0 +1,132 @@
+//! Integrations, flows and registration (SPEC §4): the API's bodies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `standard`, or `app` (a packaged integration; no registration, R17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationKind {
+    #[default]
+    Standard,
+    App,
+}
+
+impl IntegrationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::Standard => "standard",
+            IntegrationKind::App => "app",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IntegrationKind> {
+        [IntegrationKind::Standard, IntegrationKind::App]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Integration {
+    pub code: String,
+    pub name: String,
+    pub kind: IntegrationKind,
+    /// Codes of the connections registered with it, in code order.
+    pub registered: Vec<String>,
+    /// How many flows it holds.
+    pub flows: u64,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `export` reads from an application, `import` writes to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Export,
+    Import,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Export => "export",
+            StepKind::Import => "import",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepKind> {
+        [StepKind::Export, StepKind::Import]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One step of a flow: what it does, with which connection (by code).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowStep {
+    pub kind: StepKind,
+    pub connection: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Flow {
+    pub code: String,
+    pub name: String,
+    /// The integration's code; `None` for a standalone flow.
+    pub integration: Option<String>,
+    pub steps: Vec<FlowStep>,
+    pub version: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The answer to a flow save: the flow, the connections the save registered
+/// with its integration (R14), and the reminder to show when there are any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FlowSaved {
+    pub flow: Flow,
+    pub registered: Vec<String>,
+    pub reminder: Option<String>,
+}
+
+/// R16: one step that uses a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsedBy {
+    pub flow: String,
+    pub flow_name: String,
+    /// `None` for a standalone flow.
+    pub integration: Option<String>,
+    /// 0-based position of the step in its flow.
+    pub position: u32,
+    pub kind: StepKind,
+}
+
+/// A member's access to one integration (R19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLevel {
+    /// Read-only.
+    Monitor,
+    /// May register, deregister, save flows, and act on the connections
+    /// registered with the integration.
+    Manage,
+}
+
+impl AccessLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::Monitor => "monitor",
+            AccessLevel::Manage => "manage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AccessLevel> {
+        [AccessLevel::Monitor, AccessLevel::Manage]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}

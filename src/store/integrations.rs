@@ -1,0 +1,631 @@
+//! Integrations, flows, registrations and used-by (SPEC §4). Each change is
+//! one transaction with its audit record.
+
+use std::collections::HashMap;
+
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{Acting, Store, StoreError, change, from_millis};
+use crate::model::{Flow, FlowStep, Integration, IntegrationKind, StepKind, UsedBy};
+
+/// A validated flow about to be saved (created, or replaced by code).
+#[derive(Debug, Clone)]
+pub struct FlowDraft {
+    pub code: String,
+    pub name: String,
+    /// `None`: standalone.
+    pub integration: Option<String>,
+    pub steps: Vec<FlowStep>,
+    /// When set, the save applies only to this version of an existing flow.
+    pub expected_version: Option<u64>,
+}
+
+pub fn integration_target(code: &str) -> String {
+    format!("integration:{code}")
+}
+
+pub fn flow_target(code: &str) -> String {
+    format!("flow:{code}")
+}
+
+fn conflict(field: &'static str, message: String) -> StoreError {
+    StoreError::Conflict { field, message }
+}
+
+/// The integration row: id and kind.
+async fn integration_row(
+    tx: &mut Transaction<'static, Sqlite>,
+    code: &str,
+) -> Result<(i64, IntegrationKind), StoreError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, kind FROM integrations WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (id, kind) = row.ok_or_else(|| StoreError::Missing {
+        what: "integration",
+        code: code.to_string(),
+    })?;
+    Ok((id, IntegrationKind::parse(&kind).unwrap_or_default()))
+}
+
+/// Connection ids by code; an unknown code is an error naming it.
+async fn connection_ids(
+    tx: &mut Transaction<'static, Sqlite>,
+    codes: &[String],
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(codes.len());
+    for code in codes {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&mut **tx)
+            .await?;
+        ids.push(id.ok_or_else(|| StoreError::Missing {
+            what: "connection",
+            code: code.clone(),
+        })?);
+    }
+    Ok(ids)
+}
+
+/// The registration state of a connection with an integration: `None` never
+/// registered, `Some(true)` registered, `Some(false)` deregistered.
+async fn registration(
+    tx: &mut Transaction<'static, Sqlite>,
+    integration_id: i64,
+    connection_id: i64,
+) -> Result<Option<bool>, StoreError> {
+    let active: Option<i64> = sqlx::query_scalar(
+        "SELECT active FROM registrations WHERE integration_id = $1 AND connection_id = $2",
+    )
+    .bind(integration_id)
+    .bind(connection_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(active.map(|a| a == 1))
+}
+
+impl Store {
+    async fn integration_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        code: &str,
+    ) -> Result<Integration, StoreError> {
+        let row = sqlx::query(
+            "SELECT i.id, i.code, i.name, i.kind, i.version, i.created_at, i.updated_at,
+                (SELECT COUNT(*) FROM flows f WHERE f.integration_id = i.id) AS flows
+             FROM integrations i WHERE i.code = $1",
+        )
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing {
+            what: "integration",
+            code: code.to_string(),
+        })?;
+        let id: i64 = row.try_get("id")?;
+        let registered: Vec<String> = sqlx::query_scalar(
+            "SELECT c.code FROM registrations r JOIN connections c ON c.id = r.connection_id
+             WHERE r.integration_id = $1 AND r.active = 1 ORDER BY c.code",
+        )
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let kind: String = row.try_get("kind")?;
+        Ok(Integration {
+            code: row.try_get("code")?,
+            name: row.try_get("name")?,
+            kind: IntegrationKind::parse(&kind).unwrap_or_default(),
+            registered,
+            flows: u64::try_from(row.try_get::<i64, _>("flows")?).unwrap_or(0),
+            version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
+            created_at: from_millis(row.try_get("created_at")?),
+            updated_at: from_millis(row.try_get("updated_at")?),
+        })
+    }
+
+    /// One integration with its registrations.
+    pub async fn get_integration(&self, code: &str) -> Result<Integration, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let i = self.integration_in(&mut tx, code).await?;
+        tx.commit().await?;
+        Ok(i)
+    }
+
+    /// Every integration, by name.
+    pub async fn list_integrations(&self) -> Result<Vec<Integration>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let codes: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM integrations ORDER BY name COLLATE NOCASE, code")
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            out.push(self.integration_in(&mut tx, &code).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn create_integration(
+        &self,
+        acting: &Acting<'_>,
+        code: &str,
+        name: &str,
+        kind: IntegrationKind,
+    ) -> Result<Integration, StoreError> {
+        let now = self.now_millis();
+        let mut tx = self.write_tx().await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM integrations WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(conflict(
+                "code",
+                format!("integration code {code:?} is already taken"),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO integrations (code, name, kind, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(kind.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        self.audit_in(
+            &mut tx,
+            acting,
+            "integration.create",
+            &integration_target(code),
+            &[
+                change("code", None, Some(code)),
+                change("name", None, Some(name)),
+                change("kind", None, Some(kind.as_str())),
+            ],
+        )
+        .await?;
+        let created = self.integration_in(&mut tx, code).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn rename_integration(
+        &self,
+        acting: &Acting<'_>,
+        code: &str,
+        name: &str,
+    ) -> Result<Integration, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = self.integration_in(&mut tx, code).await?;
+        if old.name != name {
+            sqlx::query(
+                "UPDATE integrations SET name = $1, version = version + 1, updated_at = $2
+                 WHERE code = $3",
+            )
+            .bind(name)
+            .bind(self.now_millis())
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
+            self.audit_in(
+                &mut tx,
+                acting,
+                "integration.update",
+                &integration_target(code),
+                &[change("name", Some(&old.name), Some(name))],
+            )
+            .await?;
+        }
+        let renamed = self.integration_in(&mut tx, code).await?;
+        tx.commit().await?;
+        Ok(renamed)
+    }
+
+    /// Deletes an integration without flows (its registrations and access
+    /// grants go with it).
+    pub async fn delete_integration(
+        &self,
+        acting: &Acting<'_>,
+        code: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let old = self.integration_in(&mut tx, code).await?;
+        if old.flows > 0 {
+            return Err(conflict(
+                "integration",
+                format!(
+                    "integration {code:?} holds {} flow(s): delete them or move them out first",
+                    old.flows
+                ),
+            ));
+        }
+        sqlx::query("DELETE FROM integrations WHERE code = $1")
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
+        self.audit_in(
+            &mut tx,
+            acting,
+            "integration.delete",
+            &integration_target(code),
+            &[
+                change("code", Some(code), None),
+                change("name", Some(&old.name), None),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// R12: registers several connections at once, in one transaction.
+    /// Returns the codes that were not registered before.
+    pub async fn register(
+        &self,
+        acting: &Acting<'_>,
+        integration: &str,
+        connections: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (integration_id, kind) = integration_row(&mut tx, integration).await?;
+        if kind == IntegrationKind::App {
+            return Err(conflict(
+                "integration",
+                format!(
+                    "{integration:?} is an integration app: its connections are its own and cannot be registered (R17)"
+                ),
+            ));
+        }
+        let ids = connection_ids(&mut tx, connections).await?;
+        let added = self
+            .register_in(
+                &mut tx,
+                acting,
+                integration,
+                integration_id,
+                connections,
+                &ids,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn register_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        acting: &Acting<'_>,
+        integration: &str,
+        integration_id: i64,
+        codes: &[String],
+        ids: &[i64],
+    ) -> Result<Vec<String>, StoreError> {
+        let now = self.now_millis();
+        let mut added = Vec::new();
+        for (code, id) in codes.iter().zip(ids) {
+            if registration(tx, integration_id, *id).await? == Some(true) || added.contains(code) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO registrations (integration_id, connection_id, active, changed_at)
+                 VALUES ($1, $2, 1, $3)
+                 ON CONFLICT (integration_id, connection_id) DO UPDATE SET active = 1, changed_at = $3",
+            )
+            .bind(integration_id)
+            .bind(id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            added.push(code.clone());
+        }
+        if !added.is_empty() {
+            let list = added.join(", ");
+            self.audit_in(
+                tx,
+                acting,
+                "integration.register",
+                &integration_target(integration),
+                &[change("registered", None, Some(&list))],
+            )
+            .await?;
+        }
+        Ok(added)
+    }
+
+    /// R15: removes the registration; the integration's existing steps keep
+    /// the connection. Returns whether it was registered.
+    pub async fn deregister(
+        &self,
+        acting: &Acting<'_>,
+        integration: &str,
+        connection: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (integration_id, _) = integration_row(&mut tx, integration).await?;
+        let ids = connection_ids(&mut tx, &[connection.to_string()]).await?;
+        let changed = sqlx::query(
+            "UPDATE registrations SET active = 0, changed_at = $3
+             WHERE integration_id = $1 AND connection_id = $2 AND active = 1",
+        )
+        .bind(integration_id)
+        .bind(ids[0])
+        .bind(self.now_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if changed {
+            self.audit_in(
+                &mut tx,
+                acting,
+                "integration.deregister",
+                &integration_target(integration),
+                &[change("registered", Some(connection), None)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn flow_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        code: &str,
+    ) -> Result<Option<(i64, Flow)>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT f.id, f.code, f.name, i.code AS integration, f.version, f.updated_at
+             FROM flows f LEFT JOIN integrations i ON i.id = f.integration_id WHERE f.code = $1",
+        )
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        let steps = sqlx::query(
+            "SELECT s.kind, c.code FROM flow_steps s JOIN connections c ON c.id = s.connection_id
+             WHERE s.flow_id = $1 ORDER BY s.position",
+        )
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(FlowStep {
+                kind: StepKind::parse(&kind).unwrap_or(StepKind::Export),
+                connection: r.try_get("code")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some((
+            id,
+            Flow {
+                code: row.try_get("code")?,
+                name: row.try_get("name")?,
+                integration: row.try_get("integration")?,
+                steps,
+                version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
+                updated_at: from_millis(row.try_get("updated_at")?),
+            },
+        )))
+    }
+
+    pub async fn get_flow(&self, code: &str) -> Result<Flow, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let flow = self.flow_in(&mut tx, code).await?;
+        tx.commit().await?;
+        flow.map(|(_, f)| f).ok_or_else(|| StoreError::Missing {
+            what: "flow",
+            code: code.to_string(),
+        })
+    }
+
+    /// Saves a flow with its steps (R14, R15, R17): in a standard
+    /// integration, connections never registered with it are registered now
+    /// (and returned, for the reminder); a deregistered connection may stay
+    /// in the steps that already used it, but a new step on it is refused.
+    pub async fn save_flow(
+        &self,
+        acting: &Acting<'_>,
+        draft: &FlowDraft,
+    ) -> Result<(Flow, Vec<String>), StoreError> {
+        let now = self.now_millis();
+        let mut tx = self.write_tx().await?;
+        let old = self.flow_in(&mut tx, &draft.code).await?;
+        if let (Some(expected), Some((_, old))) = (draft.expected_version, &old)
+            && expected != old.version
+        {
+            return Err(StoreError::Stale {
+                message: format!(
+                    "flow {:?} was changed since you read it (version {} now, {expected} read); reload it and save again",
+                    draft.code, old.version
+                ),
+            });
+        }
+        let integration = match &draft.integration {
+            Some(code) => Some(integration_row(&mut tx, code).await?),
+            None => None,
+        };
+        let codes: Vec<String> = draft.steps.iter().map(|s| s.connection.clone()).collect();
+        let ids = connection_ids(&mut tx, &codes).await?;
+        let mut to_register: Vec<(String, i64)> = Vec::new();
+        if let (Some((integration_id, IntegrationKind::Standard)), Some(int_code)) =
+            (integration, &draft.integration)
+        {
+            // How many steps used each connection before, in this same
+            // integration: those may stay after a deregistration.
+            let mut before: HashMap<&str, usize> = HashMap::new();
+            if let Some((_, f)) = &old
+                && f.integration.as_deref() == Some(int_code.as_str())
+            {
+                for s in &f.steps {
+                    *before.entry(s.connection.as_str()).or_default() += 1;
+                }
+            }
+            let mut now_count: HashMap<&str, usize> = HashMap::new();
+            for (code, id) in codes.iter().zip(&ids) {
+                let n = now_count.entry(code.as_str()).or_default();
+                *n += 1;
+                match registration(&mut tx, integration_id, *id).await? {
+                    Some(true) => {}
+                    Some(false) => {
+                        if *n > before.get(code.as_str()).copied().unwrap_or(0) {
+                            return Err(conflict(
+                                "steps",
+                                format!(
+                                    "connection {code:?} was deregistered from integration {int_code:?}: its existing steps keep it, but a new step needs it registered again"
+                                ),
+                            ));
+                        }
+                    }
+                    None => {
+                        if !to_register.iter().any(|(c, _)| c == code) {
+                            to_register.push((code.clone(), *id));
+                        }
+                    }
+                }
+            }
+        }
+        let integration_id = integration.map(|(id, _)| id);
+        let flow_id = match &old {
+            Some((id, _)) => {
+                sqlx::query(
+                    "UPDATE flows SET name = $1, integration_id = $2, version = version + 1,
+                         updated_at = $3 WHERE id = $4",
+                )
+                .bind(&draft.name)
+                .bind(integration_id)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM flow_steps WHERE flow_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                *id
+            }
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO flows (code, name, integration_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                )
+                .bind(&draft.code)
+                .bind(&draft.name)
+                .bind(integration_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        for (position, (step, id)) in draft.steps.iter().zip(&ids).enumerate() {
+            sqlx::query(
+                "INSERT INTO flow_steps (flow_id, position, kind, connection_id)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(flow_id)
+            .bind(position as i64)
+            .bind(step.kind.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let registered = match (&draft.integration, integration_id) {
+            (Some(code), Some(iid)) if !to_register.is_empty() => {
+                let (codes, ids): (Vec<String>, Vec<i64>) = to_register.into_iter().unzip();
+                self.register_in(&mut tx, acting, code, iid, &codes, &ids)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        let describe = |f: &Flow| {
+            f.steps
+                .iter()
+                .map(|s| format!("{} {}", s.kind.as_str(), s.connection))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let saved = self
+            .flow_in(&mut tx, &draft.code)
+            .await?
+            .map(|(_, f)| f)
+            .ok_or(StoreError::NotFound)?;
+        let (action, changes) = match &old {
+            None => (
+                "flow.create",
+                vec![
+                    change("name", None, Some(&saved.name)),
+                    change("integration", None, saved.integration.as_deref()),
+                    change("steps", None, Some(&describe(&saved))),
+                ],
+            ),
+            Some((_, o)) => (
+                "flow.update",
+                [
+                    ("name", Some(o.name.clone()), Some(saved.name.clone())),
+                    (
+                        "integration",
+                        o.integration.clone(),
+                        saved.integration.clone(),
+                    ),
+                    ("steps", Some(describe(o)), Some(describe(&saved))),
+                ]
+                .into_iter()
+                .filter(|(_, a, b)| a != b)
+                .map(|(f, a, b)| change(f, a.as_deref(), b.as_deref()))
+                .collect(),
+            ),
+        };
+        if !changes.is_empty() {
+            self.audit_in(&mut tx, acting, action, &flow_target(&draft.code), &changes)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok((saved, registered))
+    }
+
+    /// R16: every step that uses the connection, with its flow and
+    /// integration, in flow order.
+    pub async fn used_by(&self, connection: &str) -> Result<Vec<UsedBy>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        used_by_in(&mut conn, connection).await
+    }
+}
+
+/// The steps that use a connection (by code), read on `conn`.
+pub(super) async fn used_by_in(
+    conn: &mut sqlx::SqliteConnection,
+    connection: &str,
+) -> Result<Vec<UsedBy>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT f.code AS flow, f.name AS flow_name, i.code AS integration, s.position, s.kind
+         FROM flow_steps s
+         JOIN connections c ON c.id = s.connection_id
+         JOIN flows f ON f.id = s.flow_id
+         LEFT JOIN integrations i ON i.id = f.integration_id
+         WHERE c.code = $1 ORDER BY f.code, s.position",
+    )
+    .bind(connection)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(UsedBy {
+                flow: r.try_get("flow")?,
+                flow_name: r.try_get("flow_name")?,
+                integration: r.try_get("integration")?,
+                position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
+                kind: StepKind::parse(&kind).unwrap_or(StepKind::Export),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Db)
+}
