@@ -9,7 +9,10 @@ use http::Method;
 use serde_json::{Value, json};
 use switchboard::client::{Client, ClientError, InProcess};
 use switchboard::domain::credentials::Kind;
-use switchboard::model::{ConnectionPatch, FlowType, NewConnection, Source};
+use switchboard::model::{
+    ConnectionPatch, FlowInput, FlowStep, FlowType, IntegrationKind, NewConnection, NewIntegration,
+    Source, StepKind,
+};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
 use tempfile::TempDir;
@@ -106,7 +109,297 @@ contract!(
     r6_regenerating_the_secret_keeps_the_client_id_and_replaces_the_secret,
     r7_regenerating_the_password_returns_a_new_one_once,
     credentials_of_an_unknown_connection_are_not_found,
+    r12_several_connections_register_in_one_request,
+    r13_a_connection_created_inside_an_integration_is_registered_with_it,
+    r14_saving_a_flow_registers_its_connections_with_a_reminder,
+    r15_deregistered_connections_stay_in_existing_steps_but_not_new_ones,
+    r16_used_by_names_flows_steps_and_integrations,
+    r17_apps_refuse_registration_and_standalone_flows_register_nothing,
+    r8_delete_is_refused_while_flow_steps_use_the_connection,
+    integrations_are_created_renamed_and_deleted_with_clear_errors,
 );
+
+async fn with_connections(b: &Backend, labels: &[&str]) -> Vec<String> {
+    let mut codes = Vec::new();
+    for l in labels {
+        codes.push(
+            b.client
+                .create_connection(&new(l))
+                .await
+                .unwrap()
+                .connection
+                .code,
+        );
+    }
+    codes
+}
+
+async fn integration(b: &Backend, name: &str, kind: IntegrationKind) -> String {
+    b.client
+        .create_integration(&NewIntegration {
+            name: name.into(),
+            code: None,
+            kind,
+        })
+        .await
+        .unwrap()
+        .code
+}
+
+fn flow_input(integration: Option<&str>, steps: &[(StepKind, &str)]) -> FlowInput {
+    FlowInput {
+        name: "Order sync".into(),
+        integration: integration.map(str::to_string),
+        steps: steps
+            .iter()
+            .map(|(kind, c)| FlowStep {
+                kind: *kind,
+                connection: c.to_string(),
+            })
+            .collect(),
+        version: None,
+    }
+}
+
+async fn r12_several_connections_register_in_one_request(b: Backend) {
+    let codes = with_connections(&b, &["Shop One", "Shop Two", "Shop Three"]).await;
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    let done = b.client.register(&i, &codes).await.unwrap();
+    assert_eq!(done.registered.len(), 3);
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(done.integration.registered, sorted, "in code order");
+    let again = b.client.register(&i, &codes[..1]).await.unwrap();
+    assert!(again.registered.is_empty());
+    // an unknown code: 404 naming it, and nothing changes
+    let err = b
+        .client
+        .register(&i, &["nothing_here".to_string()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(err.to_string().contains("nothing_here"), "{err}");
+    let err = b.client.register(&i, &[]).await.unwrap_err();
+    assert_eq!(err.field(), Some("connections"));
+    let err = b
+        .client
+        .register(&i, &["Bad Code".to_string()])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.field()),
+        (Some(400), Some("connections"))
+    );
+    let audit = b
+        .client
+        .raw(Method::GET, "/api/v1/integrations/orders", None)
+        .await
+        .unwrap();
+    assert_eq!(audit.status, 200);
+}
+
+async fn r13_a_connection_created_inside_an_integration_is_registered_with_it(b: Backend) {
+    let i = integration(&b, "Marketing", IntegrationKind::Standard).await;
+    let created = b
+        .client
+        .create_connection(&NewConnection {
+            label: "Mailchimp".into(),
+            integration: Some(i.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        b.client.get_integration(&i).await.unwrap().registered,
+        vec![created.connection.code]
+    );
+    // an unknown integration: nothing is created
+    let err = b
+        .client
+        .create_connection(&NewConnection {
+            label: "Orphan".into(),
+            integration: Some("no_such_integration".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(b.client.get_connection("orphan").await.is_err());
+}
+
+async fn r14_saving_a_flow_registers_its_connections_with_a_reminder(b: Backend) {
+    let codes = with_connections(&b, &["ERP", "Webshop"]).await;
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    b.client.register(&i, &codes[..1]).await.unwrap();
+    let saved = b
+        .client
+        .save_flow(
+            "order_sync",
+            &flow_input(
+                Some(&i),
+                &[(StepKind::Export, &codes[0]), (StepKind::Import, &codes[1])],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.registered, vec![codes[1].clone()]);
+    let reminder = saved.reminder.unwrap();
+    assert!(
+        reminder.contains("webshop") && reminder.contains("every user of orders"),
+        "{reminder}"
+    );
+    assert_eq!(saved.flow.steps.len(), 2);
+    assert_eq!(saved.flow.version, 1);
+    // saving again registers nothing and says nothing; a stale version is refused
+    let mut input = flow_input(
+        Some(&i),
+        &[(StepKind::Export, &codes[0]), (StepKind::Import, &codes[1])],
+    );
+    input.version = Some(1);
+    let again = b.client.save_flow("order_sync", &input).await.unwrap();
+    assert!(again.registered.is_empty() && again.reminder.is_none());
+    let err = b.client.save_flow("order_sync", &input).await.unwrap_err();
+    assert_eq!(err.code(), Some("stale"), "{err}");
+    assert_eq!(b.client.list_flows().await.unwrap().len(), 1);
+}
+
+async fn r15_deregistered_connections_stay_in_existing_steps_but_not_new_ones(b: Backend) {
+    let codes = with_connections(&b, &["ERP"]).await;
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    let one = flow_input(Some(&i), &[(StepKind::Export, &codes[0])]);
+    b.client.save_flow("sync", &one).await.unwrap();
+    let after = b.client.deregister(&i, &codes[0]).await.unwrap();
+    assert!(after.registered.is_empty());
+    // the flow keeps its step, and can still be saved with it
+    assert_eq!(b.client.get_flow("sync").await.unwrap().steps.len(), 1);
+    b.client.save_flow("sync", &one).await.unwrap();
+    // a new step on it is refused, naming the rule
+    let two = flow_input(
+        Some(&i),
+        &[(StepKind::Export, &codes[0]), (StepKind::Import, &codes[0])],
+    );
+    let err = b.client.save_flow("sync", &two).await.unwrap_err();
+    assert_eq!((err.status(), err.field()), (Some(409), Some("steps")));
+    assert!(err.to_string().contains("deregistered"), "{err}");
+    // deregistering again: not registered
+    assert_eq!(
+        b.client
+            .deregister(&i, &codes[0])
+            .await
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+}
+
+async fn r16_used_by_names_flows_steps_and_integrations(b: Backend) {
+    let codes = with_connections(&b, &["ERP", "Spare"]).await;
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    b.client
+        .save_flow(
+            "sync",
+            &flow_input(
+                Some(&i),
+                &[(StepKind::Export, &codes[0]), (StepKind::Import, &codes[0])],
+            ),
+        )
+        .await
+        .unwrap();
+    let used = b.client.used_by(&codes[0]).await.unwrap();
+    assert_eq!(used.len(), 2);
+    assert_eq!(used[1].kind, StepKind::Import);
+    assert_eq!(used[0].integration.as_deref(), Some("orders"));
+    assert!(b.client.used_by(&codes[1]).await.unwrap().is_empty());
+    assert_eq!(
+        b.client.used_by("nothing").await.unwrap_err().status(),
+        Some(404)
+    );
+}
+
+async fn r17_apps_refuse_registration_and_standalone_flows_register_nothing(b: Backend) {
+    let codes = with_connections(&b, &["ERP"]).await;
+    let app = integration(&b, "Shopify Connector", IntegrationKind::App).await;
+    let err = b.client.register(&app, &codes).await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert!(err.to_string().contains("integration app"), "{err}");
+    let saved = b
+        .client
+        .save_flow("alone", &flow_input(None, &[(StepKind::Export, &codes[0])]))
+        .await
+        .unwrap();
+    assert!(saved.registered.is_empty() && saved.flow.integration.is_none());
+    // attached to an integration, its connections get registered
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    let attached = b
+        .client
+        .save_flow(
+            "alone",
+            &flow_input(Some(&i), &[(StepKind::Export, &codes[0])]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attached.registered, codes);
+}
+
+async fn r8_delete_is_refused_while_flow_steps_use_the_connection(b: Backend) {
+    let codes = with_connections(&b, &["ERP"]).await;
+    b.client
+        .save_flow("adhoc", &flow_input(None, &[(StepKind::Import, &codes[0])]))
+        .await
+        .unwrap();
+    let err = b.client.delete_connection(&codes[0]).await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert!(err.to_string().contains("standalone flow adhoc"), "{err}");
+    b.client.delete_flow("adhoc").await.unwrap();
+    b.client.delete_connection(&codes[0]).await.unwrap();
+}
+
+async fn integrations_are_created_renamed_and_deleted_with_clear_errors(b: Backend) {
+    let i = integration(&b, "ERP → Shop", IntegrationKind::Standard).await;
+    assert_eq!(i, "erp_shop");
+    let err = b
+        .client
+        .create_integration(&NewIntegration {
+            name: "ERP → Shop".into(),
+            code: None,
+            kind: IntegrationKind::Standard,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.field()), (Some(409), Some("code")));
+    let err = b
+        .client
+        .create_integration(&NewIntegration {
+            name: " x ".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.field()), (Some(400), Some("name")));
+    let renamed = b
+        .client
+        .rename_integration(&i, "ERP to Shop")
+        .await
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.version), ("ERP to Shop", 2));
+    let codes = with_connections(&b, &["ERP"]).await;
+    b.client
+        .save_flow(
+            "erp_flow",
+            &flow_input(Some(&i), &[(StepKind::Export, &codes[0])]),
+        )
+        .await
+        .unwrap();
+    let err = b.client.delete_integration(&i).await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    b.client.delete_flow("erp_flow").await.unwrap();
+    b.client.delete_integration(&i).await.unwrap();
+    assert_eq!(
+        b.client.get_integration(&i).await.unwrap_err().status(),
+        Some(404)
+    );
+    assert!(b.client.list_integrations().await.unwrap().is_empty());
+}
 
 async fn r5_the_secret_can_be_revealed_again_and_every_reveal_is_audited(b: Backend) {
     let created = b.client.create_connection(&new("Reveal Me")).await.unwrap();
@@ -268,6 +561,7 @@ async fn r1_create_generates_the_code_from_the_label(b: Backend) {
             code: None,
             flow_type: FlowType::Destination,
             visual: Some("erp".into()),
+            integration: None,
         })
         .await
         .unwrap()

@@ -29,6 +29,23 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/v1/connections/{code}/secret/reveal", false),
     ("post", "/api/v1/connections/{code}/secret", false),
     ("post", "/api/v1/connections/{code}/password", false),
+    ("get", "/api/v1/connections/{code}/used-by", false),
+    ("get", "/api/v1/integrations", false),
+    ("post", "/api/v1/integrations", true),
+    ("get", "/api/v1/integrations/{code}", false),
+    ("patch", "/api/v1/integrations/{code}", true),
+    ("delete", "/api/v1/integrations/{code}", false),
+    ("post", "/api/v1/integrations/{code}/registrations", true),
+    (
+        "delete",
+        "/api/v1/integrations/{code}/registrations/{connection}",
+        false,
+    ),
+    ("put", "/api/v1/integrations/{code}/access/{username}", true),
+    ("get", "/api/v1/flows", false),
+    ("get", "/api/v1/flows/{code}", false),
+    ("put", "/api/v1/flows/{code}", true),
+    ("delete", "/api/v1/flows/{code}", false),
     ("post", "/api/oauth/v1/token", true),
     ("post", "/api/oauth/v1/revoke", true),
     ("get", "/api/rest/v1", false),
@@ -95,7 +112,8 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         // The router serves it: an answer other than "no such endpoint".
         let concrete = path
             .replace("{code}", "nothing")
-            .replace("{username}", "nobody");
+            .replace("{username}", "nobody")
+            .replace("{connection}", "nothing");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = client.raw(m, &concrete, None).await.unwrap();
         let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);

@@ -427,3 +427,115 @@ async fn r20_members_may_not_reveal_or_regenerate_credentials() {
     let rotated = admin.regenerate_secret(code).await.unwrap();
     assert_ne!(rotated.secret, created.secret);
 }
+
+#[tokio::test]
+async fn r19_monitor_is_read_only_manage_registers_and_unseen_integrations_are_not_found() {
+    use switchboard::model::{
+        AccessLevel, FlowInput, FlowStep, IntegrationKind, NewIntegration, StepKind,
+    };
+    let server = start().await;
+    let owner = server.owner().await;
+    for label in ["Erp One", "Shop One"] {
+        owner
+            .create_connection(&NewConnection {
+                label: label.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    for name in ["Orders", "Finance"] {
+        owner
+            .create_integration(&NewIntegration {
+                name: name.into(),
+                code: None,
+                kind: IntegrationKind::Standard,
+            })
+            .await
+            .unwrap();
+    }
+    let mo = server.user(&owner, "mo", UserKind::Member).await;
+    let ma = server.user(&owner, "ma", UserKind::Member).await;
+    owner
+        .set_access("orders", "mo", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
+    owner
+        .set_access("orders", "ma", Some(AccessLevel::Manage))
+        .await
+        .unwrap();
+    // each member sees only Orders; Finance does not exist for them (404)
+    for m in [&mo, &ma] {
+        let seen: Vec<String> = m
+            .list_integrations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.code)
+            .collect();
+        assert_eq!(seen, vec!["orders".to_string()]);
+        assert_eq!(
+            m.get_integration("finance").await.unwrap_err().status(),
+            Some(404)
+        );
+        assert_eq!(
+            m.register("finance", &["erp_one".to_string()])
+                .await
+                .unwrap_err()
+                .status(),
+            Some(404)
+        );
+    }
+    // monitor: read-only, told why
+    let err = mo
+        .register("orders", &["erp_one".to_string()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().contains("monitor"), "{err}");
+    // manage: registers and saves flows
+    ma.register("orders", &["erp_one".to_string()])
+        .await
+        .unwrap();
+    let saved = ma
+        .save_flow(
+            "orders_sync",
+            &FlowInput {
+                name: "Orders sync".into(),
+                integration: Some("orders".into()),
+                steps: vec![FlowStep {
+                    kind: StepKind::Export,
+                    connection: "shop_one".into(),
+                }],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.registered, vec!["shop_one".to_string()]);
+    assert_eq!(mo.get_flow("orders_sync").await.unwrap().steps.len(), 1);
+    // standalone flows and new integrations are for admins
+    let err = ma
+        .save_flow(
+            "alone",
+            &FlowInput {
+                name: "Alone".into(),
+                integration: None,
+                steps: vec![],
+                version: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    // access can be taken away; admins cannot be given integration access
+    owner.set_access("orders", "mo", None).await.unwrap();
+    assert!(mo.list_integrations().await.unwrap().is_empty());
+    let admin = server.user(&owner, "ad", UserKind::Admin).await;
+    drop(admin);
+    let err = owner
+        .set_access("orders", "ad", Some(AccessLevel::Manage))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("username"));
+}

@@ -15,6 +15,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::model::{
+    AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch,
+    NewIntegration, RegisterConnections, Registered, UsedBy,
+};
+use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
     CreatedConnection, CredentialsInfo, DemoLoaded, Login, Me, NewConnection, NewUser,
     PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
@@ -343,6 +347,129 @@ impl Client {
     ) -> Result<RegeneratedPassword, ClientError> {
         let path = format!("/api/v1/connections/{}/password", segment(code));
         self.call(Method::POST, &path, None::<&()>).await
+    }
+
+    /// R16: the flow steps that use a connection.
+    pub async fn used_by(&self, code: &str) -> Result<Vec<UsedBy>, ClientError> {
+        let path = format!("/api/v1/connections/{}/used-by", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn list_integrations(&self) -> Result<Vec<Integration>, ClientError> {
+        self.call(Method::GET, "/api/v1/integrations", None::<&()>)
+            .await
+    }
+
+    pub async fn get_integration(&self, code: &str) -> Result<Integration, ClientError> {
+        let path = format!("/api/v1/integrations/{}", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn create_integration(
+        &self,
+        new: &NewIntegration,
+    ) -> Result<Integration, ClientError> {
+        self.call(Method::POST, "/api/v1/integrations", Some(new))
+            .await
+    }
+
+    pub async fn rename_integration(
+        &self,
+        code: &str,
+        name: &str,
+    ) -> Result<Integration, ClientError> {
+        let path = format!("/api/v1/integrations/{}", segment(code));
+        let patch = IntegrationPatch {
+            name: name.to_string(),
+        };
+        self.call(Method::PATCH, &path, Some(&patch)).await
+    }
+
+    pub async fn delete_integration(&self, code: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/integrations/{}", segment(code));
+        self.no_content(Method::DELETE, &path, None::<&()>).await
+    }
+
+    /// R12: several connections in one request.
+    pub async fn register(
+        &self,
+        integration: &str,
+        connections: &[String],
+    ) -> Result<Registered, ClientError> {
+        let path = format!(
+            "/api/v1/integrations/{}/registrations",
+            segment(integration)
+        );
+        let body = RegisterConnections {
+            connections: connections.to_vec(),
+        };
+        self.call(Method::POST, &path, Some(&body)).await
+    }
+
+    /// R15.
+    pub async fn deregister(
+        &self,
+        integration: &str,
+        connection: &str,
+    ) -> Result<Integration, ClientError> {
+        let path = format!(
+            "/api/v1/integrations/{}/registrations/{}",
+            segment(integration),
+            segment(connection)
+        );
+        self.call(Method::DELETE, &path, None::<&()>).await
+    }
+
+    /// R19: a member's access to an integration; `None` takes it away.
+    pub async fn set_access(
+        &self,
+        integration: &str,
+        username: &str,
+        level: Option<AccessLevel>,
+    ) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/integrations/{}/access/{}",
+            segment(integration),
+            segment(username)
+        );
+        self.no_content(Method::PUT, &path, Some(&AccessGrant { level }))
+            .await
+    }
+
+    pub async fn list_flows(&self) -> Result<Vec<Flow>, ClientError> {
+        self.call(Method::GET, "/api/v1/flows", None::<&()>).await
+    }
+
+    pub async fn get_flow(&self, code: &str) -> Result<Flow, ClientError> {
+        let path = format!("/api/v1/flows/{}", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// R14: the answer names what the save registered, with a reminder.
+    pub async fn save_flow(&self, code: &str, input: &FlowInput) -> Result<FlowSaved, ClientError> {
+        let path = format!("/api/v1/flows/{}", segment(code));
+        self.call(Method::PUT, &path, Some(input)).await
+    }
+
+    pub async fn delete_flow(&self, code: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/flows/{}", segment(code));
+        self.no_content(Method::DELETE, &path, None::<&()>).await
+    }
+
+    /// A call answered with 204 on success.
+    async fn no_content<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), ClientError> {
+        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("bodies serialise")));
+        let resp = self.raw(method, path, bytes).await?;
+        if resp.status == 204 {
+            Ok(())
+        } else {
+            decode::<serde_json::Value>(resp).map(drop)
+        }
     }
 
     /// The URL of the token endpoint for this backend: the server's, or

@@ -130,3 +130,59 @@ impl AccessLevel {
             .find(|k| k.as_str() == s)
     }
 }
+
+/// Body of `POST /api/v1/integrations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIntegration {
+    pub name: String,
+    /// Generated from the name when absent (the connection code rules).
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub kind: IntegrationKind,
+}
+
+/// Body of `PATCH /api/v1/integrations/{code}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationPatch {
+    pub name: String,
+}
+
+/// Body of `POST /api/v1/integrations/{code}/registrations` (R12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterConnections {
+    /// Connection codes; at most 10,000 at once.
+    pub connections: Vec<String>,
+}
+
+/// The answer to a registration: the integration and what was new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Registered {
+    pub integration: Integration,
+    pub registered: Vec<String>,
+}
+
+/// Body of `PUT /api/v1/flows/{code}`: the whole flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowInput {
+    pub name: String,
+    /// The integration's code; absent or null for a standalone flow.
+    #[serde(default)]
+    pub integration: Option<String>,
+    pub steps: Vec<FlowStep>,
+    /// The version read, to refuse a stale save.
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+/// Body of `PUT /api/v1/integrations/{code}/access/{username}`; `null`
+/// takes the access away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessGrant {
+    pub level: Option<AccessLevel>,
+}

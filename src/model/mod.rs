@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 mod integrations;
 pub use integrations::{
-    AccessLevel, Flow, FlowSaved, FlowStep, Integration, IntegrationKind, StepKind, UsedBy,
+    AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,
+    IntegrationPatch, NewIntegration, RegisterConnections, Registered, StepKind, UsedBy,
 };
 
 /// Which way data flows between the outside application and the platform (R1).
@@ -89,6 +90,9 @@ pub struct NewConnection {
     pub flow_type: FlowType,
     #[serde(default)]
     pub visual: Option<String>,
+    /// Created from within this integration: registered with it at once (R13).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
 }
 
 /// Body of `PATCH /api/v1/connections/{code}`: only the named fields change.

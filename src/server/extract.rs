@@ -186,3 +186,21 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestSource {
         }
     }
 }
+
+/// Two path segments (`/{code}/…/{other}`), with a JSON error when they
+/// cannot be read.
+pub struct TwoSegments(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TwoSegments {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<(String, String)>::from_request_parts(parts, &())
+            .await
+            .map(|axum::extract::Path((a, b))| TwoSegments(a, b))
+            .map_err(|e| ServiceError::invalid("path", format!("bad path: {e}")))
+    }
+}

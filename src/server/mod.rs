@@ -15,13 +15,17 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::model::{
+    AccessGrant, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch, NewIntegration,
+    RegisterConnections, Registered, UsedBy,
+};
+use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
     CreatedConnection, CredentialsInfo, DemoLoaded, Login, Me, NewConnection, NewUser,
     PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
     User, UserWithPassword, Visual,
 };
 use crate::service::{Actor, Service, ServiceError};
-pub use extract::{ApiJson, CodePath, RequestSource, UserPath};
+pub use extract::{ApiJson, CodePath, RequestSource, TwoSegments, UserPath};
 
 /// The identity the in-process transport attaches to every request: the local
 /// owner of an embedded store. Extensions cannot come from the wire, so an
@@ -185,6 +189,34 @@ pub fn router(service: AppState) -> Router {
         .route(
             "/connections/{code}/password",
             axum::routing::post(regenerate_password),
+        )
+        .route("/connections/{code}/used-by", get(connection_used_by))
+        .route(
+            "/integrations",
+            get(list_integrations).post(create_integration),
+        )
+        .route(
+            "/integrations/{code}",
+            get(get_integration)
+                .patch(rename_integration)
+                .delete(delete_integration),
+        )
+        .route(
+            "/integrations/{code}/registrations",
+            axum::routing::post(register_connections),
+        )
+        .route(
+            "/integrations/{code}/registrations/{connection}",
+            axum::routing::delete(deregister_connection),
+        )
+        .route(
+            "/integrations/{code}/access/{username}",
+            axum::routing::put(set_integration_access),
+        )
+        .route("/flows", get(list_flows))
+        .route(
+            "/flows/{code}",
+            get(get_flow).put(save_flow).delete(delete_flow),
         )
         .route("/session", axum::routing::post(login).delete(logout))
         .route("/users", get(list_users).post(create_user))
@@ -465,4 +497,140 @@ async fn set_password(
 ) -> Result<Response, ServiceError> {
     let done = svc.set_password(&actor, source, &username, change).await?;
     Ok(no_store(StatusCode::OK, Json(done)))
+}
+
+#[utoipa::path(get, path = "/api/v1/connections/{code}/used-by", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "every flow step that uses the connection (R16)", body = [UsedBy]), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn connection_used_by(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.used_by(&actor, &code).await?).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations", tag = "integrations", security(("session" = [])), responses((status = 200, description = "the integrations the user may see, with their registrations", body = [Integration]), (status = 401, description = "no or expired session", body = ApiError)))]
+async fn list_integrations(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.list_integrations(&actor).await?).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations", tag = "integrations", security(("session" = [])), request_body = NewIntegration, responses((status = 201, description = "created", body = Integration), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 409, description = "the code is taken", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+async fn create_integration(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    ApiJson(new): ApiJson<NewIntegration>,
+) -> Result<Response, ServiceError> {
+    let created = svc.create_integration(&actor, source, new).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations/{code}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code")), responses((status = 200, description = "the integration", body = Integration), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 404, description = "no such record (or not visible to this user)", body = ApiError)))]
+async fn get_integration(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.get_integration(&actor, &code).await?).into_response())
+}
+
+#[utoipa::path(patch, path = "/api/v1/integrations/{code}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code")), request_body = IntegrationPatch, responses((status = 200, description = "renamed", body = Integration), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "monitor access only", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+async fn rename_integration(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+    ApiJson(patch): ApiJson<IntegrationPatch>,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.rename_integration(&actor, source, &code, patch).await?).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/integrations/{code}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code")), responses((status = 204, description = "deleted with its registrations and access grants"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 409, description = "it still holds flows", body = ApiError)))]
+async fn delete_integration(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    svc.delete_integration(&actor, source, &code).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/{code}/registrations", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code")), request_body = RegisterConnections, responses((status = 200, description = "registered in one transaction (R12); `registered` lists what was new", body = Registered), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "monitor access only", body = ApiError), (status = 404, description = "no such integration or connection", body = ApiError), (status = 409, description = "an integration app (R17)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+async fn register_connections(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+    ApiJson(body): ApiJson<RegisterConnections>,
+) -> Result<Response, ServiceError> {
+    Ok(Json(
+        svc.register(&actor, source, &code, body.connections)
+            .await?,
+    )
+    .into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/integrations/{code}/registrations/{connection}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code"), ("connection" = String, Path, description = "the connection code")), responses((status = 200, description = "deregistered (R15): existing steps keep the connection", body = Integration), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "monitor access only", body = ApiError), (status = 404, description = "not registered, or no such record", body = ApiError)))]
+async fn deregister_connection(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    TwoSegments(code, connection): TwoSegments,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.deregister(&actor, source, &code, &connection).await?).into_response())
+}
+
+#[utoipa::path(put, path = "/api/v1/integrations/{code}/access/{username}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code"), ("username" = String, Path, description = "a member")), request_body = AccessGrant, responses((status = 204, description = "the member's access is set (or taken away with null)"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such integration or user", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+async fn set_integration_access(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    TwoSegments(code, username): TwoSegments,
+    ApiJson(grant): ApiJson<AccessGrant>,
+) -> Result<Response, ServiceError> {
+    svc.set_access(&actor, source, &code, &username, grant)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/flows", tag = "integrations", security(("session" = [])), responses((status = 200, description = "the flows the user may see, with their steps", body = [Flow]), (status = 401, description = "no or expired session", body = ApiError)))]
+async fn list_flows(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.list_flows(&actor).await?).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/flows/{code}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the flow code")), responses((status = 200, description = "the flow", body = Flow), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn get_flow(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.get_flow(&actor, &code).await?).into_response())
+}
+
+#[utoipa::path(put, path = "/api/v1/flows/{code}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the flow code")), request_body = FlowInput, responses((status = 200, description = "saved; connections it registered (R14) and the reminder", body = FlowSaved), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such integration or connection", body = ApiError), (status = 409, description = "a new step on a deregistered connection (R15), or a stale version", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+async fn save_flow(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+    ApiJson(input): ApiJson<FlowInput>,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.save_flow(&actor, source, &code, input).await?).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/v1/flows/{code}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the flow code")), responses((status = 204, description = "deleted with its steps"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+async fn delete_flow(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    svc.delete_flow(&actor, source, &code).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

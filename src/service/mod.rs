@@ -3,6 +3,7 @@
 //! the audit record.
 
 mod credentials;
+pub mod integrations;
 pub mod oauth;
 pub mod users;
 
@@ -285,10 +286,14 @@ impl Service {
     ) -> Result<CreatedConnection, ServiceError> {
         Self::require_admin(actor, "create connections")?;
         let draft = Self::draft(&new)?;
+        if let Some(integration) = &new.integration {
+            domain::validate_code(integration)
+                .map_err(|e| ServiceError::invalid("integration", e.message))?;
+        }
         let acting = actor.acting(source);
         let (connection, creds) = self
             .store
-            .create_connection(&acting, &draft)
+            .create_connection_in(&acting, &draft, new.integration.as_deref())
             .await
             .map_err(|e| ServiceError::from_store(e, Some(&draft.code)))?;
         tracing::info!(code = %connection.code, "connection created");
@@ -409,5 +414,6 @@ pub fn draft_from_label(label: &str, flow_type: FlowType) -> Result<ConnectionDr
         code: None,
         flow_type,
         visual: None,
+        integration: None,
     })
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Acting, Store, StoreError, change, from_millis};
-use crate::model::{Flow, FlowStep, Integration, IntegrationKind, StepKind, UsedBy};
+use crate::model::{AccessLevel, Flow, FlowStep, Integration, IntegrationKind, StepKind, UsedBy};
 
 /// A validated flow about to be saved (created, or replaced by code).
 #[derive(Debug, Clone)]
@@ -336,6 +336,30 @@ impl Store {
         Ok(added)
     }
 
+    /// R13: registers a connection just created in this transaction.
+    pub(super) async fn register_created_in(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        acting: &Acting<'_>,
+        integration: &str,
+        connection: &str,
+    ) -> Result<(), StoreError> {
+        let (integration_id, kind) = integration_row(tx, integration).await?;
+        if kind == IntegrationKind::App {
+            return Err(conflict(
+                "integration",
+                format!(
+                    "{integration:?} is an integration app: connections cannot be registered with it (R17)"
+                ),
+            ));
+        }
+        let codes = [connection.to_string()];
+        let ids = connection_ids(tx, &codes).await?;
+        self.register_in(tx, acting, integration, integration_id, &codes, &ids)
+            .await?;
+        Ok(())
+    }
+
     /// R15: removes the registration; the integration's existing steps keep
     /// the connection. Returns whether it was registered.
     pub async fn deregister(
@@ -589,6 +613,156 @@ impl Store {
         }
         tx.commit().await?;
         Ok((saved, registered))
+    }
+
+    /// Every flow, by code: of one integration, or the standalone ones
+    /// (`Some(None)`), or all (`None`).
+    pub async fn list_flows(
+        &self,
+        integration: Option<Option<&str>>,
+    ) -> Result<Vec<Flow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let codes: Vec<String> = match integration {
+            None => {
+                sqlx::query_scalar("SELECT code FROM flows ORDER BY code")
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Some(None) => {
+                sqlx::query_scalar(
+                    "SELECT code FROM flows WHERE integration_id IS NULL ORDER BY code",
+                )
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Some(Some(code)) => {
+                let (id, _) = integration_row(&mut tx, code).await?;
+                sqlx::query_scalar("SELECT code FROM flows WHERE integration_id = $1 ORDER BY code")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+        };
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            if let Some((_, f)) = self.flow_in(&mut tx, &code).await? {
+                out.push(f);
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Deletes a flow (its steps go with it).
+    pub async fn delete_flow(&self, acting: &Acting<'_>, code: &str) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let Some((id, old)) = self.flow_in(&mut tx, code).await? else {
+            return Err(StoreError::Missing {
+                what: "flow",
+                code: code.to_string(),
+            });
+        };
+        sqlx::query("DELETE FROM flows WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        self.audit_in(
+            &mut tx,
+            acting,
+            "flow.delete",
+            &flow_target(code),
+            &[
+                change("name", Some(&old.name), None),
+                change("integration", old.integration.as_deref(), None),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// R19: gives a user `level` on an integration (replacing what they had),
+    /// or takes it away (`None`).
+    pub async fn set_access(
+        &self,
+        acting: &Acting<'_>,
+        username: &str,
+        integration: &str,
+        level: Option<AccessLevel>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (integration_id, _) = integration_row(&mut tx, integration).await?;
+        let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Missing {
+                what: "user",
+                code: username.to_string(),
+            })?;
+        let old: Option<String> = sqlx::query_scalar(
+            "SELECT level FROM integration_access WHERE user_id = $1 AND integration_id = $2",
+        )
+        .bind(user_id)
+        .bind(integration_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let new = level.map(AccessLevel::as_str);
+        if old.as_deref() == new {
+            return Ok(());
+        }
+        match level {
+            Some(level) => {
+                sqlx::query(
+                    "INSERT INTO integration_access (user_id, integration_id, level) VALUES ($1, $2, $3)
+                     ON CONFLICT (user_id, integration_id) DO UPDATE SET level = $3",
+                )
+                .bind(user_id)
+                .bind(integration_id)
+                .bind(level.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM integration_access WHERE user_id = $1 AND integration_id = $2",
+                )
+                .bind(user_id)
+                .bind(integration_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        self.audit_in(
+            &mut tx,
+            acting,
+            "integration.access",
+            &integration_target(integration),
+            &[change(&format!("access:{username}"), old.as_deref(), new)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's access, integration code → level.
+    pub async fn access_of(
+        &self,
+        username: &str,
+    ) -> Result<Vec<(String, AccessLevel)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT i.code, a.level FROM integration_access a
+             JOIN integrations i ON i.id = a.integration_id
+             JOIN users u ON u.id = a.user_id
+             WHERE u.username = $1 ORDER BY i.code",
+        )
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(code, level)| AccessLevel::parse(&level).map(|l| (code, l)))
+            .collect())
     }
 
     /// R16: every step that uses the connection, with its flow and

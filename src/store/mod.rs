@@ -543,8 +543,23 @@ impl Store {
         acting: &Acting<'_>,
         draft: &ConnectionDraft,
     ) -> Result<(Connection, IssuedCredentials), StoreError> {
+        self.create_connection_in(acting, draft, None).await
+    }
+
+    /// Creates a connection, registered at once with `integration` when
+    /// given (R13), in one transaction.
+    pub async fn create_connection_in(
+        &self,
+        acting: &Acting<'_>,
+        draft: &ConnectionDraft,
+        integration: Option<&str>,
+    ) -> Result<(Connection, IssuedCredentials), StoreError> {
         let mut tx = self.write_tx().await?;
         let (conn, creds) = self.insert_in(&mut tx, acting, draft).await?;
+        if let Some(integration) = integration {
+            self.register_created_in(&mut tx, acting, integration, &conn.code)
+                .await?;
+        }
         tx.commit().await?;
         Ok((conn, creds))
     }

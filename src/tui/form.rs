@@ -398,6 +398,7 @@ impl ConnectionForm {
             code: Some(self.code.value.clone()),
             flow_type: self.flow_type,
             visual: self.visual(),
+            integration: None,
         }
     }
 

@@ -1,0 +1,387 @@
+//! Integrations, flows and registration (SPEC §4): who may do what (R19),
+//! the rules (R12–R17, in the store's transactions) and the R14 reminder.
+
+use super::{Actor, Service, ServiceError};
+use crate::domain::{self, RuleError};
+use crate::model::{
+    AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch,
+    NewIntegration, Registered, Source, UsedBy, UserKind,
+};
+use crate::store::integrations::FlowDraft;
+
+/// Most connections one registration takes.
+pub const REGISTER_MAX: usize = 10_000;
+/// Most steps in one flow.
+pub const STEPS_MAX: usize = 200;
+
+fn renamed(e: RuleError, field: &str) -> ServiceError {
+    ServiceError::invalid(field, e.message.replace("label", field))
+}
+
+/// A name: the connection label's rules, reported under `field`.
+fn valid_name(name: &str, field: &str) -> Result<String, ServiceError> {
+    domain::validate_label(name).map_err(|e| renamed(e, field))
+}
+
+impl Service {
+    fn store_err(e: crate::store::StoreError) -> ServiceError {
+        ServiceError::from_store(e, None)
+    }
+
+    /// The acting user's level on an integration: admins manage everything.
+    async fn level_on(
+        &self,
+        actor: &Actor,
+        integration: &str,
+    ) -> Result<Option<AccessLevel>, ServiceError> {
+        if actor.is_admin() {
+            return Ok(Some(AccessLevel::Manage));
+        }
+        let access = self
+            .store
+            .access_of(&actor.username)
+            .await
+            .map_err(Self::store_err)?;
+        Ok(access
+            .into_iter()
+            .find(|(code, _)| code == integration)
+            .map(|(_, level)| level))
+    }
+
+    /// R19: `manage` on the integration, or admin. A member without any
+    /// access is told it does not exist (R18: never forbidden for unseen).
+    async fn require_manage(
+        &self,
+        actor: &Actor,
+        integration: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        match self.level_on(actor, integration).await? {
+            Some(AccessLevel::Manage) => Ok(()),
+            Some(AccessLevel::Monitor) => Err(ServiceError::Forbidden {
+                message: format!(
+                    "you monitor integration {integration:?}: only those who manage it may {what}"
+                ),
+            }),
+            None => Err(ServiceError::NotFound {
+                message: format!("integration {integration:?} not found"),
+            }),
+        }
+    }
+
+    /// Integrations the user may see: all for admins, their own for members.
+    pub async fn list_integrations(&self, actor: &Actor) -> Result<Vec<Integration>, ServiceError> {
+        let all = self
+            .store
+            .list_integrations()
+            .await
+            .map_err(Self::store_err)?;
+        if actor.is_admin() {
+            return Ok(all);
+        }
+        let mine = self
+            .store
+            .access_of(&actor.username)
+            .await
+            .map_err(Self::store_err)?;
+        Ok(all
+            .into_iter()
+            .filter(|i| mine.iter().any(|(code, _)| *code == i.code))
+            .collect())
+    }
+
+    pub async fn get_integration(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Integration, ServiceError> {
+        if self.level_on(actor, code).await?.is_none() {
+            return Err(ServiceError::NotFound {
+                message: format!("integration {code:?} not found"),
+            });
+        }
+        self.store
+            .get_integration(code)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    pub async fn create_integration(
+        &self,
+        actor: &Actor,
+        source: Source,
+        new: NewIntegration,
+    ) -> Result<Integration, ServiceError> {
+        Self::require_admin(actor, "create integrations")?;
+        let name = valid_name(&new.name, "name")?;
+        let code = match new.code.as_deref() {
+            Some(code) => {
+                domain::validate_code(code)?;
+                code.to_string()
+            }
+            None => domain::code_from_label(&name).map_err(|e| renamed(e, "name"))?,
+        };
+        self.store
+            .create_integration(&actor.acting(source), &code, &name, new.kind)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    pub async fn rename_integration(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+        patch: IntegrationPatch,
+    ) -> Result<Integration, ServiceError> {
+        self.require_manage(actor, code, "rename it").await?;
+        let name = valid_name(&patch.name, "name")?;
+        self.store
+            .rename_integration(&actor.acting(source), code, &name)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    pub async fn delete_integration(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+    ) -> Result<(), ServiceError> {
+        Self::require_admin(actor, "delete integrations")?;
+        self.store
+            .delete_integration(&actor.acting(source), code)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    /// R12: several connections at once, one transaction.
+    pub async fn register(
+        &self,
+        actor: &Actor,
+        source: Source,
+        integration: &str,
+        connections: Vec<String>,
+    ) -> Result<Registered, ServiceError> {
+        self.require_manage(actor, integration, "register connections")
+            .await?;
+        if connections.is_empty() {
+            return Err(ServiceError::invalid(
+                "connections",
+                "name at least one connection code to register",
+            ));
+        }
+        if connections.len() > REGISTER_MAX {
+            return Err(ServiceError::invalid(
+                "connections",
+                format!("at most {REGISTER_MAX} connections at once"),
+            ));
+        }
+        for code in &connections {
+            domain::validate_code(code)
+                .map_err(|e| ServiceError::invalid("connections", e.message))?;
+        }
+        let registered = self
+            .store
+            .register(&actor.acting(source), integration, &connections)
+            .await
+            .map_err(Self::store_err)?;
+        let integration = self
+            .store
+            .get_integration(integration)
+            .await
+            .map_err(Self::store_err)?;
+        Ok(Registered {
+            integration,
+            registered,
+        })
+    }
+
+    /// R15.
+    pub async fn deregister(
+        &self,
+        actor: &Actor,
+        source: Source,
+        integration: &str,
+        connection: &str,
+    ) -> Result<Integration, ServiceError> {
+        self.require_manage(actor, integration, "deregister connections")
+            .await?;
+        let was = self
+            .store
+            .deregister(&actor.acting(source), integration, connection)
+            .await
+            .map_err(Self::store_err)?;
+        if !was {
+            return Err(ServiceError::NotFound {
+                message: format!(
+                    "connection {connection:?} is not registered with integration {integration:?}"
+                ),
+            });
+        }
+        self.store
+            .get_integration(integration)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    pub async fn list_flows(&self, actor: &Actor) -> Result<Vec<Flow>, ServiceError> {
+        let all = self.store.list_flows(None).await.map_err(Self::store_err)?;
+        if actor.is_admin() {
+            return Ok(all);
+        }
+        let mine = self
+            .store
+            .access_of(&actor.username)
+            .await
+            .map_err(Self::store_err)?;
+        Ok(all
+            .into_iter()
+            .filter(|f| {
+                f.integration
+                    .as_ref()
+                    .is_some_and(|i| mine.iter().any(|(code, _)| code == i))
+            })
+            .collect())
+    }
+
+    pub async fn get_flow(&self, actor: &Actor, code: &str) -> Result<Flow, ServiceError> {
+        let flow = self.store.get_flow(code).await.map_err(Self::store_err)?;
+        let visible = actor.is_admin()
+            || match &flow.integration {
+                Some(i) => self.level_on(actor, i).await?.is_some(),
+                None => false,
+            };
+        if !visible {
+            return Err(ServiceError::NotFound {
+                message: format!("flow {code:?} not found"),
+            });
+        }
+        Ok(flow)
+    }
+
+    /// R14: saving a flow registers what its steps use, with a reminder.
+    pub async fn save_flow(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+        input: FlowInput,
+    ) -> Result<FlowSaved, ServiceError> {
+        domain::validate_code(code)?;
+        let name = valid_name(&input.name, "name")?;
+        if input.steps.len() > STEPS_MAX {
+            return Err(ServiceError::invalid(
+                "steps",
+                format!("a flow has at most {STEPS_MAX} steps"),
+            ));
+        }
+        for (i, step) in input.steps.iter().enumerate() {
+            domain::validate_code(&step.connection)
+                .map_err(|e| ServiceError::invalid(format!("steps[{i}].connection"), e.message))?;
+        }
+        // Standalone flows, and moving a flow out of an integration, are for
+        // admins; otherwise manage on the (old and new) integration.
+        let existing = match self.store.get_flow(code).await {
+            Ok(f) => Some(f),
+            Err(crate::store::StoreError::Missing { .. }) => None,
+            Err(e) => return Err(Self::store_err(e)),
+        };
+        for integration in [
+            input.integration.clone(),
+            existing.as_ref().and_then(|f| f.integration.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.require_manage(actor, &integration, "save its flows")
+                .await?;
+        }
+        if input.integration.is_none() || existing.as_ref().is_some_and(|f| f.integration.is_none())
+        {
+            Self::require_admin(actor, "save standalone flows")?;
+        }
+        let draft = FlowDraft {
+            code: code.to_string(),
+            name,
+            integration: input.integration.clone(),
+            steps: input.steps,
+            expected_version: input.version,
+        };
+        let (flow, registered) = self
+            .store
+            .save_flow(&actor.acting(source), &draft)
+            .await
+            .map_err(Self::store_err)?;
+        let reminder = match (&flow.integration, registered.is_empty()) {
+            (Some(i), false) => Some(format!(
+                "Registered {} with integration {i}: every user of {i} can now see and use {}.",
+                registered.join(", "),
+                if registered.len() == 1 { "it" } else { "them" }
+            )),
+            _ => None,
+        };
+        Ok(FlowSaved {
+            flow,
+            registered,
+            reminder,
+        })
+    }
+
+    pub async fn delete_flow(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+    ) -> Result<(), ServiceError> {
+        let flow = self.get_flow(actor, code).await?;
+        match &flow.integration {
+            Some(i) => self.require_manage(actor, i, "delete its flows").await?,
+            None => Self::require_admin(actor, "delete standalone flows")?,
+        }
+        self.store
+            .delete_flow(&actor.acting(source), code)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    /// R16: the steps that use a connection.
+    pub async fn used_by(&self, actor: &Actor, code: &str) -> Result<Vec<UsedBy>, ServiceError> {
+        self.get_connection(actor, code).await?;
+        self.store.used_by(code).await.map_err(Self::store_err)
+    }
+
+    /// R19: an admin grants a member `manage` or `monitor` on an integration
+    /// (or takes it away).
+    pub async fn set_access(
+        &self,
+        actor: &Actor,
+        source: Source,
+        integration: &str,
+        username: &str,
+        grant: AccessGrant,
+    ) -> Result<(), ServiceError> {
+        Self::require_admin(actor, "grant access to integrations")?;
+        let user = self
+            .store
+            .user_by_name(username)
+            .await
+            .map_err(Self::store_err)?
+            .ok_or_else(|| ServiceError::NotFound {
+                message: format!("user {username:?} not found"),
+            })?;
+        if user.user.kind != UserKind::Member && grant.level.is_some() {
+            return Err(ServiceError::invalid(
+                "username",
+                format!(
+                    "{username} is an {}: they already see and manage everything",
+                    user.user.kind.as_str()
+                ),
+            ));
+        }
+        self.store
+            .set_access(&actor.acting(source), username, integration, grant.level)
+            .await
+            .map_err(Self::store_err)
+    }
+}
