@@ -117,7 +117,36 @@ contract!(
     r17_apps_refuse_registration_and_standalone_flows_register_nothing,
     r8_delete_is_refused_while_flow_steps_use_the_connection,
     integrations_are_created_renamed_and_deleted_with_clear_errors,
+    r12_r15_pending_registrations_and_deregistrations_apply_in_one_request,
 );
+
+async fn r12_r15_pending_registrations_and_deregistrations_apply_in_one_request(b: Backend) {
+    let codes = with_connections(&b, &["Alpha App", "Beta App", "Gamma App"]).await;
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    b.client.register(&i, &codes[..2]).await.unwrap();
+    let done = b
+        .client
+        .apply_registrations(&i, &codes[2..], &codes[..1])
+        .await
+        .unwrap();
+    assert_eq!(done.registered, vec![codes[2].clone()]);
+    assert_eq!(done.deregistered, vec![codes[0].clone()]);
+    assert_eq!(
+        done.integration.registered,
+        vec![codes[1].clone(), codes[2].clone()]
+    );
+    // one bad code: nothing of the request applies
+    let err = b
+        .client
+        .apply_registrations(&i, &codes[..1], &["no_such".to_string()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(
+        b.client.get_integration(&i).await.unwrap().registered,
+        vec![codes[1].clone(), codes[2].clone()]
+    );
+}
 
 async fn with_connections(b: &Backend, labels: &[&str]) -> Vec<String> {
     let mut codes = Vec::new();

@@ -402,6 +402,26 @@ impl Client {
         );
         let body = RegisterConnections {
             connections: connections.to_vec(),
+            deregister: Vec::new(),
+        };
+        self.call(Method::POST, &path, Some(&body)).await
+    }
+
+    /// The Register tab's pending changes, applied in one request and one
+    /// transaction: `register` and `deregister` are connection codes.
+    pub async fn apply_registrations(
+        &self,
+        integration: &str,
+        register: &[String],
+        deregister: &[String],
+    ) -> Result<Registered, ClientError> {
+        let path = format!(
+            "/api/v1/integrations/{}/registrations",
+            segment(integration)
+        );
+        let body = RegisterConnections {
+            connections: register.to_vec(),
+            deregister: deregister.to_vec(),
         };
         self.call(Method::POST, &path, Some(&body)).await
     }

@@ -154,8 +154,11 @@ pub struct IntegrationPatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterConnections {
-    /// Connection codes; at most 10,000 at once.
+    /// Connection codes to register; at most 10,000 at once.
     pub connections: Vec<String>,
+    /// Connection codes to deregister in the same transaction (R15).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deregister: Vec<String>,
 }
 
 /// The answer to a registration: the integration and what was new.
@@ -163,6 +166,9 @@ pub struct RegisterConnections {
 pub struct Registered {
     pub integration: Integration,
     pub registered: Vec<String>,
+    /// What the same request deregistered.
+    #[serde(default)]
+    pub deregistered: Vec<String>,
 }
 
 /// Body of `PUT /api/v1/flows/{code}`: the whole flow.

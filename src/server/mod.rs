@@ -567,7 +567,7 @@ async fn register_connections(
     ApiJson(body): ApiJson<RegisterConnections>,
 ) -> Result<Response, ServiceError> {
     Ok(Json(
-        svc.register(&actor, source, &code, body.connections)
+        svc.register(&actor, source, &code, body.connections, body.deregister)
             .await?,
     )
     .into_response())

@@ -155,35 +155,43 @@ impl Service {
             .map_err(Self::store_err)
     }
 
-    /// R12: several connections at once, one transaction.
+    /// R12 (and R15): registers several connections and deregisters others,
+    /// in one transaction.
     pub async fn register(
         &self,
         actor: &Actor,
         source: Source,
         integration: &str,
         connections: Vec<String>,
+        deregister: Vec<String>,
     ) -> Result<Registered, ServiceError> {
         self.require_manage(actor, integration, "register connections")
             .await?;
-        if connections.is_empty() {
+        if connections.is_empty() && deregister.is_empty() {
             return Err(ServiceError::invalid(
                 "connections",
-                "name at least one connection code to register",
+                "name at least one connection code to register or deregister",
             ));
         }
-        if connections.len() > REGISTER_MAX {
-            return Err(ServiceError::invalid(
-                "connections",
-                format!("at most {REGISTER_MAX} connections at once"),
-            ));
+        for (field, list) in [("connections", &connections), ("deregister", &deregister)] {
+            if list.len() > REGISTER_MAX {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("at most {REGISTER_MAX} connections at once"),
+                ));
+            }
+            for code in list {
+                domain::validate_code(code).map_err(|e| ServiceError::invalid(field, e.message))?;
+            }
         }
-        for code in &connections {
-            domain::validate_code(code)
-                .map_err(|e| ServiceError::invalid("connections", e.message))?;
-        }
-        let registered = self
+        let (registered, deregistered) = self
             .store
-            .register(&actor.acting(source), integration, &connections)
+            .apply_registrations(
+                &actor.acting(source),
+                integration,
+                &connections,
+                &deregister,
+            )
             .await
             .map_err(Self::store_err)?;
         let integration = self
@@ -194,6 +202,7 @@ impl Service {
         Ok(Registered {
             integration,
             registered,
+            deregistered,
         })
     }
 

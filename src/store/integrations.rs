@@ -360,6 +360,63 @@ impl Store {
         Ok(())
     }
 
+    /// Registers some connections and deregisters others in one transaction
+    /// (the Register tab's pending changes). Returns (registered, deregistered),
+    /// each only what actually changed.
+    pub async fn apply_registrations(
+        &self,
+        acting: &Acting<'_>,
+        integration: &str,
+        register: &[String],
+        deregister: &[String],
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (integration_id, kind) = integration_row(&mut tx, integration).await?;
+        if kind == IntegrationKind::App && !register.is_empty() {
+            return Err(conflict(
+                "integration",
+                format!(
+                    "{integration:?} is an integration app: its connections are its own and cannot be registered (R17)"
+                ),
+            ));
+        }
+        let ids = connection_ids(&mut tx, register).await?;
+        let added = self
+            .register_in(&mut tx, acting, integration, integration_id, register, &ids)
+            .await?;
+        let gone_ids = connection_ids(&mut tx, deregister).await?;
+        let now = self.now_millis();
+        let mut removed = Vec::new();
+        for (code, id) in deregister.iter().zip(&gone_ids) {
+            let n = sqlx::query(
+                "UPDATE registrations SET active = 0, changed_at = $3
+                 WHERE integration_id = $1 AND connection_id = $2 AND active = 1",
+            )
+            .bind(integration_id)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                removed.push(code.clone());
+            }
+        }
+        if !removed.is_empty() {
+            let list = removed.join(", ");
+            self.audit_in(
+                &mut tx,
+                acting,
+                "integration.deregister",
+                &integration_target(integration),
+                &[change("registered", Some(&list), None)],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((added, removed))
+    }
+
     /// R15: removes the registration; the integration's existing steps keep
     /// the connection. Returns whether it was registered.
     pub async fn deregister(
