@@ -395,7 +395,7 @@ async fn an_unreachable_server_is_a_transport_error() {
 }
 
 #[tokio::test]
-async fn r20_members_may_not_reveal_or_regenerate_credentials() {
+async fn r18_r20_a_member_without_access_can_neither_see_nor_rotate_credentials() {
     let server = start().await;
     let owner = server.owner().await;
     let created = owner
@@ -416,7 +416,8 @@ async fn r20_members_may_not_reveal_or_regenerate_credentials() {
             .map(drop)
             .unwrap_err(),
     ] {
-        assert_eq!(e.status(), Some(403), "{e}");
+        // R18: unseen is not found, never forbidden
+        assert_eq!(e.status(), Some(404), "{e}");
     }
     // nothing changed
     assert_eq!(
@@ -538,4 +539,178 @@ async fn r19_monitor_is_read_only_manage_registers_and_unseen_integrations_are_n
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("username"));
+}
+
+#[tokio::test]
+async fn r18_r20_a_member_sees_only_connections_registered_with_their_integrations_and_steps_on_them()
+ {
+    use switchboard::model::{
+        AccessLevel, FlowInput, FlowStep, IntegrationKind, NewIntegration, StepKind,
+    };
+    let server = start().await;
+    let owner = server.owner().await;
+    for label in ["Erp One", "Shop One", "Dam One", "Hidden One"] {
+        owner
+            .create_connection(&NewConnection {
+                label: label.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    for name in ["Orders", "Finance", "Assets"] {
+        owner
+            .create_integration(&NewIntegration {
+                name: name.into(),
+                code: None,
+                kind: IntegrationKind::Standard,
+            })
+            .await
+            .unwrap();
+    }
+    let step = |kind, c: &str| FlowStep {
+        kind,
+        connection: c.into(),
+    };
+    // Orders uses erp and shop; Finance uses erp and hidden; Assets uses dam.
+    owner
+        .save_flow(
+            "orders_sync",
+            &FlowInput {
+                name: "Orders sync".into(),
+                integration: Some("orders".into()),
+                steps: vec![
+                    step(StepKind::Export, "erp_one"),
+                    step(StepKind::Import, "shop_one"),
+                ],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .save_flow(
+            "finance_sync",
+            &FlowInput {
+                name: "Finance sync".into(),
+                integration: Some("finance".into()),
+                steps: vec![
+                    step(StepKind::Export, "erp_one"),
+                    step(StepKind::Import, "hidden_one"),
+                ],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    owner
+        .save_flow(
+            "assets_sync",
+            &FlowInput {
+                name: "Assets sync".into(),
+                integration: Some("assets".into()),
+                steps: vec![step(StepKind::Export, "dam_one")],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mo = server.user(&owner, "mo", UserKind::Member).await;
+    let ma = server.user(&owner, "ma", UserKind::Member).await;
+    let nobody = server.user(&owner, "nobody", UserKind::Member).await;
+    owner
+        .set_access("orders", "mo", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
+    owner
+        .set_access("orders", "ma", Some(AccessLevel::Manage))
+        .await
+        .unwrap();
+
+    // R18: connections registered with Orders, nothing else
+    for m in [&mo, &ma] {
+        let mut seen: Vec<String> = m
+            .list_connections()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
+        seen.sort();
+        assert_eq!(seen, vec!["erp_one".to_string(), "shop_one".to_string()]);
+        for hidden in ["dam_one", "hidden_one"] {
+            assert_eq!(
+                m.get_connection(hidden).await.unwrap_err().status(),
+                Some(404)
+            );
+            assert_eq!(
+                m.connection_audit(hidden).await.unwrap_err().status(),
+                Some(404)
+            );
+            assert_eq!(
+                m.credentials_info(hidden).await.unwrap_err().status(),
+                Some(404)
+            );
+            assert_eq!(m.used_by(hidden).await.unwrap_err().status(), Some(404));
+        }
+        // flows: Orders' whole; Finance's only the step on erp_one; Assets' none
+        let flows = m.list_flows().await.unwrap();
+        let codes: Vec<&str> = flows.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, vec!["finance_sync", "orders_sync"]);
+        assert!(flows[0].partial && flows[0].steps == vec![step(StepKind::Export, "erp_one")]);
+        assert!(!flows[1].partial && flows[1].steps.len() == 2);
+        assert_eq!(
+            m.get_flow("assets_sync").await.unwrap_err().status(),
+            Some(404)
+        );
+        // used-by of a visible connection names every step, in any integration
+        assert_eq!(m.used_by("erp_one").await.unwrap().len(), 2);
+    }
+    assert!(nobody.list_connections().await.unwrap().is_empty());
+    assert!(nobody.list_flows().await.unwrap().is_empty());
+
+    // R20: monitor may not act on credentials; manage may; unseen is 404
+    let err = mo.reveal_secret("erp_one").await.map(drop).unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().contains("monitor"), "{err}");
+    assert!(ma.reveal_secret("erp_one").await.is_ok());
+    assert!(ma.regenerate_password("shop_one").await.is_ok());
+    assert_eq!(
+        ma.regenerate_secret("dam_one")
+            .await
+            .map(drop)
+            .unwrap_err()
+            .status(),
+        Some(404)
+    );
+    // R13 + R19: a manager creates inside their integration, not outside
+    let inside = ma
+        .create_connection(&NewConnection {
+            label: "Made Inside".into(),
+            integration: Some("orders".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        mo.get_connection(&inside.connection.code)
+            .await
+            .unwrap()
+            .code,
+        "made_inside"
+    );
+    let err = ma
+        .create_connection(&NewConnection {
+            label: "Made Outside".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    // a deregistration hides the connection at once
+    owner.deregister("orders", "shop_one").await.unwrap();
+    assert_eq!(
+        mo.get_connection("shop_one").await.unwrap_err().status(),
+        Some(404)
+    );
 }

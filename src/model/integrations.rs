@@ -82,6 +82,11 @@ pub struct Flow {
     pub steps: Vec<FlowStep>,
     pub version: u64,
     pub updated_at: DateTime<Utc>,
+    /// For a member, a flow of an integration they have no access to: only
+    /// the steps whose connection is registered with one of theirs are shown
+    /// (R18's transitive exposure).
+    #[serde(default)]
+    pub partial: bool,
 }
 
 /// The answer to a flow save: the flow, the connections the save registered

@@ -47,7 +47,8 @@ impl Service {
         source: Source,
         code: &str,
     ) -> Result<RevealedSecret, ServiceError> {
-        Self::require_admin(actor, "see a connection's secret")?;
+        self.require_connection_manage(actor, code, "see its secret")
+            .await?;
         let (client_id, secret) = self
             .store
             .reveal_secret(&actor.acting(source), code)
@@ -66,7 +67,8 @@ impl Service {
         source: Source,
         code: &str,
     ) -> Result<RegeneratedSecret, ServiceError> {
-        Self::require_admin(actor, "regenerate a connection's secret")?;
+        self.require_connection_manage(actor, code, "regenerate its secret")
+            .await?;
         let (client_id, secret, revoked) = self
             .store
             .regenerate_secret(&actor.acting(source), code)
@@ -87,7 +89,8 @@ impl Service {
         source: Source,
         code: &str,
     ) -> Result<RegeneratedPassword, ServiceError> {
-        Self::require_admin(actor, "regenerate a connection's password")?;
+        self.require_connection_manage(actor, code, "regenerate its password")
+            .await?;
         let (username, password, revoked) = self
             .store
             .regenerate_password(&actor.acting(source), code)

@@ -50,7 +50,7 @@ impl Service {
 
     /// R19: `manage` on the integration, or admin. A member without any
     /// access is told it does not exist (R18: never forbidden for unseen).
-    async fn require_manage(
+    pub(super) async fn require_manage(
         &self,
         actor: &Actor,
         integration: &str,
@@ -234,39 +234,86 @@ impl Service {
             .map_err(Self::store_err)
     }
 
-    pub async fn list_flows(&self, actor: &Actor) -> Result<Vec<Flow>, ServiceError> {
-        let all = self.store.list_flows(None).await.map_err(Self::store_err)?;
-        if actor.is_admin() {
-            return Ok(all);
+    /// What of `flow` a member sees (R18): all of a flow of their
+    /// integrations; of any other flow, the steps on connections registered
+    /// with one of theirs (marked partial); `None` when nothing.
+    fn member_view(
+        flow: Flow,
+        mine: &[(String, AccessLevel)],
+        visible: &std::collections::HashSet<String>,
+    ) -> Option<Flow> {
+        if flow
+            .integration
+            .as_ref()
+            .is_some_and(|i| mine.iter().any(|(code, _)| code == i))
+        {
+            return Some(flow);
         }
+        let steps: Vec<_> = flow
+            .steps
+            .iter()
+            .filter(|s| visible.contains(&s.connection))
+            .cloned()
+            .collect();
+        if steps.is_empty() {
+            return None;
+        }
+        Some(Flow {
+            steps,
+            partial: true,
+            ..flow
+        })
+    }
+
+    /// A member's integrations and visible connection codes.
+    async fn member_scope(
+        &self,
+        actor: &Actor,
+    ) -> Result<
+        (
+            Vec<(String, AccessLevel)>,
+            std::collections::HashSet<String>,
+        ),
+        ServiceError,
+    > {
         let mine = self
             .store
             .access_of(&actor.username)
             .await
             .map_err(Self::store_err)?;
+        let (visible, _) = self
+            .store
+            .list_connections_for(0, None, Some(&actor.username))
+            .await
+            .map_err(Self::store_err)?;
+        Ok((mine, visible.into_iter().map(|c| c.code).collect()))
+    }
+
+    pub async fn list_flows(&self, actor: &Actor) -> Result<Vec<Flow>, ServiceError> {
+        let all = self.store.list_flows(None).await.map_err(Self::store_err)?;
+        if actor.is_admin() {
+            return Ok(all);
+        }
+        let (mine, visible) = self.member_scope(actor).await?;
         Ok(all
             .into_iter()
-            .filter(|f| {
-                f.integration
-                    .as_ref()
-                    .is_some_and(|i| mine.iter().any(|(code, _)| code == i))
-            })
+            .filter_map(|f| Self::member_view(f, &mine, &visible))
             .collect())
     }
 
     pub async fn get_flow(&self, actor: &Actor, code: &str) -> Result<Flow, ServiceError> {
-        let flow = self.store.get_flow(code).await.map_err(Self::store_err)?;
-        let visible = actor.is_admin()
-            || match &flow.integration {
-                Some(i) => self.level_on(actor, i).await?.is_some(),
-                None => false,
-            };
-        if !visible {
-            return Err(ServiceError::NotFound {
-                message: format!("flow {code:?} not found"),
-            });
+        let not_found = || ServiceError::NotFound {
+            message: format!("flow {code:?} not found"),
+        };
+        let flow = self.store.get_flow(code).await.map_err(|e| match e {
+            crate::store::StoreError::Missing { .. } => not_found(),
+            e => Self::store_err(e),
+        })?;
+        if actor.is_admin() {
+            return Ok(flow);
         }
-        Ok(flow)
+        let (mine, visible) = self.member_scope(actor).await?;
+        Self::member_view(flow, &mine, &visible).ok_or_else(not_found)
     }
 
     /// R14: saving a flow registers what its steps use, with a reminder.

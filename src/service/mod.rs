@@ -225,15 +225,18 @@ impl Service {
             .map_err(|e| ServiceError::from_store(e, None))
     }
 
+    /// R18: everything for owner and admins; for a member, the connections
+    /// registered with an integration they have access to.
     pub async fn list_connections(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         offset: u64,
         limit: Option<u64>,
     ) -> Result<ConnectionPage, ServiceError> {
+        let member = (!actor.is_admin()).then_some(actor.username.as_str());
         let (items, total) = self
             .store
-            .list_connections(offset, limit)
+            .list_connections_for(offset, limit, member)
             .await
             .map_err(|e| ServiceError::from_store(e, None))?;
         Ok(ConnectionPage {
@@ -243,16 +246,54 @@ impl Service {
         })
     }
 
+    /// R18: a connection a member may not see does not exist for them.
     pub async fn get_connection(
         &self,
-        _actor: &Actor,
+        actor: &Actor,
         code: &str,
     ) -> Result<Connection, ServiceError> {
+        if !actor.is_admin() && self.member_level(actor, code).await?.is_none() {
+            return Err(connection_not_found(code));
+        }
         self.store
             .get_connection(code)
             .await
             .map(|c| self.age_warning(c))
             .map_err(|e| ServiceError::from_store(e, Some(code)))
+    }
+
+    /// A member's best level on a connection (R18, R20).
+    async fn member_level(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Option<crate::model::AccessLevel>, ServiceError> {
+        self.store
+            .member_level_on_connection(&actor.username, code)
+            .await
+            .map_err(|e| ServiceError::from_store(e, Some(code)))
+    }
+
+    /// R20: owner and admins act on every connection; a member only on those
+    /// registered with an integration they manage. Unseen: not found.
+    pub(crate) async fn require_connection_manage(
+        &self,
+        actor: &Actor,
+        code: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        if actor.is_admin() {
+            return Ok(());
+        }
+        match self.member_level(actor, code).await? {
+            Some(crate::model::AccessLevel::Manage) => Ok(()),
+            Some(crate::model::AccessLevel::Monitor) => Err(ServiceError::Forbidden {
+                message: format!(
+                    "you only monitor the integrations {code:?} is registered with: managing one of them is needed to {what}"
+                ),
+            }),
+            None => Err(connection_not_found(code)),
+        }
     }
 
     fn draft(new: &NewConnection) -> Result<ConnectionDraft, ServiceError> {
@@ -284,11 +325,16 @@ impl Service {
         source: Source,
         new: NewConnection,
     ) -> Result<CreatedConnection, ServiceError> {
-        Self::require_admin(actor, "create connections")?;
         let draft = Self::draft(&new)?;
-        if let Some(integration) = &new.integration {
-            domain::validate_code(integration)
-                .map_err(|e| ServiceError::invalid("integration", e.message))?;
+        match &new.integration {
+            // R13, R19: those who manage an integration create inside it.
+            Some(integration) => {
+                domain::validate_code(integration)
+                    .map_err(|e| ServiceError::invalid("integration", e.message))?;
+                self.require_manage(actor, integration, "create connections in it")
+                    .await?;
+            }
+            None => Self::require_admin(actor, "create connections outside an integration")?,
         }
         let acting = actor.acting(source);
         let (connection, creds) = self
@@ -311,7 +357,8 @@ impl Service {
         code: &str,
         patch: ConnectionPatch,
     ) -> Result<Connection, ServiceError> {
-        Self::require_admin(actor, "edit connections")?;
+        self.require_connection_manage(actor, code, "edit it")
+            .await?;
         let change = ConnectionChange {
             expected_version: patch.version,
             label: patch

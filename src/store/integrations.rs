@@ -494,6 +494,7 @@ impl Store {
                 steps,
                 version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
                 updated_at: from_millis(row.try_get("updated_at")?),
+                partial: false,
             },
         )))
     }
@@ -800,6 +801,32 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// R18/R20: a member's best level on a connection, through the
+    /// integrations it is registered with; `None` when they cannot see it.
+    pub async fn member_level_on_connection(
+        &self,
+        username: &str,
+        connection: &str,
+    ) -> Result<Option<AccessLevel>, StoreError> {
+        let best: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(CASE a.level WHEN 'manage' THEN 2 ELSE 1 END)
+             FROM registrations r
+             JOIN connections c ON c.id = r.connection_id
+             JOIN integration_access a ON a.integration_id = r.integration_id
+             JOIN users u ON u.id = a.user_id
+             WHERE u.username = $1 AND c.code = $2 AND r.active = 1",
+        )
+        .bind(username)
+        .bind(connection)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(match best {
+            Some(2) => Some(AccessLevel::Manage),
+            Some(1) => Some(AccessLevel::Monitor),
+            _ => None,
+        })
     }
 
     /// A user's access, integration code → level.

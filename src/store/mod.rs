@@ -501,25 +501,48 @@ impl Store {
         offset: u64,
         limit: Option<u64>,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
+        self.list_connections_for(offset, limit, None).await
+    }
+
+    /// A page of the connections `member` may see (R18: registered with an
+    /// integration they have access to), or of all when `member` is `None`.
+    pub async fn list_connections_for(
+        &self,
+        offset: u64,
+        limit: Option<u64>,
+        member: Option<&str>,
+    ) -> Result<(Vec<Connection>, u64), StoreError> {
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        // $3 NULL: everyone's; else only what the member may see.
+        const VISIBLE: &str = "($3 IS NULL OR id IN (
+                SELECT r.connection_id FROM registrations r
+                JOIN integration_access a ON a.integration_id = r.integration_id
+                JOIN users u ON u.id = a.user_id
+                WHERE u.username = $3 AND r.active = 1))";
         // One read transaction, so the page and the total agree.
         let mut tx = self.pool.begin().await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM connections")
-            .fetch_one(&mut *tx)
-            .await?;
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM connections WHERE {}",
+            VISIBLE.replace("$3", "$1")
+        ))
+        .bind(member)
+        .fetch_one(&mut *tx)
+        .await?;
         // SQLite builds the page as one JSON array: several times faster
         // than decoding thousands of rows one by one through the driver.
-        let json: String = sqlx::query_scalar(
+        let json: String = sqlx::query_scalar(&format!(
             "SELECT COALESCE(json_group_array(json_object(
                  'code', code, 'label', label, 'flow_type', flow_type, 'visual', visual,
                  'client_id', client_id, 'username', username, 'role', role, 'group', grp,
                  'created_at', created_at, 'updated_at', updated_at, 'version', version,
                  'wrong_credentials_at', wrong_credentials_at)
                  ORDER BY label_key, code), '[]')
-             FROM (SELECT * FROM connections ORDER BY label_key, code LIMIT $1 OFFSET $2)",
-        )
+             FROM (SELECT * FROM connections WHERE {VISIBLE}
+                   ORDER BY label_key, code LIMIT $1 OFFSET $2)",
+        ))
         .bind(limit.map_or(i64::MAX, as_i64))
         .bind(as_i64(offset))
+        .bind(member)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
