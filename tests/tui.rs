@@ -508,7 +508,8 @@ async fn an_unreachable_backend_shows_a_banner_retries_and_recovers() {
     assert!(more.is_empty(), "{more:?}");
     // The retry comes due: reload; it succeeds: the banner goes.
     let retry = h.app.update(Msg::RetryDue);
-    assert_eq!(retry, vec![Command::Load]);
+    // The integrations and flows come with every load.
+    assert_eq!(retry, vec![Command::Load, Command::LoadIntegrations]);
     tui::settle(&mut h.app, retry).await;
     assert!(h.app.problem.is_none());
     assert!(h.screen().contains("Reconnected to embedded"));
@@ -680,6 +681,8 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     h.press(KeyCode::Char('j')).await;
     let code = h.selected_code();
     h.press(KeyCode::Tab).await;
+    assert_eq!(h.app.tab, Tab::Register);
+    h.press(KeyCode::Tab).await;
     assert_eq!(h.app.tab, Tab::Credentials);
     assert_eq!(h.app.credentials.focus, Focus::List);
     let screen = h.screen();
@@ -698,21 +701,23 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     );
     h.press(KeyCode::Char('h')).await;
     assert!(h.screen().contains("↑↓ connection"));
-    // Shift-Tab, 1 and 3 switch; 2, 4, 5 are not tabs yet.
+    // Shift-Tab, 1, 2 and 3 switch; 4 and 5 are not tabs yet.
     h.press(KeyCode::BackTab).await;
-    assert_eq!(h.app.tab, Tab::Connections);
+    assert_eq!(h.app.tab, Tab::Register);
     h.press(KeyCode::Char('3')).await;
     assert_eq!(h.app.tab, Tab::Credentials);
-    h.press(KeyCode::Char('2')).await;
+    h.press(KeyCode::Char('4')).await;
     assert_eq!(h.app.tab, Tab::Credentials);
+    h.press(KeyCode::Char('2')).await;
+    assert_eq!(h.app.tab, Tab::Register);
     h.press(KeyCode::Char('1')).await;
     assert_eq!(h.app.tab, Tab::Connections);
     let screen = h.screen();
     assert!(
-        screen.contains(" 1 Connections   3 Credentials "),
+        screen.contains(" 1 Connections   2 Register   3 Credentials "),
         "{screen}"
     );
-    assert!(!screen.contains("Register") && !screen.contains("Monitor"));
+    assert!(!screen.contains("Monitor") && !screen.contains("Permissions"));
     // Esc in Credentials clears the filter first, then goes back.
     h.press(KeyCode::Char('3')).await;
     h.press(KeyCode::Esc).await;
@@ -1181,4 +1186,460 @@ async fn r6_r24_over_a_server_the_card_counts_live_tokens_warns_and_a_new_secret
     let again = password_grant(&url, &ca.client_id, &a.secret, &ca.username, &a.password).await;
     assert_eq!(again, 401);
     drop(running);
+}
+
+// ---------------------------------------------------------------------------
+// The Register tab (SPEC §6, R12–R17) and the Connections tab's
+// registrations and used-by (R16)
+// ---------------------------------------------------------------------------
+
+/// Connections, integrations and a flow made through the client, then
+/// reloaded: "Orders" (erp_one and shop_one registered by its flow),
+/// "Finance" (erp_one), and "Shop App" (an app).
+async fn register_workspace(width: u16, height: u16) -> Harness {
+    use switchboard::model::{
+        FlowInput, FlowStep, IntegrationKind, NewConnection, NewIntegration, StepKind,
+    };
+    let mut h = harness_with(Theme::colored(), width, height).await;
+    let client = h.app.client.clone();
+    for label in [
+        "ERP One",
+        "Shop One",
+        "DAM Assets",
+        "Supplier Portal",
+        "Translation Hub",
+        "Print Catalog",
+    ] {
+        client
+            .create_connection(&NewConnection {
+                label: label.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    for (name, kind) in [
+        ("Orders", IntegrationKind::Standard),
+        ("Finance", IntegrationKind::Standard),
+        ("Shop App", IntegrationKind::App),
+    ] {
+        client
+            .create_integration(&NewIntegration {
+                name: name.into(),
+                code: None,
+                kind,
+            })
+            .await
+            .unwrap();
+    }
+    let step = |kind, connection: &str| FlowStep {
+        kind,
+        connection: connection.into(),
+    };
+    client
+        .save_flow(
+            "order_sync",
+            &FlowInput {
+                name: "Order sync".into(),
+                integration: Some("orders".into()),
+                steps: vec![
+                    step(StepKind::Export, "erp_one"),
+                    step(StepKind::Import, "shop_one"),
+                ],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    client
+        .register("finance", &["erp_one".to_string()])
+        .await
+        .unwrap();
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+    )
+    .await;
+    h
+}
+
+/// The Register tab with "Orders" selected and the connections focused.
+async fn on_register_tab(width: u16, height: u16) -> Harness {
+    let mut h = register_workspace(width, height).await;
+    h.press(KeyCode::Char('2')).await;
+    assert_eq!(h.app.tab, Tab::Register);
+    let orders = h
+        .app
+        .integrations
+        .iter()
+        .position(|i| i.code == "orders")
+        .unwrap();
+    h.press(KeyCode::Char('h')).await;
+    for _ in 0..orders {
+        h.press(KeyCode::Char('j')).await;
+    }
+    h.press(KeyCode::Char('l')).await;
+    assert_eq!(h.app.selected_integration().unwrap().code, "orders");
+    h
+}
+
+fn registered_with(h: &Harness, integration: &str) -> Vec<String> {
+    h.app
+        .integrations
+        .iter()
+        .find(|i| i.code == integration)
+        .unwrap()
+        .registered
+        .clone()
+}
+
+#[tokio::test]
+async fn the_tab_bar_shows_register_and_tab_cycles_through_three_tabs() {
+    let mut h = register_workspace(120, 32).await;
+    assert!(
+        h.screen()
+            .contains(" 1 Connections   2 Register   3 Credentials ")
+    );
+    h.press(KeyCode::Tab).await;
+    assert_eq!(h.app.tab, Tab::Register);
+    h.press(KeyCode::Tab).await;
+    assert_eq!(h.app.tab, Tab::Credentials);
+    h.press(KeyCode::Tab).await;
+    assert_eq!(h.app.tab, Tab::Connections);
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    )
+    .await;
+    assert_eq!(h.app.tab, Tab::Credentials);
+    h.press(KeyCode::Char('2')).await;
+    assert_eq!(h.app.tab, Tab::Register);
+}
+
+#[tokio::test]
+async fn snapshot_register_tab_with_pending_changes() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('g')).await;
+    // DAM Assets: register; ERP One: deregister; Print Catalog: register.
+    let order: Vec<String> = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .map(|&i| h.app.connections[i].code.clone())
+        .collect();
+    assert_eq!(order[0], "dam_assets", "{order:?}");
+    h.press(KeyCode::Char(' ')).await; // dam_assets → [+]
+    h.press(KeyCode::Char(' ')).await; // erp_one → [-]
+    h.press(KeyCode::Char(' ')).await; // print_catalog → [+]
+    let screen = h.screen();
+    assert!(
+        screen.contains("3 pending: 2 to register, 1 to deregister"),
+        "{screen}"
+    );
+    assert!(screen.contains("[+] DAM Assets"), "{screen}");
+    assert!(screen.contains("[-] ERP One"), "{screen}");
+    assert!(screen.contains("[x] Shop One"), "{screen}");
+    assert!(screen.contains("[ ] Supplier Portal"), "{screen}");
+    assert!(screen.contains("export erp_one → import shop_one"));
+    assert!(screen.contains("Orders orders"), "{screen}");
+    assert!(
+        screen.contains("+2 -1 2"),
+        "pending beside the count: {screen}"
+    );
+    assert!(screen.contains("Shop App"), "{screen}");
+    // The colour and the symbol both say what is pending.
+    let buf = h.terminal.backend().buffer().clone();
+    let y = screen.lines().position(|l| l.contains("[+] DAM")).unwrap() as u16;
+    let x = screen
+        .lines()
+        .nth(y as usize)
+        .unwrap()
+        .chars()
+        .position(|c| c == '+')
+        .unwrap() as u16;
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    // The highlighted row (Shop One, after three moves down) shows its use.
+    assert_eq!(h.selected_code(), "shop_one");
+    assert!(
+        screen.contains("used by: order_sync step 2 (import, orders)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Registered with: Orders"), "{screen}");
+    snap!("register_pending", screen);
+    // Nothing reached the backend yet.
+    assert_eq!(
+        h.app
+            .client
+            .get_integration("orders")
+            .await
+            .unwrap()
+            .registered,
+        vec!["erp_one", "shop_one"]
+    );
+}
+
+#[tokio::test]
+async fn snapshot_register_tab_filtered_and_a_toggles_the_shown_rows() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('/')).await;
+    h.type_str("po").await;
+    h.press(KeyCode::Enter).await;
+    let shown: Vec<String> = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .map(|&i| h.app.connections[i].code.clone())
+        .collect();
+    assert!(shown.contains(&"supplier_portal".to_string()), "{shown:?}");
+    assert!(shown.len() < 6);
+    h.press(KeyCode::Char('a')).await;
+    let (add, remove) = h.app.register.pending_counts("orders");
+    let unregistered = shown
+        .iter()
+        .filter(|c| !["erp_one", "shop_one"].contains(&c.as_str()))
+        .count();
+    assert_eq!((add, remove), (unregistered, 0));
+    let screen = h.screen();
+    assert!(screen.contains("/ po"), "{screen}");
+    assert!(screen.contains("match"), "{screen}");
+    snap!("register_filter", screen);
+    // All shown are checked now: a second `a` unchecks them all.
+    h.press(KeyCode::Char('a')).await;
+    let registered_shown = shown
+        .iter()
+        .filter(|c| ["erp_one", "shop_one"].contains(&c.as_str()))
+        .count();
+    assert_eq!(
+        h.app.register.pending_counts("orders"),
+        (0, registered_shown)
+    );
+    // Rows hidden by the filter were not touched.
+    h.press(KeyCode::Esc).await;
+    assert!(!h.app.filter.is_active());
+}
+
+#[tokio::test]
+async fn r12_space_a_enter_y_apply_everything_in_one_request() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char(' ')).await; // dam_assets +
+    h.press(KeyCode::Char(' ')).await; // erp_one -
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    let modal = modal_text(&screen);
+    assert!(
+        modal.contains("Apply 2 changes to Orders (orders): 1 to register, 1 to deregister?"),
+        "{modal}"
+    );
+    assert!(modal.contains("+ DAM Assets  dam_assets"), "{modal}");
+    assert!(modal.contains("- ERP One  erp_one"), "{modal}");
+    assert!(
+        modal.contains("Every user of Orders gets access"),
+        "{modal}"
+    );
+    assert!(
+        modal.contains("stay in the flow steps that already use them"),
+        "{modal}"
+    );
+    snap!("register_confirm", screen);
+    // y: exactly one request, with both lists.
+    let commands = h.app.update(Msg::Input(key(KeyCode::Char('y'))));
+    assert_eq!(
+        commands,
+        vec![Command::ApplyRegistrations {
+            integration: "orders".into(),
+            register: vec!["dam_assets".into()],
+            deregister: vec!["erp_one".into()],
+        }]
+    );
+    tui::settle(&mut h.app, commands).await;
+    assert_eq!(
+        h.app
+            .client
+            .get_integration("orders")
+            .await
+            .unwrap()
+            .registered,
+        vec!["dam_assets", "shop_one"]
+    );
+    assert_eq!(
+        registered_with(&h, "orders"),
+        vec!["dam_assets", "shop_one"]
+    );
+    assert!(
+        h.status()
+            .starts_with("Registered 1, deregistered 1 with Orders"),
+        "{}",
+        h.status()
+    );
+    assert!(h.app.register.pending.is_empty());
+    assert_eq!(h.app.in_flight, 0);
+    // R15: the flow keeps its step on the deregistered connection.
+    let flow = h.app.client.get_flow("order_sync").await.unwrap();
+    assert_eq!(flow.steps[0].connection, "erp_one");
+    assert!(h.screen().contains("[ ] ERP One"));
+}
+
+#[tokio::test]
+async fn esc_on_the_confirmation_keeps_the_pending_changes() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char(' ')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Confirm(_))));
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+    assert_eq!(h.app.register.pending_counts("orders"), (1, 0));
+    assert!(h.status().contains("Nothing applied"), "{}", h.status());
+    assert_eq!(registered_with(&h, "orders"), vec!["erp_one", "shop_one"]);
+    // Another integration keeps its own pending changes; coming back finds
+    // these again.
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('k')).await;
+    assert_ne!(h.app.selected_integration().unwrap().code, "orders");
+    assert!(!h.screen().contains("1 pending: 1 to register"));
+    h.press(KeyCode::Char('j')).await;
+    assert!(
+        h.screen()
+            .contains("1 pending: 1 to register, 0 to deregister")
+    );
+    // x discards them, and says so.
+    h.press(KeyCode::Char('x')).await;
+    assert!(h.app.register.pending.is_empty());
+    assert!(h.status().contains("Discarded 1 pending change for Orders"));
+}
+
+#[tokio::test]
+async fn snapshot_r17_an_app_integration_refuses_toggles_with_the_reason() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('h')).await;
+    let app_pos = h
+        .app
+        .integrations
+        .iter()
+        .position(|i| i.code == "shop_app")
+        .unwrap();
+    h.press(KeyCode::Char('g')).await;
+    for _ in 0..app_pos {
+        h.press(KeyCode::Char('j')).await;
+    }
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char(' ')).await;
+    assert!(h.app.register.pending.is_empty());
+    let reason = "integration apps own their connections; registration does not apply (R17)";
+    assert_eq!(h.status(), format!("Shop App is an app: {reason}"));
+    h.press(KeyCode::Char('a')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty());
+    assert!(h.app.register.pending.is_empty());
+    let screen = h.screen();
+    assert!(screen.contains(reason), "{screen}");
+    snap!("register_app", screen);
+}
+
+#[tokio::test]
+async fn a_refused_apply_keeps_the_pending_changes_and_leaves_no_spinner() {
+    use switchboard::client::ClientError;
+    use switchboard::model::ApiError;
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char(' ')).await;
+    h.press(KeyCode::Enter).await;
+    let commands = h.app.update(Msg::Input(key(KeyCode::Char('y'))));
+    assert_eq!(commands.len(), 1);
+    assert_eq!(h.app.in_flight, 1);
+    let after = h.app.update(Msg::RegistrationsApplied(
+        "orders".into(),
+        Err(ClientError::Api {
+            status: 403,
+            error: ApiError {
+                code: "forbidden".into(),
+                message: "monitor access is read-only: ask for manage access to Orders".into(),
+                field: None,
+            },
+        }),
+    ));
+    assert!(after.is_empty());
+    assert_eq!(h.app.in_flight, 0, "no spinner left");
+    assert_eq!(h.app.register.pending_counts("orders"), (1, 0));
+    assert_eq!(
+        h.status(),
+        "Could not apply the changes to Orders: monitor access is read-only: ask for manage access to Orders; still 1 pending: 1 to register, 0 to deregister"
+    );
+    // The network fails: the same, and a retry is scheduled.
+    h.press(KeyCode::Enter).await;
+    h.app.update(Msg::Input(key(KeyCode::Char('y'))));
+    let after = h.app.update(Msg::RegistrationsApplied(
+        "orders".into(),
+        Err(ClientError::Transport("connection refused".into())),
+    ));
+    assert!(matches!(after.as_slice(), [Command::RetryAfter(_)]));
+    assert_eq!(h.app.register.pending_counts("orders"), (1, 0));
+    assert!(h.screen().contains("Could not apply the changes to Orders"));
+}
+
+#[tokio::test]
+async fn snapshot_r16_connections_detail_shows_registrations_and_used_by() {
+    let mut h = register_workspace(140, 40).await;
+    let erp = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .position(|&i| h.app.connections[i].code == "erp_one")
+        .unwrap();
+    for _ in 0..erp {
+        h.press(KeyCode::Char('j')).await;
+    }
+    let screen = h.screen();
+    assert!(screen.contains("Regs Used"), "{screen}");
+    assert!(
+        screen.contains("Registered with: Finance, Orders"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("order_sync step 1 (export, orders)"),
+        "{screen}"
+    );
+    let row = screen.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(row.contains("erp_one"), "{row}");
+    snap!("connections_usage", screen);
+    h.press(KeyCode::Char('g')).await;
+    assert!(h.screen().contains("not used by any flow"));
+}
+
+#[tokio::test]
+async fn render_never_panics_on_the_register_tab() {
+    let mut h = on_register_tab(120, 32).await;
+    let states: Vec<Vec<KeyCode>> = vec![
+        vec![],
+        vec![KeyCode::Char(' '), KeyCode::Char(' ')],
+        vec![KeyCode::Char('/'), KeyCode::Char('o')],
+        vec![KeyCode::Enter, KeyCode::Char('a')],
+        vec![KeyCode::Enter],
+        vec![KeyCode::Esc, KeyCode::Char('h'), KeyCode::Char('G')],
+        vec![KeyCode::Char('?')],
+    ];
+    for keys in states {
+        for k in keys {
+            h.press(k).await;
+        }
+        let app = std::cell::RefCell::new(&mut h.app);
+        for w in (1..=220).step_by(7) {
+            for hgt in (1..=70).step_by(5) {
+                let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+                tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+            }
+        }
+        for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3), (50, 13)] {
+            let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+            tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+        }
+    }
+    // An empty store: the tab explains what an integration is.
+    let mut empty = harness().await;
+    empty.press(KeyCode::Char('2')).await;
+    assert!(empty.screen().contains("No integrations yet"));
 }

@@ -16,12 +16,13 @@ use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Ti
 use super::filter::FuzzyFilter;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
+use super::register::{APP_REASON, RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
 use super::theme::Theme;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
     AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, CredentialsInfo,
-    DemoLoaded, Me, NewConnection, Quota, User,
+    DemoLoaded, Flow, Integration, IntegrationKind, Me, NewConnection, Quota, Registered, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -34,6 +35,15 @@ pub struct Snapshot {
     pub total: u64,
 }
 
+/// The integrations and flows the user sees (the Register tab, and the
+/// registrations and used-by of each connection); fetched beside every
+/// load of the connections.
+#[derive(Debug, Clone)]
+pub struct IntegrationsSnapshot {
+    pub integrations: Vec<Integration>,
+    pub flows: Vec<Flow>,
+}
+
 /// Rows fetched before the first frame; the rest follow in the background.
 pub const FIRST_PAGE: u64 = 200;
 
@@ -44,6 +54,7 @@ pub enum Msg {
     Loaded(Result<Snapshot, ClientError>),
     /// The rows after the first page.
     LoadedRest(Result<ConnectionPage, ClientError>),
+    IntegrationsLoaded(Result<IntegrationsSnapshot, ClientError>),
     AuditLoaded(String, Result<Vec<AuditRecord>, ClientError>),
     Created(Result<CreatedConnection, ClientError>),
     Updated(Result<Connection, ClientError>),
@@ -59,6 +70,8 @@ pub enum Msg {
     /// A new secret (not kept: `v` shows it); how many tokens were revoked.
     SecretRegenerated(String, Result<u64, ClientError>),
     PasswordRegenerated(String, Result<NewPassword, ClientError>),
+    /// The answer to applying an integration's pending changes.
+    RegistrationsApplied(String, Result<Registered, ClientError>),
     /// One second of a revealed secret's countdown, by reveal generation.
     RevealTick(u64),
     ClipboardExpired(u64),
@@ -79,6 +92,8 @@ pub enum Command {
     LoadRest {
         offset: u64,
     },
+    /// The integrations and flows; goes with every `Load` and `LoadFirst`.
+    LoadIntegrations,
     LoadAudit(String),
     Create(NewConnection),
     Update(String, ConnectionPatch),
@@ -92,6 +107,13 @@ pub enum Command {
     },
     RegenerateSecret(String),
     RegeneratePassword(String),
+    /// An integration's pending registrations and deregistrations, in one
+    /// request (one transaction).
+    ApplyRegistrations {
+        integration: String,
+        register: Vec<String>,
+        deregister: Vec<String>,
+    },
     /// Send `RevealTick(generation)` after the delay.
     RevealTick {
         generation: u64,
@@ -169,6 +191,18 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             .await;
             Msg::Loaded(result)
         }
+        Command::LoadIntegrations => {
+            let result = async {
+                let integrations = client.list_integrations().await?;
+                let flows = client.list_flows().await?;
+                Ok(IntegrationsSnapshot {
+                    integrations,
+                    flows,
+                })
+            }
+            .await;
+            Msg::IntegrationsLoaded(result)
+        }
         Command::LoadRest { offset } => {
             Msg::LoadedRest(client.list_connections_page(offset, None).await)
         }
@@ -183,6 +217,16 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             Msg::Deleted(code, r)
         }
         Command::LoadDemo => Msg::DemoLoaded(client.load_demo().await),
+        Command::ApplyRegistrations {
+            integration,
+            register,
+            deregister,
+        } => {
+            let r = client
+                .apply_registrations(&integration, &register, &deregister)
+                .await;
+            Msg::RegistrationsApplied(integration, r)
+        }
         Command::LoadCredentials(code) => {
             let r = client.credentials_info(&code).await;
             Msg::CredentialsLoaded(code, r)
@@ -300,22 +344,26 @@ pub enum Confirm {
         label: String,
         live_tokens: Option<(u64, u64)>,
     },
+    /// An integration's pending changes, listed.
+    Registrations(Box<RegistrationChanges>),
 }
 
-/// The tabs that work, in order. (2 Register, 4 Permissions and 5 Monitor
-/// come with their issues; their numbers are kept free.)
+/// The tabs that work, in order. (4 Permissions and 5 Monitor come with
+/// their issues; their numbers are kept free.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Connections,
+    Register,
     Credentials,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 2] = [Tab::Connections, Tab::Credentials];
+    pub const ALL: [Tab; 3] = [Tab::Connections, Tab::Register, Tab::Credentials];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Connections => "Connections",
+            Tab::Register => "Register",
             Tab::Credentials => "Credentials",
         }
     }
@@ -324,6 +372,7 @@ impl Tab {
     pub fn action(self) -> Action {
         match self {
             Tab::Connections => Action::ShowConnections,
+            Tab::Register => Action::ShowRegister,
             Tab::Credentials => Action::ShowCredentials,
         }
     }
@@ -390,7 +439,15 @@ pub struct App {
     pub theme: Theme,
     pub tab: Tab,
     pub credentials: CredentialsTab,
+    pub register: RegisterTab,
     pub connections: Vec<Connection>,
+    /// The integrations and flows the user sees.
+    pub integrations: Vec<Integration>,
+    pub flows: Vec<Flow>,
+    /// Whether the integrations and flows have arrived once.
+    pub integrations_loaded: bool,
+    /// Registrations and used-by per connection code (built per load).
+    pub usage: UsageIndex,
     /// How many connections the backend holds (more than loaded while the
     /// rest of the first load is in flight).
     pub total: u64,
@@ -437,7 +494,12 @@ impl App {
             theme,
             tab: Tab::Connections,
             credentials: CredentialsTab::default(),
+            register: RegisterTab::default(),
             connections: Vec::new(),
+            integrations: Vec::new(),
+            flows: Vec::new(),
+            integrations_loaded: false,
+            usage: UsageIndex::default(),
             total: 0,
             loaded: false,
             filter: FuzzyFilter::default(),
@@ -492,8 +554,17 @@ impl App {
         self.draws.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts backend calls in flight (the footer says "working…").
-    fn track(&mut self, commands: Vec<Command>) -> Vec<Command> {
+    /// Counts backend calls in flight (the footer says "working…"). Every
+    /// load of the connections fetches the integrations and flows too, in
+    /// parallel.
+    fn track(&mut self, mut commands: Vec<Command>) -> Vec<Command> {
+        if commands
+            .iter()
+            .any(|c| matches!(c, Command::Load | Command::LoadFirst))
+            && !commands.contains(&Command::LoadIntegrations)
+        {
+            commands.push(Command::LoadIntegrations);
+        }
         self.in_flight += commands
             .iter()
             .filter(|c| {
@@ -541,6 +612,7 @@ impl App {
             None if self.filter_editing => Context::Filter,
             None => match self.tab {
                 Tab::Connections => Context::List,
+                Tab::Register => Context::Register,
                 Tab::Credentials => Context::Credentials,
             },
         }
@@ -585,6 +657,10 @@ impl App {
                         self.backend_error(&e)
                     }
                 }
+            }
+            Msg::IntegrationsLoaded(r) => {
+                self.finish_call();
+                self.on_integrations_loaded(r)
             }
             Msg::AuditLoaded(code, r) => {
                 self.finish_call();
@@ -744,6 +820,10 @@ impl App {
                     }
                 }
             }
+            Msg::RegistrationsApplied(integration, r) => {
+                self.finish_call();
+                self.on_registrations_applied(integration, r)
+            }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
                 Tick::Stale => return Vec::new(),
@@ -871,6 +951,7 @@ impl App {
                 self.quota = Some(snap.quota);
                 self.connections = snap.connections;
                 self.total = snap.total;
+
                 self.loaded = true;
                 self.after_rows_changed(keep);
                 // The trail and the credentials may have changed with
@@ -888,6 +969,35 @@ impl App {
                 self.set_status(
                     StatusKind::Error,
                     format!("Could not load connections: {e}"),
+                );
+                self.backend_error(&e)
+            }
+        }
+    }
+
+    fn on_integrations_loaded(
+        &mut self,
+        r: Result<IntegrationsSnapshot, ClientError>,
+    ) -> Vec<Command> {
+        match r {
+            Ok(snap) => {
+                let keep = self.selected_integration().map(|i| i.code.clone());
+                // Built once per load, so no draw walks the flows.
+                self.usage = UsageIndex::build(&snap.integrations, &snap.flows);
+                self.integrations = snap.integrations;
+                self.flows = snap.flows;
+                self.integrations_loaded = true;
+                self.register.reconcile(&self.integrations);
+                self.register.selected = keep
+                    .and_then(|code| self.integrations.iter().position(|i| i.code == code))
+                    .unwrap_or(self.register.selected)
+                    .min(self.integrations.len().saturating_sub(1));
+                Vec::new()
+            }
+            Err(e) => {
+                self.set_status(
+                    StatusKind::Error,
+                    format!("Could not load integrations and flows: {e}"),
                 );
                 self.backend_error(&e)
             }
@@ -994,6 +1104,8 @@ impl App {
                     vec![Command::LoadAudit(code)]
                 }
             }
+            // The used-by comes with the load.
+            Tab::Register => Vec::new(),
             Tab::Credentials => {
                 if !again && self.credentials.info_for(&code).is_some() {
                     Vec::new()
@@ -1080,11 +1192,23 @@ impl App {
                     }
                     return Some(Vec::new());
                 }
+                if self.tab == Tab::Register && inside(self.register.integration_rows) {
+                    self.register.focus = RegFocus::Integrations;
+                    let row = self.register.offset
+                        + usize::from(m.row - self.register.integration_rows.y);
+                    if row < self.integrations.len() {
+                        self.register.selected = row;
+                    }
+                    return Some(Vec::new());
+                }
                 if !inside(area) {
                     return None;
                 }
                 if self.tab == Tab::Credentials {
                     self.credentials.focus = Focus::List;
+                }
+                if self.tab == Tab::Register {
+                    self.register.focus = RegFocus::Connections;
                 }
                 let row = self.offset + usize::from(m.row - area.y);
                 if row < self.filter.visible().len() && row != self.selected {
@@ -1151,6 +1275,7 @@ impl App {
             Some(Action::NextTab) => Some(self.tab.cycled(true)),
             Some(Action::PrevTab) => Some(self.tab.cycled(false)),
             Some(Action::ShowConnections) => Some(Tab::Connections),
+            Some(Action::ShowRegister) => Some(Tab::Register),
             Some(Action::ShowCredentials) => Some(Tab::Credentials),
             _ => None,
         } {
@@ -1159,6 +1284,7 @@ impl App {
         match context {
             Context::List => self.on_list_key(action),
             Context::Credentials => self.on_credentials_key(action),
+            Context::Register => self.on_register_key(action),
             Context::Filter => self.on_filter_key(action, &key),
             Context::Form => self.on_form_key(action, &key),
             Context::Confirm => self.on_confirm_key(action),
@@ -1375,6 +1501,217 @@ impl App {
                 Vec::new()
             }
             other => self.on_shared_key(other),
+        }
+    }
+
+    /// The integration selected in the Register tab.
+    pub fn selected_integration(&self) -> Option<&Integration> {
+        self.integrations.get(self.register.selected)
+    }
+
+    fn on_register_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        let on_integrations = self.register.focus == RegFocus::Integrations;
+        match action {
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown
+                if on_integrations =>
+            {
+                let page = self.register.integration_rows.height.max(2) as isize - 1;
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::First => isize::MIN / 2,
+                    Action::Last => isize::MAX / 2,
+                    Action::PageUp => -page,
+                    _ => page,
+                };
+                let n = self.integrations.len() as isize;
+                if n > 0 {
+                    self.register.selected = (self.register.selected as isize)
+                        .saturating_add(delta)
+                        .clamp(0, n - 1) as usize;
+                }
+                Vec::new()
+            }
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::First => self.move_selection(isize::MIN / 2),
+            Action::Last => self.move_selection(isize::MAX / 2),
+            Action::PageUp => self.move_selection(-self.page()),
+            Action::PageDown => self.move_selection(self.page()),
+            Action::FocusIntegrations => {
+                self.register.focus = RegFocus::Integrations;
+                Vec::new()
+            }
+            Action::FocusConnections => {
+                self.register.focus = RegFocus::Connections;
+                Vec::new()
+            }
+            Action::Toggle | Action::ToggleAll => {
+                let Some(integration) = self.registrable_integration() else {
+                    return Vec::new();
+                };
+                if action == Action::Toggle {
+                    let Some(code) = self.selected_code() else {
+                        return Vec::new();
+                    };
+                    self.register.focus = RegFocus::Connections;
+                    self.register.toggle(&integration, &code);
+                    self.move_selection(1)
+                } else {
+                    let codes: Vec<&str> = self
+                        .filter
+                        .visible()
+                        .iter()
+                        .map(|&i| self.connections[i].code.as_str())
+                        .collect();
+                    if codes.is_empty() {
+                        self.set_status(StatusKind::Info, "No connection shown");
+                        return Vec::new();
+                    }
+                    self.register
+                        .toggle_all(&integration, codes.iter().copied());
+                    Vec::new()
+                }
+            }
+            Action::Apply => {
+                let Some(integration) = self.registrable_integration() else {
+                    return Vec::new();
+                };
+                if self.register.applying.is_some() {
+                    self.set_status(StatusKind::Info, "Still applying the last changes…");
+                    return Vec::new();
+                }
+                let Some(pending) = self.register.pending_of(&integration.code) else {
+                    let toggle = self.keymap.keys_of(Context::Register, Action::Toggle);
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Nothing to apply: {toggle} marks a connection to register with or deregister from {}",
+                            integration.name
+                        ),
+                    );
+                    return Vec::new();
+                };
+                let mut changes = RegistrationChanges {
+                    integration: integration.code.clone(),
+                    name: integration.name.clone(),
+                    register: Vec::new(),
+                    deregister: Vec::new(),
+                };
+                for (code, register) in pending {
+                    let entry = (code.clone(), self.label_of(code));
+                    if *register {
+                        changes.register.push(entry);
+                    } else {
+                        changes.deregister.push(entry);
+                    }
+                }
+                self.modals
+                    .push(Modal::Confirm(Confirm::Registrations(Box::new(changes))));
+                Vec::new()
+            }
+            Action::Discard => {
+                let Some(integration) = self.selected_integration().cloned() else {
+                    return Vec::new();
+                };
+                let (add, remove) = self.register.pending_counts(&integration.code);
+                if add + remove == 0 {
+                    self.set_status(
+                        StatusKind::Info,
+                        format!("No pending changes for {}", integration.name),
+                    );
+                } else {
+                    self.register.pending.remove(&integration.code);
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Discarded {} pending change{} for {}",
+                            add + remove,
+                            if add + remove == 1 { "" } else { "s" },
+                            integration.name
+                        ),
+                    );
+                }
+                Vec::new()
+            }
+            Action::Back => {
+                if self.filter.is_active() {
+                    self.set_filter("");
+                    self.selection_changed()
+                } else {
+                    self.switch_tab(Tab::Connections)
+                }
+            }
+            other => self.on_shared_key(other),
+        }
+    }
+
+    /// The selected integration when registration applies to it; says why
+    /// not otherwise.
+    fn registrable_integration(&mut self) -> Option<Integration> {
+        let Some(integration) = self.selected_integration().cloned() else {
+            self.set_status(StatusKind::Info, "No integration selected");
+            return None;
+        };
+        if integration.kind == IntegrationKind::App {
+            self.set_status(
+                StatusKind::Error,
+                format!("{} is an app: {APP_REASON}", integration.name),
+            );
+            return None;
+        }
+        Some(integration)
+    }
+
+    fn on_registrations_applied(
+        &mut self,
+        integration: String,
+        r: Result<Registered, ClientError>,
+    ) -> Vec<Command> {
+        self.register.applying = None;
+        let name = self
+            .integrations
+            .iter()
+            .find(|i| i.code == integration)
+            .map_or_else(|| integration.clone(), |i| i.name.clone());
+        match r {
+            Ok(done) => {
+                self.register.pending.remove(&integration);
+                let mut text = format!(
+                    "Registered {}, deregistered {} with {name}",
+                    done.registered.len(),
+                    done.deregistered.len()
+                );
+                if !done.registered.is_empty() {
+                    text.push_str(&format!("; every user of {name} now has access to them"));
+                }
+                self.set_status(StatusKind::Success, text);
+                vec![Command::Load]
+            }
+            Err(e) => {
+                let (add, remove) = self.register.pending_counts(&integration);
+                self.set_status(
+                    StatusKind::Error,
+                    format!(
+                        "Could not apply the changes to {name}: {e}; still {}",
+                        super::register::pending_summary(add, remove)
+                    ),
+                );
+                let mut commands = self.backend_error(&e);
+                // Someone else changed it: show what is registered now.
+                if matches!(e.status(), Some(404 | 409)) {
+                    commands.push(Command::Load);
+                }
+                commands
+            }
         }
     }
 
@@ -1695,6 +2032,35 @@ impl App {
             ),
             Confirm::RegeneratePassword { .. } => {
                 ("The password stays as it was".to_string(), Vec::new())
+            }
+            Confirm::Registrations(changes) if yes => {
+                self.register.applying = Some(changes.integration.clone());
+                let n = changes.register.len() + changes.deregister.len();
+                (
+                    format!(
+                        "Applying {n} change{} to {}…",
+                        if n == 1 { "" } else { "s" },
+                        changes.name
+                    ),
+                    vec![Command::ApplyRegistrations {
+                        integration: changes.integration.clone(),
+                        register: changes.register.iter().map(|(c, _)| c.clone()).collect(),
+                        deregister: changes.deregister.iter().map(|(c, _)| c.clone()).collect(),
+                    }],
+                )
+            }
+            Confirm::Registrations(changes) => {
+                let (add, remove) = self.register.pending_counts(&changes.integration);
+                let apply = self.keymap.keys_of(Context::Register, Action::Apply);
+                let discard = self.keymap.keys_of(Context::Register, Action::Discard);
+                (
+                    format!(
+                        "Nothing applied; still {} for {} ({apply} reviews them, {discard} discards them)",
+                        super::register::pending_summary(add, remove),
+                        changes.name
+                    ),
+                    Vec::new(),
+                )
             }
         };
         self.set_status(StatusKind::Info, status);

@@ -13,9 +13,10 @@ pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Context {
     Global,
-    /// Tab switching, from the Connections and Credentials tabs.
+    /// Tab switching, from the tabs' own keys (not while typing).
     Tabs,
     List,
+    Register,
     Credentials,
     Filter,
     Form,
@@ -25,10 +26,11 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 9] = [
+    pub const ALL: [Context; 10] = [
         Context::Global,
         Context::Tabs,
         Context::List,
+        Context::Register,
         Context::Credentials,
         Context::Filter,
         Context::Form,
@@ -42,6 +44,7 @@ impl Context {
             Context::Global => "global",
             Context::Tabs => "tabs",
             Context::List => "list",
+            Context::Register => "register",
             Context::Credentials => "credentials",
             Context::Filter => "filter",
             Context::Form => "form",
@@ -55,8 +58,9 @@ impl Context {
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "Everywhere",
-            Context::Tabs => "Switching tabs (from the Connections and Credentials tabs)",
+            Context::Tabs => "Switching tabs (in any tab, not while typing)",
             Context::List => "Connections tab",
+            Context::Register => "Register tab",
             Context::Credentials => "Credentials tab",
             Context::Filter => "While typing a filter",
             Context::Form => "In a form",
@@ -71,7 +75,9 @@ impl Context {
     fn fallbacks(self) -> &'static [Context] {
         match self {
             Context::Global => &[],
-            Context::List | Context::Credentials => &[Context::Tabs, Context::Global],
+            Context::List | Context::Register | Context::Credentials => {
+                &[Context::Tabs, Context::Global]
+            }
             _ => &[Context::Global],
         }
     }
@@ -111,6 +117,7 @@ pub enum Action {
     NextTab,
     PrevTab,
     ShowConnections,
+    ShowRegister,
     ShowCredentials,
     Open,
     FocusList,
@@ -119,12 +126,18 @@ pub enum Action {
     Reveal,
     RegenerateSecret,
     RegeneratePassword,
+    FocusIntegrations,
+    FocusConnections,
+    Toggle,
+    ToggleAll,
+    Discard,
 }
 
 /// Actions whose hints show as one: "↑↓ move", "←→ list/card".
-const PAIRED: [(Action, Action); 2] = [
+const PAIRED: [(Action, Action); 3] = [
     (Action::Up, Action::Down),
     (Action::FocusList, Action::FocusCard),
+    (Action::FocusIntegrations, Action::FocusConnections),
 ];
 
 /// (context, name in the TOML file, action, description, footer hint).
@@ -156,6 +169,13 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         "connections",
         Action::ShowConnections,
         "the Connections tab",
+        None,
+    ),
+    (
+        Context::Tabs,
+        "register",
+        Action::ShowRegister,
+        "the Register tab",
         None,
     ),
     (
@@ -254,6 +274,132 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Some("help"),
     ),
     (Context::List, "quit", Action::Quit, "quit", Some("quit")),
+    (
+        Context::Register,
+        "up",
+        Action::Up,
+        "previous integration or connection (focused pane)",
+        Some("move"),
+    ),
+    (
+        Context::Register,
+        "down",
+        Action::Down,
+        "next integration or connection (focused pane)",
+        None,
+    ),
+    (
+        Context::Register,
+        "first",
+        Action::First,
+        "first integration or connection",
+        None,
+    ),
+    (
+        Context::Register,
+        "last",
+        Action::Last,
+        "last integration or connection",
+        None,
+    ),
+    (
+        Context::Register,
+        "page_up",
+        Action::PageUp,
+        "page up",
+        None,
+    ),
+    (
+        Context::Register,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::Register,
+        "focus_integrations",
+        Action::FocusIntegrations,
+        "focus the integrations",
+        Some("integrations/connections"),
+    ),
+    (
+        Context::Register,
+        "focus_connections",
+        Action::FocusConnections,
+        "focus the connections",
+        None,
+    ),
+    (
+        Context::Register,
+        "toggle",
+        Action::Toggle,
+        "mark the connection to register or deregister, then move down",
+        Some("toggle"),
+    ),
+    (
+        Context::Register,
+        "toggle_all",
+        Action::ToggleAll,
+        "toggle all shown connections (all checked: uncheck all)",
+        Some("all shown"),
+    ),
+    (
+        Context::Register,
+        "apply",
+        Action::Apply,
+        "review the pending changes and apply them in one go (asks first)",
+        Some("apply"),
+    ),
+    (
+        Context::Register,
+        "discard",
+        Action::Discard,
+        "discard this integration's pending changes",
+        Some("discard"),
+    ),
+    (
+        Context::Register,
+        "filter",
+        Action::Filter,
+        "fuzzy filter the connections",
+        Some("filter"),
+    ),
+    (
+        Context::Register,
+        "back",
+        Action::Back,
+        "clear the filter, else back to Connections",
+        None,
+    ),
+    (
+        Context::Register,
+        "refresh",
+        Action::Refresh,
+        "reload from the backend",
+        None,
+    ),
+    (
+        Context::Register,
+        "login",
+        Action::Login,
+        "log in to the server again",
+        None,
+    ),
+    (
+        Context::Register,
+        "help",
+        Action::Help,
+        "all keys",
+        Some("help"),
+    ),
+    (
+        Context::Register,
+        "quit",
+        Action::Quit,
+        "quit",
+        Some("quit"),
+    ),
     (
         Context::Credentials,
         "up",
@@ -893,7 +1039,7 @@ mod tests {
     fn tab_keys_switch_tabs_only_where_no_text_is_typed() {
         let km = Keymap::default_keymap();
         let none = KeyModifiers::NONE;
-        for context in [Context::List, Context::Credentials] {
+        for context in [Context::List, Context::Register, Context::Credentials] {
             assert_eq!(
                 km.action(context, &ev(KeyCode::Char('3'), none)),
                 Some(Action::ShowCredentials)
@@ -914,8 +1060,14 @@ mod tests {
             km.action(Context::Form, &ev(KeyCode::Tab, none)),
             Some(Action::NextField)
         );
+        for context in [Context::List, Context::Register, Context::Credentials] {
+            assert_eq!(
+                km.action(context, &ev(KeyCode::Char('2'), none)),
+                Some(Action::ShowRegister)
+            );
+        }
         // Numbers of tabs that do not exist yet are not bound.
-        for n in ['2', '4', '5'] {
+        for n in ['4', '5'] {
             assert_eq!(km.action(Context::List, &ev(KeyCode::Char(n), none)), None);
         }
     }

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod filter;
 pub mod form;
 pub mod keymap;
+pub mod register;
 pub mod theme;
 pub mod view;
 pub mod visual;

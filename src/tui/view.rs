@@ -187,6 +187,10 @@ fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
         super::credentials::render(app, area, buf);
         return;
     }
+    if app.tab == Tab::Register {
+        super::register::render(app, area, buf);
+        return;
+    }
     if app.connections.is_empty() {
         render_empty(app, area, buf);
         return;
@@ -342,6 +346,18 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         let marks = app.filter.highlights(idx);
         let selected = pos == app.selected;
         let marker = if selected { "▶" } else { " " };
+        let (registrations, used_by) = app.usage.counts(&c.code);
+        let count = |n: usize| {
+            Line::from(Span::styled(
+                n.to_string(),
+                if n == 0 && !selected {
+                    t.dim
+                } else {
+                    Style::new()
+                },
+            ))
+            .alignment(Alignment::Right)
+        };
         rows.push(Row::new(vec![
             Line::from(marker),
             Line::from(badge(app, c, selected)),
@@ -353,6 +369,8 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
                 t.matched,
             )),
             Line::from(c.flow_type.as_str()),
+            count(registrations),
+            count(used_by),
             Line::from(c.created_at.format("%Y-%m-%d").to_string()),
             Line::from(flags(&t, c, selected)),
         ]));
@@ -363,6 +381,8 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         "Label",
         "Code",
         "Flow type",
+        "Regs",
+        "Used",
         "Created",
         "Flags",
     ])
@@ -373,6 +393,8 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(3),
         Constraint::Fill(2),
         Constraint::Length(11),
+        Constraint::Length(4),
+        Constraint::Length(4),
         Constraint::Length(10),
         Constraint::Length(5),
     ];
@@ -565,6 +587,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
             w,
         ));
     }
+    lines.extend(usage_lines(app, &c.code, w));
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Audit trail", t.title)));
     match &app.audit {
@@ -584,6 +607,47 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(text_area, buf);
+}
+
+/// R16 in the detail pane: the integrations a connection is registered
+/// with, and the flow steps that use it.
+fn usage_lines(app: &App, code: &str, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let usage = app.usage.of(code);
+    let mut lines = vec![Line::from("")];
+    let with = match usage.map(|u| &u.registered_with) {
+        Some(names) if !names.is_empty() => names.join(", "),
+        _ => "no integration".to_string(),
+    };
+    let w = (width as usize).max(12);
+    for (i, part) in wrap_words(&format!("Registered with: {with}"), w)
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(Line::from(Span::styled(
+            part,
+            if i == 0 { t.title } else { Style::new() },
+        )));
+    }
+    match usage.map(|u| &u.used_by) {
+        Some(steps) if !steps.is_empty() => {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Used by {} step{}:",
+                    steps.len(),
+                    if steps.len() == 1 { "" } else { "s" }
+                ),
+                t.title,
+            )));
+            for s in steps {
+                for part in wrap_words(&s.describe(), w.saturating_sub(2)) {
+                    lines.push(Line::from(format!("  {part}")));
+                }
+            }
+        }
+        _ => lines.push(Line::from(Span::styled("not used by any flow", t.dim))),
+    }
+    lines
 }
 
 pub(super) fn flow_description(c: &Connection) -> String {
@@ -672,6 +736,15 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             *hint = moves;
         }
     }
+    if context == Context::Register {
+        let moves = match app.register.focus {
+            super::register::RegFocus::Integrations => "integration",
+            super::register::RegFocus::Connections => "connection",
+        };
+        for (_, hint) in hints.iter_mut().filter(|(_, h)| *h == "move") {
+            *hint = moves;
+        }
+    }
     if context == Context::List && app.loaded && app.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
         if let Some(first) = demo.split('/').next() {
@@ -712,6 +785,9 @@ fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
     match modal {
         Modal::Login(form) => render_login(app, form, area, buf),
         Modal::Form(form) => render_form(app, form, area, buf),
+        Modal::Confirm(Confirm::Registrations(changes)) => {
+            super::register::render_confirm(app, changes, area, buf)
+        }
         Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
         Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
         Modal::Help { scroll } => render_help(app, *scroll, area, buf),
@@ -731,6 +807,8 @@ fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
         None => String::new(),
     };
     let (title, verb, code, label, body, yes_hint, no_hint) = match confirm {
+        // Drawn by the Register tab's own confirmation.
+        Confirm::Registrations(_) => return,
         Confirm::Delete { code, label } => (
             "Delete connection",
             "Delete",

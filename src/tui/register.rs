@@ -1,0 +1,810 @@
+//! The Register tab (SPEC §6, R12–R17): integrations on the left with their
+//! flows below; on the right every connection the user sees, with a
+//! checkbox saying whether it is registered with the selected integration,
+//! and the used-by of the highlighted one. Changes are marked first
+//! (pending, kept per integration) and applied together in one request
+//! after a confirmation.
+//!
+//! Also the usage index the Connections tab shows: for each connection code,
+//! the integrations it is registered with and the flow steps that use it,
+//! built once per load.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wrap};
+
+use super::app::App;
+use super::keymap::{Action, Context};
+use super::theme::Theme;
+use super::view::{centered, highlighted, scroll_into_view, wrap_words};
+use crate::model::{Flow, Integration, IntegrationKind, StepKind, UserKind};
+
+/// Why an app cannot take registrations (R17).
+pub const APP_REASON: &str =
+    "integration apps own their connections; registration does not apply (R17)";
+
+/// One flow step that uses a connection (R16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepUse {
+    pub flow: String,
+    pub flow_name: String,
+    pub integration: Option<String>,
+    /// 0-based.
+    pub position: usize,
+    pub kind: StepKind,
+}
+
+impl StepUse {
+    /// "order_sync step 1 (export, orders)".
+    pub fn describe(&self) -> String {
+        format!(
+            "{} step {} ({}, {})",
+            self.flow,
+            self.position + 1,
+            self.kind.as_str(),
+            self.integration.as_deref().unwrap_or("standalone")
+        )
+    }
+}
+
+/// What uses one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Names of the integrations it is registered with, in list order.
+    pub registered_with: Vec<String>,
+    pub used_by: Vec<StepUse>,
+}
+
+/// Connection code → usage, built once per load (never per draw).
+#[derive(Debug, Clone, Default)]
+pub struct UsageIndex {
+    by_code: HashMap<String, Usage>,
+}
+
+impl UsageIndex {
+    pub fn build(integrations: &[Integration], flows: &[Flow]) -> UsageIndex {
+        let mut by_code: HashMap<String, Usage> = HashMap::new();
+        for i in integrations {
+            for code in &i.registered {
+                by_code
+                    .entry(code.clone())
+                    .or_default()
+                    .registered_with
+                    .push(i.name.clone());
+            }
+        }
+        for f in flows {
+            for (position, step) in f.steps.iter().enumerate() {
+                by_code
+                    .entry(step.connection.clone())
+                    .or_default()
+                    .used_by
+                    .push(StepUse {
+                        flow: f.code.clone(),
+                        flow_name: f.name.clone(),
+                        integration: f.integration.clone(),
+                        position,
+                        kind: step.kind,
+                    });
+            }
+        }
+        UsageIndex { by_code }
+    }
+
+    pub fn of(&self, code: &str) -> Option<&Usage> {
+        self.by_code.get(code)
+    }
+
+    /// (registrations, used-by steps) of a connection.
+    pub fn counts(&self, code: &str) -> (usize, usize) {
+        self.of(code)
+            .map_or((0, 0), |u| (u.registered_with.len(), u.used_by.len()))
+    }
+}
+
+/// Which pane takes the arrow keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegFocus {
+    Integrations,
+    Connections,
+}
+
+/// The changes the confirmation lists: (code, label) pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationChanges {
+    pub integration: String,
+    pub name: String,
+    pub register: Vec<(String, String)>,
+    pub deregister: Vec<(String, String)>,
+}
+
+pub struct RegisterTab {
+    pub focus: RegFocus,
+    /// Index into `App::integrations`.
+    pub selected: usize,
+    /// First integration row on screen (kept by the view).
+    pub offset: usize,
+    /// Pending changes per integration code: connection code → register
+    /// (true) or deregister (false). Kept when another integration is
+    /// selected, and until applied or discarded.
+    pub pending: BTreeMap<String, BTreeMap<String, bool>>,
+    /// The integration whose changes are being applied.
+    pub applying: Option<String>,
+    /// The integration rows on screen, for mouse clicks (set by the view).
+    pub integration_rows: Rect,
+}
+
+impl Default for RegisterTab {
+    fn default() -> Self {
+        RegisterTab {
+            focus: RegFocus::Connections,
+            selected: 0,
+            offset: 0,
+            pending: BTreeMap::new(),
+            applying: None,
+            integration_rows: Rect::default(),
+        }
+    }
+}
+
+/// What a connection's checkbox shows for one integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Registered,
+    NotRegistered,
+    /// Pending: to be registered.
+    Add,
+    /// Pending: to be deregistered.
+    Remove,
+}
+
+impl Check {
+    pub fn checked(self) -> bool {
+        matches!(self, Check::Registered | Check::Add)
+    }
+}
+
+fn is_registered(i: &Integration, code: &str) -> bool {
+    // `registered` is in code order; a linear scan is the fallback should
+    // that ever change.
+    i.registered
+        .binary_search_by(|c| c.as_str().cmp(code))
+        .is_ok()
+        || i.registered.iter().any(|c| c == code)
+}
+
+impl RegisterTab {
+    pub fn pending_of(&self, integration: &str) -> Option<&BTreeMap<String, bool>> {
+        self.pending.get(integration).filter(|p| !p.is_empty())
+    }
+
+    /// (to register, to deregister) pending for an integration.
+    pub fn pending_counts(&self, integration: &str) -> (usize, usize) {
+        self.pending_of(integration).map_or((0, 0), |p| {
+            let add = p.values().filter(|v| **v).count();
+            (add, p.len() - add)
+        })
+    }
+
+    pub fn check(&self, i: &Integration, code: &str) -> Check {
+        let registered = is_registered(i, code);
+        match self.pending_of(&i.code).and_then(|p| p.get(code)) {
+            Some(true) if !registered => Check::Add,
+            Some(false) if registered => Check::Remove,
+            _ if registered => Check::Registered,
+            _ => Check::NotRegistered,
+        }
+    }
+
+    /// Sets the wanted state of one connection; a change back to what is
+    /// registered is no longer pending.
+    pub fn set(&mut self, i: &Integration, code: &str, want: bool) {
+        let registered = is_registered(i, code);
+        let pending = self.pending.entry(i.code.clone()).or_default();
+        if want == registered {
+            pending.remove(code);
+        } else {
+            pending.insert(code.to_string(), want);
+        }
+        if pending.is_empty() {
+            self.pending.remove(&i.code);
+        }
+    }
+
+    pub fn toggle(&mut self, i: &Integration, code: &str) {
+        let want = !self.check(i, code).checked();
+        self.set(i, code, want);
+    }
+
+    /// `a`: when every code is checked, unchecks them all; else checks all.
+    pub fn toggle_all<'a>(
+        &mut self,
+        i: &Integration,
+        codes: impl Iterator<Item = &'a str> + Clone,
+    ) {
+        let all_checked = codes.clone().all(|c| self.check(i, c).checked());
+        for code in codes {
+            self.set(i, code, !all_checked);
+        }
+    }
+
+    /// After a reload: pending changes that now match what is registered
+    /// are done; those of integrations that are gone are dropped.
+    pub fn reconcile(&mut self, integrations: &[Integration]) {
+        self.pending.retain(|code, changes| {
+            let Some(i) = integrations.iter().find(|i| &i.code == code) else {
+                return false;
+            };
+            changes.retain(|c, want| *want != is_registered(i, c));
+            !changes.is_empty()
+        });
+    }
+}
+
+/// "3 pending: 2 to register, 1 to deregister".
+pub fn pending_summary(add: usize, remove: usize) -> String {
+    format!(
+        "{} pending: {add} to register, {remove} to deregister",
+        add + remove
+    )
+}
+
+/// A pane's frame; the focused one is drawn thick (not by colour alone).
+fn pane<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if focused { t.focused_border } else { t.border })
+        .title(Span::styled(title, t.title))
+}
+
+fn key_of(app: &App, context: Context, action: Action) -> String {
+    let keys = app.keymap.keys_of(context, action);
+    keys.split('/').next().unwrap_or_default().to_string()
+}
+
+/// The Register tab.
+pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
+    app.register.integration_rows = Rect::default();
+    if !app.integrations_loaded {
+        app.table_rows_area = Rect::default();
+        Paragraph::new("Loading integrations…")
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .render(area, buf);
+        return;
+    }
+    if app.integrations.is_empty() {
+        app.table_rows_area = Rect::default();
+        let text = match app.me.as_ref().map(|m| m.kind) {
+            Some(UserKind::Member) => "No integration is shared with you. An owner or admin can give you monitor or manage access to one; its registered connections then show here.".to_string(),
+            _ => "No integrations yet. An integration groups flows; the connections registered with it may be used by its flows and seen by its members. Create one through the admin API (POST /api/v1/integrations), then register connections here.".to_string(),
+        };
+        Paragraph::new(text)
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .render(area, buf);
+        return;
+    }
+    app.register.selected = app
+        .register
+        .selected
+        .min(app.integrations.len().saturating_sub(1));
+    let left_width = (area.width * 3 / 10).clamp(20, 40);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(area);
+    let [integrations_area, flows_area] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(left);
+    let used_height = if right.height >= 16 { 7 } else { 4 };
+    let [connections_area, used_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(used_height)]).areas(right);
+    render_integrations(app, integrations_area, buf);
+    render_flows(app, flows_area, buf);
+    render_connections(app, connections_area, buf);
+    render_used_by(app, used_area, buf);
+}
+
+fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
+    let t = app.theme.clone();
+    let focused = app.register.focus == RegFocus::Integrations;
+    let block = pane(
+        &t,
+        format!(" Integrations · {} ", app.integrations.len()),
+        focused,
+    );
+    let rows = block.inner(area);
+    block.render(area, buf);
+    app.register.integration_rows = rows;
+    let height = rows.height as usize;
+    let n = app.integrations.len();
+    let reg = &mut app.register;
+    if reg.selected < reg.offset {
+        reg.offset = reg.selected;
+    } else if height > 0 && reg.selected >= reg.offset + height {
+        reg.offset = reg.selected + 1 - height;
+    }
+    reg.offset = reg.offset.min(n.saturating_sub(height.max(1)));
+    let end = (reg.offset + height).min(n);
+    for (line, idx) in (reg.offset..end).enumerate() {
+        let i = &app.integrations[idx];
+        let selected = idx == app.register.selected;
+        let row = Rect {
+            y: rows.y + line as u16,
+            height: 1,
+            ..rows
+        };
+        let style = match (selected, focused) {
+            (true, true) => t.selected,
+            (true, false) => t.title,
+            _ => Style::new(),
+        };
+        buf.set_style(row, style);
+        let plain = selected && focused;
+        let dim = if plain { Style::new() } else { t.dim };
+        let mut spans = vec![
+            Span::raw(if selected { "▶ " } else { "  " }),
+            Span::raw(i.name.clone()),
+            Span::styled(format!(" {}", i.code), dim),
+        ];
+        let right = if i.kind == IntegrationKind::App {
+            Span::styled(" app ", if plain { Style::new() } else { t.warning })
+        } else {
+            let (add, remove) = app.register.pending_counts(&i.code);
+            let pending = if add + remove > 0 {
+                format!(" +{add} -{remove}")
+            } else {
+                String::new()
+            };
+            Span::styled(
+                format!("{pending} {} reg. ", i.registered.len()),
+                if add + remove > 0 && !plain {
+                    t.warning
+                } else {
+                    dim
+                },
+            )
+        };
+        // The count stays visible; the name gives way.
+        let room = (row.width as usize).saturating_sub(right.width());
+        let mut used = 0;
+        let mut cut = Vec::new();
+        for s in spans.drain(..) {
+            let w = s.width();
+            if used + w <= room {
+                used += w;
+                cut.push(s);
+            } else {
+                let take = room.saturating_sub(used);
+                if take > 1 {
+                    let text: String = s.content.chars().take(take - 1).collect();
+                    cut.push(Span::styled(format!("{text}…"), s.style));
+                }
+                break;
+            }
+        }
+        Line::from(cut).render(row, buf);
+        Paragraph::new(Line::from(right))
+            .alignment(Alignment::Right)
+            .render(row, buf);
+    }
+}
+
+fn render_flows(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let Some(i) = app.integrations.get(app.register.selected) else {
+        return;
+    };
+    let flows: Vec<&Flow> = app
+        .flows
+        .iter()
+        .filter(|f| f.integration.as_deref() == Some(i.code.as_str()))
+        .collect();
+    let block = pane(t, format!(" Flows of {} · {} ", i.name, flows.len()), false);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let width = (inner.width as usize).max(8);
+    let mut lines = Vec::new();
+    if flows.is_empty() {
+        lines.extend(
+            wrap_words(&format!("No flows in {} yet.", i.name), width)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, t.dim))),
+        );
+    }
+    for f in flows {
+        lines.push(Line::from(vec![
+            Span::styled(f.name.clone(), t.title),
+            Span::styled(format!(" {}", f.code), t.dim),
+        ]));
+        let steps = if f.steps.is_empty() {
+            "no steps".to_string()
+        } else {
+            f.steps
+                .iter()
+                .map(|s| format!("{} {}", s.kind.as_str(), s.connection))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        };
+        lines.extend(
+            wrap_words(&steps, width.saturating_sub(2).max(6))
+                .into_iter()
+                .map(|l| Line::from(format!("  {l}"))),
+        );
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
+    let t = app.theme.clone();
+    let focused = app.register.focus == RegFocus::Connections;
+    let Some(integration) = app.integrations.get(app.register.selected).cloned() else {
+        return;
+    };
+    let total = app.connections.len();
+    let shown = app.filter.visible().len();
+    let is_app = integration.kind == IntegrationKind::App;
+    let mut title = if app.filter.is_active() || app.filter_editing {
+        format!(" {shown} of {total} match")
+    } else {
+        format!(
+            " {} of {total} registered with {}",
+            integration.registered.len(),
+            integration.name
+        )
+    };
+    let (add, remove) = app.register.pending_counts(&integration.code);
+    if add + remove > 0 {
+        title.push_str(&format!(" · {}", pending_summary(add, remove)));
+    }
+    title.push(' ');
+    let block = pane(&t, title, focused);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut rest = inner;
+    let take_line = |rest: &mut Rect| {
+        let [line, below] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(*rest);
+        *rest = below;
+        line
+    };
+    if is_app {
+        let line = take_line(&mut rest);
+        Line::from(Span::styled(format!("✗ {APP_REASON}"), t.warning)).render(line, buf);
+    }
+    if app.filter_editing || app.filter.is_active() {
+        let line = take_line(&mut rest);
+        let cursor = if app.filter_editing { "▏" } else { "" };
+        Line::from(vec![
+            Span::styled("/ ", t.key),
+            Span::raw(app.filter.query().to_string()),
+            Span::styled(cursor, t.key),
+        ])
+        .render(line, buf);
+    }
+    app.table_rows_area = rest;
+    if total == 0 {
+        let text = format!(
+            "No connections yet. Press {} for the Connections tab, then {} to create one.",
+            key_of(app, Context::Tabs, Action::ShowConnections),
+            key_of(app, Context::List, Action::New)
+        );
+        Paragraph::new(text)
+            .style(t.dim)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .render(rest, buf);
+        return;
+    }
+    if shown == 0 {
+        Paragraph::new("No match")
+            .style(t.dim)
+            .alignment(Alignment::Center)
+            .render(rest, buf);
+        return;
+    }
+    let end = scroll_into_view(app, rest.height as usize);
+    for (line, pos) in (app.offset..end).enumerate() {
+        let idx = app.filter.visible()[pos];
+        let marks = app.filter.highlights(idx);
+        let c = &app.connections[idx];
+        let selected = pos == app.selected;
+        let row = Rect {
+            y: rest.y + line as u16,
+            height: 1,
+            ..rest
+        };
+        let style = match (selected, focused) {
+            (true, true) => t.selected,
+            (true, false) => t.title,
+            _ => Style::new(),
+        };
+        buf.set_style(row, style);
+        let plain = selected && focused;
+        let check = app.register.check(&integration, &c.code);
+        let (boxed, box_style) = if is_app {
+            (
+                if check.checked() { "[x]" } else { " · " },
+                if plain { Style::new() } else { t.dim },
+            )
+        } else {
+            match check {
+                Check::Registered => ("[x]", Style::new()),
+                Check::NotRegistered => ("[ ]", Style::new()),
+                Check::Add => ("[+]", if plain { Style::new() } else { t.success }),
+                Check::Remove => ("[-]", if plain { Style::new() } else { t.error }),
+            }
+        };
+        let mut spans = vec![
+            Span::raw(if selected { "▶ " } else { "  " }),
+            Span::styled(boxed, box_style),
+            Span::raw(" "),
+        ];
+        spans.extend(highlighted(&c.label, &marks.label, Style::new(), t.matched));
+        spans.push(Span::raw("  "));
+        spans.extend(highlighted(
+            &c.code,
+            &marks.code,
+            if plain { Style::new() } else { t.dim },
+            t.matched,
+        ));
+        match check {
+            Check::Add if !is_app => spans.push(Span::styled(
+                "  to register",
+                if plain { Style::new() } else { t.success },
+            )),
+            Check::Remove if !is_app => spans.push(Span::styled(
+                "  to deregister",
+                if plain { Style::new() } else { t.error },
+            )),
+            _ => {}
+        }
+        Line::from(spans).render(row, buf);
+    }
+}
+
+fn render_used_by(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let Some(c) = app.selected_connection() else {
+        let block = pane(t, " Used by ".to_string(), false);
+        block.render(area, buf);
+        return;
+    };
+    let block = pane(t, format!(" Used by · {} ", c.label), false);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let width = (inner.width as usize).max(8);
+    let usage = app.usage.of(&c.code);
+    let mut lines = Vec::new();
+    let with = match usage.map(|u| &u.registered_with) {
+        Some(names) if !names.is_empty() => names.join(", "),
+        _ => "no integration".to_string(),
+    };
+    for (n, part) in wrap_words(&format!("Registered with: {with}"), width)
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(Line::from(Span::styled(
+            part,
+            if n == 0 { t.label } else { Style::new() },
+        )));
+    }
+    match usage.map(|u| &u.used_by) {
+        Some(steps) if !steps.is_empty() => {
+            for s in steps {
+                for part in wrap_words(&format!("used by: {}", s.describe()), width) {
+                    lines.push(Line::from(part));
+                }
+            }
+        }
+        _ => lines.push(Line::from(Span::styled("not used by any flow", t.dim))),
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The confirmation of pending changes: what will be registered and
+/// deregistered (long lists end in "…and N more"), and what it means.
+pub fn render_confirm(app: &App, changes: &RegistrationChanges, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let width = 80u16.min(area.width);
+    let room = width.saturating_sub(4).max(8) as usize;
+    let mut text: Vec<Line> = Vec::new();
+    let wrap = |s: &str, style: Style| -> Vec<Line<'static>> {
+        wrap_words(s, room)
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, style)))
+            .collect()
+    };
+    let (add, remove) = (changes.register.len(), changes.deregister.len());
+    text.extend(wrap(
+        &format!(
+            "Apply {} change{} to {} ({}): {add} to register, {remove} to deregister?",
+            add + remove,
+            if add + remove == 1 { "" } else { "s" },
+            changes.name,
+            changes.integration
+        ),
+        t.title,
+    ));
+    let mut explain = Vec::new();
+    if add > 0 {
+        explain.push(format!(
+            "Every user of {} gets access to the registered connections, and its flows may use them.",
+            changes.name
+        ));
+    }
+    if remove > 0 {
+        explain.push("Deregistered connections stay in the flow steps that already use them; they can no longer be chosen for new steps (R15).".to_string());
+    }
+    explain.push("All of it happens in one step: either every change applies or none.".to_string());
+    // Room left for the two lists, inside the border and above the keys.
+    let fixed = text.len()
+        + 1
+        + explain
+            .iter()
+            .map(|e| wrap_words(e, room).len())
+            .sum::<usize>()
+        + 1
+        + 2
+        + 2;
+    let available = (area.height as usize).saturating_sub(fixed);
+    let headings = usize::from(add > 0) + usize::from(remove > 0);
+    let per_list = available.saturating_sub(headings) / headings.max(1);
+    let list = |items: &[(String, String)], mark: &'static str, style: Style| {
+        let mut out = Vec::new();
+        let shown = if items.len() <= per_list {
+            items.len()
+        } else {
+            per_list.saturating_sub(1)
+        };
+        for (code, label) in &items[..shown] {
+            out.push(Line::from(vec![
+                Span::styled(format!("  {mark} "), style),
+                Span::raw(label.clone()),
+                Span::styled(format!("  {code}"), t.dim),
+            ]));
+        }
+        if shown < items.len() {
+            out.push(Line::from(Span::styled(
+                format!("    …and {} more", items.len() - shown),
+                t.dim,
+            )));
+        }
+        out
+    };
+    if add > 0 {
+        text.push(Line::from(Span::styled(
+            format!("To register ({add}):"),
+            t.label,
+        )));
+        text.extend(list(&changes.register, "+", t.success));
+    }
+    if remove > 0 {
+        text.push(Line::from(Span::styled(
+            format!("To deregister ({remove}):"),
+            t.label,
+        )));
+        text.extend(list(&changes.deregister, "-", t.error));
+    }
+    text.push(Line::from(""));
+    for e in &explain {
+        text.extend(wrap(e, Style::new()));
+    }
+    text.push(Line::from(""));
+    text.push(Line::from(vec![
+        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
+        Span::raw(" apply   "),
+        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
+        Span::raw(" back (the changes stay pending)"),
+    ]));
+    let height = text.len() as u16 + 2;
+    let rect = centered(area, width, height);
+    Clear.render(rect, buf);
+    Paragraph::new(text)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .padding(Padding::horizontal(1))
+                .title(Span::styled(" Apply registrations ", t.title)),
+        )
+        .render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn integration(code: &str, registered: &[&str]) -> Integration {
+        Integration {
+            code: code.into(),
+            name: code.to_uppercase(),
+            kind: IntegrationKind::Standard,
+            registered: registered.iter().map(|s| s.to_string()).collect(),
+            flows: 0,
+            version: 1,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn toggling_back_to_the_registered_state_is_not_pending() {
+        let i = integration("orders", &["a"]);
+        let mut tab = RegisterTab::default();
+        tab.toggle(&i, "b");
+        assert_eq!(tab.check(&i, "b"), Check::Add);
+        tab.toggle(&i, "a");
+        assert_eq!(tab.check(&i, "a"), Check::Remove);
+        assert_eq!(tab.pending_counts("orders"), (1, 1));
+        tab.toggle(&i, "a");
+        tab.toggle(&i, "b");
+        assert_eq!(tab.pending_counts("orders"), (0, 0));
+        assert!(tab.pending.is_empty());
+    }
+
+    #[test]
+    fn toggle_all_checks_all_unless_all_are_checked() {
+        let i = integration("orders", &["a"]);
+        let mut tab = RegisterTab::default();
+        let codes = ["a", "b", "c"];
+        tab.toggle_all(&i, codes.iter().copied());
+        assert!(codes.iter().all(|c| tab.check(&i, c).checked()));
+        assert_eq!(tab.pending_counts("orders"), (2, 0));
+        tab.toggle_all(&i, codes.iter().copied());
+        assert!(codes.iter().all(|c| !tab.check(&i, c).checked()));
+        assert_eq!(tab.pending_counts("orders"), (0, 1));
+    }
+
+    #[test]
+    fn reconcile_drops_what_is_done_and_keeps_the_rest() {
+        let before = integration("orders", &[]);
+        let mut tab = RegisterTab::default();
+        tab.toggle(&before, "a");
+        tab.toggle(&before, "b");
+        let after = integration("orders", &["a"]);
+        tab.reconcile(std::slice::from_ref(&after));
+        assert_eq!(tab.pending_counts("orders"), (1, 0));
+        assert_eq!(tab.check(&after, "b"), Check::Add);
+        tab.reconcile(&[]);
+        assert!(tab.pending.is_empty());
+    }
+
+    #[test]
+    fn r16_the_usage_index_counts_registrations_and_steps() {
+        // From JSON: the model may grow fields with defaults.
+        let flows: Vec<Flow> = serde_json::from_value(serde_json::json!([{
+            "code": "order_sync",
+            "name": "Order sync",
+            "integration": "orders",
+            "steps": [
+                {"kind": "export", "connection": "erp"},
+                {"kind": "import", "connection": "shop"},
+            ],
+            "version": 1,
+            "updated_at": "2026-11-26T10:00:00Z",
+        }]))
+        .unwrap();
+        let index = UsageIndex::build(
+            &[
+                integration("orders", &["erp", "shop"]),
+                integration("fin", &["erp"]),
+            ],
+            &flows,
+        );
+        assert_eq!(index.counts("erp"), (2, 1));
+        assert_eq!(index.counts("nothing"), (0, 0));
+        let erp = index.of("erp").unwrap();
+        assert_eq!(erp.registered_with, vec!["ORDERS", "FIN"]);
+        assert_eq!(
+            index.of("shop").unwrap().used_by[0].describe(),
+            "order_sync step 2 (import, orders)"
+        );
+    }
+}
