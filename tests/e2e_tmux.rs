@@ -387,3 +387,76 @@ fn r6_a_connection_made_in_the_console_gets_a_token_and_s_makes_it_fail_at_once(
     tmux.wait_for("EXIT=0");
     server.stop();
 }
+
+/// Issue 5's "done when", in the console: three connections registered with
+/// an integration using only the keyboard, in one confirmed action.
+#[test]
+fn r12_register_three_connections_by_keyboard_in_the_register_tab() {
+    use switchboard::client::Client;
+    use switchboard::model::{IntegrationKind, NewConnection, NewIntegration, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Made before the console starts, then closed.
+        let client = Client::embedded(dir.path(), "tester", Source::Cli)
+            .await
+            .unwrap();
+        for label in ["Alpha ERP", "Beta Shop", "Gamma DAM"] {
+            client
+                .create_connection(&NewConnection {
+                    label: label.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+        client
+            .create_integration(&NewIntegration {
+                name: "Orders".into(),
+                code: None,
+                kind: IntegrationKind::Standard,
+            })
+            .await
+            .unwrap();
+    });
+    let tmux = Tmux::start(dir.path(), "register");
+    tmux.wait_for("Connections · 3");
+    tmux.keys(&["2"]);
+    let tab = tmux.wait_for("Integrations · 1");
+    assert!(tab.contains("0 of 3 registered with Orders"), "{tab}");
+    tmux.keys(&["Space"]);
+    tmux.keys(&["Space"]);
+    tmux.keys(&["Space"]);
+    let pending = tmux.wait_for("3 pending: 3 to register, 0 to deregister");
+    assert!(pending.contains("[+] Alpha ERP"), "{pending}");
+    assert!(pending.contains("[+] Gamma DAM"), "{pending}");
+    tmux.keys(&["Enter"]);
+    let confirm = tmux.wait_for("Apply registrations");
+    assert!(
+        confirm.contains("Every user of Orders gets access"),
+        "{confirm}"
+    );
+    tmux.keys(&["y"]);
+    let done = tmux.wait_for("Registered 3, deregistered 0 with Orders");
+    assert!(done.contains("3 of 3 registered with Orders"), "{done}");
+    assert!(done.contains("[x] Beta Shop"), "{done}");
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("EXIT=0");
+    assert!(
+        after.contains(" icanon") && !after.contains("-icanon"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("Integrations · 1"),
+        "the alternate screen was left"
+    );
+    drop(tmux);
+    // The store agrees.
+    let registered = rt.block_on(async {
+        let client = Client::embedded(dir.path(), "tester", Source::Cli)
+            .await
+            .unwrap();
+        client.get_integration("orders").await.unwrap().registered
+    });
+    assert_eq!(registered, vec!["alpha_erp", "beta_shop", "gamma_dam"]);
+}
