@@ -139,6 +139,26 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     session.press(KeyCode::Enter).await;
     screens.push(session.snapshot("credentials.png")?);
 
+    // The Register tab: integrations with a flow, pending changes marked.
+    session.add_integrations().await?;
+    session.press_ctrl('r').await;
+    session.press_char('2').await;
+    // On the integration with the flows.
+    if let Some(i) = session
+        .app
+        .integrations
+        .iter()
+        .position(|i| i.name == "Product Content")
+    {
+        session.app.register.selected = i;
+    }
+    session.press_char('g').await;
+    // Back up to a connection two flows use, to show its used-by.
+    for key in [' ', 'j', ' ', 'j', 'j', ' ', 'k', 'k', 'k', 'k'] {
+        session.press_char(key).await;
+    }
+    screens.push(session.snapshot("register.png")?);
+
     Ok(screens)
 }
 
@@ -173,6 +193,77 @@ impl Session {
             KeyModifiers::NONE
         };
         self.send(KeyEvent::new(KeyCode::Char(ch), modifiers)).await;
+    }
+
+    async fn press_ctrl(&mut self, ch: char) {
+        self.send(KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL))
+            .await;
+    }
+
+    /// Integrations for the Register tab, unless the store has some: two
+    /// standard ones (one with a flow over demo connections) and an app.
+    async fn add_integrations(&mut self) -> Result<()> {
+        use switchboard::model::{FlowInput, FlowStep, IntegrationKind, NewIntegration, StepKind};
+        let client = self.app.client.clone();
+        if !client.list_integrations().await?.is_empty() {
+            return Ok(());
+        }
+        let code_of = |label: &str| {
+            self.app
+                .connections
+                .iter()
+                .find(|c| c.label == label)
+                .map(|c| c.code.clone())
+                .with_context(|| format!("no {label:?} in the demo workspace"))
+        };
+        let erp = code_of("SAP S/4HANA Production")?;
+        let pim = code_of("Akeneo PIM (legacy import)")?;
+        let dam = code_of("Bynder Brand Portal")?;
+        let mut codes = Vec::new();
+        for (name, kind) in [
+            ("Orders", IntegrationKind::Standard),
+            ("Product Content", IntegrationKind::Standard),
+            ("Shopify Connector", IntegrationKind::App),
+        ] {
+            let i = client
+                .create_integration(&NewIntegration {
+                    name: name.into(),
+                    code: None,
+                    kind,
+                })
+                .await?;
+            codes.push(i.code);
+        }
+        let step = |kind, connection: &String| FlowStep {
+            kind,
+            connection: connection.clone(),
+        };
+        client
+            .save_flow(
+                "product_enrichment",
+                &FlowInput {
+                    name: "Product enrichment".into(),
+                    integration: Some(codes[1].clone()),
+                    steps: vec![step(StepKind::Export, &erp), step(StepKind::Import, &pim)],
+                    version: None,
+                },
+            )
+            .await?;
+        client
+            .save_flow(
+                "asset_sync",
+                &FlowInput {
+                    name: "Asset sync".into(),
+                    integration: Some(codes[1].clone()),
+                    steps: vec![step(StepKind::Export, &dam), step(StepKind::Import, &pim)],
+                    version: None,
+                },
+            )
+            .await?;
+        client
+            .register(&codes[0], std::slice::from_ref(&erp))
+            .await?;
+        Ok(())
     }
 
     async fn type_text(&mut self, text: &str) {
