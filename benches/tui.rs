@@ -84,6 +84,9 @@ fn synthetic(n: usize) -> Vec<Connection> {
                 updated_at: now,
                 version: 1,
                 wrong_credentials_at: None,
+                in_use: false,
+                last_activity_at: None,
+                stale: false,
             }
         })
         .collect()

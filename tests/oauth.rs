@@ -1020,3 +1020,54 @@ async fn r22_every_web_api_path_needs_a_valid_bearer_token() {
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["code"], 404);
 }
+
+#[tokio::test]
+async fn r16b_no_step_and_no_web_api_activity_for_30_days_make_a_connection_stale() {
+    use switchboard::model::{FlowInput, FlowStep, StepKind};
+    let env = env().await;
+    let active = env.app("Active App").await;
+    let idle = env.app("Idle App").await;
+    let used = env.app("Used App").await;
+    env.admin
+        .save_flow(
+            "adhoc_flow",
+            &FlowInput {
+                name: "Adhoc".into(),
+                integration: None,
+                steps: vec![FlowStep {
+                    kind: StepKind::Export,
+                    connection: used.code.clone(),
+                }],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(env.admin.list_stale_connections().await.unwrap().is_empty());
+    env.clock.advance(chrono::Duration::days(29));
+    assert_eq!(env.password_grant(&active).await.status, 200);
+    env.clock.advance(chrono::Duration::days(2));
+    env.admin.login("alice", OWNER_PASSWORD).await.unwrap();
+    let stale: Vec<String> = env
+        .admin
+        .list_stale_connections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    assert_eq!(stale, vec![idle.code.clone()]);
+    let all = env.admin.list_connections().await.unwrap();
+    let flag = |code: &str| all.iter().find(|c| c.code == code).unwrap().clone();
+    assert!(flag(&idle.code).stale);
+    assert!(!flag(&active.code).stale && flag(&active.code).last_activity_at.is_some());
+    assert!(!flag(&used.code).stale && flag(&used.code).in_use);
+    assert!(env.admin.get_connection(&idle.code).await.unwrap().stale);
+    // a bad filter value names the parameter
+    let resp = env
+        .admin
+        .raw(http::Method::GET, "/api/v1/connections?stale=maybe", None)
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 400);
+}

@@ -285,6 +285,15 @@ impl Client {
         self.call(Method::GET, &path, None::<&()>).await
     }
 
+    /// R16b: the stale connections (no flow step, no Web API activity for
+    /// 30 days).
+    pub async fn list_stale_connections(&self) -> Result<Vec<Connection>, ClientError> {
+        let page: ConnectionPage = self
+            .call(Method::GET, "/api/v1/connections?stale=true", None::<&()>)
+            .await?;
+        Ok(page.items)
+    }
+
     pub async fn get_connection(&self, code: &str) -> Result<Connection, ClientError> {
         let path = format!("/api/v1/connections/{}", segment(code));
         self.call(Method::GET, &path, None::<&()>).await

@@ -66,6 +66,15 @@ pub struct Connection {
     /// secret came with another username (R24); the Credentials view says more.
     #[serde(default)]
     pub wrong_credentials_at: Option<DateTime<Utc>>,
+    /// Whether a flow step uses it (R16; `GET …/used-by` lists them).
+    #[serde(default)]
+    pub in_use: bool,
+    /// The last Web API activity (a token issued or refreshed; hourly).
+    #[serde(default)]
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// R16b: used by no step and no Web API activity for 30 days.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 /// One page of `GET /api/v1/connections?offset=&limit=`, in list order

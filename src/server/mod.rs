@@ -301,7 +301,7 @@ async fn load_demo(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", security(("session" = [])), params(("offset" = Option<u64>, Query, description = "rows to skip"), ("limit" = Option<u64>, Query, description = "rows to return (all when absent)")), responses((status = 200, description = "a page of connections in list order", body = ConnectionPage), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError)))]
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", security(("session" = [])), params(("offset" = Option<u64>, Query, description = "rows to skip"), ("limit" = Option<u64>, Query, description = "rows to return (all when absent)"), ("stale" = Option<bool>, Query, description = "true: only stale connections (R16b: no flow step, no Web API activity for 30 days)")), responses((status = 200, description = "a page of connections in list order", body = ConnectionPage), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError)))]
 async fn list_connections(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -309,6 +309,7 @@ async fn list_connections(
 ) -> Result<Response, ServiceError> {
     let mut offset = 0u64;
     let mut limit = None;
+    let mut stale = false;
     for pair in query
         .as_deref()
         .unwrap_or("")
@@ -327,15 +328,31 @@ async fn list_connections(
         match key {
             "offset" => offset = number()?,
             "limit" => limit = Some(number()?),
+            "stale" => {
+                stale = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "stale",
+                            format!("stale must be true or false, not {value:?}"),
+                        ));
+                    }
+                }
+            }
             other => {
                 return Err(ServiceError::invalid(
                     other.to_string(),
-                    format!("unknown query parameter {other:?}; use offset and limit"),
+                    format!("unknown query parameter {other:?}; use offset, limit and stale"),
                 ));
             }
         }
     }
-    Ok(Json(svc.list_connections(&actor, offset, limit).await?).into_response())
+    Ok(Json(
+        svc.list_connections_filtered(&actor, offset, limit, stale)
+            .await?,
+    )
+    .into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/connections", tag = "connections", security(("session" = [])), request_body = NewConnection, responses((status = 201, description = "created; the password is in this answer only", body = CreatedConnection), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]

@@ -11,16 +11,24 @@ use crate::model::{
 };
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+/// R16b: no step and no Web API activity for this long make a connection stale.
+pub const STALE_DAYS: i64 = 30;
 
 impl Service {
-    /// Keeps an R24 warning only while it is recent enough to show.
+    /// Keeps an R24 warning only while it is recent enough to show, and
+    /// computes the stale flag (R16b).
     pub(super) fn age_warning(&self, mut c: Connection) -> Connection {
-        let since = self.store.now_millis() - WARNING_DAYS * DAY_MS;
+        let now = self.store.now_millis();
+        let since = now - WARNING_DAYS * DAY_MS;
         if c.wrong_credentials_at
             .is_some_and(|at| at.timestamp_millis() < since)
         {
             c.wrong_credentials_at = None;
         }
+        let last = c
+            .last_activity_at
+            .map_or(c.created_at, |a| a.max(c.created_at));
+        c.stale = !c.in_use && last.timestamp_millis() < now - STALE_DAYS * DAY_MS;
         c
     }
 

@@ -233,10 +233,25 @@ impl Service {
         offset: u64,
         limit: Option<u64>,
     ) -> Result<ConnectionPage, ServiceError> {
+        self.list_connections_filtered(actor, offset, limit, false)
+            .await
+    }
+
+    /// As [`Service::list_connections`]; `stale_only` keeps the stale ones
+    /// (R16b).
+    pub async fn list_connections_filtered(
+        &self,
+        actor: &Actor,
+        offset: u64,
+        limit: Option<u64>,
+        stale_only: bool,
+    ) -> Result<ConnectionPage, ServiceError> {
         let member = (!actor.is_admin()).then_some(actor.username.as_str());
+        let stale_before = stale_only
+            .then(|| self.store.now_millis() - credentials::STALE_DAYS * 24 * 3600 * 1000);
         let (items, total) = self
             .store
-            .list_connections_for(offset, limit, member)
+            .list_connections_for(offset, limit, member, stale_before)
             .await
             .map_err(|e| ServiceError::from_store(e, None))?;
         Ok(ConnectionPage {

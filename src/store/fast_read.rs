@@ -81,6 +81,11 @@ impl FastReads {
                     wrong_credentials_at: r
                         .get::<_, Option<i64>>("wrong_credentials_at")?
                         .map(from_millis),
+                    in_use: r.get("in_use")?,
+                    last_activity_at: r
+                        .get::<_, Option<i64>>("last_activity_at")?
+                        .map(from_millis),
+                    stale: false,
                 })
             })
             .optional()

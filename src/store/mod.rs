@@ -132,7 +132,8 @@ impl std::fmt::Debug for Store {
 }
 
 const CONNECTION_COLUMNS: &str = "code, label, flow_type, visual, client_id, username, role, grp, \
-     created_at, updated_at, version, wrong_credentials_at";
+     created_at, updated_at, version, wrong_credentials_at, last_activity_at, \
+     EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = connections.id) AS in_use";
 
 /// Where the store reads the time; tests move it forward.
 pub trait Clock: Send + Sync {
@@ -198,6 +199,8 @@ struct ConnectionJson {
     updated_at: i64,
     version: u64,
     wrong_credentials_at: Option<i64>,
+    last_activity_at: Option<i64>,
+    in_use: bool,
 }
 
 impl ConnectionJson {
@@ -215,6 +218,9 @@ impl ConnectionJson {
             updated_at: from_millis(self.updated_at),
             version: self.version,
             wrong_credentials_at: self.wrong_credentials_at.map(from_millis),
+            in_use: self.in_use,
+            last_activity_at: self.last_activity_at.map(from_millis),
+            stale: false,
         }
     }
 }
@@ -236,6 +242,11 @@ fn connection_from_row(row: &SqliteRow) -> Result<Connection, sqlx::Error> {
         wrong_credentials_at: row
             .try_get::<Option<i64>, _>("wrong_credentials_at")?
             .map(from_millis),
+        in_use: row.try_get::<bool, _>("in_use")?,
+        last_activity_at: row
+            .try_get::<Option<i64>, _>("last_activity_at")?
+            .map(from_millis),
+        stale: false,
     })
 }
 
@@ -501,31 +512,39 @@ impl Store {
         offset: u64,
         limit: Option<u64>,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
-        self.list_connections_for(offset, limit, None).await
+        self.list_connections_for(offset, limit, None, None).await
     }
 
     /// A page of the connections `member` may see (R18: registered with an
-    /// integration they have access to), or of all when `member` is `None`.
+    /// integration they have access to), or of all when `member` is `None`;
+    /// with `stale_before`, only those used by no step and without activity
+    /// since then (R16b).
     pub async fn list_connections_for(
         &self,
         offset: u64,
         limit: Option<u64>,
         member: Option<&str>,
+        stale_before: Option<i64>,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         // $3 NULL: everyone's; else only what the member may see.
-        const VISIBLE: &str = "($3 IS NULL OR id IN (
+        // $4 NULL: all; else only the stale.
+        const FILTER: &str = "($3 IS NULL OR id IN (
                 SELECT r.connection_id FROM registrations r
                 JOIN integration_access a ON a.integration_id = r.integration_id
                 JOIN users u ON u.id = a.user_id
-                WHERE u.username = $3 AND r.active = 1))";
+                WHERE u.username = $3 AND r.active = 1))
+            AND ($4 IS NULL OR (
+                NOT EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = connections.id)
+                AND MAX(created_at, COALESCE(last_activity_at, 0)) < $4))";
         // One read transaction, so the page and the total agree.
         let mut tx = self.pool.begin().await?;
         let total: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM connections WHERE {}",
-            VISIBLE.replace("$3", "$1")
+            FILTER.replace("$3", "$1").replace("$4", "$2")
         ))
         .bind(member)
+        .bind(stale_before)
         .fetch_one(&mut *tx)
         .await?;
         // SQLite builds the page as one JSON array: several times faster
@@ -535,14 +554,18 @@ impl Store {
                  'code', code, 'label', label, 'flow_type', flow_type, 'visual', visual,
                  'client_id', client_id, 'username', username, 'role', role, 'group', grp,
                  'created_at', created_at, 'updated_at', updated_at, 'version', version,
-                 'wrong_credentials_at', wrong_credentials_at)
+                 'wrong_credentials_at', wrong_credentials_at,
+                 'last_activity_at', last_activity_at,
+                 'in_use', json(CASE WHEN EXISTS (SELECT 1 FROM flow_steps s
+                     WHERE s.connection_id = c.id) THEN 'true' ELSE 'false' END))
                  ORDER BY label_key, code), '[]')
-             FROM (SELECT * FROM connections WHERE {VISIBLE}
-                   ORDER BY label_key, code LIMIT $1 OFFSET $2)",
+             FROM (SELECT * FROM connections WHERE {FILTER}
+                   ORDER BY label_key, code LIMIT $1 OFFSET $2) c",
         ))
         .bind(limit.map_or(i64::MAX, as_i64))
         .bind(as_i64(offset))
         .bind(member)
+        .bind(stale_before)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

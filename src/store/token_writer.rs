@@ -144,6 +144,12 @@ fn insert_pair(conn: &Sqlite, p: &TokenPair, grant_id: i64) -> rusqlite::Result<
     let Some(refresh) = insert(&p.refresh_verifier_mac, "refresh", p.refresh_expires_ms)? else {
         return Ok(None);
     };
+    // R16b: activity, noted at most once an hour per connection.
+    conn.prepare_cached(
+        "UPDATE connections SET last_activity_at = ?1
+         WHERE id = ?2 AND (last_activity_at IS NULL OR last_activity_at < ?1 - 3600000)",
+    )?
+    .execute(rusqlite::params![p.now_ms, p.connection_id])?;
     Ok(Some(IssuedIds { access, refresh }))
 }
 

@@ -207,6 +207,9 @@ mod tests {
             updated_at: Utc::now(),
             version: 1,
             wrong_credentials_at: None,
+            in_use: false,
+            last_activity_at: None,
+            stale: false,
         }
     }
 

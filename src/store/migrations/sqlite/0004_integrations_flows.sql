@@ -1,5 +1,10 @@
 -- Integrations, flows and registration (SPEC §4, R12–R20).
 
+-- The last Web API activity of a connection (a token issued or refreshed,
+-- at most once an hour): with no flow step using it, 30 days without
+-- activity make it stale (R16b).
+ALTER TABLE connections ADD COLUMN last_activity_at BIGINT;
+
 CREATE TABLE integrations (
     id INTEGER PRIMARY KEY,
     code TEXT NOT NULL UNIQUE,
