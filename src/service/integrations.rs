@@ -283,7 +283,7 @@ impl Service {
             .map_err(Self::store_err)?;
         let (visible, _) = self
             .store
-            .list_connections_for(0, None, Some(&actor.username))
+            .list_connections_for(0, None, Some(&actor.username), None)
             .await
             .map_err(Self::store_err)?;
         Ok((mine, visible.into_iter().map(|c| c.code).collect()))
