@@ -1505,10 +1505,23 @@ async fn esc_on_the_confirmation_keeps_the_pending_changes() {
         h.screen()
             .contains("1 pending: 1 to register, 0 to deregister")
     );
+    // q asks before they are lost; n stays.
+    h.press(KeyCode::Char('q')).await;
+    assert!(!h.app.quit);
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains("Quit and lose 1 pending registration change for 1 integration?"),
+        "{modal}"
+    );
+    h.press(KeyCode::Char('n')).await;
+    assert!(!h.app.quit);
+    assert_eq!(h.app.register.pending_counts("orders"), (1, 0));
     // x discards them, and says so.
     h.press(KeyCode::Char('x')).await;
     assert!(h.app.register.pending.is_empty());
     assert!(h.status().contains("Discarded 1 pending change for Orders"));
+    h.press(KeyCode::Char('q')).await;
+    assert!(h.app.quit, "nothing pending: q quits at once");
 }
 
 #[tokio::test]

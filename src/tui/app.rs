@@ -346,6 +346,8 @@ pub enum Confirm {
     },
     /// An integration's pending changes, listed.
     Registrations(Box<RegistrationChanges>),
+    /// `q` while registration changes are pending: (changes, integrations).
+    QuitWithPending(usize, usize),
 }
 
 /// The tabs that work, in order. (4 Permissions and 5 Monitor come with
@@ -985,6 +987,10 @@ impl App {
                 // Built once per load, so no draw walks the flows.
                 self.usage = UsageIndex::build(&snap.integrations, &snap.flows);
                 self.integrations = snap.integrations;
+                // The checkboxes look codes up by binary search.
+                for i in &mut self.integrations {
+                    i.registered.sort_unstable();
+                }
                 self.flows = snap.flows;
                 self.integrations_loaded = true;
                 self.register.reconcile(&self.integrations);
@@ -1407,7 +1413,16 @@ impl App {
                 Vec::new()
             }
             Action::Quit => {
-                self.quit = true;
+                let changes: usize = self.register.pending.values().map(|p| p.len()).sum();
+                if changes > 0 {
+                    // Pending changes are never lost silently.
+                    self.modals.push(Modal::Confirm(Confirm::QuitWithPending(
+                        changes,
+                        self.register.pending.len(),
+                    )));
+                } else {
+                    self.quit = true;
+                }
                 Vec::new()
             }
             _ => Vec::new(),
@@ -2033,6 +2048,14 @@ impl App {
             Confirm::RegeneratePassword { .. } => {
                 ("The password stays as it was".to_string(), Vec::new())
             }
+            Confirm::QuitWithPending(..) if yes => {
+                self.quit = true;
+                (String::new(), Vec::new())
+            }
+            Confirm::QuitWithPending(..) => (
+                "Not quitting; the pending changes stay (Register tab)".to_string(),
+                Vec::new(),
+            ),
             Confirm::Registrations(changes) if yes => {
                 self.register.applying = Some(changes.integration.clone());
                 let n = changes.register.len() + changes.deregister.len();

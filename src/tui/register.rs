@@ -168,13 +168,12 @@ impl Check {
     }
 }
 
+/// `registered` is sorted when it arrives (see `App`), so this is a binary
+/// search.
 fn is_registered(i: &Integration, code: &str) -> bool {
-    // `registered` is in code order; a linear scan is the fallback should
-    // that ever change.
     i.registered
         .binary_search_by(|c| c.as_str().cmp(code))
         .is_ok()
-        || i.registered.iter().any(|c| c == code)
 }
 
 impl RegisterTab {
@@ -713,6 +712,58 @@ pub fn render_confirm(app: &App, changes: &RegistrationChanges, area: Rect, buf:
                 .border_type(BorderType::Double)
                 .padding(Padding::horizontal(1))
                 .title(Span::styled(" Apply registrations ", t.title)),
+        )
+        .render(rect, buf);
+}
+
+/// Asks before `q` drops pending registration changes.
+pub fn render_quit_confirm(
+    app: &App,
+    changes: usize,
+    integrations: usize,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let t = &app.theme;
+    let width = 64u16.min(area.width);
+    let room = width.saturating_sub(4).max(8) as usize;
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let mut text: Vec<Line> = wrap_words(
+        &format!(
+            "Quit and lose {} for {}? Nothing has been applied yet.",
+            plural(
+                changes,
+                "pending registration change",
+                "pending registration changes"
+            ),
+            plural(integrations, "integration", "integrations"),
+        ),
+        room,
+    )
+    .into_iter()
+    .map(Line::from)
+    .collect();
+    text.push(Line::from(""));
+    text.push(Line::from(vec![
+        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
+        Span::raw(" quit   "),
+        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
+        Span::raw(" stay"),
+    ]));
+    let rect = centered(area, width, text.len() as u16 + 2);
+    Clear.render(rect, buf);
+    Paragraph::new(text)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Double)
+                .padding(Padding::horizontal(1))
+                .title(Span::styled(" Quit ", t.title)),
         )
         .render(rect, buf);
 }

@@ -788,6 +788,9 @@ fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
         Modal::Confirm(Confirm::Registrations(changes)) => {
             super::register::render_confirm(app, changes, area, buf)
         }
+        Modal::Confirm(Confirm::QuitWithPending(changes, integrations)) => {
+            super::register::render_quit_confirm(app, *changes, *integrations, area, buf)
+        }
         Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
         Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
         Modal::Help { scroll } => render_help(app, *scroll, area, buf),
@@ -808,7 +811,7 @@ fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
     };
     let (title, verb, code, label, body, yes_hint, no_hint) = match confirm {
         // Drawn by the Register tab's own confirmation.
-        Confirm::Registrations(_) => return,
+        Confirm::Registrations(_) | Confirm::QuitWithPending(..) => return,
         Confirm::Delete { code, label } => (
             "Delete connection",
             "Delete",
