@@ -1656,3 +1656,63 @@ async fn render_never_panics_on_the_register_tab() {
     empty.press(KeyCode::Char('2')).await;
     assert!(empty.screen().contains("No integrations yet"));
 }
+
+#[tokio::test]
+async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
+    let mut h = on_register_tab(120, 32).await;
+    h.screen();
+    let integrations = h.app.register.integration_rows;
+    let at = |kind, column, row| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // A click on the first integration selects it and focuses its pane.
+    tui::feed(
+        &mut h.app,
+        at(
+            MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+            integrations.x + 2,
+            integrations.y,
+        ),
+    )
+    .await;
+    assert_eq!(h.app.register.selected, 0);
+    assert_eq!(
+        h.app.register.focus,
+        switchboard::tui::register::RegFocus::Integrations
+    );
+    // The wheel over the integrations moves them, not the connections.
+    let before = h.app.selected;
+    tui::feed(
+        &mut h.app,
+        at(
+            MouseEventKind::ScrollDown,
+            integrations.x + 2,
+            integrations.y,
+        ),
+    )
+    .await;
+    assert_eq!(h.app.register.selected, 1);
+    assert_eq!(h.app.selected, before);
+    // A click on a connection row focuses the connections.
+    h.screen();
+    let rows = h.app.table_rows_area;
+    tui::feed(
+        &mut h.app,
+        at(
+            MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+            rows.x + 4,
+            rows.y + 2,
+        ),
+    )
+    .await;
+    assert_eq!(h.app.selected, 2);
+    assert_eq!(
+        h.app.register.focus,
+        switchboard::tui::register::RegFocus::Connections
+    );
+}

@@ -1181,7 +1181,17 @@ impl App {
                 && m.row >= area.y
                 && m.row < area.y + area.height
         };
+        let over_integrations = self.tab == Tab::Register && inside(self.register.integration_rows);
         match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if over_integrations => {
+                let n = self.integrations.len();
+                self.register.selected = if m.kind == MouseEventKind::ScrollDown {
+                    (self.register.selected + 1).min(n.saturating_sub(1))
+                } else {
+                    self.register.selected.saturating_sub(1)
+                };
+                Some(Vec::new())
+            }
             MouseEventKind::ScrollDown => Some(self.move_selection(1)),
             MouseEventKind::ScrollUp => Some(self.move_selection(-1)),
             MouseEventKind::Down(MouseButton::Left) => {
