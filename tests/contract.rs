@@ -118,7 +118,83 @@ contract!(
     r8_delete_is_refused_while_flow_steps_use_the_connection,
     integrations_are_created_renamed_and_deleted_with_clear_errors,
     r12_r15_pending_registrations_and_deregistrations_apply_in_one_request,
+    r16a_replace_in_one_step_one_flow_or_everywhere_then_delete,
 );
+
+async fn r16a_replace_in_one_step_one_flow_or_everywhere_then_delete(b: Backend) {
+    let codes = with_connections(&b, &["Old ERP", "New ERP", "Other"]).await;
+    let (old, new_erp) = (&codes[0], &codes[1]);
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    let two_steps = flow_input(
+        Some(&i),
+        &[(StepKind::Export, old), (StepKind::Import, old)],
+    );
+    b.client.save_flow("sync_a", &two_steps).await.unwrap();
+    b.client
+        .save_flow("sync_b", &flow_input(None, &[(StepKind::Export, old)]))
+        .await
+        .unwrap();
+    // one step
+    let one = b
+        .client
+        .replace_connection(old, new_erp, Some("sync_a"), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (one.steps, one.flows.clone()),
+        (1, vec!["sync_a".to_string()])
+    );
+    assert_eq!(
+        one.registered_with,
+        vec![i.clone()],
+        "R14: registered where needed"
+    );
+    let a = b.client.get_flow("sync_a").await.unwrap();
+    assert_eq!(a.steps[0].connection, *old);
+    assert_eq!(a.steps[1].connection, *new_erp);
+    // a place it is not used: 404; itself: 409; bad input names the field
+    let err = b
+        .client
+        .replace_connection(old, new_erp, Some("sync_a"), Some(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    let err = b
+        .client
+        .replace_connection(old, old, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    let err = b
+        .client
+        .replace_connection(old, new_erp, None, Some(0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("position"));
+    let err = b
+        .client
+        .replace_connection(old, "nothing_here", None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("with"));
+    // everywhere: the old one is then unused and can be deleted
+    let all = b
+        .client
+        .replace_connection(old, new_erp, None, None)
+        .await
+        .unwrap();
+    assert_eq!(all.steps, 2);
+    assert_eq!(all.flows, vec!["sync_a".to_string(), "sync_b".to_string()]);
+    assert!(b.client.used_by(old).await.unwrap().is_empty());
+    assert_eq!(b.client.used_by(new_erp).await.unwrap().len(), 3);
+    b.client.delete_connection(old).await.unwrap();
+    let audit = b
+        .client
+        .raw(Method::GET, "/api/v1/flows/sync_b", None)
+        .await
+        .unwrap();
+    assert_eq!(audit.status, 200);
+}
 
 async fn r12_r15_pending_registrations_and_deregistrations_apply_in_one_request(b: Backend) {
     let codes = with_connections(&b, &["Alpha App", "Beta App", "Gamma App"]).await;

@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/v1/connections/{code}/secret", false),
     ("post", "/api/v1/connections/{code}/password", false),
     ("get", "/api/v1/connections/{code}/used-by", false),
+    ("post", "/api/v1/connections/{code}/replace", true),
     ("get", "/api/v1/integrations", false),
     ("post", "/api/v1/integrations", true),
     ("get", "/api/v1/integrations/{code}", false),

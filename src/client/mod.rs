@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch,
-    NewIntegration, RegisterConnections, Registered, UsedBy,
+    NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced, UsedBy,
 };
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
@@ -362,6 +362,24 @@ impl Client {
     pub async fn used_by(&self, code: &str) -> Result<Vec<UsedBy>, ClientError> {
         let path = format!("/api/v1/connections/{}/used-by", segment(code));
         self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// R16a: replaces a connection in one step (`flow` and `position`), one
+    /// flow, or everywhere.
+    pub async fn replace_connection(
+        &self,
+        code: &str,
+        with: &str,
+        flow: Option<&str>,
+        position: Option<u32>,
+    ) -> Result<Replaced, ClientError> {
+        let path = format!("/api/v1/connections/{}/replace", segment(code));
+        let body = ReplaceConnection {
+            with: with.to_string(),
+            flow: flow.map(str::to_string),
+            position,
+        };
+        self.call(Method::POST, &path, Some(&body)).await
     }
 
     pub async fn list_integrations(&self) -> Result<Vec<Integration>, ClientError> {

@@ -197,3 +197,28 @@ pub struct FlowInput {
 pub struct AccessGrant {
     pub level: Option<AccessLevel>,
 }
+
+/// Body of `POST /api/v1/connections/{code}/replace` (R16a): replace the
+/// connection by `with` in one step (`flow` and `position`), in one flow
+/// (`flow`), or everywhere (neither).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceConnection {
+    pub with: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+    /// 0-based step position in `flow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// The answer to a replacement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Replaced {
+    /// How many steps now use the replacement.
+    pub steps: u64,
+    /// The flows changed, by code.
+    pub flows: Vec<String>,
+    /// Integrations the replacement was registered with on the way (R14).
+    pub registered_with: Vec<String>,
+}

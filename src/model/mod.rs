@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 mod integrations;
 pub use integrations::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,
-    IntegrationPatch, NewIntegration, RegisterConnections, Registered, StepKind, UsedBy,
+    IntegrationPatch, NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced,
+    StepKind, UsedBy,
 };
 
 /// Which way data flows between the outside application and the platform (R1).

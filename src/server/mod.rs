@@ -16,7 +16,7 @@ use axum::{Json, Router};
 
 use crate::model::{
     AccessGrant, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch, NewIntegration,
-    RegisterConnections, Registered, UsedBy,
+    RegisterConnections, Registered, ReplaceConnection, Replaced, UsedBy,
 };
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
@@ -191,6 +191,10 @@ pub fn router(service: AppState) -> Router {
             axum::routing::post(regenerate_password),
         )
         .route("/connections/{code}/used-by", get(connection_used_by))
+        .route(
+            "/connections/{code}/replace",
+            axum::routing::post(replace_connection),
+        )
         .route(
             "/integrations",
             get(list_integrations).post(create_integration),
@@ -650,4 +654,15 @@ async fn delete_flow(
 ) -> Result<Response, ServiceError> {
     svc.delete_flow(&actor, source, &code).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/connections/{code}/replace", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the connection to replace")), request_body = ReplaceConnection, responses((status = 200, description = "replaced in one transaction (R16a); the replacement is registered where its new flows need it", body = Replaced), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such connection, or not used there", body = ApiError), (status = 409, description = "a connection cannot replace itself", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+async fn replace_connection(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+    ApiJson(req): ApiJson<ReplaceConnection>,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.replace_connection(&actor, source, &code, req).await?).into_response())
 }

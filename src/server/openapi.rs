@@ -60,6 +60,7 @@ impl Modify for SessionAuth {
         super::regenerate_secret,
         super::regenerate_password,
         super::connection_used_by,
+        super::replace_connection,
         super::list_integrations,
         super::create_integration,
         super::get_integration,

@@ -5,7 +5,7 @@ use super::{Actor, Service, ServiceError};
 use crate::domain::{self, RuleError};
 use crate::model::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch,
-    NewIntegration, Registered, Source, UsedBy, UserKind,
+    NewIntegration, Registered, ReplaceConnection, Replaced, Source, UsedBy, UserKind,
 };
 use crate::store::integrations::FlowDraft;
 
@@ -397,6 +397,57 @@ impl Service {
         }
         self.store
             .delete_flow(&actor.acting(source), code)
+            .await
+            .map_err(Self::store_err)
+    }
+
+    /// R16a: replaces a connection by another in one step, one flow, or
+    /// everywhere, in one transaction. Admins; or a member who manages every
+    /// integration whose flows change and sees both connections.
+    pub async fn replace_connection(
+        &self,
+        actor: &Actor,
+        source: Source,
+        code: &str,
+        req: ReplaceConnection,
+    ) -> Result<Replaced, ServiceError> {
+        domain::validate_code(&req.with).map_err(|e| ServiceError::invalid("with", e.message))?;
+        if let Some(flow) = &req.flow {
+            domain::validate_code(flow).map_err(|e| ServiceError::invalid("flow", e.message))?;
+        }
+        if req.position.is_some() && req.flow.is_none() {
+            return Err(ServiceError::invalid(
+                "position",
+                "a step position needs its flow",
+            ));
+        }
+        self.get_connection(actor, code).await?;
+        self.get_connection(actor, &req.with).await.map_err(|_| {
+            ServiceError::invalid("with", format!("connection {:?} not found", req.with))
+        })?;
+        if !actor.is_admin() {
+            let used = self.store.used_by(code).await.map_err(Self::store_err)?;
+            for u in used
+                .iter()
+                .filter(|u| req.flow.as_ref().is_none_or(|f| *f == u.flow))
+            {
+                match &u.integration {
+                    Some(i) => {
+                        self.require_manage(actor, i, "replace connections in its flows")
+                            .await?
+                    }
+                    None => Self::require_admin(actor, "change standalone flows")?,
+                }
+            }
+        }
+        self.store
+            .replace_connection(
+                &actor.acting(source),
+                code,
+                &req.with,
+                req.flow.as_deref(),
+                req.position,
+            )
             .await
             .map_err(Self::store_err)
     }

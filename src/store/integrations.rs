@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{Acting, Store, StoreError, change, from_millis};
-use crate::model::{AccessLevel, Flow, FlowStep, Integration, IntegrationKind, StepKind, UsedBy};
+use crate::model::{
+    AccessLevel, Flow, FlowStep, Integration, IntegrationKind, Replaced, StepKind, UsedBy,
+};
 
 /// A validated flow about to be saved (created, or replaced by code).
 #[derive(Debug, Clone)]
@@ -847,6 +849,110 @@ impl Store {
             .into_iter()
             .filter_map(|(code, level)| AccessLevel::parse(&level).map(|l| (code, l)))
             .collect())
+    }
+
+    /// R16a: replaces `old` by `new` in one step, one flow, or every step,
+    /// in one transaction; `new` is registered with each standard
+    /// integration whose flows now use it. `scope`: (flow, position).
+    pub async fn replace_connection(
+        &self,
+        acting: &Acting<'_>,
+        old: &str,
+        new: &str,
+        flow: Option<&str>,
+        position: Option<u32>,
+    ) -> Result<Replaced, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let ids = connection_ids(&mut tx, &[old.to_string(), new.to_string()]).await?;
+        let (old_id, new_id) = (ids[0], ids[1]);
+        if old_id == new_id {
+            return Err(conflict(
+                "with",
+                "a connection cannot replace itself".to_string(),
+            ));
+        }
+        // The steps in scope: (flow id, flow code, integration id, position).
+        let rows: Vec<(i64, String, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT f.id, f.code, f.integration_id, s.position FROM flow_steps s
+             JOIN flows f ON f.id = s.flow_id
+             WHERE s.connection_id = $1 AND ($2 IS NULL OR f.code = $2)
+               AND ($3 IS NULL OR s.position = $3)
+             ORDER BY f.code, s.position",
+        )
+        .bind(old_id)
+        .bind(flow)
+        .bind(position.map(i64::from))
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            let place = match (flow, position) {
+                (Some(f), Some(p)) => format!("step {} of flow {f:?}", p + 1),
+                (Some(f), None) => format!("flow {f:?}"),
+                _ => "any flow".to_string(),
+            };
+            return Err(StoreError::Missing {
+                what: "use of the connection in",
+                code: format!("{old} ({place})"),
+            });
+        }
+        for (flow_id, _, _, pos) in &rows {
+            sqlx::query(
+                "UPDATE flow_steps SET connection_id = $1 WHERE flow_id = $2 AND position = $3",
+            )
+            .bind(new_id)
+            .bind(flow_id)
+            .bind(pos)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let now = self.now_millis();
+        let mut flows: Vec<String> = Vec::new();
+        let mut registered_with = Vec::new();
+        for (flow_id, code, integration_id, _) in &rows {
+            if flows.contains(code) {
+                continue;
+            }
+            flows.push(code.clone());
+            sqlx::query("UPDATE flows SET version = version + 1, updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(flow_id)
+                .execute(&mut *tx)
+                .await?;
+            let n = rows.iter().filter(|r| r.1 == *code).count().to_string();
+            self.audit_in(
+                &mut tx,
+                acting,
+                "flow.replace_connection",
+                &flow_target(code),
+                &[
+                    change("connection", Some(old), Some(new)),
+                    change("steps", None, Some(&n)),
+                ],
+            )
+            .await?;
+            let Some(iid) = integration_id else { continue };
+            let (icode, kind): (String, String) =
+                sqlx::query_as("SELECT code, kind FROM integrations WHERE id = $1")
+                    .bind(iid)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if IntegrationKind::parse(&kind) == Some(IntegrationKind::Standard)
+                && registration(&mut tx, *iid, new_id).await? != Some(true)
+            {
+                let added = self
+                    .register_in(&mut tx, acting, &icode, *iid, &[new.to_string()], &[new_id])
+                    .await?;
+                if !added.is_empty() && !registered_with.contains(&icode) {
+                    registered_with.push(icode);
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Replaced {
+            steps: rows.len() as u64,
+            flows,
+            registered_with,
+        })
     }
 
     /// R16: every step that uses the connection, with its flow and
