@@ -37,6 +37,10 @@ struct Cli {
     /// A PEM certificate of a private CA to trust for the server's TLS.
     #[arg(long, env = "SWITCHBOARD_CA_CERT", global = true)]
     ca_cert: Option<PathBuf>,
+    /// Open the embedded store as this user of it, to see exactly what they
+    /// see (R18) and may do (not with --server).
+    #[arg(long = "as", value_name = "USERNAME", conflicts_with = "server")]
+    as_user: Option<String>,
     /// Do not capture the mouse (keeps the terminal's own text selection).
     #[arg(long)]
     no_mouse: bool,
@@ -149,6 +153,18 @@ enum UsersCmd {
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
+    /// Give a member `manage` or `monitor` access to an integration (R19).
+    Grant {
+        username: String,
+        integration: String,
+        /// manage or monitor
+        level: String,
+    },
+    /// Take a member's access to an integration away.
+    Revoke {
+        username: String,
+        integration: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -225,9 +241,21 @@ async fn client(cli: &Cli, paths: &Paths, source: Source) -> anyhow::Result<Clie
             let token = SessionStore::in_dir(&paths.data_dir).load(url)?;
             Ok(Client::http(url, cli.ca_cert.as_deref(), token, source)?)
         }
-        None => Client::embedded(&paths.data_dir, &config::local_username(), source)
-            .await
-            .with_context(|| format!("cannot open the store in {}", paths.data_dir.display())),
+        None => match &cli.as_user {
+            Some(user) => {
+                Client::embedded_as(&paths.data_dir, &config::local_username(), user, source)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "cannot open the store in {} as {user}",
+                            paths.data_dir.display()
+                        )
+                    })
+            }
+            None => Client::embedded(&paths.data_dir, &config::local_username(), source)
+                .await
+                .with_context(|| format!("cannot open the store in {}", paths.data_dir.display())),
+        },
     }
 }
 
@@ -456,6 +484,28 @@ async fn users_command(cli: &Cli, paths: &Paths, action: &UsersCmd) -> anyhow::R
                 .await?;
             println!("Set the password of {username}; their sessions have ended.");
             print_generated(&done.user.username, done.generated_password);
+        }
+        UsersCmd::Grant {
+            username,
+            integration,
+            level,
+        } => {
+            let level = switchboard::model::AccessLevel::parse(level)
+                .ok_or_else(|| anyhow::anyhow!("level must be manage or monitor, not {level:?}"))?;
+            client
+                .set_access(integration, username, Some(level))
+                .await?;
+            println!(
+                "{username} now has {} access to {integration}.",
+                level.as_str()
+            );
+        }
+        UsersCmd::Revoke {
+            username,
+            integration,
+        } => {
+            client.set_access(integration, username, None).await?;
+            println!("{username} no longer has access to {integration}.");
         }
     }
     Ok(())

@@ -20,6 +20,8 @@ pub struct InProcess {
     identity: LocalIdentity,
     location: String,
     service: Arc<Service>,
+    /// Set when the owner opened the store as another user (`--as`).
+    viewing_as: Option<String>,
 }
 
 impl InProcess {
@@ -30,6 +32,7 @@ impl InProcess {
             identity: LocalIdentity(actor),
             location: service.backend_location().to_string(),
             service,
+            viewing_as: None,
         }
     }
 
@@ -47,6 +50,35 @@ impl InProcess {
                 kind: me.kind,
             },
         ))
+    }
+
+    /// Opens the embedded store to act as another user of it (`--as`): the
+    /// local owner checks exactly what that user sees and may do.
+    pub async fn open_as(
+        data_dir: &Path,
+        owner: &str,
+        username: &str,
+    ) -> Result<InProcess, StoreError> {
+        let (db, key) = sqlite_paths(data_dir);
+        let store = Store::open_sqlite(&db, &key).await?;
+        store.ensure_owner(owner).await?;
+        let user = store
+            .user_by_name(username)
+            .await?
+            .ok_or_else(|| StoreError::Missing {
+                what: "user",
+                code: username.to_string(),
+            })?;
+        let service = Arc::new(Service::new(store));
+        let mut t = InProcess::new(
+            service,
+            Actor {
+                username: user.user.username.clone(),
+                kind: user.user.kind,
+            },
+        );
+        t.viewing_as = Some(user.user.username);
+        Ok(t)
     }
 
     pub fn service(&self) -> &Arc<Service> {
@@ -86,6 +118,9 @@ impl Transport for InProcess {
     }
 
     fn backend(&self) -> String {
-        format!("embedded {}", self.location)
+        match &self.viewing_as {
+            Some(user) => format!("embedded {} (as {user})", self.location),
+            None => format!("embedded {}", self.location),
+        }
     }
 }

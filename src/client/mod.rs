@@ -140,6 +140,17 @@ impl Client {
         Ok(Client::new(Arc::new(transport), source))
     }
 
+    /// The embedded store, acting as another of its users (`--as USERNAME`).
+    pub async fn embedded_as(
+        data_dir: &std::path::Path,
+        owner: &str,
+        username: &str,
+        source: Source,
+    ) -> Result<Client, crate::store::StoreError> {
+        let transport = InProcess::open_as(data_dir, owner, username).await?;
+        Ok(Client::new(Arc::new(transport), source))
+    }
+
     /// A client of a server; `token` is a stored session, if any.
     pub fn http(
         url: &str,
