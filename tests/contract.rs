@@ -1054,6 +1054,21 @@ async fn demo_workspace_loads_once_into_an_empty_store(b: Backend) {
         assert!(list.iter().any(|c| c.flow_type == flow), "demo has {flow}");
     }
     assert!(list.iter().filter(|c| c.visual.is_some()).count() >= 8);
+    // integrations (one app), flows (some standalone), members with access
+    assert_eq!(
+        (loaded.integrations, loaded.flows, loaded.members),
+        (4, 7, 3)
+    );
+    let integrations = b.client.list_integrations().await.unwrap();
+    assert!(integrations.iter().any(|i| i.kind == IntegrationKind::App));
+    assert!(
+        integrations
+            .iter()
+            .all(|i| i.kind == IntegrationKind::Standard || i.registered.is_empty())
+    );
+    let flows = b.client.list_flows().await.unwrap();
+    assert!(flows.iter().filter(|f| f.integration.is_none()).count() >= 2);
+    assert!(list.iter().any(|c| c.in_use) && list.iter().any(|c| !c.in_use));
     let err = b.client.load_demo().await.unwrap_err();
     assert_eq!(err.status(), Some(409));
     assert_eq!(b.client.list_connections().await.unwrap().len(), list.len());

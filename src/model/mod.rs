@@ -346,7 +346,16 @@ pub struct Visual {
 /// The answer to loading the demo workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DemoLoaded {
+    /// Connections created.
     pub created: u64,
+    #[serde(default)]
+    pub integrations: u64,
+    #[serde(default)]
+    pub flows: u64,
+    /// Members added (without a password: the owner sees what they see with
+    /// `switchboard --as NAME`).
+    #[serde(default)]
+    pub members: u64,
 }
 
 /// The body of every error response.

@@ -140,6 +140,40 @@ const DEMO_JSON: &str = include_str!("../../assets/demo.json");
 #[derive(serde::Deserialize)]
 struct DemoFile {
     connections: Vec<NewConnection>,
+    #[serde(default)]
+    integrations: Vec<DemoIntegration>,
+    #[serde(default)]
+    flows: Vec<DemoFlow>,
+    #[serde(default)]
+    members: Vec<DemoMember>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoIntegration {
+    name: String,
+    code: String,
+    kind: crate::model::IntegrationKind,
+    register: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoFlow {
+    code: String,
+    name: String,
+    integration: Option<String>,
+    steps: Vec<crate::model::FlowStep>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoMember {
+    username: String,
+    access: Vec<DemoAccess>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoAccess {
+    integration: String,
+    level: crate::model::AccessLevel,
 }
 
 /// Most audit records one call returns.
@@ -447,7 +481,68 @@ impl Service {
             .iter()
             .map(Self::draft)
             .collect::<Result<Vec<_>, _>>()?;
-        self.import_drafts(actor, source, &drafts).await
+        let mut loaded = self.import_drafts(actor, source, &drafts).await?;
+        // Then integrations (one an app), flows (two standalone) and members
+        // with different access, enough to show every rule of SPEC §4.
+        for i in &demo.integrations {
+            self.create_integration(
+                actor,
+                source,
+                crate::model::NewIntegration {
+                    name: i.name.clone(),
+                    code: Some(i.code.clone()),
+                    kind: i.kind,
+                },
+            )
+            .await?;
+            if !i.register.is_empty() {
+                self.register(actor, source, &i.code, i.register.clone(), Vec::new())
+                    .await?;
+            }
+            loaded.integrations += 1;
+        }
+        for f in &demo.flows {
+            self.save_flow(
+                actor,
+                source,
+                &f.code,
+                crate::model::FlowInput {
+                    name: f.name.clone(),
+                    integration: f.integration.clone(),
+                    steps: f.steps.clone(),
+                    version: None,
+                },
+            )
+            .await?;
+            loaded.flows += 1;
+        }
+        for m in &demo.members {
+            let exists = self
+                .store
+                .user_by_name(&m.username)
+                .await
+                .map_err(|e| ServiceError::from_store(e, None))?;
+            if exists.is_none() {
+                self.store
+                    .create_user(&actor.acting(source), &m.username, UserKind::Member, None)
+                    .await
+                    .map_err(|e| ServiceError::from_store(e, None))?;
+                loaded.members += 1;
+            }
+            for a in &m.access {
+                self.set_access(
+                    actor,
+                    source,
+                    &a.integration,
+                    &m.username,
+                    crate::model::AccessGrant {
+                        level: Some(a.level),
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(loaded)
     }
 
     /// Inserts validated connections into an empty workspace in one
@@ -465,7 +560,12 @@ impl Service {
             .insert_into_empty(&acting, drafts)
             .await
             .map_err(|e| ServiceError::from_store(e, None))?;
-        Ok(DemoLoaded { created })
+        Ok(DemoLoaded {
+            created,
+            integrations: 0,
+            flows: 0,
+            members: 0,
+        })
     }
 }
 

@@ -51,23 +51,29 @@ async fn integration_row(
     Ok((id, IntegrationKind::parse(&kind).unwrap_or_default()))
 }
 
-/// Connection ids by code; an unknown code is an error naming it.
+/// Connection ids by code (in order); an unknown code is an error naming it.
 async fn connection_ids(
     tx: &mut Transaction<'static, Sqlite>,
     codes: &[String],
 ) -> Result<Vec<i64>, StoreError> {
-    let mut ids = Vec::with_capacity(codes.len());
-    for code in codes {
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM connections WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut **tx)
-            .await?;
-        ids.push(id.ok_or_else(|| StoreError::Missing {
-            what: "connection",
-            code: code.clone(),
-        })?);
+    if codes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(ids)
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT j.value, c.id FROM json_each($1) j LEFT JOIN connections c ON c.code = j.value
+         ORDER BY j.key",
+    )
+    .bind(serde_json::to_string(codes).expect("strings serialise"))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|(code, id)| {
+            id.ok_or(StoreError::Missing {
+                what: "connection",
+                code,
+            })
+        })
+        .collect()
 }
 
 /// The registration state of a connection with an integration: `None` never
@@ -282,16 +288,9 @@ impl Store {
                 ),
             ));
         }
-        let ids = connection_ids(&mut tx, connections).await?;
+        connection_ids(&mut tx, connections).await?;
         let added = self
-            .register_in(
-                &mut tx,
-                acting,
-                integration,
-                integration_id,
-                connections,
-                &ids,
-            )
+            .register_in(&mut tx, acting, integration, integration_id, connections)
             .await?;
         tx.commit().await?;
         Ok(added)
@@ -304,25 +303,39 @@ impl Store {
         integration: &str,
         integration_id: i64,
         codes: &[String],
-        ids: &[i64],
     ) -> Result<Vec<String>, StoreError> {
         let now = self.now_millis();
-        let mut added = Vec::new();
-        for (code, id) in codes.iter().zip(ids) {
-            if registration(tx, integration_id, *id).await? == Some(true) || added.contains(code) {
-                continue;
+        // Set-based: one read of what is not registered yet, one upsert.
+        let wanted = serde_json::to_string(codes).expect("strings serialise");
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT c.code FROM json_each($2) j JOIN connections c ON c.code = j.value
+             WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.integration_id = $1
+                               AND r.connection_id = c.id AND r.active = 1)
+             ORDER BY j.key",
+        )
+        .bind(integration_id)
+        .bind(&wanted)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut added: Vec<String> = Vec::with_capacity(missing.len());
+        let mut seen = std::collections::HashSet::new();
+        for code in missing {
+            if seen.insert(code.clone()) {
+                added.push(code);
             }
+        }
+        if !added.is_empty() {
             sqlx::query(
                 "INSERT INTO registrations (integration_id, connection_id, active, changed_at)
-                 VALUES ($1, $2, 1, $3)
+                 SELECT $1, c.id, 1, $3 FROM json_each($2) j JOIN connections c ON c.code = j.value
+                 WHERE true
                  ON CONFLICT (integration_id, connection_id) DO UPDATE SET active = 1, changed_at = $3",
             )
             .bind(integration_id)
-            .bind(id)
+            .bind(serde_json::to_string(&added).expect("strings serialise"))
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            added.push(code.clone());
         }
         if !added.is_empty() {
             let list = added.join(", ");
@@ -356,8 +369,8 @@ impl Store {
             ));
         }
         let codes = [connection.to_string()];
-        let ids = connection_ids(tx, &codes).await?;
-        self.register_in(tx, acting, integration, integration_id, &codes, &ids)
+        connection_ids(tx, &codes).await?;
+        self.register_in(tx, acting, integration, integration_id, &codes)
             .await?;
         Ok(())
     }
@@ -382,9 +395,9 @@ impl Store {
                 ),
             ));
         }
-        let ids = connection_ids(&mut tx, register).await?;
+        connection_ids(&mut tx, register).await?;
         let added = self
-            .register_in(&mut tx, acting, integration, integration_id, register, &ids)
+            .register_in(&mut tx, acting, integration, integration_id, register)
             .await?;
         let gone_ids = connection_ids(&mut tx, deregister).await?;
         let now = self.now_millis();
@@ -623,9 +636,8 @@ impl Store {
         }
         let registered = match (&draft.integration, integration_id) {
             (Some(code), Some(iid)) if !to_register.is_empty() => {
-                let (codes, ids): (Vec<String>, Vec<i64>) = to_register.into_iter().unzip();
-                self.register_in(&mut tx, acting, code, iid, &codes, &ids)
-                    .await?
+                let codes: Vec<String> = to_register.into_iter().map(|(c, _)| c).collect();
+                self.register_in(&mut tx, acting, code, iid, &codes).await?
             }
             _ => Vec::new(),
         };
@@ -940,7 +952,7 @@ impl Store {
                 && registration(&mut tx, *iid, new_id).await? != Some(true)
             {
                 let added = self
-                    .register_in(&mut tx, acting, &icode, *iid, &[new.to_string()], &[new_id])
+                    .register_in(&mut tx, acting, &icode, *iid, &[new.to_string()])
                     .await?;
                 if !added.is_empty() && !registered_with.contains(&icode) {
                     registered_with.push(icode);
