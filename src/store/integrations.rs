@@ -34,6 +34,16 @@ fn conflict(field: &'static str, message: String) -> StoreError {
     StoreError::Conflict { field, message }
 }
 
+/// R17: integration apps own their connections.
+fn app_refusal(integration: &str) -> StoreError {
+    conflict(
+        "integration",
+        format!(
+            "{integration:?} is an integration app: its connections are its own and cannot be registered (R17)"
+        ),
+    )
+}
+
 /// The integration row: id and kind.
 async fn integration_row(
     tx: &mut Transaction<'static, Sqlite>,
@@ -278,22 +288,9 @@ impl Store {
         integration: &str,
         connections: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let (integration_id, kind) = integration_row(&mut tx, integration).await?;
-        if kind == IntegrationKind::App {
-            return Err(conflict(
-                "integration",
-                format!(
-                    "{integration:?} is an integration app: its connections are its own and cannot be registered (R17)"
-                ),
-            ));
-        }
-        connection_ids(&mut tx, connections).await?;
-        let added = self
-            .register_in(&mut tx, acting, integration, integration_id, connections)
-            .await?;
-        tx.commit().await?;
-        Ok(added)
+        self.apply_registrations(acting, integration, connections, &[])
+            .await
+            .map(|(added, _)| added)
     }
 
     async fn register_in(
@@ -361,12 +358,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (integration_id, kind) = integration_row(tx, integration).await?;
         if kind == IntegrationKind::App {
-            return Err(conflict(
-                "integration",
-                format!(
-                    "{integration:?} is an integration app: connections cannot be registered with it (R17)"
-                ),
-            ));
+            return Err(app_refusal(integration));
         }
         let codes = [connection.to_string()];
         connection_ids(tx, &codes).await?;
@@ -388,12 +380,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let (integration_id, kind) = integration_row(&mut tx, integration).await?;
         if kind == IntegrationKind::App && !register.is_empty() {
-            return Err(conflict(
-                "integration",
-                format!(
-                    "{integration:?} is an integration app: its connections are its own and cannot be registered (R17)"
-                ),
-            ));
+            return Err(app_refusal(integration));
         }
         connection_ids(&mut tx, register).await?;
         let added = self
