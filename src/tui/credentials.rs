@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::app::App;
 use super::keymap::{Action, Context};
 use super::theme::Theme;
-use super::view::{NAME_WIDTH, flags, flow_description, highlighted, scroll_into_view, wrap_words};
+use super::view::{NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, wrap_words};
 use crate::model::{Connection, CredentialsInfo};
 
 /// How long `v` shows the secret.
@@ -263,45 +263,27 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
         inner
     };
     app.table_rows_area = rows;
-    if shown == 0 {
-        Paragraph::new("No match")
-            .style(t.dim)
-            .alignment(Alignment::Center)
-            .render(rows, buf);
-        return;
-    }
-    let end = scroll_into_view(app, rows.height as usize);
-    for (i, pos) in (app.offset..end).enumerate() {
-        let idx = app.filter.visible()[pos];
-        let marks = app.filter.highlights(idx);
-        let c = &app.connections[idx];
-        let selected = pos == app.selected;
-        let row = Rect {
-            y: rows.y + i as u16,
-            height: 1,
-            ..rows
-        };
-        // The selection is reversed while the list has the keys, bold
-        // beside the focused card.
-        let style = match (selected, focused) {
-            (true, true) => t.selected,
-            (true, false) => t.title,
-            _ => Style::new(),
-        };
-        buf.set_style(row, style);
-        let flag = flags(&t, c, selected && focused);
-        let mut spans = vec![
-            Span::raw(if selected { "▶" } else { " " }),
-            if flag.content.is_empty() {
-                Span::raw(" ")
-            } else {
-                flag
-            },
-            Span::raw(" "),
-        ];
-        spans.extend(highlighted(&c.label, &marks.label, Style::new(), t.matched));
-        Line::from(spans).render(row, buf);
-    }
+    draw_list_rows(
+        app,
+        rows,
+        buf,
+        focused,
+        |app, idx, marks, selected, row, buf| {
+            let c = &app.connections[idx];
+            let flag = flags(&t, c, selected && focused);
+            let mut spans = vec![
+                Span::raw(if selected { "▶" } else { " " }),
+                if flag.content.is_empty() {
+                    Span::raw(" ")
+                } else {
+                    flag
+                },
+                Span::raw(" "),
+            ];
+            spans.extend(highlighted(&c.label, &marks.label, Style::new(), t.matched));
+            Line::from(spans).render(row, buf);
+        },
+    );
 }
 
 /// One field of the card: marker, name, value (wrapped under the value

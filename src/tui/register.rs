@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wra
 use super::app::App;
 use super::keymap::{Action, Context};
 use super::theme::Theme;
-use super::view::{centered, highlighted, scroll_into_view, wrap_words};
+use super::view::{centered, draw_list_rows, highlighted, wrap_words};
 use crate::model::{Flow, Integration, IntegrationKind, StepKind, UserKind};
 
 /// Why an app cannot take registrations (R17).
@@ -502,71 +502,55 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
             .render(rest, buf);
         return;
     }
-    if shown == 0 {
-        Paragraph::new("No match")
-            .style(t.dim)
-            .alignment(Alignment::Center)
-            .render(rest, buf);
-        return;
-    }
-    let end = scroll_into_view(app, rest.height as usize);
-    for (line, pos) in (app.offset..end).enumerate() {
-        let idx = app.filter.visible()[pos];
-        let marks = app.filter.highlights(idx);
-        let c = &app.connections[idx];
-        let selected = pos == app.selected;
-        let row = Rect {
-            y: rest.y + line as u16,
-            height: 1,
-            ..rest
-        };
-        let style = match (selected, focused) {
-            (true, true) => t.selected,
-            (true, false) => t.title,
-            _ => Style::new(),
-        };
-        buf.set_style(row, style);
-        let plain = selected && focused;
-        let check = app.register.check(&integration, &c.code);
-        let (boxed, box_style) = if is_app {
-            (
-                if check.checked() { "[x]" } else { " · " },
+    draw_list_rows(
+        app,
+        rest,
+        buf,
+        focused,
+        |app, idx, marks, selected, row, buf| {
+            let c = &app.connections[idx];
+            let plain = selected && focused;
+            let check = app.register.check(&integration, &c.code);
+            let (boxed, box_style) = if is_app {
+                (
+                    if check.checked() { "[x]" } else { " · " },
+                    if plain { Style::new() } else { t.dim },
+                )
+            } else {
+                match check {
+                    Check::Registered => ("[x]", Style::new()),
+                    Check::NotRegistered => ("[ ]", Style::new()),
+                    Check::Add => ("[+]", if plain { Style::new() } else { t.success }),
+                    Check::Remove => ("[-]", if plain { Style::new() } else { t.error }),
+                }
+            };
+            let mut spans = vec![
+                Span::raw(if selected { "▶ " } else { "  " }),
+                Span::styled(boxed, box_style),
+                Span::raw(" "),
+            ];
+            spans.extend(highlighted(&c.label, &marks.label, Style::new(), t.matched));
+            spans.push(Span::raw("  "));
+            spans.extend(highlighted(
+                &c.code,
+                &marks.code,
                 if plain { Style::new() } else { t.dim },
-            )
-        } else {
+                t.matched,
+            ));
             match check {
-                Check::Registered => ("[x]", Style::new()),
-                Check::NotRegistered => ("[ ]", Style::new()),
-                Check::Add => ("[+]", if plain { Style::new() } else { t.success }),
-                Check::Remove => ("[-]", if plain { Style::new() } else { t.error }),
+                Check::Add if !is_app => spans.push(Span::styled(
+                    "  to register",
+                    if plain { Style::new() } else { t.success },
+                )),
+                Check::Remove if !is_app => spans.push(Span::styled(
+                    "  to deregister",
+                    if plain { Style::new() } else { t.error },
+                )),
+                _ => {}
             }
-        };
-        let mut spans = vec![
-            Span::raw(if selected { "▶ " } else { "  " }),
-            Span::styled(boxed, box_style),
-            Span::raw(" "),
-        ];
-        spans.extend(highlighted(&c.label, &marks.label, Style::new(), t.matched));
-        spans.push(Span::raw("  "));
-        spans.extend(highlighted(
-            &c.code,
-            &marks.code,
-            if plain { Style::new() } else { t.dim },
-            t.matched,
-        ));
-        match check {
-            Check::Add if !is_app => spans.push(Span::styled(
-                "  to register",
-                if plain { Style::new() } else { t.success },
-            )),
-            Check::Remove if !is_app => spans.push(Span::styled(
-                "  to deregister",
-                if plain { Style::new() } else { t.error },
-            )),
-            _ => {}
-        }
-        Line::from(spans).render(row, buf);
-    }
+            Line::from(spans).render(row, buf);
+        },
+    );
 }
 
 fn render_used_by(app: &App, area: Rect, buf: &mut Buffer) {

@@ -409,6 +409,46 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
 
 /// Moves the list's first visible row so that the selection shows in
 /// `body_height` rows; returns the end of the visible rows.
+/// Draws the shared, filtered connection list into `rows`, as the side
+/// lists of the Register and Credentials tabs show it: "No match" when the
+/// filter hides everything, else every row on screen with the selection
+/// style (reversed while the list has the keys, bold beside a focused
+/// pane), its content drawn by `draw(app, index, highlights, selected,
+/// row, buf)`.
+pub(super) fn draw_list_rows(
+    app: &mut App,
+    rows: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+    mut draw: impl FnMut(&App, usize, &super::filter::Highlights, bool, Rect, &mut Buffer),
+) {
+    if app.filter.visible().is_empty() {
+        Paragraph::new("No match")
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .render(rows, buf);
+        return;
+    }
+    let end = scroll_into_view(app, rows.height as usize);
+    for (line, pos) in (app.offset..end).enumerate() {
+        let idx = app.filter.visible()[pos];
+        let marks = app.filter.highlights(idx);
+        let selected = pos == app.selected;
+        let row = Rect {
+            y: rows.y + line as u16,
+            height: 1,
+            ..rows
+        };
+        let style = match (selected, focused) {
+            (true, true) => app.theme.selected,
+            (true, false) => app.theme.title,
+            _ => Style::new(),
+        };
+        buf.set_style(row, style);
+        draw(app, idx, &marks, selected, row, buf);
+    }
+}
+
 pub(super) fn scroll_into_view(app: &mut App, body_height: usize) -> usize {
     let shown = app.filter.visible().len();
     if app.selected < app.offset {
