@@ -155,6 +155,14 @@ fn benches(c: &mut Criterion) {
             black_box(page)
         })
     });
+    group.bench_function("owner_lists_all_connections_10k_50k_steps", |b| {
+        b.iter(|| {
+            let page = rt
+                .block_on(f.service.list_connections(&f.owner, 0, None))
+                .unwrap();
+            black_box(page)
+        })
+    });
     let batch: Vec<String> = f.codes[CONNECTIONS - 1_000..].to_vec();
     let mut n = 0u32;
     group.sample_size(20);
