@@ -1238,6 +1238,19 @@ impl App {
         }
     }
 
+    /// The shared list's motion keys (every tab that shows it).
+    fn move_in_list(&mut self, action: Action) -> Vec<Command> {
+        let delta = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::First => isize::MIN / 2,
+            Action::Last => isize::MAX / 2,
+            Action::PageUp => -self.page(),
+            _ => self.page(),
+        };
+        self.move_selection(delta)
+    }
+
     fn move_selection(&mut self, delta: isize) -> Vec<Command> {
         let n = self.filter.visible().len();
         if n == 0 {
@@ -1327,12 +1340,12 @@ impl App {
             return Vec::new();
         };
         match action {
-            Action::Up => self.move_selection(-1),
-            Action::Down => self.move_selection(1),
-            Action::First => self.move_selection(isize::MIN / 2),
-            Action::Last => self.move_selection(isize::MAX / 2),
-            Action::PageUp => self.move_selection(-self.page()),
-            Action::PageDown => self.move_selection(self.page()),
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown => self.move_in_list(action),
             Action::ClearFilter => {
                 if self.filter.is_active() {
                     self.set_filter("");
@@ -1455,12 +1468,12 @@ impl App {
                 self.credentials.field = self.credentials.field.moved(delta);
                 Vec::new()
             }
-            Action::Up => self.move_selection(-1),
-            Action::Down => self.move_selection(1),
-            Action::First => self.move_selection(isize::MIN / 2),
-            Action::Last => self.move_selection(isize::MAX / 2),
-            Action::PageUp => self.move_selection(-self.page()),
-            Action::PageDown => self.move_selection(self.page()),
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown => self.move_in_list(action),
             Action::FocusList => {
                 self.credentials.focus = Focus::List;
                 Vec::new()
@@ -1565,12 +1578,12 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::Up => self.move_selection(-1),
-            Action::Down => self.move_selection(1),
-            Action::First => self.move_selection(isize::MIN / 2),
-            Action::Last => self.move_selection(isize::MAX / 2),
-            Action::PageUp => self.move_selection(-self.page()),
-            Action::PageDown => self.move_selection(self.page()),
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown => self.move_in_list(action),
             Action::FocusIntegrations => {
                 self.register.focus = RegFocus::Integrations;
                 Vec::new()

@@ -9,13 +9,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::app::App;
 use super::keymap::{Action, Context};
 use super::theme::Theme;
-use super::view::{NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, wrap_words};
+use super::view::{
+    NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, key_of, pane, wrap_words,
+};
 use crate::model::{Connection, CredentialsInfo};
 
 /// How long `v` shows the secret.
@@ -188,24 +190,6 @@ impl CredentialsTab {
 /// Width of the connection list beside the card.
 fn list_width(total: u16) -> u16 {
     (total * 3 / 10).clamp(18, 36)
-}
-
-/// A pane's frame; the focused one is drawn thick (not by colour alone).
-fn pane<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
-    Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Rounded
-        })
-        .border_style(if focused { t.focused_border } else { t.border })
-        .title(Span::styled(title, t.title))
-}
-
-/// The first key bound to an action, for hints inside the text.
-fn key_of(app: &App, context: Context, action: Action) -> String {
-    let keys = app.keymap.keys_of(context, action);
-    keys.split('/').next().unwrap_or_default().to_string()
 }
 
 /// The Credentials tab: the connection list on the left, the selected

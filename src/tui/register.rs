@@ -19,8 +19,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wra
 
 use super::app::App;
 use super::keymap::{Action, Context};
-use super::theme::Theme;
-use super::view::{centered, draw_list_rows, highlighted, wrap_words};
+use super::view::{centered, draw_list_rows, highlighted, key_of, pane, wrap_words};
 use crate::model::{Flow, Integration, IntegrationKind, StepKind, UserKind};
 
 /// Why an app cannot take registrations (R17).
@@ -250,23 +249,6 @@ pub fn pending_summary(add: usize, remove: usize) -> String {
         "{} pending: {add} to register, {remove} to deregister",
         add + remove
     )
-}
-
-/// A pane's frame; the focused one is drawn thick (not by colour alone).
-fn pane<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
-    Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Rounded
-        })
-        .border_style(if focused { t.focused_border } else { t.border })
-        .title(Span::styled(title, t.title))
-}
-
-fn key_of(app: &App, context: Context, action: Action) -> String {
-    let keys = app.keymap.keys_of(context, action);
-    keys.split('/').next().unwrap_or_default().to_string()
 }
 
 /// The Register tab.

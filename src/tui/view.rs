@@ -409,6 +409,24 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
 
 /// Moves the list's first visible row so that the selection shows in
 /// `body_height` rows; returns the end of the visible rows.
+/// A pane's frame; the focused one is drawn thick (not by colour alone).
+pub(super) fn pane<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if focused { t.focused_border } else { t.border })
+        .title(Span::styled(title, t.title))
+}
+
+/// The first key bound to an action, for hints inside the text.
+pub(super) fn key_of(app: &App, context: Context, action: Action) -> String {
+    let keys = app.keymap.keys_of(context, action);
+    keys.split('/').next().unwrap_or_default().to_string()
+}
+
 /// Draws the shared, filtered connection list into `rows`, as the side
 /// lists of the Register and Credentials tabs show it: "No match" when the
 /// filter hides everything, else every row on screen with the selection
