@@ -40,6 +40,10 @@ pub struct Integration {
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The calling user's access to it (R19): `manage` for the owner and
+    /// admins, the member's own level otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessLevel>,
 }
 
 /// `export` reads from an application, `import` writes to one.

@@ -69,7 +69,8 @@ impl Service {
         }
     }
 
-    /// Integrations the user may see: all for admins, their own for members.
+    /// Integrations the user may see: all for admins, their own for members;
+    /// each says what the caller may do with it (R19).
     pub async fn list_integrations(&self, actor: &Actor) -> Result<Vec<Integration>, ServiceError> {
         let all = self
             .store
@@ -77,7 +78,13 @@ impl Service {
             .await
             .map_err(Self::store_err)?;
         if actor.is_admin() {
-            return Ok(all);
+            return Ok(all
+                .into_iter()
+                .map(|i| Integration {
+                    access: Some(AccessLevel::Manage),
+                    ..i
+                })
+                .collect());
         }
         let mine = self
             .store
@@ -86,8 +93,36 @@ impl Service {
             .map_err(Self::store_err)?;
         Ok(all
             .into_iter()
-            .filter(|i| mine.iter().any(|(code, _)| *code == i.code))
+            .filter_map(|i| {
+                let level = mine.iter().find(|(code, _)| *code == i.code)?.1;
+                Some(Integration {
+                    access: Some(level),
+                    ..i
+                })
+            })
             .collect())
+    }
+
+    /// One integration as `actor` sees it, with their access level.
+    async fn integration_for(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Integration, ServiceError> {
+        let Some(level) = self.level_on(actor, code).await? else {
+            return Err(ServiceError::NotFound {
+                message: format!("integration {code:?} not found"),
+            });
+        };
+        let integration = self
+            .store
+            .get_integration(code)
+            .await
+            .map_err(Self::store_err)?;
+        Ok(Integration {
+            access: Some(level),
+            ..integration
+        })
     }
 
     pub async fn get_integration(
@@ -95,15 +130,7 @@ impl Service {
         actor: &Actor,
         code: &str,
     ) -> Result<Integration, ServiceError> {
-        if self.level_on(actor, code).await?.is_none() {
-            return Err(ServiceError::NotFound {
-                message: format!("integration {code:?} not found"),
-            });
-        }
-        self.store
-            .get_integration(code)
-            .await
-            .map_err(Self::store_err)
+        self.integration_for(actor, code).await
     }
 
     pub async fn create_integration(
@@ -121,10 +148,15 @@ impl Service {
             }
             None => domain::code_from_label(&name).map_err(|e| renamed(e, "name"))?,
         };
-        self.store
+        let created = self
+            .store
             .create_integration(&actor.acting(source), &code, &name, new.kind)
             .await
-            .map_err(Self::store_err)
+            .map_err(Self::store_err)?;
+        Ok(Integration {
+            access: Some(AccessLevel::Manage),
+            ..created
+        })
     }
 
     pub async fn rename_integration(
@@ -139,7 +171,8 @@ impl Service {
         self.store
             .rename_integration(&actor.acting(source), code, &name)
             .await
-            .map_err(Self::store_err)
+            .map_err(Self::store_err)?;
+        self.integration_for(actor, code).await
     }
 
     pub async fn delete_integration(
@@ -194,11 +227,7 @@ impl Service {
             )
             .await
             .map_err(Self::store_err)?;
-        let integration = self
-            .store
-            .get_integration(integration)
-            .await
-            .map_err(Self::store_err)?;
+        let integration = self.integration_for(actor, integration).await?;
         Ok(Registered {
             integration,
             registered,
@@ -228,10 +257,7 @@ impl Service {
                 ),
             });
         }
-        self.store
-            .get_integration(integration)
-            .await
-            .map_err(Self::store_err)
+        self.integration_for(actor, integration).await
     }
 
     /// What of `flow` a member sees (R18): all of a flow of their

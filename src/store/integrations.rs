@@ -139,6 +139,7 @@ impl Store {
             version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
             created_at: from_millis(row.try_get("created_at")?),
             updated_at: from_millis(row.try_get("updated_at")?),
+            access: None,
         })
     }
 

@@ -748,6 +748,7 @@ mod tests {
             version: 1,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
+            access: Some(crate::model::AccessLevel::Manage),
         }
     }
 
