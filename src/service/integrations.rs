@@ -217,6 +217,19 @@ impl Service {
                 domain::validate_code(code).map_err(|e| ServiceError::invalid(field, e.message))?;
             }
         }
+        self.require_visible(
+            actor,
+            connections
+                .iter()
+                .map(|c| ("connections".to_string(), c.as_str()))
+                .chain(
+                    deregister
+                        .iter()
+                        .map(|c| ("deregister".to_string(), c.as_str())),
+                ),
+            &Default::default(),
+        )
+        .await?;
         let (registered, deregistered) = self
             .store
             .apply_registrations(
@@ -315,6 +328,29 @@ impl Service {
         Ok((mine, visible.into_iter().map(|c| c.code).collect()))
     }
 
+    /// R12/R18: a member may only name connections they can see; any other
+    /// code is reported as not found, whether it exists or not. `known`
+    /// codes (a flow's existing steps) pass.
+    async fn require_visible<'a>(
+        &self,
+        actor: &Actor,
+        codes: impl IntoIterator<Item = (String, &'a str)>,
+        known: &std::collections::HashSet<&str>,
+    ) -> Result<(), ServiceError> {
+        if actor.is_admin() {
+            return Ok(());
+        }
+        let (_, visible) = self.member_scope(actor).await?;
+        for (field, code) in codes {
+            if !visible.contains(code) && !known.contains(code) {
+                return Err(ServiceError::NotFound {
+                    message: format!("{field}: connection {code:?} not found"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub async fn list_flows(&self, actor: &Actor) -> Result<Vec<Flow>, ServiceError> {
         let all = self.store.list_flows(None).await.map_err(Self::store_err)?;
         if actor.is_admin() {
@@ -383,6 +419,22 @@ impl Service {
         {
             Self::require_admin(actor, "save standalone flows")?;
         }
+        // A member's new steps use connections they see; steps the flow
+        // already has stay, even on a connection since hidden from them.
+        let kept: std::collections::HashSet<&str> = existing
+            .iter()
+            .flat_map(|f| f.steps.iter().map(|s| s.connection.as_str()))
+            .collect();
+        self.require_visible(
+            actor,
+            input
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("steps[{i}].connection"), s.connection.as_str())),
+            &kept,
+        )
+        .await?;
         let draft = FlowDraft {
             code: code.to_string(),
             name,

@@ -19,6 +19,31 @@ pub struct FastReads {
     next: AtomicUsize,
 }
 
+/// Which rows of a list to return: all from `offset`, or `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+/// The connection list (R18, R16b): `?1` a member's username (NULL: all),
+/// `?2` the stale cut-off (NULL: all). A member's filter is a correlated
+/// EXISTS on the connection's registrations, which stops at the first one
+/// the member sees; the scan follows the list order's index, so no sort.
+const LIST_SQL: &str = "SELECT code, label, flow_type, visual, client_id, username, role, grp,
+        created_at, updated_at, version, wrong_credentials_at, last_activity_at,
+        EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id) AS in_use
+     FROM connections c
+     WHERE (?1 IS NULL OR EXISTS (
+             SELECT 1 FROM registrations r
+             JOIN integration_access a ON a.integration_id = r.integration_id
+             WHERE r.connection_id = c.id AND r.active = 1
+               AND a.user_id = (SELECT id FROM users WHERE username = ?1)))
+       AND (?2 IS NULL OR (
+             NOT EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id)
+             AND MAX(c.created_at, COALESCE(c.last_activity_at, 0)) < ?2))
+     ORDER BY label_key, code";
+
 /// A session row: its user and when it was last seen.
 pub struct SessionRow {
     pub user: User,
@@ -64,31 +89,35 @@ impl FastReads {
             c.prepare_cached(&format!(
                 "SELECT {CONNECTION_COLUMNS} FROM connections WHERE code = ?1"
             ))?
-            .query_row([code], |r| {
-                let flow: String = r.get("flow_type")?;
-                Ok(Connection {
-                    code: r.get("code")?,
-                    label: r.get("label")?,
-                    flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
-                    visual: r.get("visual")?,
-                    client_id: r.get("client_id")?,
-                    username: r.get("username")?,
-                    role: r.get("role")?,
-                    group: r.get("grp")?,
-                    created_at: from_millis(r.get("created_at")?),
-                    updated_at: from_millis(r.get("updated_at")?),
-                    version: u64::try_from(r.get::<_, i64>("version")?).unwrap_or(1),
-                    wrong_credentials_at: r
-                        .get::<_, Option<i64>>("wrong_credentials_at")?
-                        .map(from_millis),
-                    in_use: r.get("in_use")?,
-                    last_activity_at: r
-                        .get::<_, Option<i64>>("last_activity_at")?
-                        .map(from_millis),
-                    stale: false,
-                })
-            })
+            .query_row([code], connection_from_row)
             .optional()
+        })
+    }
+
+    /// The window of the connection list and how many rows the whole list
+    /// has, from one statement (one snapshot): rows outside the window are
+    /// stepped over, not decoded.
+    pub fn connections(
+        &self,
+        window: Window,
+        member: Option<&str>,
+        stale_before: Option<i64>,
+    ) -> Result<(Vec<Connection>, u64), StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(LIST_SQL)?;
+            let mut rows = stmt.query(rusqlite::params![member, stale_before])?;
+            let end = window
+                .limit
+                .map_or(u64::MAX, |l| window.offset.saturating_add(l));
+            let mut items = Vec::new();
+            let mut total = 0u64;
+            while let Some(row) = rows.next()? {
+                if total >= window.offset && total < end {
+                    items.push(connection_from_row(row)?);
+                }
+                total += 1;
+            }
+            Ok((items, total))
         })
     }
 
@@ -174,4 +203,27 @@ impl FastReads {
             .optional()
         })
     }
+}
+
+/// A connection from a row of `CONNECTION_COLUMNS` (or the list's columns,
+/// in the same order).
+fn connection_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Connection> {
+    let flow: String = r.get(2)?;
+    Ok(Connection {
+        code: r.get(0)?,
+        label: r.get(1)?,
+        flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+        visual: r.get(3)?,
+        client_id: r.get(4)?,
+        username: r.get(5)?,
+        role: r.get(6)?,
+        group: r.get(7)?,
+        created_at: from_millis(r.get(8)?),
+        updated_at: from_millis(r.get(9)?),
+        version: u64::try_from(r.get::<_, i64>(10)?).unwrap_or(1),
+        wrong_credentials_at: r.get::<_, Option<i64>>(11)?.map(from_millis),
+        last_activity_at: r.get::<_, Option<i64>>(12)?.map(from_millis),
+        in_use: r.get(13)?,
+        stale: false,
+    })
 }

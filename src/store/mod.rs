@@ -119,7 +119,7 @@ pub struct Store {
     keys: Keys,
     location: String,
     clock: Arc<dyn Clock>,
-    fast: fast_read::FastReads,
+    fast: Arc<fast_read::FastReads>,
     tokens: token_writer::TokenWriter,
 }
 
@@ -182,47 +182,6 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path).map(drop)
-}
-
-/// A connection as the list query builds it in JSON.
-#[derive(serde::Deserialize)]
-struct ConnectionJson {
-    code: String,
-    label: String,
-    flow_type: FlowType,
-    visual: Option<String>,
-    client_id: String,
-    username: String,
-    role: String,
-    group: String,
-    created_at: i64,
-    updated_at: i64,
-    version: u64,
-    wrong_credentials_at: Option<i64>,
-    last_activity_at: Option<i64>,
-    in_use: bool,
-}
-
-impl ConnectionJson {
-    fn into_connection(self) -> Connection {
-        Connection {
-            code: self.code,
-            label: self.label,
-            flow_type: self.flow_type,
-            visual: self.visual,
-            client_id: self.client_id,
-            username: self.username,
-            role: self.role,
-            group: self.group,
-            created_at: from_millis(self.created_at),
-            updated_at: from_millis(self.updated_at),
-            version: self.version,
-            wrong_credentials_at: self.wrong_credentials_at.map(from_millis),
-            in_use: self.in_use,
-            last_activity_at: self.last_activity_at.map(from_millis),
-            stale: false,
-        }
-    }
 }
 
 fn connection_from_row(row: &SqliteRow) -> Result<Connection, sqlx::Error> {
@@ -339,7 +298,7 @@ impl Store {
             }
         }
         let keys = Keys::load_or_create(key_path)?;
-        let fast = fast_read::FastReads::open(db_path, 4)?;
+        let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
         let tokens = token_writer::TokenWriter::open(db_path)?;
         Ok(Store {
             pool,
@@ -526,56 +485,14 @@ impl Store {
         member: Option<&str>,
         stale_before: Option<i64>,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
-        let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        // $3 NULL: everyone's; else only what the member may see.
-        // $4 NULL: all; else only the stale.
-        const FILTER: &str = "($3 IS NULL OR id IN (
-                SELECT r.connection_id FROM registrations r
-                JOIN integration_access a ON a.integration_id = r.integration_id
-                JOIN users u ON u.id = a.user_id
-                WHERE u.username = $3 AND r.active = 1))
-            AND ($4 IS NULL OR (
-                NOT EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = connections.id)
-                AND MAX(created_at, COALESCE(last_activity_at, 0)) < $4))";
-        // One read transaction, so the page and the total agree.
-        let mut tx = self.pool.begin().await?;
-        let total: i64 = sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM connections WHERE {}",
-            FILTER.replace("$3", "$1").replace("$4", "$2")
-        ))
-        .bind(member)
-        .bind(stale_before)
-        .fetch_one(&mut *tx)
-        .await?;
-        // SQLite builds the page as one JSON array: several times faster
-        // than decoding thousands of rows one by one through the driver.
-        let json: String = sqlx::query_scalar(&format!(
-            "SELECT COALESCE(json_group_array(json_object(
-                 'code', code, 'label', label, 'flow_type', flow_type, 'visual', visual,
-                 'client_id', client_id, 'username', username, 'role', role, 'group', grp,
-                 'created_at', created_at, 'updated_at', updated_at, 'version', version,
-                 'wrong_credentials_at', wrong_credentials_at,
-                 'last_activity_at', last_activity_at,
-                 'in_use', json(CASE WHEN EXISTS (SELECT 1 FROM flow_steps s
-                     WHERE s.connection_id = c.id) THEN 'true' ELSE 'false' END))
-                 ORDER BY label_key, code), '[]')
-             FROM (SELECT * FROM connections WHERE {FILTER}
-                   ORDER BY label_key, code LIMIT $1 OFFSET $2) c",
-        ))
-        .bind(limit.map_or(i64::MAX, as_i64))
-        .bind(as_i64(offset))
-        .bind(member)
-        .bind(stale_before)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let rows: Vec<ConnectionJson> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
-        let items = rows
-            .into_iter()
-            .map(ConnectionJson::into_connection)
-            .collect();
-        Ok((items, u64::try_from(total).unwrap_or(0)))
+        let fast = Arc::clone(&self.fast);
+        let member = member.map(str::to_owned);
+        let window = fast_read::Window { offset, limit };
+        tokio::task::spawn_blocking(move || {
+            fast.connections(window, member.as_deref(), stale_before)
+        })
+        .await
+        .map_err(|_| StoreError::Db(sqlx::Error::WorkerCrashed))?
     }
 
     pub async fn get_connection(&self, code: &str) -> Result<Connection, StoreError> {
