@@ -10,42 +10,63 @@ use serde_json::{Value, json};
 use switchboard::client::{Client, ClientError, InProcess};
 use switchboard::domain::credentials::Kind;
 use switchboard::model::{
-    ConnectionPatch, FlowInput, FlowStep, FlowType, IntegrationKind, NewConnection, NewIntegration,
-    Source, StepKind,
+    AccessLevel, ConnectionPatch, FlowInput, FlowStep, FlowType, IntegrationKind, NewConnection,
+    NewIntegration, NewUser, Source, StepKind, UserKind,
 };
 use switchboard::server::serve::{self, Running};
+use switchboard::service::Actor;
 use switchboard::service::Service;
+use switchboard::store::{OffsetClock, Store};
 use tempfile::TempDir;
 
 struct Backend {
     client: Client,
     service: Arc<Service>,
     dir: TempDir,
+    /// The store's clock, which tests move forward.
+    clock: Arc<OffsetClock>,
     /// The server, for the HTTP runs (stops when the test ends).
     _server: Option<Running>,
 }
 
-async fn embedded() -> Backend {
+/// A store in a fresh directory, on a clock the test moves.
+async fn store_with_clock() -> (TempDir, Store, Arc<OffsetClock>) {
     let dir = tempfile::tempdir().unwrap();
-    let transport = InProcess::open(dir.path(), "alice").await.unwrap();
-    let service = transport.service().clone();
+    let (db, key) = switchboard::store::sqlite_paths(dir.path());
+    let clock = Arc::new(OffsetClock::default());
+    let store = Store::open_sqlite(&db, &key)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    (dir, store, clock)
+}
+
+async fn embedded() -> Backend {
+    let (dir, store, clock) = store_with_clock().await;
+    let me = store.ensure_owner("alice").await.unwrap();
+    let service = Arc::new(Service::new(store));
+    let transport = InProcess::new(
+        service.clone(),
+        Actor {
+            username: me.username,
+            kind: me.kind,
+        },
+    );
     Backend {
         client: Client::new(Arc::new(transport), Source::Cli),
         service,
         dir,
+        clock,
         _server: None,
     }
 }
 
 const OWNER_PASSWORD: &str = "correct horse battery";
+const MEMBER_PASSWORD: &str = "a member's long password";
 
 /// A real server on a loopback port, and a client logged in as its owner.
 async fn served() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = switchboard::store::sqlite_paths(dir.path());
-    let store = switchboard::store::Store::open_sqlite(&db, &key)
-        .await
-        .unwrap();
+    let (dir, store, clock) = store_with_clock().await;
     let service = Arc::new(Service::new(store));
     service
         .prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
@@ -61,7 +82,49 @@ async fn served() -> Backend {
         client,
         service,
         dir,
+        clock,
         _server: Some(server),
+    }
+}
+
+impl Backend {
+    /// A new member and a client acting as them, over the same transport.
+    async fn member(&self, username: &str) -> Client {
+        self.client
+            .create_user(&NewUser {
+                username: username.into(),
+                kind: UserKind::Member,
+                password: Some(MEMBER_PASSWORD.into()),
+            })
+            .await
+            .unwrap();
+        match &self._server {
+            None => Client::new(
+                Arc::new(InProcess::new(
+                    self.service.clone(),
+                    Actor {
+                        username: username.into(),
+                        kind: UserKind::Member,
+                    },
+                )),
+                Source::Cli,
+            ),
+            Some(server) => {
+                let url = format!("http://{}", server.addr());
+                let client = Client::http(&url, None, None, Source::Cli).unwrap();
+                client.login(username, MEMBER_PASSWORD).await.unwrap();
+                client
+            }
+        }
+    }
+
+    /// Moves the store's clock on; the owner's session is renewed (it would
+    /// have timed out).
+    async fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        if self._server.is_some() {
+            self.client.login("alice", OWNER_PASSWORD).await.unwrap();
+        }
     }
 }
 
@@ -119,6 +182,10 @@ contract!(
     integrations_are_created_renamed_and_deleted_with_clear_errors,
     r12_r15_pending_registrations_and_deregistrations_apply_in_one_request,
     r16a_replace_in_one_step_one_flow_or_everywhere_then_delete,
+    r16b_unused_connections_without_activity_for_30_days_are_flagged_and_filtered,
+    r18_a_member_sees_their_integrations_the_connections_registered_with_them_and_steps_on_those,
+    r19_monitor_reads_and_only_manage_registers_and_saves_flows,
+    r20_a_member_acts_on_credentials_only_through_an_integration_they_manage,
 );
 
 async fn r16a_replace_in_one_step_one_flow_or_everywhere_then_delete(b: Backend) {
@@ -1228,4 +1295,228 @@ async fn r4_debug_output_of_a_create_answer_hides_the_credentials(b: Backend) {
     let debug = format!("{created:?}");
     assert!(debug.contains("debugged_app"));
     assert!(!debug.contains(&created.password) && !debug.contains(&created.secret));
+}
+
+fn status<T>(r: &Result<T, ClientError>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(e) => e.status().unwrap_or(0),
+    }
+}
+
+async fn r16b_unused_connections_without_activity_for_30_days_are_flagged_and_filtered(b: Backend) {
+    let codes = with_connections(&b, &["Used", "Idle"]).await;
+    b.client
+        .save_flow("adhoc", &flow_input(None, &[(StepKind::Export, &codes[0])]))
+        .await
+        .unwrap();
+    assert!(b.client.list_stale_connections().await.unwrap().is_empty());
+    b.advance(chrono::Duration::days(29)).await;
+    assert!(b.client.list_stale_connections().await.unwrap().is_empty());
+    b.advance(chrono::Duration::days(2)).await;
+    let stale: Vec<String> = b
+        .client
+        .list_stale_connections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    assert_eq!(stale, vec![codes[1].clone()]);
+    let all = b.client.list_connections().await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| (c.stale, c.in_use)).collect::<Vec<_>>(),
+        [(true, false), (false, true)],
+        "Idle, then Used, in label order"
+    );
+    assert!(b.client.get_connection(&codes[1]).await.unwrap().stale);
+    // Used by no step any more: it is stale too.
+    b.client.delete_flow("adhoc").await.unwrap();
+    assert_eq!(b.client.list_stale_connections().await.unwrap().len(), 2);
+    let bad = b
+        .client
+        .raw(Method::GET, "/api/v1/connections?stale=maybe", None)
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 400);
+}
+
+async fn r18_a_member_sees_their_integrations_the_connections_registered_with_them_and_steps_on_those(
+    b: Backend,
+) {
+    let codes = with_connections(&b, &["Mine", "Theirs", "Shared", "Nobody"]).await;
+    let (mine, theirs, shared, nobody) = (&codes[0], &codes[1], &codes[2], &codes[3]);
+    let ours = integration(&b, "Ours", IntegrationKind::Standard).await;
+    let other = integration(&b, "Other", IntegrationKind::Standard).await;
+    b.client
+        .register(&ours, &[mine.clone(), shared.clone()])
+        .await
+        .unwrap();
+    b.client
+        .save_flow(
+            "other_sync",
+            &flow_input(
+                Some(&other),
+                &[(StepKind::Export, theirs), (StepKind::Import, shared)],
+            ),
+        )
+        .await
+        .unwrap();
+    b.client
+        .save_flow("lonely", &flow_input(None, &[(StepKind::Export, nobody)]))
+        .await
+        .unwrap();
+    let mia = b.member("mia").await;
+    // No access yet: nothing at all.
+    assert!(mia.list_integrations().await.unwrap().is_empty());
+    assert!(mia.list_connections().await.unwrap().is_empty());
+    assert!(mia.list_flows().await.unwrap().is_empty());
+    assert_eq!(status(&mia.get_connection(mine).await), 404);
+    b.client
+        .set_access(&ours, "mia", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
+    let integrations = mia.list_integrations().await.unwrap();
+    assert_eq!(
+        integrations
+            .iter()
+            .map(|i| (i.code.as_str(), i.access))
+            .collect::<Vec<_>>(),
+        [(ours.as_str(), Some(AccessLevel::Monitor))]
+    );
+    let seen: Vec<String> = mia
+        .list_connections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    assert_eq!(seen, vec![mine.clone(), shared.clone()]);
+    // The other integration's flow shows only its step on the shared one.
+    let flows = mia.list_flows().await.unwrap();
+    assert_eq!(flows.len(), 1);
+    assert_eq!(flows[0].code, "other_sync");
+    assert!(flows[0].partial);
+    assert_eq!(
+        flows[0]
+            .steps
+            .iter()
+            .map(|s| s.connection.as_str())
+            .collect::<Vec<_>>(),
+        [shared.as_str()]
+    );
+    assert_eq!(mia.get_flow("other_sync").await.unwrap(), flows[0]);
+    let used = mia.used_by(shared).await.unwrap();
+    assert_eq!(used.len(), 1);
+    // Everything else is "not found", never "forbidden".
+    for r in [
+        status(&mia.get_connection(theirs).await),
+        status(&mia.get_connection(nobody).await),
+        status(&mia.used_by(theirs).await),
+        status(&mia.get_integration(&other).await),
+        status(&mia.get_flow("lonely").await),
+        status(&mia.connection_audit(theirs).await),
+        status(&mia.credentials_info(theirs).await),
+    ] {
+        assert_eq!(r, 404);
+    }
+    // The owner sees everything.
+    assert_eq!(b.client.list_connections().await.unwrap().len(), 4);
+    assert_eq!(b.client.list_flows().await.unwrap().len(), 2);
+}
+
+async fn r19_monitor_reads_and_only_manage_registers_and_saves_flows(b: Backend) {
+    let codes = with_connections(&b, &["ERP", "Shop"]).await;
+    let i = integration(&b, "Orders", IntegrationKind::Standard).await;
+    b.client.register(&i, &codes[..1]).await.unwrap();
+    let max = b.member("max").await;
+    b.client
+        .set_access(&i, "max", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
+    assert_eq!(
+        max.get_integration(&i).await.unwrap().access,
+        Some(AccessLevel::Monitor)
+    );
+    let err = max.deregister(&i, &codes[0]).await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().contains("monitor"), "{err}");
+    let err = max
+        .save_flow(
+            "sync",
+            &flow_input(Some(&i), &[(StepKind::Export, &codes[0])]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    // Nothing changed.
+    assert_eq!(
+        b.client.get_integration(&i).await.unwrap().registered,
+        codes[..1]
+    );
+    assert!(b.client.list_flows().await.unwrap().is_empty());
+    b.client
+        .set_access(&i, "max", Some(AccessLevel::Manage))
+        .await
+        .unwrap();
+    let saved = max
+        .save_flow(
+            "sync",
+            &flow_input(Some(&i), &[(StepKind::Export, &codes[0])]),
+        )
+        .await
+        .unwrap();
+    assert!(saved.registered.is_empty());
+    max.deregister(&i, &codes[0]).await.unwrap();
+    // The shop is not visible to max: registering it is "not found" (R12).
+    assert_eq!(status(&max.register(&i, &codes[1..]).await), 404);
+    // Access taken away: the integration is gone for them.
+    b.client.set_access(&i, "max", None).await.unwrap();
+    assert_eq!(status(&max.get_integration(&i).await), 404);
+}
+
+async fn r20_a_member_acts_on_credentials_only_through_an_integration_they_manage(b: Backend) {
+    let codes = with_connections(&b, &["Watched", "Managed"]).await;
+    let watch = integration(&b, "Watch", IntegrationKind::Standard).await;
+    let run = integration(&b, "Run", IntegrationKind::Standard).await;
+    b.client.register(&watch, &codes[..1]).await.unwrap();
+    b.client.register(&run, &codes[1..]).await.unwrap();
+    let tom = b.member("tom").await;
+    b.client
+        .set_access(&watch, "tom", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
+    b.client
+        .set_access(&run, "tom", Some(AccessLevel::Manage))
+        .await
+        .unwrap();
+    let (watched, managed) = (&codes[0], &codes[1]);
+    // Seen through a monitored integration: read, but not act.
+    assert!(tom.get_connection(watched).await.is_ok());
+    assert_eq!(status(&tom.reveal_secret(watched).await), 403);
+    assert_eq!(status(&tom.regenerate_secret(watched).await), 403);
+    assert_eq!(status(&tom.regenerate_password(watched).await), 403);
+    let patch = ConnectionPatch {
+        label: Some("Renamed".into()),
+        ..Default::default()
+    };
+    assert_eq!(status(&tom.update_connection(watched, &patch).await), 403);
+    assert_eq!(status(&tom.delete_connection(watched).await), 403);
+    assert_eq!(
+        b.client.get_connection(watched).await.unwrap().label,
+        "Watched"
+    );
+    // Managed: credentials and settings.
+    assert!(tom.reveal_secret(managed).await.is_ok());
+    let before = b.client.get_connection(managed).await.unwrap().client_id;
+    tom.regenerate_secret(managed).await.unwrap();
+    assert_eq!(
+        b.client.get_connection(managed).await.unwrap().client_id,
+        before
+    );
+    tom.update_connection(managed, &patch).await.unwrap();
+    assert_eq!(
+        b.client.get_connection(managed).await.unwrap().label,
+        "Renamed"
+    );
 }
