@@ -1136,6 +1136,30 @@ async fn demo_workspace_loads_once_into_an_empty_store(b: Backend) {
     let flows = b.client.list_flows().await.unwrap();
     assert!(flows.iter().filter(|f| f.integration.is_none()).count() >= 2);
     assert!(list.iter().any(|c| c.in_use) && list.iter().any(|c| !c.in_use));
+    // A past for some: the long idle ones unused by any step are stale
+    // (R16b); the legacy import is idle too, but a flow still uses it.
+    let stale: Vec<String> = b
+        .client
+        .list_stale_connections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    assert_eq!(
+        stale,
+        [
+            "odoo_staging",
+            "partner_sftp_drop_csv",
+            "print_catalog_2025_indesign"
+        ]
+    );
+    let legacy = b
+        .client
+        .get_connection("akeneo_pim_legacy_import")
+        .await
+        .unwrap();
+    assert!(legacy.in_use && !legacy.stale && legacy.last_activity_at.is_some());
     let err = b.client.load_demo().await.unwrap_err();
     assert_eq!(err.status(), Some(409));
     assert_eq!(b.client.list_connections().await.unwrap().len(), list.len());

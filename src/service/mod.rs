@@ -146,6 +146,16 @@ struct DemoFile {
     flows: Vec<DemoFlow>,
     #[serde(default)]
     members: Vec<DemoMember>,
+    #[serde(default)]
+    history: Vec<DemoHistory>,
+}
+
+/// A demo connection's past: when it was created and last used.
+#[derive(serde::Deserialize)]
+struct DemoHistory {
+    connection: String,
+    created_days_ago: u32,
+    active_days_ago: Option<u32>,
 }
 
 #[derive(serde::Deserialize)]
@@ -482,6 +492,13 @@ impl Service {
             .map(Self::draft)
             .collect::<Result<Vec<_>, _>>()?;
         let mut loaded = self.import_drafts(actor, source, &drafts).await?;
+        // Some have a past: long idle ones show as stale (R16b).
+        for h in &demo.history {
+            self.store
+                .set_demo_history(&h.connection, h.created_days_ago, h.active_days_ago)
+                .await
+                .map_err(|e| ServiceError::from_store(e, Some(&h.connection)))?;
+        }
         // Then integrations (one an app), flows (two standalone) and members
         // with different access, enough to show every rule of SPEC §4.
         for i in &demo.integrations {

@@ -554,6 +554,34 @@ impl Store {
         Ok(drafts.len() as u64)
     }
 
+    /// Gives a demo connection a past: created `created_days_ago`, last
+    /// used by the Web API `active_days_ago` (or never). Only for the demo
+    /// workspace, so that the stale flag (R16b) has something to show.
+    pub async fn set_demo_history(
+        &self,
+        code: &str,
+        created_days_ago: u32,
+        active_days_ago: Option<u32>,
+    ) -> Result<(), StoreError> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let now = self.now_millis();
+        let created = now - i64::from(created_days_ago) * DAY_MS;
+        let active = active_days_ago.map(|d| now - i64::from(d) * DAY_MS);
+        let done = sqlx::query(
+            "UPDATE connections SET created_at = $2, last_activity_at = $3 WHERE code = $1",
+        )
+        .bind(code)
+        .bind(created)
+        .bind(active)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn insert_in(
         &self,
         tx: &mut Transaction<'static, Sqlite>,
