@@ -1752,7 +1752,9 @@ fn footer_cells_of(h: &Harness, text: &str) -> Vec<ratatui::buffer::Cell> {
 
 #[tokio::test]
 async fn snapshot_r16a_replace_picker_everywhere_one_flow_and_its_confirmation() {
-    let mut h = harness_with(Theme::colored(), 120, 40)
+    // 108 columns: the detail pane goes below the table, so the picker
+    // covers its client id whole (the snapshot filters whole ones only).
+    let mut h = harness_with(Theme::colored(), 108, 40)
         .await
         .with_demo()
         .await;
