@@ -250,7 +250,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 110).await;
+    let mut h = harness_with(Theme::colored(), 120, 130).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {
@@ -1715,4 +1715,561 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
         h.app.register.focus,
         switchboard::tui::register::RegFocus::Connections
     );
+}
+
+// ---------------------------------------------------------------------------
+// Replace (R16a), stale (R16b), delete in use (R8), who may act (R19, R20)
+// ---------------------------------------------------------------------------
+
+/// Moves the selection to the connection `code` (by the arrow keys).
+async fn select(h: &mut Harness, code: &str) {
+    let at = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .position(|&i| h.app.connections[i].code == code)
+        .unwrap_or_else(|| panic!("{code} is not shown"));
+    h.press(KeyCode::Char('g')).await;
+    for _ in 0..at {
+        h.press(KeyCode::Char('j')).await;
+    }
+    assert_eq!(h.selected_code(), code);
+}
+
+fn footer_cells_of(h: &Harness, text: &str) -> Vec<ratatui::buffer::Cell> {
+    let buf = h.terminal.backend().buffer();
+    let y = buf.area.height - 1;
+    let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+    let start = line
+        .find(text)
+        .unwrap_or_else(|| panic!("{text:?} not in the footer: {line}"));
+    let col = line[..start].chars().count() as u16;
+    (col..col + text.chars().count() as u16)
+        .map(|x| buf[(x, y)].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn snapshot_r16a_replace_picker_everywhere_one_flow_and_its_confirmation() {
+    // 108 columns: the detail pane goes below the table, so the picker
+    // covers its client id whole (the snapshot filters whole ones only).
+    let mut h = harness_with(Theme::colored(), 108, 40)
+        .await
+        .with_demo()
+        .await;
+    select(&mut h, "sap_s_4hana_production").await;
+    h.press(KeyCode::Char('r')).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Replace(_))));
+    h.type_str("erp sap").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Replace SAP S/4HANA Production (sap_s_4hana_production)"),
+        "{screen}"
+    );
+    assert!(screen.contains("Used by 3 steps in 3 flows"), "{screen}");
+    assert!(screen.contains("[everywhere]"), "{screen}");
+    assert!(screen.contains("▶ ERP (SAP)"), "{screen}");
+    snap!("replace_picker_everywhere", screen);
+
+    // Tab: one flow; → picks the next flow that uses it.
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Right).await;
+    let screen = h.screen();
+    assert!(screen.contains("[one flow]"), "{screen}");
+    assert!(screen.contains("2 of 3"), "{screen}");
+    snap!("replace_picker_one_flow", screen);
+
+    // Enter: the confirmation names the step and the registration (R14).
+    h.press(KeyCode::Enter).await;
+    let text = modal_text(&h.screen());
+    assert!(
+        text.contains("Replace SAP S/4HANA Production (sap_s_4hana_production) by ERP (SAP)"),
+        "{text}"
+    );
+    assert!(text.contains("Steps that change (1 step)"), "{text}");
+    assert!(text.contains("gets registered with"), "{text}");
+    snap!("replace_confirm", h.screen());
+
+    // Esc backs out one stage at a time; nothing was sent.
+    h.press(KeyCode::Esc).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Replace(_))));
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+    let used = h
+        .app
+        .client
+        .used_by("sap_s_4hana_production")
+        .await
+        .unwrap();
+    assert_eq!(used.len(), 3, "nothing replaced");
+}
+
+#[tokio::test]
+async fn r16a_r8_delete_in_use_shows_the_used_by_then_replace_everywhere_then_delete_succeeds() {
+    let mut h = harness_with(Theme::colored(), 120, 40)
+        .await
+        .with_demo()
+        .await;
+    select(&mut h, "sap_s_4hana_production").await;
+    // d on a connection in use: what uses it, no confirmation to delete.
+    h.press(KeyCode::Char('d')).await;
+    let screen = h.screen();
+    let text = modal_text(&screen);
+    assert!(
+        text.contains("cannot be deleted: it is in use by 3 steps in 3 flows (R8)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ERP to Shopify (erp_to_shopify) step 1, export"),
+        "{text}"
+    );
+    assert!(text.contains("(r), then delete it"), "{text}");
+    snap!("delete_in_use", screen);
+    // y opens the picker for it.
+    h.press(KeyCode::Char('y')).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Replace(_))));
+    h.type_str("erp sap").await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Char('y')).await;
+    assert!(h.app.modals.is_empty());
+    let status = h.status();
+    assert!(
+        status.starts_with("Replaced SAP S/4HANA Production by ERP (SAP)"),
+        "{status}"
+    );
+    assert!(status.contains("in 3 steps of 3 flows"), "{status}");
+    assert!(
+        status.contains("with Product Syndication and Translations (R14)"),
+        "{status}"
+    );
+    assert_eq!(h.selected_code(), "sap_s_4hana_production", "kept selected");
+    assert_eq!(h.app.usage.counts("sap_s_4hana_production").1, 0);
+    let client = h.app.client.clone();
+    assert_eq!(client.used_by("erp_sap_prod").await.unwrap().len(), 4);
+    // Now d asks to delete, and y deletes it.
+    h.press(KeyCode::Char('d')).await;
+    assert!(modal_text(&h.screen()).contains("Delete SAP S/4HANA Production"));
+    h.press(KeyCode::Char('y')).await;
+    assert!(h.status().starts_with("Deleted sap_s_4hana_production"));
+    assert!(
+        !h.app
+            .connections
+            .iter()
+            .any(|c| c.code == "sap_s_4hana_production")
+    );
+}
+
+#[tokio::test]
+async fn r16a_replace_in_one_step_changes_only_that_step() {
+    let mut h = harness().await.with_demo().await;
+    select(&mut h, "sap_s_4hana_production").await;
+    h.press(KeyCode::Char('r')).await;
+    // Two Tabs: one step; the first step in the list is erp_to_magento_eu's.
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Tab).await;
+    h.type_str("erp sap").await;
+    h.press(KeyCode::Enter).await;
+    let text = modal_text(&h.screen());
+    assert!(text.contains("in one step: step 1 of flow"), "{text}");
+    h.press(KeyCode::Enter).await;
+    assert!(h.status().contains("in 1 step of 1 flow"), "{}", h.status());
+    let client = h.app.client.clone();
+    assert_eq!(
+        client
+            .used_by("sap_s_4hana_production")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn r16a_r_on_a_connection_no_flow_uses_says_so() {
+    let mut h = harness().await.with_demo().await;
+    assert_eq!(h.selected_code(), "1worldsync_gdsn_feed");
+    h.press(KeyCode::Char('r')).await;
+    assert!(h.app.modals.is_empty(), "no picker");
+    assert!(
+        h.status()
+            .starts_with("1WorldSync GDSN Feed is not used by any flow: nothing to replace"),
+        "{}",
+        h.status()
+    );
+    // The footer dims r for this row.
+    h.screen();
+    let cells = footer_cells_of(&h, "r replace");
+    assert!(
+        cells
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::CROSSED_OUT))
+    );
+    let cells = footer_cells_of(&h, "e edit");
+    assert!(
+        !cells[0].modifier.contains(Modifier::CROSSED_OUT),
+        "the owner may edit"
+    );
+}
+
+/// The demo workspace in a store whose clock the test moves, the app
+/// acting as its owner.
+async fn clocked_demo(
+    width: u16,
+    height: u16,
+) -> (Harness, std::sync::Arc<switchboard::store::OffsetClock>) {
+    use std::sync::Arc;
+    use switchboard::client::InProcess;
+    use switchboard::model::UserKind;
+    use switchboard::service::{Actor, Service};
+    use switchboard::store::{OffsetClock, Store, sqlite_paths};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let clock = Arc::new(OffsetClock::default());
+    let store = Store::open_sqlite(&db, &key)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    store.ensure_owner("alice").await.unwrap();
+    let service = Arc::new(Service::new(store));
+    let transport = InProcess::new(
+        service,
+        Actor {
+            username: "alice".into(),
+            kind: UserKind::Owner,
+        },
+    );
+    let client = Client::new(Arc::new(transport), Source::Tui);
+    client.load_demo().await.unwrap();
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        _dir: dir,
+    };
+    (h, clock)
+}
+
+async fn reload(h: &mut Harness) {
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filter() {
+    let (mut h, clock) = clocked_demo(140, 40).await;
+    assert!(
+        h.screen().contains("Connections · 36 "),
+        "nothing stale yet"
+    );
+    h.press(KeyCode::Char('S')).await;
+    assert!(h.app.filter.visible().is_empty());
+    assert!(
+        h.screen()
+            .contains("No stale connection: each is used by a flow")
+    );
+    h.press(KeyCode::Char('S')).await;
+    // 31 days on: the 24 connections no flow step uses are stale.
+    clock.advance(chrono::Duration::days(31));
+    reload(&mut h).await;
+    let expected = h.app.client.list_stale_connections().await.unwrap();
+    assert_eq!(expected.len(), 24);
+    assert!(h.screen().contains("Connections · 36 · 24 stale "));
+    h.press(KeyCode::Char('S')).await;
+    assert_eq!(h.app.filter.visible().len(), 24);
+    assert!(
+        h.app
+            .filter
+            .visible()
+            .iter()
+            .all(|&i| h.app.connections[i].stale)
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Connections · stale only: 24 of 36 "),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("! Stale      no step uses it and no Web API activity"),
+        "{screen}"
+    );
+    // With the fuzzy filter: stale ones that match.
+    h.press(KeyCode::Char('/')).await;
+    h.type_str("sales").await;
+    h.press(KeyCode::Enter).await;
+    let shown: Vec<String> = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .map(|&i| h.app.connections[i].code.clone())
+        .collect();
+    assert!(!shown.is_empty());
+    assert!(
+        !shown.iter().any(|c| c == "shopify_plus_us"),
+        "used by a flow: not stale"
+    );
+    assert!(
+        shown.iter().all(|c| c.starts_with("salesforce_")),
+        "{shown:?}"
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!(
+            "Connections · stale only: {} of 36 match ",
+            shown.len()
+        )),
+        "{screen}"
+    );
+    snap!("stale_filter", screen);
+    // Esc clears the query first, then the stale filter.
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.filter.visible().len(), 24);
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.filter.visible().len(), 36);
+}
+
+/// Counts the requests a client sends.
+struct Counting {
+    inner: switchboard::client::InProcess,
+    sent: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl switchboard::client::Transport for Counting {
+    fn send(
+        &self,
+        request: switchboard::client::ApiRequest,
+    ) -> futures::future::BoxFuture<
+        '_,
+        Result<switchboard::client::ApiResponse, switchboard::client::ClientError>,
+    > {
+        self.sent
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", request.method, request.path));
+        self.inner.send(request)
+    }
+
+    fn backend(&self) -> String {
+        self.inner.backend()
+    }
+}
+
+/// The demo workspace seen by member `tom` (manages Translations, monitors
+/// Marketing Assets), with the requests his app sends.
+async fn as_tom(
+    width: u16,
+    height: u16,
+) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let owner = harness().await.with_demo().await;
+    let dir = owner._dir;
+    let inner = switchboard::client::InProcess::open_as(dir.path(), "alice", "tom")
+        .await
+        .unwrap();
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let transport = Counting {
+        inner,
+        sent: sent.clone(),
+    };
+    let client = Client::new(std::sync::Arc::new(transport), Source::Tui);
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        _dir: dir,
+    };
+    (h, sent)
+}
+
+#[tokio::test]
+async fn snapshot_r20_a_member_pressing_e_on_a_connection_they_only_monitor_gets_the_reason_and_no_request()
+ {
+    let (mut h, sent) = as_tom(120, 32).await;
+    assert!(h.screen().contains("tom (member)"));
+    select(&mut h, "bynder_brand_portal").await;
+    let before = sent.lock().unwrap().len();
+    let commands = h.app.update(Msg::Input(key(KeyCode::Char('e'))));
+    assert!(commands.is_empty(), "{commands:?}");
+    assert!(h.app.modals.is_empty(), "no form");
+    assert_eq!(
+        h.status(),
+        "You can't edit Bynder Brand Portal: you only monitor Marketing Assets, where it is registered (R20)"
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Your access  monitor only, through Marketing"),
+        "{screen}"
+    );
+    snap!("member_refused_edit", screen);
+    // The footer dims what does not apply: e, d, r.
+    for hint in ["e edit", "d delete", "r replace"] {
+        assert!(
+            footer_cells_of(&h, hint)
+                .iter()
+                .all(|c| c.modifier.contains(Modifier::CROSSED_OUT)),
+            "{hint} is dimmed"
+        );
+    }
+    // d and r are refused too, and the Credentials tab's secret keys.
+    h.press(KeyCode::Char('d')).await;
+    assert!(
+        h.status()
+            .contains("only the owner or an admin may delete connections (R20)"),
+        "{}",
+        h.status()
+    );
+    h.press(KeyCode::Char('3')).await;
+    h.press(KeyCode::Char('l')).await;
+    let before_keys = sent.lock().unwrap().len();
+    for k in ['v', 's', 'p', 'y'] {
+        h.press(KeyCode::Char(k)).await;
+        assert!(h.app.modals.is_empty(), "{k}: nothing opens");
+        assert!(
+            h.status().starts_with("You can't") && h.status().ends_with("(R20)"),
+            "{k}: {}",
+            h.status()
+        );
+    }
+    assert_eq!(sent.lock().unwrap().len(), before_keys, "no request sent");
+    let requests = sent.lock().unwrap()[before..].to_vec();
+    assert!(
+        requests.iter().all(|r| r.starts_with("GET ")),
+        "only reads (the tab's card): {requests:?}"
+    );
+    // On a connection of an integration he manages, e opens the form.
+    h.press(KeyCode::Char('1')).await;
+    select(&mut h, "smartling_translations").await;
+    h.press(KeyCode::Char('e')).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Form(_))));
+}
+
+#[tokio::test]
+async fn r19_r13_a_member_registers_and_creates_only_where_they_manage() {
+    let (mut h, sent) = as_tom(120, 32).await;
+    // Register tab: Marketing Assets (monitor) is read-only.
+    h.press(KeyCode::Char('2')).await;
+    let marketing = h
+        .app
+        .integrations
+        .iter()
+        .position(|i| i.code == "marketing_assets")
+        .unwrap();
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('g')).await;
+    for _ in 0..marketing {
+        h.press(KeyCode::Char('j')).await;
+    }
+    h.press(KeyCode::Char('l')).await;
+    let before = sent.lock().unwrap().len();
+    for k in [' ', 'a'] {
+        h.press(KeyCode::Char(k)).await;
+        assert_eq!(
+            h.status(),
+            "You monitor Marketing Assets: only managers may register or deregister (R19)"
+        );
+    }
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty());
+    assert!(h.app.register.pending.is_empty());
+    assert_eq!(sent.lock().unwrap().len(), before);
+    assert!(h.screen().contains("✗ You monitor Marketing Assets"));
+    // n: the form offers only Translations, the one he manages (R13).
+    h.press(KeyCode::Char('1')).await;
+    h.press(KeyCode::Char('n')).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Integration ◀ Translations (translations) ▶"),
+        "{screen}"
+    );
+    h.type_str("Phrase TMS").await;
+    h.press(KeyCode::Enter).await;
+    assert!(
+        matches!(h.app.modals.last(), Some(Modal::ShownOnce(_))),
+        "{}",
+        h.status()
+    );
+    h.press(KeyCode::Esc).await;
+    let translations = h
+        .app
+        .integrations
+        .iter()
+        .find(|i| i.code == "translations")
+        .unwrap();
+    assert!(translations.registered.contains(&"phrase_tms".to_string()));
+    // r on a connection used in flows he does not manage too: the picker
+    // opens on one flow, the one he manages; everywhere is not his.
+    select(&mut h, "sap_s_4hana_production").await;
+    h.press(KeyCode::Char('r')).await;
+    let Some(Modal::Replace(picker)) = h.app.modals.last() else {
+        panic!("the picker opens: {}", h.status());
+    };
+    assert_eq!(picker.scope, switchboard::tui::replace::Scope::Flow);
+    assert_eq!(picker.flows().len(), 1);
+    assert_eq!(picker.flows()[0].flow, "translate_descriptions");
+}
+
+#[tokio::test]
+async fn a_member_who_manages_nothing_is_told_why_n_opens_no_form() {
+    let owner = harness().await.with_demo().await;
+    let client =
+        switchboard::client::Client::embedded_as(owner._dir.path(), "alice", "max", Source::Tui)
+            .await
+            .unwrap();
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let commands = app.update(Msg::Input(key(KeyCode::Char('n'))));
+    assert!(commands.is_empty());
+    assert!(app.modals.is_empty());
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("inside an integration you manage, and you manage none (R13, R19)")
+    );
+}
+
+#[tokio::test]
+async fn render_never_panics_in_the_replace_picker_and_its_dialogs() {
+    let mut h = harness().await.with_demo().await;
+    select(&mut h, "sap_s_4hana_production").await;
+    let states: Vec<Vec<KeyCode>> = vec![
+        vec![KeyCode::Char('r')],
+        vec![KeyCode::Char('z'), KeyCode::Char('z'), KeyCode::Char('z')],
+        vec![
+            KeyCode::Backspace,
+            KeyCode::Backspace,
+            KeyCode::Backspace,
+            KeyCode::Tab,
+            KeyCode::Right,
+        ],
+        vec![KeyCode::Tab, KeyCode::Left, KeyCode::PageDown],
+        vec![KeyCode::Enter],
+        vec![KeyCode::Esc, KeyCode::Esc, KeyCode::Char('d')],
+    ];
+    for keys in states {
+        for k in keys {
+            h.press(k).await;
+        }
+        assert!(!h.app.modals.is_empty());
+        let app = std::cell::RefCell::new(&mut h.app);
+        for w in (1..=220).step_by(7) {
+            for hgt in (1..=70).step_by(5) {
+                let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+                tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+            }
+        }
+        for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3), (50, 13)] {
+            let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+            tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+        }
+    }
 }

@@ -122,6 +122,13 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     session.type_text("sap").await;
     screens.push(session.snapshot("filter.png")?);
 
+    // Replacing a connection three flows use (R16a): the picker.
+    session.press(KeyCode::Esc).await;
+    session.select_code("sap_s_4hana_production").await?;
+    session.press_char('r').await;
+    session.type_text("erp").await;
+    screens.push(session.snapshot("replace.png")?);
+
     session.press(KeyCode::Esc).await;
     session.press_char('n').await;
     session.type_text("Magento Storefront").await;
@@ -286,6 +293,22 @@ impl Session {
             self.press_char('j').await;
         }
         bail!("no connection with a logo in the demo workspace")
+    }
+
+    /// Moves the selection down to the connection `code`.
+    async fn select_code(&mut self, code: &str) -> Result<()> {
+        self.press_char('g').await;
+        for _ in 0..self.app.connections.len() {
+            if self
+                .app
+                .selected_connection()
+                .is_some_and(|c| c.code == code)
+            {
+                return Ok(());
+            }
+            self.press_char('j').await;
+        }
+        bail!("no {code:?} in the demo workspace")
     }
 
     fn selected_has_logo(&self) -> bool {

@@ -16,13 +16,14 @@ use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Ti
 use super::filter::FuzzyFilter;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
-use super::register::{APP_REASON, RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
+use super::register::{RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
+use super::replace::{self, InUse, ReplacePicker, ReplacePlan};
 use super::theme::Theme;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
     AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, CredentialsInfo,
-    DemoLoaded, Flow, Integration, IntegrationKind, Me, NewConnection, Quota, Registered, User,
+    DemoLoaded, Flow, Integration, Me, NewConnection, Quota, Registered, Replaced, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -72,6 +73,12 @@ pub enum Msg {
     PasswordRegenerated(String, Result<NewPassword, ClientError>),
     /// The answer to applying an integration's pending changes.
     RegistrationsApplied(String, Result<Registered, ClientError>),
+    /// The answer to replacing `code` by `with` (R16a).
+    Replaced {
+        code: String,
+        with: String,
+        result: Result<Replaced, ClientError>,
+    },
     /// One second of a revealed secret's countdown, by reveal generation.
     RevealTick(u64),
     ClipboardExpired(u64),
@@ -113,6 +120,14 @@ pub enum Command {
         integration: String,
         register: Vec<String>,
         deregister: Vec<String>,
+    },
+    /// R16a: replace `code` by `with` in one step (`flow` and `position`),
+    /// one flow, or everywhere; one request, one transaction.
+    Replace {
+        code: String,
+        with: String,
+        flow: Option<String>,
+        position: Option<u32>,
     },
     /// Send `RevealTick(generation)` after the delay.
     RevealTick {
@@ -226,6 +241,17 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
                 .apply_registrations(&integration, &register, &deregister)
                 .await;
             Msg::RegistrationsApplied(integration, r)
+        }
+        Command::Replace {
+            code,
+            with,
+            flow,
+            position,
+        } => {
+            let result = client
+                .replace_connection(&code, &with, flow.as_deref(), position)
+                .await;
+            Msg::Replaced { code, with, result }
         }
         Command::LoadCredentials(code) => {
             let r = client.credentials_info(&code).await;
@@ -348,6 +374,11 @@ pub enum Confirm {
     Registrations(Box<RegistrationChanges>),
     /// `q` while registration changes are pending: (changes, integrations).
     QuitWithPending(usize, usize),
+    /// R16a: the replacement, with every step it changes.
+    Replace(Box<ReplacePlan>),
+    /// `d` on a connection in use (R8): what uses it; yes opens the replace
+    /// picker.
+    DeleteInUse(Box<InUse>),
 }
 
 /// The tabs that work, in order. (4 Permissions and 5 Monitor come with
@@ -429,7 +460,11 @@ pub enum Modal {
     Form(Box<ConnectionForm>),
     Confirm(Confirm),
     ShownOnce(Box<ShownOnce>),
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    /// R16a: the replace picker.
+    Replace(Box<ReplacePicker>),
 }
 
 /// The whole app state.
@@ -611,6 +646,7 @@ impl App {
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help { .. }) => Context::Help,
+            Some(Modal::Replace(_)) => Context::Replace,
             None if self.filter_editing => Context::Filter,
             None => match self.tab {
                 Tab::Connections => Context::List,
@@ -698,7 +734,12 @@ impl App {
                     }
                     Err(e) => {
                         self.set_status(StatusKind::Error, format!("Could not delete {code}: {e}"));
-                        self.backend_error(&e)
+                        let mut commands = self.backend_error(&e);
+                        // In use after all, or gone: show what is true now.
+                        if matches!(e.status(), Some(404 | 409)) {
+                            commands.push(Command::Load);
+                        }
+                        commands
                     }
                 }
             }
@@ -825,6 +866,10 @@ impl App {
             Msg::RegistrationsApplied(integration, r) => {
                 self.finish_call();
                 self.on_registrations_applied(integration, r)
+            }
+            Msg::Replaced { code, with, result } => {
+                self.finish_call();
+                self.on_replaced(code, with, result)
             }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
@@ -1146,6 +1191,8 @@ impl App {
             Event::Paste(text) => {
                 if let Some(Modal::Form(form)) = self.modals.last_mut() {
                     form.paste(&text);
+                } else if let Some(Modal::Replace(picker)) = self.modals.last_mut() {
+                    picker.paste(&text);
                 } else if self.filter_editing {
                     let q = format!("{}{}", self.filter.query(), text.replace(['\n', '\r'], ""));
                     self.set_filter(&q);
@@ -1170,6 +1217,14 @@ impl App {
                 }
                 (MouseEventKind::ScrollUp, Some(Modal::Help { scroll })) => {
                     *scroll = scroll.saturating_sub(1);
+                    Some(Vec::new())
+                }
+                (MouseEventKind::ScrollDown, Some(Modal::Replace(picker))) => {
+                    picker.move_by(1);
+                    Some(Vec::new())
+                }
+                (MouseEventKind::ScrollUp, Some(Modal::Replace(picker))) => {
+                    picker.move_by(-1);
                     Some(Vec::new())
                 }
                 _ => None,
@@ -1318,6 +1373,7 @@ impl App {
             Context::Form => self.on_form_key(action, &key),
             Context::Confirm => self.on_confirm_key(action),
             Context::Secret => self.on_secret_key(action),
+            Context::Replace => self.on_replace_key(action, &key),
             Context::Help => {
                 if let Some(Modal::Help { scroll }) = self.modals.last_mut() {
                     match action {
@@ -1347,44 +1403,108 @@ impl App {
             | Action::PageUp
             | Action::PageDown => self.move_in_list(action),
             Action::ClearFilter => {
-                if self.filter.is_active() {
-                    self.set_filter("");
-                    self.selection_changed()
+                if self.filter.narrows() {
+                    self.clear_one_filter()
                 } else {
                     self.status = None;
                     Vec::new()
                 }
             }
+            Action::StaleOnly => {
+                let on = !self.filter.stale_only();
+                let keep = self.selected_connection().map(|c| c.code.clone());
+                self.filter.set_stale_only(on);
+                self.after_filter_changed(keep);
+                let n = self.filter.stale_count();
+                let key = super::view::key_of(self, Context::List, Action::StaleOnly);
+                self.set_status(
+                    StatusKind::Info,
+                    if !on {
+                        "Showing every connection".to_string()
+                    } else if n == 0 {
+                        format!("No stale connection: each is used by a flow or had Web API activity in the last 30 days ({key} shows all)")
+                    } else {
+                        format!(
+                            "Showing the {} used by no flow and without Web API activity for 30 days ({key} shows all)",
+                            replace::count(n, "stale connection", "stale connections")
+                        )
+                    },
+                );
+                self.selection_changed()
+            }
             Action::New => {
-                match self.quota {
-                    Some(q) if q.reached => self.set_status(
+                match (self.quota, self.create_choices()) {
+                    (Some(q), _) if q.reached => self.set_status(
                         StatusKind::Error,
                         format!(
                             "The connection limit is reached ({} of {}): delete a connection or raise the limit with `switchboard quota set N`",
                             q.count, q.max_connections
                         ),
                     ),
-                    _ => self.modals.push(Modal::Form(Box::new(ConnectionForm::create()))),
+                    (_, None) => self.set_status(StatusKind::Error, self.create_refusal()),
+                    (_, Some(choices)) => self
+                        .modals
+                        .push(Modal::Form(Box::new(ConnectionForm::create_in(choices)))),
                 }
                 Vec::new()
             }
             Action::Edit => {
-                if let Some(c) = self.selected_connection() {
-                    let form = ConnectionForm::edit(c);
-                    self.modals.push(Modal::Form(Box::new(form)));
-                } else {
+                let Some(c) = self.selected_connection() else {
                     self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
+                };
+                if let Some(why) = self.act_refusal(&c.code, &c.label, "edit") {
+                    self.set_status(StatusKind::Error, why);
+                    return Vec::new();
                 }
+                let form = ConnectionForm::edit(c);
+                self.modals.push(Modal::Form(Box::new(form)));
                 Vec::new()
             }
             Action::Delete => {
-                if let Some(c) = self.selected_connection() {
-                    let (code, label) = (c.code.clone(), c.label.clone());
+                let Some(c) = self.selected_connection() else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
+                };
+                let (code, label, in_use) = (c.code.clone(), c.label.clone(), c.in_use);
+                if let Some(why) = self.delete_refusal(&label) {
+                    self.set_status(StatusKind::Error, why);
+                    return Vec::new();
+                }
+                let steps = replace::step_refs(self, &code);
+                if steps.is_empty() && !in_use {
                     self.modals
                         .push(Modal::Confirm(Confirm::Delete { code, label }));
-                } else {
-                    self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
                 }
+                if steps.is_empty() {
+                    // The flag says in use, the flows loaded say nothing:
+                    // they are out of date.
+                    self.set_status(
+                        StatusKind::Error,
+                        format!("{label} is in use by a flow step and cannot be deleted (R8); reloading to show which"),
+                    );
+                    return vec![Command::Load];
+                }
+                let registered_with = self
+                    .usage
+                    .of(&code)
+                    .map(|u| u.registered_with.clone())
+                    .unwrap_or_default();
+                self.modals
+                    .push(Modal::Confirm(Confirm::DeleteInUse(Box::new(InUse {
+                        code,
+                        label,
+                        steps,
+                        registered_with,
+                    }))));
+                Vec::new()
+            }
+            Action::Replace => {
+                let Some(code) = self.selected_code() else {
+                    return Vec::new();
+                };
+                self.open_replace(&code);
                 Vec::new()
             }
             Action::Open => {
@@ -1409,6 +1529,169 @@ impl App {
                 }
             }
             other => self.on_shared_key(other),
+        }
+    }
+
+    /// Esc on a list: clears the query first, then the stale filter.
+    fn clear_one_filter(&mut self) -> Vec<Command> {
+        if self.filter.is_active() {
+            self.set_filter("");
+        } else {
+            let keep = self.selected_connection().map(|c| c.code.clone());
+            self.filter.set_stale_only(false);
+            self.after_filter_changed(keep);
+        }
+        self.selection_changed()
+    }
+
+    /// Keeps the selection on `keep` when it is still shown.
+    fn after_filter_changed(&mut self, keep: Option<String>) {
+        self.selected = keep
+            .and_then(|code| {
+                self.filter
+                    .visible()
+                    .iter()
+                    .position(|&i| self.connections[i].code == code)
+            })
+            .unwrap_or(0);
+        self.offset = 0;
+    }
+
+    /// `r` (R16a): the replace picker, or why there is nothing to replace.
+    fn open_replace(&mut self, code: &str) {
+        let Some(c) = self.connections.iter().find(|c| c.code == code) else {
+            self.set_status(StatusKind::Info, "No connection selected");
+            return;
+        };
+        let (label, in_use) = (c.label.clone(), c.in_use);
+        let steps = replace::step_refs(self, code);
+        if steps.is_empty() {
+            let text = if in_use {
+                format!("{label} is used only by flows you don't see: nothing here to replace")
+            } else {
+                let delete = super::view::key_of(self, Context::List, Action::Delete);
+                format!("{label} is not used by any flow: nothing to replace ({delete} deletes it)")
+            };
+            self.set_status(StatusKind::Info, text);
+            return;
+        }
+        if !steps.iter().any(|s| s.changeable) {
+            let mut places: Vec<String> = steps.iter().map(|s| s.place()).collect();
+            places.dedup();
+            self.set_status(
+                StatusKind::Error,
+                format!(
+                    "You can't replace {label}: the flows that use it are in {}, which you don't manage (R19)",
+                    super::access::join_names(&places)
+                ),
+            );
+            return;
+        }
+        let picker = ReplacePicker::new(code, &label, steps, &self.connections);
+        self.modals.push(Modal::Replace(Box::new(picker)));
+    }
+
+    fn on_replace_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        let Some(Modal::Replace(picker)) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        match action {
+            Some(Action::Up) => picker.move_by(-1),
+            Some(Action::Down) => picker.move_by(1),
+            Some(Action::PageUp) => picker.move_by(-picker.page()),
+            Some(Action::PageDown) => picker.move_by(picker.page()),
+            Some(Action::NextScope) => picker.cycle_scope(true),
+            Some(Action::PrevScope) => picker.cycle_scope(false),
+            Some(Action::PrevChoice | Action::NextChoice) => {
+                if !picker.cycle_choice(action == Some(Action::NextChoice)) {
+                    let scope = self.keymap.keys_of(Context::Replace, Action::NextScope);
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Everywhere has nothing to choose: {scope} picks one flow or one step"
+                        ),
+                    );
+                }
+            }
+            Some(Action::Cancel) => {
+                self.modals.pop();
+                self.set_status(StatusKind::Info, "Nothing replaced");
+            }
+            Some(Action::Apply) => match picker.plan(&self.integrations) {
+                Some(plan) => self
+                    .modals
+                    .push(Modal::Confirm(Confirm::Replace(Box::new(plan)))),
+                None => {
+                    let text = if picker.shown() == 0 {
+                        "No connection chosen: type less, or Backspace, to see some".to_string()
+                    } else {
+                        "Nothing in this scope to replace".to_string()
+                    };
+                    self.set_status(StatusKind::Info, text);
+                }
+            },
+            _ => {
+                picker.type_key(key);
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_replaced(
+        &mut self,
+        code: String,
+        with: String,
+        result: Result<Replaced, ClientError>,
+    ) -> Vec<Command> {
+        let label = self.label_of(&code);
+        let with_label = self.label_of(&with);
+        match result {
+            Ok(done) => {
+                let names: Vec<String> = done
+                    .registered_with
+                    .iter()
+                    .map(|i| {
+                        self.integrations
+                            .iter()
+                            .find(|x| &x.code == i)
+                            .map_or_else(|| i.clone(), |x| x.name.clone())
+                    })
+                    .collect();
+                let mut text = format!(
+                    "Replaced {label} by {with_label} in {} of {}",
+                    replace::count(done.steps as usize, "step", "steps"),
+                    replace::count(done.flows.len(), "flow", "flows")
+                );
+                if names.is_empty() {
+                    text.push_str("; no registration needed");
+                } else {
+                    text.push_str(&format!(
+                        "; registered {with_label} with {} (R14)",
+                        super::access::join_names(&names)
+                    ));
+                }
+                if self.usage.counts(&code).1 as u64 <= done.steps {
+                    let delete = super::view::key_of(self, Context::List, Action::Delete);
+                    text.push_str(&format!(
+                        "; {label} is no longer used ({delete} deletes it)"
+                    ));
+                }
+                self.set_status(StatusKind::Success, text);
+                self.select_after_load = Some(code);
+                vec![Command::Load]
+            }
+            Err(e) => {
+                self.set_status(
+                    StatusKind::Error,
+                    format!("Could not replace {label} by {with_label}: {e}"),
+                );
+                let mut commands = self.backend_error(&e);
+                // Someone else changed the flows: show what is true now.
+                if matches!(e.status(), Some(404 | 409)) {
+                    commands.push(Command::Load);
+                }
+                commands
+            }
         }
     }
 
@@ -1483,9 +1766,8 @@ impl App {
                 Vec::new()
             }
             Action::Back => {
-                if self.filter.is_active() {
-                    self.set_filter("");
-                    self.selection_changed()
+                if self.filter.narrows() {
+                    self.clear_one_filter()
                 } else {
                     self.switch_tab(Tab::Connections)
                 }
@@ -1494,6 +1776,9 @@ impl App {
                 let Some(code) = self.selected_code() else {
                     return Vec::new();
                 };
+                if self.refuse_credentials(&code, "see the secret of") {
+                    return Vec::new();
+                }
                 if self.credentials.revealed_for(&code).is_some() {
                     self.credentials.hide();
                     self.set_status(StatusKind::Info, "Secret hidden");
@@ -1506,11 +1791,13 @@ impl App {
             }
             Action::Copy => self.copy_field(),
             Action::CopyAll => match self.selected_code() {
-                Some(code) => vec![Command::RevealSecret {
-                    code,
-                    purpose: RevealPurpose::CopyAll,
-                }],
-                None => Vec::new(),
+                Some(code) if !self.refuse_credentials(&code, "copy the secret of") => {
+                    vec![Command::RevealSecret {
+                        code,
+                        purpose: RevealPurpose::CopyAll,
+                    }]
+                }
+                _ => Vec::new(),
             },
             Action::RegenerateSecret | Action::RegeneratePassword => {
                 let Some(c) = self.selected_connection() else {
@@ -1518,6 +1805,14 @@ impl App {
                     return Vec::new();
                 };
                 let (code, label) = (c.code.clone(), c.label.clone());
+                let doing = if action == Action::RegenerateSecret {
+                    "regenerate the secret of"
+                } else {
+                    "regenerate the password of"
+                };
+                if self.refuse_credentials(&code, doing) {
+                    return Vec::new();
+                }
                 let live_tokens = match self.credentials.info_for(&code) {
                     Some(Ok(info)) => Some((info.active_access_tokens, info.active_refresh_tokens)),
                     _ => None,
@@ -1539,6 +1834,19 @@ impl App {
                 Vec::new()
             }
             other => self.on_shared_key(other),
+        }
+    }
+
+    /// R20: says why the user may not act on a connection's credentials;
+    /// `true` when refused.
+    fn refuse_credentials(&mut self, code: &str, doing: &str) -> bool {
+        let label = self.label_of(code);
+        match self.act_refusal(code, &label, doing) {
+            Some(why) => {
+                self.set_status(StatusKind::Error, why);
+                true
+            }
+            None => false,
         }
     }
 
@@ -1681,9 +1989,8 @@ impl App {
                 Vec::new()
             }
             Action::Back => {
-                if self.filter.is_active() {
-                    self.set_filter("");
-                    self.selection_changed()
+                if self.filter.narrows() {
+                    self.clear_one_filter()
                 } else {
                     self.switch_tab(Tab::Connections)
                 }
@@ -1699,11 +2006,8 @@ impl App {
             self.set_status(StatusKind::Info, "No integration selected");
             return None;
         };
-        if integration.kind == IntegrationKind::App {
-            self.set_status(
-                StatusKind::Error,
-                format!("{} is an app: {APP_REASON}", integration.name),
-            );
+        if let Some(why) = self.registration_refusal(&integration) {
+            self.set_status(StatusKind::Error, why);
             return None;
         }
         Some(integration)
@@ -1775,8 +2079,12 @@ impl App {
             CredField::Username => c.username.clone(),
             CredField::TokenUrl => self.client.token_url(),
             CredField::Secret => {
+                let code = c.code.clone();
+                if self.refuse_credentials(&code, "copy the secret of") {
+                    return Vec::new();
+                }
                 return vec![Command::RevealSecret {
-                    code: c.code.clone(),
+                    code,
                     purpose: RevealPurpose::Copy,
                 }];
             }
@@ -2057,6 +2365,32 @@ impl App {
                 (format!("Deleting {label}…"), vec![Command::Delete(code)])
             }
             Confirm::Delete { .. } => ("Nothing deleted".to_string(), Vec::new()),
+            Confirm::DeleteInUse(in_use) if yes => {
+                self.open_replace(&in_use.code);
+                // The picker, or why there is nothing to replace.
+                return Vec::new();
+            }
+            Confirm::DeleteInUse(_) => ("Nothing deleted".to_string(), Vec::new()),
+            Confirm::Replace(plan) if yes => {
+                if matches!(self.modals.last(), Some(Modal::Replace(_))) {
+                    self.modals.pop();
+                }
+                (
+                    format!("Replacing {} by {}…", plan.label, plan.with_label),
+                    vec![Command::Replace {
+                        code: plan.code,
+                        with: plan.with,
+                        flow: plan.flow,
+                        position: plan.position,
+                    }],
+                )
+            }
+            // Back to the picker, as it was.
+            Confirm::Replace(_) => (
+                "Nothing replaced yet: pick another connection or scope, or Esc to close"
+                    .to_string(),
+                Vec::new(),
+            ),
             Confirm::RegenerateSecret { code, label, .. } if yes => (
                 format!("Regenerating the secret of {label}…"),
                 vec![Command::RegenerateSecret(code)],

@@ -16,7 +16,8 @@ use super::app::App;
 use super::keymap::{Action, Context};
 use super::theme::Theme;
 use super::view::{
-    NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, key_of, pane, wrap_words,
+    NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, key_of, list_count, pane,
+    wrap_words,
 };
 use crate::model::{Connection, CredentialsInfo};
 
@@ -224,9 +225,8 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.credentials.focus == Focus::List;
     let total = app.connections.len();
-    let shown = app.filter.visible().len();
-    let title = if app.filter.is_active() || app.filter_editing {
-        format!(" {shown} of {total} match ")
+    let title = if app.filter.narrows() || app.filter_editing {
+        format!(" {} ", list_count(app))
     } else {
         format!(" Connections · {total} ")
     };

@@ -29,6 +29,10 @@ pub struct FuzzyFilter {
     query: String,
     pattern: Pattern,
     haystacks: Vec<Haystack>,
+    /// Per row: whether it is stale (R16b), as the backend said.
+    stale: Vec<bool>,
+    /// Shows only the stale rows (combined with the query).
+    stale_only: bool,
     /// Indices into the rows, best match first; all rows when the query is empty.
     visible: Vec<usize>,
     indices_buf: Vec<u32>,
@@ -56,6 +60,8 @@ impl Default for FuzzyFilter {
             query: String::new(),
             pattern: Pattern::default(),
             haystacks: Vec::new(),
+            stale: Vec::new(),
+            stale_only: false,
             visible: Vec::new(),
             indices_buf: Vec::new(),
         }
@@ -85,7 +91,30 @@ impl FuzzyFilter {
     /// Takes new rows (after a load) and re-applies the query.
     pub fn set_rows(&mut self, rows: &[Connection]) {
         self.haystacks = rows.iter().map(haystack).collect();
+        self.stale = rows.iter().map(|c| c.stale).collect();
         self.refilter(None);
+    }
+
+    /// Shows only the stale rows, or every row again.
+    pub fn set_stale_only(&mut self, on: bool) {
+        if on != self.stale_only {
+            self.stale_only = on;
+            self.refilter(None);
+        }
+    }
+
+    pub fn stale_only(&self) -> bool {
+        self.stale_only
+    }
+
+    /// How many rows are stale, whatever the filter shows.
+    pub fn stale_count(&self) -> usize {
+        self.stale.iter().filter(|s| **s).count()
+    }
+
+    /// Whether some rows are hidden: by the query or by the stale filter.
+    pub fn narrows(&self) -> bool {
+        self.is_active() || self.stale_only
     }
 
     pub fn query(&self) -> &str {
@@ -120,12 +149,17 @@ impl FuzzyFilter {
     }
 
     fn refilter(&mut self, candidates: Option<Vec<usize>>) {
+        let all = |stale: &[bool], stale_only: bool, n: usize| -> Vec<usize> {
+            (0..n)
+                .filter(|&i| !stale_only || stale.get(i).copied().unwrap_or(false))
+                .collect()
+        };
         if self.query.trim().is_empty() {
-            self.visible = (0..self.haystacks.len()).collect();
+            self.visible = all(&self.stale, self.stale_only, self.haystacks.len());
             return;
         }
         let candidates: Vec<usize> =
-            candidates.unwrap_or_else(|| (0..self.haystacks.len()).collect());
+            candidates.unwrap_or_else(|| all(&self.stale, self.stale_only, self.haystacks.len()));
         let pattern = &self.pattern;
         let haystacks = &self.haystacks;
         let run = |matcher: &mut Matcher, rows: &[usize]| -> Vec<u64> {
@@ -239,6 +273,36 @@ mod tests {
         assert!(f.visible().is_empty());
         f.set_query("");
         assert_eq!(f.visible(), &[0, 1, 2]);
+    }
+
+    #[test]
+    fn r16b_stale_only_combines_with_the_query() {
+        let mut rows = vec![
+            conn("Magento Storefront", "magento_storefront"),
+            conn("SAP ERP", "sap_erp"),
+            conn("Shopify Plus", "shopify_plus"),
+        ];
+        rows[0].stale = true;
+        rows[2].stale = true;
+        let mut f = FuzzyFilter::default();
+        f.set_rows(&rows);
+        assert_eq!(f.stale_count(), 2);
+        f.set_stale_only(true);
+        assert!(f.narrows() && !f.is_active());
+        assert_eq!(f.visible(), &[0, 2]);
+        f.set_query("s");
+        assert_eq!(f.visible().len(), 2, "the query searches only stale rows");
+        f.set_query("sh");
+        assert_eq!(f.visible(), &[2]);
+        f.set_query("sap");
+        assert!(f.visible().is_empty(), "SAP ERP is not stale");
+        f.set_stale_only(false);
+        assert_eq!(f.visible(), &[1]);
+        f.set_query("");
+        f.set_stale_only(true);
+        rows[0].stale = false;
+        f.set_rows(&rows);
+        assert_eq!(f.visible(), &[2], "a reload re-reads the flags");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::access::CreateChoices;
 use crate::domain::{self, BUNDLED_VISUALS};
 use crate::model::{Connection, ConnectionPatch, FlowType, NewConnection};
 
@@ -105,6 +106,8 @@ pub enum Field {
     Code,
     FlowType,
     Visual,
+    /// R13: the integration a new connection is created inside.
+    Integration,
 }
 
 impl Field {
@@ -114,13 +117,20 @@ impl Field {
             Field::Code => "code",
             Field::FlowType => "flow_type",
             Field::Visual => "visual",
+            Field::Integration => "integration",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Field> {
-        [Field::Label, Field::Code, Field::FlowType, Field::Visual]
-            .into_iter()
-            .find(|f| f.name() == name)
+        [
+            Field::Label,
+            Field::Code,
+            Field::FlowType,
+            Field::Visual,
+            Field::Integration,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
     }
 }
 
@@ -146,6 +156,12 @@ pub struct ConnectionForm {
     /// 0 = none, 1..=N a bundled logo, N+1 = a file path.
     pub visual_choice: usize,
     pub visual_path: TextInput,
+    /// Creating: the integrations it may be created inside (code, name),
+    /// and whether one must be chosen (a member's case, R13/R19).
+    pub integrations: Vec<(String, String)>,
+    pub integration_required: bool,
+    /// Index into the choices: "none" first unless one is required.
+    pub integration_choice: usize,
     pub focus: Field,
     pub errors: BTreeMap<Field, String>,
     pub general_error: Option<String>,
@@ -154,8 +170,19 @@ pub struct ConnectionForm {
 
 impl ConnectionForm {
     pub fn create() -> Self {
+        ConnectionForm::create_in(CreateChoices {
+            integrations: Vec::new(),
+            required: false,
+        })
+    }
+
+    /// A create form offering these integrations to create it inside (R13).
+    pub fn create_in(choices: CreateChoices) -> Self {
         ConnectionForm {
             mode: FormMode::Create,
+            integrations: choices.integrations,
+            integration_required: choices.required,
+            integration_choice: 0,
             label: TextInput::default(),
             code: TextInput::default(),
             code_edited: false,
@@ -187,6 +214,9 @@ impl ConnectionForm {
             flow_type: c.flow_type,
             visual_choice,
             visual_path,
+            integrations: Vec::new(),
+            integration_required: false,
+            integration_choice: 0,
             focus: Field::Label,
             errors: BTreeMap::new(),
             general_error: None,
@@ -199,7 +229,15 @@ impl ConnectionForm {
     }
 
     pub fn fields(&self) -> &'static [Field] {
-        if self.is_create() {
+        if self.is_create() && !self.integrations.is_empty() {
+            &[
+                Field::Label,
+                Field::Code,
+                Field::FlowType,
+                Field::Visual,
+                Field::Integration,
+            ]
+        } else if self.is_create() {
             &[Field::Label, Field::Code, Field::FlowType, Field::Visual]
         } else {
             &[Field::Label, Field::FlowType, Field::Visual]
@@ -217,6 +255,33 @@ impl ConnectionForm {
             i if i <= BUNDLED_VISUALS.len() => Some(BUNDLED_VISUALS[i - 1].0.to_string()),
             _ => Some(self.visual_path.value.trim().to_string()),
         }
+    }
+
+    /// The integration chosen to create it inside, if any.
+    pub fn integration(&self) -> Option<&(String, String)> {
+        if self.integration_required {
+            self.integrations.get(self.integration_choice)
+        } else {
+            self.integration_choice
+                .checked_sub(1)
+                .and_then(|i| self.integrations.get(i))
+        }
+    }
+
+    fn integration_choices(&self) -> usize {
+        self.integrations.len() + usize::from(!self.integration_required)
+    }
+
+    fn cycle_integration(&mut self, forward: bool) {
+        let n = self.integration_choices();
+        if n > 0 {
+            self.integration_choice = if forward {
+                (self.integration_choice + 1) % n
+            } else {
+                (self.integration_choice + n - 1) % n
+            };
+        }
+        self.errors.remove(&Field::Integration);
     }
 
     /// What the visual picker shows.
@@ -279,6 +344,17 @@ impl ConnectionForm {
                         self.flow_type = f;
                         self.errors.remove(&Field::FlowType);
                     }
+                    true
+                }
+                _ => false,
+            },
+            Field::Integration => match key.code {
+                KeyCode::Left => {
+                    self.cycle_integration(false);
+                    true
+                }
+                KeyCode::Right | KeyCode::Char(' ') => {
+                    self.cycle_integration(true);
                     true
                 }
                 _ => false,
@@ -398,7 +474,7 @@ impl ConnectionForm {
             code: Some(self.code.value.clone()),
             flow_type: self.flow_type,
             visual: self.visual(),
-            integration: None,
+            integration: self.integration().map(|(code, _)| code.clone()),
         }
     }
 
@@ -478,6 +554,49 @@ mod tests {
         assert!(f.is_file_choice());
         type_str(&mut f, "/tmp/x.png");
         assert_eq!(f.visual().as_deref(), Some("/tmp/x.png"));
+    }
+
+    #[test]
+    fn r13_a_member_creates_inside_an_integration_they_manage() {
+        let choices = |required| CreateChoices {
+            integrations: vec![
+                ("orders".into(), "Orders".into()),
+                ("finance".into(), "Finance".into()),
+            ],
+            required,
+        };
+        let mut member = ConnectionForm::create_in(choices(true));
+        assert!(member.fields().contains(&Field::Integration));
+        assert_eq!(
+            member.new_connection().integration.as_deref(),
+            Some("orders")
+        );
+        member.focus = Field::Integration;
+        member.handle_key(&KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        assert_eq!(
+            member.new_connection().integration.as_deref(),
+            Some("finance")
+        );
+        member.handle_key(&KeyEvent::new(KeyCode::Right, KeyModifiers::NONE));
+        assert_eq!(
+            member.new_connection().integration.as_deref(),
+            Some("orders"),
+            "a member has no \"none\" choice"
+        );
+        let mut admin = ConnectionForm::create_in(choices(false));
+        assert_eq!(admin.new_connection().integration, None, "none by default");
+        admin.focus = Field::Integration;
+        admin.handle_key(&KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        assert_eq!(
+            admin.new_connection().integration.as_deref(),
+            Some("finance")
+        );
+        assert!(
+            !ConnectionForm::create()
+                .fields()
+                .contains(&Field::Integration),
+            "no integrations: no field"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum Context {
     List,
     Register,
     Credentials,
+    /// The replace picker (R16a): typing filters the connections.
+    Replace,
     Filter,
     Form,
     Confirm,
@@ -26,12 +28,13 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::Tabs,
         Context::List,
         Context::Register,
         Context::Credentials,
+        Context::Replace,
         Context::Filter,
         Context::Form,
         Context::Confirm,
@@ -46,6 +49,7 @@ impl Context {
             Context::List => "list",
             Context::Register => "register",
             Context::Credentials => "credentials",
+            Context::Replace => "replace",
             Context::Filter => "filter",
             Context::Form => "form",
             Context::Confirm => "confirm",
@@ -62,6 +66,7 @@ impl Context {
             Context::List => "Connections tab",
             Context::Register => "Register tab",
             Context::Credentials => "Credentials tab",
+            Context::Replace => "Replacing a connection (r in the Connections tab)",
             Context::Filter => "While typing a filter",
             Context::Form => "In a form",
             Context::Confirm => "In a confirmation",
@@ -131,13 +136,20 @@ pub enum Action {
     Toggle,
     ToggleAll,
     Discard,
+    Replace,
+    StaleOnly,
+    NextScope,
+    PrevScope,
+    PrevChoice,
+    NextChoice,
 }
 
 /// Actions whose hints show as one: "↑↓ move", "←→ list/card".
-const PAIRED: [(Action, Action); 3] = [
+const PAIRED: [(Action, Action); 4] = [
     (Action::Up, Action::Down),
     (Action::FocusList, Action::FocusCard),
     (Action::FocusIntegrations, Action::FocusConnections),
+    (Action::PrevChoice, Action::NextChoice),
 ];
 
 /// (context, name in the TOML file, action, description, footer hint).
@@ -242,8 +254,22 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Context::List,
         "delete",
         Action::Delete,
-        "delete (asks first)",
+        "delete (asks first; when in use, shows what uses it)",
         Some("delete"),
+    ),
+    (
+        Context::List,
+        "replace",
+        Action::Replace,
+        "replace it in one step, one flow or everywhere it is used (R16a)",
+        Some("replace"),
+    ),
+    (
+        Context::List,
+        "stale_only",
+        Action::StaleOnly,
+        "show only stale connections, or all again (R16b)",
+        Some("stale only"),
     ),
     (
         Context::List,
@@ -532,6 +558,70 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Quit,
         "quit",
         Some("quit"),
+    ),
+    (
+        Context::Replace,
+        "up",
+        Action::Up,
+        "previous connection",
+        Some("move"),
+    ),
+    (
+        Context::Replace,
+        "down",
+        Action::Down,
+        "next connection",
+        None,
+    ),
+    (Context::Replace, "page_up", Action::PageUp, "page up", None),
+    (
+        Context::Replace,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::Replace,
+        "next_scope",
+        Action::NextScope,
+        "scope: everywhere, one flow, one step",
+        Some("scope"),
+    ),
+    (
+        Context::Replace,
+        "previous_scope",
+        Action::PrevScope,
+        "scope, backwards",
+        None,
+    ),
+    (
+        Context::Replace,
+        "previous_choice",
+        Action::PrevChoice,
+        "previous flow or step (in that scope)",
+        Some("flow/step"),
+    ),
+    (
+        Context::Replace,
+        "next_choice",
+        Action::NextChoice,
+        "next flow or step (in that scope)",
+        None,
+    ),
+    (
+        Context::Replace,
+        "review",
+        Action::Apply,
+        "review what changes, then confirm",
+        Some("review"),
+    ),
+    (
+        Context::Replace,
+        "cancel",
+        Action::Cancel,
+        "close, nothing replaced",
+        Some("cancel"),
     ),
     (
         Context::Filter,
@@ -893,7 +983,16 @@ impl Keymap {
 
     /// Footer hints for a context: (keys, hint) pairs, in keymap order.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
-        let mut out: Vec<(String, &'static str)> = Vec::new();
+        self.action_hints(context)
+            .into_iter()
+            .map(|(keys, hint, _)| (keys, hint))
+            .collect()
+    }
+
+    /// Footer hints with the action each stands for, so that the footer can
+    /// dim the ones that do not apply to the selected row.
+    pub fn action_hints(&self, context: Context) -> Vec<(String, &'static str, Action)> {
+        let mut out = Vec::new();
         for (i, b) in self.bindings.iter().enumerate() {
             if b.context != context || b.keys.is_empty() {
                 continue;
@@ -909,7 +1008,7 @@ impl Keymap {
             {
                 keys.push(k.to_string());
             }
-            out.push((keys.join(""), hint));
+            out.push((keys.join(""), hint, b.action));
         }
         out
     }

@@ -1,6 +1,7 @@
 //! The terminal app: event loop, app state, view, keymap, theme, clipboard.
 //! It only ever holds a [`Client`].
 
+pub mod access;
 pub mod app;
 pub mod clipboard;
 pub mod credentials;
@@ -8,6 +9,7 @@ pub mod filter;
 pub mod form;
 pub mod keymap;
 pub mod register;
+pub mod replace;
 pub mod theme;
 pub mod view;
 pub mod visual;

@@ -19,7 +19,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wra
 
 use super::app::App;
 use super::keymap::{Action, Context};
-use super::view::{centered, draw_list_rows, highlighted, key_of, pane, wrap_words};
+use super::view::{centered, draw_list_rows, highlighted, key_of, list_count, pane, wrap_words};
 use crate::model::{Flow, Integration, IntegrationKind, StepKind, UserKind};
 
 /// Why an app cannot take registrations (R17).
@@ -169,7 +169,7 @@ impl Check {
 
 /// `registered` is sorted when it arrives (see `App`), so this is a binary
 /// search.
-fn is_registered(i: &Integration, code: &str) -> bool {
+pub(super) fn is_registered(i: &Integration, code: &str) -> bool {
     i.registered
         .binary_search_by(|c| c.as_str().cmp(code))
         .is_ok()
@@ -430,10 +430,12 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let total = app.connections.len();
-    let shown = app.filter.visible().len();
     let is_app = integration.kind == IntegrationKind::App;
-    let mut title = if app.filter.is_active() || app.filter_editing {
-        format!(" {shown} of {total} match")
+    // R19: with monitor access the checkboxes only show.
+    let refusal = app.registration_refusal(&integration);
+    let read_only = refusal.is_some();
+    let mut title = if app.filter.narrows() || app.filter_editing {
+        format!(" {}", list_count(app))
     } else {
         format!(
             " {} of {total} registered with {}",
@@ -459,6 +461,9 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
     if is_app {
         let line = take_line(&mut rest);
         Line::from(Span::styled(format!("✗ {APP_REASON}"), t.warning)).render(line, buf);
+    } else if let Some(why) = &refusal {
+        let line = take_line(&mut rest);
+        Line::from(Span::styled(format!("✗ {why}"), t.warning)).render(line, buf);
     }
     if app.filter_editing || app.filter.is_active() {
         let line = take_line(&mut rest);
@@ -493,7 +498,7 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
             let c = &app.connections[idx];
             let plain = selected && focused;
             let check = app.register.check(&integration, &c.code);
-            let (boxed, box_style) = if is_app {
+            let (boxed, box_style) = if read_only {
                 (
                     if check.checked() { "[x]" } else { " · " },
                     if plain { Style::new() } else { t.dim },
@@ -520,11 +525,11 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
                 t.matched,
             ));
             match check {
-                Check::Add if !is_app => spans.push(Span::styled(
+                Check::Add if !read_only => spans.push(Span::styled(
                     "  to register",
                     if plain { Style::new() } else { t.success },
                 )),
-                Check::Remove if !is_app => spans.push(Span::styled(
+                Check::Remove if !read_only => spans.push(Span::styled(
                     "  to deregister",
                     if plain { Style::new() } else { t.error },
                 )),

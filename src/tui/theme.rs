@@ -18,6 +18,9 @@ pub struct Theme {
     pub selected: Style,
     pub matched: Style,
     pub dim: Style,
+    /// A key hint for an action that does not apply (dimmed and crossed
+    /// out: not by colour alone).
+    pub disabled: Style,
     pub key: Style,
     pub error: Style,
     pub success: Style,
@@ -55,6 +58,9 @@ impl Theme {
                 .fg(Color::Yellow)
                 .add_modifier(bold | Modifier::UNDERLINED),
             dim: Style::new().fg(Color::DarkGray),
+            disabled: Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::CROSSED_OUT),
             key: Style::new().fg(Color::Cyan).add_modifier(bold),
             error: Style::new().fg(Color::Red).add_modifier(bold),
             success: Style::new().fg(Color::Green).add_modifier(bold),
@@ -83,6 +89,7 @@ impl Theme {
             selected: Style::new().add_modifier(Modifier::REVERSED | bold),
             matched: Style::new().add_modifier(bold | Modifier::UNDERLINED),
             dim: Style::new(),
+            disabled: Style::new().add_modifier(Modifier::CROSSED_OUT),
             key: Style::new().add_modifier(bold),
             error: Style::new().add_modifier(bold),
             success: Style::new().add_modifier(bold),

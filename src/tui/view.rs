@@ -291,15 +291,30 @@ fn badge<'a>(app: &App, c: &'a Connection, selected: bool) -> Span<'a> {
     }
 }
 
+/// How many rows the shared list shows, and why not all: "36",
+/// "3 of 36 match", "stale only: 24 of 36", "stale only: 2 of 36 match".
+pub(super) fn list_count(app: &App) -> String {
+    let total = app.connections.len();
+    let shown = app.filter.visible().len();
+    let matching = app.filter.is_active() || app.filter_editing;
+    match (matching, app.filter.stale_only()) {
+        (false, false) => total.to_string(),
+        (true, false) => format!("{shown} of {total} match"),
+        (false, true) => format!("stale only: {shown} of {total}"),
+        (true, true) => format!("stale only: {shown} of {total} match"),
+    }
+}
+
 fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     let total = app.connections.len();
     let shown = app.filter.visible().len();
+    let stale = app.filter.stale_count();
     let title = if !app.fully_loaded() {
         format!(" Connections · loading {total} of {}… ", app.total)
-    } else if app.filter.is_active() || app.filter_editing {
-        format!(" Connections · {shown} of {total} match ")
+    } else if !app.filter.narrows() && !app.filter_editing && stale > 0 {
+        format!(" Connections · {total} · {stale} stale ")
     } else {
-        format!(" Connections · {total} ")
+        format!(" Connections · {} ", list_count(app))
     };
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -330,7 +345,14 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         ..table_area
     };
     if shown == 0 {
-        let msg = format!("No connection matches {:?}", app.filter.query());
+        let msg = match (app.filter.is_active(), app.filter.stale_only()) {
+            (false, true) => format!(
+                "No stale connection: each is used by a flow or had Web API activity in the last 30 days ({} shows all)",
+                key_of(app, Context::List, Action::StaleOnly)
+            ),
+            (true, true) => format!("No stale connection matches {:?}", app.filter.query()),
+            _ => format!("No connection matches {:?}", app.filter.query()),
+        };
         Paragraph::new(msg)
             .style(app.theme.dim)
             .alignment(Alignment::Center)
@@ -371,8 +393,14 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
             Line::from(c.flow_type.as_str()),
             count(registrations),
             count(used_by),
-            Line::from(c.created_at.format("%Y-%m-%d").to_string()),
-            Line::from(flags(&t, c, selected)),
+            match c.last_activity_at {
+                Some(at) => Line::from(at.format("%Y-%m-%d").to_string()),
+                None => Line::from(Span::styled(
+                    "never",
+                    if selected { Style::new() } else { t.dim },
+                )),
+            },
+            Line::from(row_flags(&t, c, selected)),
         ]));
     }
     let header = Row::new(vec![
@@ -383,7 +411,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         "Flow type",
         "Regs",
         "Used",
-        "Created",
+        "Activity",
         "Flags",
     ])
     .style(t.table_header);
@@ -396,7 +424,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Length(4),
         Constraint::Length(4),
         Constraint::Length(10),
-        Constraint::Length(5),
+        Constraint::Length(7),
     ];
     let mut state =
         ratatui::widgets::TableState::default().with_selected(Some(app.selected - app.offset));
@@ -486,6 +514,25 @@ pub(super) fn flags(t: &Theme, c: &Connection, selected: bool) -> Span<'static> 
     } else {
         Span::raw("")
     }
+}
+
+/// The table's flags: `stale` (R16b), then ⚠ (R24).
+fn row_flags(t: &Theme, c: &Connection, selected: bool) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if c.stale {
+        spans.push(Span::styled(
+            "stale",
+            if selected { Style::new() } else { t.warning },
+        ));
+    }
+    let warning = flags(t, c, selected);
+    if !warning.content.is_empty() {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(warning);
+    }
+    spans
 }
 
 /// Width of the name column in field lists.
@@ -605,7 +652,14 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
     let open = app.keymap.keys_of(Context::List, Action::Open);
     let open = open.split('/').next().unwrap_or_default();
     let credentials_hint = format!("{open}: reveal, copy, regenerate");
-    let fields: [(&str, &str, Style); 13] = [
+    let activity = match c.last_activity_at {
+        Some(at) => format!(
+            "{} (last token issued or refreshed)",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "none yet (no token issued)".to_string(),
+    };
+    let fields: [(&str, &str, Style); 14] = [
         ("Label", &c.label, plain),
         ("Code", &c.code, plain),
         ("Flow type", &flow, plain),
@@ -619,6 +673,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         ("Group", &c.group, plain),
         ("Created", &created, plain),
         ("Updated", &updated, plain),
+        ("Activity", &activity, plain),
     ];
     let mut lines: Vec<Line> = fields
         .iter()
@@ -633,6 +688,34 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
                 at.format("%Y-%m-%d %H:%M UTC")
             ),
             t.warning,
+            w,
+        ));
+    }
+    if c.stale {
+        let since = match c.last_activity_at {
+            Some(at) => format!("last activity {}", at.format("%Y-%m-%d")),
+            None => format!(
+                "none since its creation {}",
+                c.created_at.format("%Y-%m-%d")
+            ),
+        };
+        lines.extend(field_lines(
+            t,
+            "! Stale",
+            &format!(
+                "no step uses it and no Web API activity for 30 days ({since}); {} deletes it (R16b)",
+                key_of(app, Context::List, Action::Delete)
+            ),
+            t.warning,
+            w,
+        ));
+    }
+    if !app.is_admin() {
+        lines.extend(field_lines(
+            t,
+            "Your access",
+            &access_text(app, &c.code),
+            plain,
             w,
         ));
     }
@@ -665,6 +748,33 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(text_area, buf);
+}
+
+/// A member's access to a connection, through which integrations (R19,
+/// R20).
+fn access_text(app: &App, code: &str) -> String {
+    let through = |level: crate::model::AccessLevel| -> Vec<&str> {
+        app.integrations
+            .iter()
+            .filter(|i| i.access == Some(level) && super::register::is_registered(i, code))
+            .map(|i| i.name.as_str())
+            .collect()
+    };
+    let managed = through(crate::model::AccessLevel::Manage);
+    let monitored = through(crate::model::AccessLevel::Monitor);
+    if !managed.is_empty() {
+        format!(
+            "manage, through {}: you may edit it and act on its credentials",
+            super::access::join_names(&managed)
+        )
+    } else if !monitored.is_empty() {
+        format!(
+            "monitor only, through {}: read-only (R19, R20)",
+            super::access::join_names(&monitored)
+        )
+    } else {
+        "seen through a flow step only: read-only (R18)".to_string()
+    }
 }
 
 /// R16 in the detail pane: the integrations a connection is registered
@@ -783,14 +893,14 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let context = app.context();
     let mut spans = vec![Span::raw(" ")];
-    let mut hints = app.keymap.hints(context);
+    let mut hints = app.keymap.action_hints(context);
     if context == Context::Credentials {
         // The arrows move whatever has the focus: say which.
         let moves = match app.credentials.focus {
             Focus::List => "connection",
             Focus::Card => "field",
         };
-        for (_, hint) in hints.iter_mut().filter(|(_, h)| *h == "move") {
+        for (_, hint, _) in hints.iter_mut().filter(|(_, h, _)| *h == "move") {
             *hint = moves;
         }
     }
@@ -799,19 +909,27 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             super::register::RegFocus::Integrations => "integration",
             super::register::RegFocus::Connections => "connection",
         };
-        for (_, hint) in hints.iter_mut().filter(|(_, h)| *h == "move") {
+        for (_, hint, _) in hints.iter_mut().filter(|(_, h, _)| *h == "move") {
             *hint = moves;
         }
     }
     if context == Context::List && app.loaded && app.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
         if let Some(first) = demo.split('/').next() {
-            hints.insert(1, (first.to_string(), "demo"));
+            hints.insert(1, (first.to_string(), "demo", Action::Demo));
         }
     }
-    for (keys, hint) in hints {
-        spans.push(Span::styled(keys, t.key));
-        spans.push(Span::raw(format!(" {hint}  ")));
+    // What does not apply to the selected row, for this user, is dimmed
+    // and crossed out; pressing it says why (R19, R20).
+    let disabled = app.disabled_actions();
+    for (keys, hint, action) in hints {
+        if disabled.contains(&action) {
+            spans.push(Span::styled(format!("{keys} {hint}"), t.disabled));
+            spans.push(Span::raw("  "));
+        } else {
+            spans.push(Span::styled(keys, t.key));
+            spans.push(Span::raw(format!(" {hint}  ")));
+        }
     }
     Paragraph::new(Line::from(spans)).render(area, buf);
 }
@@ -836,11 +954,24 @@ fn modal_block<'a>(t: &Theme, title: &'a str) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), t.title))
 }
 
-fn render_modal(app: &App, area: Rect, buf: &mut Buffer) {
+fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
+    if let Some(Modal::Replace(picker)) = app.modals.last_mut() {
+        // The picker keeps its scroll offset and page size.
+        super::replace::render_picker(picker, &app.theme, &app.keymap, area, buf);
+        return;
+    }
+    let app = &*app;
     let Some(modal) = app.modals.last() else {
         return;
     };
     match modal {
+        Modal::Replace(_) => {}
+        Modal::Confirm(Confirm::Replace(plan)) => {
+            super::replace::render_confirm(app, plan, area, buf)
+        }
+        Modal::Confirm(Confirm::DeleteInUse(in_use)) => {
+            super::replace::render_in_use(app, in_use, area, buf)
+        }
         Modal::Login(form) => render_login(app, form, area, buf),
         Modal::Form(form) => render_form(app, form, area, buf),
         Modal::Confirm(Confirm::Registrations(changes)) => {
@@ -868,8 +999,11 @@ fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
         None => String::new(),
     };
     let (title, verb, code, label, body, yes_hint, no_hint) = match confirm {
-        // Drawn by the Register tab's own confirmation.
-        Confirm::Registrations(_) | Confirm::QuitWithPending(..) => return,
+        // Drawn by their own windows.
+        Confirm::Registrations(_)
+        | Confirm::QuitWithPending(..)
+        | Confirm::Replace(_)
+        | Confirm::DeleteInUse(_) => return,
         Confirm::Delete { code, label } => (
             "Delete connection",
             "Delete",
@@ -1178,8 +1312,30 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
     }
     lines.push(visual);
     lines.extend(error_line(Field::Visual));
+    if form.fields().contains(&Field::Integration) {
+        let (name, note) = match form.integration() {
+            Some((code, name)) => (
+                format!("{name} ({code})"),
+                "registered with it at once; its users get access (R13)",
+            ),
+            None => (
+                "none".to_string(),
+                "registered with no integration; the owner and admins see it",
+            ),
+        };
+        let mut line = input_line(
+            Field::Integration,
+            "Integration",
+            format!(" ◀ {name} ▶"),
+            None,
+        );
+        line.spans.push(Span::styled(format!("  {note}"), t.dim));
+        lines.push(line);
+        lines.extend(error_line(Field::Integration));
+    }
     lines.push(Line::from(""));
     let help = match form.focus {
+        Field::Integration => "←/→ or Space choose",
         Field::FlowType | Field::Visual
             if !form.is_file_choice() || form.focus == Field::FlowType =>
         {
