@@ -250,7 +250,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 110).await;
+    let mut h = harness_with(Theme::colored(), 120, 150).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {

@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::filter::FuzzyFilter;
+use super::flows::FlowModal;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
 use super::register::{APP_REASON, RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
@@ -22,7 +23,8 @@ use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
     AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, CredentialsInfo,
-    DemoLoaded, Flow, Integration, IntegrationKind, Me, NewConnection, Quota, Registered, User,
+    DemoLoaded, Flow, FlowInput, FlowSaved, Integration, IntegrationKind, Me, NewConnection, Quota,
+    Registered, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -72,6 +74,9 @@ pub enum Msg {
     PasswordRegenerated(String, Result<NewPassword, ClientError>),
     /// The answer to applying an integration's pending changes.
     RegistrationsApplied(String, Result<Registered, ClientError>),
+    /// The answer to a flow save (R14), by flow code.
+    FlowSaved(String, Result<FlowSaved, ClientError>),
+    FlowDeleted(String, Result<(), ClientError>),
     /// One second of a revealed secret's countdown, by reveal generation.
     RevealTick(u64),
     ClipboardExpired(u64),
@@ -114,6 +119,12 @@ pub enum Command {
         register: Vec<String>,
         deregister: Vec<String>,
     },
+    /// A whole flow, in one `save_flow` call.
+    SaveFlow {
+        code: String,
+        input: FlowInput,
+    },
+    DeleteFlow(String),
     /// Send `RevealTick(generation)` after the delay.
     RevealTick {
         generation: u64,
@@ -226,6 +237,14 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
                 .apply_registrations(&integration, &register, &deregister)
                 .await;
             Msg::RegistrationsApplied(integration, r)
+        }
+        Command::SaveFlow { code, input } => {
+            let r = client.save_flow(&code, &input).await;
+            Msg::FlowSaved(code, r)
+        }
+        Command::DeleteFlow(code) => {
+            let r = client.delete_flow(&code).await;
+            Msg::FlowDeleted(code, r)
         }
         Command::LoadCredentials(code) => {
             let r = client.credentials_info(&code).await;
@@ -429,7 +448,11 @@ pub enum Modal {
     Form(Box<ConnectionForm>),
     Confirm(Confirm),
     ShownOnce(Box<ShownOnce>),
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
+    /// The flow editor and its forms (Register tab).
+    Flow(Box<FlowModal>),
 }
 
 /// The whole app state.
@@ -597,7 +620,7 @@ impl App {
             .and_then(|&i| self.connections.get(i))
     }
 
-    fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
+    pub(super) fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
         self.status = Some(Status {
             kind,
             text: text.into(),
@@ -611,6 +634,7 @@ impl App {
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help { .. }) => Context::Help,
+            Some(Modal::Flow(m)) => m.context(),
             None if self.filter_editing => Context::Filter,
             None => match self.tab {
                 Tab::Connections => Context::List,
@@ -826,6 +850,14 @@ impl App {
                 self.finish_call();
                 self.on_registrations_applied(integration, r)
             }
+            Msg::FlowSaved(code, r) => {
+                self.finish_call();
+                self.on_flow_saved(code, r)
+            }
+            Msg::FlowDeleted(code, r) => {
+                self.finish_call();
+                self.on_flow_deleted(code, r)
+            }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
                 Tick::Stale => return Vec::new(),
@@ -875,7 +907,7 @@ impl App {
 
     /// Notes what a failed call says about the backend: unreachable (retry
     /// by itself) or logged out (offer to log in).
-    fn backend_error(&mut self, e: &ClientError) -> Vec<Command> {
+    pub(super) fn backend_error(&mut self, e: &ClientError) -> Vec<Command> {
         match e {
             ClientError::Transport(why) => {
                 self.problem = Some(Problem::Unreachable(why.clone()));
@@ -1146,6 +1178,8 @@ impl App {
             Event::Paste(text) => {
                 if let Some(Modal::Form(form)) = self.modals.last_mut() {
                     form.paste(&text);
+                } else if let Some(Modal::Flow(m)) = self.modals.last_mut() {
+                    m.paste(&text);
                 } else if self.filter_editing {
                     let q = format!("{}{}", self.filter.query(), text.replace(['\n', '\r'], ""));
                     self.set_filter(&q);
@@ -1310,6 +1344,9 @@ impl App {
         } {
             return self.switch_tab(tab);
         }
+        if matches!(self.modals.last(), Some(Modal::Flow(_))) {
+            return self.on_flow_modal_key(action, &key);
+        }
         match context {
             Context::List => self.on_list_key(action),
             Context::Credentials => self.on_credentials_key(action),
@@ -1331,7 +1368,10 @@ impl App {
                 }
                 Vec::new()
             }
-            Context::Global | Context::Tabs => Vec::new(),
+            // Only with a flow modal open (handled above).
+            Context::Global | Context::Tabs | Context::FlowEditor | Context::StepPicker => {
+                Vec::new()
+            }
         }
     }
 
@@ -1551,6 +1591,9 @@ impl App {
         let Some(action) = action else {
             return Vec::new();
         };
+        if let Some(commands) = self.on_register_flow_key(action) {
+            return commands;
+        }
         let on_integrations = self.register.focus == RegFocus::Integrations;
         match action {
             Action::Up

@@ -17,6 +17,10 @@ pub enum Context {
     Tabs,
     List,
     Register,
+    /// The flow editor (a modal over the Register tab).
+    FlowEditor,
+    /// Choosing a step's connection in the flow editor.
+    StepPicker,
     Credentials,
     Filter,
     Form,
@@ -26,11 +30,13 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::Tabs,
         Context::List,
         Context::Register,
+        Context::FlowEditor,
+        Context::StepPicker,
         Context::Credentials,
         Context::Filter,
         Context::Form,
@@ -45,6 +51,8 @@ impl Context {
             Context::Tabs => "tabs",
             Context::List => "list",
             Context::Register => "register",
+            Context::FlowEditor => "flow_editor",
+            Context::StepPicker => "step_picker",
             Context::Credentials => "credentials",
             Context::Filter => "filter",
             Context::Form => "form",
@@ -61,6 +69,8 @@ impl Context {
             Context::Tabs => "Switching tabs (in any tab, not while typing)",
             Context::List => "Connections tab",
             Context::Register => "Register tab",
+            Context::FlowEditor => "Flow editor (Register tab)",
+            Context::StepPicker => "Choosing a step's connection (flow editor)",
             Context::Credentials => "Credentials tab",
             Context::Filter => "While typing a filter",
             Context::Form => "In a form",
@@ -128,16 +138,26 @@ pub enum Action {
     RegeneratePassword,
     FocusIntegrations,
     FocusConnections,
+    // The flow editor (Register tab).
+    FocusFlows,
+    AddStep,
+    ChangeStep,
+    ToggleKind,
+    RemoveStep,
+    MoveStepUp,
+    MoveStepDown,
+    Rename,
     Toggle,
     ToggleAll,
     Discard,
 }
 
 /// Actions whose hints show as one: "↑↓ move", "←→ list/card".
-const PAIRED: [(Action, Action); 3] = [
+const PAIRED: [(Action, Action); 4] = [
     (Action::Up, Action::Down),
     (Action::FocusList, Action::FocusCard),
     (Action::FocusIntegrations, Action::FocusConnections),
+    (Action::MoveStepUp, Action::MoveStepDown),
 ];
 
 /// (context, name in the TOML file, action, description, footer hint).
@@ -348,7 +368,7 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Context::Register,
         "apply",
         Action::Apply,
-        "review the pending changes and apply them in one go (asks first)",
+        "review the pending changes and apply them in one go (asks first); on the flows: edit the flow",
         Some("apply"),
     ),
     (
@@ -357,6 +377,34 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Discard,
         "discard this integration's pending changes",
         Some("discard"),
+    ),
+    (
+        Context::Register,
+        "focus_flows",
+        Action::FocusFlows,
+        "focus the flows of the integration",
+        None,
+    ),
+    (
+        Context::Register,
+        "new_flow",
+        Action::New,
+        "new flow in the integration (name, then steps)",
+        Some("new flow"),
+    ),
+    (
+        Context::Register,
+        "edit_flow",
+        Action::Edit,
+        "edit the highlighted flow's steps",
+        Some("edit flow"),
+    ),
+    (
+        Context::Register,
+        "delete_flow",
+        Action::Delete,
+        "delete the highlighted flow (asks first)",
+        Some("delete flow"),
     ),
     (
         Context::Register,
@@ -399,6 +447,135 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Quit,
         "quit",
         Some("quit"),
+    ),
+    (
+        Context::FlowEditor,
+        "up",
+        Action::Up,
+        "previous step",
+        Some("move"),
+    ),
+    (Context::FlowEditor, "down", Action::Down, "next step", None),
+    (
+        Context::FlowEditor,
+        "first",
+        Action::First,
+        "first step",
+        None,
+    ),
+    (Context::FlowEditor, "last", Action::Last, "last step", None),
+    (
+        Context::FlowEditor,
+        "add_step",
+        Action::AddStep,
+        "add a step: export or import, then a connection",
+        Some("add"),
+    ),
+    (
+        Context::FlowEditor,
+        "change_step",
+        Action::ChangeStep,
+        "choose another connection for the step",
+        Some("change"),
+    ),
+    (
+        Context::FlowEditor,
+        "toggle_kind",
+        Action::ToggleKind,
+        "switch the step between export and import",
+        Some("export/import"),
+    ),
+    (
+        Context::FlowEditor,
+        "remove_step",
+        Action::RemoveStep,
+        "remove the step",
+        Some("remove"),
+    ),
+    (
+        Context::FlowEditor,
+        "move_step_up",
+        Action::MoveStepUp,
+        "move the step up",
+        Some("reorder"),
+    ),
+    (
+        Context::FlowEditor,
+        "move_step_down",
+        Action::MoveStepDown,
+        "move the step down",
+        None,
+    ),
+    (
+        Context::FlowEditor,
+        "rename",
+        Action::Rename,
+        "rename the flow",
+        Some("rename"),
+    ),
+    (
+        Context::FlowEditor,
+        "save",
+        Action::Save,
+        "save the flow (registers what its steps need, R14)",
+        Some("save"),
+    ),
+    (
+        Context::FlowEditor,
+        "close",
+        Action::Cancel,
+        "close (asks when there are unsaved changes)",
+        Some("close"),
+    ),
+    (Context::FlowEditor, "help", Action::Help, "all keys", None),
+    (
+        Context::StepPicker,
+        "up",
+        Action::Up,
+        "previous connection",
+        Some("move"),
+    ),
+    (
+        Context::StepPicker,
+        "down",
+        Action::Down,
+        "next connection",
+        None,
+    ),
+    (
+        Context::StepPicker,
+        "page_up",
+        Action::PageUp,
+        "page up",
+        None,
+    ),
+    (
+        Context::StepPicker,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::StepPicker,
+        "toggle_kind",
+        Action::ToggleKind,
+        "switch between export and import",
+        Some("export/import"),
+    ),
+    (
+        Context::StepPicker,
+        "choose",
+        Action::Apply,
+        "use the highlighted connection",
+        Some("choose"),
+    ),
+    (
+        Context::StepPicker,
+        "cancel",
+        Action::Cancel,
+        "back to the steps",
+        Some("back"),
     ),
     (
         Context::Credentials,
@@ -893,9 +1070,19 @@ impl Keymap {
 
     /// Footer hints for a context: (keys, hint) pairs, in keymap order.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
+        self.hints_where(context, |_| true)
+    }
+
+    /// Footer hints for a context, of the actions `keep` accepts (what
+    /// applies to the focused pane).
+    pub fn hints_where(
+        &self,
+        context: Context,
+        keep: impl Fn(Action) -> bool,
+    ) -> Vec<(String, &'static str)> {
         let mut out: Vec<(String, &'static str)> = Vec::new();
         for (i, b) in self.bindings.iter().enumerate() {
-            if b.context != context || b.keys.is_empty() {
+            if b.context != context || b.keys.is_empty() || !keep(b.action) {
                 continue;
             }
             let Some(hint) = b.hint else { continue };
