@@ -2296,3 +2296,99 @@ async fn render_never_panics_with_the_flow_editor_open() {
         }
     }
 }
+
+#[tokio::test]
+async fn snapshot_r17_e_on_a_standalone_flow_attaches_it_and_registers_its_connections() {
+    let mut h = on_flows_of("product_syndication", 120, 40).await;
+    highlight_flow(&mut h, "adhoc_ga4_export").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Standalone flows · e attaches one"),
+        "{screen}"
+    );
+    h.press(KeyCode::Char('e')).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Attach flow · Ad-hoc GA4 export"),
+        "{screen}"
+    );
+    let modal = modal_text(&screen);
+    assert!(
+        modal.contains("standalone until saved: saving attaches it (R17)"),
+        "{modal}"
+    );
+    assert!(
+        modal.contains("1. export Google Analytics 4 (google_analytics_4)"),
+        "{modal}"
+    );
+    assert!(editor(&h).is_dirty(), "attaching is a change");
+    snap!("flow_attach", screen);
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    assert_eq!(
+        h.status(),
+        "Attached flow Ad-hoc GA4 export to Product Syndication: 2 steps"
+    );
+    let flow = h.app.client.get_flow("adhoc_ga4_export").await.unwrap();
+    assert_eq!(flow.integration.as_deref(), Some("product_syndication"));
+    let registered = integration_of(&h, "product_syndication").registered;
+    for c in ["google_analytics_4", "internal_data_lake_snowflake"] {
+        assert!(registered.iter().any(|r| r == c), "{c} in {registered:?}");
+    }
+    let reminder = h.app.register.reminder.as_ref().unwrap();
+    assert_eq!(reminder.registered.len(), 2);
+    assert!(
+        h.screen()
+            .contains("registered 2 connections with Product Syndication"),
+    );
+    // It is one of the integration's flows now, still highlighted.
+    assert_eq!(h.app.highlighted_flow().unwrap().code, "adhoc_ga4_export");
+    assert!(
+        h.app
+            .flows_of_selected()
+            .iter()
+            .any(|f| f.code == "adhoc_ga4_export")
+    );
+}
+
+#[tokio::test]
+async fn the_mouse_picks_a_flow_and_focuses_the_flows() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    h.press(KeyCode::Char('l')).await;
+    h.screen();
+    let (y, code) = h
+        .app
+        .register
+        .flow_rows
+        .iter()
+        .find(|(_, c)| c == "erp_to_shopify")
+        .cloned()
+        .unwrap();
+    let x = h.app.register.flow_area.x + 3;
+    tui::feed(
+        &mut h.app,
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+    .await;
+    assert_eq!(
+        h.app.register.focus,
+        switchboard::tui::register::RegFocus::Flows
+    );
+    assert_eq!(h.app.highlighted_flow().unwrap().code, code);
+    tui::feed(
+        &mut h.app,
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollUp,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+    .await;
+    assert_eq!(h.app.highlighted_flow().unwrap().code, "erp_to_magento_eu");
+}

@@ -1216,6 +1216,9 @@ impl App {
                 && m.row < area.y + area.height
         };
         let over_integrations = self.tab == Tab::Register && inside(self.register.integration_rows);
+        if self.tab == Tab::Register && inside(self.register.flow_area) {
+            return self.on_flows_mouse(m);
+        }
         match m.kind {
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if over_integrations => {
                 let n = self.integrations.len();

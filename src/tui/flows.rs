@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -27,7 +27,7 @@ use crate::client::ClientError;
 use crate::domain;
 use crate::model::{
     AccessLevel, Connection, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,
-    StepKind,
+    StepKind, UserKind,
 };
 
 /// What the flow editor shows above the Register tab, one at a time on the
@@ -256,8 +256,17 @@ impl FlowEditor {
     pub fn is_dirty(&self) -> bool {
         match &self.original {
             None => true,
-            Some(f) => f.steps != self.steps || f.name != self.name,
+            Some(f) => {
+                f.steps != self.steps || f.name != self.name || f.integration != self.integration
+            }
         }
+    }
+
+    /// A standalone flow being attached to the integration (R17).
+    pub fn is_attaching(&self) -> bool {
+        self.original
+            .as_ref()
+            .is_some_and(|f| f.integration.is_none() && self.integration.is_some())
     }
 
     /// The body of the one `save_flow` call. A new flow says it read
@@ -566,9 +575,25 @@ impl App {
             .collect()
     }
 
-    /// Position of the highlighted flow among `flows_of_selected`.
+    /// What the Flows pane lists: the selected integration's flows, then
+    /// the standalone ones (which `e` attaches to it, R17).
+    pub fn pane_flows(&self) -> Vec<&Flow> {
+        let mut flows = self.flows_of_selected();
+        flows.extend(self.flows.iter().filter(|f| f.integration.is_none()));
+        flows
+    }
+
+    /// Whether the user is the owner or an admin (standalone flows are
+    /// theirs to change).
+    fn is_admin(&self) -> bool {
+        self.me
+            .as_ref()
+            .is_some_and(|m| matches!(m.kind, UserKind::Owner | UserKind::Admin))
+    }
+
+    /// Position of the highlighted flow among `pane_flows`.
     pub fn highlighted_flow_index(&self) -> usize {
-        let flows = self.flows_of_selected();
+        let flows = self.pane_flows();
         self.register
             .flow
             .as_deref()
@@ -578,7 +603,7 @@ impl App {
 
     pub fn highlighted_flow(&self) -> Option<&Flow> {
         let i = self.highlighted_flow_index();
-        self.flows_of_selected().get(i).copied()
+        self.pane_flows().get(i).copied()
     }
 
     /// The Register tab's flow keys; `None` when the key is not one of
@@ -602,7 +627,7 @@ impl App {
             | Action::PageDown
                 if on_flows =>
             {
-                let n = self.flows_of_selected().len() as isize;
+                let n = self.pane_flows().len() as isize;
                 if n == 0 {
                     return Some(Vec::new());
                 }
@@ -615,16 +640,33 @@ impl App {
                     _ => 5,
                 };
                 let at = (self.highlighted_flow_index() as isize + delta).clamp(0, n - 1);
-                self.register.flow = self
-                    .flows_of_selected()
-                    .get(at as usize)
-                    .map(|f| f.code.clone());
+                self.register.flow = self.pane_flows().get(at as usize).map(|f| f.code.clone());
                 Some(Vec::new())
             }
             Action::New => Some(self.new_flow()),
             Action::Edit => Some(self.edit_flow()),
             Action::Apply if on_flows => Some(self.edit_flow()),
             Action::Delete => Some(self.delete_flow()),
+            _ => None,
+        }
+    }
+
+    /// A click or the wheel over the Flows pane: focuses it and picks or
+    /// moves the highlighted flow.
+    pub(super) fn on_flows_mouse(&mut self, m: MouseEvent) -> Option<Vec<Command>> {
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.register.focus = RegFocus::Flows;
+                if let Some((_, code)) = self.register.flow_rows.iter().find(|(y, _)| *y == m.row) {
+                    self.register.flow = Some(code.clone());
+                }
+                Some(Vec::new())
+            }
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                self.register.focus = RegFocus::Flows;
+                let down = m.kind == MouseEventKind::ScrollDown;
+                self.on_register_flow_key(if down { Action::Down } else { Action::Up })
+            }
             _ => None,
         }
     }
@@ -656,6 +698,17 @@ impl App {
     }
 
     fn edit_flow(&mut self) -> Vec<Command> {
+        let standalone = self
+            .highlighted_flow()
+            .is_some_and(|f| f.integration.is_none());
+        if standalone && !self.is_admin() {
+            self.register.focus = RegFocus::Flows;
+            self.set_status(
+                StatusKind::Error,
+                "Only the owner or an admin may attach a standalone flow to an integration (R17)",
+            );
+            return Vec::new();
+        }
         let Some(i) = self.flow_integration("save flows") else {
             return Vec::new();
         };
@@ -687,21 +740,35 @@ impl App {
     }
 
     fn delete_flow(&mut self) -> Vec<Command> {
-        let Some(i) = self.flow_integration("delete flows") else {
-            return Vec::new();
+        let standalone = self
+            .highlighted_flow()
+            .is_some_and(|f| f.integration.is_none());
+        let place = if standalone {
+            if !self.is_admin() {
+                self.register.focus = RegFocus::Flows;
+                self.set_status(
+                    StatusKind::Error,
+                    "Only the owner or an admin may delete standalone flows (R17)",
+                );
+                return Vec::new();
+            }
+            self.register.reminder = None;
+            "the standalone flows".to_string()
+        } else {
+            match self.flow_integration("delete flows") {
+                Some(i) => i.name,
+                None => return Vec::new(),
+            }
         };
         self.register.focus = RegFocus::Flows;
         let Some(flow) = self.highlighted_flow() else {
-            self.set_status(
-                StatusKind::Info,
-                format!("{} has no flow to delete", i.name),
-            );
+            self.set_status(StatusKind::Info, "No flow to delete");
             return Vec::new();
         };
         let modal = FlowModal::ConfirmDelete {
             code: flow.code.clone(),
             name: flow.name.clone(),
-            integration: i.name.clone(),
+            integration: place,
         };
         self.modals.push(Modal::Flow(Box::new(modal)));
         Vec::new()
@@ -977,7 +1044,9 @@ impl App {
     ) -> Vec<Command> {
         match r {
             Ok(saved) => {
-                let editor_kind = self.editor_of(&code).map(|e| e.kind);
+                let (editor_kind, attached) = self
+                    .editor_of(&code)
+                    .map_or((None, false), |e| (Some(e.kind), e.is_attaching()));
                 self.modals.retain(|m| {
                     !matches!(m, Modal::Flow(f) if matches!(f.as_ref(), FlowModal::Editor(e) if e.code == code))
                 });
@@ -994,7 +1063,11 @@ impl App {
                     1 => "1 step".to_string(),
                     n => format!("{n} steps"),
                 };
-                let mut text = format!("Saved flow {} in {integration_name}: {steps}", flow.name);
+                let mut text = if attached {
+                    format!("Attached flow {} to {integration_name}: {steps}", flow.name)
+                } else {
+                    format!("Saved flow {} in {integration_name}: {steps}", flow.name)
+                };
                 if saved.registered.is_empty() {
                     self.register.reminder = None;
                     if editor_kind == Some(IntegrationKind::App) {
@@ -1068,6 +1141,16 @@ impl App {
     }
 }
 
+/// `s` cut to `max` characters, ending in "…" when cut.
+fn ellipsize(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 fn other_kind(k: StepKind) -> StepKind {
     match k {
         StepKind::Export => StepKind::Import,
@@ -1084,12 +1167,15 @@ fn other_kind(k: StepKind) -> StepKind {
 pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.register.focus == RegFocus::Flows;
+    app.register.flow_area = area;
+    app.register.flow_rows.clear();
     let Some(i) = app.selected_integration().cloned() else {
         return;
     };
     let key = super::view::key_of(app, Context::Register, Action::FocusFlows);
     let read_only = may_not_change_flows(&i, "").is_some();
-    let flows: Vec<Flow> = app.flows_of_selected().into_iter().cloned().collect();
+    let own = app.flows_of_selected().len();
+    let flows: Vec<Flow> = app.pane_flows().into_iter().cloned().collect();
     let highlighted = app.highlighted_flow_index();
     // The key that focuses the pane leads its title, as on the tab bar.
     let key = if focused || key.is_empty() {
@@ -1097,7 +1183,7 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
     } else {
         format!("{key} ")
     };
-    let title = format!(" {key}Flows of {} · {} ", i.name, flows.len());
+    let title = format!(" {key}Flows of {} · {own} ", i.name);
     let block = pane(&t, title, focused);
     let mut inner = block.inner(area);
     block.render(area, buf);
@@ -1111,23 +1197,36 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
         inner.y += 1;
         inner.height -= 1;
     }
-    if flows.is_empty() {
+    // Every line, with the flow it belongs to, and where the highlighted
+    // flow starts and ends.
+    let mut lines: Vec<(Line, Option<usize>, bool)> = Vec::new();
+    if own == 0 {
         let mut text = format!("No flows in {} yet.", i.name);
         if !read_only {
             let new = super::view::key_of(app, Context::Register, Action::New);
             text.push_str(&format!(" {new} creates one."));
         }
-        let lines: Vec<Line> = wrap_words(&text, width)
-            .into_iter()
-            .map(|l| Line::from(Span::styled(l, t.dim)))
-            .collect();
-        Paragraph::new(lines).render(inner, buf);
-        return;
+        lines.extend(
+            wrap_words(&text, width)
+                .into_iter()
+                .map(|l| (Line::from(Span::styled(l, t.dim)), None, false)),
+        );
     }
-    // Every flow's lines, and where the highlighted one starts and ends.
-    let mut lines: Vec<(Line, bool)> = Vec::new();
     let mut span = (0, 0);
     for (n, f) in flows.iter().enumerate() {
+        if n == own {
+            // Standalone flows: `e` attaches one to this integration (R17).
+            let edit = super::view::key_of(app, Context::Register, Action::Edit);
+            lines.push((Line::from(""), None, false));
+            lines.extend(
+                wrap_words(
+                    &format!("Standalone flows · {edit} attaches one to {}", i.name),
+                    width,
+                )
+                .into_iter()
+                .map(|l| (Line::from(Span::styled(l, t.label)), None, false)),
+            );
+        }
         let selected = n == highlighted;
         if selected {
             span.0 = lines.len();
@@ -1144,7 +1243,7 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
         if f.partial {
             head.push(Span::styled(" (part)", t.dim));
         }
-        lines.push((Line::from(head), selected));
+        lines.push((Line::from(head), Some(n), true));
         let steps = if f.steps.is_empty() {
             "no steps".to_string()
         } else {
@@ -1155,7 +1254,7 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
                 .join(" → ")
         };
         for l in wrap_words(&steps, width.saturating_sub(2).max(6)) {
-            lines.push((Line::from(format!("  {l}")), false));
+            lines.push((Line::from(format!("  {l}")), Some(n), false));
         }
         if selected {
             span.1 = lines.len();
@@ -1170,14 +1269,17 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
     }
     offset = offset.min(lines.len().saturating_sub(height.max(1)));
     app.register.flow_offset = offset;
-    for (row, (line, selected)) in lines.into_iter().skip(offset).take(height).enumerate() {
+    for (row, (line, flow, is_head)) in lines.into_iter().skip(offset).take(height).enumerate() {
         let r = Rect {
             y: inner.y + row as u16,
             height: 1,
             ..inner
         };
-        if selected {
-            buf.set_style(r, if focused { t.selected } else { Style::new() });
+        if let Some(n) = flow {
+            if n == highlighted && is_head {
+                buf.set_style(r, if focused { t.selected } else { Style::new() });
+            }
+            app.register.flow_rows.push((r.y, flows[n].code.clone()));
         }
         line.render(r, buf);
     }
@@ -1381,6 +1483,14 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
                 format!("  {}", e.integration.as_deref().unwrap_or("standalone")),
                 t.dim,
             ),
+            Span::styled(
+                if e.is_attaching() {
+                    "  standalone until saved: saving attaches it (R17)"
+                } else {
+                    ""
+                },
+                t.warning,
+            ),
         ]),
         Line::from(""),
     ];
@@ -1397,6 +1507,15 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
     }
     head.push(Line::from(heading));
     // The steps.
+    let digits = e.steps.len().max(1).to_string().len();
+    // "▶ 12. import " before, the longest mark after: the connection's
+    // column gives way (with an ellipsis) so the marks stay readable.
+    let longest_mark = marks
+        .iter()
+        .map(|m| m.text().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("✗ refused, see below".chars().count());
     let label_width = e
         .steps
         .iter()
@@ -1406,8 +1525,7 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
         })
         .max()
         .unwrap_or(0)
-        .min(room / 2);
-    let digits = e.steps.len().max(1).to_string().len();
+        .min(room.saturating_sub(digits + 13 + longest_mark).max(12));
     let step_lines: Vec<Line> = if e.steps.is_empty() {
         let add = super::view::key_of(app, Context::FlowEditor, Action::AddStep);
         wrap_words(
@@ -1439,7 +1557,7 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
                     Span::raw(if selected { "▶ " } else { "  " }),
                     Span::raw(format!("{:>digits$}. ", n + 1)),
                     Span::styled(format!("{:<7}", s.kind.as_str()), t.label),
-                    Span::raw(format!("{what:<label_width$}  ")),
+                    Span::raw(format!("{:<label_width$}  ", ellipsize(&what, label_width))),
                     mark,
                 ])
             })
@@ -1484,7 +1602,13 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
     let height = (wanted as u16).min(area.height);
     let rect = centered(area, width, height);
     Clear.render(rect, buf);
-    let verb = if e.is_new() { "New flow" } else { "Edit flow" };
+    let verb = if e.is_new() {
+        "New flow"
+    } else if e.is_attaching() {
+        "Attach flow"
+    } else {
+        "Edit flow"
+    };
     let block = modal_frame(t, format!(" {verb} · {} ", e.name));
     let inner = block.inner(rect);
     block.render(rect, buf);

@@ -141,6 +141,10 @@ pub struct RegisterTab {
     pub flow: Option<String>,
     /// First line of the Flows pane on screen (kept by the view).
     pub flow_offset: usize,
+    /// The Flows pane, and the flow on each of its rows, for mouse clicks
+    /// (set by the view).
+    pub flow_area: Rect,
+    pub flow_rows: Vec<(u16, String)>,
     /// The R14 reminder of the last flow save, until dismissed.
     pub reminder: Option<super::flows::FlowReminder>,
 }
@@ -156,6 +160,8 @@ impl Default for RegisterTab {
             integration_rows: Rect::default(),
             flow: None,
             flow_offset: 0,
+            flow_area: Rect::default(),
+            flow_rows: Vec::new(),
             reminder: None,
         }
     }
