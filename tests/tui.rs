@@ -2392,3 +2392,57 @@ async fn the_mouse_picks_a_flow_and_focuses_the_flows() {
     .await;
     assert_eq!(h.app.highlighted_flow().unwrap().code, "erp_to_magento_eu");
 }
+
+#[tokio::test]
+async fn a_new_flow_never_overwrites_one_saved_meanwhile_and_r_changes_its_code() {
+    use switchboard::model::{FlowInput, FlowStep, StepKind};
+    let mut h = on_flows_of("translations", 120, 32).await;
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Race").await;
+    h.press(KeyCode::Enter).await;
+    add_step(&mut h, false, "deepl", "deepl_batch_translator").await;
+    // Someone else saves a flow with the same code first.
+    h.app
+        .client
+        .save_flow(
+            "race",
+            &FlowInput {
+                name: "Their race".into(),
+                integration: Some("translations".into()),
+                steps: vec![FlowStep {
+                    kind: StepKind::Export,
+                    connection: "smartling_translations".into(),
+                }],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    save(&mut h).await;
+    let error = editor(&h).error.clone().expect("refused");
+    assert_eq!(error.field.as_deref(), Some("code"));
+    assert_eq!(
+        error.message,
+        "a flow with code \"race\" exists already; r chooses another code"
+    );
+    assert_eq!(
+        h.app.client.get_flow("race").await.unwrap().name,
+        "Their race",
+        "theirs is untouched"
+    );
+    // r: name and code (still editable while new); the steps stay.
+    h.press(KeyCode::Char('r')).await;
+    h.press(KeyCode::Tab).await;
+    h.type_str("_two").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(editor(&h).code, "race_two");
+    assert_eq!(editor(&h).steps.len(), 1);
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    let mine = h.app.client.get_flow("race_two").await.unwrap();
+    assert_eq!(mine.name, "Race");
+    assert_eq!(
+        step_codes(&mine.steps),
+        vec!["export deepl_batch_translator"]
+    );
+}

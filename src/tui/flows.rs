@@ -86,7 +86,8 @@ pub enum NameMode {
         integration_name: String,
         kind: IntegrationKind,
     },
-    Rename,
+    /// The code can still change while the flow was never saved.
+    Rename { code_editable: bool },
 }
 
 /// Name and code of a new flow (the code fills in from the name until the
@@ -119,9 +120,9 @@ impl FlowNameForm {
         }
     }
 
-    fn rename(name: &str, code: &str) -> Self {
+    fn rename(name: &str, code: &str, code_editable: bool) -> Self {
         FlowNameForm {
-            mode: NameMode::Rename,
+            mode: NameMode::Rename { code_editable },
             name: TextInput::new(name),
             code: TextInput::new(code),
             code_edited: true,
@@ -131,9 +132,21 @@ impl FlowNameForm {
         }
     }
 
+    /// Whether the code is shown, not edited (a saved flow's code is its key).
+    fn code_fixed(&self) -> bool {
+        self.mode
+            == NameMode::Rename {
+                code_editable: false,
+            }
+    }
+
+    fn is_rename(&self) -> bool {
+        matches!(self.mode, NameMode::Rename { .. })
+    }
+
     fn name_changed(&mut self) {
         self.name_error = None;
-        if !self.code_edited && self.mode != NameMode::Rename {
+        if !self.code_edited && !self.is_rename() {
             self.code = TextInput::new(&domain::slug_from_label(&self.name.value));
             self.code_error = None;
         }
@@ -152,7 +165,7 @@ impl FlowNameForm {
             }
         };
         let code = self.code.value.trim().to_string();
-        if self.mode != NameMode::Rename {
+        if !self.code_fixed() {
             if let Err(e) = domain::validate_code(&code) {
                 self.code_error = Some(e.message);
             } else if taken(&code) {
@@ -923,7 +936,7 @@ impl App {
                 e.move_step(false);
             }
             Some(Action::Rename) => {
-                let form = FlowNameForm::rename(&e.name, &e.code);
+                let form = FlowNameForm::rename(&e.name, &e.code, e.is_new());
                 self.modals
                     .push(Modal::Flow(Box::new(FlowModal::Name(form))));
             }
@@ -958,7 +971,7 @@ impl App {
         };
         match action {
             Some(Action::NextField | Action::PrevField) => {
-                if form.mode != NameMode::Rename {
+                if !form.code_fixed() {
                     form.on_code = !form.on_code;
                 }
             }
@@ -971,16 +984,21 @@ impl App {
                 };
                 let mode = form.mode.clone();
                 self.modals.pop();
-                match FlowEditor::create(code, name.clone(), &mode) {
+                match FlowEditor::create(code.clone(), name.clone(), &mode) {
                     Some(editor) => self
                         .modals
                         .push(Modal::Flow(Box::new(FlowModal::Editor(Box::new(editor))))),
                     None => {
-                        // A rename: the editor below takes the new name.
+                        // A rename: the editor below takes the new name (and
+                        // code, while the flow is new).
                         if let Some(Modal::Flow(m)) = self.modals.last_mut()
                             && let FlowModal::Editor(e) = m.as_mut()
                         {
                             e.name = name;
+                            if e.is_new() {
+                                e.code = code;
+                            }
+                            e.error = None;
                         }
                     }
                 }
@@ -1097,9 +1115,20 @@ impl App {
                 vec![Command::Load]
             }
             Err(e) => {
-                let error = FlowError {
-                    field: e.field().map(str::to_string),
-                    message: e.to_string(),
+                let stale = e.code() == Some("stale");
+                let rename = self.keymap.keys_of(Context::FlowEditor, Action::Rename);
+                let error = match self.editor_of(&code) {
+                    // A new flow said it read version 0: the code is taken.
+                    Some(editor) if stale && editor.is_new() => FlowError {
+                        field: Some("code".to_string()),
+                        message: format!(
+                            "a flow with code {code:?} exists already; {rename} chooses another code"
+                        ),
+                    },
+                    _ => FlowError {
+                        field: e.field().map(str::to_string),
+                        message: e.to_string(),
+                    },
                 };
                 match self.editor_of(&code) {
                     Some(editor) => {
@@ -1112,7 +1141,12 @@ impl App {
                         format!("Could not save flow {code}: {e}"),
                     ),
                 }
-                self.backend_error(&e)
+                let mut commands = self.backend_error(&e);
+                if stale {
+                    // Show what the server holds now; the edits stay open.
+                    commands.push(Command::Load);
+                }
+                commands
             }
         }
     }
@@ -1351,7 +1385,7 @@ pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) 
     match modal {
         FlowModal::Name(form) => {
             // A rename shows over its editor.
-            if form.mode == NameMode::Rename
+            if form.is_rename()
                 && let Some(Modal::Flow(below)) = app.modals.iter().rev().nth(1)
                 && let FlowModal::Editor(e) = below.as_ref()
             {
@@ -1417,7 +1451,7 @@ fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer
             lines.push(Line::from(""));
             " New flow ".to_string()
         }
-        NameMode::Rename => " Rename flow ".to_string(),
+        NameMode::Rename { .. } => " Rename flow ".to_string(),
     };
     let field = |focused: bool, name: &str, input: &TextInput| {
         let mut spans = vec![
@@ -1435,7 +1469,7 @@ fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer
     };
     lines.push(field(!form.on_code, "Name", &form.name));
     lines.extend(error(&form.name_error));
-    let mut code = if form.mode == NameMode::Rename {
+    let mut code = if form.code_fixed() {
         Line::from(vec![
             Span::raw("  "),
             Span::styled(format!("{:<6}", "Code"), t.label),

@@ -289,6 +289,7 @@ pub fn pending_summary(add: usize, remove: usize) -> String {
 /// The Register tab.
 pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     app.register.integration_rows = Rect::default();
+    app.register.flow_area = Rect::default();
     if !app.integrations_loaded {
         app.table_rows_area = Rect::default();
         Paragraph::new("Loading integrations…")
