@@ -1446,7 +1446,7 @@ fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer
             lines.push(Line::from(vec![
                 Span::raw(format!("A new flow in the {what} ")),
                 Span::styled(integration_name.clone(), t.title),
-                Span::raw(". Its steps come next."),
+                Span::raw("."),
             ]));
             lines.push(Line::from(""));
             " New flow ".to_string()
@@ -1485,6 +1485,17 @@ fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer
     lines.push(code);
     lines.extend(error(&form.code_error));
     lines.push(Line::from(""));
+    if !form.is_rename() {
+        let save = super::view::key_of(app, Context::FlowEditor, Action::Save);
+        lines.extend(
+            wrap_words(
+                &format!("Next come the steps; nothing is saved until {save} in the editor."),
+                room,
+            )
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, t.dim))),
+        );
+    }
     lines.extend(hint_lines(app, Context::Form, room));
     let rect = centered(area, width, lines.len() as u16 + 2);
     Clear.render(rect, buf);
