@@ -528,10 +528,8 @@ pub struct FlowReminder {
     pub flow: String,
     pub integration: String,
     pub integration_name: String,
-    /// (code, label) of what the save registered.
+    /// (code, label) of what the save registered, as the server listed it.
     pub registered: Vec<(String, String)>,
-    /// The server's own words.
-    pub server: Option<String>,
 }
 
 impl FlowReminder {
@@ -1107,7 +1105,6 @@ impl App {
                         integration,
                         integration_name,
                         registered,
-                        server: saved.reminder,
                     });
                 }
                 self.set_status(StatusKind::Success, text);
@@ -2059,7 +2056,6 @@ mod tests {
             integration: "orders".into(),
             integration_name: "Orders".into(),
             registered: vec![("dam_assets".into(), "DAM Assets".into())],
-            server: None,
         };
         assert_eq!(
             r.text(),
