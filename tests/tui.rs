@@ -250,7 +250,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 130).await;
+    let mut h = harness_with(Theme::colored(), 120, 150).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {
@@ -1963,15 +1963,24 @@ async fn reload(h: &mut Harness) {
 #[tokio::test]
 async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filter() {
     let (mut h, clock) = clocked_demo(140, 40).await;
-    assert!(
-        h.screen().contains("Connections · 36 "),
-        "nothing stale yet"
-    );
+    // The demo's past: three long idle connections no step uses.
+    assert!(h.screen().contains("Connections · 36 · 3 stale "));
     h.press(KeyCode::Char('S')).await;
-    assert!(h.app.filter.visible().is_empty());
-    assert!(
-        h.screen()
-            .contains("No stale connection: each is used by a flow")
+    let mut shown: Vec<String> = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .map(|&i| h.app.connections[i].code.clone())
+        .collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            "odoo_staging",
+            "partner_sftp_drop_csv",
+            "print_catalog_2025_indesign"
+        ]
     );
     h.press(KeyCode::Char('S')).await;
     // 31 days on: the 24 connections no flow step uses are stale.
@@ -2272,4 +2281,734 @@ async fn render_never_panics_in_the_replace_picker_and_its_dialogs() {
             tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The flow editor of the Register tab (R14, R15, R17, R19)
+// ---------------------------------------------------------------------------
+
+/// The demo workspace in the Register tab, `integration` selected and the
+/// flows focused (its first flow highlighted).
+async fn on_flows_of(integration: &str, width: u16, height: u16) -> Harness {
+    let mut h = harness_with(Theme::colored(), width, height)
+        .await
+        .with_demo()
+        .await;
+    h.press(KeyCode::Char('2')).await;
+    select_integration(&mut h, integration).await;
+    h.press(KeyCode::Char('f')).await;
+    assert_eq!(
+        h.app.register.focus,
+        switchboard::tui::register::RegFocus::Flows
+    );
+    h
+}
+
+async fn select_integration(h: &mut Harness, integration: &str) {
+    let at = h
+        .app
+        .integrations
+        .iter()
+        .position(|i| i.code == integration)
+        .unwrap();
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('g')).await;
+    for _ in 0..at {
+        h.press(KeyCode::Char('j')).await;
+    }
+    assert_eq!(h.app.selected_integration().unwrap().code, integration);
+}
+
+/// Highlights a flow of the selected integration in the Flows pane.
+async fn highlight_flow(h: &mut Harness, code: &str) {
+    h.press(KeyCode::Char('g')).await;
+    while h.app.highlighted_flow().unwrap().code != code {
+        let before = h.app.highlighted_flow_index();
+        h.press(KeyCode::Char('j')).await;
+        assert_ne!(before, h.app.highlighted_flow_index(), "no flow {code}");
+    }
+}
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn integration_of(h: &Harness, code: &str) -> switchboard::model::Integration {
+    h.app
+        .integrations
+        .iter()
+        .find(|i| i.code == code)
+        .unwrap()
+        .clone()
+}
+
+/// The open flow editor.
+fn editor(h: &Harness) -> &switchboard::tui::flows::FlowEditor {
+    use switchboard::tui::flows::FlowModal;
+    h.app
+        .modals
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            Modal::Flow(f) => match f.as_ref() {
+                FlowModal::Editor(e) => Some(e.as_ref()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("the flow editor is open")
+}
+
+fn editor_open(h: &Harness) -> bool {
+    use switchboard::tui::flows::FlowModal;
+    h.app
+        .modals
+        .iter()
+        .any(|m| matches!(m, Modal::Flow(f) if matches!(f.as_ref(), FlowModal::Editor(_))))
+}
+
+fn step_codes(steps: &[switchboard::model::FlowStep]) -> Vec<String> {
+    steps
+        .iter()
+        .map(|s| format!("{} {}", s.kind.as_str(), s.connection))
+        .collect()
+}
+
+/// In the open editor: `a`, the kind, a filter, Enter on the best match.
+async fn add_step(h: &mut Harness, import: bool, find: &str, expect: &str) {
+    h.press(KeyCode::Char('a')).await;
+    let picker = editor(h).picker.as_ref().expect("the picker is open");
+    let is_import = picker.kind == switchboard::model::StepKind::Import;
+    if is_import != import {
+        h.press(KeyCode::Tab).await;
+    }
+    h.type_str(find).await;
+    let picker = editor(h).picker.as_ref().unwrap();
+    let chosen = picker.connections[picker.rows[picker.selected]]
+        .code
+        .clone();
+    assert_eq!(chosen, expect, "the best match of {find:?}");
+    h.press(KeyCode::Enter).await;
+    assert!(editor(h).picker.is_none());
+}
+
+async fn save(h: &mut Harness) {
+    tui::feed(&mut h.app, ctrl('s')).await;
+}
+
+#[tokio::test]
+async fn snapshot_flow_editor_lists_the_steps_with_labels_and_registration() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    highlight_flow(&mut h, "erp_to_magento_eu").await;
+    let pane = h.screen();
+    assert!(
+        pane.contains("▶ ERP to Magento EU erp_to_magento"),
+        "the highlighted flow: {pane}"
+    );
+    assert!(
+        pane.contains("e edit flow"),
+        "flow keys in the footer: {pane}"
+    );
+    h.press(KeyCode::Char('e')).await;
+    let screen = h.screen();
+    assert!(screen.contains("Edit flow · ERP to Magento EU"), "{screen}");
+    let modal = modal_text(&screen);
+    for line in [
+        "▶ 1. export SAP S/4HANA Production (sap_s_4hana_production)",
+        "2. export Akeneo PIM (legacy import) (akeneo_pim_legacy_import)",
+        "3. import Magento Storefront EU (magento_storefront_eu)",
+    ] {
+        assert!(modal.contains(line), "{line:?} in {modal}");
+    }
+    assert!(modal.contains("registered"), "{modal}");
+    assert!(modal.contains("Ctrl-S save"), "{modal}");
+    snap!("flow_editor", screen);
+    // K/J reorder; the editor says the changes are not saved yet.
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('K')).await;
+    assert_eq!(
+        step_codes(&editor(&h).steps),
+        vec![
+            "export akeneo_pim_legacy_import",
+            "export sap_s_4hana_production",
+            "import magento_storefront_eu"
+        ]
+    );
+    assert!(h.screen().contains("unsaved changes"));
+    // t switches the kind, x removes.
+    h.press(KeyCode::Char('t')).await;
+    assert_eq!(
+        editor(&h).steps[0].kind,
+        switchboard::model::StepKind::Import
+    );
+    h.press(KeyCode::Char('x')).await;
+    assert_eq!(editor(&h).steps.len(), 2);
+    // Esc asks before the edits are lost; n keeps editing, y discards.
+    h.press(KeyCode::Esc).await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains("Discard your changes to flow ERP to Magento EU?"),
+        "{modal}"
+    );
+    h.press(KeyCode::Char('n')).await;
+    assert_eq!(editor(&h).steps.len(), 2, "still editing");
+    h.press(KeyCode::Esc).await;
+    h.press(KeyCode::Char('y')).await;
+    assert!(!editor_open(&h));
+    // Nothing reached the server.
+    let flow = h.app.client.get_flow("erp_to_magento_eu").await.unwrap();
+    assert_eq!(flow.steps.len(), 3);
+    assert_eq!(flow.version, 1);
+}
+
+#[tokio::test]
+async fn snapshot_r14_the_step_picker_marks_registered_and_unregistered_connections() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    h.press(KeyCode::Char('a')).await;
+    h.type_str("s").await;
+    let screen = h.screen();
+    let modal = modal_text(&screen);
+    assert!(screen.contains("Add a step to ERP to Shopify"), "{screen}");
+    assert!(
+        modal.contains("[import]"),
+        "after an export: import {modal}"
+    );
+    assert!(
+        modal.contains("[x] Shopify Plus US  shopify_plus_us  registered"),
+        "{modal}"
+    );
+    assert!(
+        modal.contains(
+            "[ ] Salesforce Sales Cloud  salesforce_sales_cloud  not yet: saving registers it (R14)"
+        ),
+        "{modal}"
+    );
+    snap!("flow_step_picker", screen);
+    // Without a query the registered connections come first.
+    h.press(KeyCode::Backspace).await;
+    let picker = editor(&h).picker.as_ref().unwrap();
+    let registered = integration_of(&h, "product_syndication").registered;
+    let first: Vec<&str> = picker.rows[..registered.len()]
+        .iter()
+        .map(|&i| picker.connections[i].code.as_str())
+        .collect();
+    assert!(
+        first.iter().all(|c| registered.iter().any(|r| r == c)),
+        "{first:?}"
+    );
+    // Esc goes back to the steps, unchanged.
+    h.press(KeyCode::Esc).await;
+    assert!(editor(&h).picker.is_none());
+    assert!(!editor(&h).is_dirty());
+}
+
+#[tokio::test]
+async fn snapshot_r14_saving_a_step_on_an_unregistered_connection_registers_it_with_a_reminder() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    assert!(
+        !integration_of(&h, "product_syndication")
+            .registered
+            .contains(&"zalando_partner".to_string())
+    );
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    add_step(&mut h, true, "zalando", "zalando_partner").await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains("2. import Zalando Partner (zalando_partner)"),
+        "{modal}"
+    );
+    assert!(
+        modal.contains("not yet: saving registers it (R14)"),
+        "{modal}"
+    );
+    // One save_flow call with the whole flow.
+    let commands = h.app.update(Msg::Input(ctrl('s')));
+    let [Command::SaveFlow { code, input }] = commands.as_slice() else {
+        panic!("{commands:?}");
+    };
+    assert_eq!(code, "erp_to_shopify");
+    assert_eq!(
+        step_codes(&input.steps),
+        vec![
+            "export sap_s_4hana_production",
+            "import zalando_partner",
+            "import shopify_plus_us"
+        ]
+    );
+    assert_eq!(input.version, Some(1));
+    tui::settle(&mut h.app, commands).await;
+    assert!(!editor_open(&h), "a saved flow closes its editor");
+    // The reminder names what was registered and who now has access.
+    let screen = h.screen();
+    assert!(
+        screen.contains("Saving flow “ERP to Shopify” registered 1 connection with Product"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Zalando Partner (zalando_partner)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Every user of Product Syndication now has access to it (R14)."),
+        "{screen}"
+    );
+    assert!(
+        h.status()
+            .starts_with("Saved flow ERP to Shopify in Product Syndication: 3 steps"),
+        "{}",
+        h.status()
+    );
+    snap!("flow_r14_reminder", screen);
+    // Registered on the server, and the checkbox says so.
+    assert!(
+        h.app
+            .client
+            .get_integration("product_syndication")
+            .await
+            .unwrap()
+            .registered
+            .contains(&"zalando_partner".to_string())
+    );
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char('/')).await;
+    h.type_str("zalando").await;
+    let screen = h.screen();
+    assert!(screen.contains("[x] Zalando Partner"), "{screen}");
+    // The reminder stays through other keys until dismissed.
+    assert!(h.app.register.reminder.is_some());
+    h.press(KeyCode::Enter).await; // keep the filter
+    h.press(KeyCode::Esc).await; // dismisses the reminder first
+    assert!(h.app.register.reminder.is_none());
+    assert!(!h.screen().contains("now has access"));
+    assert!(h.app.filter.is_active(), "the same Esc did nothing else");
+}
+
+/// Deregisters SAP S/4HANA Production from Product Syndication through the
+/// Register tab (Space, Enter, y), where two flows use it.
+async fn deregister_sap(h: &mut Harness) {
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char('/')).await;
+    h.type_str("sap_s_4").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.selected_code(), "sap_s_4hana_production");
+    h.press(KeyCode::Char(' ')).await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Char('y')).await;
+    assert!(
+        !integration_of(h, "product_syndication")
+            .registered
+            .contains(&"sap_s_4hana_production".to_string()),
+        "{}",
+        h.status()
+    );
+    h.press(KeyCode::Esc).await; // the filter
+    h.press(KeyCode::Char('f')).await;
+}
+
+#[tokio::test]
+async fn r15_a_deregistered_connection_stays_in_its_flow_which_saves_again_unchanged() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    deregister_sap(&mut h).await;
+    // The flows keep their steps on it.
+    let screen = h.screen();
+    assert!(
+        screen.contains("export sap_s_4hana_production →"),
+        "{screen}"
+    );
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains(
+            "1. export SAP S/4HANA Production (sap_s_4hana_production)  deregistered, kept by this flow (R15)"
+        ),
+        "{modal}"
+    );
+    // Saved again as it is: accepted, and nothing is registered again.
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    assert!(
+        h.status().starts_with("Saved flow ERP to Shopify"),
+        "{}",
+        h.status()
+    );
+    assert!(h.app.register.reminder.is_none(), "nothing registered");
+    let flow = h.app.client.get_flow("erp_to_shopify").await.unwrap();
+    assert_eq!(
+        step_codes(&flow.steps),
+        vec!["export sap_s_4hana_production", "import shopify_plus_us"]
+    );
+    assert_eq!(flow.version, 2);
+    assert!(
+        !integration_of(&h, "product_syndication")
+            .registered
+            .contains(&"sap_s_4hana_production".to_string())
+    );
+}
+
+#[tokio::test]
+async fn r15_a_new_step_on_a_deregistered_connection_is_refused_and_the_edits_stay() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    deregister_sap(&mut h).await;
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    h.press(KeyCode::Char('G')).await;
+    h.press(KeyCode::Char('a')).await;
+    h.type_str("sap_s_4").await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains(
+            "[!] SAP S/4HANA Production  sap_s_4hana_production  deregistered: refused for a new step (R15)"
+        ),
+        "the picker says so in advance: {modal}"
+    );
+    h.press(KeyCode::Enter).await;
+    save(&mut h).await;
+    // The server refused; its message shows, naming the field; the edits stay.
+    assert!(editor_open(&h));
+    let e = editor(&h);
+    assert!(!e.saving);
+    assert_eq!(e.steps.len(), 3);
+    let error = e.error.as_ref().expect("the refusal");
+    assert_eq!(error.field.as_deref(), Some("steps"));
+    assert!(
+        error
+            .message
+            .contains("connection \"sap_s_4hana_production\" was deregistered from integration \"product_syndication\""),
+        "{error:?}"
+    );
+    let screen = h.screen();
+    let modal = modal_text(&screen);
+    assert!(modal.contains("✗ Not saved: connection"), "{modal}");
+    assert!(modal.contains("(field: steps)"), "{modal}");
+    assert_eq!(h.app.in_flight, 0);
+    snap!("flow_r15_refused", screen);
+    let flow = h.app.client.get_flow("erp_to_shopify").await.unwrap();
+    assert_eq!(flow.steps.len(), 2, "nothing changed on the server");
+    // Removing the new step makes the flow save again.
+    h.press(KeyCode::Char('x')).await;
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+}
+
+#[tokio::test]
+async fn n_creates_a_flow_whose_code_fills_in_from_the_name() {
+    let mut h = on_flows_of("translations", 120, 32).await;
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Nightly stock").await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains("Code  nightly_stock  (from the name)"),
+        "{modal}"
+    );
+    h.press(KeyCode::Enter).await;
+    assert!(editor(&h).is_new());
+    assert!(modal_text(&h.screen()).contains("No steps yet"));
+    add_step(&mut h, false, "deepl", "deepl_batch_translator").await;
+    add_step(&mut h, true, "xtm", "xtm_cloud").await;
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    let flow = h.app.client.get_flow("nightly_stock").await.unwrap();
+    assert_eq!(flow.name, "Nightly stock");
+    assert_eq!(flow.integration.as_deref(), Some("translations"));
+    assert_eq!(
+        step_codes(&flow.steps),
+        vec!["export deepl_batch_translator", "import xtm_cloud"]
+    );
+    // R14: xtm_cloud was not registered with Translations.
+    let reminder = h.app.register.reminder.as_ref().unwrap();
+    assert_eq!(
+        reminder.registered,
+        vec![("xtm_cloud".to_string(), "XTM Cloud".to_string())]
+    );
+    assert_eq!(h.app.highlighted_flow().unwrap().code, "nightly_stock");
+    // A taken code is refused before anything is sent.
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Nightly stock").await;
+    h.press(KeyCode::Enter).await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains("a flow with code \"nightly_stock\" exists already"),
+        "{modal}"
+    );
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+}
+
+#[tokio::test]
+async fn d_deletes_the_highlighted_flow_after_a_confirmation() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('d')).await;
+    let modal = modal_text(&h.screen());
+    assert!(
+        modal.contains("Delete flow ERP to Shopify (erp_to_shopify) from Product Syndication?"),
+        "{modal}"
+    );
+    h.press(KeyCode::Char('n')).await;
+    assert!(h.app.client.get_flow("erp_to_shopify").await.is_ok());
+    h.press(KeyCode::Char('d')).await;
+    h.press(KeyCode::Char('y')).await;
+    assert!(h.app.client.get_flow("erp_to_shopify").await.is_err());
+    assert_eq!(h.status(), "Deleted flow erp_to_shopify");
+    assert!(h.app.flows.iter().all(|f| f.code != "erp_to_shopify"));
+}
+
+#[tokio::test]
+async fn r17_a_flow_saved_in_an_app_registers_nothing_and_says_so() {
+    let mut h = on_flows_of("shopify_connector", 120, 32).await;
+    h.press(KeyCode::Char('e')).await;
+    let modal = modal_text(&h.screen());
+    assert!(modal.contains("app: no registration (R17)"), "{modal}");
+    assert!(
+        modal.contains("Shopify Connector is an app: it owns its connections, so saving registers nothing (R17)."),
+        "{modal}"
+    );
+    add_step(&mut h, true, "zalando", "zalando_partner").await;
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    assert_eq!(
+        h.status(),
+        "Saved flow Shopify orders (app) in Shopify Connector: 3 steps; Shopify Connector is an app: it owns its connections, nothing was registered (R17)"
+    );
+    assert!(h.app.register.reminder.is_none());
+    assert!(
+        integration_of(&h, "shopify_connector")
+            .registered
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn r19_a_monitor_is_told_why_flows_cannot_be_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let owner = Client::embedded(dir.path(), "alice", Source::Tui)
+            .await
+            .unwrap();
+        owner.load_demo().await.unwrap();
+    }
+    // max monitors Marketing Assets.
+    let client = Client::embedded_as(dir.path(), "alice", "max", Source::Tui)
+        .await
+        .unwrap();
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let mut h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(120, 32)).unwrap(),
+        _dir: dir,
+    };
+    h.press(KeyCode::Char('2')).await;
+    assert_eq!(
+        h.app.selected_integration().unwrap().code,
+        "marketing_assets"
+    );
+    h.press(KeyCode::Char('f')).await;
+    let screen = h.screen();
+    assert!(screen.contains("Flows of Marketing Assets · 1"), "{screen}");
+    assert!(
+        screen.contains("read-only: you monitor it (R19)"),
+        "{screen}"
+    );
+    let why = "you monitor Marketing Assets: only managers may save flows (R19)";
+    for k in ['n', 'e'] {
+        h.press(KeyCode::Char(k)).await;
+        assert!(h.app.modals.is_empty());
+        assert_eq!(h.status(), why);
+    }
+    h.press(KeyCode::Char('d')).await;
+    assert!(h.app.modals.is_empty());
+    assert_eq!(
+        h.status(),
+        "you monitor Marketing Assets: only managers may delete flows (R19)"
+    );
+}
+
+#[tokio::test]
+async fn render_never_panics_with_the_flow_editor_open() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    let states: Vec<Vec<KeyCode>> = vec![
+        vec![],
+        vec![KeyCode::Char('e')],
+        vec![KeyCode::Char('a'), KeyCode::Char('s')],
+        vec![KeyCode::Enter, KeyCode::Esc],
+        vec![KeyCode::Char('r')],
+        vec![
+            KeyCode::Esc,
+            KeyCode::Esc,
+            KeyCode::Char('y'),
+            KeyCode::Char('n'),
+        ],
+    ];
+    for keys in states {
+        for k in keys {
+            h.press(k).await;
+        }
+        let app = std::cell::RefCell::new(&mut h.app);
+        for w in (1..=220).step_by(9) {
+            for hgt in (1..=70).step_by(6) {
+                let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+                tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+            }
+        }
+        for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3), (50, 13)] {
+            let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+            tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn snapshot_r17_e_on_a_standalone_flow_attaches_it_and_registers_its_connections() {
+    let mut h = on_flows_of("product_syndication", 120, 40).await;
+    highlight_flow(&mut h, "adhoc_ga4_export").await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Standalone flows · e attaches one"),
+        "{screen}"
+    );
+    h.press(KeyCode::Char('e')).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Attach flow · Ad-hoc GA4 export"),
+        "{screen}"
+    );
+    let modal = modal_text(&screen);
+    assert!(
+        modal.contains("standalone until saved: saving attaches it (R17)"),
+        "{modal}"
+    );
+    assert!(
+        modal.contains("1. export Google Analytics 4 (google_analytics_4)"),
+        "{modal}"
+    );
+    assert!(editor(&h).is_dirty(), "attaching is a change");
+    snap!("flow_attach", screen);
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    assert_eq!(
+        h.status(),
+        "Attached flow Ad-hoc GA4 export to Product Syndication: 2 steps"
+    );
+    let flow = h.app.client.get_flow("adhoc_ga4_export").await.unwrap();
+    assert_eq!(flow.integration.as_deref(), Some("product_syndication"));
+    let registered = integration_of(&h, "product_syndication").registered;
+    for c in ["google_analytics_4", "internal_data_lake_snowflake"] {
+        assert!(registered.iter().any(|r| r == c), "{c} in {registered:?}");
+    }
+    let reminder = h.app.register.reminder.as_ref().unwrap();
+    assert_eq!(reminder.registered.len(), 2);
+    assert!(
+        h.screen()
+            .contains("registered 2 connections with Product Syndication"),
+    );
+    // It is one of the integration's flows now, still highlighted.
+    assert_eq!(h.app.highlighted_flow().unwrap().code, "adhoc_ga4_export");
+    assert!(
+        h.app
+            .flows_of_selected()
+            .iter()
+            .any(|f| f.code == "adhoc_ga4_export")
+    );
+}
+
+#[tokio::test]
+async fn the_mouse_picks_a_flow_and_focuses_the_flows() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    h.press(KeyCode::Char('l')).await;
+    h.screen();
+    let (y, code) = h
+        .app
+        .register
+        .flow_rows
+        .iter()
+        .find(|(_, c)| c == "erp_to_shopify")
+        .cloned()
+        .unwrap();
+    let x = h.app.register.flow_area.x + 3;
+    tui::feed(
+        &mut h.app,
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+    .await;
+    assert_eq!(
+        h.app.register.focus,
+        switchboard::tui::register::RegFocus::Flows
+    );
+    assert_eq!(h.app.highlighted_flow().unwrap().code, code);
+    tui::feed(
+        &mut h.app,
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollUp,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        }),
+    )
+    .await;
+    assert_eq!(h.app.highlighted_flow().unwrap().code, "erp_to_magento_eu");
+}
+
+#[tokio::test]
+async fn a_new_flow_never_overwrites_one_saved_meanwhile_and_r_changes_its_code() {
+    use switchboard::model::{FlowInput, FlowStep, StepKind};
+    let mut h = on_flows_of("translations", 120, 32).await;
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Race").await;
+    h.press(KeyCode::Enter).await;
+    add_step(&mut h, false, "deepl", "deepl_batch_translator").await;
+    // Someone else saves a flow with the same code first.
+    h.app
+        .client
+        .save_flow(
+            "race",
+            &FlowInput {
+                name: "Their race".into(),
+                integration: Some("translations".into()),
+                steps: vec![FlowStep {
+                    kind: StepKind::Export,
+                    connection: "smartling_translations".into(),
+                }],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    save(&mut h).await;
+    let error = editor(&h).error.clone().expect("refused");
+    assert_eq!(error.field.as_deref(), Some("code"));
+    assert_eq!(
+        error.message,
+        "a flow with code \"race\" exists already; r chooses another code"
+    );
+    assert_eq!(
+        h.app.client.get_flow("race").await.unwrap().name,
+        "Their race",
+        "theirs is untouched"
+    );
+    // r: name and code (still editable while new); the steps stay.
+    h.press(KeyCode::Char('r')).await;
+    h.press(KeyCode::Tab).await;
+    h.type_str("_two").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(editor(&h).code, "race_two");
+    assert_eq!(editor(&h).steps.len(), 1);
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    let mine = h.app.client.get_flow("race_two").await.unwrap();
+    assert_eq!(mine.name, "Race");
+    assert_eq!(
+        step_codes(&mine.steps),
+        vec!["export deepl_batch_translator"]
+    );
 }

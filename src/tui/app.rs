@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::filter::FuzzyFilter;
+use super::flows::FlowModal;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
 use super::register::{RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
@@ -23,7 +24,8 @@ use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
     AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, CredentialsInfo,
-    DemoLoaded, Flow, Integration, Me, NewConnection, Quota, Registered, Replaced, User,
+    DemoLoaded, Flow, FlowInput, FlowSaved, Integration, Me, NewConnection, Quota, Registered,
+    Replaced, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -79,6 +81,9 @@ pub enum Msg {
         with: String,
         result: Result<Replaced, ClientError>,
     },
+    /// The answer to a flow save (R14), by flow code.
+    FlowSaved(String, Result<FlowSaved, ClientError>),
+    FlowDeleted(String, Result<(), ClientError>),
     /// One second of a revealed secret's countdown, by reveal generation.
     RevealTick(u64),
     ClipboardExpired(u64),
@@ -129,6 +134,12 @@ pub enum Command {
         flow: Option<String>,
         position: Option<u32>,
     },
+    /// A whole flow, in one `save_flow` call.
+    SaveFlow {
+        code: String,
+        input: FlowInput,
+    },
+    DeleteFlow(String),
     /// Send `RevealTick(generation)` after the delay.
     RevealTick {
         generation: u64,
@@ -252,6 +263,14 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
                 .replace_connection(&code, &with, flow.as_deref(), position)
                 .await;
             Msg::Replaced { code, with, result }
+        }
+        Command::SaveFlow { code, input } => {
+            let r = client.save_flow(&code, &input).await;
+            Msg::FlowSaved(code, r)
+        }
+        Command::DeleteFlow(code) => {
+            let r = client.delete_flow(&code).await;
+            Msg::FlowDeleted(code, r)
         }
         Command::LoadCredentials(code) => {
             let r = client.credentials_info(&code).await;
@@ -465,6 +484,8 @@ pub enum Modal {
     },
     /// R16a: the replace picker.
     Replace(Box<ReplacePicker>),
+    /// The flow editor and its forms (Register tab).
+    Flow(Box<FlowModal>),
 }
 
 /// The whole app state.
@@ -632,7 +653,7 @@ impl App {
             .and_then(|&i| self.connections.get(i))
     }
 
-    fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
+    pub(super) fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
         self.status = Some(Status {
             kind,
             text: text.into(),
@@ -647,6 +668,7 @@ impl App {
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help { .. }) => Context::Help,
             Some(Modal::Replace(_)) => Context::Replace,
+            Some(Modal::Flow(m)) => m.context(),
             None if self.filter_editing => Context::Filter,
             None => match self.tab {
                 Tab::Connections => Context::List,
@@ -871,6 +893,14 @@ impl App {
                 self.finish_call();
                 self.on_replaced(code, with, result)
             }
+            Msg::FlowSaved(code, r) => {
+                self.finish_call();
+                self.on_flow_saved(code, r)
+            }
+            Msg::FlowDeleted(code, r) => {
+                self.finish_call();
+                self.on_flow_deleted(code, r)
+            }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
                 Tick::Stale => return Vec::new(),
@@ -920,7 +950,7 @@ impl App {
 
     /// Notes what a failed call says about the backend: unreachable (retry
     /// by itself) or logged out (offer to log in).
-    fn backend_error(&mut self, e: &ClientError) -> Vec<Command> {
+    pub(super) fn backend_error(&mut self, e: &ClientError) -> Vec<Command> {
         match e {
             ClientError::Transport(why) => {
                 self.problem = Some(Problem::Unreachable(why.clone()));
@@ -1193,6 +1223,8 @@ impl App {
                     form.paste(&text);
                 } else if let Some(Modal::Replace(picker)) = self.modals.last_mut() {
                     picker.paste(&text);
+                } else if let Some(Modal::Flow(m)) = self.modals.last_mut() {
+                    m.paste(&text);
                 } else if self.filter_editing {
                     let q = format!("{}{}", self.filter.query(), text.replace(['\n', '\r'], ""));
                     self.set_filter(&q);
@@ -1237,6 +1269,9 @@ impl App {
                 && m.row < area.y + area.height
         };
         let over_integrations = self.tab == Tab::Register && inside(self.register.integration_rows);
+        if self.tab == Tab::Register && inside(self.register.flow_area) {
+            return self.on_flows_mouse(m);
+        }
         match m.kind {
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if over_integrations => {
                 let n = self.integrations.len();
@@ -1365,6 +1400,9 @@ impl App {
         } {
             return self.switch_tab(tab);
         }
+        if matches!(self.modals.last(), Some(Modal::Flow(_))) {
+            return self.on_flow_modal_key(action, &key);
+        }
         match context {
             Context::List => self.on_list_key(action),
             Context::Credentials => self.on_credentials_key(action),
@@ -1387,7 +1425,10 @@ impl App {
                 }
                 Vec::new()
             }
-            Context::Global | Context::Tabs => Vec::new(),
+            // Only with a flow modal open (handled above).
+            Context::Global | Context::Tabs | Context::FlowEditor | Context::StepPicker => {
+                Vec::new()
+            }
         }
     }
 
@@ -1859,6 +1900,9 @@ impl App {
         let Some(action) = action else {
             return Vec::new();
         };
+        if let Some(commands) = self.on_register_flow_key(action) {
+            return commands;
+        }
         let on_integrations = self.register.focus == RegFocus::Integrations;
         match action {
             Action::Up

@@ -17,6 +17,10 @@ pub enum Context {
     Tabs,
     List,
     Register,
+    /// The flow editor (a modal over the Register tab).
+    FlowEditor,
+    /// Choosing a step's connection in the flow editor.
+    StepPicker,
     Credentials,
     /// The replace picker (R16a): typing filters the connections.
     Replace,
@@ -28,11 +32,13 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Tabs,
         Context::List,
         Context::Register,
+        Context::FlowEditor,
+        Context::StepPicker,
         Context::Credentials,
         Context::Replace,
         Context::Filter,
@@ -48,6 +54,8 @@ impl Context {
             Context::Tabs => "tabs",
             Context::List => "list",
             Context::Register => "register",
+            Context::FlowEditor => "flow_editor",
+            Context::StepPicker => "step_picker",
             Context::Credentials => "credentials",
             Context::Replace => "replace",
             Context::Filter => "filter",
@@ -65,6 +73,8 @@ impl Context {
             Context::Tabs => "Switching tabs (in any tab, not while typing)",
             Context::List => "Connections tab",
             Context::Register => "Register tab",
+            Context::FlowEditor => "Flow editor (Register tab)",
+            Context::StepPicker => "Choosing a step's connection (flow editor)",
             Context::Credentials => "Credentials tab",
             Context::Replace => "Replacing a connection (r in the Connections tab)",
             Context::Filter => "While typing a filter",
@@ -133,6 +143,15 @@ pub enum Action {
     RegeneratePassword,
     FocusIntegrations,
     FocusConnections,
+    // The flow editor (Register tab).
+    FocusFlows,
+    AddStep,
+    ChangeStep,
+    ToggleKind,
+    RemoveStep,
+    MoveStepUp,
+    MoveStepDown,
+    Rename,
     Toggle,
     ToggleAll,
     Discard,
@@ -145,11 +164,12 @@ pub enum Action {
 }
 
 /// Actions whose hints show as one: "↑↓ move", "←→ list/card".
-const PAIRED: [(Action, Action); 4] = [
+const PAIRED: [(Action, Action); 5] = [
     (Action::Up, Action::Down),
     (Action::FocusList, Action::FocusCard),
     (Action::FocusIntegrations, Action::FocusConnections),
     (Action::PrevChoice, Action::NextChoice),
+    (Action::MoveStepUp, Action::MoveStepDown),
 ];
 
 /// (context, name in the TOML file, action, description, footer hint).
@@ -374,7 +394,7 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Context::Register,
         "apply",
         Action::Apply,
-        "review the pending changes and apply them in one go (asks first)",
+        "review the pending changes and apply them in one go (asks first); on the flows: edit the flow",
         Some("apply"),
     ),
     (
@@ -383,6 +403,34 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Discard,
         "discard this integration's pending changes",
         Some("discard"),
+    ),
+    (
+        Context::Register,
+        "focus_flows",
+        Action::FocusFlows,
+        "focus the flows of the integration",
+        None,
+    ),
+    (
+        Context::Register,
+        "new_flow",
+        Action::New,
+        "new flow in the integration (name, then steps)",
+        Some("new flow"),
+    ),
+    (
+        Context::Register,
+        "edit_flow",
+        Action::Edit,
+        "edit the highlighted flow's steps",
+        Some("edit flow"),
+    ),
+    (
+        Context::Register,
+        "delete_flow",
+        Action::Delete,
+        "delete the highlighted flow (asks first)",
+        Some("delete flow"),
     ),
     (
         Context::Register,
@@ -425,6 +473,135 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Quit,
         "quit",
         Some("quit"),
+    ),
+    (
+        Context::FlowEditor,
+        "up",
+        Action::Up,
+        "previous step",
+        Some("move"),
+    ),
+    (Context::FlowEditor, "down", Action::Down, "next step", None),
+    (
+        Context::FlowEditor,
+        "first",
+        Action::First,
+        "first step",
+        None,
+    ),
+    (Context::FlowEditor, "last", Action::Last, "last step", None),
+    (
+        Context::FlowEditor,
+        "add_step",
+        Action::AddStep,
+        "add a step: export or import, then a connection",
+        Some("add"),
+    ),
+    (
+        Context::FlowEditor,
+        "change_step",
+        Action::ChangeStep,
+        "choose another connection for the step",
+        Some("change"),
+    ),
+    (
+        Context::FlowEditor,
+        "toggle_kind",
+        Action::ToggleKind,
+        "switch the step between export and import",
+        Some("export/import"),
+    ),
+    (
+        Context::FlowEditor,
+        "remove_step",
+        Action::RemoveStep,
+        "remove the step",
+        Some("remove"),
+    ),
+    (
+        Context::FlowEditor,
+        "move_step_up",
+        Action::MoveStepUp,
+        "move the step up",
+        Some("reorder"),
+    ),
+    (
+        Context::FlowEditor,
+        "move_step_down",
+        Action::MoveStepDown,
+        "move the step down",
+        None,
+    ),
+    (
+        Context::FlowEditor,
+        "rename",
+        Action::Rename,
+        "rename the flow",
+        Some("rename"),
+    ),
+    (
+        Context::FlowEditor,
+        "save",
+        Action::Save,
+        "save the flow (registers what its steps need, R14)",
+        Some("save"),
+    ),
+    (
+        Context::FlowEditor,
+        "close",
+        Action::Cancel,
+        "close (asks when there are unsaved changes)",
+        Some("close"),
+    ),
+    (Context::FlowEditor, "help", Action::Help, "all keys", None),
+    (
+        Context::StepPicker,
+        "up",
+        Action::Up,
+        "previous connection",
+        Some("move"),
+    ),
+    (
+        Context::StepPicker,
+        "down",
+        Action::Down,
+        "next connection",
+        None,
+    ),
+    (
+        Context::StepPicker,
+        "page_up",
+        Action::PageUp,
+        "page up",
+        None,
+    ),
+    (
+        Context::StepPicker,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::StepPicker,
+        "toggle_kind",
+        Action::ToggleKind,
+        "switch between export and import",
+        Some("export/import"),
+    ),
+    (
+        Context::StepPicker,
+        "choose",
+        Action::Apply,
+        "use the highlighted connection",
+        Some("choose"),
+    ),
+    (
+        Context::StepPicker,
+        "cancel",
+        Action::Cancel,
+        "back to the steps",
+        Some("back"),
     ),
     (
         Context::Credentials,
@@ -983,7 +1160,17 @@ impl Keymap {
 
     /// Footer hints for a context: (keys, hint) pairs, in keymap order.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
-        self.action_hints(context)
+        self.hints_where(context, |_| true)
+    }
+
+    /// Footer hints for a context, of the actions `keep` accepts (what
+    /// applies to the focused pane).
+    pub fn hints_where(
+        &self,
+        context: Context,
+        keep: impl Fn(Action) -> bool,
+    ) -> Vec<(String, &'static str)> {
+        self.action_hints_where(context, keep)
             .into_iter()
             .map(|(keys, hint, _)| (keys, hint))
             .collect()
@@ -992,9 +1179,17 @@ impl Keymap {
     /// Footer hints with the action each stands for, so that the footer can
     /// dim the ones that do not apply to the selected row.
     pub fn action_hints(&self, context: Context) -> Vec<(String, &'static str, Action)> {
+        self.action_hints_where(context, |_| true)
+    }
+
+    pub fn action_hints_where(
+        &self,
+        context: Context,
+        keep: impl Fn(Action) -> bool,
+    ) -> Vec<(String, &'static str, Action)> {
         let mut out = Vec::new();
         for (i, b) in self.bindings.iter().enumerate() {
-            if b.context != context || b.keys.is_empty() {
+            if b.context != context || b.keys.is_empty() || !keep(b.action) {
                 continue;
             }
             let Some(hint) = b.hint else { continue };

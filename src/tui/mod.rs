@@ -6,6 +6,7 @@ pub mod app;
 pub mod clipboard;
 pub mod credentials;
 pub mod filter;
+pub mod flows;
 pub mod form;
 pub mod keymap;
 pub mod register;

@@ -109,6 +109,8 @@ impl UsageIndex {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegFocus {
     Integrations,
+    /// The flows of the selected integration (the flow editor's keys).
+    Flows,
     Connections,
 }
 
@@ -135,6 +137,16 @@ pub struct RegisterTab {
     pub applying: Option<String>,
     /// The integration rows on screen, for mouse clicks (set by the view).
     pub integration_rows: Rect,
+    /// The highlighted flow, by code (kept across reloads).
+    pub flow: Option<String>,
+    /// First line of the Flows pane on screen (kept by the view).
+    pub flow_offset: usize,
+    /// The Flows pane, and the flow on each of its rows, for mouse clicks
+    /// (set by the view).
+    pub flow_area: Rect,
+    pub flow_rows: Vec<(u16, String)>,
+    /// The R14 reminder of the last flow save, until dismissed.
+    pub reminder: Option<super::flows::FlowReminder>,
 }
 
 impl Default for RegisterTab {
@@ -146,6 +158,11 @@ impl Default for RegisterTab {
             pending: BTreeMap::new(),
             applying: None,
             integration_rows: Rect::default(),
+            flow: None,
+            flow_offset: 0,
+            flow_area: Rect::default(),
+            flow_rows: Vec::new(),
+            reminder: None,
         }
     }
 }
@@ -243,6 +260,24 @@ impl RegisterTab {
     }
 }
 
+/// The footer's hints for the focused pane: the flow keys on the flows,
+/// the registration keys elsewhere.
+pub fn footer_hints(app: &App) -> Vec<(String, &'static str, Action)> {
+    let on_flows = app.register.focus == RegFocus::Flows;
+    app.keymap.action_hints_where(Context::Register, |action| {
+        let flow_key = matches!(action, Action::New | Action::Edit | Action::Delete);
+        let registration_key = matches!(
+            action,
+            Action::Toggle | Action::ToggleAll | Action::Apply | Action::Discard
+        );
+        if on_flows {
+            !registration_key
+        } else {
+            !flow_key
+        }
+    })
+}
+
 /// "3 pending: 2 to register, 1 to deregister".
 pub fn pending_summary(add: usize, remove: usize) -> String {
     format!(
@@ -254,6 +289,7 @@ pub fn pending_summary(add: usize, remove: usize) -> String {
 /// The Register tab.
 pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     app.register.integration_rows = Rect::default();
+    app.register.flow_area = Rect::default();
     if !app.integrations_loaded {
         app.table_rows_area = Rect::default();
         Paragraph::new("Loading integrations…")
@@ -279,6 +315,11 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
         .register
         .selected
         .min(app.integrations.len().saturating_sub(1));
+    // The R14 reminder of a flow save stays on top until dismissed.
+    let reminder = super::flows::reminder_height(app, area.width).min(area.height / 2);
+    let [reminder_area, area] =
+        Layout::vertical([Constraint::Length(reminder), Constraint::Min(0)]).areas(area);
+    super::flows::render_reminder(app, reminder_area, buf);
     let left_width = (area.width * 3 / 10).clamp(20, 40);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(area);
@@ -288,7 +329,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     let [connections_area, used_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(used_height)]).areas(right);
     render_integrations(app, integrations_area, buf);
-    render_flows(app, flows_area, buf);
+    super::flows::render_pane(app, flows_area, buf);
     render_connections(app, connections_area, buf);
     render_used_by(app, used_area, buf);
 }
@@ -376,51 +417,6 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
             .alignment(Alignment::Right)
             .render(row, buf);
     }
-}
-
-fn render_flows(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let Some(i) = app.integrations.get(app.register.selected) else {
-        return;
-    };
-    let flows: Vec<&Flow> = app
-        .flows
-        .iter()
-        .filter(|f| f.integration.as_deref() == Some(i.code.as_str()))
-        .collect();
-    let block = pane(t, format!(" Flows of {} · {} ", i.name, flows.len()), false);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let width = (inner.width as usize).max(8);
-    let mut lines = Vec::new();
-    if flows.is_empty() {
-        lines.extend(
-            wrap_words(&format!("No flows in {} yet.", i.name), width)
-                .into_iter()
-                .map(|l| Line::from(Span::styled(l, t.dim))),
-        );
-    }
-    for f in flows {
-        lines.push(Line::from(vec![
-            Span::styled(f.name.clone(), t.title),
-            Span::styled(format!(" {}", f.code), t.dim),
-        ]));
-        let steps = if f.steps.is_empty() {
-            "no steps".to_string()
-        } else {
-            f.steps
-                .iter()
-                .map(|s| format!("{} {}", s.kind.as_str(), s.connection))
-                .collect::<Vec<_>>()
-                .join(" → ")
-        };
-        lines.extend(
-            wrap_words(&steps, width.saturating_sub(2).max(6))
-                .into_iter()
-                .map(|l| Line::from(format!("  {l}"))),
-        );
-    }
-    Paragraph::new(lines).render(inner, buf);
 }
 
 fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {

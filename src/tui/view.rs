@@ -905,8 +905,10 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     if context == Context::Register {
+        hints = super::register::footer_hints(app);
         let moves = match app.register.focus {
             super::register::RegFocus::Integrations => "integration",
+            super::register::RegFocus::Flows => "flow",
             super::register::RegFocus::Connections => "connection",
         };
         for (_, hint, _) in hints.iter_mut().filter(|(_, h, _)| *h == "move") {
@@ -983,6 +985,7 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
         Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
         Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
         Modal::Help { scroll } => render_help(app, *scroll, area, buf),
+        Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
     }
 }
 
