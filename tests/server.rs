@@ -494,7 +494,24 @@ async fn r19_monitor_is_read_only_manage_registers_and_unseen_integrations_are_n
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert!(err.to_string().contains("monitor"), "{err}");
-    // manage: registers and saves flows
+    // manage: registers what they can see (R12: here through a third
+    // integration they monitor), and saves flows
+    owner
+        .create_integration(&NewIntegration {
+            name: "Shared".into(),
+            code: None,
+            kind: IntegrationKind::Standard,
+        })
+        .await
+        .unwrap();
+    owner
+        .register("shared", &["erp_one".to_string(), "shop_one".to_string()])
+        .await
+        .unwrap();
+    owner
+        .set_access("shared", "ma", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
     ma.register("orders", &["erp_one".to_string()])
         .await
         .unwrap();
