@@ -166,6 +166,18 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     }
     screens.push(session.snapshot("register.png")?);
 
+    // The flow editor: a step added on a connection not yet registered,
+    // then the R14 reminder after the save.
+    session.press_char('x').await;
+    session.press_char('f').await;
+    session.press_char('e').await;
+    session.press_char('a').await;
+    session.type_text("klaviyo").await;
+    session.press(KeyCode::Enter).await;
+    screens.push(session.snapshot("flow-editor.png")?);
+    session.press_ctrl('s').await;
+    screens.push(session.snapshot("flow-reminder.png")?);
+
     Ok(screens)
 }
 
