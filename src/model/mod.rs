@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 mod integrations;
+mod monitoring;
 pub use integrations::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,
     IntegrationPatch, NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced,
     StepKind, UsedBy,
 };
+pub use monitoring::{ApiEvent, Counted};
 
 /// Which way data flows between the outside application and the platform (R1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]
