@@ -460,3 +460,416 @@ fn r12_register_three_connections_by_keyboard_in_the_register_tab() {
     });
     assert_eq!(registered, vec!["alpha_erp", "beta_shop", "gamma_dam"]);
 }
+
+impl Tmux {
+    /// Waits until `ready` holds for the screen (`what` names it in the
+    /// failure message).
+    fn wait_until(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.capture();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the program to exit 0 (after `q`), and finds the
+    /// terminal restored.
+    fn quit(self) {
+        self.keys(&["q"]);
+        let after = self.wait_for("EXIT=");
+        assert!(after.contains("EXIT=0"), "{after}");
+        assert!(
+            after.contains(" icanon") && !after.contains("-icanon"),
+            "{after}"
+        );
+    }
+}
+
+/// The screen's text with the frames taken out and every run of blanks
+/// made one space, so that a sentence wrapped over full-width lines (a
+/// banner) reads as one.
+fn flat(screen: &str) -> String {
+    screen
+        .chars()
+        .map(|c| {
+            if "│┃║╭╮╰╯┏┓┗┛╔╗╚╝─━═".contains(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether a line of the Connections table shows `code` (cut to the code
+/// column's 8 characters) flagged stale.
+fn row_flagged_stale(screen: &str, code: &str) -> bool {
+    let cut: String = code.chars().take(8).collect();
+    screen
+        .lines()
+        .any(|l| l.contains(&format!(" {cut} ")) && l.contains(" stale "))
+}
+
+/// Issue 5's "done when", walked with the keyboard in the real binary: on
+/// the demo workspace, three connections registered with an integration
+/// (R12); a flow saved with connections not registered, and the reminder
+/// naming them (R14); one of them deregistered while the flow keeps its
+/// step (R15); the console as the member mia, seeing exactly what R18
+/// allows; then a stale legacy connection still used by a flow is replaced
+/// everywhere (R16a), flagged stale (R16b) and deleted (R8).
+#[test]
+fn issue5_done_when_register_reminder_deregister_view_as_member_replace_and_delete() {
+    use switchboard::client::Client;
+    use switchboard::model::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let owner = || async {
+        Client::embedded(dir.path(), "tester", Source::Cli)
+            .await
+            .unwrap()
+    };
+    // What the demo holds, from its file.
+    let demo: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.json")).unwrap(),
+    )
+    .unwrap();
+    let total = demo["connections"].as_array().unwrap().len();
+    let integrations = demo["integrations"].as_array().unwrap().len();
+
+    // 1. A fresh store: D loads the demo workspace.
+    let tmux = Tmux::start(dir.path(), "issue5-owner");
+    tmux.wait_for("No connections yet");
+    tmux.keys(&["D"]);
+    tmux.wait_for(&format!("Loaded the demo workspace: {total} connections"));
+    tmux.wait_for(&format!("Connections · {total} "));
+
+    // 2. Register tab: three connections registered with the first
+    // integration (Marketing Assets, by name) in one confirmed action (R12).
+    tmux.keys(&["2"]);
+    let tab = tmux.wait_for(&format!("Integrations · {integrations} "));
+    let before: usize = {
+        let title = format!(" of {total} registered with Marketing Assets");
+        let line = tab
+            .lines()
+            .find(|l| l.contains(&title))
+            .unwrap_or_else(|| panic!("no {title:?}:\n{tab}"));
+        let head = &line[..line.find(&title).unwrap()];
+        head.rsplit(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(tab.contains("[ ] 1WorldSync GDSN Feed"), "{tab}");
+    tmux.keys(&["Space"]);
+    tmux.keys(&["Space"]);
+    tmux.keys(&["Space"]);
+    // (The pane's title is cut at this width: "…, 0 to deregis".)
+    let pending = tmux.wait_for("3 pending: 3 to register, 0 to");
+    assert!(pending.contains("[+] 1WorldSync GDSN Feed"), "{pending}");
+    assert!(
+        pending.contains("[+] Akeneo PIM (legacy import)"),
+        "{pending}"
+    );
+    tmux.keys(&["Enter"]);
+    let confirm = tmux.wait_for("Apply registrations");
+    assert!(
+        confirm.contains("Every user of Marketing Assets gets access"),
+        "{confirm}"
+    );
+    tmux.keys(&["y"]);
+    let done = tmux.wait_for("Registered 3, deregistered 0 with Marketing Assets");
+    assert!(
+        done.contains(&format!(
+            "{} of {total} registered with Marketing Assets",
+            before + 3
+        )),
+        "{done}"
+    );
+    for label in [
+        "1WorldSync GDSN Feed",
+        "Adobe Experience Manager Assets",
+        "Akeneo PIM (legacy import)",
+    ] {
+        assert!(done.contains(&format!("[x] {label}")), "{label}:\n{done}");
+    }
+
+    // 3. A new flow in Product Syndication, on two connections not
+    // registered with it, saved with Ctrl-S: the R14 reminder names them.
+    tmux.keys(&["h", "j"]);
+    let ps = tmux.wait_for(&format!(" of {total} registered with Product Syndication"));
+    assert!(
+        ps.contains("[ ] Klaviyo Campaigns  klaviyo_campaigns"),
+        "{ps}"
+    );
+    assert!(
+        ps.contains("[ ] Google Merchant Center  google_merchant_center"),
+        "{ps}"
+    );
+    tmux.keys(&["f", "n"]);
+    tmux.wait_for("A new flow in the integration Product Syndication.");
+    tmux.text("Klaviyo Sync");
+    tmux.wait_for("klaviyo_sync  (from the name)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("New flow · Klaviyo Sync");
+    tmux.keys(&["a"]);
+    tmux.wait_for("Add a step to Klaviyo Sync");
+    tmux.text("Klaviyo");
+    let picked = tmux.wait_for("▶ [ ] Klaviyo Campaigns  klaviyo_campaigns");
+    assert!(
+        picked.contains("klaviyo_campaigns  not yet: saving registers it (R14)"),
+        "{picked}"
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1. export Klaviyo Campaigns (klaviyo_campaigns)");
+    tmux.keys(&["a"]);
+    tmux.wait_for("Add a step to Klaviyo Sync");
+    tmux.text("Google Merchant");
+    tmux.wait_for("▶ [ ] Google Merchant Center  google_merchant_center");
+    tmux.keys(&["Enter"]);
+    let steps = tmux.wait_for("2. import Google Merchant Center (google_merchant_center)");
+    assert!(steps.contains("Steps · 2"), "{steps}");
+    tmux.keys(&["C-s"]);
+    let saved = tmux.wait_for("Connections registered (R14)");
+    let reminder = flat(&saved);
+    assert!(
+        reminder.contains(
+            "Saving flow “Klaviyo Sync” registered 2 connections with Product Syndication: \
+             Klaviyo Campaigns (klaviyo_campaigns), Google Merchant Center (google_merchant_center). \
+             Every user of Product Syndication now has access to them (R14)."
+        ),
+        "{saved}"
+    );
+    let saved = tmux.wait_for("[x] Google Merchant Center  google_merchant_center");
+    assert!(
+        saved.contains("[x] Klaviyo Campaigns  klaviyo_campaigns"),
+        "{saved}"
+    );
+    assert!(saved.contains("Klaviyo Sync klaviyo_sync"), "{saved}");
+
+    // 4. Deregister one connection the flow uses (R15): the flow keeps its
+    // step, which stays savable; the connection is no longer registered.
+    tmux.keys(&["l", "/"]);
+    tmux.text("merchant");
+    tmux.wait_for(&format!("1 of {total} match"));
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["Space"]);
+    tmux.wait_for("▶ [-] Google Merchant Center  google_merchant_center  to deregister");
+    tmux.keys(&["Enter"]);
+    let confirm = tmux.wait_for("Apply registrations");
+    assert!(confirm.contains("0 to register,"), "{confirm}");
+    assert!(
+        confirm.contains("- Google Merchant Center  google_merchant_center"),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("Deregistered connections stay in the flow steps"),
+        "{confirm}"
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for("Registered 0, deregistered 1 with Product Syndication");
+    // Once reloaded.
+    let after = tmux.wait_for("▶ [ ] Google Merchant Center  google_merchant_center");
+    assert!(after.contains("Klaviyo Sync klaviyo_sync"), "{after}");
+    assert!(after.contains("  export klaviyo_campaigns →"), "{after}");
+    assert!(after.contains("  import google_merchant_center"), "{after}");
+    assert!(
+        after.contains("used by: klaviyo_sync step 2 (import, product_syndication)"),
+        "{after}"
+    );
+    // The editor says the step is kept, and saving it again works.
+    tmux.keys(&["e"]);
+    let editor = tmux.wait_for("Edit flow · Klaviyo Sync");
+    assert!(
+        editor.contains(
+            "2. import Google Merchant Center (google_merchant_center)  deregistered, kept by this flow (R15)"
+        ),
+        "{editor}"
+    );
+    tmux.keys(&["C-s"]);
+    let resaved = tmux.wait_for("Saved flow Klaviyo Sync in Product Syndication: 2 steps");
+    assert!(
+        !resaved.contains("Connections registered (R14)"),
+        "nothing registered again:\n{resaved}"
+    );
+    tmux.quit();
+
+    // The store agrees; what mia may see is derived from it.
+    let (registered_ps, only_marketing, mia_sees, flow) = rt.block_on(async {
+        let client = owner().await;
+        let ps = client
+            .get_integration("product_syndication")
+            .await
+            .unwrap()
+            .registered;
+        let ma = client
+            .get_integration("marketing_assets")
+            .await
+            .unwrap()
+            .registered;
+        let all = client.list_connections().await.unwrap();
+        let only_marketing: Vec<(String, String)> = all
+            .iter()
+            .filter(|c| ma.contains(&c.code) && !ps.contains(&c.code))
+            .map(|c| (c.code.clone(), c.label.clone()))
+            .collect();
+        let flow = client.get_flow("klaviyo_sync").await.unwrap();
+        let mia = Client::embedded_as(dir.path(), "tester", "mia", Source::Cli)
+            .await
+            .unwrap();
+        let mut sees: Vec<(String, String)> = mia
+            .list_connections()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.code, c.label))
+            .collect();
+        sees.sort();
+        (ps, only_marketing, sees, flow)
+    });
+    assert!(registered_ps.contains(&"klaviyo_campaigns".to_string()));
+    assert!(!registered_ps.contains(&"google_merchant_center".to_string()));
+    let kept: Vec<&str> = flow.steps.iter().map(|s| s.connection.as_str()).collect();
+    assert_eq!(kept, ["klaviyo_campaigns", "google_merchant_center"], "R15");
+    let mut expected = registered_ps.clone();
+    expected.sort();
+    let codes: Vec<String> = mia_sees.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(
+        codes, expected,
+        "R18: mia sees the connections registered with product_syndication"
+    );
+    assert!(!only_marketing.is_empty());
+
+    // 5. The console as mia (R18): her header, her count, her integration.
+    let tmux = Tmux::start_with(dir.path(), "issue5-mia", &["--as", "mia"]);
+    let n = mia_sees.len();
+    let screen = tmux.wait_for(&format!("Connections · {n} "));
+    assert!(screen.contains("user mia (member)"), "{screen}");
+    tmux.keys(&["2"]);
+    let tab = tmux.wait_for(&format!("{n} of {n} registered with Product Syndication"));
+    assert!(tab.contains("Integrations · 1 "), "{tab}");
+    assert!(tab.contains("▶ Product Syndication"), "{tab}");
+    for other in ["Marketing Assets", "Translations", "Shopify Connector"] {
+        assert!(!tab.contains(other), "mia does not see {other}:\n{tab}");
+    }
+    for (code, label) in &mia_sees {
+        assert!(
+            tab.contains(&format!("[x] {label}  {code}")),
+            "{code}:\n{tab}"
+        );
+    }
+    for (code, label) in only_marketing.iter().chain(
+        [(
+            "google_merchant_center".to_string(),
+            "Google Merchant Center".to_string(),
+        )]
+        .iter(),
+    ) {
+        assert!(
+            !tab.contains(&format!("] {label}  {code}")),
+            "mia does not see {code}:\n{tab}"
+        );
+    }
+    tmux.quit();
+
+    // 6. The owner again: the legacy import, idle for months but still
+    // used by a flow, cannot be deleted; replaced everywhere, it is stale
+    // and goes.
+    let legacy = "akeneo_pim_legacy_import";
+    let used_by = rt.block_on(async { owner().await.used_by(legacy).await.unwrap() });
+    assert_eq!(used_by.len(), 1, "{used_by:?}");
+    let tmux = Tmux::start(dir.path(), "issue5-owner2");
+    let screen = tmux.wait_for(&format!("Connections · {total} "));
+    assert!(screen.contains("user tester (owner)"), "{screen}");
+    tmux.keys(&["/"]);
+    tmux.text(legacy);
+    tmux.wait_for(&format!("1 of {total} match"));
+    tmux.keys(&["Enter"]);
+    // The flows are loaded (the detail pane lists the step) before `d`.
+    tmux.wait_for("Used by 1 step:");
+    tmux.keys(&["d"]);
+    let in_use = tmux.wait_for("Cannot delete");
+    assert!(
+        in_use.contains("Akeneo PIM (legacy import) (akeneo_pim_legacy_import) cannot be deleted"),
+        "{in_use}"
+    );
+    let step = &used_by[0];
+    assert!(
+        in_use.contains(&format!(
+            "• {} ({}) step {}, {} · Product Syndication",
+            step.flow_name,
+            step.flow,
+            step.position + 1,
+            step.kind.as_str()
+        )),
+        "{in_use}"
+    );
+    // The dialog names the list's replace key; it opens the picker.
+    tmux.keys(&["r"]);
+    let picker = tmux.wait_for("Replace connection");
+    assert!(picker.contains("Scope  [everywhere]"), "{picker}");
+    tmux.text("sap_s_4hana");
+    tmux.wait_for("▶ SAP S/4HANA Production  sap_s_4hana_production");
+    tmux.keys(&["Enter"]);
+    let review = tmux.wait_for("Steps that change (1 step):");
+    assert!(
+        review.contains(
+            "Replace Akeneo PIM (legacy import) (akeneo_pim_legacy_import) by SAP S/4HANA"
+        ),
+        "{review}"
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for(
+        "Replaced Akeneo PIM (legacy import) by SAP S/4HANA Production in 1 step of 1 flow",
+    );
+    // After the reload (connections, then flows): used by no step, idle
+    // for 30+ days (R16b).
+    tmux.wait_until("the legacy import flagged stale and used by no flow", |s| {
+        row_flagged_stale(s, legacy) && s.contains("not used by any flow")
+    });
+    tmux.keys(&["S"]);
+    let stale = tmux.wait_for(&format!("stale only: 1 of {total} match"));
+    assert!(row_flagged_stale(&stale, legacy), "{stale}");
+    tmux.keys(&["d"]);
+    let confirm = tmux.wait_for("Delete connection");
+    assert!(
+        confirm.contains("Delete Akeneo PIM (legacy import) (akeneo_pim_legacy_import)?"),
+        "{confirm}"
+    );
+    tmux.keys(&["y"]);
+    tmux.wait_for(&format!("Deleted {legacy}"));
+    tmux.wait_for(&format!("stale only: 0 of {} match", total - 1));
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["Escape"]);
+    let all = tmux.wait_for(&format!("Connections · {} ", total - 1));
+    assert!(!all.contains("akeneo_p"), "{all}");
+    tmux.quit();
+
+    // The store agrees: gone with its registrations (R8); the flow step now
+    // uses the replacement (R16a).
+    rt.block_on(async {
+        let client = owner().await;
+        let all = client.list_connections().await.unwrap();
+        assert_eq!(all.len(), total - 1);
+        assert!(all.iter().all(|c| c.code != legacy));
+        assert!(client.get_connection(legacy).await.is_err());
+        for i in client.list_integrations().await.unwrap() {
+            assert!(!i.registered.iter().any(|c| c == legacy), "{}", i.code);
+        }
+        let flow = client.get_flow(&step.flow).await.unwrap();
+        assert_eq!(
+            flow.steps[step.position as usize].connection,
+            "sap_s_4hana_production"
+        );
+    });
+}

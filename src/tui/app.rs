@@ -1381,7 +1381,18 @@ impl App {
         // A message answers the last action; the next key press retires it.
         self.status = None;
         let context = self.context();
-        let action = self.keymap.action(context, &key);
+        let mut action = self.keymap.action(context, &key);
+        // The in-use dialog tells to replace with the list's key: it works
+        // there too, as its "replace it now".
+        if action.is_none()
+            && matches!(
+                self.modals.last(),
+                Some(Modal::Confirm(Confirm::DeleteInUse(_)))
+            )
+            && self.keymap.action(Context::List, &key) == Some(Action::Replace)
+        {
+            action = Some(Action::Yes);
+        }
         match action {
             Some(Action::ForceQuit) => {
                 self.quit = true;
