@@ -2586,6 +2586,29 @@ async fn snapshot_r14_saving_a_step_on_an_unregistered_connection_registers_it_w
     assert!(h.app.filter.is_active(), "the same Esc did nothing else");
 }
 
+#[tokio::test]
+async fn r14_the_reminder_goes_once_a_deregistration_makes_it_untrue() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    add_step(&mut h, true, "zalando", "zalando_partner").await;
+    let commands = h.app.update(Msg::Input(ctrl('s')));
+    tui::settle(&mut h.app, commands).await;
+    assert!(h.app.register.reminder.is_some());
+    // A deregistration in the tab (Space, Enter, y) makes it untrue.
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char('/')).await;
+    h.type_str("sap_s_4").await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Char(' ')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.register.reminder.is_some(), "not before it applies");
+    h.press(KeyCode::Char('y')).await;
+    assert!(h.status().contains("deregistered 1"), "{}", h.status());
+    assert!(h.app.register.reminder.is_none());
+    assert!(!h.screen().contains("now has access to it (R14)"));
+}
+
 /// Deregisters SAP S/4HANA Production from Product Syndication through the
 /// Register tab (Space, Enter, y), where two flows use it.
 async fn deregister_sap(h: &mut Harness) {

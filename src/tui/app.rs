@@ -2082,6 +2082,11 @@ impl App {
         match r {
             Ok(done) => {
                 self.register.pending.remove(&integration);
+                // A flow save's reminder no longer tells the truth once the
+                // integration's registrations changed.
+                if !done.deregistered.is_empty() {
+                    self.register.reminder = None;
+                }
                 let mut text = format!(
                     "Registered {}, deregistered {} with {name}",
                     done.registered.len(),

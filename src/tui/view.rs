@@ -61,14 +61,23 @@ pub fn render(app: &mut App, frame: &mut Frame) {
 
 fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
+    // A member sees their own count (R18), and whether the account is full.
+    let member = app.me.as_ref().is_some_and(|m| m.kind == UserKind::Member);
     let right = app.quota.map(|q| {
-        let limit = if q.max_connections == 0 {
+        let limit = if member {
+            format!("{} connections you see", app.total)
+        } else if q.max_connections == 0 {
             format!("{} connections", q.count)
         } else {
             format!("{} of {} connections", q.count, q.max_connections)
         };
         if q.reached {
-            (format!("{limit} · limit reached "), t.warning)
+            let reached = if member {
+                "account limit reached"
+            } else {
+                "limit reached"
+            };
+            (format!("{limit} · {reached} "), t.warning)
         } else {
             (format!("{limit} "), t.label)
         }
