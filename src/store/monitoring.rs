@@ -1,9 +1,10 @@
 //! R23's counters. A counted Web API call adds to an in-memory tally per
 //! connection and UTC hour (sharded maps behind short locks: a few hundred
 //! nanoseconds on the request path, no I/O). A dedicated SQLite connection
-//! writes the tallies as upserts in one transaction every second, when a
-//! reader asks (so a read sees every call answered before it), and when the
-//! store closes or is dropped.
+//! writes the tallies as upserts in one transaction at most a second after
+//! the first count it has not written, when a reader asks (so a read sees
+//! every call answered before it), and when the store closes or is dropped.
+//! With nothing counted, the writer sleeps: an idle store costs no CPU.
 //!
 //! The writer commits with `synchronous=NORMAL`: a power loss may forget
 //! the last second of counts, never corrupt them. Several server instances
@@ -11,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -37,6 +39,8 @@ type Key = (i64, i64);
 #[derive(Default)]
 struct Pending {
     shards: [Mutex<HashMap<Key, EventCounts>>; SHARDS],
+    /// Set by the first count after a take: the writer is (being) woken.
+    dirty: AtomicBool,
 }
 
 impl Pending {
@@ -51,8 +55,18 @@ impl Pending {
         rules::add(self.shard(key.0).entry(key).or_default(), counts);
     }
 
-    /// Everything pending, leaving nothing.
+    /// Marks counts as pending; true when they were not already (the
+    /// writer must be woken). A plain load first keeps the common case free
+    /// of a contended read-modify-write.
+    fn mark_dirty(&self) -> bool {
+        !self.dirty.load(Ordering::SeqCst) && !self.dirty.swap(true, Ordering::SeqCst)
+    }
+
+    /// Everything pending, leaving nothing. A count added after the flag is
+    /// cleared wakes the writer again, so none is left without a write
+    /// coming.
     fn take(&self) -> Vec<(Key, EventCounts)> {
+        self.dirty.store(false, Ordering::SeqCst);
         let mut all = Vec::new();
         for shard in &self.shards {
             let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(PoisonError::into_inner));
@@ -66,6 +80,7 @@ impl Pending {
         for (key, counts) in batch {
             self.add(key, &counts);
         }
+        self.dirty.store(true, Ordering::SeqCst);
     }
 
     fn forget(&self, connection_id: i64) {
@@ -77,6 +92,8 @@ impl Pending {
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 
 enum Command {
+    /// Counts are pending: write them within [`FLUSH_EVERY`].
+    Wake,
     /// Write what is pending now, and delete hours that start before
     /// `purge_before` when given.
     Flush {
@@ -118,6 +135,10 @@ impl MonitorWriter {
     /// Adds one call's counts to its connection's hour (no I/O).
     pub fn count(&self, connection_id: i64, hour_start_ms: i64, counts: &EventCounts) {
         self.pending.add((connection_id, hour_start_ms), counts);
+        if self.pending.mark_dirty() {
+            // A stopped writer is logged by `flush`; counting goes on.
+            let _ = self.commands.send(Command::Wake);
+        }
     }
 
     /// Writes everything counted so far (and purges when asked); returns
@@ -202,9 +223,17 @@ fn flush(conn: &Sqlite, pending: &Pending, purge_before: Option<i64>) -> rusqlit
 }
 
 fn run(conn: Sqlite, pending: Arc<Pending>, commands: mpsc::Receiver<Command>) {
-    let mut next = Instant::now() + FLUSH_EVERY;
+    // When the pending counts are due; none: sleep until woken.
+    let mut due: Option<Instant> = None;
     loop {
-        match commands.recv_timeout(next.saturating_duration_since(Instant::now())) {
+        let next = match due {
+            None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(at) => commands.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        match next {
+            Ok(Command::Wake) => {
+                due.get_or_insert_with(|| Instant::now() + FLUSH_EVERY);
+            }
             Ok(Command::Flush {
                 purge_before,
                 reply,
@@ -213,10 +242,10 @@ fn run(conn: Sqlite, pending: Arc<Pending>, commands: mpsc::Receiver<Command>) {
                 let _ = reply.send(result);
             }
             Err(RecvTimeoutError::Timeout) => {
+                due = None;
                 if let Err(e) = flush(&conn, &pending, None) {
                     tracing::error!(error = %e, "monitoring counts not written; retrying");
                 }
-                next = Instant::now() + FLUSH_EVERY;
             }
             Err(RecvTimeoutError::Disconnected) => {
                 if let Err(e) = flush(&conn, &pending, None) {
@@ -224,6 +253,10 @@ fn run(conn: Sqlite, pending: Arc<Pending>, commands: mpsc::Receiver<Command>) {
                 }
                 return;
             }
+        }
+        // Counts put back after a failed write are retried a second later.
+        if due.is_none() && pending.dirty.load(Ordering::SeqCst) {
+            due = Some(Instant::now() + FLUSH_EVERY);
         }
     }
 }
