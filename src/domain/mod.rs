@@ -1,6 +1,7 @@
 //! The rules of SPEC.md as pure functions. No I/O.
 
 pub mod credentials;
+pub mod monitoring;
 
 use thiserror::Error;
 

@@ -2,6 +2,7 @@
 //! and map the error once.
 
 mod extract;
+pub mod monitoring;
 pub mod oauth;
 pub mod openapi;
 pub mod serve;
@@ -192,6 +193,11 @@ pub fn router(service: AppState) -> Router {
         )
         .route("/connections/{code}/used-by", get(connection_used_by))
         .route(
+            "/connections/{code}/monitoring",
+            get(monitoring::connection_monitoring),
+        )
+        .route("/monitoring", get(monitoring::monitoring_overview))
+        .route(
             "/connections/{code}/replace",
             axum::routing::post(replace_connection),
         )
@@ -230,13 +236,12 @@ pub fn router(service: AppState) -> Router {
             axum::routing::put(set_password),
         );
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
-    let web_api = Router::new()
-        .route(crate::REST_ROOT, get(oauth::rest_root))
-        .route(&rest_any, axum::routing::any(oauth::rest_not_found))
-        .route_layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            oauth::require_bearer,
-        ));
+    let web_api = web_api_layers(
+        Router::new()
+            .route(crate::REST_ROOT, get(oauth::rest_root))
+            .route(&rest_any, axum::routing::any(oauth::rest_not_found)),
+        &service,
+    );
     Router::new()
         .route("/api/openapi.json", get(openapi::serve_spec))
         .route(crate::TOKEN_PATH, axum::routing::post(oauth::token))
@@ -246,6 +251,22 @@ pub fn router(service: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)
+}
+
+/// Puts Web API routes behind what every one of them runs behind, from the
+/// outside in: the bearer check (R22, 401 before anything else), then the
+/// monitoring count (R23), which sees the calling connection. Routes added
+/// to `routes` before this call get both.
+pub fn web_api_layers(routes: Router<AppState>, service: &AppState) -> Router<AppState> {
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            monitoring::count_web_api_calls,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            oauth::require_bearer,
+        ))
 }
 
 async fn not_found() -> Response {

@@ -60,6 +60,8 @@ impl Modify for SessionAuth {
         super::regenerate_secret,
         super::regenerate_password,
         super::connection_used_by,
+        super::monitoring::connection_monitoring,
+        super::monitoring::monitoring_overview,
         super::replace_connection,
         super::list_integrations,
         super::create_integration,
@@ -98,6 +100,7 @@ impl Modify for SessionAuth {
         (name = "users", description = "The people who administer"),
         (name = "integrations", description = "Integrations, flows, registration of connections and members' access"),
         (name = "credentials", description = "A connection's credentials: reveal the secret, regenerate the secret or password"),
+        (name = "monitoring", description = "What the connections' Web API calls did (R23): products created, updated and read, business (4xx) and technical (5xx) errors, per day for the last 7 days"),
         (name = "oauth", description = "For the connections' applications: get tokens (password and refresh_token grants; the password grant exists for compatibility with PIM API clients) and revoke them"),
         (name = "web-api", description = "The connections' Web API: bearer token required"),
     )

@@ -4,6 +4,7 @@
 
 mod credentials;
 pub mod integrations;
+pub mod monitoring;
 pub mod oauth;
 pub mod users;
 

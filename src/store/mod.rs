@@ -9,6 +9,7 @@ pub mod keys;
 mod token_writer;
 
 mod fast_read;
+pub mod monitoring;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -121,6 +122,7 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     fast: Arc<fast_read::FastReads>,
     tokens: token_writer::TokenWriter,
+    monitor: monitoring::MonitorWriter,
 }
 
 impl std::fmt::Debug for Store {
@@ -300,6 +302,7 @@ impl Store {
         let keys = Keys::load_or_create(key_path)?;
         let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
         let tokens = token_writer::TokenWriter::open(db_path)?;
+        let monitor = monitoring::MonitorWriter::open(db_path)?;
         Ok(Store {
             pool,
             keys,
@@ -307,6 +310,7 @@ impl Store {
             clock: Arc::new(SystemClock),
             fast,
             tokens,
+            monitor,
         })
     }
 
@@ -330,8 +334,12 @@ impl Store {
         &self.keys
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Writes the pending monitoring counts, then closes the pool,
+    /// checkpointing the WAL.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_monitoring().await {
+            tracing::error!(error = %e, "monitoring counts not written at close");
+        }
         self.pool.close().await;
     }
 
@@ -804,10 +812,12 @@ impl Store {
                 used_by,
             });
         }
-        sqlx::query("DELETE FROM connections WHERE code = $1")
-            .bind(code)
-            .execute(&mut *tx)
-            .await?;
+        // Tokens, registrations and monitoring rows go with it (cascade).
+        let id: Option<i64> =
+            sqlx::query_scalar("DELETE FROM connections WHERE code = $1 RETURNING id")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "UPDATE account SET connection_count = connection_count - 1
              WHERE id = 1 AND connection_count > 0",
@@ -823,6 +833,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if let Some(id) = id {
+            self.monitor.forget(id);
+        }
         Ok(old)
     }
 
