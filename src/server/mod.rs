@@ -264,8 +264,8 @@ pub fn router(service: AppState) -> Router {
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
     let products_path = format!("{}/products", crate::REST_ROOT);
     let product_path = format!("{}/products/{{identifier}}", crate::REST_ROOT);
-    // Layers run outside in: the bearer check (401), then the connection's
-    // rate limit (429) and overall access (403).
+    // One layer: the bearer check (401), then the connection's rate limit
+    // (429) and overall access (403).
     let web_api = Router::new()
         .route(crate::REST_ROOT, get(oauth::rest_root))
         .route(
@@ -282,10 +282,6 @@ pub fn router(service: AppState) -> Router {
                 .fallback(products::method_not_allowed),
         )
         .route(&rest_any, axum::routing::any(oauth::rest_not_found))
-        .route_layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            products::web_api_gate,
-        ))
         .route_layer(axum::middleware::from_fn_with_state(
             service.clone(),
             oauth::require_bearer,

@@ -297,7 +297,9 @@ fn bearer_failure(f: BearerFailure) -> Response {
 }
 
 /// Every `/api/rest/v1` request: a valid, unexpired, unrevoked access token,
-/// or 401. The calling connection goes into the request's extensions.
+/// or 401; then the connection's rate limit and `api.access`. The calling
+/// connection and the roles and groups it is checked against go into the
+/// request's extensions.
 pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next: Next) -> Response {
     let token = req
         .headers()
@@ -306,11 +308,18 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    match svc.authenticate_bearer(token) {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
+    match svc.authenticate_bearer_at(token) {
+        // Then the connection's rate limit (429) and overall access (403,
+        // R10); the roles and groups read go on to the handler. One layer:
+        // each costs a boxed future per request.
+        Ok((caller, catalog_version)) => match svc.web_api_gate(&caller, Some(catalog_version)) {
+            Ok(snapshot) => {
+                req.extensions_mut().insert(caller);
+                req.extensions_mut().insert(snapshot);
+                next.run(req).await
+            }
+            Err(f) => f.into_response(),
+        },
         Err(f) => bearer_failure(f),
     }
 }

@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -18,12 +17,29 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::AppState;
 use super::extract::{BodyError, read_limited};
 use crate::model::{
-    ApiEvent, Counted, EmbeddedProducts, ItemLinks, Link, PageLinks, ProductItem, ProductPage,
-    RestError, RestValidationError,
+    ApiEvent, Counted, ItemLinks, Link, PageLinks, ProductPage, RestError, RestValidationError,
 };
 use crate::service::catalog::CatalogSnapshot;
 use crate::service::oauth::ApiCaller;
-use crate::service::products::{ListRequest, PAGE_DEFAULT, PAGE_MAX, RestFailure};
+use crate::service::products::{ListRequest, PAGE_DEFAULT, PAGE_MAX, ProductView, RestFailure};
+
+/// A page as sent: [`ProductPage`]'s shape, with the values passed through.
+#[derive(serde::Serialize)]
+struct PageOut {
+    #[serde(rename = "_links")]
+    links: PageLinks,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_page: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items_count: Option<u64>,
+    #[serde(rename = "_embedded")]
+    embedded: EmbeddedOut,
+}
+
+#[derive(serde::Serialize)]
+struct EmbeddedOut {
+    items: Vec<ProductView>,
+}
 
 /// Put into every request's extensions by a server that serves HTTPS, so
 /// links say `https://`.
@@ -78,24 +94,6 @@ impl IntoResponse for RestFailure {
             }
             other => rest_error(status, other.message()),
         }
-    }
-}
-
-/// Every `/api/rest/v1` request after the bearer check: the connection's
-/// rate limit (429 + `Retry-After`) and `api.access` (403). The roles and
-/// groups it read go on to the handler.
-pub async fn web_api_gate(
-    State(svc): State<AppState>,
-    Extension(caller): Extension<ApiCaller>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    match svc.web_api_gate(&caller) {
-        Ok(snapshot) => {
-            req.extensions_mut().insert(snapshot);
-            next.run(req).await
-        }
-        Err(f) => f.into_response(),
     }
 }
 
@@ -345,21 +343,21 @@ pub async fn list_products(
         },
     };
     let n = listing.items.len();
-    let page = ProductPage {
+    let page = PageOut {
         links,
         current_page: req.search_after.is_none().then_some(req.page),
         items_count: listing.count,
-        embedded: EmbeddedProducts {
+        embedded: EmbeddedOut {
             items: listing
                 .items
                 .into_iter()
-                .map(|product| ProductItem {
-                    links: ItemLinks {
+                .map(|mut product| {
+                    product.links = Some(ItemLinks {
                         self_: Link {
                             href: product_url(&base, &product.identifier),
                         },
-                    },
-                    product,
+                    });
+                    product
                 })
                 .collect(),
         },
@@ -412,11 +410,11 @@ pub async fn create_product(
         Err(resp) => return resp,
     };
     match svc.create_product(&caller, &snapshot, value).await {
-        Ok(product) => {
+        Ok(identifier) => {
             let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
             let resp = with_location(
                 StatusCode::CREATED.into_response(),
-                &product_url(&base, &product.identifier),
+                &product_url(&base, &identifier),
             );
             counted(resp, ApiEvent::Created, 1)
         }
@@ -459,17 +457,14 @@ pub async fn patch_product(
         .upsert_product(&caller, &snapshot, &identifier, value)
         .await
     {
-        Ok((created, product)) => {
+        Ok((created, identifier)) => {
             let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
             let (status, event) = if created {
                 (StatusCode::CREATED, ApiEvent::Created)
             } else {
                 (StatusCode::NO_CONTENT, ApiEvent::Updated)
             };
-            let resp = with_location(
-                status.into_response(),
-                &product_url(&base, &product.identifier),
-            );
+            let resp = with_location(status.into_response(), &product_url(&base, &identifier));
             counted(resp, event, 1)
         }
         Err(f) => f.into_response(),

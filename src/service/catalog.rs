@@ -19,6 +19,10 @@ use crate::model::{
 };
 use crate::store::StoreError;
 
+/// The `catalog_state` version a request was authenticated at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogVersion(pub i64);
+
 /// Roles, groups and the tree at one catalog version.
 #[derive(Debug)]
 pub struct CatalogSnapshot {
@@ -124,6 +128,14 @@ impl Service {
     /// next request.
     pub fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>, StoreError> {
         let version = self.store.catalog_version()?;
+        self.catalog_snapshot_at(CatalogVersion(version))
+    }
+
+    /// The snapshot at `version` (read with the request's token).
+    pub fn catalog_snapshot_at(
+        &self,
+        CatalogVersion(version): CatalogVersion,
+    ) -> Result<Arc<CatalogSnapshot>, StoreError> {
         if let Ok(guard) = self.catalog.snapshot.read()
             && let Some(s) = guard.as_ref()
             && s.version == version

@@ -13,8 +13,8 @@ use super::catalog::CatalogSnapshot;
 use super::oauth::ApiCaller;
 use crate::domain::catalog::GroupAccess;
 use crate::domain::products::{self, CategoryOp, ProductInput, SearchError, SearchFilter};
-use crate::model::{Permission, Product, RestViolation};
-use crate::store::{ProductQuery, ProductWrite, StoreError, StoredProduct};
+use crate::model::{ItemLinks, Permission, RestViolation};
+use crate::store::{ProductQuery, ProductRow, ProductWrite, StoreError, StoredProduct};
 
 /// Largest page of a product list.
 pub const PAGE_MAX: u64 = 100;
@@ -113,33 +113,62 @@ pub struct ListRequest {
     pub search_after: Option<Option<String>>,
 }
 
+/// A product as the Web API answers it (the shape of
+/// [`crate::model::Product`]), its values passed through as stored.
+#[derive(Debug, serde::Serialize)]
+pub struct ProductView {
+    /// In a list: the product's own link.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<ItemLinks>,
+    pub identifier: String,
+    pub enabled: bool,
+    pub family: Option<String>,
+    pub categories: Vec<String>,
+    pub groups: [String; 0],
+    pub parent: Option<String>,
+    pub values: Box<serde_json::value::RawValue>,
+    pub associations: serde_json::Map<String, Value>,
+    pub created: String,
+    pub updated: String,
+}
+
 /// One page of products, in identifier order.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Listing {
-    pub items: Vec<Product>,
+    pub items: Vec<ProductView>,
     pub has_next: bool,
     pub count: Option<u64>,
 }
 
+/// `2026-01-31T09:30:00+00:00`, the PIM's format (written by hand: a
+/// format string is parsed on every call).
 fn time_text(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S+00:00")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
-/// A stored product as `access` may see it: hidden categories left out.
-fn shown(p: StoredProduct, access: &GroupAccess) -> Product {
-    Product {
-        categories: p
-            .categories
-            .into_iter()
-            .filter(|c| access.can_view(c))
-            .collect(),
+/// A product as `access` may see it: hidden categories left out.
+fn shown(p: ProductRow, access: &GroupAccess) -> ProductView {
+    let mut categories = p.categories;
+    if !matches!(access, GroupAccess::Everything) {
+        categories.retain(|c| access.can_view(c));
+    }
+    ProductView {
+        links: None,
+        categories,
         identifier: p.identifier,
         enabled: p.enabled,
         family: p.family,
-        groups: Vec::new(),
+        groups: [],
         parent: None,
         values: p.values,
         associations: serde_json::Map::new(),
@@ -153,7 +182,11 @@ impl Service {
     /// limit, then overall access (R10's `api.access`).
     /// Returns the roles and groups the rest of the request is checked
     /// against.
-    pub fn web_api_gate(&self, caller: &ApiCaller) -> Result<Arc<CatalogSnapshot>, RestFailure> {
+    pub fn web_api_gate(
+        &self,
+        caller: &ApiCaller,
+        version: Option<super::catalog::CatalogVersion>,
+    ) -> Result<Arc<CatalogSnapshot>, RestFailure> {
         if let Err(wait) = self.catalog.limit.check(caller.connection_id) {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             return Err(RestFailure::TooManyRequests {
@@ -164,7 +197,10 @@ impl Service {
                 ),
             });
         }
-        let snapshot = self.catalog_snapshot()?;
+        let snapshot = match version {
+            Some(v) => self.catalog_snapshot_at(v)?,
+            None => self.catalog_snapshot()?,
+        };
         self.require(&snapshot, caller, Permission::ApiAccess, "any Web API call")?;
         Ok(snapshot)
     }
@@ -209,7 +245,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         identifier: &str,
-    ) -> Result<Product, RestFailure> {
+    ) -> Result<ProductView, RestFailure> {
         let access = self.require(
             snapshot,
             caller,
@@ -332,7 +368,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         body: Value,
-    ) -> Result<Product, RestFailure> {
+    ) -> Result<String, RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
             caller,
@@ -362,18 +398,19 @@ impl Service {
             })
             .await?;
         let (ProductWrite::Created(p) | ProductWrite::Updated(p)) = written;
-        Ok(shown(p, &access))
+        Ok(p.identifier)
     }
 
     /// `PATCH /api/rest/v1/products/{identifier}`: merges into the product,
-    /// or creates it (the PIM's upsert). `true` when it was created.
+    /// or creates it (the PIM's upsert). `true` when it was created; the
+    /// identifier.
     pub async fn upsert_product(
         &self,
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         identifier: &str,
         body: Value,
-    ) -> Result<(bool, Product), RestFailure> {
+    ) -> Result<(bool, String), RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
             caller,
@@ -414,8 +451,8 @@ impl Service {
             })
             .await?;
         Ok(match written {
-            ProductWrite::Created(p) => (true, shown(p, &access)),
-            ProductWrite::Updated(p) => (false, shown(p, &access)),
+            ProductWrite::Created(p) => (true, p.identifier),
+            ProductWrite::Updated(p) => (false, p.identifier),
         })
     }
 

@@ -260,6 +260,19 @@ pub struct StoredProduct {
     pub updated_ms: i64,
 }
 
+/// A product as a read returns it: the values left as the JSON text they
+/// are stored as (a read never needs to look inside them).
+#[derive(Debug)]
+pub struct ProductRow {
+    pub identifier: String,
+    pub enabled: bool,
+    pub family: Option<String>,
+    pub categories: Vec<String>,
+    pub values: Box<serde_json::value::RawValue>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
 /// What a product write did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProductWrite {
@@ -976,7 +989,7 @@ impl Store {
     }
 
     /// One product by identifier (a primary-key read, inline).
-    pub fn product(&self, identifier: &str) -> Result<Option<StoredProduct>, StoreError> {
+    pub fn product(&self, identifier: &str) -> Result<Option<ProductRow>, StoreError> {
         self.fast.product(identifier)
     }
 
@@ -984,7 +997,7 @@ impl Store {
     pub async fn products(
         &self,
         query: super::ProductQuery,
-    ) -> Result<(Vec<StoredProduct>, Option<u64>), StoreError> {
+    ) -> Result<(Vec<ProductRow>, Option<u64>), StoreError> {
         let fast = std::sync::Arc::clone(&self.fast);
         tokio::task::spawn_blocking(move || fast.products(&query))
             .await

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::{Connection as Sqlite, OpenFlags, OptionalExtension};
 
-use super::catalog::StoredProduct;
+use super::catalog::ProductRow;
 use super::creds::{ClientRow, TokenRow, client_failure_key};
 use super::{CONNECTION_COLUMNS, StoreError, from_millis};
 use crate::domain::products::{CategoryOp, FamilyFilter, SearchFilter, TimeFilter};
@@ -183,7 +183,8 @@ impl FastReads {
         self.with(|c| {
             c.prepare_cached(
                 "SELECT t.verifier_mac, t.kind, t.grant_id, t.expires_at,
-                        c.id, c.code, c.flow_type, c.role, c.grp
+                        c.id, c.code, c.flow_type, c.role, c.grp,
+                        (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version
                  FROM tokens t JOIN connections c ON c.id = t.connection_id
                  WHERE t.id = ?1",
             )?
@@ -200,6 +201,7 @@ impl FastReads {
                     flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
                     role: r.get("role")?,
                     group: r.get("grp")?,
+                    catalog_version: r.get("catalog_version")?,
                 })
             })
             .optional()
@@ -241,15 +243,18 @@ pub struct ProductQuery {
 
 const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at";
 
-fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProduct> {
+fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
     let categories: String = r.get(3)?;
     let values: String = r.get(4)?;
-    Ok(StoredProduct {
+    let values = serde_json::value::RawValue::from_string(values).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(ProductRow {
         identifier: r.get(0)?,
         enabled: r.get::<_, i64>(1)? == 1,
         family: r.get(2)?,
         categories: serde_json::from_str(&categories).unwrap_or_default(),
-        values: serde_json::from_str(&values).unwrap_or_default(),
+        values,
         created_ms: r.get(5)?,
         updated_ms: r.get(6)?,
     })
@@ -402,7 +407,7 @@ impl FastReads {
         })
     }
 
-    pub fn product(&self, identifier: &str) -> Result<Option<StoredProduct>, StoreError> {
+    pub fn product(&self, identifier: &str) -> Result<Option<ProductRow>, StoreError> {
         self.with(|c| {
             c.prepare_cached(&format!(
                 "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = ?1"
@@ -414,10 +419,7 @@ impl FastReads {
 
     /// A page of products in identifier order, and the count of all matches
     /// when asked for; both from one snapshot.
-    pub fn products(
-        &self,
-        q: &ProductQuery,
-    ) -> Result<(Vec<StoredProduct>, Option<u64>), StoreError> {
+    pub fn products(&self, q: &ProductQuery) -> Result<(Vec<ProductRow>, Option<u64>), StoreError> {
         let (where_sql, params) = product_where(q);
         self.with(|c| {
             let tx = c.unchecked_transaction()?;

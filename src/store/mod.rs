@@ -12,7 +12,7 @@ mod token_writer;
 mod fast_read;
 pub mod users;
 
-pub use catalog::{ProductWrite, StoredProduct};
+pub use catalog::{ProductRow, ProductWrite, StoredProduct};
 pub use fast_read::{CatalogRows, ProductQuery};
 
 use std::path::{Path, PathBuf};
