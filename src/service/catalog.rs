@@ -385,3 +385,48 @@ impl Service {
             .map_err(store_err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_demo_catalog_names_only_what_it_defines() {
+        let demo: super::super::DemoFile =
+            serde_json::from_str(super::super::DEMO_JSON).expect("demo.json parses");
+        let categories: HashSet<&str> = demo.categories.iter().map(|c| c.code.as_str()).collect();
+        for c in &demo.categories {
+            if let Some(p) = &c.parent {
+                assert!(categories.contains(p.as_str()), "parent {p}");
+            }
+        }
+        for p in &demo.products {
+            assert!(!p.categories.is_empty(), "{} is categorized", p.identifier);
+            for c in &p.categories {
+                assert!(categories.contains(c.as_str()), "{}: {c}", p.identifier);
+            }
+            crate::domain::products::check_identifier(&p.identifier).unwrap();
+        }
+        for g in &demo.groups {
+            for grant in &g.permissions {
+                assert!(categories.contains(grant.category.as_str()), "{}", g.code);
+            }
+        }
+        let roles: HashSet<&str> = demo.roles.iter().map(|r| r.code.as_str()).collect();
+        let groups: HashSet<&str> = demo.groups.iter().map(|g| g.code.as_str()).collect();
+        let connections: HashSet<&str> = demo
+            .connections
+            .iter()
+            .filter_map(|c| c.code.as_deref())
+            .collect();
+        for p in &demo.permissions {
+            assert!(
+                connections.contains(p.connection.as_str()),
+                "{}",
+                p.connection
+            );
+            assert!(roles.contains(p.role.as_str()) || p.role == "User");
+            assert!(groups.contains(p.group.as_str()) || p.group == "All");
+        }
+    }
+}

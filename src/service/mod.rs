@@ -154,6 +154,35 @@ struct DemoFile {
     members: Vec<DemoMember>,
     #[serde(default)]
     history: Vec<DemoHistory>,
+    #[serde(default)]
+    categories: Vec<crate::model::NewCategory>,
+    #[serde(default)]
+    roles: Vec<crate::model::NewRole>,
+    #[serde(default)]
+    groups: Vec<crate::model::NewGroup>,
+    /// Demo connections with another role or group than the defaults.
+    #[serde(default)]
+    permissions: Vec<DemoPermissions>,
+    #[serde(default)]
+    products: Vec<DemoProduct>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoPermissions {
+    connection: String,
+    role: String,
+    group: String,
+}
+
+/// A demo product, created `age_days` ago.
+#[derive(serde::Deserialize)]
+struct DemoProduct {
+    identifier: String,
+    enabled: bool,
+    family: Option<String>,
+    categories: Vec<String>,
+    values: serde_json::Map<String, serde_json::Value>,
+    age_days: u32,
 }
 
 /// A demo connection's past: when it was created and last used.
@@ -509,6 +538,63 @@ impl Service {
                 .await
                 .map_err(|e| ServiceError::from_store(e, Some(&h.connection)))?;
         }
+        // The catalog the Web API serves (R10, R11, R22): categories, roles
+        // and groups (kept when a workspace already has one of the same
+        // code), some connections given them, and products.
+        for c in &demo.categories {
+            if self.store.get_category(&c.code).await.is_err() {
+                self.create_category(actor, source, c.clone()).await?;
+                loaded.categories += 1;
+            }
+        }
+        for r in &demo.roles {
+            if self.store.get_role(&r.code).await.is_err() {
+                self.create_role(actor, source, r.clone()).await?;
+                loaded.roles += 1;
+            }
+        }
+        for g in &demo.groups {
+            if self.store.get_group(&g.code).await.is_err() {
+                self.create_group(actor, source, g.clone()).await?;
+                loaded.groups += 1;
+            }
+        }
+        for p in &demo.permissions {
+            self.update_connection(
+                actor,
+                source,
+                &p.connection,
+                ConnectionPatch {
+                    role: Some(p.role.clone()),
+                    group: Some(p.group.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        let products: Vec<(crate::store::StoredProduct, u32)> = demo
+            .products
+            .iter()
+            .map(|p| {
+                (
+                    crate::store::StoredProduct {
+                        identifier: p.identifier.clone(),
+                        enabled: p.enabled,
+                        family: p.family.clone(),
+                        categories: p.categories.clone(),
+                        values: p.values.clone(),
+                        created_ms: 0,
+                        updated_ms: 0,
+                    },
+                    p.age_days,
+                )
+            })
+            .collect();
+        loaded.products = self
+            .store
+            .insert_products(&products)
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))?;
         // Then integrations (one an app), flows (two standalone) and members
         // with different access, enough to show every rule of SPEC §4.
         for i in &demo.integrations {
