@@ -1098,3 +1098,43 @@ async fn r23_product_handlers_report_what_they_read_created_and_updated() {
     let r = send(call("DELETE", "/api/rest/v1/products/a", None)).await;
     assert_eq!((r.status().as_u16(), counted(&r)), (204, None));
 }
+
+/// `switchboard demo-traffic`'s driver: with the demo workspace, real calls
+/// by its ERP, suppliers and shops, which read, create and update products
+/// and run into a few client errors, never a server error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_traffic_drives_reads_and_writes_with_the_demo_connections() {
+    use switchboard::client::traffic;
+    let e = env().await;
+    e.admin.load_demo().await.unwrap();
+    let mut apps = traffic::prepare(&e.admin, &[]).await.unwrap();
+    let codes: Vec<&str> = apps.iter().map(|a| a.code.as_str()).collect();
+    assert_eq!(codes, traffic::PREFERRED);
+    let mut seconds = Vec::new();
+    let total = traffic::run(
+        &reqwest::Client::new(),
+        &e.url,
+        &mut apps,
+        100,
+        tokio::time::sleep(std::time::Duration::from_millis(2500)),
+        |t| seconds.push(t),
+    )
+    .await
+    .unwrap();
+    assert!(seconds.len() >= 2, "{seconds:?}");
+    assert!(total.sent >= 100, "{total:?}");
+    assert!(
+        total.read > 0 && total.updated > 0 && total.created > 0,
+        "{total:?}"
+    );
+    assert!(total.client_errors > 0, "{total:?}");
+    assert_eq!(total.server_errors, 0, "{total:?}");
+    assert_eq!(total.ok + total.client_errors, total.sent);
+    // It drove the demo ERP with the role the demo gave it.
+    let erp = e
+        .admin
+        .get_connection("sap_s_4hana_production")
+        .await
+        .unwrap();
+    assert_eq!(erp.role, "catalog_editor");
+}

@@ -6,6 +6,7 @@ mod catalog;
 mod http_transport;
 mod in_process;
 pub mod sessions;
+pub mod traffic;
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ use crate::model::{
     PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
     Source, User, UserWithPassword, Visual,
 };
-pub use http_transport::{Http, normalize_url};
+pub use http_transport::{Http, http_client, normalize_url};
 pub use in_process::InProcess;
 pub use sessions::SessionStore;
 
