@@ -126,6 +126,26 @@ fn product_url(base: &str, identifier: &str) -> String {
     )
 }
 
+/// A JSON answer written into a buffer sized for a product at once (axum's
+/// `Json` starts small and grows it several times).
+fn json_response<T: serde::Serialize>(value: &T) -> Response {
+    let mut buf = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a Web API answer");
+            RestFailure::Internal.into_response()
+        }
+    }
+}
+
 fn counted(mut resp: Response, event: ApiEvent, count: usize) -> Response {
     resp.extensions_mut().insert(Counted {
         event,
@@ -362,7 +382,7 @@ pub async fn list_products(
                 .collect(),
         },
     };
-    counted(Json(page).into_response(), ApiEvent::Read, n)
+    counted(json_response(&page), ApiEvent::Read, n)
 }
 
 #[utoipa::path(get, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),
@@ -381,7 +401,7 @@ pub async fn get_product(
 ) -> Response {
     let result = identifier_of(path).and_then(|id| svc.get_product(&caller, &snapshot, &id));
     match result {
-        Ok(product) => counted(Json(product).into_response(), ApiEvent::Read, 1),
+        Ok(product) => counted(json_response(&product), ApiEvent::Read, 1),
         Err(f) => f.into_response(),
     }
 }
