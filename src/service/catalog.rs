@@ -136,9 +136,11 @@ impl Service {
         &self,
         CatalogVersion(version): CatalogVersion,
     ) -> Result<Arc<CatalogSnapshot>, StoreError> {
+        // A cached snapshot at this version or a later one is fresh enough
+        // (the version only goes up).
         if let Ok(guard) = self.catalog.snapshot.read()
             && let Some(s) = guard.as_ref()
-            && s.version == version
+            && s.version >= version
         {
             return Ok(Arc::clone(s));
         }
