@@ -243,6 +243,11 @@ pub struct ProductQuery {
 
 const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at";
 
+/// One product (the hot read: a literal, so no SQL is built per request).
+const PRODUCT_BY_IDENTIFIER: &str = "SELECT p.identifier, p.enabled, p.family, p.categories,
+        p.attribute_values, p.created_at, p.updated_at
+     FROM products p WHERE p.identifier = ?1";
+
 fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
     let categories: String = r.get(3)?;
     let values: String = r.get(4)?;
@@ -409,11 +414,9 @@ impl FastReads {
 
     pub fn product(&self, identifier: &str) -> Result<Option<ProductRow>, StoreError> {
         self.with(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = ?1"
-            ))?
-            .query_row([identifier], product_from_row)
-            .optional()
+            c.prepare_cached(PRODUCT_BY_IDENTIFIER)?
+                .query_row([identifier], product_from_row)
+                .optional()
         })
     }
 
