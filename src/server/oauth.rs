@@ -318,7 +318,13 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
                 req.extensions_mut().insert(snapshot);
                 next.run(req).await
             }
-            Err(f) => f.into_response(),
+            // The refusal carries who was refused, for monitoring layers
+            // outside this one (a 429 or 403 is the connection's 4xx).
+            Err(f) => {
+                let mut resp = f.into_response();
+                resp.extensions_mut().insert(caller);
+                resp
+            }
         },
         Err(f) => bearer_failure(f),
     }
