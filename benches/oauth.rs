@@ -35,9 +35,6 @@ struct Fixture {
 
 /// Where the counted route answers.
 const COUNTED_READ: &str = "/api/rest/v1/bench/product";
-/// The same handler behind the bearer check only: monitoring off, to
-/// measure what counting costs in the same run.
-const UNCOUNTED_READ: &str = "/api/rest/v1/bench/uncounted";
 
 /// What a products handler does: a small JSON body, counted as one read.
 async fn counted_read() -> Response {
@@ -99,14 +96,7 @@ async fn fixture() -> Fixture {
         &service,
     )
     .with_state(service.clone());
-    let uncounted = axum::Router::new()
-        .route(UNCOUNTED_READ, axum::routing::get(counted_read))
-        .route_layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            switchboard::server::oauth::require_bearer,
-        ))
-        .with_state(service.clone());
-    let app = serve::with_socket_layers(router(service.clone()).merge(counted).merge(uncounted));
+    let app = serve::with_socket_layers(router(service.clone()).merge(counted));
     let server = serve::start_app(app, "127.0.0.1:0".parse().unwrap(), None)
         .await
         .unwrap();
@@ -182,15 +172,6 @@ fn bearer_request(c: &mut Criterion) {
     group.bench_function("bearer_authenticated_get", |b| {
         b.iter_custom(|iters| {
             let (http, url, tokens) = (http.clone(), root.clone(), tokens.clone());
-            rt.block_on(load(iters, move |worker| {
-                http.get(&url).bearer_auth(&tokens[worker % tokens.len()])
-            }))
-        })
-    });
-    let uncounted = format!("http://{}{UNCOUNTED_READ}", f.server.addr());
-    group.bench_function("bearer_authenticated_get_monitoring_off", |b| {
-        b.iter_custom(|iters| {
-            let (http, url, tokens) = (http.clone(), uncounted.clone(), tokens.clone());
             rt.block_on(load(iters, move |worker| {
                 http.get(&url).bearer_auth(&tokens[worker % tokens.len()])
             }))

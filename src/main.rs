@@ -92,6 +92,23 @@ enum Cmd {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Drive real Web API calls (list, get, create, update, and some that
+    /// fail) with a few demo connections against a running server, printing
+    /// a summary each second, so the Monitor tab has something to show.
+    /// It regenerates those connections' passwords (which revokes their
+    /// tokens) and reveals their secrets, as the logged-in user.
+    DemoTraffic {
+        /// Stop after this many seconds (default: until Ctrl-C).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Requests per second, all connections together.
+        #[arg(long, default_value_t = 10)]
+        rate: u32,
+        /// Drive this connection (repeatable; default: the demo workspace's
+        /// ERP, suppliers and shops).
+        #[arg(long = "connection", value_name = "CODE")]
+        connections: Vec<String>,
+    },
     /// Print the key bindings (with a user keymap applied) as a Markdown table.
     Keys,
     /// Print the paths Switchboard uses.
@@ -131,6 +148,13 @@ struct ServeArgs {
     /// with --owner, else generated and printed once.
     #[arg(long)]
     owner_password_file: Option<PathBuf>,
+    /// Web API requests per second each connection may send (a token
+    /// bucket; past it, 429 with Retry-After). 0 turns the limit off.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT", default_value_t = switchboard::service::catalog::DEFAULT_RATE_PER_SECOND)]
+    rate_limit: u32,
+    /// Requests a connection may send at once above the rate (the bucket's size).
+    #[arg(long, env = "SWITCHBOARD_RATE_BURST", default_value_t = switchboard::service::catalog::DEFAULT_RATE_BURST)]
+    rate_burst: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -382,6 +406,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Cmd::Users { action }) => users_command(&cli, &paths, action).await,
+        Some(Cmd::DemoTraffic {
+            seconds,
+            rate,
+            connections,
+        }) => demo_traffic_command(&cli, &paths, *seconds, *rate, connections).await,
         Some(Cmd::Quota { action }) => {
             let client = client(&cli, &paths, Source::Cli).await?;
             let q = match action {
@@ -511,6 +540,55 @@ async fn users_command(cli: &Cli, paths: &Paths, action: &UsersCmd) -> anyhow::R
     Ok(())
 }
 
+async fn demo_traffic_command(
+    cli: &Cli,
+    paths: &Paths,
+    seconds: Option<u64>,
+    rate: u32,
+    connections: &[String],
+) -> anyhow::Result<()> {
+    use switchboard::client::traffic;
+    let Some(url) = cli.server.as_deref() else {
+        bail!(
+            "demo-traffic drives a running server: give --server URL (start one with `switchboard serve`, then `switchboard login URL`)"
+        );
+    };
+    if rate == 0 {
+        bail!("--rate must be at least 1");
+    }
+    let admin = client(cli, paths, Source::Cli).await?;
+    let mut apps = traffic::prepare(&admin, connections)
+        .await
+        .context("cannot get the demo connections' credentials")?;
+    let names: Vec<String> = apps
+        .iter()
+        .map(|a| format!("{} ({})", a.code, a.flow_type))
+        .collect();
+    println!("Driving {}", names.join(", "));
+    println!(
+        "Their passwords were regenerated for this (their earlier tokens no longer work). {} requests/s; Ctrl-C stops.",
+        rate
+    );
+    let http = switchboard::client::http_client(cli.ca_cert.as_deref())?;
+    let stop = async move {
+        match seconds {
+            Some(s) => {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(s)) => {},
+                    () = serve::shutdown_signal() => {},
+                }
+            }
+            None => serve::shutdown_signal().await,
+        }
+    };
+    let total = traffic::run(&http, &normalize_url(url), &mut apps, rate, stop, |t| {
+        println!("{}  {}", chrono::Local::now().format("%H:%M:%S"), t.line());
+    })
+    .await?;
+    println!("total     {}", total.line());
+    Ok(())
+}
+
 /// Where `serve` keeps its data.
 fn database_paths(
     paths: &Paths,
@@ -578,7 +656,7 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     let store = Store::open_sqlite(&db, &key)
         .await
         .with_context(|| format!("cannot open the database {}", db.display()))?;
-    let service = Arc::new(Service::new(store));
+    let service = Arc::new(Service::new(store).with_rate_limit(args.rate_limit, args.rate_burst));
     let owner_password = match (&args.owner_password_file, &args.owner) {
         (Some(file), _) => Some(password_from_file(file)?),
         (None, Some(name)) if std::io::stdin().is_terminal() => {

@@ -965,6 +965,7 @@ async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code(b: Backend
         flow_type: Some(FlowType::Other),
         visual: Some(Some("erp".into())),
         version: None,
+        ..Default::default()
     };
     let c = b
         .client
@@ -1126,6 +1127,35 @@ async fn demo_workspace_loads_once_into_an_empty_store(b: Backend) {
         (loaded.integrations, loaded.flows, loaded.members),
         (4, 7, 3)
     );
+    // The catalog of the Web API (R10, R11, R22): roles, groups, a category
+    // tree, products, and connections given other roles and groups.
+    assert_eq!(
+        (
+            loaded.roles,
+            loaded.groups,
+            loaded.categories,
+            loaded.products
+        ),
+        (3, 3, 13, 40)
+    );
+    let roles = b.client.list_roles().await.unwrap();
+    assert_eq!(roles.len(), 4);
+    assert!(
+        roles
+            .iter()
+            .any(|r| r.code == "read_only" && r.connection_count >= 3)
+    );
+    let groups = b.client.list_groups().await.unwrap();
+    assert_eq!(groups.len(), 4);
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.code == "marketing" && !g.permissions.is_empty())
+    );
+    assert_eq!(b.client.list_categories().await.unwrap().len(), 13);
+    assert!(list.iter().filter(|c| c.role != "User").count() >= 8);
+    assert!(list.iter().filter(|c| c.group != "All").count() >= 4);
+    assert!(list.iter().any(|c| c.role == "User" && c.group == "All"));
     let integrations = b.client.list_integrations().await.unwrap();
     assert!(integrations.iter().any(|i| i.kind == IntegrationKind::App));
     assert!(

@@ -27,6 +27,31 @@ pub fn normalize_url(url: &str) -> String {
     url.trim().trim_end_matches('/').to_string()
 }
 
+/// The reqwest client every HTTP call uses: timeouts, rustls, and
+/// `ca_cert` (PEM) added to the trusted roots.
+pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client, ClientError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            ClientError::Transport(format!(
+                "cannot read the CA certificate {}: {e}",
+                path.display()
+            ))
+        })?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            ClientError::Transport(format!("{} is not a PEM certificate: {e}", path.display()))
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| ClientError::Transport(format!("cannot set up HTTPS: {e}")))
+}
+
 impl Http {
     /// A transport to `base_url`; `ca_cert` (PEM) adds a private CA to the
     /// trusted roots.
@@ -39,26 +64,7 @@ impl Http {
                 "bad server URL {base:?}: use http:// or https://"
             )));
         }
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = ca_cert {
-            let pem = std::fs::read(path).map_err(|e| {
-                ClientError::Transport(format!(
-                    "cannot read the CA certificate {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                ClientError::Transport(format!("{} is not a PEM certificate: {e}", path.display()))
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| ClientError::Transport(format!("cannot set up HTTPS: {e}")))?;
+        let client = http_client(ca_cert)?;
         Ok(Http {
             base,
             client,

@@ -2,9 +2,11 @@
 //! [`Transport`]. This issue ships the in-process transport; an HTTP one is a
 //! second implementation of the same trait.
 
+mod catalog;
 mod http_transport;
 mod in_process;
 pub mod sessions;
+pub mod traffic;
 
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ use crate::model::{
     Source, User, UserWithPassword, Visual,
 };
 use crate::model::{ConnectionMonitoring, MonitoringOverview};
-pub use http_transport::{Http, normalize_url};
+pub use http_transport::{Http, http_client, normalize_url};
 pub use in_process::InProcess;
 pub use sessions::SessionStore;
 

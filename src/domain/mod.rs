@@ -1,7 +1,9 @@
 //! The rules of SPEC.md as pure functions. No I/O.
 
+pub mod catalog;
 pub mod credentials;
 pub mod monitoring;
+pub mod products;
 
 use thiserror::Error;
 

@@ -1,10 +1,12 @@
 //! The HTTP API (axum): thin handlers that extract, call one service function
 //! and map the error once.
 
+mod catalog;
 mod extract;
 pub mod monitoring;
 pub mod oauth;
 pub mod openapi;
+pub mod products;
 pub mod serve;
 
 use std::sync::Arc;
@@ -223,6 +225,36 @@ pub fn router(service: AppState) -> Router {
             "/integrations/{code}/access/{username}",
             axum::routing::put(set_integration_access),
         )
+        .route(
+            "/roles",
+            get(catalog::list_roles).post(catalog::create_role),
+        )
+        .route(
+            "/roles/{code}",
+            get(catalog::get_role)
+                .patch(catalog::update_role)
+                .delete(catalog::delete_role),
+        )
+        .route(
+            "/groups",
+            get(catalog::list_groups).post(catalog::create_group),
+        )
+        .route(
+            "/groups/{code}",
+            get(catalog::get_group)
+                .patch(catalog::update_group)
+                .delete(catalog::delete_group),
+        )
+        .route(
+            "/categories",
+            get(catalog::list_categories).post(catalog::create_category),
+        )
+        .route(
+            "/categories/{code}",
+            get(catalog::get_category)
+                .patch(catalog::update_category)
+                .delete(catalog::delete_category),
+        )
         .route("/flows", get(list_flows))
         .route(
             "/flows/{code}",
@@ -236,12 +268,27 @@ pub fn router(service: AppState) -> Router {
             axum::routing::put(set_password),
         );
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
-    let web_api = web_api_layers(
-        Router::new()
-            .route(crate::REST_ROOT, get(oauth::rest_root))
-            .route(&rest_any, axum::routing::any(oauth::rest_not_found)),
-        &service,
-    );
+    let products_path = format!("{}/products", crate::REST_ROOT);
+    let product_path = format!("{}/products/{{identifier}}", crate::REST_ROOT);
+    // One layer: the bearer check (401), then the connection's rate limit
+    // (429) and overall access (403), and the monitoring count (R23).
+    let web_api = Router::new()
+        .route(crate::REST_ROOT, get(oauth::rest_root))
+        .route(
+            &products_path,
+            get(products::list_products)
+                .post(products::create_product)
+                .fallback(products::method_not_allowed),
+        )
+        .route(
+            &product_path,
+            get(products::get_product)
+                .patch(products::patch_product)
+                .delete(products::delete_product)
+                .fallback(products::method_not_allowed),
+        )
+        .route(&rest_any, axum::routing::any(oauth::rest_not_found));
+    let web_api = web_api_layers(web_api, &service);
     Router::new()
         .route("/api/openapi.json", get(openapi::serve_spec))
         .route(crate::TOKEN_PATH, axum::routing::post(oauth::token))
@@ -253,20 +300,16 @@ pub fn router(service: AppState) -> Router {
         .with_state(service)
 }
 
-/// Puts Web API routes behind what every one of them runs behind, from the
-/// outside in: the bearer check (R22, 401 before anything else), then the
-/// monitoring count (R23), which sees the calling connection. Routes added
-/// to `routes` before this call get both.
+/// Puts Web API routes behind the one layer every one of them runs behind:
+/// the bearer check (R22, 401 before anything else), the connection's rate
+/// limit (429) and overall access (403, R10), and the monitoring count
+/// (R23) of whatever the connection got, refusals included. Routes added to
+/// `routes` before this call get it.
 pub fn web_api_layers(routes: Router<AppState>, service: &AppState) -> Router<AppState> {
-    routes
-        .route_layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            monitoring::count_web_api_calls,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            oauth::require_bearer,
-        ))
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        service.clone(),
+        oauth::require_bearer,
+    ))
 }
 
 async fn not_found() -> Response {

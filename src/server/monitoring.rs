@@ -1,41 +1,14 @@
-//! R23 over HTTP: the layer that counts every Web API call once the bearer
-//! check has named its connection, and the admin endpoints that serve the
-//! counts.
+//! R23 over HTTP: the admin endpoints that serve the counts. Web API calls
+//! are counted by the bearer layer (`oauth::require_bearer`), which knows
+//! the calling connection, the handler's `Counted` and the status.
 
 use axum::Json;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::{AppState, Authenticated, CodePath};
-use crate::model::{ApiError, ConnectionMonitoring, Counted, MonitoringOverview};
+use crate::model::{ApiError, ConnectionMonitoring, MonitoringOverview};
 use crate::service::ServiceError;
-use crate::service::oauth::ApiCaller;
-
-/// Runs inside `require_bearer` on every `/api/rest/v1` route: after the
-/// handler answers, counts the [`Counted`] it put in the response's
-/// extensions and the status (4xx business error, 5xx technical error).
-/// Requests refused by the bearer check never get here, so a 401 is not
-/// counted; nor is anything of an `other` connection.
-pub async fn count_web_api_calls(
-    State(svc): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let caller = req
-        .extensions()
-        .get::<ApiCaller>()
-        .map(|c| (c.connection_id, c.flow_type));
-    let response = next.run(req).await;
-    if let Some(caller) = caller {
-        svc.count_web_api_call(
-            caller,
-            response.extensions().get::<Counted>().copied(),
-            response.status().as_u16(),
-        );
-    }
-    response
-}
 
 #[utoipa::path(get, path = "/api/v1/connections/{code}/monitoring", tag = "monitoring", security(("session" = [])),
     params(("code" = String, Path, description = "the connection code")),

@@ -297,7 +297,9 @@ fn bearer_failure(f: BearerFailure) -> Response {
 }
 
 /// Every `/api/rest/v1` request: a valid, unexpired, unrevoked access token,
-/// or 401. The calling connection goes into the request's extensions.
+/// or 401; then the connection's rate limit and `api.access`. The calling
+/// connection and the roles and groups it is checked against go into the
+/// request's extensions.
 pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next: Next) -> Response {
     let token = req
         .headers()
@@ -306,10 +308,28 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    match svc.authenticate_bearer(token) {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            next.run(req).await
+    match svc.authenticate_bearer_at(token) {
+        // Then the connection's rate limit (429) and overall access (403,
+        // R10); the roles and groups read go on to the handler. One layer:
+        // each costs a boxed future per request.
+        Ok((caller, catalog_version)) => {
+            let who = (caller.connection_id, caller.flow_type);
+            let resp = match svc.web_api_gate(&caller, Some(catalog_version)) {
+                Ok(snapshot) => {
+                    req.extensions_mut().insert(caller);
+                    req.extensions_mut().insert(snapshot);
+                    next.run(req).await
+                }
+                // A 429 or 403 is the connection's business error too.
+                Err(f) => f.into_response(),
+            };
+            // R23: what the handler did (its `Counted`) and the status.
+            svc.count_web_api_call(
+                who,
+                resp.extensions().get::<crate::model::Counted>().copied(),
+                resp.status().as_u16(),
+            );
+            resp
         }
         Err(f) => bearer_failure(f),
     }

@@ -140,6 +140,12 @@ pub async fn start_app(
     tls: Option<TlsFiles>,
 ) -> anyhow::Result<Running> {
     use anyhow::Context as _;
+    let app = if tls.is_some() {
+        // Web API links say https.
+        app.layer(axum::Extension(super::products::ServedOverTls))
+    } else {
+        app
+    };
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let task = match tls {

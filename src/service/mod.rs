@@ -2,10 +2,12 @@
 //! the domain rules, running one transaction (in the store) that also writes
 //! the audit record.
 
+pub mod catalog;
 mod credentials;
 pub mod integrations;
 pub mod monitoring;
 pub mod oauth;
+pub mod products;
 pub mod users;
 
 use secrecy::ExposeSecret;
@@ -95,6 +97,10 @@ impl ServiceError {
                 field: field.to_string(),
                 message,
             },
+            StoreError::Invalid { field, message } => ServiceError::Invalid {
+                field: field.to_string(),
+                message,
+            },
             StoreError::Stale { message } => ServiceError::Stale { message },
             StoreError::QuotaReached { max } => ServiceError::QuotaReached {
                 max,
@@ -149,6 +155,35 @@ struct DemoFile {
     members: Vec<DemoMember>,
     #[serde(default)]
     history: Vec<DemoHistory>,
+    #[serde(default)]
+    categories: Vec<crate::model::NewCategory>,
+    #[serde(default)]
+    roles: Vec<crate::model::NewRole>,
+    #[serde(default)]
+    groups: Vec<crate::model::NewGroup>,
+    /// Demo connections with another role or group than the defaults.
+    #[serde(default)]
+    permissions: Vec<DemoPermissions>,
+    #[serde(default)]
+    products: Vec<DemoProduct>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoPermissions {
+    connection: String,
+    role: String,
+    group: String,
+}
+
+/// A demo product, created `age_days` ago.
+#[derive(serde::Deserialize)]
+struct DemoProduct {
+    identifier: String,
+    enabled: bool,
+    family: Option<String>,
+    categories: Vec<String>,
+    values: serde_json::Map<String, serde_json::Value>,
+    age_days: u32,
 }
 
 /// A demo connection's past: when it was created and last used.
@@ -193,6 +228,7 @@ const AUDIT_LIMIT: u32 = 200;
 pub struct Service {
     store: Store,
     sessions: users::SessionCache,
+    catalog: catalog::CatalogCache,
 }
 
 impl Service {
@@ -200,6 +236,7 @@ impl Service {
         Service {
             store,
             sessions: users::SessionCache::default(),
+            catalog: catalog::CatalogCache::default(),
         }
     }
 
@@ -432,6 +469,8 @@ impl Service {
                 Some(None) => Some(None),
                 Some(Some(v)) => Some(domain::validate_visual(&v)?),
             },
+            role: patch.role,
+            group: patch.group,
         };
         let acting = actor.acting(source);
         self.store
@@ -500,6 +539,63 @@ impl Service {
                 .await
                 .map_err(|e| ServiceError::from_store(e, Some(&h.connection)))?;
         }
+        // The catalog the Web API serves (R10, R11, R22): categories, roles
+        // and groups (kept when a workspace already has one of the same
+        // code), some connections given them, and products.
+        for c in &demo.categories {
+            if self.store.get_category(&c.code).await.is_err() {
+                self.create_category(actor, source, c.clone()).await?;
+                loaded.categories += 1;
+            }
+        }
+        for r in &demo.roles {
+            if self.store.get_role(&r.code).await.is_err() {
+                self.create_role(actor, source, r.clone()).await?;
+                loaded.roles += 1;
+            }
+        }
+        for g in &demo.groups {
+            if self.store.get_group(&g.code).await.is_err() {
+                self.create_group(actor, source, g.clone()).await?;
+                loaded.groups += 1;
+            }
+        }
+        for p in &demo.permissions {
+            self.update_connection(
+                actor,
+                source,
+                &p.connection,
+                ConnectionPatch {
+                    role: Some(p.role.clone()),
+                    group: Some(p.group.clone()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        let products: Vec<(crate::store::StoredProduct, u32)> = demo
+            .products
+            .iter()
+            .map(|p| {
+                (
+                    crate::store::StoredProduct {
+                        identifier: p.identifier.clone(),
+                        enabled: p.enabled,
+                        family: p.family.clone(),
+                        categories: p.categories.clone(),
+                        values: p.values.clone(),
+                        created_ms: 0,
+                        updated_ms: 0,
+                    },
+                    p.age_days,
+                )
+            })
+            .collect();
+        loaded.products = self
+            .store
+            .insert_products(&products)
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))?;
         // Then integrations (one an app), flows (two standalone) and members
         // with different access, enough to show every rule of SPEC §4.
         for i in &demo.integrations {
@@ -580,9 +676,7 @@ impl Service {
             .map_err(|e| ServiceError::from_store(e, None))?;
         Ok(DemoLoaded {
             created,
-            integrations: 0,
-            flows: 0,
-            members: 0,
+            ..DemoLoaded::default()
         })
     }
 }

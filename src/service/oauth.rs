@@ -374,6 +374,16 @@ impl Service {
     /// The bearer check of every `/api/rest/v1` request (R22, R25): a digest
     /// lookup, so a revoked token fails on the very next request.
     pub fn authenticate_bearer(&self, token: Option<&str>) -> Result<ApiCaller, BearerFailure> {
+        self.authenticate_bearer_at(token).map(|(caller, _)| caller)
+    }
+
+    /// As [`Service::authenticate_bearer`], with the catalog version read
+    /// in the same statement (what the role and group checks compare their
+    /// cache with).
+    pub fn authenticate_bearer_at(
+        &self,
+        token: Option<&str>,
+    ) -> Result<(ApiCaller, super::catalog::CatalogVersion), BearerFailure> {
         let token = token.ok_or(BearerFailure::Missing)?;
         let (id, verifier) = Kind::AccessToken
             .parse_token(token)
@@ -391,13 +401,17 @@ impl Service {
         if row.expires_at_ms <= self.now_ms() {
             return Err(BearerFailure::Expired);
         }
-        Ok(ApiCaller {
-            connection_id: row.connection_id,
-            code: row.code,
-            flow_type: row.flow_type,
-            role: row.role,
-            group: row.group,
-        })
+        let version = super::catalog::CatalogVersion(row.catalog_version);
+        Ok((
+            ApiCaller {
+                connection_id: row.connection_id,
+                code: row.code,
+                flow_type: row.flow_type,
+                role: row.role,
+                group: row.group,
+            },
+            version,
+        ))
     }
 
     /// Deletes expired tokens, old warnings and monitoring hours past their

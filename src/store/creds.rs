@@ -45,6 +45,9 @@ pub struct TokenRow {
     pub flow_type: FlowType,
     pub role: String,
     pub group: String,
+    /// The `catalog_state` version, read in the same statement, so the Web
+    /// API checks roles and groups at no extra read.
+    pub catalog_version: i64,
 }
 
 /// The failure-counter key of a client (in `login_failures`).

@@ -1,0 +1,160 @@
+//! The products Web API under load on loopback, 2 cores:
+//! `GET /api/rest/v1/products/{identifier}` with a bearer token (role and
+//! group checked, rate limit on) compared with a bare axum handler in the
+//! same run (target: at least half its throughput), and a page of 100.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::json;
+use switchboard::model::{NewConnection, Source, UserKind};
+use switchboard::server::serve::{self, Running};
+use switchboard::service::{Actor, Service};
+use switchboard::store::{Store, StoredProduct, sqlite_paths};
+
+mod support;
+use support::{CONCURRENCY, bare_server, http_client, load, runtime};
+
+/// Products in the catalog.
+const PRODUCTS: usize = 1000;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: Running,
+    tokens: Vec<String>,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    // The limiter runs on every request but never refuses here.
+    let service = Arc::new(
+        Service::new(Store::open_sqlite(&db, &key).await.unwrap())
+            .with_rate_limit(1_000_000, 1_000_000),
+    );
+    service.prepare_owner(Some("bench"), None).await.unwrap();
+    let actor = Actor {
+        username: "bench".into(),
+        kind: UserKind::Owner,
+    };
+    let products: Vec<(StoredProduct, u32)> = (0..PRODUCTS)
+        .map(|i| {
+            let values = json!({
+                "name": [{"locale": "en_US", "scope": null, "data": format!("Product {i}")},
+                         {"locale": "de_DE", "scope": null, "data": format!("Produkt {i}")}],
+                "description": [{"locale": "en_US", "scope": "ecommerce",
+                                 "data": "A sturdy, well-made product for everyday use."}],
+                "price": [{"locale": null, "scope": null,
+                           "data": [{"amount": "19.99", "currency": "EUR"}]}]
+            });
+            (
+                StoredProduct {
+                    identifier: format!("sku-{i:05}"),
+                    enabled: true,
+                    family: Some("bench".into()),
+                    categories: Vec::new(),
+                    values: values.as_object().cloned().unwrap_or_default(),
+                    created_ms: 0,
+                    updated_ms: 0,
+                },
+                1,
+            )
+        })
+        .collect();
+    service.store().insert_products(&products).await.unwrap();
+    let server = serve::start(service.clone(), "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let http = http_client();
+    let token_url = format!("http://{}/api/oauth/v1/token", server.addr());
+    let mut tokens = Vec::new();
+    for i in 0..CONCURRENCY {
+        // The default role User lists products; the default group All sees
+        // them all.
+        let created = service
+            .create_connection(
+                &actor,
+                Source::Cli,
+                NewConnection {
+                    label: format!("Bench reader {i}"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let c = &created.connection;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.client_id, created.secret));
+        let v: serde_json::Value = http
+            .post(&token_url)
+            .header("authorization", format!("Basic {basic}"))
+            .json(&json!({"grant_type": "password", "username": c.username, "password": created.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(v["access_token"].as_str().unwrap().to_string());
+    }
+    Fixture {
+        _dir: dir,
+        server,
+        tokens,
+    }
+}
+
+fn get_product_under_load(c: &mut Criterion) {
+    let rt = runtime();
+    let f = rt.block_on(fixture());
+    let http = http_client();
+    let bare = rt.block_on(bare_server());
+    let base = format!("http://{}/api/rest/v1/products", f.server.addr());
+    let mut group = c.benchmark_group("products_get_under_load");
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("bare_axum_handler", |b| {
+        b.iter_custom(|iters| {
+            let (http, url) = (http.clone(), bare.clone());
+            rt.block_on(load(iters, move |_| http.get(&url)))
+        })
+    });
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    group.bench_function("bearer_get_product", |b| {
+        b.iter_custom(|iters| {
+            let (http, base, tokens, counter) = (
+                http.clone(),
+                base.clone(),
+                f.tokens.clone(),
+                counter.clone(),
+            );
+            rt.block_on(load(iters, move |worker| {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PRODUCTS;
+                http.get(format!("{base}/sku-{n:05}"))
+                    .bearer_auth(&tokens[worker % tokens.len()])
+            }))
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("products_list_page_of_100");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("bearer_list_100", |b| {
+        b.iter_custom(|iters| {
+            let (http, base, tokens) = (http.clone(), base.clone(), f.tokens.clone());
+            rt.block_on(load(iters, move |worker| {
+                http.get(format!("{base}?limit=100&page={}", worker % 10 + 1))
+                    .bearer_auth(&tokens[worker % tokens.len()])
+            }))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, get_product_under_load);
+criterion_main!(benches);
