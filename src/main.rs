@@ -131,6 +131,13 @@ struct ServeArgs {
     /// with --owner, else generated and printed once.
     #[arg(long)]
     owner_password_file: Option<PathBuf>,
+    /// Web API requests per second each connection may send (a token
+    /// bucket; past it, 429 with Retry-After). 0 turns the limit off.
+    #[arg(long, env = "SWITCHBOARD_RATE_LIMIT", default_value_t = switchboard::service::catalog::DEFAULT_RATE_PER_SECOND)]
+    rate_limit: u32,
+    /// Requests a connection may send at once above the rate (the bucket's size).
+    #[arg(long, env = "SWITCHBOARD_RATE_BURST", default_value_t = switchboard::service::catalog::DEFAULT_RATE_BURST)]
+    rate_burst: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -578,7 +585,7 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     let store = Store::open_sqlite(&db, &key)
         .await
         .with_context(|| format!("cannot open the database {}", db.display()))?;
-    let service = Arc::new(Service::new(store));
+    let service = Arc::new(Service::new(store).with_rate_limit(args.rate_limit, args.rate_burst));
     let owner_password = match (&args.owner_password_file, &args.owner) {
         (Some(file), _) => Some(password_from_file(file)?),
         (None, Some(name)) if std::io::stdin().is_terminal() => {

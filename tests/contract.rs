@@ -965,6 +965,7 @@ async fn r1_r9_edit_changes_label_flow_type_and_visual_never_the_code(b: Backend
         flow_type: Some(FlowType::Other),
         visual: Some(Some("erp".into())),
         version: None,
+        ..Default::default()
     };
     let c = b
         .client

@@ -50,6 +50,26 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/oauth/v1/token", true),
     ("post", "/api/oauth/v1/revoke", true),
     ("get", "/api/rest/v1", false),
+    ("get", "/api/rest/v1/products", false),
+    ("post", "/api/rest/v1/products", true),
+    ("get", "/api/rest/v1/products/{identifier}", false),
+    ("patch", "/api/rest/v1/products/{identifier}", true),
+    ("delete", "/api/rest/v1/products/{identifier}", false),
+    ("get", "/api/v1/roles", false),
+    ("post", "/api/v1/roles", true),
+    ("get", "/api/v1/roles/{code}", false),
+    ("patch", "/api/v1/roles/{code}", true),
+    ("delete", "/api/v1/roles/{code}", false),
+    ("get", "/api/v1/groups", false),
+    ("post", "/api/v1/groups", true),
+    ("get", "/api/v1/groups/{code}", false),
+    ("patch", "/api/v1/groups/{code}", true),
+    ("delete", "/api/v1/groups/{code}", false),
+    ("get", "/api/v1/categories", false),
+    ("post", "/api/v1/categories", true),
+    ("get", "/api/v1/categories/{code}", false),
+    ("patch", "/api/v1/categories/{code}", true),
+    ("delete", "/api/v1/categories/{code}", false),
 ];
 
 /// The error body each part of the API answers with.
@@ -114,7 +134,8 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         let concrete = path
             .replace("{code}", "nothing")
             .replace("{username}", "nobody")
-            .replace("{connection}", "nothing");
+            .replace("{connection}", "nothing")
+            .replace("{identifier}", "nothing");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let resp = client.raw(m, &concrete, None).await.unwrap();
         let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
@@ -134,6 +155,12 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         "TokenResponse",
         "OAuthError",
         "RestError",
+        "Role",
+        "Group",
+        "Category",
+        "Product",
+        "ProductPage",
+        "RestValidationError",
     ] {
         assert!(
             spec["components"]["schemas"][schema].is_object(),

@@ -2,6 +2,7 @@
 //! [`Transport`]. This issue ships the in-process transport; an HTTP one is a
 //! second implementation of the same trait.
 
+mod catalog;
 mod http_transport;
 mod in_process;
 pub mod sessions;

@@ -1,6 +1,8 @@
 //! The rules of SPEC.md as pure functions. No I/O.
 
+pub mod catalog;
 pub mod credentials;
+pub mod products;
 
 use thiserror::Error;
 

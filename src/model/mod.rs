@@ -5,8 +5,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod catalog;
 mod integrations;
 mod monitoring;
+pub use catalog::{
+    Category, CategoryGrant, CategoryLevel, CategoryPatch, DEFAULT_GROUP, DEFAULT_ROLE,
+    EmbeddedProducts, Group, GroupPatch, ItemLinks, Link, NewCategory, NewGroup, NewRole,
+    PageLinks, Permission, Product, ProductItem, ProductPage, RestValidationError, RestViolation,
+    Role, RolePatch,
+};
 pub use integrations::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,
     IntegrationPatch, NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced,
@@ -123,6 +130,13 @@ pub struct ConnectionPatch {
     )]
     #[schema(value_type = Option<String>, nullable)]
     pub visual: Option<Option<String>>,
+    /// The connection's role (R10), by code; it must exist. Takes effect on
+    /// the connection's next Web API request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The connection's group (R11), by code; it must exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// The version the change is based on; when another change came first,
     /// the update is refused with 409 instead of overwriting it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,7 +360,7 @@ pub struct Visual {
 }
 
 /// The answer to loading the demo workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct DemoLoaded {
     /// Connections created.
     pub created: u64,
@@ -358,6 +372,16 @@ pub struct DemoLoaded {
     /// `switchboard --as NAME`).
     #[serde(default)]
     pub members: u64,
+    /// Roles, groups and categories created (R10, R11).
+    #[serde(default)]
+    pub roles: u64,
+    #[serde(default)]
+    pub groups: u64,
+    #[serde(default)]
+    pub categories: u64,
+    /// Products created for the Web API (R22).
+    #[serde(default)]
+    pub products: u64,
 }
 
 /// The body of every error response.

@@ -1,9 +1,11 @@
 //! The HTTP API (axum): thin handlers that extract, call one service function
 //! and map the error once.
 
+mod catalog;
 mod extract;
 pub mod oauth;
 pub mod openapi;
+pub mod products;
 pub mod serve;
 
 use std::sync::Arc;
@@ -217,6 +219,36 @@ pub fn router(service: AppState) -> Router {
             "/integrations/{code}/access/{username}",
             axum::routing::put(set_integration_access),
         )
+        .route(
+            "/roles",
+            get(catalog::list_roles).post(catalog::create_role),
+        )
+        .route(
+            "/roles/{code}",
+            get(catalog::get_role)
+                .patch(catalog::update_role)
+                .delete(catalog::delete_role),
+        )
+        .route(
+            "/groups",
+            get(catalog::list_groups).post(catalog::create_group),
+        )
+        .route(
+            "/groups/{code}",
+            get(catalog::get_group)
+                .patch(catalog::update_group)
+                .delete(catalog::delete_group),
+        )
+        .route(
+            "/categories",
+            get(catalog::list_categories).post(catalog::create_category),
+        )
+        .route(
+            "/categories/{code}",
+            get(catalog::get_category)
+                .patch(catalog::update_category)
+                .delete(catalog::delete_category),
+        )
         .route("/flows", get(list_flows))
         .route(
             "/flows/{code}",
@@ -230,9 +262,30 @@ pub fn router(service: AppState) -> Router {
             axum::routing::put(set_password),
         );
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
+    let products_path = format!("{}/products", crate::REST_ROOT);
+    let product_path = format!("{}/products/{{identifier}}", crate::REST_ROOT);
+    // Layers run outside in: the bearer check (401), then the connection's
+    // rate limit (429) and overall access (403).
     let web_api = Router::new()
         .route(crate::REST_ROOT, get(oauth::rest_root))
+        .route(
+            &products_path,
+            get(products::list_products)
+                .post(products::create_product)
+                .fallback(products::method_not_allowed),
+        )
+        .route(
+            &product_path,
+            get(products::get_product)
+                .patch(products::patch_product)
+                .delete(products::delete_product)
+                .fallback(products::method_not_allowed),
+        )
         .route(&rest_any, axum::routing::any(oauth::rest_not_found))
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            products::web_api_gate,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             service.clone(),
             oauth::require_bearer,

@@ -125,7 +125,13 @@ pub async fn start(
     tls: Option<TlsFiles>,
 ) -> anyhow::Result<Running> {
     use anyhow::Context as _;
-    let app = app(service).into_make_service_with_connect_info::<SocketAddr>();
+    let app = if tls.is_some() {
+        // Web API links say https.
+        app(service).layer(axum::Extension(super::products::ServedOverTls))
+    } else {
+        app(service)
+    };
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let task = match tls {
         Some(files) => {

@@ -2,9 +2,11 @@
 //! the domain rules, running one transaction (in the store) that also writes
 //! the audit record.
 
+pub mod catalog;
 mod credentials;
 pub mod integrations;
 pub mod oauth;
+pub mod products;
 pub mod users;
 
 use secrecy::ExposeSecret;
@@ -91,6 +93,10 @@ impl ServiceError {
                 message,
             },
             StoreError::Conflict { field, message } => ServiceError::Conflict {
+                field: field.to_string(),
+                message,
+            },
+            StoreError::Invalid { field, message } => ServiceError::Invalid {
                 field: field.to_string(),
                 message,
             },
@@ -192,6 +198,7 @@ const AUDIT_LIMIT: u32 = 200;
 pub struct Service {
     store: Store,
     sessions: users::SessionCache,
+    catalog: catalog::CatalogCache,
 }
 
 impl Service {
@@ -199,6 +206,7 @@ impl Service {
         Service {
             store,
             sessions: users::SessionCache::default(),
+            catalog: catalog::CatalogCache::default(),
         }
     }
 
@@ -431,6 +439,8 @@ impl Service {
                 Some(None) => Some(None),
                 Some(Some(v)) => Some(domain::validate_visual(&v)?),
             },
+            role: patch.role,
+            group: patch.group,
         };
         let acting = actor.acting(source);
         self.store
@@ -579,9 +589,7 @@ impl Service {
             .map_err(|e| ServiceError::from_store(e, None))?;
         Ok(DemoLoaded {
             created,
-            integrations: 0,
-            flows: 0,
-            members: 0,
+            ..DemoLoaded::default()
         })
     }
 }

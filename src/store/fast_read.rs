@@ -10,9 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::{Connection as Sqlite, OpenFlags, OptionalExtension};
 
+use super::catalog::StoredProduct;
 use super::creds::{ClientRow, TokenRow, client_failure_key};
 use super::{CONNECTION_COLUMNS, StoreError, from_millis};
-use crate::model::{Connection, FlowType, User, UserKind};
+use crate::domain::products::{CategoryOp, FamilyFilter, SearchFilter, TimeFilter};
+use crate::model::{CategoryLevel, Connection, FlowType, Permission, User, UserKind};
 
 pub struct FastReads {
     conns: Vec<Mutex<Sqlite>>,
@@ -201,6 +203,244 @@ impl FastReads {
                 })
             })
             .optional()
+        })
+    }
+}
+
+/// Everything the Web API checks a request against: roles, groups, their
+/// grants and the category tree, at one `catalog_state` version.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogRows {
+    pub version: i64,
+    pub roles: Vec<(String, Vec<Permission>)>,
+    /// Code and whether it grants everything.
+    pub groups: Vec<(String, bool)>,
+    /// Group code, category code, level.
+    pub grants: Vec<(String, String, CategoryLevel)>,
+    /// Category code and its parent's code.
+    pub categories: Vec<(String, Option<String>)>,
+}
+
+/// Which products a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct ProductQuery {
+    /// The categories the caller's group may view; `None`: all. Products in
+    /// no category are always visible.
+    pub visible: Option<Vec<String>>,
+    /// `search` filters, with category subtrees already expanded.
+    pub filters: Vec<SearchFilter>,
+    /// Only identifiers after this one (`search_after` pagination).
+    pub after: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+    /// Also count every match.
+    pub count: bool,
+    /// "Now", for `SINCE LAST N DAYS`.
+    pub now_ms: i64,
+}
+
+const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at";
+
+fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredProduct> {
+    let categories: String = r.get(3)?;
+    let values: String = r.get(4)?;
+    Ok(StoredProduct {
+        identifier: r.get(0)?,
+        enabled: r.get::<_, i64>(1)? == 1,
+        family: r.get(2)?,
+        categories: serde_json::from_str(&categories).unwrap_or_default(),
+        values: serde_json::from_str(&values).unwrap_or_default(),
+        created_ms: r.get(5)?,
+        updated_ms: r.get(6)?,
+    })
+}
+
+/// The WHERE clause of a product list and its parameters.
+fn product_where(q: &ProductQuery) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut sql = String::from(" FROM products p WHERE 1 = 1");
+    let mut params: Vec<V> = Vec::new();
+    let mut param = |v: V| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
+    let json = |v: &[String]| V::Text(serde_json::to_string(v).expect("strings serialise"));
+    let in_any = |set: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM json_each(p.categories) j WHERE j.value IN (SELECT value FROM json_each({set})))"
+        )
+    };
+    if let Some(visible) = &q.visible {
+        let set = param(json(visible));
+        sql.push_str(&format!(" AND (p.categories = '[]' OR {})", in_any(&set)));
+    }
+    if let Some(after) = &q.after {
+        let a = param(V::Text(after.clone()));
+        sql.push_str(&format!(" AND p.identifier > {a}"));
+    }
+    for f in &q.filters {
+        let clause = match f {
+            SearchFilter::Identifier { negate, values } => {
+                let set = param(json(values));
+                let not = if *negate { "NOT " } else { "" };
+                format!("p.identifier {not}IN (SELECT value FROM json_each({set}))")
+            }
+            SearchFilter::Enabled(b) => format!("p.enabled = {}", param(V::Integer(i64::from(*b)))),
+            SearchFilter::Family(FamilyFilter::In(v)) => {
+                format!(
+                    "p.family IN (SELECT value FROM json_each({}))",
+                    param(json(v))
+                )
+            }
+            SearchFilter::Family(FamilyFilter::NotIn(v)) => format!(
+                "(p.family IS NULL OR p.family NOT IN (SELECT value FROM json_each({})))",
+                param(json(v))
+            ),
+            SearchFilter::Family(FamilyFilter::Empty) => "p.family IS NULL".to_string(),
+            SearchFilter::Family(FamilyFilter::NotEmpty) => "p.family IS NOT NULL".to_string(),
+            SearchFilter::Categories(op, codes) => {
+                let set = param(json(codes));
+                match op {
+                    CategoryOp::In | CategoryOp::InChildren => in_any(&set),
+                    CategoryOp::NotIn | CategoryOp::NotInChildren => {
+                        format!("NOT {}", in_any(&set))
+                    }
+                    CategoryOp::Unclassified => "p.categories = '[]'".to_string(),
+                    CategoryOp::InOrUnclassified => {
+                        format!("(p.categories = '[]' OR {})", in_any(&set))
+                    }
+                }
+            }
+            SearchFilter::Created(t) | SearchFilter::Updated(t) => {
+                let column = if matches!(f, SearchFilter::Created(_)) {
+                    "p.created_at"
+                } else {
+                    "p.updated_at"
+                };
+                match *t {
+                    TimeFilter::Before(ms) => format!("{column} < {}", param(V::Integer(ms))),
+                    TimeFilter::After(ms) => format!("{column} > {}", param(V::Integer(ms))),
+                    TimeFilter::Between(a, b) => format!(
+                        "{column} BETWEEN {} AND {}",
+                        param(V::Integer(a)),
+                        param(V::Integer(b))
+                    ),
+                    TimeFilter::NotBetween(a, b) => format!(
+                        "{column} NOT BETWEEN {} AND {}",
+                        param(V::Integer(a)),
+                        param(V::Integer(b))
+                    ),
+                    TimeFilter::SinceLastDays(n) => format!(
+                        "{column} >= {}",
+                        param(V::Integer(q.now_ms - i64::from(n) * 24 * 3600 * 1000))
+                    ),
+                }
+            }
+        };
+        sql.push_str(" AND ");
+        sql.push_str(&clause);
+    }
+    (sql, params)
+}
+
+impl FastReads {
+    /// The `catalog_state` version: what the cached roles and groups must
+    /// match.
+    pub fn catalog_version(&self) -> Result<i64, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT version FROM catalog_state WHERE id = 1")?
+                .query_row([], |r| r.get(0))
+        })
+    }
+
+    /// Roles, groups, grants and categories, read in one snapshot.
+    pub fn catalog_rows(&self) -> Result<CatalogRows, StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let version = tx.query_row("SELECT version FROM catalog_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
+            let roles = tx
+                .prepare("SELECT code, permissions FROM roles")?
+                .query_map([], |r| {
+                    let json: String = r.get(1)?;
+                    Ok((r.get(0)?, super::catalog::parse_permissions(&json)))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let groups = tx
+                .prepare("SELECT code, everything FROM groups")?
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? == 1)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let grants = tx
+                .prepare(
+                    "SELECT g.code, c.code, gg.level FROM group_grants gg
+                     JOIN groups g ON g.id = gg.group_id JOIN categories c ON c.id = gg.category_id",
+                )?
+                .query_map([], |r| {
+                    let level: String = r.get(2)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        CategoryLevel::parse(&level).unwrap_or(CategoryLevel::View),
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let categories = tx
+                .prepare(
+                    "SELECT c.code, p.code FROM categories c LEFT JOIN categories p ON p.id = c.parent_id",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            tx.finish()?;
+            Ok(CatalogRows {
+                version,
+                roles,
+                groups,
+                grants,
+                categories,
+            })
+        })
+    }
+
+    pub fn product(&self, identifier: &str) -> Result<Option<StoredProduct>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = ?1"
+            ))?
+            .query_row([identifier], product_from_row)
+            .optional()
+        })
+    }
+
+    /// A page of products in identifier order, and the count of all matches
+    /// when asked for; both from one snapshot.
+    pub fn products(
+        &self,
+        q: &ProductQuery,
+    ) -> Result<(Vec<StoredProduct>, Option<u64>), StoreError> {
+        let (where_sql, params) = product_where(q);
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let items = tx
+                .prepare(&format!(
+                    "SELECT {PRODUCT_COLUMNS}{where_sql} ORDER BY p.identifier LIMIT {} OFFSET {}",
+                    q.limit.min(i64::MAX as u64),
+                    q.offset.min(i64::MAX as u64)
+                ))?
+                .query_map(rusqlite::params_from_iter(params.iter()), product_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let count = if q.count {
+                let n: i64 = tx.query_row(
+                    &format!("SELECT COUNT(*){where_sql}"),
+                    rusqlite::params_from_iter(params.iter()),
+                    |r| r.get(0),
+                )?;
+                Some(u64::try_from(n).unwrap_or(0))
+            } else {
+                None
+            };
+            tx.finish()?;
+            Ok((items, count))
         })
     }
 }

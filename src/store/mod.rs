@@ -3,6 +3,7 @@
 //! secrets and hashing of passwords happen at this boundary: nothing above it
 //! ever hands a plain secret to SQL.
 
+pub mod catalog;
 mod creds;
 pub mod integrations;
 pub mod keys;
@@ -10,6 +11,9 @@ mod token_writer;
 
 mod fast_read;
 pub mod users;
+
+pub use catalog::{ProductWrite, StoredProduct};
+pub use fast_read::{CatalogRows, ProductQuery};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -56,6 +60,13 @@ pub enum StoreError {
     },
     #[error("{message}")]
     Conflict {
+        field: &'static str,
+        message: String,
+    },
+    /// A value names something that does not exist (a role, a group, a
+    /// category).
+    #[error("{message}")]
+    Invalid {
         field: &'static str,
         message: String,
     },
@@ -106,6 +117,9 @@ pub struct ConnectionChange {
     pub label: Option<String>,
     pub flow_type: Option<FlowType>,
     pub visual: Option<Option<String>>,
+    /// R10, R11: by code; must exist.
+    pub role: Option<String>,
+    pub group: Option<String>,
 }
 
 /// The credentials made for a new connection, returned once.
@@ -719,6 +733,32 @@ impl Store {
         if let Some(visual) = &change_set.visual {
             new.visual = visual.clone();
         }
+        if let Some(role) = &change_set.role {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE code = $1")
+                .bind(role)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::Invalid {
+                    field: "role",
+                    message: format!("role {role:?} does not exist"),
+                });
+            }
+            new.role = role.clone();
+        }
+        if let Some(group) = &change_set.group {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE code = $1")
+                .bind(group)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::Invalid {
+                    field: "group",
+                    message: format!("group {group:?} does not exist"),
+                });
+            }
+            new.group = group.clone();
+        }
         let mut changes = Vec::new();
         if old.label != new.label {
             changes.push(change("label", Some(&old.label), Some(&new.label)));
@@ -737,13 +777,19 @@ impl Store {
                 new.visual.as_deref(),
             ));
         }
+        if old.role != new.role {
+            changes.push(change("role", Some(&old.role), Some(&new.role)));
+        }
+        if old.group != new.group {
+            changes.push(change("group", Some(&old.group), Some(&new.group)));
+        }
         if changes.is_empty() {
             tx.commit().await?;
             return Ok(old);
         }
         let row = sqlx::query(&format!(
             "UPDATE connections SET label = $1, label_key = $6, flow_type = $2, visual = $3,
-                 updated_at = $4, version = version + 1
+                 role = $7, grp = $8, updated_at = $4, version = version + 1
              WHERE code = $5 RETURNING {CONNECTION_COLUMNS}"
         ))
         .bind(&new.label)
@@ -752,6 +798,8 @@ impl Store {
         .bind(self.now_millis())
         .bind(code)
         .bind(domain::sort_key(&new.label))
+        .bind(&new.role)
+        .bind(&new.group)
         .fetch_one(&mut *tx)
         .await?;
         let updated = connection_from_row(&row)?;

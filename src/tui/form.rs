@@ -487,6 +487,7 @@ impl ConnectionForm {
             flow_type: (self.flow_type != original.flow_type).then_some(self.flow_type),
             visual: (visual != original.visual).then_some(visual),
             version: Some(original.version),
+            ..ConnectionPatch::default()
         }
     }
 

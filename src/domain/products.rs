@@ -1,0 +1,635 @@
+//! The products of the Web API (R22) as pure rules: what a product body may
+//! hold (the PIM API's standard format, reduced), how a PATCH merges into a
+//! product, and the `search` filters of a list.
+
+use serde_json::{Map, Value};
+
+use crate::model::RestViolation;
+
+/// Longest product identifier (the PIM's).
+pub const IDENTIFIER_MAX: usize = 255;
+
+/// A product body, checked; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductInput {
+    pub identifier: Option<String>,
+    pub enabled: Option<bool>,
+    pub family: Option<Option<String>>,
+    pub categories: Option<Vec<String>>,
+    pub values: Option<Map<String, Value>>,
+}
+
+fn violation(property: &str, message: impl Into<String>) -> RestViolation {
+    RestViolation {
+        property: property.to_string(),
+        message: message.into(),
+        attribute: None,
+        locale: None,
+        scope: None,
+    }
+}
+
+/// The JSON type of a value, as the PIM names it in its messages.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NULL",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn expects(property: &str, what: &str, given: &Value) -> RestViolation {
+    violation(
+        property,
+        format!(
+            "Property \"{property}\" expects {what} as data, \"{}\" given.",
+            type_name(given)
+        ),
+    )
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// An identifier: 1–255 characters, no line break, comma or semicolon, no
+/// surrounding spaces.
+pub fn check_identifier(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("The identifier must not be empty.".to_string());
+    }
+    if id.chars().count() > IDENTIFIER_MAX {
+        return Err(format!(
+            "The identifier is too long: at most {IDENTIFIER_MAX} characters."
+        ));
+    }
+    if id.trim() != id {
+        return Err("The identifier must not start or end with spaces.".to_string());
+    }
+    if id.chars().any(|c| c.is_control() || c == ',' || c == ';') {
+        return Err(
+            "The identifier must not contain a comma, a semicolon or a line break.".to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// Checks one attribute's values: an array of `{locale, scope, data}`, each
+/// locale and scope pair at most once.
+fn check_value_list(attribute: &str, list: &Value, out: &mut Vec<RestViolation>) {
+    let at = |message: String| RestViolation {
+        property: "values".to_string(),
+        message,
+        attribute: Some(attribute.to_string()),
+        locale: None,
+        scope: None,
+    };
+    if !is_code(attribute) {
+        out.push(at(format!(
+            "The attribute code {attribute:?} may contain only letters, digits and _ (1 to 100)."
+        )));
+        return;
+    }
+    let Value::Array(items) = list else {
+        out.push(at(format!(
+            "Property \"values\" expects an array of {{\"locale\", \"scope\", \"data\"}} objects for the attribute \"{attribute}\", \"{}\" given.",
+            type_name(list)
+        )));
+        return;
+    };
+    let mut seen: Vec<(Option<&str>, Option<&str>)> = Vec::new();
+    for item in items {
+        let Value::Object(fields) = item else {
+            out.push(at(format!(
+                "Each value of \"{attribute}\" must be an object with \"locale\", \"scope\" and \"data\"."
+            )));
+            continue;
+        };
+        if let Some(extra) = fields.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "locale" | "scope" | "data" | "attribute_type" | "linked_data"
+            )
+        }) {
+            out.push(at(format!(
+                "Property \"{extra}\" does not exist in a value of \"{attribute}\": use locale, scope and data."
+            )));
+            continue;
+        }
+        if !fields.contains_key("data") {
+            out.push(at(format!("A value of \"{attribute}\" has no \"data\".")));
+            continue;
+        }
+        let mut key: [Option<&str>; 2] = [None, None];
+        let mut ok = true;
+        for (i, name) in ["locale", "scope"].into_iter().enumerate() {
+            match fields.get(name) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) if is_code(s) => key[i] = Some(s.as_str()),
+                Some(other) => {
+                    out.push(at(format!(
+                        "The {name} of a value of \"{attribute}\" must be a code or null, not {other}."
+                    )));
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        if seen.contains(&(key[0], key[1])) {
+            out.push(RestViolation {
+                locale: key[0].map(str::to_string),
+                scope: key[1].map(str::to_string),
+                ..at(format!(
+                    "\"{attribute}\" has two values for the same locale and scope."
+                ))
+            });
+            continue;
+        }
+        seen.push((key[0], key[1]));
+    }
+}
+
+/// Reads a product body. Unknown properties, wrong types and malformed
+/// values are all reported at once (a 422 answer lists them).
+pub fn parse_product_body(body: Value) -> Result<ProductInput, Vec<RestViolation>> {
+    let Value::Object(map) = body else {
+        return Err(vec![violation(
+            "body",
+            format!(
+                "The body must be a JSON object describing a product, \"{}\" given.",
+                type_name(&body)
+            ),
+        )]);
+    };
+    let mut input = ProductInput::default();
+    let mut errors = Vec::new();
+    for (key, value) in map {
+        match key.as_str() {
+            "identifier" => match value {
+                Value::String(s) => match check_identifier(&s) {
+                    Ok(()) => input.identifier = Some(s),
+                    Err(m) => errors.push(violation("identifier", m)),
+                },
+                other => errors.push(expects("identifier", "a string", &other)),
+            },
+            "enabled" => match value {
+                Value::Bool(b) => input.enabled = Some(b),
+                other => errors.push(expects("enabled", "a boolean", &other)),
+            },
+            "family" => match value {
+                Value::Null => input.family = Some(None),
+                Value::String(s) if is_code(&s) => input.family = Some(Some(s)),
+                Value::String(s) => errors.push(violation(
+                    "family",
+                    format!("The family code {s:?} may contain only letters, digits and _."),
+                )),
+                other => errors.push(expects("family", "a string or null", &other)),
+            },
+            "categories" => match value {
+                Value::Array(items) => {
+                    let mut codes: Vec<String> = Vec::with_capacity(items.len());
+                    for item in items {
+                        match item {
+                            Value::String(s) if is_code(&s) => {
+                                if !codes.contains(&s) {
+                                    codes.push(s);
+                                }
+                            }
+                            other => errors.push(violation(
+                                "categories",
+                                format!(
+                                    "Property \"categories\" expects an array of category codes, {other} is not one."
+                                ),
+                            )),
+                        }
+                    }
+                    input.categories = Some(codes);
+                }
+                other => errors.push(expects("categories", "an array", &other)),
+            },
+            "values" => match value {
+                Value::Object(values) => {
+                    for (attribute, list) in &values {
+                        check_value_list(attribute, list, &mut errors);
+                    }
+                    input.values = Some(values);
+                }
+                other => errors.push(expects("values", "an object", &other)),
+            },
+            // Read-only in the PIM's format: accepted and ignored, so a
+            // client may send back what it read.
+            "created" | "updated" | "_links" | "uuid" => {}
+            // Not kept by Switchboard: accepted only empty.
+            "groups" => match value {
+                Value::Array(a) if a.is_empty() => {}
+                _ => errors.push(violation(
+                    "groups",
+                    "Switchboard keeps no product groups: \"groups\" must be an empty array.",
+                )),
+            },
+            "parent" => {
+                if !value.is_null() {
+                    errors.push(violation(
+                        "parent",
+                        "Switchboard keeps no product models: \"parent\" must be null.",
+                    ));
+                }
+            }
+            "associations" | "quantified_associations" => match value {
+                Value::Object(o) if o.is_empty() => {}
+                _ => errors.push(violation(
+                    &key,
+                    format!(
+                        "Switchboard keeps no associations: \"{key}\" must be an empty object."
+                    ),
+                )),
+            },
+            other => errors.push(violation(
+                other,
+                format!(
+                    "Property \"{other}\" does not exist. Check the standard format documentation."
+                ),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(errors)
+    }
+}
+
+fn locale_scope(v: &Value) -> (Option<&str>, Option<&str>) {
+    (
+        v.get("locale").and_then(Value::as_str),
+        v.get("scope").and_then(Value::as_str),
+    )
+}
+
+/// Merges a PATCH's `values` into a product's, as the PIM does: attributes
+/// absent from the patch keep all their values; for an attribute present,
+/// each `{locale, scope}` given replaces the value with the same locale and
+/// scope and the others stay. `data: null` empties one value (it stays,
+/// with null data, as in the PIM).
+pub fn merge_values(current: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (attribute, new_list) in patch {
+        let Value::Array(new_items) = new_list else {
+            continue;
+        };
+        match current.get_mut(&attribute) {
+            Some(Value::Array(old_items)) => {
+                for item in new_items {
+                    let key = locale_scope(&item);
+                    let key = (key.0.map(str::to_string), key.1.map(str::to_string));
+                    let found = old_items.iter().position(|o| {
+                        let k = locale_scope(o);
+                        (k.0, k.1) == (key.0.as_deref(), key.1.as_deref())
+                    });
+                    match found {
+                        Some(i) => old_items[i] = item,
+                        None => old_items.push(item),
+                    }
+                }
+            }
+            _ => {
+                current.insert(attribute, Value::Array(new_items));
+            }
+        }
+    }
+}
+
+/// A filter of `GET /api/rest/v1/products?search=…` (the PIM's syntax:
+/// `{"property":[{"operator":…,"value":…}]}`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SearchFilter {
+    /// `identifier`: `IN`, `NOT IN` (arrays), `=`, `!=` (a string).
+    Identifier {
+        negate: bool,
+        values: Vec<String>,
+    },
+    /// `enabled`: `=` or `!=` a boolean; holds the value products must have.
+    Enabled(bool),
+    /// `family`: `IN`, `NOT IN`, `EMPTY`, `NOT EMPTY`.
+    Family(FamilyFilter),
+    /// `categories`.
+    Categories(CategoryOp, Vec<String>),
+    /// `created` and `updated`.
+    Created(TimeFilter),
+    Updated(TimeFilter),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FamilyFilter {
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Empty,
+    NotEmpty,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryOp {
+    In,
+    NotIn,
+    /// In the category or under it.
+    InChildren,
+    NotInChildren,
+    Unclassified,
+    InOrUnclassified,
+}
+
+/// Times in milliseconds since the epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFilter {
+    Before(i64),
+    After(i64),
+    Between(i64, i64),
+    NotBetween(i64, i64),
+    SinceLastDays(u32),
+}
+
+/// Why a `search` was refused: 400 for JSON that does not parse, 422 for a
+/// filter the API does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchError {
+    BadJson(String),
+    Unsupported(String),
+}
+
+fn unsupported(property: &str, operator: &str) -> SearchError {
+    SearchError::Unsupported(format!(
+        "Filter on property \"{property}\" is not supported or does not support operator \"{operator}\""
+    ))
+}
+
+fn structure(property: &str) -> SearchError {
+    SearchError::Unsupported(format!(
+        "Structure of filter \"{property}\" should respect this structure: {{\"{property}\":[{{\"operator\": \"my_operator\", \"value\": \"my_value\"}}]}}"
+    ))
+}
+
+fn strings(property: &str, value: Option<&Value>) -> Result<Vec<String>, SearchError> {
+    let Some(Value::Array(items)) = value else {
+        return Err(SearchError::Unsupported(format!(
+            "Property \"{property}\" expects an array as value"
+        )));
+    };
+    items
+        .iter()
+        .map(|v| {
+            v.as_str().map(str::to_string).ok_or_else(|| {
+                SearchError::Unsupported(format!(
+                    "Property \"{property}\" expects an array of strings as value"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD hh:mm:ss` (UTC) in milliseconds.
+fn datetime(property: &str, v: Option<&Value>) -> Result<i64, SearchError> {
+    let bad = || {
+        SearchError::Unsupported(format!(
+            "Property \"{property}\" expects a string with the format \"yyyy-mm-dd hh:mm:ss\" as value"
+        ))
+    };
+    let s = v.and_then(Value::as_str).ok_or_else(bad)?;
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc().timestamp_millis())
+        .map_err(|_| bad())
+}
+
+fn time_filter(
+    property: &str,
+    operator: &str,
+    v: Option<&Value>,
+) -> Result<TimeFilter, SearchError> {
+    Ok(match operator {
+        "<" => TimeFilter::Before(datetime(property, v)?),
+        ">" => TimeFilter::After(datetime(property, v)?),
+        "BETWEEN" | "NOT BETWEEN" => {
+            let Some(Value::Array(pair)) = v else {
+                return Err(SearchError::Unsupported(format!(
+                    "Property \"{property}\" expects an array of two dates with {operator}"
+                )));
+            };
+            if pair.len() != 2 {
+                return Err(SearchError::Unsupported(format!(
+                    "Property \"{property}\" expects an array of two dates with {operator}"
+                )));
+            }
+            let a = datetime(property, pair.first())?;
+            let b = datetime(property, pair.get(1))?;
+            if operator == "BETWEEN" {
+                TimeFilter::Between(a, b)
+            } else {
+                TimeFilter::NotBetween(a, b)
+            }
+        }
+        "SINCE LAST N DAYS" => {
+            let n = v
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    SearchError::Unsupported(format!(
+                        "Property \"{property}\" expects a whole number of days with SINCE LAST N DAYS"
+                    ))
+                })?;
+            TimeFilter::SinceLastDays(n)
+        }
+        other => return Err(unsupported(property, other)),
+    })
+}
+
+/// Parses the `search` parameter (already percent-decoded).
+pub fn parse_search(search: &str) -> Result<Vec<SearchFilter>, SearchError> {
+    let value: Value = serde_json::from_str(search)
+        .map_err(|_| SearchError::BadJson("Search query parameter should be valid JSON.".into()))?;
+    let Value::Object(map) = value else {
+        return Err(SearchError::Unsupported(
+            "Search query parameter should be a JSON object: {\"property\":[{\"operator\":…,\"value\":…}]}"
+                .to_string(),
+        ));
+    };
+    let mut filters = Vec::new();
+    for (property, conditions) in &map {
+        let Value::Array(conditions) = conditions else {
+            return Err(structure(property));
+        };
+        for c in conditions {
+            let Some(operator) = c.get("operator").and_then(Value::as_str) else {
+                return Err(structure(property));
+            };
+            let value = c.get("value");
+            let filter = match (property.as_str(), operator) {
+                ("identifier", "IN") => SearchFilter::Identifier {
+                    negate: false,
+                    values: strings(property, value)?,
+                },
+                ("identifier", "NOT IN") => SearchFilter::Identifier {
+                    negate: true,
+                    values: strings(property, value)?,
+                },
+                ("identifier", "=" | "!=") => {
+                    let Some(s) = value.and_then(Value::as_str) else {
+                        return Err(SearchError::Unsupported(format!(
+                            "Property \"identifier\" expects a string as value with {operator}"
+                        )));
+                    };
+                    SearchFilter::Identifier {
+                        negate: operator == "!=",
+                        values: vec![s.to_string()],
+                    }
+                }
+                ("enabled", "=" | "!=") => {
+                    let Some(b) = value.and_then(Value::as_bool) else {
+                        return Err(SearchError::Unsupported(
+                            "Property \"enabled\" expects a boolean as value".to_string(),
+                        ));
+                    };
+                    SearchFilter::Enabled(if operator == "=" { b } else { !b })
+                }
+                ("family", "IN") => {
+                    SearchFilter::Family(FamilyFilter::In(strings(property, value)?))
+                }
+                ("family", "NOT IN") => {
+                    SearchFilter::Family(FamilyFilter::NotIn(strings(property, value)?))
+                }
+                ("family", "EMPTY") => SearchFilter::Family(FamilyFilter::Empty),
+                ("family", "NOT EMPTY") => SearchFilter::Family(FamilyFilter::NotEmpty),
+                ("categories", op) => {
+                    let op = match op {
+                        "IN" => CategoryOp::In,
+                        "NOT IN" => CategoryOp::NotIn,
+                        "IN CHILDREN" => CategoryOp::InChildren,
+                        "NOT IN CHILDREN" => CategoryOp::NotInChildren,
+                        "UNCLASSIFIED" => CategoryOp::Unclassified,
+                        "IN OR UNCLASSIFIED" => CategoryOp::InOrUnclassified,
+                        other => return Err(unsupported(property, other)),
+                    };
+                    let codes = if op == CategoryOp::Unclassified {
+                        Vec::new()
+                    } else {
+                        strings(property, value)?
+                    };
+                    SearchFilter::Categories(op, codes)
+                }
+                ("created", op) => SearchFilter::Created(time_filter(property, op, value)?),
+                ("updated", op) => SearchFilter::Updated(time_filter(property, op, value)?),
+                (p, op) => return Err(unsupported(p, op)),
+            };
+            filters.push(filter);
+        }
+    }
+    Ok(filters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn r22_patch_merges_values_by_attribute_locale_and_scope() {
+        let mut current = obj(json!({
+            "name": [{"locale": "en_US", "scope": null, "data": "Mug"},
+                     {"locale": "fr_FR", "scope": null, "data": "Tasse"}],
+            "color": [{"locale": null, "scope": null, "data": "red"}]
+        }));
+        merge_values(
+            &mut current,
+            obj(json!({
+                "name": [{"locale": "fr_FR", "scope": null, "data": "Tasse XL"}],
+                "weight": [{"locale": null, "scope": null, "data": 3}]
+            })),
+        );
+        assert_eq!(
+            Value::Object(current),
+            json!({
+                "name": [{"locale": "en_US", "scope": null, "data": "Mug"},
+                         {"locale": "fr_FR", "scope": null, "data": "Tasse XL"}],
+                "color": [{"locale": null, "scope": null, "data": "red"}],
+                "weight": [{"locale": null, "scope": null, "data": 3}]
+            })
+        );
+    }
+
+    #[test]
+    fn r22_a_body_with_several_problems_names_each() {
+        let errors = parse_product_body(json!({
+            "identifier": "a,b",
+            "enabled": "yes",
+            "colour": 1,
+            "values": {"name": "plain"}
+        }))
+        .unwrap_err();
+        let mut props: Vec<&str> = errors.iter().map(|e| e.property.as_str()).collect();
+        props.sort();
+        assert_eq!(props, ["colour", "enabled", "identifier", "values"]);
+        let values = errors.iter().find(|e| e.property == "values").unwrap();
+        assert_eq!(values.attribute.as_deref(), Some("name"));
+        let ok = parse_product_body(json!({
+            "identifier": "mug-1",
+            "categories": ["mugs", "mugs"],
+            "values": {"name": [{"locale": "en_US", "scope": null, "data": "Mug"}]},
+            "created": "ignored",
+            "groups": []
+        }))
+        .unwrap();
+        assert_eq!(ok.categories.unwrap(), ["mugs"]);
+        let twice = parse_product_body(json!({"values": {"name": [
+            {"locale": "en_US", "scope": null, "data": "a"},
+            {"locale": "en_US", "data": "b"}]}}))
+        .unwrap_err();
+        assert_eq!(twice[0].locale.as_deref(), Some("en_US"));
+    }
+
+    #[test]
+    fn r22_search_reads_the_pim_syntax() {
+        let f = parse_search(
+            r#"{"categories":[{"operator":"IN","value":["shoes"]}],"identifier":[{"operator":"=","value":"x"}]}"#,
+        )
+        .unwrap();
+        assert!(f.contains(&SearchFilter::Categories(
+            CategoryOp::In,
+            vec!["shoes".into()]
+        )));
+        assert!(f.contains(&SearchFilter::Identifier {
+            negate: false,
+            values: vec!["x".into()]
+        }));
+        assert!(matches!(
+            parse_search("{nope"),
+            Err(SearchError::BadJson(_))
+        ));
+        assert!(matches!(
+            parse_search(r#"{"colour":[{"operator":"=","value":"red"}]}"#),
+            Err(SearchError::Unsupported(_))
+        ));
+        assert!(matches!(
+            parse_search(r#"{"updated":[{"operator":">","value":"2026-01-01 10:00:00"}]}"#),
+            Ok(v) if v == [SearchFilter::Updated(TimeFilter::After(1_767_261_600_000))]
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_search_or_body_is_answered_without_panicking(s in ".{0,200}") {
+            let _ = parse_search(&s);
+            if let Ok(v) = serde_json::from_str::<Value>(&s) {
+                let _ = parse_product_body(v);
+            }
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! HTTP for the products of the Web API (R22), in the PIM API's shapes:
+//! `{code, message}` errors (422 with `errors`), HAL pages with absolute
+//! links, 201 + `Location` on create. Every handler that reads, creates or
+//! updates products puts a [`Counted`] into its response's extensions for
+//! monitoring (R23).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::AppState;
+use super::extract::{BodyError, read_limited};
+use crate::model::{
+    ApiEvent, Counted, EmbeddedProducts, ItemLinks, Link, PageLinks, ProductItem, ProductPage,
+    RestError, RestValidationError,
+};
+use crate::service::catalog::CatalogSnapshot;
+use crate::service::oauth::ApiCaller;
+use crate::service::products::{ListRequest, PAGE_DEFAULT, PAGE_MAX, RestFailure};
+
+/// Put into every request's extensions by a server that serves HTTPS, so
+/// links say `https://`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedOverTls;
+
+/// Largest product body.
+pub const PRODUCT_BODY_LIMIT: usize = super::BODY_LIMIT;
+
+const PRODUCTS_PATH: &str = "/api/rest/v1/products";
+
+/// What a query value or path segment keeps unencoded in a link.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn rest_error(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        Json(RestError {
+            code: status.as_u16(),
+            message,
+        }),
+    )
+        .into_response()
+}
+
+impl IntoResponse for RestFailure {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match self {
+            RestFailure::Unprocessable { message, errors } => (
+                status,
+                Json(RestValidationError {
+                    code: status.as_u16(),
+                    message,
+                    errors,
+                }),
+            )
+                .into_response(),
+            RestFailure::TooManyRequests {
+                retry_after_secs,
+                message,
+            } => {
+                let mut resp = rest_error(status, message);
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                resp
+            }
+            other => rest_error(status, other.message()),
+        }
+    }
+}
+
+/// Every `/api/rest/v1` request after the bearer check: the connection's
+/// rate limit (429 + `Retry-After`) and `api.access` (403). The roles and
+/// groups it read go on to the handler.
+pub async fn web_api_gate(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match svc.web_api_gate(&caller) {
+        Ok(snapshot) => {
+            req.extensions_mut().insert(snapshot);
+            next.run(req).await
+        }
+        Err(f) => f.into_response(),
+    }
+}
+
+/// `scheme://host` of the request, as the client reached us.
+fn base_url(headers: &HeaderMap, tls: Option<&ServedOverTls>) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let scheme = header("x-forwarded-proto")
+        .filter(|s| s == "http" || s == "https")
+        .unwrap_or_else(|| if tls.is_some() { "https" } else { "http" }.to_string());
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{scheme}://{host}")
+}
+
+fn product_url(base: &str, identifier: &str) -> String {
+    format!(
+        "{base}{PRODUCTS_PATH}/{}",
+        utf8_percent_encode(identifier, QUERY)
+    )
+}
+
+fn counted(mut resp: Response, event: ApiEvent, count: usize) -> Response {
+    resp.extensions_mut().insert(Counted {
+        event,
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+    });
+    resp
+}
+
+fn with_location(mut resp: Response, url: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(url) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn identifier_of(path: Result<Path<String>, PathRejection>) -> Result<String, RestFailure> {
+    path.map(|Path(id)| id)
+        .map_err(|e| RestFailure::BadRequest(format!("bad product identifier in the path: {e}")))
+}
+
+/// A product body: JSON only (415), at most 1 MiB (413), well-formed (400).
+async fn json_body(headers: &HeaderMap, body: Body) -> Result<serde_json::Value, Response> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?"));
+    match ct {
+        None => {
+            return Err(rest_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "The 'Content-Type' header is missing. 'application/json' has to be specified as value."
+                    .to_string(),
+            ));
+        }
+        Some(ct) => {
+            let mime = ct.split(';').next().unwrap_or("").trim();
+            if !mime.eq_ignore_ascii_case("application/json") {
+                let shown: String = mime.chars().take(60).collect();
+                return Err(rest_error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "'{shown}' in 'Content-Type' header is not valid. Only 'application/json' is allowed."
+                    ),
+                ));
+            }
+        }
+    }
+    let bytes = read_limited(body, PRODUCT_BODY_LIMIT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => rest_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "Request content exceeded the maximum allowed size of {PRODUCT_BODY_LIMIT} bytes."
+                ),
+            ),
+            BodyError::Unreadable(why) => rest_error(
+                StatusCode::BAD_REQUEST,
+                format!("Cannot read the request body: {why}"),
+            ),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        rest_error(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid json message received: {e}"),
+        )
+    })
+}
+
+/// The parameters of a list, checked; unknown ones are ignored (PIM
+/// clients send some Switchboard does not use, like `locales`).
+fn list_request(query: Option<&str>) -> Result<ListRequest, RestFailure> {
+    let mut req = ListRequest {
+        page: 1,
+        limit: PAGE_DEFAULT,
+        ..Default::default()
+    };
+    let mut cursor = false;
+    let mut after = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let shown = || value.chars().take(40).collect::<String>();
+        match key.as_ref() {
+            "limit" => {
+                req.limit = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|l| (1..=PAGE_MAX).contains(l))
+                    .ok_or_else(|| {
+                        RestFailure::BadRequest(format!(
+                            "limit must be a whole number from 1 to {PAGE_MAX} (you cannot request more than {PAGE_MAX} items), not {:?}",
+                            shown()
+                        ))
+                    })?;
+            }
+            "page" => {
+                req.page = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|p| *p >= 1 && *p <= u64::from(u32::MAX))
+                    .ok_or_else(|| {
+                        RestFailure::BadRequest(format!(
+                            "page must be a whole number from 1, not {:?}",
+                            shown()
+                        ))
+                    })?;
+            }
+            "with_count" => {
+                req.with_count = match value.as_ref() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(RestFailure::BadRequest(format!(
+                            "with_count must be true or false, not {:?}",
+                            shown()
+                        )));
+                    }
+                }
+            }
+            "pagination_type" => {
+                cursor = match value.as_ref() {
+                    "page" => false,
+                    "search_after" => true,
+                    _ => {
+                        return Err(RestFailure::BadRequest(format!(
+                            "pagination_type must be page or search_after, not {:?}",
+                            shown()
+                        )));
+                    }
+                }
+            }
+            "search_after" => after = Some(value.into_owned()),
+            "search" => req.search = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if cursor {
+        req.search_after = Some(after);
+    }
+    Ok(req)
+}
+
+fn list_link(base: &str, req: &ListRequest, page: Option<u64>, after: Option<&str>) -> Link {
+    let mut href = format!("{base}{PRODUCTS_PATH}?");
+    match &req.search_after {
+        None => href.push_str(&format!(
+            "page={}&with_count={}&pagination_type=page&limit={}",
+            page.unwrap_or(1),
+            req.with_count,
+            req.limit
+        )),
+        Some(_) => {
+            href.push_str(&format!("pagination_type=search_after&limit={}", req.limit));
+            if let Some(a) = after {
+                href.push_str(&format!("&search_after={}", utf8_percent_encode(a, QUERY)));
+            }
+        }
+    }
+    if let Some(s) = req.search.as_deref().filter(|s| !s.is_empty()) {
+        href.push_str(&format!("&search={}", utf8_percent_encode(s, QUERY)));
+    }
+    Link { href }
+}
+
+#[utoipa::path(get, path = "/api/rest/v1/products", tag = "web-api", security(("bearer" = [])),
+    params(
+        ("page" = Option<u64>, Query, description = "1-based page (default 1)"),
+        ("limit" = Option<u64>, Query, description = "products per page, 1 to 100 (default 10)"),
+        ("with_count" = Option<bool>, Query, description = "true: also count every match (`items_count`)"),
+        ("pagination_type" = Option<String>, Query, description = "`page` (default) or `search_after`"),
+        ("search_after" = Option<String>, Query, description = "with search_after pagination: the identifier to start after (follow the `next` link)"),
+        ("search" = Option<String>, Query, description = "PIM search filters as JSON, e.g. `{\"categories\":[{\"operator\":\"IN\",\"value\":[\"shoes\"]}]}`; properties identifier (IN, NOT IN, =, !=), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), created and updated (<, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS)")),
+    responses(
+        (status = 200, description = "a page of the products the connection's group may view, in identifier order", body = ProductPage),
+        (status = 400, description = "a bad parameter (limit outside 1–100, search not JSON…)", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks api.access or products.list", body = RestError),
+        (status = 422, description = "a search filter that is not supported, or an unknown category", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn list_products(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    tls: Option<Extension<ServedOverTls>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let req = list_request(query.as_deref())?;
+        let listing = svc.list_products(&caller, &snapshot, req.clone()).await?;
+        Ok::<_, RestFailure>((req, listing))
+    }
+    .await;
+    let (req, listing) = match result {
+        Ok(r) => r,
+        Err(f) => return f.into_response(),
+    };
+    let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
+    let links = match &req.search_after {
+        None => PageLinks {
+            self_: list_link(&base, &req, Some(req.page), None),
+            first: list_link(&base, &req, Some(1), None),
+            previous: (req.page > 1).then(|| list_link(&base, &req, Some(req.page - 1), None)),
+            next: listing
+                .has_next
+                .then(|| list_link(&base, &req, Some(req.page + 1), None)),
+        },
+        Some(after) => PageLinks {
+            self_: list_link(&base, &req, None, after.as_deref()),
+            first: list_link(&base, &req, None, None),
+            previous: None,
+            next: listing
+                .has_next
+                .then(|| listing.items.last())
+                .flatten()
+                .map(|last| list_link(&base, &req, None, Some(&last.identifier))),
+        },
+    };
+    let n = listing.items.len();
+    let page = ProductPage {
+        links,
+        current_page: req.search_after.is_none().then_some(req.page),
+        items_count: listing.count,
+        embedded: EmbeddedProducts {
+            items: listing
+                .items
+                .into_iter()
+                .map(|product| ProductItem {
+                    links: ItemLinks {
+                        self_: Link {
+                            href: product_url(&base, &product.identifier),
+                        },
+                    },
+                    product,
+                })
+                .collect(),
+        },
+    };
+    counted(Json(page).into_response(), ApiEvent::Read, n)
+}
+
+#[utoipa::path(get, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),
+    params(("identifier" = String, Path, description = "the product identifier")),
+    responses(
+        (status = 200, description = "the product; categories the group cannot view are left out", body = crate::model::Product),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks api.access or products.list", body = RestError),
+        (status = 404, description = "no such product, or none of its categories is visible to the connection's group", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn get_product(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = identifier_of(path).and_then(|id| svc.get_product(&caller, &snapshot, &id));
+    match result {
+        Ok(product) => counted(Json(product).into_response(), ApiEvent::Read, 1),
+        Err(f) => f.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/rest/v1/products", tag = "web-api", security(("bearer" = [])),
+    request_body(content = crate::model::Product, description = "`identifier` (required), `enabled`, `family`, `categories`, `values`; read-only fields (`created`, `updated`, `_links`) are ignored"),
+    responses(
+        (status = 201, description = "created; `Location` names it; no body"),
+        (status = 400, description = "the body is not JSON", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks api.access or products.edit", body = RestError),
+        (status = 413, description = "body over 1 MiB", body = RestError),
+        (status = 415, description = "not application/json", body = RestError),
+        (status = 422, description = "invalid product, or the identifier is taken; `errors` lists each problem", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn create_product(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    tls: Option<Extension<ServedOverTls>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let value = match json_body(&headers, body).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    match svc.create_product(&caller, &snapshot, value).await {
+        Ok(product) => {
+            let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
+            let resp = with_location(
+                StatusCode::CREATED.into_response(),
+                &product_url(&base, &product.identifier),
+            );
+            counted(resp, ApiEvent::Created, 1)
+        }
+        Err(f) => f.into_response(),
+    }
+}
+
+#[utoipa::path(patch, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),
+    params(("identifier" = String, Path, description = "the product identifier")),
+    request_body(content = crate::model::Product, description = "the fields to change: `enabled`, `family`, `categories` replace; `values` merge per attribute, locale and scope (the PIM's rules); creates the product when it does not exist"),
+    responses(
+        (status = 201, description = "created; `Location` names it"),
+        (status = 204, description = "updated; `Location` names it"),
+        (status = 400, description = "the body is not JSON", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks products.edit, or the group may only view the product", body = RestError),
+        (status = 404, description = "none of the product's categories is visible to the connection's group", body = RestError),
+        (status = 413, description = "body over 1 MiB", body = RestError),
+        (status = 415, description = "not application/json", body = RestError),
+        (status = 422, description = "invalid product; `errors` lists each problem", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn patch_product(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    tls: Option<Extension<ServedOverTls>>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> Response {
+    let identifier = match identifier_of(path) {
+        Ok(id) => id,
+        Err(f) => return f.into_response(),
+    };
+    let value = match json_body(&headers, body).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    match svc
+        .upsert_product(&caller, &snapshot, &identifier, value)
+        .await
+    {
+        Ok((created, product)) => {
+            let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
+            let (status, event) = if created {
+                (StatusCode::CREATED, ApiEvent::Created)
+            } else {
+                (StatusCode::NO_CONTENT, ApiEvent::Updated)
+            };
+            let resp = with_location(
+                status.into_response(),
+                &product_url(&base, &product.identifier),
+            );
+            counted(resp, event, 1)
+        }
+        Err(f) => f.into_response(),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),
+    params(("identifier" = String, Path, description = "the product identifier")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks products.remove, or the group may only view the product", body = RestError),
+        (status = 404, description = "no such product, or not visible to the connection's group", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn delete_product(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let identifier = match identifier_of(path) {
+        Ok(id) => id,
+        Err(f) => return f.into_response(),
+    };
+    match svc.delete_product(&caller, &snapshot, &identifier).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(f) => f.into_response(),
+    }
+}
+
+/// A method the products routes do not serve.
+pub async fn method_not_allowed(req: Request) -> Response {
+    rest_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "No route found for '{} {}': Method Not Allowed",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r22_list_parameters_are_checked() {
+        assert_eq!(list_request(None).unwrap().limit, 10);
+        for bad in [
+            "limit=0",
+            "limit=101",
+            "limit=abc",
+            "page=0",
+            "with_count=yes",
+        ] {
+            assert!(
+                matches!(list_request(Some(bad)), Err(RestFailure::BadRequest(_))),
+                "{bad}"
+            );
+        }
+        let r = list_request(Some(
+            "limit=100&page=3&search=%7B%22a%22%7D&locales=en_US&pagination_type=search_after",
+        ))
+        .unwrap();
+        assert_eq!((r.limit, r.page), (100, 3));
+        assert_eq!(r.search.as_deref(), Some("{\"a\"}"));
+        assert_eq!(r.search_after, Some(None));
+    }
+
+    #[test]
+    fn links_are_absolute_and_encode_the_search() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("pim.example:8080"));
+        let base = base_url(&h, None);
+        assert_eq!(base, "http://pim.example:8080");
+        let req = ListRequest {
+            page: 2,
+            limit: 5,
+            search: Some("{\"x\":1}".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            list_link(&base, &req, Some(3), None).href,
+            "http://pim.example:8080/api/rest/v1/products?page=3&with_count=false&pagination_type=page&limit=5&search=%7B%22x%22%3A1%7D"
+        );
+        assert_eq!(
+            product_url(&base, "a b/c"),
+            "http://pim.example:8080/api/rest/v1/products/a%20b%2Fc"
+        );
+    }
+}

@@ -1,0 +1,498 @@
+//! The products of the Web API (R22): each call checked against the calling
+//! connection's role (R10: 403 naming the missing permission) and group
+//! (R11: a product outside what the group may view does not exist for it;
+//! changing one needs edit on one of its categories), after the
+//! per-connection rate limit.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Service;
+use super::catalog::CatalogSnapshot;
+use super::oauth::ApiCaller;
+use crate::domain::catalog::GroupAccess;
+use crate::domain::products::{self, CategoryOp, ProductInput, SearchError, SearchFilter};
+use crate::model::{Permission, Product, RestViolation};
+use crate::store::{ProductQuery, ProductWrite, StoreError, StoredProduct};
+
+/// Largest page of a product list.
+pub const PAGE_MAX: u64 = 100;
+/// Page size when none is asked for (the PIM's).
+pub const PAGE_DEFAULT: u64 = 10;
+
+/// Why a Web API call failed; the server answers `{code, message}` (and
+/// `errors` for 422), the PIM API's shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestFailure {
+    BadRequest(String),
+    Forbidden(String),
+    NotFound(String),
+    Unprocessable {
+        message: String,
+        errors: Vec<RestViolation>,
+    },
+    TooManyRequests {
+        retry_after_secs: u64,
+        message: String,
+    },
+    Internal,
+}
+
+impl RestFailure {
+    pub fn status(&self) -> u16 {
+        match self {
+            RestFailure::BadRequest(_) => 400,
+            RestFailure::Forbidden(_) => 403,
+            RestFailure::NotFound(_) => 404,
+            RestFailure::Unprocessable { .. } => 422,
+            RestFailure::TooManyRequests { .. } => 429,
+            RestFailure::Internal => 500,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            RestFailure::BadRequest(m) | RestFailure::Forbidden(m) | RestFailure::NotFound(m) => {
+                m.clone()
+            }
+            RestFailure::Unprocessable { message, .. }
+            | RestFailure::TooManyRequests { message, .. } => message.clone(),
+            RestFailure::Internal => "internal error; see the server log".to_string(),
+        }
+    }
+
+    fn invalid(errors: Vec<RestViolation>) -> RestFailure {
+        let message = match errors.as_slice() {
+            [one] => one.message.clone(),
+            _ => "Validation failed.".to_string(),
+        };
+        RestFailure::Unprocessable { message, errors }
+    }
+
+    fn one(property: &str, message: String) -> RestFailure {
+        RestFailure::invalid(vec![RestViolation {
+            property: property.to_string(),
+            message,
+            attribute: None,
+            locale: None,
+            scope: None,
+        }])
+    }
+}
+
+impl From<StoreError> for RestFailure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid { field, message } => RestFailure::one(field, message),
+            StoreError::NotFound => RestFailure::NotFound("not found".to_string()),
+            other => {
+                tracing::error!(error = %other, "store failure in the Web API");
+                RestFailure::Internal
+            }
+        }
+    }
+}
+
+fn not_found(identifier: &str) -> RestFailure {
+    RestFailure::NotFound(format!(
+        "Product \"{identifier}\" does not exist or you do not have permission to access it."
+    ))
+}
+
+/// A product list request, its parameters checked.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// 1-based (page pagination).
+    pub page: u64,
+    pub limit: u64,
+    /// The `search` parameter, decoded.
+    pub search: Option<String>,
+    pub with_count: bool,
+    /// `pagination_type=search_after`: the identifier to start after.
+    pub search_after: Option<Option<String>>,
+}
+
+/// One page of products, in identifier order.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub items: Vec<Product>,
+    pub has_next: bool,
+    pub count: Option<u64>,
+}
+
+fn time_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
+
+/// A stored product as `access` may see it: hidden categories left out.
+fn shown(p: StoredProduct, access: &GroupAccess) -> Product {
+    Product {
+        categories: p
+            .categories
+            .into_iter()
+            .filter(|c| access.can_view(c))
+            .collect(),
+        identifier: p.identifier,
+        enabled: p.enabled,
+        family: p.family,
+        groups: Vec::new(),
+        parent: None,
+        values: p.values,
+        associations: serde_json::Map::new(),
+        created: time_text(p.created_ms),
+        updated: time_text(p.updated_ms),
+    }
+}
+
+impl Service {
+    /// Every Web API request, after the bearer check: the connection's rate
+    /// limit, then overall access (R10's `api.access`).
+    /// Returns the roles and groups the rest of the request is checked
+    /// against.
+    pub fn web_api_gate(&self, caller: &ApiCaller) -> Result<Arc<CatalogSnapshot>, RestFailure> {
+        if let Err(wait) = self.catalog.limit.check(caller.connection_id) {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(RestFailure::TooManyRequests {
+                retry_after_secs: secs,
+                message: format!(
+                    "Too many requests for connection \"{}\": try again in {secs} s.",
+                    caller.code
+                ),
+            });
+        }
+        let snapshot = self.catalog_snapshot()?;
+        self.require(&snapshot, caller, Permission::ApiAccess, "any Web API call")?;
+        Ok(snapshot)
+    }
+
+    /// The caller's role must grant `permission`; returns its group's access.
+    fn require<'a>(
+        &self,
+        snapshot: &'a CatalogSnapshot,
+        caller: &ApiCaller,
+        permission: Permission,
+        doing: &str,
+    ) -> Result<&'a GroupAccess, RestFailure> {
+        let granted = snapshot
+            .roles
+            .get(&caller.role)
+            .is_some_and(|p| p.contains(&permission));
+        if !granted {
+            return Err(RestFailure::Forbidden(format!(
+                "Access forbidden: {doing} needs the {permission} permission ({}), which the role \"{}\" of connection \"{}\" does not grant.",
+                permission.description(),
+                caller.role,
+                caller.code
+            )));
+        }
+        Ok(snapshot.groups.get(&caller.group).unwrap_or(&NO_ACCESS))
+    }
+
+    fn checked<'a>(
+        &self,
+        snapshot: &'a CatalogSnapshot,
+        caller: &ApiCaller,
+        permission: Permission,
+        doing: &str,
+    ) -> Result<(&'a CatalogSnapshot, GroupAccess), RestFailure> {
+        let access = self.require(snapshot, caller, permission, doing)?.clone();
+        Ok((snapshot, access))
+    }
+
+    /// `GET /api/rest/v1/products/{identifier}`: inline reads only.
+    pub fn get_product(
+        &self,
+        caller: &ApiCaller,
+        snapshot: &CatalogSnapshot,
+        identifier: &str,
+    ) -> Result<Product, RestFailure> {
+        let access = self.require(
+            snapshot,
+            caller,
+            Permission::ProductsList,
+            "getting a product",
+        )?;
+        match self.store.product(identifier)? {
+            Some(p) if access.can_view_product(&p.categories) => Ok(shown(p, access)),
+            _ => Err(not_found(identifier)),
+        }
+    }
+
+    /// `GET /api/rest/v1/products`.
+    pub async fn list_products(
+        &self,
+        caller: &ApiCaller,
+        snapshot: &CatalogSnapshot,
+        req: ListRequest,
+    ) -> Result<Listing, RestFailure> {
+        let (snapshot, access) = self.checked(
+            snapshot,
+            caller,
+            Permission::ProductsList,
+            "listing products",
+        )?;
+        let mut filters = match req.search.as_deref() {
+            None | Some("") => Vec::new(),
+            Some(s) => products::parse_search(s).map_err(|e| match e {
+                SearchError::BadJson(m) => RestFailure::BadRequest(m),
+                SearchError::Unsupported(m) => RestFailure::Unprocessable {
+                    message: m,
+                    errors: Vec::new(),
+                },
+            })?,
+        };
+        // Category filters name categories the group may see; children
+        // filters take the subtree.
+        for f in &mut filters {
+            if let SearchFilter::Categories(op, codes) = f {
+                for c in codes.iter() {
+                    if !snapshot.tree.contains(c) || !access.can_view(c) {
+                        return Err(RestFailure::Unprocessable {
+                            message: format!("Category \"{c}\" does not exist."),
+                            errors: Vec::new(),
+                        });
+                    }
+                }
+                if matches!(op, CategoryOp::InChildren | CategoryOp::NotInChildren) {
+                    *codes = codes
+                        .iter()
+                        .flat_map(|c| snapshot.tree.subtree(c))
+                        .collect();
+                }
+            }
+        }
+        let (after, offset) = match &req.search_after {
+            Some(after) => (after.clone(), 0),
+            None => (None, (req.page.max(1) - 1).saturating_mul(req.limit)),
+        };
+        let query = ProductQuery {
+            visible: access.viewable(),
+            filters,
+            after,
+            offset,
+            limit: req.limit + 1,
+            count: req.with_count,
+            now_ms: self.store.now_millis(),
+        };
+        let (mut rows, count) = self.store.products(query).await?;
+        let has_next = rows.len() as u64 > req.limit;
+        rows.truncate(req.limit as usize);
+        Ok(Listing {
+            items: rows.into_iter().map(|p| shown(p, &access)).collect(),
+            has_next,
+            count,
+        })
+    }
+
+    /// The categories of a body: each known and visible to the group.
+    fn check_categories(
+        snapshot: &CatalogSnapshot,
+        access: &GroupAccess,
+        input: &ProductInput,
+    ) -> Result<(), RestFailure> {
+        let unknown: Vec<RestViolation> = input
+            .categories
+            .iter()
+            .flatten()
+            .filter(|c| !snapshot.tree.contains(c) || !access.can_view(c))
+            .map(|c| RestViolation {
+                property: "categories".to_string(),
+                message: format!("The category \"{c}\" does not exist."),
+                attribute: None,
+                locale: None,
+                scope: None,
+            })
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(RestFailure::invalid(unknown))
+        }
+    }
+
+    /// A product stays editable by the group that writes it.
+    fn keep_editable(access: &GroupAccess, p: &StoredProduct) -> Result<(), RestFailure> {
+        if access.can_edit_product(&p.categories) {
+            Ok(())
+        } else {
+            Err(RestFailure::one(
+                "categories",
+                "The product must stay in at least one category your group may edit.".to_string(),
+            ))
+        }
+    }
+
+    /// `POST /api/rest/v1/products`: creates; a taken identifier is a 422.
+    pub async fn create_product(
+        &self,
+        caller: &ApiCaller,
+        snapshot: &CatalogSnapshot,
+        body: Value,
+    ) -> Result<Product, RestFailure> {
+        let (snapshot, access) = self.checked(
+            snapshot,
+            caller,
+            Permission::ProductsEdit,
+            "creating products",
+        )?;
+        let input = products::parse_product_body(body).map_err(RestFailure::invalid)?;
+        let Some(identifier) = input.identifier.clone() else {
+            return Err(RestFailure::one(
+                "identifier",
+                "The identifier is required.".to_string(),
+            ));
+        };
+        Self::check_categories(snapshot, &access, &input)?;
+        let written = self
+            .store
+            .write_product(&identifier, |current| {
+                if current.is_some() {
+                    return Err(RestFailure::one(
+                        "identifier",
+                        "The same identifier is already set on another product".to_string(),
+                    ));
+                }
+                let p = new_product(identifier.clone(), input);
+                Self::keep_editable(&access, &p)?;
+                Ok(p)
+            })
+            .await?;
+        let (ProductWrite::Created(p) | ProductWrite::Updated(p)) = written;
+        Ok(shown(p, &access))
+    }
+
+    /// `PATCH /api/rest/v1/products/{identifier}`: merges into the product,
+    /// or creates it (the PIM's upsert). `true` when it was created.
+    pub async fn upsert_product(
+        &self,
+        caller: &ApiCaller,
+        snapshot: &CatalogSnapshot,
+        identifier: &str,
+        body: Value,
+    ) -> Result<(bool, Product), RestFailure> {
+        let (snapshot, access) = self.checked(
+            snapshot,
+            caller,
+            Permission::ProductsEdit,
+            "updating products",
+        )?;
+        if let Err(m) = products::check_identifier(identifier) {
+            return Err(RestFailure::one("identifier", m));
+        }
+        let input = products::parse_product_body(body).map_err(RestFailure::invalid)?;
+        if let Some(given) = input.identifier.as_deref().filter(|i| *i != identifier) {
+            return Err(RestFailure::one(
+                "identifier",
+                format!(
+                    "The identifier \"{given}\" provided in the request body must match the identifier \"{identifier}\" provided in the url."
+                ),
+            ));
+        }
+        Self::check_categories(snapshot, &access, &input)?;
+        let written = self
+            .store
+            .write_product(identifier, |current| {
+                let p = match current {
+                    None => new_product(identifier.to_string(), input),
+                    Some(old) if !access.can_view_product(&old.categories) => {
+                        return Err(not_found(identifier));
+                    }
+                    Some(old) if !access.can_edit_product(&old.categories) => {
+                        return Err(RestFailure::Forbidden(format!(
+                            "Product \"{identifier}\" cannot be updated: the group \"{}\" of connection \"{}\" may only view its categories.",
+                            caller.group, caller.code
+                        )));
+                    }
+                    Some(old) => merged(old, input, &access),
+                };
+                Self::keep_editable(&access, &p)?;
+                Ok(p)
+            })
+            .await?;
+        Ok(match written {
+            ProductWrite::Created(p) => (true, shown(p, &access)),
+            ProductWrite::Updated(p) => (false, shown(p, &access)),
+        })
+    }
+
+    /// `DELETE /api/rest/v1/products/{identifier}`.
+    pub async fn delete_product(
+        &self,
+        caller: &ApiCaller,
+        snapshot: &CatalogSnapshot,
+        identifier: &str,
+    ) -> Result<(), RestFailure> {
+        let (_, access) = self.checked(
+            snapshot,
+            caller,
+            Permission::ProductsRemove,
+            "deleting products",
+        )?;
+        self.store
+            .delete_product(identifier, |p| {
+                if !access.can_view_product(&p.categories) {
+                    Err(not_found(identifier))
+                } else if !access.can_edit_product(&p.categories) {
+                    Err(RestFailure::Forbidden(format!(
+                        "Product \"{identifier}\" cannot be deleted: the group \"{}\" of connection \"{}\" may only view its categories.",
+                        caller.group, caller.code
+                    )))
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+            .map_err(|e| match e {
+                RestFailure::NotFound(_) => not_found(identifier),
+                other => other,
+            })
+    }
+}
+
+/// A group that grants nothing (a connection whose group vanished).
+static NO_ACCESS: std::sync::LazyLock<GroupAccess> =
+    std::sync::LazyLock::new(|| GroupAccess::Levels(Default::default()));
+
+fn new_product(identifier: String, input: ProductInput) -> StoredProduct {
+    StoredProduct {
+        identifier,
+        enabled: input.enabled.unwrap_or(true),
+        family: input.family.flatten(),
+        categories: input.categories.unwrap_or_default(),
+        values: input.values.unwrap_or_default(),
+        created_ms: 0,
+        updated_ms: 0,
+    }
+}
+
+/// PATCH: given fields replace, `values` merge; the categories the group
+/// cannot see stay as they are (it cannot name them).
+fn merged(mut old: StoredProduct, input: ProductInput, access: &GroupAccess) -> StoredProduct {
+    if let Some(e) = input.enabled {
+        old.enabled = e;
+    }
+    if let Some(f) = input.family {
+        old.family = f;
+    }
+    if let Some(mut categories) = input.categories {
+        let hidden = old
+            .categories
+            .iter()
+            .filter(|c| !access.can_view(c))
+            .cloned();
+        for h in hidden {
+            if !categories.contains(&h) {
+                categories.push(h);
+            }
+        }
+        old.categories = categories;
+    }
+    if let Some(values) = input.values {
+        products::merge_values(&mut old.values, values);
+    }
+    old
+}

@@ -1,0 +1,1100 @@
+//! The products Web API (R22) against a real server on a loopback port,
+//! through an ordinary HTTP client, as a PIM API client would call it: each
+//! call checked against the connection's role (R10) and group (R11), the
+//! changes of either holding from the very next call, PIM-shaped pages,
+//! errors and PATCH semantics, and the per-connection rate limit.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use switchboard::client::Client;
+use switchboard::model::{
+    CategoryGrant, CategoryLevel, NewCategory, NewConnection, NewGroup, NewRole, Permission, Source,
+};
+use switchboard::server::serve::{self, Running};
+use switchboard::service::Service;
+use switchboard::store::{Store, sqlite_paths};
+use tempfile::TempDir;
+
+const OWNER_PASSWORD: &str = "correct horse battery";
+
+struct Env {
+    url: String,
+    admin: Client,
+    http: reqwest::Client,
+    _running: Running,
+    _dir: TempDir,
+}
+
+/// One answer of the Web API.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
+
+    /// The identifiers of a page's items.
+    fn identifiers(&self) -> Vec<String> {
+        self.body["_embedded"]["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a page: {}", self.body))
+            .iter()
+            .map(|i| i["identifier"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[track_caller]
+    fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "{}", self.body);
+        if status >= 400 {
+            assert_eq!(self.body["code"], status, "{}", self.body);
+            assert!(!self.message().is_empty());
+        }
+        self
+    }
+}
+
+async fn env_with(rate: u32, burst: u32) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    let svc = Arc::new(Service::new(store).with_rate_limit(rate, burst));
+    svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
+        .await
+        .unwrap();
+    let running = serve::start(svc, "127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let url = format!("http://{}", running.addr());
+    let admin = Client::http(&url, None, None, Source::Cli).unwrap();
+    admin.login("alice", OWNER_PASSWORD).await.unwrap();
+    Env {
+        url,
+        admin,
+        http: reqwest::Client::new(),
+        _running: running,
+        _dir: dir,
+    }
+}
+
+async fn env() -> Env {
+    env_with(0, 0).await
+}
+
+/// A connection's access token, and its code.
+struct Conn {
+    code: String,
+    token: String,
+}
+
+impl Env {
+    /// A new connection with this role and group, and a token for it.
+    async fn conn(&self, label: &str, role: &str, group: &str) -> Conn {
+        let created = self
+            .admin
+            .create_connection(&NewConnection {
+                label: label.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let c = &created.connection;
+        self.admin
+            .set_connection_permissions(&c.code, Some(role), Some(group))
+            .await
+            .unwrap();
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", c.client_id, created.secret));
+        let token: Value = self
+            .http
+            .post(format!("{}/api/oauth/v1/token", self.url))
+            .header("authorization", format!("Basic {basic}"))
+            .json(&json!({"grant_type": "password", "username": c.username, "password": created.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Conn {
+            code: c.code.clone(),
+            token: token["access_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn at(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.url)
+        }
+    }
+
+    async fn get(&self, c: &Conn, path: &str) -> Answer {
+        self.send(self.http.get(self.at(path)).bearer_auth(&c.token))
+            .await
+    }
+
+    async fn list(&self, c: &Conn, query: &str) -> Answer {
+        self.get(c, &format!("/api/rest/v1/products{query}")).await
+    }
+
+    async fn post(&self, c: &Conn, body: Value) -> Answer {
+        self.send(
+            self.http
+                .post(self.at("/api/rest/v1/products"))
+                .bearer_auth(&c.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn patch(&self, c: &Conn, identifier: &str, body: Value) -> Answer {
+        self.send(
+            self.http
+                .patch(self.at(&format!("/api/rest/v1/products/{identifier}")))
+                .bearer_auth(&c.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn delete(&self, c: &Conn, identifier: &str) -> Answer {
+        self.send(
+            self.http
+                .delete(self.at(&format!("/api/rest/v1/products/{identifier}")))
+                .bearer_auth(&c.token),
+        )
+        .await
+    }
+
+    async fn category(&self, code: &str, parent: Option<&str>) {
+        self.admin
+            .create_category(&NewCategory {
+                code: code.into(),
+                label: code.replace('_', " "),
+                parent: parent.map(str::to_string),
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn role(&self, code: &str, permissions: &[Permission]) {
+        self.admin
+            .create_role(&NewRole {
+                code: code.into(),
+                label: code.replace('_', " "),
+                permissions: permissions.to_vec(),
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn group(&self, code: &str, grants: &[(&str, CategoryLevel)]) {
+        self.admin
+            .create_group(&NewGroup {
+                code: code.into(),
+                label: code.replace('_', " "),
+                permissions: grants
+                    .iter()
+                    .map(|(c, l)| CategoryGrant {
+                        category: c.to_string(),
+                        level: *l,
+                    })
+                    .collect(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// master > clothing > {shoes > boots, shirts}; master > electronics >
+    /// phones; a role with every permission; products in each, one in two
+    /// branches, one in none. Returns a connection with everything.
+    async fn catalog(&self) -> Conn {
+        self.category("master", None).await;
+        self.category("clothing", Some("master")).await;
+        self.category("shoes", Some("clothing")).await;
+        self.category("boots", Some("shoes")).await;
+        self.category("shirts", Some("clothing")).await;
+        self.category("electronics", Some("master")).await;
+        self.category("phones", Some("electronics")).await;
+        self.role("catalog_editor", &Permission::ALL).await;
+        let full = self.conn("Catalog loader", "catalog_editor", "All").await;
+        for (id, cats) in [
+            ("boot-1", json!(["boots"])),
+            ("shoe-1", json!(["shoes"])),
+            ("shirt-1", json!(["shirts"])),
+            ("phone-1", json!(["phones"])),
+            ("shirt-phone", json!(["shirts", "phones"])),
+        ] {
+            self.post(&full, json!({"identifier": id, "categories": cats}))
+                .await
+                .assert_status(201);
+        }
+        full
+    }
+}
+
+fn all_but(p: Permission) -> Vec<Permission> {
+    Permission::ALL.into_iter().filter(|x| *x != p).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r10_each_missing_permission_refuses_exactly_the_calls_that_need_it() {
+    let e = env().await;
+    let full = e.catalog().await;
+    for p in Permission::ALL {
+        e.role(
+            &format!("without_{}", p.as_str().replace('.', "_")),
+            &all_but(p),
+        )
+        .await;
+    }
+    let probe = e.conn("Probe", "catalog_editor", "All").await;
+    for (i, missing) in Permission::ALL.into_iter().enumerate() {
+        let role = format!("without_{}", missing.as_str().replace('.', "_"));
+        // The same token throughout: the new role holds from the next call.
+        e.admin
+            .set_connection_permissions(&probe.code, Some(&role), None)
+            .await
+            .unwrap();
+        let victim = format!("victim-{i}");
+        e.post(
+            &full,
+            json!({"identifier": victim, "categories": ["shoes"]}),
+        )
+        .await
+        .assert_status(201);
+        let calls: [(&str, Vec<Permission>, Answer); 6] = [
+            (
+                "root",
+                vec![Permission::ApiAccess],
+                e.get(&probe, "/api/rest/v1").await,
+            ),
+            (
+                "list",
+                vec![Permission::ApiAccess, Permission::ProductsList],
+                e.list(&probe, "").await,
+            ),
+            (
+                "get",
+                vec![Permission::ApiAccess, Permission::ProductsList],
+                e.get(&probe, "/api/rest/v1/products/boot-1").await,
+            ),
+            (
+                "create",
+                vec![Permission::ApiAccess, Permission::ProductsEdit],
+                e.post(&probe, json!({"identifier": format!("new-{i}")}))
+                    .await,
+            ),
+            (
+                "update",
+                vec![Permission::ApiAccess, Permission::ProductsEdit],
+                e.patch(&probe, "boot-1", json!({"enabled": i % 2 == 0}))
+                    .await,
+            ),
+            (
+                "delete",
+                vec![Permission::ApiAccess, Permission::ProductsRemove],
+                e.delete(&probe, &victim).await,
+            ),
+        ];
+        for (call, needs, answer) in calls {
+            if needs.contains(&missing) {
+                answer.assert_status(403);
+                assert!(
+                    answer
+                        .message()
+                        .contains(&format!("needs the {missing} permission")),
+                    "{call} without {missing}: {}",
+                    answer.body
+                );
+            } else {
+                assert!(
+                    (200..300).contains(&answer.status),
+                    "{call} without {missing} should succeed: {} {}",
+                    answer.status,
+                    answer.body
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r10_a_new_role_or_changed_permissions_hold_from_the_next_call() {
+    let e = env().await;
+    e.catalog().await;
+    e.role(
+        "read_only",
+        &[Permission::ApiAccess, Permission::ProductsList],
+    )
+    .await;
+    let c = e.conn("Shop", "catalog_editor", "All").await;
+    e.patch(&c, "boot-1", json!({"family": "boots"}))
+        .await
+        .assert_status(204);
+    // Another role without products.edit: the very next update is refused.
+    e.admin
+        .set_connection_permissions(&c.code, Some("read_only"), None)
+        .await
+        .unwrap();
+    let refused = e.patch(&c, "boot-1", json!({"family": "shoes"})).await;
+    refused.assert_status(403);
+    assert!(
+        refused
+            .message()
+            .contains("needs the products.edit permission")
+    );
+    assert!(refused.message().contains("read_only"));
+    e.list(&c, "").await.assert_status(200);
+    // The role itself changes: the next call sees that too.
+    e.admin
+        .set_role_permissions(
+            "read_only",
+            &[
+                Permission::ApiAccess,
+                Permission::ProductsList,
+                Permission::ProductsEdit,
+            ],
+        )
+        .await
+        .unwrap();
+    e.patch(&c, "boot-1", json!({"family": "shoes"}))
+        .await
+        .assert_status(204);
+    e.admin
+        .set_role_permissions("read_only", &[Permission::ProductsList])
+        .await
+        .unwrap();
+    let no_access = e.list(&c, "").await;
+    no_access.assert_status(403);
+    assert!(
+        no_access
+            .message()
+            .contains("needs the api.access permission")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r11_a_new_empty_group_lists_no_products_from_the_next_call() {
+    let e = env().await;
+    let full = e.catalog().await;
+    let c = e.conn("Feed", "catalog_editor", "All").await;
+    assert_eq!(e.list(&c, "?limit=100").await.identifiers().len(), 5);
+    e.group("nothing_yet", &[]).await;
+    e.admin
+        .set_connection_permissions(&c.code, None, Some("nothing_yet"))
+        .await
+        .unwrap();
+    let empty = e.list(&c, "").await;
+    empty.assert_status(200);
+    assert!(empty.identifiers().is_empty(), "{}", empty.body);
+    // Not an error: the products simply do not exist for it.
+    e.get(&c, "/api/rest/v1/products/boot-1")
+        .await
+        .assert_status(404);
+    e.patch(&c, "boot-1", json!({"enabled": false}))
+        .await
+        .assert_status(404);
+    e.delete(&c, "boot-1").await.assert_status(404);
+    // Nothing changed for those who see it.
+    assert_eq!(
+        e.get(&full, "/api/rest/v1/products/boot-1").await.body["enabled"],
+        true
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r11_view_reads_edit_changes_and_a_grant_reaches_the_subtree() {
+    let e = env().await;
+    let full = e.catalog().await;
+    e.group("marketing", &[("clothing", CategoryLevel::View)])
+        .await;
+    e.group(
+        "suppliers",
+        &[
+            ("clothing", CategoryLevel::View),
+            ("shoes", CategoryLevel::Edit),
+        ],
+    )
+    .await;
+    let viewer = e
+        .conn("Marketing site", "catalog_editor", "marketing")
+        .await;
+    let supplier = e.conn("Shoe supplier", "catalog_editor", "suppliers").await;
+    // view on clothing reaches boots, shoes and shirts, nothing else.
+    assert_eq!(
+        e.list(&viewer, "").await.identifiers(),
+        ["boot-1", "shirt-1", "shirt-phone", "shoe-1"]
+    );
+    e.get(&viewer, "/api/rest/v1/products/boot-1")
+        .await
+        .assert_status(200);
+    e.get(&viewer, "/api/rest/v1/products/phone-1")
+        .await
+        .assert_status(404);
+    // view only: no change, and no delete.
+    let refused = e.patch(&viewer, "boot-1", json!({"enabled": false})).await;
+    refused.assert_status(403);
+    assert!(refused.message().contains("may only view"));
+    e.delete(&viewer, "boot-1").await.assert_status(403);
+    // edit on shoes reaches boots (subtree), not shirts (only view).
+    e.patch(&supplier, "boot-1", json!({"enabled": false}))
+        .await
+        .assert_status(204);
+    e.patch(&supplier, "shirt-1", json!({"enabled": false}))
+        .await
+        .assert_status(403);
+    // A product it creates must stay where it may edit.
+    e.post(
+        &supplier,
+        json!({"identifier": "shirt-2", "categories": ["shirts"]}),
+    )
+    .await
+    .assert_status(422);
+    e.post(
+        &supplier,
+        json!({"identifier": "boot-2", "categories": ["boots"]}),
+    )
+    .await
+    .assert_status(201);
+    // A category it cannot see does not exist for it.
+    let hidden = e
+        .post(
+            &supplier,
+            json!({"identifier": "phone-2", "categories": ["phones"]}),
+        )
+        .await;
+    hidden.assert_status(422);
+    assert_eq!(hidden.body["errors"][0]["property"], "categories");
+    // Categories it cannot see are left out of what it reads, and kept when
+    // it replaces the categories.
+    let both = e.get(&viewer, "/api/rest/v1/products/shirt-phone").await;
+    assert_eq!(both.body["categories"], json!(["shirts"]));
+    e.admin
+        .set_group_permissions(
+            "marketing",
+            &[CategoryGrant {
+                category: "clothing".into(),
+                level: CategoryLevel::Edit,
+            }],
+        )
+        .await
+        .unwrap();
+    e.patch(&viewer, "shirt-phone", json!({"categories": ["shoes"]}))
+        .await
+        .assert_status(204);
+    let seen_by_all = e.get(&full, "/api/rest/v1/products/shirt-phone").await;
+    assert_eq!(seen_by_all.body["categories"], json!(["shoes", "phones"]));
+    assert_eq!(
+        e.list(
+            &viewer,
+            r#"?search={"categories":[{"operator":"IN CHILDREN","value":["shoes"]}]}"#
+        )
+        .await
+        .identifiers(),
+        ["boot-1", "boot-2", "shirt-phone", "shoe-1"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r11_all_sees_everything_also_categories_created_later_and_uncategorized_products_are_everyones()
+ {
+    let e = env().await;
+    let full = e.catalog().await;
+    e.category("garden", None).await;
+    e.post(
+        &full,
+        json!({"identifier": "hose-1", "categories": ["garden"]}),
+    )
+    .await
+    .assert_status(201);
+    let all = e.conn("Everything", "User", "All").await;
+    assert_eq!(e.list(&all, "").await.identifiers().len(), 6);
+    e.get(&all, "/api/rest/v1/products/hose-1")
+        .await
+        .assert_status(200);
+    // A product in no category: visible to every group (the PIM's rule).
+    e.post(&full, json!({"identifier": "loose-1"}))
+        .await
+        .assert_status(201);
+    e.group("nothing", &[]).await;
+    let none = e.conn("Nothing", "catalog_editor", "nothing").await;
+    assert_eq!(e.list(&none, "").await.identifiers(), ["loose-1"]);
+    e.patch(&none, "loose-1", json!({"enabled": false}))
+        .await
+        .assert_status(204);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_pages_link_first_previous_and_next_with_absolute_hrefs() {
+    let e = env().await;
+    let full = e.catalog().await;
+    for i in 0..20 {
+        e.post(&full, json!({"identifier": format!("p-{i:02}")}))
+            .await
+            .assert_status(201);
+    }
+    // 25 products, pages of 10.
+    let first = e.list(&full, "?limit=10&with_count=true").await;
+    first.assert_status(200);
+    assert_eq!(first.body["current_page"], 1);
+    assert_eq!(first.body["items_count"], 25);
+    let links = &first.body["_links"];
+    let base = format!("{}/api/rest/v1/products?", e.url);
+    for name in ["self", "first", "next"] {
+        assert!(
+            links[name]["href"].as_str().unwrap().starts_with(&base),
+            "{links}"
+        );
+    }
+    assert!(links["previous"].is_null(), "{links}");
+    let item = &first.body["_embedded"]["items"][0];
+    assert_eq!(
+        item["_links"]["self"]["href"],
+        format!(
+            "{}/api/rest/v1/products/{}",
+            e.url,
+            item["identifier"].as_str().unwrap()
+        )
+    );
+    let mut seen = first.identifiers();
+    let second = e
+        .get(
+            &full,
+            first.body["_links"]["next"]["href"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(second.body["current_page"], 2);
+    assert!(
+        second.body["_links"]["previous"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("page=1")
+    );
+    seen.extend(second.identifiers());
+    let third = e
+        .get(
+            &full,
+            second.body["_links"]["next"]["href"].as_str().unwrap(),
+        )
+        .await;
+    assert!(third.body["_links"]["next"].is_null());
+    assert_eq!(third.identifiers().len(), 5);
+    seen.extend(third.identifiers());
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "identifier order, no repeats");
+    assert_eq!(seen.len(), 25);
+    let back = e
+        .get(
+            &full,
+            third.body["_links"]["previous"]["href"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(back.identifiers(), second.identifiers());
+    // search_after: follow the next links to the end.
+    let mut cursor = e.list(&full, "?pagination_type=search_after&limit=7").await;
+    let mut all = cursor.identifiers();
+    while let Some(next) = cursor.body["_links"]["next"]["href"].as_str() {
+        cursor = e.get(&full, next).await;
+        all.extend(cursor.identifiers());
+    }
+    assert_eq!(all, seen);
+    // A search travels in the links.
+    let search = r#"{"identifier":[{"operator":"IN","value":["p-01","p-02","p-03"]}]}"#;
+    let one = e.list(&full, &format!("?limit=2&search={search}")).await;
+    assert_eq!(one.identifiers(), ["p-01", "p-02"]);
+    let rest = e
+        .get(&full, one.body["_links"]["next"]["href"].as_str().unwrap())
+        .await;
+    assert_eq!(rest.identifiers(), ["p-03"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_bad_limit_bad_json_wrong_type_oversized_body_and_unknown_product() {
+    let e = env().await;
+    let full = e.catalog().await;
+    for bad in ["0", "101", "abc", "-1"] {
+        let a = e.list(&full, &format!("?limit={bad}")).await;
+        a.assert_status(400);
+        assert!(a.message().contains("limit"), "{}", a.body);
+    }
+    e.list(&full, "?limit=100").await.assert_status(200);
+    let not_json = e
+        .send(
+            e.http
+                .post(e.at("/api/rest/v1/products"))
+                .bearer_auth(&full.token)
+                .header("content-type", "application/json")
+                .body("{\"identifier\": \"x\""),
+        )
+        .await;
+    not_json.assert_status(400);
+    assert!(not_json.message().contains("Invalid json"));
+    let text = e
+        .send(
+            e.http
+                .post(e.at("/api/rest/v1/products"))
+                .bearer_auth(&full.token)
+                .header("content-type", "text/plain")
+                .body("{}"),
+        )
+        .await;
+    text.assert_status(415);
+    let none = e
+        .send(
+            e.http
+                .patch(e.at("/api/rest/v1/products/x"))
+                .bearer_auth(&full.token)
+                .body("{}"),
+        )
+        .await;
+    none.assert_status(415);
+    let huge = format!(
+        "{{\"identifier\":\"big\",\"values\":{{\"note\":[{{\"locale\":null,\"scope\":null,\"data\":\"{}\"}}]}}}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let big = e
+        .send(
+            e.http
+                .post(e.at("/api/rest/v1/products"))
+                .bearer_auth(&full.token)
+                .header("content-type", "application/json")
+                .body(huge),
+        )
+        .await;
+    big.assert_status(413);
+    let unknown = e.get(&full, "/api/rest/v1/products/nothing-here").await;
+    unknown.assert_status(404);
+    assert!(unknown.message().contains("nothing-here"));
+    e.delete(&full, "nothing-here").await.assert_status(404);
+    let search = e.list(&full, "?search={nope").await;
+    search.assert_status(400);
+    e.list(
+        &full,
+        r#"?search={"colour":[{"operator":"=","value":"red"}]}"#,
+    )
+    .await
+    .assert_status(422);
+    e.list(
+        &full,
+        r#"?search={"categories":[{"operator":"IN","value":["nowhere"]}]}"#,
+    )
+    .await
+    .assert_status(422);
+    let wrong_method = e
+        .send(
+            e.http
+                .put(e.at("/api/rest/v1/products/boot-1"))
+                .bearer_auth(&full.token),
+        )
+        .await;
+    wrong_method.assert_status(405);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_create_answers_201_with_location_and_refuses_duplicates_and_bad_products() {
+    let e = env().await;
+    let full = e.catalog().await;
+    let created = e
+        .post(
+            &full,
+            json!({"identifier": "mug-1", "family": "mugs", "categories": ["master"],
+                   "values": {"name": [{"locale": "en_US", "scope": null, "data": "Mug"}]}}),
+        )
+        .await;
+    created.assert_status(201);
+    assert_eq!(
+        created.header("location"),
+        format!("{}/api/rest/v1/products/mug-1", e.url)
+    );
+    let got = e.get(&full, created.header("location")).await;
+    got.assert_status(200);
+    assert_eq!(got.body["identifier"], "mug-1");
+    assert_eq!(got.body["enabled"], true);
+    assert_eq!(got.body["family"], "mugs");
+    assert_eq!(got.body["categories"], json!(["master"]));
+    assert_eq!(got.body["values"]["name"][0]["data"], "Mug");
+    assert!(got.body["created"].as_str().unwrap().ends_with("+00:00"));
+    let twice = e.post(&full, json!({"identifier": "mug-1"})).await;
+    twice.assert_status(422);
+    assert_eq!(twice.body["errors"][0]["property"], "identifier");
+    let bad = e
+        .post(
+            &full,
+            json!({"identifier": "mug-2", "enabled": "yes", "colour": "red",
+                   "values": {"name": "Mug"}, "categories": ["nowhere"]}),
+        )
+        .await;
+    bad.assert_status(422);
+    let mut props: Vec<&str> = bad.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["property"].as_str().unwrap())
+        .collect();
+    props.sort();
+    assert_eq!(props, ["colour", "enabled", "values"]);
+    e.post(&full, json!({"enabled": true}))
+        .await
+        .assert_status(422);
+    e.get(&full, "/api/rest/v1/products/mug-2")
+        .await
+        .assert_status(404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_patch_merges_values_replaces_fields_and_creates_what_is_missing() {
+    let e = env().await;
+    let full = e.catalog().await;
+    e.post(
+        &full,
+        json!({"identifier": "mug-1", "family": "mugs", "categories": ["master"],
+               "values": {
+                   "name": [{"locale": "en_US", "scope": null, "data": "Mug"},
+                            {"locale": "fr_FR", "scope": null, "data": "Tasse"}],
+                   "color": [{"locale": null, "scope": null, "data": "red"}]}}),
+    )
+    .await
+    .assert_status(201);
+    let updated = e
+        .patch(
+            &full,
+            "mug-1",
+            json!({"enabled": false, "categories": ["shoes"],
+                   "values": {
+                       "name": [{"locale": "fr_FR", "scope": null, "data": "Grande tasse"}],
+                       "weight": [{"locale": null, "scope": null, "data": 350}]}}),
+        )
+        .await;
+    updated.assert_status(204);
+    assert!(
+        updated
+            .header("location")
+            .ends_with("/api/rest/v1/products/mug-1")
+    );
+    let got = e.get(&full, "/api/rest/v1/products/mug-1").await.body;
+    assert_eq!(got["enabled"], false);
+    assert_eq!(got["family"], "mugs", "absent: kept");
+    assert_eq!(got["categories"], json!(["shoes"]), "given: replaced");
+    assert_eq!(
+        got["values"],
+        json!({
+            "name": [{"locale": "en_US", "scope": null, "data": "Mug"},
+                     {"locale": "fr_FR", "scope": null, "data": "Grande tasse"}],
+            "color": [{"locale": null, "scope": null, "data": "red"}],
+            "weight": [{"locale": null, "scope": null, "data": 350}]
+        })
+    );
+    // An empty patch changes nothing but the update time.
+    e.patch(&full, "mug-1", json!({})).await.assert_status(204);
+    assert_eq!(
+        e.get(&full, "/api/rest/v1/products/mug-1").await.body["values"],
+        got["values"]
+    );
+    // Missing: created (201), then updated (204).
+    let made = e.patch(&full, "cup-9", json!({"family": "cups"})).await;
+    made.assert_status(201);
+    assert!(
+        made.header("location")
+            .ends_with("/api/rest/v1/products/cup-9")
+    );
+    e.patch(&full, "cup-9", json!({"family": "mugs"}))
+        .await
+        .assert_status(204);
+    let mismatch = e
+        .patch(&full, "cup-9", json!({"identifier": "other"}))
+        .await;
+    mismatch.assert_status(422);
+    assert!(mismatch.message().contains("must match"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_search_by_identifier_categories_enabled_and_family() {
+    let e = env().await;
+    let full = e.catalog().await;
+    e.patch(
+        &full,
+        "shoe-1",
+        json!({"enabled": false, "family": "shoes"}),
+    )
+    .await
+    .assert_status(204);
+    let q = |s: &str| format!("?search={s}");
+    assert_eq!(
+        e.list(
+            &full,
+            &q(r#"{"identifier":[{"operator":"IN","value":["boot-1","phone-1","nope"]}]}"#)
+        )
+        .await
+        .identifiers(),
+        ["boot-1", "phone-1"]
+    );
+    assert_eq!(
+        e.list(
+            &full,
+            &q(r#"{"identifier":[{"operator":"=","value":"shoe-1"}]}"#)
+        )
+        .await
+        .identifiers(),
+        ["shoe-1"]
+    );
+    assert_eq!(
+        e.list(
+            &full,
+            &q(r#"{"categories":[{"operator":"IN","value":["shirts"]}]}"#)
+        )
+        .await
+        .identifiers(),
+        ["shirt-1", "shirt-phone"]
+    );
+    assert_eq!(
+        e.list(
+            &full,
+            &q(r#"{"categories":[{"operator":"IN CHILDREN","value":["clothing"]}],"enabled":[{"operator":"=","value":true}]}"#)
+        )
+        .await
+        .identifiers(),
+        ["boot-1", "shirt-1", "shirt-phone"]
+    );
+    assert_eq!(
+        e.list(&full, &q(r#"{"family":[{"operator":"NOT EMPTY"}]}"#))
+            .await
+            .identifiers(),
+        ["shoe-1"]
+    );
+    assert_eq!(
+        e.list(
+            &full,
+            &q(r#"{"updated":[{"operator":"SINCE LAST N DAYS","value":1}]}"#)
+        )
+        .await
+        .identifiers()
+        .len(),
+        5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_past_the_rate_limit_a_connection_gets_429_with_retry_after() {
+    let e = env_with(2, 5).await;
+    e.role("catalog_editor", &Permission::ALL).await;
+    let busy = e.conn("Busy", "catalog_editor", "All").await;
+    let calm = e.conn("Calm", "catalog_editor", "All").await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..12 {
+        let a = e.list(&busy, "").await;
+        if a.status == 429 {
+            a.assert_status(429);
+            retry_after = Some(a.header("retry-after").parse::<u64>().unwrap());
+        }
+        statuses.push(a.status);
+    }
+    assert!(statuses.iter().take(5).all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(retry_after.unwrap() >= 1);
+    // Another connection has its own bucket.
+    e.list(&calm, "").await.assert_status(200);
+}
+
+/// The monitoring hook (R23): handlers that read, create or update products
+/// put a `Counted` into their response's extensions; errors and deletes
+/// count nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r23_product_handlers_report_what_they_read_created_and_updated() {
+    use switchboard::model::{ApiEvent, Counted, UserKind};
+    use switchboard::service::Actor;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let svc = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    svc.prepare_owner(Some("alice"), None).await.unwrap();
+    let owner = Actor {
+        username: "alice".into(),
+        kind: UserKind::Owner,
+    };
+    let created = svc
+        .create_connection(
+            &owner,
+            Source::Cli,
+            NewConnection {
+                label: "Counted".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    svc.update_role(
+        &owner,
+        Source::Cli,
+        "User",
+        switchboard::model::RolePatch {
+            permissions: Some(Permission::ALL.to_vec()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let router = switchboard::server::router(svc.clone());
+    let send = |req: http::Request<axum::body::Body>| {
+        let router = router.clone();
+        async move { router.oneshot(req).await.unwrap() }
+    };
+    let c = &created.connection;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", c.client_id, created.secret));
+    let grant =
+        json!({"grant_type": "password", "username": c.username, "password": created.password});
+    let resp = send(
+        http::Request::post("/api/oauth/v1/token")
+            .header("authorization", format!("Basic {basic}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(grant.to_string()))
+            .unwrap(),
+    )
+    .await;
+    let bytes = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let token: Value = serde_json::from_slice(&bytes).unwrap();
+    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let call = |method: &str, path: &str, body: Option<Value>| {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", &bearer);
+        if body.is_some() {
+            b = b.header("content-type", "application/json");
+        }
+        b.body(axum::body::Body::from(
+            body.map(|v| v.to_string()).unwrap_or_default(),
+        ))
+        .unwrap()
+    };
+    let counted = |r: &http::Response<axum::body::Body>| r.extensions().get::<Counted>().copied();
+    let r = send(call(
+        "POST",
+        "/api/rest/v1/products",
+        Some(json!({"identifier": "a"})),
+    ))
+    .await;
+    assert_eq!(
+        (r.status().as_u16(), counted(&r)),
+        (
+            201,
+            Some(Counted {
+                event: ApiEvent::Created,
+                count: 1
+            })
+        )
+    );
+    let r = send(call("PATCH", "/api/rest/v1/products/b", Some(json!({})))).await;
+    assert_eq!(
+        (r.status().as_u16(), counted(&r)),
+        (
+            201,
+            Some(Counted {
+                event: ApiEvent::Created,
+                count: 1
+            })
+        )
+    );
+    let r = send(call(
+        "PATCH",
+        "/api/rest/v1/products/a",
+        Some(json!({"enabled": false})),
+    ))
+    .await;
+    assert_eq!(
+        (r.status().as_u16(), counted(&r)),
+        (
+            204,
+            Some(Counted {
+                event: ApiEvent::Updated,
+                count: 1
+            })
+        )
+    );
+    let r = send(call("GET", "/api/rest/v1/products/a", None)).await;
+    assert_eq!(
+        (r.status().as_u16(), counted(&r)),
+        (
+            200,
+            Some(Counted {
+                event: ApiEvent::Read,
+                count: 1
+            })
+        )
+    );
+    let r = send(call("GET", "/api/rest/v1/products?limit=1", None)).await;
+    assert_eq!(
+        (r.status().as_u16(), counted(&r)),
+        (
+            200,
+            Some(Counted {
+                event: ApiEvent::Read,
+                count: 1
+            })
+        )
+    );
+    let r = send(call("GET", "/api/rest/v1/products", None)).await;
+    assert_eq!(
+        (r.status().as_u16(), counted(&r)),
+        (
+            200,
+            Some(Counted {
+                event: ApiEvent::Read,
+                count: 2
+            })
+        )
+    );
+    let r = send(call("GET", "/api/rest/v1/products/nope", None)).await;
+    assert_eq!((r.status().as_u16(), counted(&r)), (404, None));
+    let r = send(call(
+        "POST",
+        "/api/rest/v1/products",
+        Some(json!({"identifier": "a"})),
+    ))
+    .await;
+    assert_eq!((r.status().as_u16(), counted(&r)), (422, None));
+    let r = send(call("DELETE", "/api/rest/v1/products/a", None)).await;
+    assert_eq!((r.status().as_u16(), counted(&r)), (204, None));
+}
