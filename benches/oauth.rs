@@ -1,14 +1,18 @@
 //! The connections' side under load on loopback, 2 cores: token issuance
 //! (password grant) per second, and a bearer-authenticated Web API request
-//! compared with a bare axum handler in the same run.
+//! compared with a bare axum handler in the same run, with monitoring on
+//! (R23): the root (passes the counting layer, counts nothing) and a route
+//! that counts every call as a product read, as the products API will.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use switchboard::model::{NewConnection, Source, UserKind};
+use switchboard::model::{ApiEvent, Counted, FlowType, NewConnection, Source, UserKind};
 use switchboard::server::serve::{self, Running};
+use switchboard::server::{router, web_api_layers};
 use switchboard::service::{Actor, Service};
 use switchboard::store::{Store, sqlite_paths};
 
@@ -24,11 +28,34 @@ struct App {
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    service: Arc<Service>,
     server: Running,
     apps: Vec<App>,
 }
 
-/// A server with one connection per in-flight worker.
+/// Where the counted route answers.
+const COUNTED_READ: &str = "/api/rest/v1/bench/product";
+/// The same handler behind the bearer check only: monitoring off, to
+/// measure what counting costs in the same run.
+const UNCOUNTED_READ: &str = "/api/rest/v1/bench/uncounted";
+
+/// What a products handler does: a small JSON body, counted as one read.
+async fn counted_read() -> Response {
+    let mut resp = axum::Json(serde_json::json!({
+        "identifier": "bench",
+        "enabled": true,
+        "values": {}
+    }))
+    .into_response();
+    resp.extensions_mut().insert(Counted {
+        event: ApiEvent::Read,
+        count: 1,
+    });
+    resp
+}
+
+/// A server with one destination connection per in-flight worker, and
+/// the counted route behind the same layers as every Web API route.
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = sqlite_paths(dir.path());
@@ -46,6 +73,7 @@ async fn fixture() -> Fixture {
                 Source::Cli,
                 NewConnection {
                     label: format!("Bench client {i}"),
+                    flow_type: FlowType::Destination,
                     ..Default::default()
                 },
             )
@@ -66,11 +94,25 @@ async fn fixture() -> Fixture {
             .to_string(),
         });
     }
-    let server = serve::start(service, "127.0.0.1:0".parse().unwrap(), None)
+    let counted = web_api_layers(
+        axum::Router::new().route(COUNTED_READ, axum::routing::get(counted_read)),
+        &service,
+    )
+    .with_state(service.clone());
+    let uncounted = axum::Router::new()
+        .route(UNCOUNTED_READ, axum::routing::get(counted_read))
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            switchboard::server::oauth::require_bearer,
+        ))
+        .with_state(service.clone());
+    let app = serve::with_socket_layers(router(service.clone()).merge(counted).merge(uncounted));
+    let server = serve::start_app(app, "127.0.0.1:0".parse().unwrap(), None)
         .await
         .unwrap();
     Fixture {
         _dir: dir,
+        service,
         server,
         apps,
     }
@@ -145,7 +187,37 @@ fn bearer_request(c: &mut Criterion) {
             }))
         })
     });
+    let uncounted = format!("http://{}{UNCOUNTED_READ}", f.server.addr());
+    group.bench_function("bearer_authenticated_get_monitoring_off", |b| {
+        b.iter_custom(|iters| {
+            let (http, url, tokens) = (http.clone(), uncounted.clone(), tokens.clone());
+            rt.block_on(load(iters, move |worker| {
+                http.get(&url).bearer_auth(&tokens[worker % tokens.len()])
+            }))
+        })
+    });
+    let counted = format!("http://{}{COUNTED_READ}", f.server.addr());
+    group.bench_function("bearer_authenticated_counted_get", |b| {
+        b.iter_custom(|iters| {
+            let (http, url, tokens) = (http.clone(), counted.clone(), tokens.clone());
+            rt.block_on(load(iters, move |worker| {
+                http.get(&url).bearer_auth(&tokens[worker % tokens.len()])
+            }))
+        })
+    });
     group.finish();
+    // Proof that counting was on: every counted call is in the overview.
+    let owner = Actor {
+        username: "bench".into(),
+        kind: UserKind::Owner,
+    };
+    let read = rt
+        .block_on(f.service.monitoring_overview(&owner))
+        .unwrap()
+        .total
+        .read;
+    println!("monitoring counted {read} product reads");
+    assert!(read > 0);
 }
 
 criterion_group!(benches, token_issuance, bearer_request);

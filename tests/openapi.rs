@@ -30,6 +30,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/v1/connections/{code}/secret", false),
     ("post", "/api/v1/connections/{code}/password", false),
     ("get", "/api/v1/connections/{code}/used-by", false),
+    ("get", "/api/v1/connections/{code}/monitoring", false),
+    ("get", "/api/v1/monitoring", false),
     ("post", "/api/v1/connections/{code}/replace", true),
     ("get", "/api/v1/integrations", false),
     ("post", "/api/v1/integrations", true),
@@ -161,6 +163,10 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         "Product",
         "ProductPage",
         "RestValidationError",
+        "ConnectionMonitoring",
+        "MonitoringOverview",
+        "EventCounts",
+        "DayCounts",
     ] {
         assert!(
             spec["components"]["schemas"][schema].is_object(),

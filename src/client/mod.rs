@@ -25,6 +25,7 @@ use crate::model::{
     PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
     Source, User, UserWithPassword, Visual,
 };
+use crate::model::{ConnectionMonitoring, MonitoringOverview};
 pub use http_transport::{Http, normalize_url};
 pub use in_process::InProcess;
 pub use sessions::SessionStore;
@@ -374,6 +375,23 @@ impl Client {
     pub async fn used_by(&self, code: &str) -> Result<Vec<UsedBy>, ClientError> {
         let path = format!("/api/v1/connections/{}/used-by", segment(code));
         self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// R23: one connection's Web API calls over the last 7 days, by day
+    /// (`monitored: false` and no counts for an `other` connection).
+    pub async fn connection_monitoring(
+        &self,
+        code: &str,
+    ) -> Result<ConnectionMonitoring, ClientError> {
+        let path = format!("/api/v1/connections/{}/monitoring", segment(code));
+        self.call(Method::GET, &path, None::<&()>).await
+    }
+
+    /// R23: every connection this user may see (R18), each and together,
+    /// over the last 7 days.
+    pub async fn monitoring(&self) -> Result<MonitoringOverview, ClientError> {
+        self.call(Method::GET, "/api/v1/monitoring", None::<&()>)
+            .await
     }
 
     /// R16a: replaces a connection in one step (`flow` and `position`), one

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod credentials;
+pub mod monitoring;
 pub mod products;
 
 use thiserror::Error;

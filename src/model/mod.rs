@@ -19,7 +19,9 @@ pub use integrations::{
     IntegrationPatch, NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced,
     StepKind, UsedBy,
 };
-pub use monitoring::{ApiEvent, Counted};
+pub use monitoring::{
+    ApiEvent, ConnectionMonitoring, Counted, DayCounts, EventCounts, MonitoringOverview,
+};
 
 /// Which way data flows between the outside application and the platform (R1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod extract;
+pub mod monitoring;
 pub mod oauth;
 pub mod openapi;
 pub mod products;
@@ -194,6 +195,11 @@ pub fn router(service: AppState) -> Router {
         )
         .route("/connections/{code}/used-by", get(connection_used_by))
         .route(
+            "/connections/{code}/monitoring",
+            get(monitoring::connection_monitoring),
+        )
+        .route("/monitoring", get(monitoring::monitoring_overview))
+        .route(
             "/connections/{code}/replace",
             axum::routing::post(replace_connection),
         )
@@ -264,8 +270,8 @@ pub fn router(service: AppState) -> Router {
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
     let products_path = format!("{}/products", crate::REST_ROOT);
     let product_path = format!("{}/products/{{identifier}}", crate::REST_ROOT);
-    // Layers run outside in: the bearer check (401), then the connection's
-    // rate limit (429) and overall access (403).
+    // Layers run outside in: the bearer check (401), the monitoring count,
+    // then the connection's rate limit (429) and overall access (403).
     let web_api = Router::new()
         .route(crate::REST_ROOT, get(oauth::rest_root))
         .route(
@@ -285,11 +291,8 @@ pub fn router(service: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             service.clone(),
             products::web_api_gate,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            service.clone(),
-            oauth::require_bearer,
         ));
+    let web_api = web_api_layers(web_api, &service);
     Router::new()
         .route("/api/openapi.json", get(openapi::serve_spec))
         .route(crate::TOKEN_PATH, axum::routing::post(oauth::token))
@@ -299,6 +302,22 @@ pub fn router(service: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)
+}
+
+/// Puts Web API routes behind what every one of them runs behind, from the
+/// outside in: the bearer check (R22, 401 before anything else), then the
+/// monitoring count (R23), which sees the calling connection. Routes added
+/// to `routes` before this call get both.
+pub fn web_api_layers(routes: Router<AppState>, service: &AppState) -> Router<AppState> {
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            monitoring::count_web_api_calls,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            oauth::require_bearer,
+        ))
 }
 
 async fn not_found() -> Response {

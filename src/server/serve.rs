@@ -54,8 +54,13 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The router with what a socket needs around it.
 pub fn app(service: AppState) -> Router {
-    router(service)
-        .layer(
+    with_socket_layers(router(service))
+}
+
+/// Request ids and request logs around any router (benchmarks and tests
+/// serve the API with extra routes this way).
+pub fn with_socket_layers(app: Router) -> Router {
+    app.layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req
@@ -124,12 +129,22 @@ pub async fn start(
     listen: SocketAddr,
     tls: Option<TlsFiles>,
 ) -> anyhow::Result<Running> {
+    start_app(app(service), listen, tls).await
+}
+
+/// Starts serving `app` (made by [`app`] or [`with_socket_layers`]) on
+/// `listen`.
+pub async fn start_app(
+    app: Router,
+    listen: SocketAddr,
+    tls: Option<TlsFiles>,
+) -> anyhow::Result<Running> {
     use anyhow::Context as _;
     let app = if tls.is_some() {
         // Web API links say https.
-        app(service).layer(axum::Extension(super::products::ServedOverTls))
+        app.layer(axum::Extension(super::products::ServedOverTls))
     } else {
-        app(service)
+        app
     };
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();

@@ -5,6 +5,7 @@
 pub mod catalog;
 mod credentials;
 pub mod integrations;
+pub mod monitoring;
 pub mod oauth;
 pub mod products;
 pub mod users;

@@ -400,10 +400,14 @@ impl Service {
         })
     }
 
-    /// Deletes expired tokens and old warnings (run every few minutes by
-    /// `serve`).
+    /// Deletes expired tokens, old warnings and monitoring hours past their
+    /// 30 days (run every few minutes by `serve`).
     pub async fn sweep_expired(&self) -> Result<u64, ServiceError> {
         let keep_since = self.now_ms() - 30 * 24 * 3600 * 1000;
+        self.store
+            .flush_monitoring()
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))?;
         self.store
             .sweep_expired(keep_since)
             .await

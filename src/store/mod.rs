@@ -10,6 +10,7 @@ pub mod keys;
 mod token_writer;
 
 mod fast_read;
+pub mod monitoring;
 pub mod users;
 
 pub use catalog::{ProductWrite, StoredProduct};
@@ -135,6 +136,7 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     fast: Arc<fast_read::FastReads>,
     tokens: token_writer::TokenWriter,
+    monitor: monitoring::MonitorWriter,
 }
 
 impl std::fmt::Debug for Store {
@@ -314,6 +316,7 @@ impl Store {
         let keys = Keys::load_or_create(key_path)?;
         let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
         let tokens = token_writer::TokenWriter::open(db_path)?;
+        let monitor = monitoring::MonitorWriter::open(db_path)?;
         Ok(Store {
             pool,
             keys,
@@ -321,6 +324,7 @@ impl Store {
             clock: Arc::new(SystemClock),
             fast,
             tokens,
+            monitor,
         })
     }
 
@@ -344,8 +348,12 @@ impl Store {
         &self.keys
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Writes the pending monitoring counts, then closes the pool,
+    /// checkpointing the WAL.
     pub async fn close(&self) {
+        if let Err(e) = self.flush_monitoring().await {
+            tracing::error!(error = %e, "monitoring counts not written at close");
+        }
         self.pool.close().await;
     }
 
@@ -852,10 +860,12 @@ impl Store {
                 used_by,
             });
         }
-        sqlx::query("DELETE FROM connections WHERE code = $1")
-            .bind(code)
-            .execute(&mut *tx)
-            .await?;
+        // Tokens, registrations and monitoring rows go with it (cascade).
+        let id: Option<i64> =
+            sqlx::query_scalar("DELETE FROM connections WHERE code = $1 RETURNING id")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "UPDATE account SET connection_count = connection_count - 1
              WHERE id = 1 AND connection_count > 0",
@@ -871,6 +881,9 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if let Some(id) = id {
+            self.monitor.forget(id);
+        }
         Ok(old)
     }
 

@@ -1,0 +1,85 @@
+//! Migrations merged from branches: a database migrated with a higher
+//! number (0006, monitoring) must still take a lower one (0005) that a
+//! later build brings, as the branches of one issue land in any order.
+
+use std::path::{Path, PathBuf};
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/migrations/sqlite");
+
+fn migration_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(SOURCE)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn copy_into(dir: &Path, files: &[&PathBuf]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in files {
+        std::fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+    }
+}
+
+fn version(p: &Path) -> i64 {
+    let name = p.file_name().unwrap().to_str().unwrap();
+    name.split('_').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_migration_numbered_below_an_applied_one_is_still_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = migration_files();
+    assert!(all.iter().any(|f| version(f) == 6), "0006 is monitoring");
+    // Before: every migration but 0005. After: all of them, with 0005 from
+    // the tree when it is there, else a stand-in.
+    let before: Vec<&PathBuf> = all.iter().filter(|f| version(f) != 5).collect();
+    let after_dir = tmp.path().join("after");
+    copy_into(&tmp.path().join("before"), &before);
+    copy_into(&after_dir, &all.iter().collect::<Vec<_>>());
+    if !all.iter().any(|f| version(f) == 5) {
+        std::fs::write(
+            after_dir.join("0005_stand_in.sql"),
+            "CREATE TABLE stand_in (id INTEGER PRIMARY KEY);",
+        )
+        .unwrap();
+    }
+    let opts = SqliteConnectOptions::new()
+        .filename(tmp.path().join("db.sqlite"))
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    Migrator::new(tmp.path().join("before"))
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let applied = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+    assert!(!applied(pool.clone()).await.contains(&5));
+    Migrator::new(after_dir)
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .expect("the lower-numbered migration applies after the higher one");
+    let versions = applied(pool.clone()).await;
+    assert!(
+        versions.contains(&5) && versions.contains(&6),
+        "{versions:?}"
+    );
+}
