@@ -250,7 +250,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 150).await;
+    let mut h = harness_with(Theme::colored(), 120, 196).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {
@@ -701,12 +701,14 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     );
     h.press(KeyCode::Char('h')).await;
     assert!(h.screen().contains("↑↓ connection"));
-    // Shift-Tab, 1, 2 and 3 switch; 4 and 5 are not tabs yet.
+    // Shift-Tab and the numbers switch, keeping the selection.
     h.press(KeyCode::BackTab).await;
     assert_eq!(h.app.tab, Tab::Register);
-    h.press(KeyCode::Char('3')).await;
-    assert_eq!(h.app.tab, Tab::Credentials);
     h.press(KeyCode::Char('4')).await;
+    assert_eq!(h.app.tab, Tab::Permissions);
+    h.press(KeyCode::Char('5')).await;
+    assert_eq!(h.app.tab, Tab::Monitor);
+    h.press(KeyCode::Char('3')).await;
     assert_eq!(h.app.tab, Tab::Credentials);
     h.press(KeyCode::Char('2')).await;
     assert_eq!(h.app.tab, Tab::Register);
@@ -714,10 +716,9 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     assert_eq!(h.app.tab, Tab::Connections);
     let screen = h.screen();
     assert!(
-        screen.contains(" 1 Connections   2 Register   3 Credentials "),
+        screen.contains(" 1 Connections   2 Register   3 Credentials   4 Permissions   5 Monitor "),
         "{screen}"
     );
-    assert!(!screen.contains("Monitor") && !screen.contains("Permissions"));
     // Esc in Credentials clears the filter first, then goes back.
     h.press(KeyCode::Char('3')).await;
     h.press(KeyCode::Esc).await;
@@ -1294,24 +1295,34 @@ fn registered_with(h: &Harness, integration: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn the_tab_bar_shows_register_and_tab_cycles_through_three_tabs() {
+async fn the_tab_bar_shows_five_tabs_and_tab_cycles_through_them() {
     let mut h = register_workspace(120, 32).await;
     assert!(
         h.screen()
-            .contains(" 1 Connections   2 Register   3 Credentials ")
+            .contains(" 1 Connections   2 Register   3 Credentials   4 Permissions   5 Monitor ")
     );
-    h.press(KeyCode::Tab).await;
-    assert_eq!(h.app.tab, Tab::Register);
-    h.press(KeyCode::Tab).await;
-    assert_eq!(h.app.tab, Tab::Credentials);
-    h.press(KeyCode::Tab).await;
-    assert_eq!(h.app.tab, Tab::Connections);
+    for tab in [
+        Tab::Register,
+        Tab::Credentials,
+        Tab::Permissions,
+        Tab::Monitor,
+        Tab::Connections,
+    ] {
+        h.press(KeyCode::Tab).await;
+        assert_eq!(h.app.tab, tab);
+    }
     tui::feed(
         &mut h.app,
         Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
     )
     .await;
-    assert_eq!(h.app.tab, Tab::Credentials);
+    assert_eq!(h.app.tab, Tab::Monitor);
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    )
+    .await;
+    assert_eq!(h.app.tab, Tab::Permissions);
     h.press(KeyCode::Char('2')).await;
     assert_eq!(h.app.tab, Tab::Register);
 }
@@ -2075,7 +2086,15 @@ async fn as_tom(
     width: u16,
     height: u16,
 ) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let owner = harness().await.with_demo().await;
+    as_tom_on(harness().await.with_demo().await, width, height).await
+}
+
+/// Member `tom` on the store of `owner`'s harness.
+async fn as_tom_on(
+    owner: Harness,
+    width: u16,
+    height: u16,
+) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let dir = owner._dir;
     let inner = switchboard::client::InProcess::open_as(dir.path(), "alice", "tom")
         .await
@@ -3033,5 +3052,485 @@ async fn a_new_flow_never_overwrites_one_saved_meanwhile_and_r_changes_its_code(
     assert_eq!(
         step_codes(&mine.steps),
         vec!["export deepl_batch_translator"]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Permissions tab (R10, R11, R20)
+// ---------------------------------------------------------------------------
+
+/// Categories, roles and a group beside the demo: a small tree
+/// (Electronics > Phones, Laptops; Clothing), a reader and a writer role, a
+/// group that views Electronics and edits Phones; SAP S/4HANA Production has
+/// the writer role.
+async fn permissions_setup(client: &Client) {
+    use switchboard::model::{
+        CategoryGrant, CategoryLevel, NewCategory, NewGroup, NewRole, Permission,
+    };
+    for (code, label, parent) in [
+        ("electronics", "Electronics", None),
+        ("phones", "Phones", Some("electronics")),
+        ("laptops", "Laptops", Some("electronics")),
+        ("clothing", "Clothing", None),
+    ] {
+        client
+            .create_category(&NewCategory {
+                code: code.into(),
+                label: label.into(),
+                parent: parent.map(Into::into),
+            })
+            .await
+            .unwrap();
+    }
+    for (code, label, permissions) in [
+        (
+            "catalog_reader",
+            "Catalog reader",
+            vec![Permission::ApiAccess, Permission::ProductsList],
+        ),
+        (
+            "catalog_writer",
+            "Catalog writer",
+            vec![
+                Permission::ApiAccess,
+                Permission::ProductsList,
+                Permission::ProductsEdit,
+            ],
+        ),
+    ] {
+        client
+            .create_role(&NewRole {
+                code: code.into(),
+                label: label.into(),
+                permissions,
+            })
+            .await
+            .unwrap();
+    }
+    client
+        .create_group(&NewGroup {
+            code: "eu_shop".into(),
+            label: "EU shop".into(),
+            permissions: vec![
+                CategoryGrant {
+                    category: "electronics".into(),
+                    level: CategoryLevel::View,
+                },
+                CategoryGrant {
+                    category: "phones".into(),
+                    level: CategoryLevel::Edit,
+                },
+            ],
+        })
+        .await
+        .unwrap();
+    client
+        .set_connection_permissions("sap_s_4hana_production", Some("catalog_writer"), None)
+        .await
+        .unwrap();
+}
+
+/// The demo with [`permissions_setup`], as alice, with the requests her
+/// app sends; on the Permissions tab.
+async fn on_permissions(
+    width: u16,
+    height: u16,
+) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let owner = harness().await.with_demo().await;
+    permissions_setup(&owner.app.client).await;
+    let dir = owner._dir;
+    let inner = switchboard::client::InProcess::open(dir.path(), "alice")
+        .await
+        .unwrap();
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let transport = Counting {
+        inner,
+        sent: sent.clone(),
+    };
+    let client = Client::new(std::sync::Arc::new(transport), Source::Tui);
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let mut h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        _dir: dir,
+    };
+    h.press(KeyCode::Char('4')).await;
+    assert_eq!(h.app.tab, Tab::Permissions);
+    (h, sent)
+}
+
+/// The screen's text without box drawing, whitespace collapsed (wrapped
+/// lines read as one).
+fn flat(screen: &str) -> String {
+    screen
+        .chars()
+        .map(|c| {
+            if "│┃║╭╮╰╯┏┓┗┛╔╗╚╝─━═".contains(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The part of each line from column `col` on (the panes right of the
+/// connection list), as [`flat`] text.
+fn right_of(screen: &str, col: usize) -> String {
+    flat(
+        &screen
+            .lines()
+            .map(|l| l.chars().skip(col).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+fn requests_since(sent: &std::sync::Mutex<Vec<String>>, from: usize) -> Vec<String> {
+    sent.lock().unwrap()[from..].to_vec()
+}
+
+#[tokio::test]
+async fn snapshot_r10_r11_permissions_tab_shows_the_default_warning_and_the_roles_with_checkboxes()
+{
+    let (mut h, _) = on_permissions(120, 32).await;
+    let screen = h.screen();
+    assert_eq!(h.selected_code(), "1worldsync_gdsn_feed");
+    assert!(
+        right_of(&screen, 36).contains(
+            "! 1WorldSync GDSN Feed has the default role User and group All, shared by every new connection. A dedicated role per connection is recommended"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("[ Roles · 3"), "{screen}");
+    // The highlighted role (User) with its checkboxes.
+    for line in [
+        "[x] api.access",
+        "[x] products.list",
+        "[ ] products.edit",
+        "[ ] products.remove",
+    ] {
+        assert!(screen.contains(line), "{line}: {screen}");
+    }
+    snap!("permissions_roles", screen);
+    // A connection with a dedicated role and the default group: the
+    // warning names the group only.
+    select(&mut h, "sap_s_4hana_production").await;
+    let screen = h.screen();
+    let right = right_of(&screen, 36);
+    assert!(
+        right.contains(
+            "Role Catalog writer (catalog_writer) api.access, products.list, products.edit"
+        ),
+        "{screen}"
+    );
+    assert!(right.contains("has the default group All,"), "{screen}");
+    assert!(!right.contains("default role User"), "{screen}");
+    // The roles below follow: its role is highlighted.
+    assert_eq!(
+        h.app.permissions.selected_role().map(|r| r.code.as_str()),
+        Some("catalog_writer")
+    );
+    assert!(screen.contains("[x] products.edit"), "{screen}");
+}
+
+#[tokio::test]
+async fn snapshot_r11_groups_show_their_category_levels_own_and_inherited() {
+    let (mut h, _) = on_permissions(120, 32).await;
+    h.press(KeyCode::Char(']')).await;
+    assert_eq!(
+        h.app.permissions.focus,
+        switchboard::tui::permissions::PermFocus::Sets
+    );
+    // All, then EU shop.
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('l')).await;
+    let screen = h.screen();
+    assert!(screen.contains("EU shop · categories"), "{screen}");
+    let line_of = |label: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no {label}: {screen}"))
+            .to_string()
+    };
+    assert!(line_of("Electronics").contains("[view]"), "{screen}");
+    assert!(line_of("  Laptops").contains("[ · ]"), "{screen}");
+    assert!(
+        line_of("  Laptops").contains("view from Electronics"),
+        "inherited: {screen}"
+    );
+    assert!(line_of("  Phones").contains("[edit]"), "{screen}");
+    assert!(line_of("Clothing").contains("[ · ]  none"), "{screen}");
+    snap!("permissions_groups", screen);
+    // Space on Clothing (the first row): view, saved at once in one request.
+    h.press(KeyCode::Char(' ')).await;
+    let g = h.app.client.get_group("eu_shop").await.unwrap();
+    assert!(
+        g.permissions
+            .iter()
+            .any(|p| p.category == "clothing" && p.level == switchboard::model::CategoryLevel::View),
+        "{g:?}"
+    );
+    assert!(
+        h.screen()
+            .contains("Saved the categories of the group EU shop")
+    );
+    // All grants everything: Space is refused, with the reason.
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char(' ')).await;
+    assert!(
+        h.status()
+            .starts_with("All grants edit on every category, now and later"),
+        "{}",
+        h.status()
+    );
+}
+
+#[tokio::test]
+async fn snapshot_r10_the_role_picker_sends_one_patch_and_the_new_role_shows() {
+    let (mut h, sent) = on_permissions(120, 32).await;
+    let code = h.selected_code();
+    // → the connection's role; Enter opens the picker.
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Picker(_))));
+    let screen = h.screen();
+    assert!(
+        screen.contains("Choose the role of 1WorldSync GDSN Feed (1worldsync_gdsn_feed)"),
+        "{screen}"
+    );
+    snap!("permissions_picker", screen);
+    // Catalog reader, Catalog writer, User (by label; User is current):
+    // choose the reader.
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Enter).await;
+    let requests = requests_since(&sent, before);
+    let writes: Vec<&String> = requests.iter().filter(|r| !r.starts_with("GET ")).collect();
+    assert_eq!(
+        writes,
+        [&format!("PATCH /api/v1/connections/{code}")],
+        "one PATCH: {requests:?}"
+    );
+    assert_eq!(
+        h.app.client.get_connection(&code).await.unwrap().role,
+        "catalog_reader"
+    );
+    let screen = h.screen();
+    assert!(
+        right_of(&screen, 36)
+            .contains("Role Catalog reader (catalog_reader) · api.access, products.list"),
+        "{screen}"
+    );
+    assert!(
+        h.status()
+            .starts_with("1WorldSync GDSN Feed now has the role Catalog reader"),
+        "{}",
+        h.status()
+    );
+    // The warning now names only the group.
+    assert!(
+        right_of(&screen, 36).contains("has the default group All,"),
+        "{screen}"
+    );
+    // The same choice again changes nothing and sends nothing.
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.status().starts_with("Nothing changed"), "{}", h.status());
+    assert!(requests_since(&sent, before).is_empty());
+    // ↓ then Enter: the group picker.
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Choose the group of 1WorldSync GDSN Feed"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("edit on every category, now and later"),
+        "{screen}"
+    );
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+}
+
+#[tokio::test]
+async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_its_label() {
+    let (mut h, sent) = on_permissions(120, 32).await;
+    // [ roles (User, the connection's, is highlighted); g Catalog reader;
+    // → its permissions; ↓↓ products.edit.
+    h.press(KeyCode::Char('[')).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('j')).await;
+    assert!(
+        h.screen().contains("Space grant/revoke"),
+        "the footer says it"
+    );
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Char(' ')).await;
+    let writes: Vec<String> = requests_since(&sent, before)
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(writes, ["PATCH /api/v1/roles/catalog_reader"]);
+    let role = h.app.client.get_role("catalog_reader").await.unwrap();
+    assert!(
+        role.permissions
+            .contains(&switchboard::model::Permission::ProductsEdit)
+    );
+    assert!(h.screen().contains("[x] products.edit"));
+    // n: a new role; the code fills in from the label.
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Read Only!").await;
+    let screen = h.screen();
+    assert!(screen.contains("read_only  (from the label)"), "{screen}");
+    assert!(
+        screen.contains("It starts with what User grants"),
+        "{screen}"
+    );
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty(), "{}", h.screen());
+    let role = h.app.client.get_role("read_only").await.unwrap();
+    assert_eq!(role.label, "Read Only!");
+    assert_eq!(
+        role.permissions,
+        [
+            switchboard::model::Permission::ApiAccess,
+            switchboard::model::Permission::ProductsList
+        ]
+    );
+    assert_eq!(
+        h.app.permissions.selected_role().map(|r| r.code.as_str()),
+        Some("read_only"),
+        "the new role is highlighted"
+    );
+    // e renames it; a taken code is refused beside its field.
+    h.press(KeyCode::Char('e')).await;
+    h.type_str(" role").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        h.app.client.get_role("read_only").await.unwrap().label,
+        "Read Only! role"
+    );
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Catalog Reader").await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("✗ role code \"catalog_reader\" is already taken"),
+        "{screen}"
+    );
+    h.press(KeyCode::Esc).await;
+}
+
+#[tokio::test]
+async fn d_names_who_uses_a_role_and_the_server_refuses_while_it_is_used() {
+    let (mut h, _) = on_permissions(120, 32).await;
+    // Catalog writer (the second by label): used by SAP S/4HANA Production.
+    h.press(KeyCode::Char('[')).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('d')).await;
+    let screen = h.screen();
+    assert!(
+        modal_text(&screen).starts_with(
+            "Delete the role Catalog writer (catalog_writer)? It is used by 1 connection: SAP S/4HANA Production. The server refuses to delete a role in use"
+        ),
+        "{screen}"
+    );
+    h.press(KeyCode::Char('y')).await;
+    // The server's message, as it says it.
+    let status = h.status();
+    assert!(
+        status.starts_with(
+            "Could not delete the role Catalog writer: role \"catalog_writer\" is used by"
+        ) && status.contains("sap_s_4hana_production")
+            && status.ends_with("give them another role first"),
+        "{status}"
+    );
+    assert!(h.app.client.get_role("catalog_writer").await.is_ok());
+    // The default role cannot be deleted: said before any request.
+    h.press(KeyCode::Char('G')).await;
+    h.press(KeyCode::Char('d')).await;
+    assert!(h.app.modals.is_empty());
+    assert_eq!(
+        h.status(),
+        "User is the default role of new connections and cannot be deleted"
+    );
+    // An unused role goes after the confirmation.
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('d')).await;
+    assert!(h.screen().contains("No connection uses it."));
+    h.press(KeyCode::Char('y')).await;
+    assert_eq!(h.status(), "Deleted the role Catalog reader");
+    assert!(h.app.client.get_role("catalog_reader").await.is_err());
+}
+
+#[tokio::test]
+async fn r20_a_member_changes_role_and_group_only_where_they_manage_and_never_the_roles() {
+    let owner = harness().await.with_demo().await;
+    permissions_setup(&owner.app.client).await;
+    let (mut h, sent) = as_tom_on(owner, 120, 32).await;
+    h.press(KeyCode::Char('4')).await;
+    select(&mut h, "bynder_brand_portal").await;
+    h.press(KeyCode::Char('l')).await;
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty(), "no picker");
+    assert_eq!(
+        h.status(),
+        "You can't change the role of Bynder Brand Portal: you only monitor Marketing Assets, where it is registered (R20)"
+    );
+    let screen = h.screen();
+    assert!(
+        footer_cells_of(&h, "Enter choose")
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::CROSSED_OUT)),
+        "Enter is dimmed: {screen}"
+    );
+    // Roles and groups are the owner's and admins'.
+    for (k, what) in [
+        ('n', "create roles"),
+        ('e', "rename roles"),
+        ('d', "delete roles"),
+    ] {
+        h.press(KeyCode::Char(k)).await;
+        assert_eq!(
+            h.status(),
+            format!(
+                "You can't {what}: only the owner or an admin may change roles and groups (R20)"
+            )
+        );
+        assert!(h.app.modals.is_empty());
+    }
+    assert!(
+        footer_cells_of(&h, "n new role")
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::CROSSED_OUT))
+    );
+    assert!(requests_since(&sent, before).is_empty(), "no request sent");
+    // Where he manages, the picker opens and the change goes through.
+    h.press(KeyCode::Char('h')).await;
+    select(&mut h, "smartling_translations").await;
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Picker(_))));
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        h.status(),
+        "Smartling Translations now has the role Catalog writer; its next Web API request is checked against it (R10)"
     );
 }
