@@ -355,11 +355,19 @@ fn day_chart(t: &Theme, days: &[DayCounts], series: &[&Series], area: Rect, buf:
     let n = series.len() as u16;
     let groups = days.len() as u16;
     let group_gap = 2u16;
-    let room = area
-        .width
-        .saturating_sub(group_gap * groups.saturating_sub(1));
-    let bar_width = (room / (groups * n)).clamp(1, 7);
-    let group_width = bar_width * n;
+    // The widest bars that fit: the chart takes, per day, the bars, the
+    // gaps between and after them, and the gap between days.
+    let width_with = |gap: u16| {
+        ((area.width + group_gap + gap) / groups)
+            .saturating_sub(group_gap)
+            .checked_div(n)
+            .unwrap_or(0)
+            .saturating_sub(gap)
+    };
+    // A column between a day's bars where the bars stay 3 wide with it.
+    let bar_gap = u16::from(width_with(1) >= 3);
+    let bar_width = width_with(bar_gap).clamp(1, 7);
+    let group_width = bar_width * n + bar_gap * (n - 1);
     let data: Vec<BarGroup> = days
         .iter()
         .map(|d| {
@@ -380,7 +388,7 @@ fn day_chart(t: &Theme, days: &[DayCounts], series: &[&Series], area: Rect, buf:
         .collect();
     let mut chart = BarChart::default()
         .bar_width(bar_width)
-        .bar_gap(0)
+        .bar_gap(bar_gap)
         .group_gap(group_gap)
         .label_style(t.label);
     for g in data {
