@@ -4067,3 +4067,36 @@ async fn permissions_setup_light(client: &Client) {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_monitor_refresh_shows_the_banner_once_and_keeps_the_counts() {
+    use switchboard::client::ClientError;
+    let mut m = monitored(120, 34).await;
+    m.h.press(KeyCode::Char('5')).await;
+    m.h.screen();
+    m.h.app.take_dirty();
+    let down = |app: &App| Msg::MonitoringLoaded {
+        generation: app.monitor.generation,
+        overview: Err(ClientError::Transport(
+            "http://x: Connection refused".into(),
+        )),
+        credentials: None,
+    };
+    let msg = down(&m.h.app);
+    let commands = m.h.app.update(msg);
+    assert!(
+        commands.iter().any(|c| matches!(c, Command::RetryAfter(_))),
+        "{commands:?}"
+    );
+    assert!(m.h.app.take_dirty(), "the banner is drawn");
+    let screen = m.h.screen();
+    assert!(screen.contains("Cannot reach the server"), "{screen}");
+    assert!(
+        right_of(&screen, 36).contains("Last 7 days: 3 created"),
+        "the last counts stay: {screen}"
+    );
+    // The same failure again changes nothing on screen: no draw.
+    let msg = down(&m.h.app);
+    m.h.app.update(msg);
+    assert!(!m.h.app.take_dirty());
+}

@@ -144,7 +144,10 @@ impl App {
                 }
             }
             Err(e) => {
+                // A banner or the login form may come with the failure.
+                let (problem, modals) = (self.problem.clone(), self.modals.len());
                 commands.extend(self.backend_error(&e));
+                changed |= self.problem != problem || self.modals.len() != modals;
                 let text = e.to_string();
                 // Keep the last counts on screen; say what failed once.
                 if self.monitor.overview.is_none()
