@@ -586,8 +586,7 @@ fn waiting(app: &App) -> Option<(String, Style)> {
     }
 }
 
-fn totals_line(t: &Theme, total: &EventCounts, series: &[&Series]) -> String {
-    let _ = t;
+fn totals_line(total: &EventCounts, series: &[&Series]) -> String {
     let mut parts: Vec<String> = series
         .iter()
         .map(|s| format!("{} {}", (s.value)(total), s.name))
@@ -720,7 +719,7 @@ fn render_connection(app: &App, c: &Connection, area: Rect, buf: &mut Buffer) {
     let mut below: Vec<Line<'static>> = Vec::new();
     if let Some(total) = &m.total {
         below.extend(
-            wrap_words(&totals_line(t, total, &products), width.max(8))
+            wrap_words(&totals_line(total, &products), width.max(8))
                 .into_iter()
                 .map(Line::from),
         );
@@ -796,11 +795,10 @@ fn render_all(app: &App, area: Rect, buf: &mut Buffer) {
     let products_all = product_series(t);
     let products: Vec<&Series> = products_all.iter().collect();
     let monitored = o.connections.iter().filter(|c| c.monitored).count();
-    let mut below: Vec<Line<'static>> =
-        wrap_words(&totals_line(t, &o.total, &products), width.max(8))
-            .into_iter()
-            .map(Line::from)
-            .collect();
+    let mut below: Vec<Line<'static>> = wrap_words(&totals_line(&o.total, &products), width.max(8))
+        .into_iter()
+        .map(Line::from)
+        .collect();
     below.extend(
         wrap_words(
             &format!(
