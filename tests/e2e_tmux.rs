@@ -873,3 +873,168 @@ fn issue5_done_when_register_reminder_deregister_view_as_member_replace_and_dele
         );
     });
 }
+
+/// Issue 6's "done when", in the console: a connection's role changed in
+/// the Permissions tab to a role made there, without `products.edit`, and
+/// the connection's next Web API PATCH (an ordinary HTTP client with its
+/// own credentials against `switchboard serve`) is refused with 403; then a
+/// new, empty group given there, and its product list comes back empty.
+#[test]
+fn issue6_a_role_without_edit_given_in_the_permissions_tab_refuses_the_next_patch() {
+    use switchboard::client::Client;
+    use switchboard::model::{FlowType, NewCategory, NewConnection, NewRole, Permission, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("owner-password");
+    std::fs::write(&password_file, "a long owner password\n").unwrap();
+    let port = free_port();
+    // The server and the embedded console share the data directory.
+    let server = ServerProcess::start(dir.path(), port, &password_file);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let http = reqwest::Client::new();
+    let root = format!("{}/api/rest/v1", server.url);
+
+    // Through the admin API: a connection whose role may edit products, a
+    // category, and the connection's credentials (a new password, shown
+    // once, and its secret).
+    let (client_id, secret, username, password) = rt.block_on(async {
+        let api = Client::http(&server.url, None, None, Source::Cli).unwrap();
+        api.login("alice", "a long owner password").await.unwrap();
+        let created = api
+            .create_connection(&NewConnection {
+                label: "E2E Shop".into(),
+                flow_type: FlowType::Source,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let c = created.connection;
+        api.create_role(&NewRole {
+            code: "editor".into(),
+            label: "Editor".into(),
+            permissions: Permission::ALL.to_vec(),
+        })
+        .await
+        .unwrap();
+        api.set_connection_permissions(&c.code, Some("editor"), None)
+            .await
+            .unwrap();
+        api.create_category(&NewCategory {
+            code: "shoes".into(),
+            label: "Shoes".into(),
+            parent: None,
+        })
+        .await
+        .unwrap();
+        let password = api.regenerate_password(&c.code).await.unwrap().password;
+        let secret = api.reveal_secret(&c.code).await.unwrap().secret;
+        (c.client_id, secret, c.username, password)
+    });
+    let token = rt.block_on(async {
+        let resp = http
+            .post(format!("{}/api/oauth/v1/token", server.url))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username.as_str()),
+                ("password", password.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    });
+    let send = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        rt.block_on(async {
+            let mut req = http
+                .request(method, format!("{root}{path}"))
+                .bearer_auth(&token);
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+            (status, body)
+        })
+    };
+    let change = serde_json::json!({
+        "values": {"name": [{"locale": null, "scope": null, "data": "Runner"}]}
+    });
+    let created = send(
+        reqwest::Method::POST,
+        "/products",
+        Some(serde_json::json!({"identifier": "runner", "categories": ["shoes"], "values": {}})),
+    );
+    assert_eq!(created.0, 201, "{created:?}");
+    assert_eq!(
+        send(
+            reqwest::Method::PATCH,
+            "/products/runner",
+            Some(change.clone())
+        )
+        .0,
+        204,
+        "the editor role may edit"
+    );
+
+    // The console: Permissions tab, n makes a role (it starts with what
+    // User grants: no products.edit), then the connection gets it.
+    let tmux = Tmux::start(dir.path(), "issue6");
+    tmux.wait_for("Connections · 1");
+    tmux.keys(&["4"]);
+    let tab = tmux.wait_for("E2E Shop · role and group");
+    assert!(tab.contains("Role   Editor (editor)"), "{tab}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New role");
+    tmux.text("Read Only");
+    let form = tmux.wait_for("read_only  (from the label)");
+    assert!(form.contains("It starts with what User grants"), "{form}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Created the role Read Only (read_only)");
+    // ← to the connection's role and group; ↑ the role; Enter: the picker.
+    tmux.keys(&["h"]);
+    tmux.keys(&["k"]);
+    tmux.keys(&["Enter"]);
+    let picker = tmux.wait_for("Choose the role of E2E Shop");
+    assert!(picker.contains("▶ Editor (editor) (current)"), "{picker}");
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    let done = tmux.wait_for("E2E Shop now has the role Read Only");
+    assert!(
+        flat(&done).contains("Role Read Only (read_only) · api.access, products.list"),
+        "{done}"
+    );
+
+    // The same token's next PATCH: 403, naming what is missing; reads
+    // still work.
+    let (status, body) = send(reqwest::Method::PATCH, "/products/runner", Some(change));
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("products.edit"), "{body}");
+    let (status, _) = send(reqwest::Method::GET, "/products/runner", None);
+    assert_eq!(status, 200);
+
+    // ] groups, n a new group (it grants nothing), given to the connection:
+    // its product list comes back empty (not an error).
+    tmux.text("]");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New group");
+    tmux.text("Nobody");
+    tmux.wait_for("nobody  (from the label)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Created the group Nobody (nobody)");
+    tmux.keys(&["h"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Choose the group of E2E Shop");
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("E2E Shop is now in the group Nobody");
+    let (status, page) = send(reqwest::Method::GET, "/products", None);
+    assert_eq!(status, 200);
+    assert_eq!(page["_embedded"]["items"], serde_json::json!([]), "{page}");
+
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
+    server.stop();
+}

@@ -136,6 +136,8 @@ macro_rules! snap {
         // A time cut by a modal's edge.
         settings.add_filter(r"\d[\d:]* UTC", "[time] UTC");
         settings.add_filter(r"embedded \S+switchboard\.db", "embedded [path]");
+        // The Monitor tab's day labels ("Mon 23"; the same width).
+        settings.add_filter(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{2}\b", "Day dd");
         settings.bind(|| insta::assert_snapshot!($name, $screen));
     }};
 }
@@ -250,7 +252,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 150).await;
+    let mut h = harness_with(Theme::colored(), 120, 196).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {
@@ -701,12 +703,14 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     );
     h.press(KeyCode::Char('h')).await;
     assert!(h.screen().contains("↑↓ connection"));
-    // Shift-Tab, 1, 2 and 3 switch; 4 and 5 are not tabs yet.
+    // Shift-Tab and the numbers switch, keeping the selection.
     h.press(KeyCode::BackTab).await;
     assert_eq!(h.app.tab, Tab::Register);
-    h.press(KeyCode::Char('3')).await;
-    assert_eq!(h.app.tab, Tab::Credentials);
     h.press(KeyCode::Char('4')).await;
+    assert_eq!(h.app.tab, Tab::Permissions);
+    h.press(KeyCode::Char('5')).await;
+    assert_eq!(h.app.tab, Tab::Monitor);
+    h.press(KeyCode::Char('3')).await;
     assert_eq!(h.app.tab, Tab::Credentials);
     h.press(KeyCode::Char('2')).await;
     assert_eq!(h.app.tab, Tab::Register);
@@ -714,10 +718,9 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     assert_eq!(h.app.tab, Tab::Connections);
     let screen = h.screen();
     assert!(
-        screen.contains(" 1 Connections   2 Register   3 Credentials "),
+        screen.contains(" 1 Connections   2 Register   3 Credentials   4 Permissions   5 Monitor "),
         "{screen}"
     );
-    assert!(!screen.contains("Monitor") && !screen.contains("Permissions"));
     // Esc in Credentials clears the filter first, then goes back.
     h.press(KeyCode::Char('3')).await;
     h.press(KeyCode::Esc).await;
@@ -1294,24 +1297,34 @@ fn registered_with(h: &Harness, integration: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn the_tab_bar_shows_register_and_tab_cycles_through_three_tabs() {
+async fn the_tab_bar_shows_five_tabs_and_tab_cycles_through_them() {
     let mut h = register_workspace(120, 32).await;
     assert!(
         h.screen()
-            .contains(" 1 Connections   2 Register   3 Credentials ")
+            .contains(" 1 Connections   2 Register   3 Credentials   4 Permissions   5 Monitor ")
     );
-    h.press(KeyCode::Tab).await;
-    assert_eq!(h.app.tab, Tab::Register);
-    h.press(KeyCode::Tab).await;
-    assert_eq!(h.app.tab, Tab::Credentials);
-    h.press(KeyCode::Tab).await;
-    assert_eq!(h.app.tab, Tab::Connections);
+    for tab in [
+        Tab::Register,
+        Tab::Credentials,
+        Tab::Permissions,
+        Tab::Monitor,
+        Tab::Connections,
+    ] {
+        h.press(KeyCode::Tab).await;
+        assert_eq!(h.app.tab, tab);
+    }
     tui::feed(
         &mut h.app,
         Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
     )
     .await;
-    assert_eq!(h.app.tab, Tab::Credentials);
+    assert_eq!(h.app.tab, Tab::Monitor);
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    )
+    .await;
+    assert_eq!(h.app.tab, Tab::Permissions);
     h.press(KeyCode::Char('2')).await;
     assert_eq!(h.app.tab, Tab::Register);
 }
@@ -2075,7 +2088,15 @@ async fn as_tom(
     width: u16,
     height: u16,
 ) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let owner = harness().await.with_demo().await;
+    as_tom_on(harness().await.with_demo().await, width, height).await
+}
+
+/// Member `tom` on the store of `owner`'s harness.
+async fn as_tom_on(
+    owner: Harness,
+    width: u16,
+    height: u16,
+) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let dir = owner._dir;
     let inner = switchboard::client::InProcess::open_as(dir.path(), "alice", "tom")
         .await
@@ -3034,4 +3055,1048 @@ async fn a_new_flow_never_overwrites_one_saved_meanwhile_and_r_changes_its_code(
         step_codes(&mine.steps),
         vec!["export deepl_batch_translator"]
     );
+}
+
+// ---------------------------------------------------------------------------
+// Permissions tab (R10, R11, R20)
+// ---------------------------------------------------------------------------
+
+/// Categories, roles and a group beside the demo: a small tree
+/// (Electronics > Phones, Laptops; Clothing), a reader and a writer role, a
+/// group that views Electronics and edits Phones; SAP S/4HANA Production has
+/// the writer role.
+async fn permissions_setup(client: &Client) {
+    use switchboard::model::{
+        CategoryGrant, CategoryLevel, NewCategory, NewGroup, NewRole, Permission,
+    };
+    for (code, label, parent) in [
+        ("electronics", "Electronics", None),
+        ("phones", "Phones", Some("electronics")),
+        ("laptops", "Laptops", Some("electronics")),
+        ("clothing", "Clothing", None),
+    ] {
+        client
+            .create_category(&NewCategory {
+                code: code.into(),
+                label: label.into(),
+                parent: parent.map(Into::into),
+            })
+            .await
+            .unwrap();
+    }
+    for (code, label, permissions) in [
+        (
+            "catalog_reader",
+            "Catalog reader",
+            vec![Permission::ApiAccess, Permission::ProductsList],
+        ),
+        (
+            "catalog_writer",
+            "Catalog writer",
+            vec![
+                Permission::ApiAccess,
+                Permission::ProductsList,
+                Permission::ProductsEdit,
+            ],
+        ),
+    ] {
+        client
+            .create_role(&NewRole {
+                code: code.into(),
+                label: label.into(),
+                permissions,
+            })
+            .await
+            .unwrap();
+    }
+    client
+        .create_group(&NewGroup {
+            code: "eu_shop".into(),
+            label: "EU shop".into(),
+            permissions: vec![
+                CategoryGrant {
+                    category: "electronics".into(),
+                    level: CategoryLevel::View,
+                },
+                CategoryGrant {
+                    category: "phones".into(),
+                    level: CategoryLevel::Edit,
+                },
+            ],
+        })
+        .await
+        .unwrap();
+    client
+        .set_connection_permissions("sap_s_4hana_production", Some("catalog_writer"), None)
+        .await
+        .unwrap();
+}
+
+/// The demo with [`permissions_setup`], as alice, with the requests her
+/// app sends; on the Permissions tab.
+async fn on_permissions(
+    width: u16,
+    height: u16,
+) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let owner = harness().await.with_demo().await;
+    permissions_setup(&owner.app.client).await;
+    let dir = owner._dir;
+    let inner = switchboard::client::InProcess::open(dir.path(), "alice")
+        .await
+        .unwrap();
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let transport = Counting {
+        inner,
+        sent: sent.clone(),
+    };
+    let client = Client::new(std::sync::Arc::new(transport), Source::Tui);
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let mut h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+        _dir: dir,
+    };
+    h.press(KeyCode::Char('4')).await;
+    assert_eq!(h.app.tab, Tab::Permissions);
+    (h, sent)
+}
+
+/// The screen's text without box drawing, whitespace collapsed (wrapped
+/// lines read as one).
+fn flat(screen: &str) -> String {
+    screen
+        .chars()
+        .map(|c| {
+            if "│┃║╭╮╰╯┏┓┗┛╔╗╚╝─━═".contains(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The part of each line from column `col` on (the panes right of the
+/// connection list), as [`flat`] text.
+fn right_of(screen: &str, col: usize) -> String {
+    flat(
+        &screen
+            .lines()
+            .map(|l| l.chars().skip(col).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+fn requests_since(sent: &std::sync::Mutex<Vec<String>>, from: usize) -> Vec<String> {
+    sent.lock().unwrap()[from..].to_vec()
+}
+
+#[tokio::test]
+async fn snapshot_r10_r11_permissions_tab_shows_the_default_warning_and_the_roles_with_checkboxes()
+{
+    let (mut h, _) = on_permissions(120, 32).await;
+    let screen = h.screen();
+    assert_eq!(h.selected_code(), "1worldsync_gdsn_feed");
+    assert!(
+        right_of(&screen, 36).contains(
+            "! 1WorldSync GDSN Feed has the default role User and group All, shared by every new connection. A dedicated role per connection is recommended"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("[ Roles · 3"), "{screen}");
+    // The highlighted role (User) with its checkboxes.
+    for line in [
+        "[x] api.access",
+        "[x] products.list",
+        "[ ] products.edit",
+        "[ ] products.remove",
+    ] {
+        assert!(screen.contains(line), "{line}: {screen}");
+    }
+    snap!("permissions_roles", screen);
+    // A connection with a dedicated role and the default group: the
+    // warning names the group only.
+    select(&mut h, "sap_s_4hana_production").await;
+    let screen = h.screen();
+    let right = right_of(&screen, 36);
+    assert!(
+        right.contains(
+            "Role Catalog writer (catalog_writer) api.access, products.list, products.edit"
+        ),
+        "{screen}"
+    );
+    assert!(right.contains("has the default group All,"), "{screen}");
+    assert!(!right.contains("default role User"), "{screen}");
+    // The roles below follow: its role is highlighted.
+    assert_eq!(
+        h.app.permissions.selected_role().map(|r| r.code.as_str()),
+        Some("catalog_writer")
+    );
+    assert!(screen.contains("[x] products.edit"), "{screen}");
+}
+
+#[tokio::test]
+async fn snapshot_r11_groups_show_their_category_levels_own_and_inherited() {
+    let (mut h, _) = on_permissions(120, 32).await;
+    h.press(KeyCode::Char(']')).await;
+    assert_eq!(
+        h.app.permissions.focus,
+        switchboard::tui::permissions::PermFocus::Sets
+    );
+    // All, then EU shop.
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('l')).await;
+    let screen = h.screen();
+    assert!(screen.contains("EU shop · categories"), "{screen}");
+    let line_of = |label: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no {label}: {screen}"))
+            .to_string()
+    };
+    assert!(line_of("Electronics").contains("[view]"), "{screen}");
+    assert!(line_of("  Laptops").contains("[ · ]"), "{screen}");
+    assert!(
+        line_of("  Laptops").contains("view from Electronics"),
+        "inherited: {screen}"
+    );
+    assert!(line_of("  Phones").contains("[edit]"), "{screen}");
+    assert!(line_of("Clothing").contains("[ · ]  none"), "{screen}");
+    snap!("permissions_groups", screen);
+    // Space on Clothing (the first row): view, saved at once in one request.
+    h.press(KeyCode::Char(' ')).await;
+    let g = h.app.client.get_group("eu_shop").await.unwrap();
+    assert!(
+        g.permissions
+            .iter()
+            .any(|p| p.category == "clothing" && p.level == switchboard::model::CategoryLevel::View),
+        "{g:?}"
+    );
+    assert!(
+        h.screen()
+            .contains("Saved the categories of the group EU shop")
+    );
+    // All grants everything: Space is refused, with the reason.
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char(' ')).await;
+    assert!(
+        h.status()
+            .starts_with("All grants edit on every category, now and later"),
+        "{}",
+        h.status()
+    );
+}
+
+#[tokio::test]
+async fn snapshot_r10_the_role_picker_sends_one_patch_and_the_new_role_shows() {
+    let (mut h, sent) = on_permissions(120, 32).await;
+    let code = h.selected_code();
+    // → the connection's role; Enter opens the picker.
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Picker(_))));
+    let screen = h.screen();
+    assert!(
+        screen.contains("Choose the role of 1WorldSync GDSN Feed (1worldsync_gdsn_feed)"),
+        "{screen}"
+    );
+    snap!("permissions_picker", screen);
+    // Catalog reader, Catalog writer, User (by label; User is current):
+    // choose the reader.
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Enter).await;
+    let requests = requests_since(&sent, before);
+    let writes: Vec<&String> = requests.iter().filter(|r| !r.starts_with("GET ")).collect();
+    assert_eq!(
+        writes,
+        [&format!("PATCH /api/v1/connections/{code}")],
+        "one PATCH: {requests:?}"
+    );
+    assert_eq!(
+        h.app.client.get_connection(&code).await.unwrap().role,
+        "catalog_reader"
+    );
+    let screen = h.screen();
+    assert!(
+        right_of(&screen, 36)
+            .contains("Role Catalog reader (catalog_reader) · api.access, products.list"),
+        "{screen}"
+    );
+    assert!(
+        h.status()
+            .starts_with("1WorldSync GDSN Feed now has the role Catalog reader"),
+        "{}",
+        h.status()
+    );
+    // The warning now names only the group.
+    assert!(
+        right_of(&screen, 36).contains("has the default group All,"),
+        "{screen}"
+    );
+    // The same choice again changes nothing and sends nothing.
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.status().starts_with("Nothing changed"), "{}", h.status());
+    assert!(requests_since(&sent, before).is_empty());
+    // ↓ then Enter: the group picker.
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Choose the group of 1WorldSync GDSN Feed"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("edit on every category, now and later"),
+        "{screen}"
+    );
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+}
+
+#[tokio::test]
+async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_its_label() {
+    let (mut h, sent) = on_permissions(120, 32).await;
+    // [ roles (User, the connection's, is highlighted); g Catalog reader;
+    // → its permissions; ↓↓ products.edit.
+    h.press(KeyCode::Char('[')).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('j')).await;
+    assert!(
+        h.screen().contains("Space grant/revoke"),
+        "the footer says it"
+    );
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Char(' ')).await;
+    let writes: Vec<String> = requests_since(&sent, before)
+        .into_iter()
+        .filter(|r| !r.starts_with("GET "))
+        .collect();
+    assert_eq!(writes, ["PATCH /api/v1/roles/catalog_reader"]);
+    let role = h.app.client.get_role("catalog_reader").await.unwrap();
+    assert!(
+        role.permissions
+            .contains(&switchboard::model::Permission::ProductsEdit)
+    );
+    assert!(h.screen().contains("[x] products.edit"));
+    // n: a new role; the code fills in from the label.
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Read Only!").await;
+    let screen = h.screen();
+    assert!(screen.contains("read_only  (from the label)"), "{screen}");
+    assert!(
+        screen.contains("It starts with what User grants"),
+        "{screen}"
+    );
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty(), "{}", h.screen());
+    let role = h.app.client.get_role("read_only").await.unwrap();
+    assert_eq!(role.label, "Read Only!");
+    assert_eq!(
+        role.permissions,
+        [
+            switchboard::model::Permission::ApiAccess,
+            switchboard::model::Permission::ProductsList
+        ]
+    );
+    assert_eq!(
+        h.app.permissions.selected_role().map(|r| r.code.as_str()),
+        Some("read_only"),
+        "the new role is highlighted"
+    );
+    // e renames it; a taken code is refused beside its field.
+    h.press(KeyCode::Char('e')).await;
+    h.type_str(" role").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        h.app.client.get_role("read_only").await.unwrap().label,
+        "Read Only! role"
+    );
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Catalog Reader").await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("✗ role code \"catalog_reader\" is already taken"),
+        "{screen}"
+    );
+    h.press(KeyCode::Esc).await;
+}
+
+#[tokio::test]
+async fn d_names_who_uses_a_role_and_the_server_refuses_while_it_is_used() {
+    let (mut h, _) = on_permissions(120, 32).await;
+    // Catalog writer (the second by label): used by SAP S/4HANA Production.
+    h.press(KeyCode::Char('[')).await;
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('j')).await;
+    h.press(KeyCode::Char('d')).await;
+    let screen = h.screen();
+    assert!(
+        modal_text(&screen).starts_with(
+            "Delete the role Catalog writer (catalog_writer)? It is used by 1 connection: SAP S/4HANA Production. The server refuses to delete a role in use"
+        ),
+        "{screen}"
+    );
+    h.press(KeyCode::Char('y')).await;
+    // The server's message, as it says it.
+    let status = h.status();
+    assert!(
+        status.starts_with(
+            "Could not delete the role Catalog writer: role \"catalog_writer\" is used by"
+        ) && status.contains("sap_s_4hana_production")
+            && status.ends_with("give them another role first"),
+        "{status}"
+    );
+    assert!(h.app.client.get_role("catalog_writer").await.is_ok());
+    // The default role cannot be deleted: said before any request.
+    h.press(KeyCode::Char('G')).await;
+    h.press(KeyCode::Char('d')).await;
+    assert!(h.app.modals.is_empty());
+    assert_eq!(
+        h.status(),
+        "User is the default role of new connections and cannot be deleted"
+    );
+    // An unused role goes after the confirmation.
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('d')).await;
+    assert!(h.screen().contains("No connection uses it."));
+    h.press(KeyCode::Char('y')).await;
+    assert_eq!(h.status(), "Deleted the role Catalog reader");
+    assert!(h.app.client.get_role("catalog_reader").await.is_err());
+}
+
+#[tokio::test]
+async fn r20_a_member_changes_role_and_group_only_where_they_manage_and_never_the_roles() {
+    let owner = harness().await.with_demo().await;
+    permissions_setup(&owner.app.client).await;
+    let (mut h, sent) = as_tom_on(owner, 120, 32).await;
+    h.press(KeyCode::Char('4')).await;
+    select(&mut h, "bynder_brand_portal").await;
+    h.press(KeyCode::Char('l')).await;
+    let before = sent.lock().unwrap().len();
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty(), "no picker");
+    assert_eq!(
+        h.status(),
+        "You can't change the role of Bynder Brand Portal: you only monitor Marketing Assets, where it is registered (R20)"
+    );
+    let screen = h.screen();
+    assert!(
+        footer_cells_of(&h, "Enter choose")
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::CROSSED_OUT)),
+        "Enter is dimmed: {screen}"
+    );
+    // Roles and groups are the owner's and admins'.
+    for (k, what) in [
+        ('n', "create roles"),
+        ('e', "rename roles"),
+        ('d', "delete roles"),
+    ] {
+        h.press(KeyCode::Char(k)).await;
+        assert_eq!(
+            h.status(),
+            format!(
+                "You can't {what}: only the owner or an admin may change roles and groups (R20)"
+            )
+        );
+        assert!(h.app.modals.is_empty());
+    }
+    assert!(
+        footer_cells_of(&h, "n new role")
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::CROSSED_OUT))
+    );
+    assert!(requests_since(&sent, before).is_empty(), "no request sent");
+    // Where he manages, the picker opens and the change goes through.
+    h.press(KeyCode::Char('h')).await;
+    select(&mut h, "smartling_translations").await;
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Picker(_))));
+    h.press(KeyCode::Char('k')).await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        h.status(),
+        "Smartling Translations now has the role Catalog writer; its next Web API request is checked against it (R10)"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Monitor tab (R23, R24)
+// ---------------------------------------------------------------------------
+
+/// A store on a clock the test moves, its service (whose router answers the
+/// Web API with real bearer tokens) and the owner's app over it, counting
+/// the requests the app sends.
+struct Monitored {
+    h: Harness,
+    svc: std::sync::Arc<switchboard::service::Service>,
+    clock: std::sync::Arc<switchboard::store::OffsetClock>,
+    /// The requests the app sent.
+    sent: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// A live access token of the source connection (Shop Feed).
+    shop_token: String,
+}
+
+/// One Web API call through the service's router; its status.
+async fn web_api_call(
+    svc: &std::sync::Arc<switchboard::service::Service>,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> u16 {
+    use tower::ServiceExt;
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(format!("/api/rest/v1{path}"))
+        .header("authorization", format!("Bearer {token}"));
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req
+        .body(axum::body::Body::from(body.unwrap_or_default().to_string()))
+        .unwrap();
+    switchboard::server::router(svc.clone())
+        .oneshot(req)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A connection as its application holds it.
+struct WebApiApp {
+    code: String,
+    client_id: String,
+    secret: String,
+    username: String,
+    password: String,
+}
+
+impl Monitored {
+    /// Creates a connection (through the app's client, as the owner).
+    async fn connection(&self, label: &str, flow_type: switchboard::model::FlowType) -> WebApiApp {
+        let created = self
+            .h
+            .app
+            .client
+            .create_connection(&switchboard::model::NewConnection {
+                label: label.into(),
+                flow_type,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let c = created.connection.clone();
+        WebApiApp {
+            code: c.code,
+            client_id: c.client_id,
+            secret: created.secret.clone(),
+            username: c.username,
+            password: created.password.clone(),
+        }
+    }
+
+    /// A token for `app`, asked with `username` (another connection's for
+    /// a wrong-credentials attempt, R24).
+    async fn token_as(&self, app: &WebApiApp, username: &str) -> Option<String> {
+        use secrecy::SecretString;
+        use switchboard::service::oauth::TokenRequest;
+        self.svc
+            .token(TokenRequest {
+                grant_type: Some("password".into()),
+                username: Some(username.into()),
+                password: Some(SecretString::from(app.password.clone())),
+                refresh_token: None,
+                client: Some((
+                    app.client_id.clone(),
+                    SecretString::from(app.secret.clone()),
+                )),
+            })
+            .await
+            .ok()
+            .map(|t| t.access_token)
+    }
+
+    async fn token(&self, app: &WebApiApp) -> String {
+        self.token_as(app, &app.username).await.expect("a token")
+    }
+
+    async fn call(&self, token: &str, method: &str, path: &str, body: Option<&str>) -> u16 {
+        web_api_call(&self.svc, token, method, path, body).await
+    }
+
+    /// Moves the clock by whole days (negative: back).
+    fn shift_days(&self, days: i64) {
+        self.clock.advance(chrono::Duration::days(days));
+    }
+}
+
+/// A source, a destination and an `other` connection with real Web API
+/// traffic on three of the last 7 days: the source created 3 products and
+/// updated 2 (one refused create: a business error), the destination read
+/// 6 (one unknown product: a business error), the `other` one read too
+/// (not counted); and one wrong-credentials attempt on the source (R24).
+async fn monitored(width: u16, height: u16) -> Monitored {
+    use switchboard::model::{FlowType, NewRole, Permission, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = switchboard::store::sqlite_paths(dir.path());
+    let clock = std::sync::Arc::new(switchboard::store::OffsetClock::default());
+    let store = switchboard::store::Store::open_sqlite(&db, &key)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    let me = store.ensure_owner("alice").await.unwrap();
+    let svc = std::sync::Arc::new(switchboard::service::Service::new(store));
+    let inner = switchboard::client::InProcess::new(
+        svc.clone(),
+        switchboard::service::Actor {
+            username: me.username,
+            kind: me.kind,
+        },
+    );
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = Client::new(
+        std::sync::Arc::new(Counting {
+            inner,
+            sent: sent.clone(),
+        }),
+        Source::Tui,
+    );
+    let app = App::headless(client, Theme::colored());
+    let m = Monitored {
+        h: Harness {
+            app,
+            terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
+            _dir: dir,
+        },
+        svc,
+        clock,
+        sent,
+        shop_token: String::new(),
+    };
+    let shop = m.connection("Shop Feed", FlowType::Source).await;
+    let warehouse = m.connection("Data Warehouse", FlowType::Destination).await;
+    let legacy = m.connection("Legacy Tool", FlowType::Other).await;
+    let client = &m.h.app.client;
+    client
+        .create_role(&NewRole {
+            code: "feed_writer".into(),
+            label: "Feed writer".into(),
+            permissions: Permission::ALL.to_vec(),
+        })
+        .await
+        .unwrap();
+    client
+        .set_connection_permissions(&shop.code, Some("feed_writer"), None)
+        .await
+        .unwrap();
+    let product = |id: &str| format!(r#"{{"identifier":"{id}","values":{{}}}}"#);
+    // Four days ago.
+    m.shift_days(-4);
+    let (s, w) = (m.token(&shop).await, m.token(&warehouse).await);
+    assert_eq!(
+        m.call(&s, "POST", "/products", Some(&product("p1"))).await,
+        201
+    );
+    assert_eq!(
+        m.call(&s, "POST", "/products", Some(&product("p2"))).await,
+        201
+    );
+    assert_eq!(m.call(&w, "GET", "/products", None).await, 200);
+    // Two days ago.
+    m.shift_days(2);
+    let (s, w) = (m.token(&shop).await, m.token(&warehouse).await);
+    let patch = r#"{"values":{"name":[{"locale":null,"scope":null,"data":"One"}]}}"#;
+    assert_eq!(m.call(&s, "PATCH", "/products/p1", Some(patch)).await, 204);
+    assert_eq!(
+        m.call(&s, "POST", "/products", Some(&product("p1"))).await,
+        422
+    );
+    assert_eq!(m.call(&w, "GET", "/products/p1", None).await, 200);
+    assert_eq!(m.call(&w, "GET", "/products/nope", None).await, 404);
+    // Today.
+    m.shift_days(2);
+    let (s, w) = (m.token(&shop).await, m.token(&warehouse).await);
+    assert_eq!(
+        m.call(&s, "POST", "/products", Some(&product("p3"))).await,
+        201
+    );
+    assert_eq!(m.call(&s, "PATCH", "/products/p2", Some(patch)).await, 204);
+    assert_eq!(m.call(&w, "GET", "/products", None).await, 200);
+    let l = m.token(&legacy).await;
+    assert_eq!(m.call(&l, "GET", "/products", None).await, 200);
+    // R24: the shop's client id and secret with the warehouse's username.
+    assert!(m.token_as(&shop, &warehouse.username).await.is_none());
+    let mut m = m;
+    m.shop_token = s;
+    let start = m.h.app.start();
+    tui::settle(&mut m.h.app, start).await;
+    m
+}
+
+/// Selects a connection in the Monitor tab (All connections is above the
+/// first).
+async fn monitor_select(h: &mut Harness, code: &str) {
+    let at = h
+        .app
+        .filter
+        .visible()
+        .iter()
+        .position(|&i| h.app.connections[i].code == code)
+        .unwrap_or_else(|| panic!("{code} is not shown"));
+    h.press(KeyCode::Char('g')).await;
+    assert!(h.app.monitor.all);
+    for _ in 0..=at {
+        h.press(KeyCode::Char('j')).await;
+    }
+    assert!(!h.app.monitor.all);
+    assert_eq!(h.selected_code(), code);
+}
+
+#[tokio::test]
+async fn snapshot_r23_r24_monitor_a_source_connection_with_real_counts_and_its_warning() {
+    let mut m = monitored(120, 34).await;
+    m.h.press(KeyCode::Char('5')).await;
+    assert_eq!(m.h.app.tab, Tab::Monitor);
+    monitor_select(&mut m.h, "shop_feed").await;
+    let screen = m.h.screen();
+    let right = right_of(&screen, 36);
+    assert!(right.contains("Monitor · Shop Feed · source"), "{screen}");
+    assert!(
+        right.contains(
+            "Last 7 days: 3 created · 2 updated · 1 business errors (4xx) · 0 technical errors (5xx)"
+        ),
+        "{screen}"
+    );
+    // Bars per day, their letters under them, the values in them.
+    assert!(
+        right.contains("Products █ c created █ u updated"),
+        "{screen}"
+    );
+    assert!(
+        right.contains("Errors █ b business errors (4xx) █ t technical errors (5xx)"),
+        "{screen}"
+    );
+    assert!(
+        right.contains("⚠ Wrong credentials (last 7 days, R24)"),
+        "{screen}"
+    );
+    assert!(right.contains("with username data_warehouse_"), "{screen}");
+    snap!("monitor_source", screen);
+    // The day labels are the last 7 days, today last.
+    let today = chrono::Utc::now().date_naive();
+    let label = |d: chrono::NaiveDate| d.format("%a %d").to_string();
+    assert!(screen.contains(&label(today)), "{screen}");
+    assert!(
+        screen.contains(&label(today - chrono::Duration::days(6))),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(&label(today - chrono::Duration::days(7)))
+            || today.format("%d").to_string()
+                == (today - chrono::Duration::days(7)).format("%d").to_string()
+    );
+    // The destination: reads.
+    monitor_select(&mut m.h, "data_warehouse").await;
+    let right = right_of(&m.h.screen(), 36);
+    assert!(
+        right.contains("Last 7 days: 6 read · 1 business errors (4xx) · 0 technical errors (5xx)"),
+        "{right}"
+    );
+    assert!(
+        right.contains("No wrong-credentials attempts in the last 7 days (R24)."),
+        "{right}"
+    );
+}
+
+#[tokio::test]
+async fn snapshot_r23_monitor_says_an_other_connection_is_not_monitored() {
+    let mut m = monitored(120, 34).await;
+    m.h.press(KeyCode::Char('5')).await;
+    monitor_select(&mut m.h, "legacy_tool").await;
+    let screen = m.h.screen();
+    let right = right_of(&screen, 36);
+    assert!(
+        right.contains(
+            "Legacy Tool is an `other` connection: its Web API calls are not monitored (R23)."
+        ),
+        "{screen}"
+    );
+    assert!(!right.contains("Products █"), "no chart: {screen}");
+    // Its row in the list says so too: no count, a dash.
+    let row: String = screen
+        .lines()
+        .map(|l| l.chars().take(36).collect::<String>())
+        .find(|l| l.contains("Legacy Tool"))
+        .unwrap();
+    assert!(row.contains('—'), "{row}");
+    snap!("monitor_other", screen);
+}
+
+#[tokio::test]
+async fn snapshot_r23_monitor_all_connections_together() {
+    let mut m = monitored(120, 44).await;
+    m.h.press(KeyCode::Char('5')).await;
+    assert!(m.h.app.monitor.all, "All connections comes first");
+    let screen = m.h.screen();
+    let right = right_of(&screen, 36);
+    assert!(right.contains("Monitor · all connections"), "{screen}");
+    assert!(
+        right.contains(
+            "Last 7 days: 3 created · 2 updated · 6 read · 2 business errors (4xx) · 0 technical errors (5xx)"
+        ),
+        "{screen}"
+    );
+    assert!(
+        right.contains("Counted for the 2 source and destination connections you see; 1 `other` connections are not monitored."),
+        "{screen}"
+    );
+    assert!(
+        right.contains("⚠ Wrong credentials in the last 7 days (R24): Shop Feed"),
+        "{screen}"
+    );
+    // The busiest first.
+    let busiest = screen.find("Busiest connections").expect("the table");
+    let (warehouse, shop) = (
+        screen[busiest..].find("Data Warehouse").unwrap(),
+        screen[busiest..].find("Shop Feed").unwrap(),
+    );
+    assert!(warehouse < shop, "{screen}");
+    snap!("monitor_all", screen);
+    // Where space is short: sparklines instead of bar charts.
+    let mut t = Terminal::new(TestBackend::new(120, 20)).unwrap();
+    tui::draw_once(&mut t, &mut m.h.app).unwrap();
+    let small: String = {
+        let buf = t.backend().buffer();
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(small.contains("created"), "{small}");
+    assert!(!small.contains("Products █"), "{small}");
+}
+
+/// Counts the monitoring reads among the requests sent.
+fn monitoring_reads(sent: &std::sync::Mutex<Vec<String>>) -> usize {
+    sent.lock()
+        .unwrap()
+        .iter()
+        .filter(|r| *r == "GET /api/v1/monitoring")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r23_the_open_monitor_tab_refreshes_itself_and_draws_only_when_counts_change() {
+    let m = monitored(120, 34).await;
+    let (svc, sent, shop_token) = (m.svc.clone(), m.sent.clone(), m.shop_token.clone());
+    let mut app = m.h.app;
+    let _dir = m.h._dir;
+    app.monitor.refresh_every = Duration::from_millis(100);
+    let draws = app.draws.clone();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
+    let events = tokio_stream_from(rx);
+    let handle = tokio::spawn(async move {
+        let mut terminal = Terminal::new(TestBackend::new(120, 34)).unwrap();
+        let mut host = tui::NullHost;
+        let r = tui::event_loop(&mut terminal, &mut app, events, &mut host).await;
+        (r, app, terminal)
+    });
+    let press = |c: char| {
+        tx.send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        ))))
+        .unwrap()
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(monitoring_reads(&sent), 0, "not before the tab opens");
+    press('5');
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let settled = draws.load(Ordering::SeqCst);
+    let reads = monitoring_reads(&sent);
+    assert!(reads >= 1, "the tab loads at once");
+    // Idle on the open tab: it keeps asking, and draws nothing while the
+    // answers are the same.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        monitoring_reads(&sent) >= reads + 4,
+        "refreshed every 100 ms: {} then {}",
+        reads,
+        monitoring_reads(&sent)
+    );
+    assert_eq!(
+        draws.load(Ordering::SeqCst),
+        settled,
+        "no draw while nothing changed"
+    );
+    // New traffic: drawn by the next refresh.
+    let product = r#"{"identifier":"p9","values":{}}"#;
+    assert_eq!(
+        web_api_call(&svc, &shop_token, "POST", "/products", Some(product)).await,
+        201
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while draws.load(Ordering::SeqCst) == settled {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new count was never drawn"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = draws.load(Ordering::SeqCst);
+    assert_eq!(after, settled + 1, "one draw for one change");
+    // Another tab: the refreshes stop.
+    press('1');
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = monitoring_reads(&sent);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(monitoring_reads(&sent), stopped, "no refresh off the tab");
+    press('5');
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.send(Ok(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    ))))
+    .unwrap();
+    let (result, app, terminal) = tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(result.is_ok());
+    assert_eq!(app.tab, Tab::Monitor);
+    let buf = terminal.backend().buffer();
+    let screen: String = (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        right_of(&screen, 36).contains("Last 7 days: 4 created · 2 updated · 6 read"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn render_never_panics_on_the_permissions_and_monitor_tabs() {
+    let mut m = monitored(120, 34).await;
+    permissions_setup_light(&m.h.app.client).await;
+    let states: Vec<Vec<KeyCode>> = vec![
+        vec![KeyCode::Char('4')],
+        vec![KeyCode::Char('l'), KeyCode::Enter],
+        vec![KeyCode::Esc, KeyCode::Char(']'), KeyCode::Char('l')],
+        vec![KeyCode::Char('n'), KeyCode::Char('x')],
+        vec![KeyCode::Esc, KeyCode::Char('h'), KeyCode::Char('d')],
+        vec![KeyCode::Esc, KeyCode::Char('5')],
+        vec![KeyCode::Char('j')],
+        vec![KeyCode::Char('j')],
+        vec![KeyCode::Char('j')],
+        vec![KeyCode::Char('/'), KeyCode::Char('z')],
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 48,
+        ..Default::default()
+    });
+    for keys in states {
+        for k in keys {
+            m.h.press(k).await;
+        }
+        let app = std::cell::RefCell::new(&mut m.h.app);
+        runner
+            .run(&(1u16..=220, 1u16..=70), |(w, hgt)| {
+                let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+                tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3), (60, 14)] {
+            let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+            tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+        }
+    }
+}
+
+/// A category tree and a group for the never-panics test.
+async fn permissions_setup_light(client: &Client) {
+    use switchboard::model::{CategoryGrant, CategoryLevel, NewCategory, NewGroup};
+    for (code, parent) in [("a", None), ("a_b", Some("a")), ("a_b_c", Some("a_b"))] {
+        client
+            .create_category(&NewCategory {
+                code: code.into(),
+                label: code.to_uppercase(),
+                parent: parent.map(Into::into),
+            })
+            .await
+            .unwrap();
+    }
+    client
+        .create_group(&NewGroup {
+            code: "some".into(),
+            label: "Some".into(),
+            permissions: vec![CategoryGrant {
+                category: "a_b".into(),
+                level: CategoryLevel::View,
+            }],
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_monitor_refresh_shows_the_banner_once_and_keeps_the_counts() {
+    use switchboard::client::ClientError;
+    let mut m = monitored(120, 34).await;
+    m.h.press(KeyCode::Char('5')).await;
+    m.h.screen();
+    m.h.app.take_dirty();
+    let down = |app: &App| Msg::MonitoringLoaded {
+        generation: app.monitor.generation,
+        overview: Err(ClientError::Transport(
+            "http://x: Connection refused".into(),
+        )),
+        credentials: None,
+    };
+    let msg = down(&m.h.app);
+    let commands = m.h.app.update(msg);
+    assert!(
+        commands.iter().any(|c| matches!(c, Command::RetryAfter(_))),
+        "{commands:?}"
+    );
+    assert!(m.h.app.take_dirty(), "the banner is drawn");
+    let screen = m.h.screen();
+    assert!(screen.contains("Cannot reach the server"), "{screen}");
+    assert!(
+        right_of(&screen, 36).contains("Last 7 days: 3 created"),
+        "the last counts stay: {screen}"
+    );
+    // The same failure again changes nothing on screen: no draw.
+    let msg = down(&m.h.app);
+    m.h.app.update(msg);
+    assert!(!m.h.app.take_dirty());
 }

@@ -18,8 +18,14 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
-use switchboard::client::Client;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use switchboard::client::{Client, InProcess};
 use switchboard::model::Source;
+use switchboard::service::oauth::TokenRequest;
+use switchboard::service::{Actor, Service};
+use switchboard::store::{OffsetClock, Store, sqlite_paths};
 use switchboard::tui::App;
 use switchboard::tui::theme::Theme;
 
@@ -178,26 +184,268 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     session.press_ctrl('s').await;
     screens.push(session.snapshot("flow-reminder.png")?);
 
+    // The Permissions tab: a storefront's role and group (the default role
+    // still: the advice shows), the groups with their category levels.
+    session.add_permissions().await?;
+    session.press(KeyCode::Esc).await;
+    session.press_ctrl('r').await;
+    session.press_char('4').await;
+    session.select_code("magento_storefront_eu").await?;
+    session.press_char(']').await;
+    session.press_char('l').await;
+    session.press_char('j').await;
+    session.press_char('j').await;
+    screens.push(session.snapshot("permissions.png")?);
+
+    // The Monitor tab: a week of real Web API traffic, all connections.
+    session.add_traffic().await?;
+    session.press_char('5').await;
+    session.press_char('a').await;
+    screens.push(session.snapshot("monitor.png")?);
+
     Ok(screens)
 }
 
-/// The app over an embedded store, drawn into an in-memory terminal.
+/// The app over an embedded store, drawn into an in-memory terminal; the
+/// store's service answers the Web API too, on a clock the traffic moves.
 struct Session {
     app: App,
     terminal: Terminal<TestBackend>,
+    service: Arc<Service>,
+    clock: Arc<OffsetClock>,
 }
 
 impl Session {
     async fn open(data_dir: &Path) -> Result<Session> {
-        let client = Client::embedded(data_dir, "alice", Source::Tui)
+        let (db, key) = sqlite_paths(data_dir);
+        let clock = Arc::new(OffsetClock::default());
+        let store = Store::open_sqlite(&db, &key)
             .await
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?
+            .with_clock(clock.clone());
+        let me = store.ensure_owner("alice").await?;
+        let service = Arc::new(Service::new(store));
+        let transport = InProcess::new(
+            service.clone(),
+            Actor {
+                username: me.username,
+                kind: me.kind,
+            },
+        );
+        let client = Client::new(Arc::new(transport), Source::Tui);
         let mut app = App::headless(client, Theme::colored());
         app.graphics = true;
         let start = app.start();
         switchboard::tui::settle(&mut app, start).await;
         let terminal = Terminal::new(TestBackend::new(COLUMNS, ROWS))?;
-        Ok(Session { app, terminal })
+        Ok(Session {
+            app,
+            terminal,
+            service,
+            clock,
+        })
+    }
+
+    /// Categories, roles and groups for the Permissions tab: a tree of
+    /// apparel and electronics, a role that writes products for the ERP,
+    /// and a group for the EU storefronts.
+    async fn add_permissions(&mut self) -> Result<()> {
+        use switchboard::model::{
+            CategoryGrant, CategoryLevel, NewCategory, NewGroup, NewRole, Permission,
+        };
+        let client = self.app.client.clone();
+        if !client.list_categories().await?.is_empty() {
+            return Ok(());
+        }
+        for (code, label, parent) in [
+            ("apparel", "Apparel", None),
+            ("shoes", "Shoes", Some("apparel")),
+            ("jackets", "Jackets", Some("apparel")),
+            ("electronics", "Electronics", None),
+            ("phones", "Phones", Some("electronics")),
+            ("audio", "Audio", Some("electronics")),
+            ("clearance", "Clearance", None),
+        ] {
+            client
+                .create_category(&NewCategory {
+                    code: code.into(),
+                    label: label.into(),
+                    parent: parent.map(Into::into),
+                })
+                .await?;
+        }
+        client
+            .create_role(&NewRole {
+                code: "product_feed".into(),
+                label: "Product feed".into(),
+                permissions: Permission::ALL.to_vec(),
+            })
+            .await?;
+        client
+            .create_role(&NewRole {
+                code: "storefront_reader".into(),
+                label: "Storefront reader".into(),
+                permissions: vec![Permission::ApiAccess, Permission::ProductsList],
+            })
+            .await?;
+        client
+            .create_group(&NewGroup {
+                code: "eu_webshop".into(),
+                label: "EU webshop".into(),
+                permissions: vec![
+                    CategoryGrant {
+                        category: "apparel".into(),
+                        level: CategoryLevel::View,
+                    },
+                    CategoryGrant {
+                        category: "shoes".into(),
+                        level: CategoryLevel::Edit,
+                    },
+                    CategoryGrant {
+                        category: "phones".into(),
+                        level: CategoryLevel::View,
+                    },
+                ],
+            })
+            .await?;
+        client
+            .create_group(&NewGroup {
+                code: "clearance_only".into(),
+                label: "Clearance only".into(),
+                permissions: vec![CategoryGrant {
+                    category: "clearance".into(),
+                    level: CategoryLevel::View,
+                }],
+            })
+            .await?;
+        for code in ["sap_s_4hana_production", "akeneo_pim_legacy_import"] {
+            client
+                .set_connection_permissions(code, Some("product_feed"), None)
+                .await?;
+        }
+        client
+            .set_connection_permissions("magento_storefront_eu", None, Some("eu_webshop"))
+            .await?;
+        client
+            .set_connection_permissions("shopify_plus_us", Some("storefront_reader"), None)
+            .await?;
+        Ok(())
+    }
+
+    /// A week of Web API traffic, made by real calls with the connections'
+    /// own tokens (new passwords), day by day on the store's clock: two
+    /// sources create and update products, two destinations read them,
+    /// with a few refused calls; and one wrong-credentials attempt (R24).
+    async fn add_traffic(&mut self) -> Result<()> {
+        let client = self.app.client.clone();
+        let mut apps = Vec::new();
+        for code in [
+            "sap_s_4hana_production",
+            "akeneo_pim_legacy_import",
+            "magento_storefront_eu",
+            "shopify_plus_us",
+        ] {
+            let c = client.get_connection(code).await?;
+            let password = client.regenerate_password(code).await?.password;
+            let secret = client.reveal_secret(code).await?.secret;
+            apps.push((c.client_id, secret, c.username, password));
+        }
+        let created: [u32; 7] = [4, 7, 3, 9, 6, 11, 5];
+        let updated: [u32; 7] = [2, 5, 8, 3, 9, 4, 7];
+        let mut next = 0u32;
+        self.clock.advance(chrono::Duration::days(-6));
+        for day in 0..7 {
+            let (erp, pim, shop, us) = (
+                self.token(&apps[0], None).await?,
+                self.token(&apps[1], None).await?,
+                self.token(&apps[2], None).await?,
+                self.token(&apps[3], None).await?,
+            );
+            for n in 0..created[day] {
+                next += 1;
+                let category = ["shoes", "jackets", "phones", "audio", "clearance"][n as usize % 5];
+                let body = format!(
+                    r#"{{"identifier":"sku_{next:04}","categories":["{category}"],"values":{{}}}}"#
+                );
+                let source = if n % 3 == 0 { &pim } else { &erp };
+                self.web_api(source, "POST", "/products", Some(&body))
+                    .await?;
+            }
+            for n in 0..updated[day] {
+                let id = (n * 7 + day as u32) % next.max(1) + 1;
+                let body = r#"{"values":{"name":[{"locale":null,"scope":null,"data":"Updated"}]}}"#;
+                self.web_api(&erp, "PATCH", &format!("/products/sku_{id:04}"), Some(body))
+                    .await?;
+            }
+            for _ in 0..(1 + day % 3) {
+                self.web_api(&shop, "GET", "/products?limit=20", None)
+                    .await?;
+                self.web_api(&us, "GET", "/products?limit=50", None).await?;
+            }
+            // Refused calls: an unknown product, an invalid body.
+            if day % 2 == 1 {
+                self.web_api(&shop, "GET", "/products/missing", None)
+                    .await?;
+                self.web_api(&erp, "POST", "/products", Some("{}")).await?;
+            }
+            if day == 5 {
+                // The ERP's client id and secret with the PIM's username.
+                let pim_user = apps[1].2.clone();
+                let refused = self.token(&apps[0], Some(&pim_user)).await;
+                anyhow::ensure!(refused.is_err(), "the wrong username was accepted");
+            }
+            if day < 6 {
+                self.clock.advance(chrono::Duration::days(1));
+            }
+        }
+        self.press_ctrl('r').await;
+        Ok(())
+    }
+
+    /// An access token for one of [`Session::add_traffic`]'s connections
+    /// (client id, secret, username, password), asked with `username`
+    /// when given (another connection's: refused, R24).
+    async fn token(
+        &self,
+        app: &(String, String, String, String),
+        username: Option<&str>,
+    ) -> Result<String> {
+        let (id, secret, user, password) = app;
+        let request = TokenRequest {
+            grant_type: Some("password".into()),
+            username: Some(username.unwrap_or(user).to_string()),
+            password: Some(SecretString::from(password.clone())),
+            refresh_token: None,
+            client: Some((id.clone(), SecretString::from(secret.clone()))),
+        };
+        self.service
+            .token(request)
+            .await
+            .map(|t| t.access_token)
+            .map_err(|e| anyhow::anyhow!("no token: {e:?}"))
+    }
+
+    /// One Web API call through the service's router.
+    async fn web_api(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<u16> {
+        use tower::ServiceExt;
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("/api/rest/v1{path}"))
+            .header("authorization", format!("Bearer {token}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req.body(axum::body::Body::from(body.unwrap_or_default().to_string()))?;
+        let resp = switchboard::server::router(self.service.clone())
+            .oneshot(req)
+            .await?;
+        Ok(resp.status().as_u16())
     }
 
     async fn press(&mut self, code: KeyCode) {

@@ -197,6 +197,7 @@ impl App {
                     }
                 }
             }
+            Context::Permissions => out.extend(self.permissions_disabled()),
             Context::Register => {
                 if let Some(i) = self.selected_integration()
                     && self.registration_refusal(i).is_some()

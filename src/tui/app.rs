@@ -17,6 +17,10 @@ use super::filter::FuzzyFilter;
 use super::flows::FlowModal;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
+use super::monitor::MonitorTab;
+use super::permissions::{
+    Catalog, CatalogChange, DeleteSet, PermissionsTab, SetForm, SetKind, SetPicker,
+};
 use super::register::{RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
 use super::replace::{self, InUse, ReplacePicker, ReplacePlan};
 use super::theme::Theme;
@@ -24,8 +28,8 @@ use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
     AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection, CredentialsInfo,
-    DemoLoaded, Flow, FlowInput, FlowSaved, Integration, Me, NewConnection, Quota, Registered,
-    Replaced, User,
+    DemoLoaded, Flow, FlowInput, FlowSaved, Integration, Me, MonitoringOverview, NewConnection,
+    Quota, Registered, Replaced, User,
 };
 
 /// Everything the backend said on a (re)load.
@@ -92,6 +96,26 @@ pub enum Msg {
     RetryDue,
     /// Time passed while something animates (the spinner).
     Tick,
+    /// The roles, groups and categories (Permissions tab).
+    CatalogLoaded(Result<Catalog, ClientError>),
+    /// The answer to a change of a role or group.
+    CatalogChanged(CatalogChange, Result<Option<String>, ClientError>),
+    /// The answer to giving a connection a role or a group (one PATCH).
+    PermissionsSet {
+        code: String,
+        kind: SetKind,
+        to: String,
+        result: Result<Connection, ClientError>,
+    },
+    /// The Monitor tab's data, by refresh generation: every connection's
+    /// last 7 days, and the wrong-credentials details of the selected one.
+    MonitoringLoaded {
+        generation: u64,
+        overview: Result<MonitoringOverview, ClientError>,
+        credentials: Option<(String, Result<CredentialsInfo, ClientError>)>,
+    },
+    /// Time for the Monitor tab's next refresh, by generation.
+    MonitorDue(u64),
 }
 
 /// Work for the event loop: backend calls run as tasks and come back as `Msg`.
@@ -159,6 +183,30 @@ pub enum Command {
     },
     /// Send `RetryDue` after the delay (reconnecting to a server).
     RetryAfter(Duration),
+    /// The roles, groups and categories.
+    LoadCatalog,
+    /// Create, change or delete a role or a group.
+    ChangeCatalog(CatalogChange),
+    /// Give a connection another role or group, in one PATCH that names
+    /// the version it read.
+    SetPermissions {
+        code: String,
+        kind: SetKind,
+        to: String,
+        version: u64,
+    },
+    /// The Monitor tab's data (quiet: no spinner, no draw unless it
+    /// changed).
+    RefreshMonitoring {
+        generation: u64,
+        /// The connection whose wrong-credentials details to fetch too.
+        code: Option<String>,
+    },
+    /// Send `MonitorDue(generation)` after the delay.
+    MonitorAfter {
+        generation: u64,
+        after: Duration,
+    },
 }
 
 /// What a revealed secret is for.
@@ -341,6 +389,60 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             tokio::time::sleep(delay).await;
             Msg::RetryDue
         }
+        Command::LoadCatalog => {
+            let result = async {
+                Ok(Catalog {
+                    roles: client.list_roles().await?,
+                    groups: client.list_groups().await?,
+                    categories: client.list_categories().await?,
+                })
+            }
+            .await;
+            Msg::CatalogLoaded(result)
+        }
+        Command::ChangeCatalog(change) => {
+            let result = super::permissions::execute_change(client, &change).await;
+            Msg::CatalogChanged(change, result)
+        }
+        Command::SetPermissions {
+            code,
+            kind,
+            to,
+            version,
+        } => {
+            let patch = ConnectionPatch {
+                role: (kind == SetKind::Roles).then(|| to.clone()),
+                group: (kind == SetKind::Groups).then(|| to.clone()),
+                version: Some(version),
+                ..Default::default()
+            };
+            let result = client.update_connection(&code, &patch).await;
+            Msg::PermissionsSet {
+                code,
+                kind,
+                to,
+                result,
+            }
+        }
+        Command::RefreshMonitoring { generation, code } => {
+            let overview = client.monitoring().await;
+            let credentials = match code {
+                Some(code) => {
+                    let r = client.credentials_info(&code).await;
+                    Some((code, r))
+                }
+                None => None,
+            };
+            Msg::MonitoringLoaded {
+                generation,
+                overview,
+                credentials,
+            }
+        }
+        Command::MonitorAfter { generation, after } => {
+            tokio::time::sleep(after).await;
+            Msg::MonitorDue(generation)
+        }
     })
 }
 
@@ -398,25 +500,36 @@ pub enum Confirm {
     /// `d` on a connection in use (R8): what uses it; yes opens the replace
     /// picker.
     DeleteInUse(Box<InUse>),
+    /// `d` on a role or a group: who uses it.
+    DeleteSet(Box<DeleteSet>),
 }
 
-/// The tabs that work, in order. (4 Permissions and 5 Monitor come with
-/// their issues; their numbers are kept free.)
+/// The tabs, in order (SPEC §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Connections,
     Register,
     Credentials,
+    Permissions,
+    Monitor,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Connections, Tab::Register, Tab::Credentials];
+    pub const ALL: [Tab; 5] = [
+        Tab::Connections,
+        Tab::Register,
+        Tab::Credentials,
+        Tab::Permissions,
+        Tab::Monitor,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Connections => "Connections",
             Tab::Register => "Register",
             Tab::Credentials => "Credentials",
+            Tab::Permissions => "Permissions",
+            Tab::Monitor => "Monitor",
         }
     }
 
@@ -426,6 +539,8 @@ impl Tab {
             Tab::Connections => Action::ShowConnections,
             Tab::Register => Action::ShowRegister,
             Tab::Credentials => Action::ShowCredentials,
+            Tab::Permissions => Action::ShowPermissions,
+            Tab::Monitor => Action::ShowMonitor,
         }
     }
 
@@ -486,6 +601,10 @@ pub enum Modal {
     Replace(Box<ReplacePicker>),
     /// The flow editor and its forms (Register tab).
     Flow(Box<FlowModal>),
+    /// Choosing a connection's role or group (Permissions tab).
+    Picker(Box<SetPicker>),
+    /// Naming a new role or group, or renaming one (Permissions tab).
+    SetForm(Box<SetForm>),
 }
 
 /// The whole app state.
@@ -498,6 +617,8 @@ pub struct App {
     pub tab: Tab,
     pub credentials: CredentialsTab,
     pub register: RegisterTab,
+    pub permissions: PermissionsTab,
+    pub monitor: MonitorTab,
     pub connections: Vec<Connection>,
     /// The integrations and flows the user sees.
     pub integrations: Vec<Integration>,
@@ -553,6 +674,8 @@ impl App {
             tab: Tab::Connections,
             credentials: CredentialsTab::default(),
             register: RegisterTab::default(),
+            permissions: PermissionsTab::default(),
+            monitor: MonitorTab::default(),
             connections: Vec::new(),
             integrations: Vec::new(),
             flows: Vec::new(),
@@ -632,6 +755,9 @@ impl App {
                         | Command::RevealTick { .. }
                         | Command::Suspend
                         | Command::RetryAfter(_)
+                        // The Monitor tab's own refreshes are quiet.
+                        | Command::RefreshMonitoring { .. }
+                        | Command::MonitorAfter { .. }
                 )
             })
             .count();
@@ -663,7 +789,8 @@ impl App {
     /// The context keys are looked up in.
     pub fn context(&self) -> Context {
         match self.modals.last() {
-            Some(Modal::Form(_) | Modal::Login(_)) => Context::Form,
+            Some(Modal::Form(_) | Modal::Login(_) | Modal::SetForm(_)) => Context::Form,
+            Some(Modal::Picker(_)) => Context::Picker,
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help { .. }) => Context::Help,
@@ -674,12 +801,14 @@ impl App {
                 Tab::Connections => Context::List,
                 Tab::Register => Context::Register,
                 Tab::Credentials => Context::Credentials,
+                Tab::Permissions => Context::Permissions,
+                Tab::Monitor => Context::Monitor,
             },
         }
     }
 
     /// The label of a connection, or its code when it is not loaded.
-    fn label_of(&self, code: &str) -> String {
+    pub(super) fn label_of(&self, code: &str) -> String {
         self.connections
             .iter()
             .find(|c| c.code == code)
@@ -900,6 +1029,40 @@ impl App {
             Msg::FlowDeleted(code, r) => {
                 self.finish_call();
                 self.on_flow_deleted(code, r)
+            }
+            Msg::CatalogLoaded(r) => {
+                self.finish_call();
+                self.on_catalog_loaded(r)
+            }
+            Msg::CatalogChanged(change, r) => {
+                self.finish_call();
+                self.on_catalog_changed(change, r)
+            }
+            Msg::PermissionsSet {
+                code,
+                kind,
+                to,
+                result,
+            } => {
+                self.finish_call();
+                self.on_permissions_set(code, kind, to, result)
+            }
+            Msg::MonitoringLoaded {
+                generation,
+                overview,
+                credentials,
+            } => {
+                let (changed, commands) =
+                    self.on_monitoring_loaded(generation, overview, credentials);
+                if !changed {
+                    // The same counts again: nothing to draw.
+                    return self.track(commands);
+                }
+                commands
+            }
+            Msg::MonitorDue(generation) => {
+                let commands = self.on_monitor_due(generation);
+                return self.track(commands);
             }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
@@ -1163,11 +1326,19 @@ impl App {
     /// Fetches what the open tab shows about the selected connection, when
     /// it is not held yet (or always, with `again`).
     fn load_for_selection(&mut self, again: bool) -> Vec<Command> {
+        // What the tab shows whatever is selected.
+        let mut commands = match self.tab {
+            Tab::Permissions if again || self.permissions.catalog.is_none() => {
+                vec![Command::LoadCatalog]
+            }
+            Tab::Monitor if again => self.request_monitor_refresh().into_iter().collect(),
+            _ => Vec::new(),
+        };
         let Some(c) = self.selected_connection() else {
             self.audit = None;
             self.credentials.info = None;
             self.credentials.hide();
-            return Vec::new();
+            return commands;
         };
         let code = c.code.clone();
         if let Some(v) = c.visual.clone() {
@@ -1179,34 +1350,46 @@ impl App {
         }
         match self.tab {
             Tab::Connections => {
-                if self.audit.as_ref().is_some_and(|(c, _)| *c == code) {
-                    Vec::new()
-                } else {
-                    vec![Command::LoadAudit(code)]
+                if self.audit.as_ref().is_none_or(|(c, _)| *c != code) {
+                    commands.push(Command::LoadAudit(code));
                 }
             }
             // The used-by comes with the load.
-            Tab::Register => Vec::new(),
-            Tab::Credentials => {
-                if !again && self.credentials.info_for(&code).is_some() {
-                    Vec::new()
-                } else {
-                    vec![Command::LoadCredentials(code)]
+            Tab::Register => {}
+            // Role and group come with the connection.
+            Tab::Permissions => self.permissions_follow_selection(),
+            // The Monitor tab shows the wrong-credentials details (R24).
+            Tab::Credentials | Tab::Monitor => {
+                if again || self.credentials.info_for(&code).is_none() {
+                    commands.push(Command::LoadCredentials(code));
                 }
             }
         }
+        commands
     }
 
     /// Opens a tab; the selection and filter stay as they are.
-    fn switch_tab(&mut self, tab: Tab) -> Vec<Command> {
+    pub(super) fn switch_tab(&mut self, tab: Tab) -> Vec<Command> {
         if tab == self.tab {
             return Vec::new();
         }
         if self.tab == Tab::Credentials {
             self.credentials.hide();
         }
+        if self.tab == Tab::Monitor {
+            self.monitor_left();
+        }
         self.tab = tab;
-        self.load_for_selection(false)
+        let mut commands = self.load_for_selection(false);
+        match tab {
+            // Roles and groups may have changed elsewhere: fetch them anew.
+            Tab::Permissions if !commands.contains(&Command::LoadCatalog) => {
+                commands.push(Command::LoadCatalog);
+            }
+            Tab::Monitor => commands.extend(self.monitor_entered()),
+            _ => {}
+        }
+        commands
     }
 
     fn on_input(&mut self, event: Event) -> Vec<Command> {
@@ -1225,6 +1408,8 @@ impl App {
                     picker.paste(&text);
                 } else if let Some(Modal::Flow(m)) = self.modals.last_mut() {
                     m.paste(&text);
+                } else if let Some(Modal::SetForm(form)) = self.modals.last_mut() {
+                    form.paste(&text);
                 } else if self.filter_editing {
                     let q = format!("{}{}", self.filter.query(), text.replace(['\n', '\r'], ""));
                     self.set_filter(&q);
@@ -1307,11 +1492,27 @@ impl App {
                     }
                     return Some(Vec::new());
                 }
+                if self.tab == Tab::Monitor && inside(self.monitor.all_row) {
+                    self.monitor.all = true;
+                    return Some(Vec::new());
+                }
                 if !inside(area) {
                     return None;
                 }
                 if self.tab == Tab::Credentials {
                     self.credentials.focus = Focus::List;
+                }
+                if self.tab == Tab::Permissions {
+                    self.permissions.focus = super::permissions::PermFocus::List;
+                }
+                if self.tab == Tab::Monitor && self.monitor.all {
+                    // A click on a connection leaves "All connections".
+                    self.monitor.all = false;
+                    let row = self.offset + usize::from(m.row - area.y);
+                    if row < self.filter.visible().len() {
+                        self.selected = row;
+                    }
+                    return Some(self.selection_changed());
                 }
                 if self.tab == Tab::Register {
                     self.register.focus = RegFocus::Connections;
@@ -1329,7 +1530,7 @@ impl App {
     }
 
     /// The shared list's motion keys (every tab that shows it).
-    fn move_in_list(&mut self, action: Action) -> Vec<Command> {
+    pub(super) fn move_in_list(&mut self, action: Action) -> Vec<Command> {
         let delta = match action {
             Action::Up => -1,
             Action::Down => 1,
@@ -1341,7 +1542,7 @@ impl App {
         self.move_selection(delta)
     }
 
-    fn move_selection(&mut self, delta: isize) -> Vec<Command> {
+    pub(super) fn move_selection(&mut self, delta: isize) -> Vec<Command> {
         let n = self.filter.visible().len();
         if n == 0 {
             return Vec::new();
@@ -1407,6 +1608,8 @@ impl App {
             Some(Action::ShowConnections) => Some(Tab::Connections),
             Some(Action::ShowRegister) => Some(Tab::Register),
             Some(Action::ShowCredentials) => Some(Tab::Credentials),
+            Some(Action::ShowPermissions) => Some(Tab::Permissions),
+            Some(Action::ShowMonitor) => Some(Tab::Monitor),
             _ => None,
         } {
             return self.switch_tab(tab);
@@ -1418,6 +1621,9 @@ impl App {
             Context::List => self.on_list_key(action),
             Context::Credentials => self.on_credentials_key(action),
             Context::Register => self.on_register_key(action),
+            Context::Permissions => self.on_permissions_key(action),
+            Context::Picker => self.on_picker_key(action),
+            Context::Monitor => self.on_monitor_key(action),
             Context::Filter => self.on_filter_key(action, &key),
             Context::Form => self.on_form_key(action, &key),
             Context::Confirm => self.on_confirm_key(action),
@@ -1585,7 +1791,7 @@ impl App {
     }
 
     /// Esc on a list: clears the query first, then the stale filter.
-    fn clear_one_filter(&mut self) -> Vec<Command> {
+    pub(super) fn clear_one_filter(&mut self) -> Vec<Command> {
         if self.filter.is_active() {
             self.set_filter("");
         } else {
@@ -1748,7 +1954,7 @@ impl App {
     }
 
     /// Keys both tabs share.
-    fn on_shared_key(&mut self, action: Action) -> Vec<Command> {
+    pub(super) fn on_shared_key(&mut self, action: Action) -> Vec<Command> {
         match action {
             Action::Refresh => vec![Command::Load],
             Action::Login => {
@@ -2118,7 +2324,7 @@ impl App {
     }
 
     /// The selected connection's code; says so when there is none.
-    fn selected_code(&mut self) -> Option<String> {
+    pub(super) fn selected_code(&mut self) -> Option<String> {
         let code = self.selected_connection().map(|c| c.code.clone());
         if code.is_none() {
             self.set_status(StatusKind::Info, "No connection selected");
@@ -2359,6 +2565,9 @@ impl App {
         if matches!(self.modals.last(), Some(Modal::Login(_))) {
             return self.on_login_key(action, key);
         }
+        if matches!(self.modals.last(), Some(Modal::SetForm(_))) {
+            return self.on_set_form_key(action, key);
+        }
         let original = match self.modals.last() {
             Some(Modal::Form(f)) => match &f.mode {
                 super::form::FormMode::Edit { code } => {
@@ -2431,6 +2640,21 @@ impl App {
                 return Vec::new();
             }
             Confirm::DeleteInUse(_) => ("Nothing deleted".to_string(), Vec::new()),
+            Confirm::DeleteSet(set) if yes => {
+                self.permissions.saving = true;
+                (
+                    format!("Deleting the {} {}…", set.kind.one(), set.label),
+                    vec![Command::ChangeCatalog(set.change())],
+                )
+            }
+            Confirm::DeleteSet(set) => (
+                format!(
+                    "Nothing deleted; the {} {} stays",
+                    set.kind.one(),
+                    set.label
+                ),
+                Vec::new(),
+            ),
             Confirm::Replace(plan) if yes => {
                 if matches!(self.modals.last(), Some(Modal::Replace(_))) {
                     self.modals.pop();

@@ -189,7 +189,7 @@ impl CredentialsTab {
 }
 
 /// Width of the connection list beside the card.
-fn list_width(total: u16) -> u16 {
+pub(super) fn list_width(total: u16) -> u16 {
     (total * 3 / 10).clamp(18, 36)
 }
 
@@ -222,8 +222,15 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
-    let t = app.theme.clone();
     let focused = app.credentials.focus == Focus::List;
+    side_list(app, area, buf, focused);
+}
+
+/// The shared connection list of the side tabs (Credentials, Permissions):
+/// the filter line when one is typed or set, then a row per shown
+/// connection with its ⚠ flag.
+pub(super) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bool) {
+    let t = app.theme.clone();
     let total = app.connections.len();
     let title = if app.filter.narrows() || app.filter_editing {
         format!(" {} ", list_count(app))

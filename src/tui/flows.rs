@@ -1340,7 +1340,7 @@ pub fn render_reminder(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-fn modal_frame<'a>(t: &Theme, title: String) -> Block<'a> {
+pub(super) fn modal_frame<'a>(t: &Theme, title: String) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Double)
         .padding(Padding::horizontal(1))
@@ -1348,7 +1348,7 @@ fn modal_frame<'a>(t: &Theme, title: String) -> Block<'a> {
 }
 
 /// Key hints of a context as wrapped lines.
-fn hint_lines(app: &App, context: Context, room: usize) -> Vec<Line<'static>> {
+pub(super) fn hint_lines(app: &App, context: Context, room: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut lines = Vec::new();
     let mut spans: Vec<Span<'static>> = Vec::new();
@@ -1399,7 +1399,7 @@ pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) 
     }
 }
 
-fn input_spans<'a>(t: &Theme, input: &TextInput, focused: bool) -> Vec<Span<'a>> {
+pub(super) fn input_spans<'a>(t: &Theme, input: &TextInput, focused: bool) -> Vec<Span<'a>> {
     if !focused {
         return vec![Span::raw(input.value.clone())];
     }

@@ -22,6 +22,13 @@ pub enum Context {
     /// Choosing a step's connection in the flow editor.
     StepPicker,
     Credentials,
+    /// The Permissions tab: a connection's role and group, the roles and
+    /// groups themselves (R10, R11).
+    Permissions,
+    /// Choosing a connection's role or group (Permissions tab).
+    Picker,
+    /// The Monitor tab (R23, R24).
+    Monitor,
     /// The replace picker (R16a): typing filters the connections.
     Replace,
     Filter,
@@ -32,7 +39,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 16] = [
         Context::Global,
         Context::Tabs,
         Context::List,
@@ -40,6 +47,9 @@ impl Context {
         Context::FlowEditor,
         Context::StepPicker,
         Context::Credentials,
+        Context::Permissions,
+        Context::Picker,
+        Context::Monitor,
         Context::Replace,
         Context::Filter,
         Context::Form,
@@ -57,6 +67,9 @@ impl Context {
             Context::FlowEditor => "flow_editor",
             Context::StepPicker => "step_picker",
             Context::Credentials => "credentials",
+            Context::Permissions => "permissions",
+            Context::Picker => "picker",
+            Context::Monitor => "monitor",
             Context::Replace => "replace",
             Context::Filter => "filter",
             Context::Form => "form",
@@ -76,6 +89,9 @@ impl Context {
             Context::FlowEditor => "Flow editor (Register tab)",
             Context::StepPicker => "Choosing a step's connection (flow editor)",
             Context::Credentials => "Credentials tab",
+            Context::Permissions => "Permissions tab",
+            Context::Picker => "Choosing a role or group (Permissions tab)",
+            Context::Monitor => "Monitor tab",
             Context::Replace => "Replacing a connection (r in the Connections tab)",
             Context::Filter => "While typing a filter",
             Context::Form => "In a form",
@@ -90,9 +106,11 @@ impl Context {
     fn fallbacks(self) -> &'static [Context] {
         match self {
             Context::Global => &[],
-            Context::List | Context::Register | Context::Credentials => {
-                &[Context::Tabs, Context::Global]
-            }
+            Context::List
+            | Context::Register
+            | Context::Credentials
+            | Context::Permissions
+            | Context::Monitor => &[Context::Tabs, Context::Global],
             _ => &[Context::Global],
         }
     }
@@ -134,6 +152,8 @@ pub enum Action {
     ShowConnections,
     ShowRegister,
     ShowCredentials,
+    ShowPermissions,
+    ShowMonitor,
     Open,
     FocusList,
     FocusCard,
@@ -161,10 +181,20 @@ pub enum Action {
     PrevScope,
     PrevChoice,
     NextChoice,
+    // The Permissions tab.
+    PaneLeft,
+    PaneRight,
+    ShowRoles,
+    ShowGroups,
+    Pick,
+    // The Monitor tab.
+    ShowAll,
 }
 
 /// Actions whose hints show as one: "↑↓ move", "←→ list/card".
-const PAIRED: [(Action, Action); 5] = [
+const PAIRED: [(Action, Action); 7] = [
+    (Action::PaneLeft, Action::PaneRight),
+    (Action::ShowRoles, Action::ShowGroups),
     (Action::Up, Action::Down),
     (Action::FocusList, Action::FocusCard),
     (Action::FocusIntegrations, Action::FocusConnections),
@@ -215,6 +245,20 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         "credentials",
         Action::ShowCredentials,
         "the Credentials tab",
+        None,
+    ),
+    (
+        Context::Tabs,
+        "permissions",
+        Action::ShowPermissions,
+        "the Permissions tab",
+        None,
+    ),
+    (
+        Context::Tabs,
+        "monitor",
+        Action::ShowMonitor,
+        "the Monitor tab",
         None,
     ),
     (Context::List, "up", Action::Up, "move up", Some("move")),
@@ -736,6 +780,248 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         "quit",
         Some("quit"),
     ),
+    (
+        Context::Permissions,
+        "up",
+        Action::Up,
+        "previous row of the focused pane",
+        Some("move"),
+    ),
+    (
+        Context::Permissions,
+        "down",
+        Action::Down,
+        "next row of the focused pane (past the role and group: the roles or groups)",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "first",
+        Action::First,
+        "first row",
+        None,
+    ),
+    (Context::Permissions, "last", Action::Last, "last row", None),
+    (
+        Context::Permissions,
+        "page_up",
+        Action::PageUp,
+        "page up",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "pane_left",
+        Action::PaneLeft,
+        "focus the pane on the left",
+        Some("pane"),
+    ),
+    (
+        Context::Permissions,
+        "pane_right",
+        Action::PaneRight,
+        "focus the pane on the right",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "show_roles",
+        Action::ShowRoles,
+        "show and focus the roles",
+        Some("roles/groups"),
+    ),
+    (
+        Context::Permissions,
+        "show_groups",
+        Action::ShowGroups,
+        "show and focus the groups",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "pick",
+        Action::Pick,
+        "choose another role or group for the connection (one change, at once)",
+        Some("choose"),
+    ),
+    (
+        Context::Permissions,
+        "toggle",
+        Action::Toggle,
+        "grant/revoke a permission, or cycle a category's level none→view→edit; saved at once",
+        Some("toggle"),
+    ),
+    (
+        Context::Permissions,
+        "new",
+        Action::New,
+        "new role or group (whichever is shown)",
+        Some("new"),
+    ),
+    (
+        Context::Permissions,
+        "rename",
+        Action::Edit,
+        "rename the highlighted role or group",
+        Some("rename"),
+    ),
+    (
+        Context::Permissions,
+        "delete",
+        Action::Delete,
+        "delete the highlighted role or group (asks first; refused while a connection uses it)",
+        Some("delete"),
+    ),
+    (
+        Context::Permissions,
+        "filter",
+        Action::Filter,
+        "fuzzy filter the connections",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "back",
+        Action::Back,
+        "clear the filter, else back to Connections",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "refresh",
+        Action::Refresh,
+        "reload from the backend",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "login",
+        Action::Login,
+        "log in to the server again",
+        None,
+    ),
+    (
+        Context::Permissions,
+        "help",
+        Action::Help,
+        "all keys",
+        Some("help"),
+    ),
+    (
+        Context::Permissions,
+        "quit",
+        Action::Quit,
+        "quit",
+        Some("quit"),
+    ),
+    (
+        Context::Picker,
+        "up",
+        Action::Up,
+        "previous choice",
+        Some("move"),
+    ),
+    (Context::Picker, "down", Action::Down, "next choice", None),
+    (
+        Context::Picker,
+        "choose",
+        Action::Apply,
+        "give the connection the highlighted one (one change, at once)",
+        Some("choose"),
+    ),
+    (
+        Context::Picker,
+        "cancel",
+        Action::Cancel,
+        "close, nothing changed",
+        Some("cancel"),
+    ),
+    (
+        Context::Monitor,
+        "up",
+        Action::Up,
+        "previous connection (All connections at the top)",
+        Some("move"),
+    ),
+    (
+        Context::Monitor,
+        "down",
+        Action::Down,
+        "next connection",
+        None,
+    ),
+    (
+        Context::Monitor,
+        "first",
+        Action::First,
+        "All connections",
+        None,
+    ),
+    (
+        Context::Monitor,
+        "last",
+        Action::Last,
+        "last connection",
+        None,
+    ),
+    (Context::Monitor, "page_up", Action::PageUp, "page up", None),
+    (
+        Context::Monitor,
+        "page_down",
+        Action::PageDown,
+        "page down",
+        None,
+    ),
+    (
+        Context::Monitor,
+        "all",
+        Action::ShowAll,
+        "all connections together",
+        Some("all"),
+    ),
+    (
+        Context::Monitor,
+        "filter",
+        Action::Filter,
+        "fuzzy filter the connections",
+        Some("filter"),
+    ),
+    (
+        Context::Monitor,
+        "back",
+        Action::Back,
+        "clear the filter, else back to Connections",
+        None,
+    ),
+    (
+        Context::Monitor,
+        "refresh",
+        Action::Refresh,
+        "reload now (the tab also refreshes by itself while open)",
+        None,
+    ),
+    (
+        Context::Monitor,
+        "login",
+        Action::Login,
+        "log in to the server again",
+        None,
+    ),
+    (
+        Context::Monitor,
+        "help",
+        Action::Help,
+        "all keys",
+        Some("help"),
+    ),
+    (Context::Monitor, "quit", Action::Quit, "quit", Some("quit")),
     (
         Context::Replace,
         "up",
@@ -1360,10 +1646,46 @@ mod tests {
                 Some(Action::ShowRegister)
             );
         }
-        // Numbers of tabs that do not exist yet are not bound.
-        for n in ['4', '5'] {
-            assert_eq!(km.action(Context::List, &ev(KeyCode::Char(n), none)), None);
+        // Every tab has its number, in every tab that shows no text field.
+        for context in [
+            Context::List,
+            Context::Register,
+            Context::Credentials,
+            Context::Permissions,
+            Context::Monitor,
+        ] {
+            assert_eq!(
+                km.action(context, &ev(KeyCode::Char('4'), none)),
+                Some(Action::ShowPermissions)
+            );
+            assert_eq!(
+                km.action(context, &ev(KeyCode::Char('5'), none)),
+                Some(Action::ShowMonitor)
+            );
+            assert_eq!(
+                km.action(context, &ev(KeyCode::Tab, none)),
+                Some(Action::NextTab)
+            );
         }
+        assert_eq!(
+            km.action(Context::Picker, &ev(KeyCode::Char('4'), none)),
+            None
+        );
+    }
+
+    #[test]
+    fn permissions_hints_pair_the_pane_and_sub_tab_keys() {
+        let km = Keymap::default_keymap();
+        let hints = km.hints(Context::Permissions);
+        assert!(hints.contains(&("←→".to_string(), "pane")), "{hints:?}");
+        assert!(
+            hints.contains(&("[]".to_string(), "roles/groups")),
+            "{hints:?}"
+        );
+        assert!(
+            hints.contains(&("Space".to_string(), "toggle")),
+            "{hints:?}"
+        );
     }
 
     #[test]

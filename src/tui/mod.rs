@@ -9,6 +9,8 @@ pub mod filter;
 pub mod flows;
 pub mod form;
 pub mod keymap;
+pub mod monitor;
+pub mod permissions;
 pub mod register;
 pub mod replace;
 pub mod theme;
@@ -240,7 +242,8 @@ pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
 
 /// Runs commands to completion, feeding each answer back into the app, as
 /// the event loop would but in order and without a terminal. Timers
-/// (clipboard expiry, a revealed secret's countdown) and suspends are
+/// (clipboard expiry, a revealed secret's countdown, the Monitor tab's next
+/// refresh) and suspends are
 /// skipped: tests send those messages themselves. Tests, benchmarks and the
 /// screenshot renderer drive the app with it.
 pub async fn settle(app: &mut App, commands: Vec<Command>) {
@@ -248,7 +251,10 @@ pub async fn settle(app: &mut App, commands: Vec<Command>) {
     while let Some(command) = queue.pop_front() {
         if matches!(
             command,
-            Command::ExpireClipboard { .. } | Command::RevealTick { .. } | Command::Suspend
+            Command::ExpireClipboard { .. }
+                | Command::RevealTick { .. }
+                | Command::MonitorAfter { .. }
+                | Command::Suspend
         ) {
             continue;
         }

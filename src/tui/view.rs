@@ -200,6 +200,14 @@ fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
         super::register::render(app, area, buf);
         return;
     }
+    if app.tab == Tab::Permissions {
+        super::permissions::render(app, area, buf);
+        return;
+    }
+    if app.tab == Tab::Monitor {
+        super::monitor::render(app, area, buf);
+        return;
+    }
     if app.connections.is_empty() {
         render_empty(app, area, buf);
         return;
@@ -475,6 +483,19 @@ pub(super) fn draw_list_rows(
     rows: Rect,
     buf: &mut Buffer,
     focused: bool,
+    draw: impl FnMut(&App, usize, &super::filter::Highlights, bool, Rect, &mut Buffer),
+) {
+    draw_list_rows_marking(app, rows, buf, focused, true, draw);
+}
+
+/// [`draw_list_rows`], with the selection's style only when `mark` (the
+/// Monitor tab's "All connections" row may hold the selection instead).
+pub(super) fn draw_list_rows_marking(
+    app: &mut App,
+    rows: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+    mark: bool,
     mut draw: impl FnMut(&App, usize, &super::filter::Highlights, bool, Rect, &mut Buffer),
 ) {
     if app.filter.visible().is_empty() {
@@ -494,7 +515,7 @@ pub(super) fn draw_list_rows(
             height: 1,
             ..rows
         };
-        let style = match (selected, focused) {
+        let style = match (selected && mark, focused) {
             (true, true) => app.theme.selected,
             (true, false) => app.theme.title,
             _ => Style::new(),
@@ -924,6 +945,9 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
             *hint = moves;
         }
     }
+    if context == Context::Permissions {
+        hints = super::permissions::footer_hints(app);
+    }
     if context == Context::List && app.loaded && app.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
         if let Some(first) = demo.split('/').next() {
@@ -991,8 +1015,13 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
         Modal::Confirm(Confirm::QuitWithPending(changes, integrations)) => {
             super::register::render_quit_confirm(app, *changes, *integrations, area, buf)
         }
+        Modal::Confirm(Confirm::DeleteSet(d)) => {
+            super::permissions::render_delete(app, d, area, buf)
+        }
         Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
         Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
+        Modal::Picker(p) => super::permissions::render_picker(app, p, area, buf),
+        Modal::SetForm(f) => super::permissions::render_form(app, f, area, buf),
         Modal::Help { scroll } => render_help(app, *scroll, area, buf),
         Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
     }
@@ -1015,7 +1044,8 @@ fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
         Confirm::Registrations(_)
         | Confirm::QuitWithPending(..)
         | Confirm::Replace(_)
-        | Confirm::DeleteInUse(_) => return,
+        | Confirm::DeleteInUse(_)
+        | Confirm::DeleteSet(_) => return,
         Confirm::Delete { code, label } => (
             "Delete connection",
             "Delete",
