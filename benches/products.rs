@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
-use switchboard::model::{NewConnection, Source, UserKind};
+use switchboard::model::{FlowType, NewConnection, Source, UserKind};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::{Actor, Service};
 use switchboard::store::{Store, StoredProduct, sqlite_paths};
@@ -72,13 +72,15 @@ async fn fixture() -> Fixture {
     let mut tokens = Vec::new();
     for i in 0..CONCURRENCY {
         // The default role User lists products; the default group All sees
-        // them all.
+        // them all. Destinations: every read is counted (R23), so this
+        // measures the API with monitoring on.
         let created = service
             .create_connection(
                 &actor,
                 Source::Cli,
                 NewConnection {
                     label: format!("Bench reader {i}"),
+                    flow_type: FlowType::Destination,
                     ..Default::default()
                 },
             )
