@@ -3062,17 +3062,17 @@ async fn a_new_flow_never_overwrites_one_saved_meanwhile_and_r_changes_its_code(
 // ---------------------------------------------------------------------------
 
 /// Categories, roles and a group beside the demo: a small tree
-/// (Electronics > Phones, Laptops; Clothing), a reader and a writer role, a
-/// group that views Electronics and edits Phones; SAP S/4HANA Production has
+/// (Devices > Phones, Laptops; Clothing), a reader and a writer role, a
+/// group that views Devices and edits Phones; SAP S/4HANA Production has
 /// the writer role.
 async fn permissions_setup(client: &Client) {
     use switchboard::model::{
         CategoryGrant, CategoryLevel, NewCategory, NewGroup, NewRole, Permission,
     };
     for (code, label, parent) in [
-        ("electronics", "Electronics", None),
-        ("phones", "Phones", Some("electronics")),
-        ("laptops", "Laptops", Some("electronics")),
+        ("devices", "Devices", None),
+        ("phones", "Phones", Some("devices")),
+        ("laptops", "Laptops", Some("devices")),
         ("clothing", "Clothing", None),
     ] {
         client
@@ -3115,7 +3115,7 @@ async fn permissions_setup(client: &Client) {
             label: "EU shop".into(),
             permissions: vec![
                 CategoryGrant {
-                    category: "electronics".into(),
+                    category: "devices".into(),
                     level: CategoryLevel::View,
                 },
                 CategoryGrant {
@@ -3197,6 +3197,84 @@ fn requests_since(sent: &std::sync::Mutex<Vec<String>>, from: usize) -> Vec<Stri
     sent.lock().unwrap()[from..].to_vec()
 }
 
+/// The code of the highlighted role or group (whichever the lower panes
+/// show).
+fn selected_set_code(h: &Harness) -> Option<String> {
+    let p = &h.app.permissions;
+    p.selected_role()
+        .map(|r| r.code.clone())
+        .or_else(|| p.selected_group().map(|g| g.code.clone()))
+}
+
+/// Moves the highlight of the roles or groups pane (focused, by `[` or
+/// `]`) to the role or group `code`, by the arrow keys.
+async fn select_set(h: &mut Harness, code: &str) {
+    assert_eq!(
+        h.app.permissions.focus,
+        switchboard::tui::permissions::PermFocus::Sets
+    );
+    let catalog = h.app.permissions.catalog().expect("the catalog is loaded");
+    let count = catalog.roles.len() + catalog.groups.len();
+    h.press(KeyCode::Char('g')).await;
+    for _ in 0..count {
+        if selected_set_code(h).as_deref() == Some(code) {
+            break;
+        }
+        h.press(KeyCode::Char('j')).await;
+    }
+    assert_eq!(
+        selected_set_code(h).as_deref(),
+        Some(code),
+        "{code} is not shown"
+    );
+}
+
+/// Moves the highlight of a group's categories (focused) to the category
+/// `code`, by the arrow keys.
+async fn select_category(h: &mut Harness, code: &str) {
+    use switchboard::tui::permissions::{PermFocus, category_rows};
+    assert_eq!(h.app.permissions.focus, PermFocus::Grants);
+    let row_code = |h: &Harness| {
+        let p = &h.app.permissions;
+        let group = p.selected_group().expect("a group is highlighted");
+        category_rows(&p.catalog().unwrap().categories, group)
+            .get(p.grant)
+            .map(|r| r.code.clone())
+    };
+    let count = h.app.permissions.catalog().unwrap().categories.len();
+    h.press(KeyCode::Char('g')).await;
+    for _ in 0..count {
+        if row_code(h).as_deref() == Some(code) {
+            break;
+        }
+        h.press(KeyCode::Char('j')).await;
+    }
+    assert_eq!(row_code(h).as_deref(), Some(code), "{code} is not shown");
+}
+
+/// In the open role or group picker, moves the highlight to the choice
+/// `code`, by the arrow keys.
+async fn pick(h: &mut Harness, code: &str) {
+    let (at, selected) = match h.app.modals.last() {
+        Some(Modal::Picker(p)) => (
+            p.choices
+                .iter()
+                .position(|(c, _, _)| c == code)
+                .unwrap_or_else(|| panic!("{code} is not a choice: {:?}", p.choices)),
+            p.selected,
+        ),
+        _ => panic!("no picker is open"),
+    };
+    let k = if at < selected { 'k' } else { 'j' };
+    for _ in 0..at.abs_diff(selected) {
+        h.press(KeyCode::Char(k)).await;
+    }
+    match h.app.modals.last() {
+        Some(Modal::Picker(p)) => assert_eq!(p.choices[p.selected].0, code),
+        _ => panic!("the picker closed"),
+    }
+}
+
 #[tokio::test]
 async fn snapshot_r10_r11_permissions_tab_shows_the_default_warning_and_the_roles_with_checkboxes()
 {
@@ -3209,8 +3287,13 @@ async fn snapshot_r10_r11_permissions_tab_shows_the_default_warning_and_the_role
         ),
         "{screen}"
     );
-    assert!(screen.contains("[ Roles · 3"), "{screen}");
-    // The highlighted role (User) with its checkboxes.
+    // The demo's three roles, the two of the setup and User.
+    assert!(screen.contains("[ Roles · 6"), "{screen}");
+    // The highlighted role (User, the connection's) with its checkboxes.
+    assert_eq!(
+        h.app.permissions.selected_role().map(|r| r.code.as_str()),
+        Some(switchboard::model::DEFAULT_ROLE)
+    );
     for line in [
         "[x] api.access",
         "[x] products.list",
@@ -3249,8 +3332,8 @@ async fn snapshot_r11_groups_show_their_category_levels_own_and_inherited() {
         h.app.permissions.focus,
         switchboard::tui::permissions::PermFocus::Sets
     );
-    // All, then EU shop.
-    h.press(KeyCode::Char('j')).await;
+    // EU shop, then its categories.
+    select_set(&mut h, "eu_shop").await;
     h.press(KeyCode::Char('l')).await;
     let screen = h.screen();
     assert!(screen.contains("EU shop · categories"), "{screen}");
@@ -3261,16 +3344,17 @@ async fn snapshot_r11_groups_show_their_category_levels_own_and_inherited() {
             .unwrap_or_else(|| panic!("no {label}: {screen}"))
             .to_string()
     };
-    assert!(line_of("Electronics").contains("[view]"), "{screen}");
+    assert!(line_of("Devices").contains("[view]"), "{screen}");
     assert!(line_of("  Laptops").contains("[ · ]"), "{screen}");
     assert!(
-        line_of("  Laptops").contains("view from Electronics"),
+        line_of("  Laptops").contains("view from Devices"),
         "inherited: {screen}"
     );
     assert!(line_of("  Phones").contains("[edit]"), "{screen}");
     assert!(line_of("Clothing").contains("[ · ]  none"), "{screen}");
     snap!("permissions_groups", screen);
-    // Space on Clothing (the first row): view, saved at once in one request.
+    // Space on Clothing: view, saved at once in one request.
+    select_category(&mut h, "clothing").await;
     h.press(KeyCode::Char(' ')).await;
     let g = h.app.client.get_group("eu_shop").await.unwrap();
     assert!(
@@ -3285,7 +3369,7 @@ async fn snapshot_r11_groups_show_their_category_levels_own_and_inherited() {
     );
     // All grants everything: Space is refused, with the reason.
     h.press(KeyCode::Char('h')).await;
-    h.press(KeyCode::Char('k')).await;
+    select_set(&mut h, switchboard::model::DEFAULT_GROUP).await;
     h.press(KeyCode::Char('l')).await;
     h.press(KeyCode::Char(' ')).await;
     assert!(
@@ -3310,11 +3394,9 @@ async fn snapshot_r10_the_role_picker_sends_one_patch_and_the_new_role_shows() {
         "{screen}"
     );
     snap!("permissions_picker", screen);
-    // Catalog reader, Catalog writer, User (by label; User is current):
-    // choose the reader.
+    // The roles by label (User is current): choose Catalog reader.
     let before = sent.lock().unwrap().len();
-    h.press(KeyCode::Char('k')).await;
-    h.press(KeyCode::Char('k')).await;
+    pick(&mut h, "catalog_reader").await;
     h.press(KeyCode::Enter).await;
     let requests = requests_since(&sent, before);
     let writes: Vec<&String> = requests.iter().filter(|r| !r.starts_with("GET ")).collect();
@@ -3369,10 +3451,10 @@ async fn snapshot_r10_the_role_picker_sends_one_patch_and_the_new_role_shows() {
 #[tokio::test]
 async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_its_label() {
     let (mut h, sent) = on_permissions(120, 32).await;
-    // [ roles (User, the connection's, is highlighted); g Catalog reader;
+    // [ roles (User, the connection's, is highlighted); Catalog reader;
     // → its permissions; ↓↓ products.edit.
     h.press(KeyCode::Char('[')).await;
-    h.press(KeyCode::Char('g')).await;
+    select_set(&mut h, "catalog_reader").await;
     h.press(KeyCode::Char('l')).await;
     h.press(KeyCode::Char('j')).await;
     h.press(KeyCode::Char('j')).await;
@@ -3393,19 +3475,23 @@ async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_
             .contains(&switchboard::model::Permission::ProductsEdit)
     );
     assert!(h.screen().contains("[x] products.edit"));
-    // n: a new role; the code fills in from the label.
+    // n: a new role; the code fills in from the label (not the demo's
+    // Read only, whose code is taken).
     h.press(KeyCode::Char('n')).await;
-    h.type_str("Read Only!").await;
+    h.type_str("Stock Viewer!").await;
     let screen = h.screen();
-    assert!(screen.contains("read_only  (from the label)"), "{screen}");
+    assert!(
+        screen.contains("stock_viewer  (from the label)"),
+        "{screen}"
+    );
     assert!(
         screen.contains("It starts with what User grants"),
         "{screen}"
     );
     h.press(KeyCode::Enter).await;
     assert!(h.app.modals.is_empty(), "{}", h.screen());
-    let role = h.app.client.get_role("read_only").await.unwrap();
-    assert_eq!(role.label, "Read Only!");
+    let role = h.app.client.get_role("stock_viewer").await.unwrap();
+    assert_eq!(role.label, "Stock Viewer!");
     assert_eq!(
         role.permissions,
         [
@@ -3415,7 +3501,7 @@ async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_
     );
     assert_eq!(
         h.app.permissions.selected_role().map(|r| r.code.as_str()),
-        Some("read_only"),
+        Some("stock_viewer"),
         "the new role is highlighted"
     );
     // e renames it; a taken code is refused beside its field.
@@ -3423,8 +3509,8 @@ async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_
     h.type_str(" role").await;
     h.press(KeyCode::Enter).await;
     assert_eq!(
-        h.app.client.get_role("read_only").await.unwrap().label,
-        "Read Only! role"
+        h.app.client.get_role("stock_viewer").await.unwrap().label,
+        "Stock Viewer! role"
     );
     h.press(KeyCode::Char('n')).await;
     h.type_str("Catalog Reader").await;
@@ -3440,10 +3526,9 @@ async fn r10_space_grants_a_permission_in_one_request_and_n_creates_a_role_from_
 #[tokio::test]
 async fn d_names_who_uses_a_role_and_the_server_refuses_while_it_is_used() {
     let (mut h, _) = on_permissions(120, 32).await;
-    // Catalog writer (the second by label): used by SAP S/4HANA Production.
+    // Catalog writer: used by SAP S/4HANA Production.
     h.press(KeyCode::Char('[')).await;
-    h.press(KeyCode::Char('g')).await;
-    h.press(KeyCode::Char('j')).await;
+    select_set(&mut h, "catalog_writer").await;
     h.press(KeyCode::Char('d')).await;
     let screen = h.screen();
     assert!(
@@ -3464,15 +3549,15 @@ async fn d_names_who_uses_a_role_and_the_server_refuses_while_it_is_used() {
     );
     assert!(h.app.client.get_role("catalog_writer").await.is_ok());
     // The default role cannot be deleted: said before any request.
-    h.press(KeyCode::Char('G')).await;
+    select_set(&mut h, switchboard::model::DEFAULT_ROLE).await;
     h.press(KeyCode::Char('d')).await;
     assert!(h.app.modals.is_empty());
     assert_eq!(
         h.status(),
         "User is the default role of new connections and cannot be deleted"
     );
-    // An unused role goes after the confirmation.
-    h.press(KeyCode::Char('g')).await;
+    // An unused role (Catalog reader) goes after the confirmation.
+    select_set(&mut h, "catalog_reader").await;
     h.press(KeyCode::Char('d')).await;
     assert!(h.screen().contains("No connection uses it."));
     h.press(KeyCode::Char('y')).await;
@@ -3529,7 +3614,7 @@ async fn r20_a_member_changes_role_and_group_only_where_they_manage_and_never_th
     h.press(KeyCode::Char('l')).await;
     h.press(KeyCode::Enter).await;
     assert!(matches!(h.app.modals.last(), Some(Modal::Picker(_))));
-    h.press(KeyCode::Char('k')).await;
+    pick(&mut h, "catalog_writer").await;
     h.press(KeyCode::Enter).await;
     assert_eq!(
         h.status(),
