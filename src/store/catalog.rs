@@ -27,6 +27,33 @@ fn conflict(field: &'static str, message: String) -> StoreError {
     StoreError::Conflict { field, message }
 }
 
+/// A role or group (`what`) cannot be deleted while it is the default of
+/// new connections or while connections use it (R10, R11).
+fn refuse_delete(
+    what: &'static str,
+    code: &str,
+    default: bool,
+    connections: &[String],
+    instead: &str,
+) -> Result<(), StoreError> {
+    if default {
+        return Err(conflict(
+            what,
+            format!("{code:?} is the default {what} of new connections and cannot be deleted"),
+        ));
+    }
+    if !connections.is_empty() {
+        return Err(conflict(
+            what,
+            format!(
+                "{what} {code:?} is used by {}: {instead}",
+                naming(connections)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(field: &'static str, message: String) -> StoreError {
     StoreError::Invalid { field, message }
 }
@@ -406,21 +433,13 @@ impl Store {
     pub async fn delete_role(&self, acting: &Acting<'_>, code: &str) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         let old = role_in(&mut tx, code).await?;
-        if old.default {
-            return Err(conflict(
-                "role",
-                format!("{code:?} is the default role of new connections and cannot be deleted"),
-            ));
-        }
-        if !old.connections.is_empty() {
-            return Err(conflict(
-                "role",
-                format!(
-                    "role {code:?} is used by {}: give them another role first",
-                    naming(&old.connections)
-                ),
-            ));
-        }
+        refuse_delete(
+            "role",
+            code,
+            old.default,
+            &old.connections,
+            "give them another role first",
+        )?;
         sqlx::query("DELETE FROM roles WHERE code = $1")
             .bind(code)
             .execute(&mut *tx)
@@ -583,21 +602,13 @@ impl Store {
     pub async fn delete_group(&self, acting: &Acting<'_>, code: &str) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         let old = group_in(&mut tx, code).await?;
-        if old.default {
-            return Err(conflict(
-                "group",
-                format!("{code:?} is the default group of new connections and cannot be deleted"),
-            ));
-        }
-        if !old.connections.is_empty() {
-            return Err(conflict(
-                "group",
-                format!(
-                    "group {code:?} is used by {}: put them in another group first",
-                    naming(&old.connections)
-                ),
-            ));
-        }
+        refuse_delete(
+            "group",
+            code,
+            old.default,
+            &old.connections,
+            "put them in another group first",
+        )?;
         sqlx::query("DELETE FROM groups WHERE code = $1")
             .bind(code)
             .execute(&mut *tx)
