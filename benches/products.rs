@@ -22,6 +22,7 @@ const PRODUCTS: usize = 1000;
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    service: Arc<Service>,
     server: Running,
     tokens: Vec<String>,
 }
@@ -103,6 +104,7 @@ async fn fixture() -> Fixture {
     }
     Fixture {
         _dir: dir,
+        service,
         server,
         tokens,
     }
@@ -158,5 +160,49 @@ fn get_product_under_load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, get_product_under_load);
+/// The server's own cost per request, without sockets or a load generator:
+/// the whole router (socket layers included) called in process.
+fn get_product_in_process(c: &mut Criterion) {
+    use tower::ServiceExt;
+    let rt = runtime();
+    let f = rt.block_on(fixture());
+    let app = switchboard::server::serve::app(f.service.clone());
+    let bare = axum::Router::new().route("/bare", axum::routing::get(|| async { "ok" }));
+    let mut group = c.benchmark_group("products_get_in_process");
+    group.bench_function("bare_axum_handler", |b| {
+        b.iter(|| {
+            let req = axum::http::Request::get("/bare")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            rt.block_on(async {
+                let resp = bare.clone().oneshot(req).await.unwrap();
+                axum::body::to_bytes(resp.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+            })
+        })
+    });
+    let auth = format!("Bearer {}", f.tokens[0]);
+    let n = std::cell::Cell::new(0usize);
+    group.bench_function("bearer_get_product", |b| {
+        b.iter(|| {
+            let i = n.get();
+            n.set((i + 1) % PRODUCTS);
+            let req = axum::http::Request::get(format!("/api/rest/v1/products/sku-{i:05}"))
+                .header("authorization", &auth)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            rt.block_on(async {
+                let resp = app.clone().oneshot(req).await.unwrap();
+                assert!(resp.status().is_success());
+                axum::body::to_bytes(resp.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, get_product_in_process, get_product_under_load);
 criterion_main!(benches);

@@ -4,6 +4,13 @@
 //! Layers, each knowing only the ones below it:
 //! `model` → `domain` → `store` → `service` → `server` → `client` → `tui`.
 
+/// The server allocates a few dozen small buffers per request on two
+/// worker threads; mimalloc's per-thread heaps do that with less
+/// contention than the system allocator. Declared here so that the binary,
+/// the tests and the benchmarks all run on it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod client;
 pub mod config;
 pub mod domain;

@@ -933,6 +933,76 @@ async fn r22_past_the_rate_limit_a_connection_gets_429_with_retry_after() {
     e.list(&calm, "").await.assert_status(200);
 }
 
+/// A product read again is served from memory while no product changed;
+/// a change made through this server, through another server instance on
+/// the same database, or straight in the database by another process holds
+/// from the next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_a_product_read_again_reflects_every_change_at_once_on_every_instance() {
+    let e = env().await;
+    let full = e.catalog().await;
+    let get = |id: &'static str| {
+        let e = &e;
+        let full = &full;
+        async move { e.get(full, &format!("/api/rest/v1/products/{id}")).await }
+    };
+    for _ in 0..2 {
+        assert_eq!(get("boot-1").await.body["family"], Value::Null);
+    }
+    // Through this server.
+    e.patch(&full, "boot-1", json!({"family": "boots"}))
+        .await
+        .assert_status(204);
+    assert_eq!(get("boot-1").await.body["family"], "boots");
+
+    // Through a second instance on the same database.
+    let (db, key) = sqlite_paths(e._dir.path());
+    let second = serve::start(
+        Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap())),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let there = |id: &str| format!("http://{}/api/rest/v1/products/{id}", second.addr());
+    assert_eq!(get("shoe-1").await.body["enabled"], true);
+    e.send(
+        e.http
+            .patch(there("shoe-1"))
+            .bearer_auth(&full.token)
+            .json(&json!({"enabled": false})),
+    )
+    .await
+    .assert_status(204);
+    assert_eq!(get("shoe-1").await.body["enabled"], false);
+    get("shirt-1").await.assert_status(200);
+    e.send(e.http.delete(there("shirt-1")).bearer_auth(&full.token))
+        .await
+        .assert_status(204);
+    get("shirt-1").await.assert_status(404);
+
+    // Straight in the database, by another process's connection.
+    assert_eq!(get("phone-1").await.body["family"], Value::Null);
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    raw.execute(
+        "UPDATE products SET family = 'phones' WHERE identifier = 'phone-1'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(get("phone-1").await.body["family"], "phones");
+    raw.execute("DELETE FROM products WHERE identifier = 'phone-1'", [])
+        .unwrap();
+    get("phone-1").await.assert_status(404);
+    raw.execute(
+        "INSERT INTO products (identifier, enabled, family, categories, attribute_values, created_at, updated_at)
+         VALUES ('phone-1', 1, 'restored', '[\"phones\"]', '{}', 0, 0)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(get("phone-1").await.body["family"], "restored");
+}
+
 /// The monitoring hook (R23): handlers that read, create or update products
 /// put a `Counted` into their response's extensions; errors and deletes
 /// count nothing.

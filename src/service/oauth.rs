@@ -147,6 +147,9 @@ pub struct ApiCaller {
     pub flow_type: FlowType,
     pub role: String,
     pub group: String,
+    /// The products' version the token check read: a product kept in
+    /// memory at this version or later is current for this request.
+    pub products_version: i64,
 }
 
 fn check_len(field: &str, value: &str) -> Result<(), OAuthFailure> {
@@ -409,6 +412,7 @@ impl Service {
                 flow_type: row.flow_type,
                 role: row.role,
                 group: row.group,
+                products_version: row.products_version,
             },
             version,
         ))

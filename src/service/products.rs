@@ -140,37 +140,33 @@ pub struct Listing {
     pub count: Option<u64>,
 }
 
-/// `2026-01-31T09:30:00+00:00`, the PIM's format (written by hand: a
-/// format string is parsed on every call).
+/// `2026-01-31T09:30:00+00:00`, the PIM's format.
 fn time_text(ms: i64) -> String {
-    use chrono::{Datelike, Timelike};
-    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 /// A product as `access` may see it: hidden categories left out.
-fn shown(p: ProductRow, access: &GroupAccess) -> ProductView {
-    let mut categories = p.categories;
-    if !matches!(access, GroupAccess::Everything) {
-        categories.retain(|c| access.can_view(c));
-    }
+fn shown(p: &ProductRow, access: &GroupAccess) -> ProductView {
+    let categories = match access {
+        GroupAccess::Everything => p.categories.clone(),
+        _ => p
+            .categories
+            .iter()
+            .filter(|c| access.can_view(c))
+            .cloned()
+            .collect(),
+    };
     ProductView {
         links: None,
         categories,
-        identifier: p.identifier,
+        identifier: p.identifier.clone(),
         enabled: p.enabled,
-        family: p.family,
+        family: p.family.clone(),
         groups: [],
         parent: None,
-        values: p.values,
+        values: p.values.clone(),
         associations: serde_json::Map::new(),
         created: time_text(p.created_ms),
         updated: time_text(p.updated_ms),
@@ -252,8 +248,8 @@ impl Service {
             Permission::ProductsList,
             "getting a product",
         )?;
-        match self.store.product(identifier)? {
-            Some(p) if access.can_view_product(&p.categories) => Ok(shown(p, access)),
+        match self.store.product(identifier, caller.products_version)? {
+            Some(p) if access.can_view_product(&p.categories) => Ok(shown(&p, access)),
             _ => Err(not_found(identifier)),
         }
     }
@@ -318,7 +314,7 @@ impl Service {
         let has_next = rows.len() as u64 > req.limit;
         rows.truncate(req.limit as usize);
         Ok(Listing {
-            items: rows.into_iter().map(|p| shown(p, &access)).collect(),
+            items: rows.iter().map(|p| shown(p, &access)).collect(),
             has_next,
             count,
         })
@@ -532,4 +528,16 @@ fn merged(mut old: StoredProduct, input: ProductInput, access: &GroupAccess) -> 
         products::merge_values(&mut old.values, values);
     }
     old
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_text;
+
+    #[test]
+    fn times_are_written_in_the_pims_format() {
+        // 2026-01-31T09:30:00.250Z
+        assert_eq!(time_text(1_769_851_800_250), "2026-01-31T09:30:00+00:00");
+        assert_eq!(time_text(0), "1970-01-01T00:00:00+00:00");
+    }
 }

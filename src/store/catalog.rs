@@ -3,6 +3,8 @@
 //! record, and bumps `catalog_state.version` so that every server instance
 //! drops what it cached of them before the next Web API request.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -999,9 +1001,23 @@ impl Store {
         self.fast.catalog_rows()
     }
 
-    /// One product by identifier (a primary-key read, inline).
-    pub fn product(&self, identifier: &str) -> Result<Option<ProductRow>, StoreError> {
-        self.fast.product(identifier)
+    /// One product by identifier as of the products' version `version`
+    /// (read with the request's token) or later: kept in memory while no
+    /// product changes, else a primary-key read, inline.
+    pub fn product(
+        &self,
+        identifier: &str,
+        version: i64,
+    ) -> Result<Option<Arc<ProductRow>>, StoreError> {
+        if let Some(kept) = self.products.get(identifier, version) {
+            return Ok(Some(kept));
+        }
+        let (read_at, found) = self.fast.product(identifier)?;
+        Ok(found.map(|p| {
+            let p = Arc::new(p);
+            self.products.put(read_at, Arc::clone(&p));
+            p
+        }))
     }
 
     /// A page of products (off the async workers: it may decode 100 rows).

@@ -48,6 +48,9 @@ pub struct TokenRow {
     /// The `catalog_state` version, read in the same statement, so the Web
     /// API checks roles and groups at no extra read.
     pub catalog_version: i64,
+    /// The products' version, from the same snapshot: products kept in
+    /// memory at this version or a later one are current.
+    pub products_version: i64,
 }
 
 /// The failure-counter key of a client (in `login_failures`).

@@ -180,28 +180,32 @@ impl FastReads {
         let Ok(id) = i64::try_from(id) else {
             return Ok(None);
         };
+        // Columns by position: looking them up by name costs more than the
+        // read itself.
         self.with(|c| {
             c.prepare_cached(
                 "SELECT t.verifier_mac, t.kind, t.grant_id, t.expires_at,
                         c.id, c.code, c.flow_type, c.role, c.grp,
-                        (SELECT version FROM catalog_state WHERE id = 1) AS catalog_version
+                        s.version, s.products_version
                  FROM tokens t JOIN connections c ON c.id = t.connection_id
+                 JOIN catalog_state s ON s.id = 1
                  WHERE t.id = ?1",
             )?
             .query_row([id], |r| {
-                let flow: String = r.get("flow_type")?;
-                let kind: String = r.get("kind")?;
+                let kind: String = r.get(1)?;
+                let flow: String = r.get(6)?;
                 Ok(TokenRow {
-                    verifier_mac: r.get("verifier_mac")?,
+                    verifier_mac: r.get(0)?,
                     refresh: kind == "refresh",
-                    grant_id: r.get("grant_id")?,
-                    expires_at_ms: r.get("expires_at")?,
-                    connection_id: r.get("id")?,
-                    code: r.get("code")?,
+                    grant_id: r.get(2)?,
+                    expires_at_ms: r.get(3)?,
+                    connection_id: r.get(4)?,
+                    code: r.get(5)?,
                     flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
-                    role: r.get("role")?,
-                    group: r.get("grp")?,
-                    catalog_version: r.get("catalog_version")?,
+                    role: r.get(7)?,
+                    group: r.get(8)?,
+                    catalog_version: r.get(9)?,
+                    products_version: r.get(10)?,
                 })
             })
             .optional()
@@ -244,9 +248,12 @@ pub struct ProductQuery {
 const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at";
 
 /// One product (the hot read: a literal, so no SQL is built per request).
+/// The products' version comes last, and always: the product's columns are
+/// NULL when it does not exist.
 const PRODUCT_BY_IDENTIFIER: &str = "SELECT p.identifier, p.enabled, p.family, p.categories,
-        p.attribute_values, p.created_at, p.updated_at
-     FROM products p WHERE p.identifier = ?1";
+        p.attribute_values, p.created_at, p.updated_at, s.products_version
+     FROM catalog_state s LEFT JOIN products p ON p.identifier = ?1
+     WHERE s.id = 1";
 
 fn product_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
     let categories: String = r.get(3)?;
@@ -412,11 +419,16 @@ impl FastReads {
         })
     }
 
-    pub fn product(&self, identifier: &str) -> Result<Option<ProductRow>, StoreError> {
+    /// One product and the products' version, from one snapshot (the
+    /// version comes back when the product does not exist, too).
+    pub fn product(&self, identifier: &str) -> Result<(i64, Option<ProductRow>), StoreError> {
         self.with(|c| {
             c.prepare_cached(PRODUCT_BY_IDENTIFIER)?
-                .query_row([identifier], product_from_row)
-                .optional()
+                .query_row([identifier], |r| {
+                    let version: i64 = r.get(7)?;
+                    let found: Option<String> = r.get(0)?;
+                    Ok((version, found.map(|_| product_from_row(r)).transpose()?))
+                })
         })
     }
 

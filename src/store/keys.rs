@@ -29,7 +29,6 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::domain::credentials::random_bytes;
@@ -430,15 +429,20 @@ impl Keys {
         let ring = self.read();
         let mut m = <HmacSha256 as Mac>::new_from_slice(ring.mac.as_ref()).expect("any key length");
         m.update(value.as_bytes());
-        hex(&m.finalize().into_bytes())
+        hex::encode(m.finalize().into_bytes())
     }
 
     /// Constant-time comparison of `value`'s MAC with a stored one.
     pub fn mac_matches(&self, value: &str, stored_hex: &str) -> bool {
-        self.mac_hex(value)
-            .as_bytes()
-            .ct_eq(stored_hex.as_bytes())
-            .into()
+        let mut stored = [0u8; 32];
+        if hex::decode_to_slice(stored_hex, &mut stored).is_err() {
+            return false;
+        }
+        let ring = self.read();
+        let mut m = <HmacSha256 as Mac>::new_from_slice(ring.mac.as_ref()).expect("any key length");
+        m.update(value.as_bytes());
+        // hmac compares in constant time.
+        m.verify_slice(&stored).is_ok()
     }
 
     /// The stored form of a machine-generated password: a keyed hash. The
@@ -460,16 +464,6 @@ impl Keys {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,6 +474,22 @@ mod tests {
 
     fn secret() -> SecretString {
         SecretString::from("sbs_abcdefghij".to_string())
+    }
+
+    #[test]
+    fn a_mac_matches_its_value_only_and_a_malformed_stored_mac_never() {
+        let k = keys();
+        let stored = k.mac_hex("sbt_value");
+        assert_eq!(stored.len(), 64);
+        assert!(k.mac_matches("sbt_value", &stored));
+        assert!(!k.mac_matches("sbt_valuf", &stored));
+        assert!(!k.mac_matches("sbt_value", &stored[..62]), "short");
+        assert!(!k.mac_matches("sbt_value", &format!("{stored}00")), "long");
+        let mut flipped = stored.clone().into_bytes();
+        flipped[10] = if flipped[10] == b'0' { b'1' } else { b'0' };
+        assert!(!k.mac_matches("sbt_value", &String::from_utf8(flipped).unwrap()));
+        assert!(!k.mac_matches("sbt_value", &"zz".repeat(32)), "not hex");
+        assert!(!Keys::from_master(&[8u8; 32]).mac_matches("sbt_value", &stored));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod token_writer;
 
 mod fast_read;
 pub mod monitoring;
+mod product_cache;
 pub mod users;
 
 pub use catalog::{ProductRow, ProductWrite, StoredProduct};
@@ -123,6 +124,27 @@ pub struct ConnectionChange {
     pub group: Option<String>,
 }
 
+/// Turns off SQLite's memory statistics before its first connection: they
+/// take a process-wide mutex on every allocation SQLite makes, which two
+/// workers reading at once contend for, and nothing here reads them.
+fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called with an option that takes one
+        // int, before this process opens any connection (it answers
+        // SQLITE_MISUSE, changing nothing, if SQLite is already started).
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite was started before it could be configured");
+        }
+    });
+}
+
 /// The credentials made for a new connection, returned once.
 pub struct IssuedCredentials {
     pub secret: SecretString,
@@ -137,6 +159,7 @@ pub struct Store {
     fast: Arc<fast_read::FastReads>,
     tokens: token_writer::TokenWriter,
     monitor: monitoring::MonitorWriter,
+    products: product_cache::ProductCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -272,6 +295,7 @@ impl Store {
     /// Opens (creating when needed) the database at `db_path` and the key file
     /// at `key_path`, both mode 0600, and applies the migrations.
     pub async fn open_sqlite(db_path: &Path, key_path: &Path) -> Result<Store, StoreError> {
+        configure_sqlite();
         for p in [db_path, key_path] {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 create_private_dir(dir)?;
@@ -325,6 +349,7 @@ impl Store {
             fast,
             tokens,
             monitor,
+            products: product_cache::ProductCache::default(),
         })
     }
 
