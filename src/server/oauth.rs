@@ -316,7 +316,8 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
             let who = (caller.connection_id, caller.flow_type);
             let resp = match svc.web_api_gate(&caller, Some(catalog_version)) {
                 Ok(snapshot) => {
-                    req.extensions_mut().insert(caller);
+                    // Shared: the handler's extractor clones what is inserted.
+                    req.extensions_mut().insert(std::sync::Arc::new(caller));
                     req.extensions_mut().insert(snapshot);
                     next.run(req).await
                 }
@@ -374,13 +375,13 @@ pub struct RestCaller {
     responses(
         (status = 200, description = "the endpoints, and which connection the token is", body = RestRoot),
         (status = 401, description = "missing, unknown, expired or revoked token; WWW-Authenticate: Bearer error=\"invalid_token\"", body = RestError)))]
-pub async fn rest_root(Extension(caller): Extension<ApiCaller>) -> Response {
+pub async fn rest_root(Extension(caller): Extension<std::sync::Arc<ApiCaller>>) -> Response {
     let root = RestRoot {
         connection: RestCaller {
-            code: caller.code,
+            code: caller.code.clone(),
             flow_type: caller.flow_type,
-            role: caller.role,
-            group: caller.group,
+            role: caller.role.clone(),
+            group: caller.group.clone(),
         },
         authentication: RestAuthentication {
             token: RestRoute {

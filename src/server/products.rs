@@ -325,7 +325,7 @@ fn list_link(base: &str, req: &ListRequest, page: Option<u64>, after: Option<&st
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn list_products(
     State(svc): State<AppState>,
-    Extension(caller): Extension<ApiCaller>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     tls: Option<Extension<ServedOverTls>>,
     headers: HeaderMap,
@@ -395,7 +395,7 @@ pub async fn list_products(
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn get_product(
     State(svc): State<AppState>,
-    Extension(caller): Extension<ApiCaller>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
@@ -419,7 +419,7 @@ pub async fn get_product(
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn create_product(
     State(svc): State<AppState>,
-    Extension(caller): Extension<ApiCaller>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     tls: Option<Extension<ServedOverTls>>,
     headers: HeaderMap,
@@ -458,7 +458,7 @@ pub async fn create_product(
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn patch_product(
     State(svc): State<AppState>,
-    Extension(caller): Extension<ApiCaller>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     tls: Option<Extension<ServedOverTls>>,
     headers: HeaderMap,
@@ -501,7 +501,7 @@ pub async fn patch_product(
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn delete_product(
     State(svc): State<AppState>,
-    Extension(caller): Extension<ApiCaller>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
