@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Acting, Store, StoreError, change, from_millis};
+use super::{Acting, Store, StoreError, change, conflict, ensure_code_free, from_millis};
 use crate::model::{
     Category, CategoryGrant, CategoryLevel, DEFAULT_GROUP, DEFAULT_ROLE, Group, Permission, Role,
 };
@@ -23,10 +23,6 @@ pub fn group_target(code: &str) -> String {
 
 pub fn category_target(code: &str) -> String {
     format!("category:{code}")
-}
-
-fn conflict(field: &'static str, message: String) -> StoreError {
-    StoreError::Conflict { field, message }
 }
 
 /// A role or group (`what`) cannot be deleted while it is the default of
@@ -346,16 +342,7 @@ impl Store {
     ) -> Result<Role, StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if taken.is_some() {
-            return Err(conflict(
-                "code",
-                format!("role code {code:?} is already taken"),
-            ));
-        }
+        ensure_code_free(&mut tx, "roles", "role", code).await?;
         sqlx::query(
             "INSERT INTO roles (code, label, permissions, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)",
@@ -499,16 +486,7 @@ impl Store {
     ) -> Result<Group, StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM groups WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if taken.is_some() {
-            return Err(conflict(
-                "code",
-                format!("group code {code:?} is already taken"),
-            ));
-        }
+        ensure_code_free(&mut tx, "groups", "group", code).await?;
         let rows = grant_rows(&mut tx, grants).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO groups (code, label, created_at, updated_at) VALUES ($1, $2, $3, $3)
@@ -676,16 +654,7 @@ impl Store {
     ) -> Result<Category, StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if taken.is_some() {
-            return Err(conflict(
-                "code",
-                format!("category code {code:?} is already taken"),
-            ));
-        }
+        ensure_code_free(&mut tx, "categories", "category", code).await?;
         let parent_id = match parent {
             None => None,
             Some(p) => {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{Acting, Store, StoreError, change, from_millis};
+use super::{Acting, Store, StoreError, change, conflict, ensure_code_free, from_millis};
 use crate::model::{
     AccessLevel, Flow, FlowStep, Integration, IntegrationKind, Replaced, StepKind, UsedBy,
 };
@@ -28,10 +28,6 @@ pub fn integration_target(code: &str) -> String {
 
 pub fn flow_target(code: &str) -> String {
     format!("flow:{code}")
-}
-
-fn conflict(field: &'static str, message: String) -> StoreError {
-    StoreError::Conflict { field, message }
 }
 
 /// R17: integration apps own their connections.
@@ -175,16 +171,7 @@ impl Store {
     ) -> Result<Integration, StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM integrations WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if taken.is_some() {
-            return Err(conflict(
-                "code",
-                format!("integration code {code:?} is already taken"),
-            ));
-        }
+        ensure_code_free(&mut tx, "integrations", "integration", code).await?;
         sqlx::query(
             "INSERT INTO integrations (code, name, kind, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)",

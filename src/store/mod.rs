@@ -124,6 +124,33 @@ pub struct ConnectionChange {
     pub group: Option<String>,
 }
 
+/// A 409 naming the field.
+fn conflict(field: &'static str, message: String) -> StoreError {
+    StoreError::Conflict { field, message }
+}
+
+/// Refuses a `code` that a row of `table` (integrations, roles, groups,
+/// categories: a name from this module, never input) already has, with a
+/// 409 naming the field and `noun`.
+async fn ensure_code_free(
+    tx: &mut Transaction<'static, Sqlite>,
+    table: &'static str,
+    noun: &str,
+    code: &str,
+) -> Result<(), StoreError> {
+    let taken: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE code = $1"))
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match taken {
+        Some(_) => Err(conflict(
+            "code",
+            format!("{noun} code {code:?} is already taken"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Turns off SQLite's memory statistics before its first connection: they
 /// take a process-wide mutex on every allocation SQLite makes, which two
 /// workers reading at once contend for, and nothing here reads them.
