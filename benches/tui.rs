@@ -66,7 +66,10 @@ fn flow(i: usize) -> FlowType {
 }
 
 fn synthetic(n: usize) -> Vec<Connection> {
-    let now = Utc::now();
+    // A fixed date: the figures never depend on the day they are taken.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
     (0..n)
         .map(|i| {
             let label = label(i);

@@ -16,7 +16,7 @@ use switchboard::model::{
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Actor;
 use switchboard::service::Service;
-use switchboard::store::{OffsetClock, Store};
+use switchboard::store::{Store, TestClock};
 use tempfile::TempDir;
 
 struct Backend {
@@ -24,16 +24,16 @@ struct Backend {
     service: Arc<Service>,
     dir: TempDir,
     /// The store's clock, which tests move forward.
-    clock: Arc<OffsetClock>,
+    clock: Arc<TestClock>,
     /// The server, for the HTTP runs (stops when the test ends).
     _server: Option<Running>,
 }
 
 /// A store in a fresh directory, on a clock the test moves.
-async fn store_with_clock() -> (TempDir, Store, Arc<OffsetClock>) {
+async fn store_with_clock() -> (TempDir, Store, Arc<TestClock>) {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = switchboard::store::sqlite_paths(dir.path());
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(TestClock::default());
     let store = Store::open_sqlite(&db, &key)
         .await
         .unwrap()

@@ -27,7 +27,7 @@ use switchboard::server::serve::{self, Running};
 use switchboard::server::{self as api, AppState};
 use switchboard::service::oauth::TokenRequest;
 use switchboard::service::{Actor, Service};
-use switchboard::store::{Clock, OffsetClock, Store, sqlite_paths};
+use switchboard::store::{Clock, Store, TestClock, sqlite_paths};
 use tempfile::TempDir;
 
 const OWNER_PASSWORD: &str = "correct horse battery";
@@ -63,7 +63,7 @@ fn scripted_routes(svc: &AppState) -> Router {
 
 struct Env {
     url: String,
-    clock: Arc<OffsetClock>,
+    clock: Arc<TestClock>,
     svc: Arc<Service>,
     admin: Client,
     http: reqwest::Client,
@@ -76,7 +76,7 @@ struct Env {
 async fn env(with_scripted_route: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = sqlite_paths(dir.path());
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(TestClock::default());
     let store = Store::open_sqlite(&db, &key)
         .await
         .unwrap()

@@ -14,14 +14,14 @@ use switchboard::domain::credentials::Kind;
 use switchboard::model::{NewConnection, Source};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
-use switchboard::store::{OffsetClock, Store, sqlite_paths};
+use switchboard::store::{Store, TestClock, sqlite_paths};
 use tempfile::TempDir;
 
 const OWNER_PASSWORD: &str = "correct horse battery";
 
 struct Env {
     url: String,
-    clock: Arc<OffsetClock>,
+    clock: Arc<TestClock>,
     svc: Arc<Service>,
     admin: Client,
     http: reqwest::Client,
@@ -103,7 +103,7 @@ impl Answer {
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = sqlite_paths(dir.path());
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(TestClock::default());
     let store = Store::open_sqlite(&db, &key)
         .await
         .unwrap()

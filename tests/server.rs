@@ -9,21 +9,21 @@ use switchboard::model::{
 };
 use switchboard::server::serve::{self, Running, TlsFiles};
 use switchboard::service::Service;
-use switchboard::store::{OffsetClock, Store, sqlite_paths};
+use switchboard::store::{Store, TestClock, sqlite_paths};
 use tempfile::TempDir;
 
 const OWNER_PASSWORD: &str = "correct horse battery";
 
 struct Server {
     url: String,
-    clock: Arc<OffsetClock>,
+    clock: Arc<TestClock>,
     _running: Running,
     _dir: TempDir,
 }
 
 async fn start_with(tls: Option<TlsFiles>, dir: TempDir) -> Server {
     let (db, key) = sqlite_paths(dir.path());
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(TestClock::default());
     let store = Store::open_sqlite(&db, &key)
         .await
         .unwrap()

@@ -18,6 +18,15 @@ use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 use tempfile::TempDir;
 
+/// The embedded store in `dir` on a test clock (a fixed start, never
+/// today), as its owner alice or, with `as_user`, another of its users.
+async fn embedded(dir: &std::path::Path, as_user: Option<&str>) -> Client {
+    let clock = std::sync::Arc::new(switchboard::store::TestClock::default());
+    Client::embedded_with_clock(dir, "alice", as_user, Source::Tui, clock)
+        .await
+        .unwrap()
+}
+
 struct Harness {
     app: App,
     terminal: Terminal<TestBackend>,
@@ -26,9 +35,7 @@ struct Harness {
 
 async fn harness_with(theme: Theme, width: u16, height: u16) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let client = Client::embedded(dir.path(), "alice", Source::Tui)
-        .await
-        .unwrap();
+    let client = embedded(dir.path(), None).await;
     let mut app = App::headless(client, theme);
     let start = app.start();
     tui::settle(&mut app, start).await;
@@ -435,9 +442,7 @@ async fn render_never_panics_at_any_size_in_any_state() {
 #[tokio::test]
 async fn the_app_does_not_draw_while_idle_and_only_key_presses_act() {
     let dir = tempfile::tempdir().unwrap();
-    let client = Client::embedded(dir.path(), "alice", Source::Tui)
-        .await
-        .unwrap();
+    let client = embedded(dir.path(), None).await;
     let mut app = App::headless(client, Theme::colored());
     let draws = app.draws.clone();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
@@ -624,7 +629,8 @@ fn mark_wrong_credentials(app: &mut App) {
     let Some(code) = app.selected_connection().map(|c| c.code.clone()) else {
         return;
     };
-    let at = chrono::Utc::now();
+    use switchboard::store::Clock;
+    let at = switchboard::store::TestClock::default().now();
     for c in app.connections.iter_mut().filter(|c| c.code == code) {
         c.wrong_credentials_at = Some(at);
     }
@@ -1930,15 +1936,15 @@ async fn r16a_r_on_a_connection_no_flow_uses_says_so() {
 async fn clocked_demo(
     width: u16,
     height: u16,
-) -> (Harness, std::sync::Arc<switchboard::store::OffsetClock>) {
+) -> (Harness, std::sync::Arc<switchboard::store::TestClock>) {
     use std::sync::Arc;
     use switchboard::client::InProcess;
     use switchboard::model::UserKind;
     use switchboard::service::{Actor, Service};
-    use switchboard::store::{OffsetClock, Store, sqlite_paths};
+    use switchboard::store::{Store, TestClock, sqlite_paths};
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = sqlite_paths(dir.path());
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(TestClock::default());
     let store = Store::open_sqlite(&db, &key)
         .await
         .unwrap()
@@ -2098,9 +2104,14 @@ async fn as_tom_on(
     height: u16,
 ) -> (Harness, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let dir = owner._dir;
-    let inner = switchboard::client::InProcess::open_as(dir.path(), "alice", "tom")
-        .await
-        .unwrap();
+    let inner = switchboard::client::InProcess::open_with(
+        dir.path(),
+        "alice",
+        Some("tom"),
+        std::sync::Arc::new(switchboard::store::TestClock::default()),
+    )
+    .await
+    .unwrap();
     let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let transport = Counting {
         inner,
@@ -2248,10 +2259,7 @@ async fn r19_r13_a_member_registers_and_creates_only_where_they_manage() {
 #[tokio::test]
 async fn a_member_who_manages_nothing_is_told_why_n_opens_no_form() {
     let owner = harness().await.with_demo().await;
-    let client =
-        switchboard::client::Client::embedded_as(owner._dir.path(), "alice", "max", Source::Tui)
-            .await
-            .unwrap();
+    let client = embedded(owner._dir.path(), Some("max")).await;
     let mut app = App::headless(client, Theme::colored());
     let start = app.start();
     tui::settle(&mut app, start).await;
@@ -2830,15 +2838,11 @@ async fn r17_a_flow_saved_in_an_app_registers_nothing_and_says_so() {
 async fn r19_a_monitor_is_told_why_flows_cannot_be_changed() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let owner = Client::embedded(dir.path(), "alice", Source::Tui)
-            .await
-            .unwrap();
+        let owner = embedded(dir.path(), None).await;
         owner.load_demo().await.unwrap();
     }
     // max monitors Marketing Assets.
-    let client = Client::embedded_as(dir.path(), "alice", "max", Source::Tui)
-        .await
-        .unwrap();
+    let client = embedded(dir.path(), Some("max")).await;
     let mut app = App::headless(client, Theme::colored());
     let start = app.start();
     tui::settle(&mut app, start).await;
@@ -3141,9 +3145,14 @@ async fn on_permissions(
     let owner = harness().await.with_demo().await;
     permissions_setup(&owner.app.client).await;
     let dir = owner._dir;
-    let inner = switchboard::client::InProcess::open(dir.path(), "alice")
-        .await
-        .unwrap();
+    let inner = switchboard::client::InProcess::open_with(
+        dir.path(),
+        "alice",
+        None,
+        std::sync::Arc::new(switchboard::store::TestClock::default()),
+    )
+    .await
+    .unwrap();
     let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let transport = Counting {
         inner,
@@ -3632,7 +3641,7 @@ async fn r20_a_member_changes_role_and_group_only_where_they_manage_and_never_th
 struct Monitored {
     h: Harness,
     svc: std::sync::Arc<switchboard::service::Service>,
-    clock: std::sync::Arc<switchboard::store::OffsetClock>,
+    clock: std::sync::Arc<switchboard::store::TestClock>,
     /// The requests the app sent.
     sent: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// A live access token of the source connection (Shop Feed).
@@ -3743,7 +3752,7 @@ async fn monitored(width: u16, height: u16) -> Monitored {
     use switchboard::model::{FlowType, NewRole, Permission, Source};
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = switchboard::store::sqlite_paths(dir.path());
-    let clock = std::sync::Arc::new(switchboard::store::OffsetClock::default());
+    let clock = std::sync::Arc::new(switchboard::store::TestClock::default());
     let store = switchboard::store::Store::open_sqlite(&db, &key)
         .await
         .unwrap()
@@ -3887,7 +3896,10 @@ async fn snapshot_r23_r24_monitor_a_source_connection_with_real_counts_and_its_w
     assert!(right.contains("with username data_warehouse_"), "{screen}");
     snap!("monitor_source", screen);
     // The day labels are the last 7 days, today last.
-    let today = chrono::Utc::now().date_naive();
+    let today = {
+        use switchboard::store::Clock;
+        m.clock.now().date_naive()
+    };
     let label = |d: chrono::NaiveDate| d.format("%a %d").to_string();
     assert!(screen.contains(&label(today)), "{screen}");
     assert!(

@@ -29,7 +29,7 @@ use switchboard::model::{
 };
 use switchboard::server::serve;
 use switchboard::service::{Actor, Service};
-use switchboard::store::{OffsetClock, Store, sqlite_paths};
+use switchboard::store::{Store, TestClock, sqlite_paths};
 
 const MAX_MEMBERS: usize = 4;
 const MAX_INTEGRATIONS: usize = 5;
@@ -1133,7 +1133,7 @@ async fn embedded_case(plan: &Plan) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let model = {
         let (db, key) = sqlite_paths(dir.path());
-        let clock = Arc::new(OffsetClock::default());
+        let clock = Arc::new(TestClock::default());
         clock.advance(chrono::Duration::days(-AGE_DAYS));
         let store = Store::open_sqlite(&db, &key)
             .await
@@ -1175,7 +1175,7 @@ async fn http_case(plan: &Plan) -> Result<(), TestCaseError> {
     const OWNER_PASSWORD: &str = "correct horse battery";
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = sqlite_paths(dir.path());
-    let clock = Arc::new(OffsetClock::default());
+    let clock = Arc::new(TestClock::default());
     let store = Store::open_sqlite(&db, &key)
         .await
         .unwrap()

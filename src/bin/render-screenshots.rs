@@ -25,7 +25,7 @@ use switchboard::client::{Client, InProcess};
 use switchboard::model::Source;
 use switchboard::service::oauth::TokenRequest;
 use switchboard::service::{Actor, Service};
-use switchboard::store::{OffsetClock, Store, sqlite_paths};
+use switchboard::store::{Store, TestClock, sqlite_paths};
 use switchboard::tui::App;
 use switchboard::tui::theme::Theme;
 
@@ -212,13 +212,13 @@ struct Session {
     app: App,
     terminal: Terminal<TestBackend>,
     service: Arc<Service>,
-    clock: Arc<OffsetClock>,
+    clock: Arc<TestClock>,
 }
 
 impl Session {
     async fn open(data_dir: &Path) -> Result<Session> {
         let (db, key) = sqlite_paths(data_dir);
-        let clock = Arc::new(OffsetClock::default());
+        let clock = Arc::new(TestClock::default());
         let store = Store::open_sqlite(&db, &key)
             .await
             .with_context(|| format!("opening the store in {}", data_dir.display()))?

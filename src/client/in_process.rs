@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use super::{ApiRequest, ApiResponse, ClientError, Transport};
 use crate::server::{self, LocalIdentity, SOURCE_HEADER};
 use crate::service::{Actor, Service};
-use crate::store::{Store, StoreError, sqlite_paths};
+use crate::store::{Clock, Store, StoreError, SystemClock, sqlite_paths};
 
 pub struct InProcess {
     router: Router,
@@ -39,17 +39,7 @@ impl InProcess {
     /// Opens (creating when needed) the embedded SQLite store in `data_dir`;
     /// the local owner is `owner` (the first start names them).
     pub async fn open(data_dir: &Path, owner: &str) -> Result<InProcess, StoreError> {
-        let (db, key) = sqlite_paths(data_dir);
-        let store = Store::open_sqlite(&db, &key).await?;
-        let me = store.ensure_owner(owner).await?;
-        let service = Arc::new(Service::new(store));
-        Ok(InProcess::new(
-            service,
-            Actor {
-                username: me.username,
-                kind: me.kind,
-            },
-        ))
+        InProcess::open_with(data_dir, owner, None, Arc::new(SystemClock)).await
     }
 
     /// Opens the embedded store to act as another user of it (`--as`): the
@@ -59,9 +49,30 @@ impl InProcess {
         owner: &str,
         username: &str,
     ) -> Result<InProcess, StoreError> {
+        InProcess::open_with(data_dir, owner, Some(username), Arc::new(SystemClock)).await
+    }
+
+    /// Opens the embedded store acting as the owner or, with `as_user`, as
+    /// another of its users, the store reading the time from `clock`.
+    pub async fn open_with(
+        data_dir: &Path,
+        owner: &str,
+        as_user: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<InProcess, StoreError> {
         let (db, key) = sqlite_paths(data_dir);
-        let store = Store::open_sqlite(&db, &key).await?;
-        store.ensure_owner(owner).await?;
+        let store = Store::open_sqlite(&db, &key).await?.with_clock(clock);
+        let me = store.ensure_owner(owner).await?;
+        let Some(username) = as_user else {
+            let service = Arc::new(Service::new(store));
+            return Ok(InProcess::new(
+                service,
+                Actor {
+                    username: me.username,
+                    kind: me.kind,
+                },
+            ));
+        };
         let user = store
             .user_by_name(username)
             .await?

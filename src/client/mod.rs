@@ -154,6 +154,19 @@ impl Client {
         Ok(Client::new(Arc::new(transport), source))
     }
 
+    /// The embedded store as its owner or, with `as_user`, another of its
+    /// users, on a clock the caller gives (tests: a fixed start).
+    pub async fn embedded_with_clock(
+        data_dir: &std::path::Path,
+        owner: &str,
+        as_user: Option<&str>,
+        source: Source,
+        clock: Arc<dyn crate::store::Clock>,
+    ) -> Result<Client, crate::store::StoreError> {
+        let transport = InProcess::open_with(data_dir, owner, as_user, clock).await?;
+        Ok(Client::new(Arc::new(transport), source))
+    }
+
     /// A client of a server; `token` is a stored session, if any.
     pub fn http(
         url: &str,

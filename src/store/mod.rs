@@ -215,22 +215,49 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that runs with the system clock plus an offset the test sets.
-#[derive(Default)]
-pub struct OffsetClock {
+/// A test's clock: it starts at a fixed instant (never today's date, so a
+/// test passes on any day), runs on with the real elapsed time so that
+/// ordering and expiry behave as in production, and moves forward when the
+/// test says so.
+pub struct TestClock {
+    start: DateTime<Utc>,
+    started: std::time::Instant,
     offset_ms: std::sync::atomic::AtomicI64,
 }
 
-impl OffsetClock {
+impl TestClock {
+    /// Where every test's clock starts unless it says otherwise: a Monday
+    /// morning, far from midnight so a test never crosses a day.
+    pub const START: &'static str = "2026-03-02T09:30:00Z";
+
+    pub fn starting_at(start: DateTime<Utc>) -> TestClock {
+        TestClock {
+            start,
+            started: std::time::Instant::now(),
+            offset_ms: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         self.offset_ms
             .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
     }
 }
 
-impl Clock for OffsetClock {
+impl Default for TestClock {
+    fn default() -> Self {
+        let start = DateTime::parse_from_rfc3339(Self::START)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        TestClock::starting_at(start)
+    }
+}
+
+impl Clock for TestClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
+        self.start
+            + elapsed
             + chrono::Duration::milliseconds(
                 self.offset_ms.load(std::sync::atomic::Ordering::SeqCst),
             )
