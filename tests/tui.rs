@@ -312,6 +312,14 @@ async fn r2_new_says_the_quota_is_reached_instead_of_opening_the_form() {
         Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
     )
     .await;
+    // The footer dims `n` once the limit is reached (R7).
+    h.screen();
+    assert!(
+        footer_cells_of(&h, "n new")
+            .iter()
+            .all(|c| c.modifier.contains(Modifier::CROSSED_OUT)),
+        "n new is dimmed at the limit"
+    );
     h.press(KeyCode::Char('n')).await;
     assert!(h.app.modals.is_empty());
     let screen = h.screen();
@@ -824,6 +832,26 @@ async fn snapshot_regenerate_secret_confirmation_then_a_new_secret() {
         format!("New secret for {label}; 0 tokens revoked; the client id stays")
     );
     assert!(!status.contains(&after));
+    // The new secret shows once at once, with copy, as a new password does.
+    let screen = h.screen();
+    assert!(matches!(h.app.modals.last(), Some(Modal::ShownOnce(_))));
+    let text = modal_text(&screen);
+    assert!(
+        text.contains(&format!("New secret for {label} ({code})")),
+        "{text}"
+    );
+    assert!(text.contains(&after), "the new secret is shown: {text}");
+    assert!(text.contains("c copy secret"), "{text}");
+    h.press(KeyCode::Char('c')).await;
+    assert!(
+        h.status().starts_with("Copied the new secret"),
+        "{}",
+        h.status()
+    );
+    assert_eq!(h.app.clipboard.memory_contents(), Some(after.as_str()));
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty(), "Esc closes it");
+    assert!(!h.screen().contains(&after), "and the secret is gone");
     assert_eq!(h.app.selected_connection().unwrap().client_id, client_id);
     assert_eq!(h.app.tab, Tab::Credentials);
     assert!(h.app.in_flight == 0 && !h.app.spinner_visible());
@@ -872,7 +900,7 @@ async fn snapshot_regenerate_password_confirmation_and_the_new_password_shown_on
         panic!("the new password shows once");
     };
     use secrecy::ExposeSecret;
-    let password = shown.password.expose_secret().to_string();
+    let password = shown.password.as_ref().unwrap().expose_secret().to_string();
     assert_ne!(password, created.password, "a new password");
     assert!(password.starts_with("sbp_"));
     let screen = h.screen();
@@ -1190,6 +1218,8 @@ async fn r6_r24_over_a_server_the_card_counts_live_tokens_warns_and_a_new_secret
         h.status(),
         "New secret for Shop A; 2 tokens revoked; the client id stays"
     );
+    assert!(modal_text(&h.screen()).contains("2 tokens revoked; applications need the new secret"));
+    h.press(KeyCode::Esc).await;
     assert!(h.screen().contains("0 access / 0 refresh tokens live"));
     // The old secret no longer gets a token (R6).
     let again = password_grant(&url, &ca.client_id, &a.secret, &ca.username, &a.password).await;
@@ -4196,4 +4226,150 @@ async fn a_failed_monitor_refresh_shows_the_banner_once_and_keeps_the_counts() {
     let msg = down(&m.h.app);
     m.h.app.update(msg);
     assert!(!m.h.app.take_dirty());
+}
+
+// ---- Issue 12: faults found trying the console as a new user ----
+
+#[tokio::test]
+async fn below_the_minimum_size_no_key_acts_behind_terminal_too_small() {
+    let mut h = harness().await.with_demo().await;
+    let code = h.selected_code();
+    let before = h.app.connections.len();
+    h.terminal.backend_mut().resize(20, 5);
+    tui::feed(&mut h.app, Event::Resize(20, 5)).await;
+    assert!(h.screen().starts_with("Terminal too small"));
+    // d then y: nothing may happen behind the message.
+    h.press(KeyCode::Char('d')).await;
+    h.press(KeyCode::Char('y')).await;
+    h.press(KeyCode::Char('n')).await;
+    h.press(KeyCode::Char('2')).await;
+    assert!(h.app.modals.is_empty(), "no dialog opened unseen");
+    assert!(!h.app.quit);
+    h.terminal.backend_mut().resize(120, 32);
+    tui::feed(&mut h.app, Event::Resize(120, 32)).await;
+    let screen = h.screen();
+    assert_eq!(h.app.connections.len(), before, "nothing deleted");
+    assert!(
+        h.app
+            .client
+            .list_connections()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.code == code),
+        "{code} still exists"
+    );
+    assert_eq!(h.app.tab, Tab::Connections, "{screen}");
+    // Quit still works while too small.
+    tui::feed(&mut h.app, Event::Resize(20, 5)).await;
+    h.press(KeyCode::Char('q')).await;
+    assert!(h.app.quit);
+}
+
+/// The status line's text, joined across the lines it wraps to.
+fn status_text(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    // Status lines sit between the main area's bottom border and the footer.
+    let bottom = lines
+        .iter()
+        .rposition(|l| l.starts_with('╰') || l.starts_with('┗'))
+        .unwrap_or(0);
+    lines[bottom + 1..lines.len().saturating_sub(1)]
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn long_texts_wrap_instead_of_being_cut_mid_word() {
+    // A status longer than the screen is wide: it wraps, whole.
+    let mut h = harness_with(Theme::colored(), 60, 24)
+        .await
+        .with_demo()
+        .await;
+    h.press(KeyCode::Char('S')).await;
+    let status = h.status();
+    assert!(status.chars().count() > 60, "{status}");
+    let screen = h.screen();
+    assert_eq!(
+        status_text(&screen),
+        format!("· {status}"),
+        "the whole status is on screen:\n{screen}"
+    );
+    // The footer shows whole hints only, and says when some are left out.
+    let footer = screen.lines().last().unwrap().trim_end();
+    assert!(footer.ends_with('…'), "{footer}");
+    for hint in footer
+        .trim_end_matches('…')
+        .split("  ")
+        .filter(|s| !s.trim().is_empty())
+    {
+        let hint = hint.trim();
+        assert!(
+            h.app
+                .keymap
+                .action_hints(switchboard::tui::keymap::Context::List)
+                .iter()
+                .any(|(k, d, _)| format!("{k} {d}") == hint),
+            "{hint:?} is a whole hint"
+        );
+    }
+    // A form's error wraps inside the dialog, which grows to hold it.
+    h.press(KeyCode::Char('S')).await;
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("!!!").await;
+    h.press(KeyCode::Enter).await;
+    let message = switchboard::domain::code_from_label("!!!")
+        .unwrap_err()
+        .message;
+    let text = modal_text(&h.screen());
+    assert!(text.contains(&message), "{message:?} whole in: {text}");
+}
+
+#[tokio::test]
+async fn narrow_terminals_shrink_label_and_code_last_and_cut_cells_end_with_an_ellipsis() {
+    for (width, dropped) in [
+        (80u16, &["Activity"][..]),
+        (50, &["Activity", "Regs", "Used", "Flow type"][..]),
+    ] {
+        let mut h = harness_with(Theme::colored(), width, 30)
+            .await
+            .with_demo()
+            .await;
+        let screen = h.screen();
+        let header = screen
+            .lines()
+            .find(|l| l.contains("Label") && l.contains("Code"))
+            .unwrap_or_else(|| panic!("label and code stay at {width}:\n{screen}"));
+        assert!(header.contains("Flags"), "the flags stay: {header}");
+        for column in dropped {
+            assert!(
+                !header.contains(column),
+                "{column} gives way at {width}: {header}"
+            );
+        }
+        let label_at = header.find("Label").unwrap();
+        let code_at = header.find("Code").unwrap();
+        let label_width = header[label_at..code_at].chars().count();
+        assert!(
+            label_width >= 18,
+            "the label keeps room at {width}: {header}"
+        );
+        // A label longer than its cell ends with "…", never mid-word bare.
+        let long = h
+            .app
+            .connections
+            .iter()
+            .map(|c| c.label.clone())
+            .find(|l| l.chars().count() >= label_width)
+            .expect("a long label in the demo");
+        let head: String = long.chars().take(label_width - 2).collect();
+        let row = screen
+            .lines()
+            .find(|l| l.contains(&head))
+            .unwrap_or_else(|| panic!("{head:?} at {width}:\n{screen}"));
+        assert!(row.contains(&format!("{head}…")), "{row}");
+    }
 }

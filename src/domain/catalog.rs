@@ -250,6 +250,22 @@ impl GroupAccess {
     }
 }
 
+/// Which of a connection's role and group are still the defaults every new
+/// connection shares (R10, R11), said the way the advice names them: "the
+/// default role User", "the default group All", or both; `None` when the
+/// connection has its own role and group.
+pub fn shared_defaults(role: &str, group: &str) -> Option<String> {
+    use crate::model::{DEFAULT_GROUP, DEFAULT_ROLE};
+    match (role == DEFAULT_ROLE, group == DEFAULT_GROUP) {
+        (true, true) => Some(format!(
+            "the default role {DEFAULT_ROLE} and group {DEFAULT_GROUP}"
+        )),
+        (true, false) => Some(format!("the default role {DEFAULT_ROLE}")),
+        (false, true) => Some(format!("the default group {DEFAULT_GROUP}")),
+        (false, false) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +352,22 @@ mod tests {
             ]),
             [Permission::ApiAccess, Permission::ProductsEdit]
         );
+    }
+
+    #[test]
+    fn r10_r11_the_advice_names_only_the_defaults_a_connection_keeps() {
+        assert_eq!(
+            shared_defaults("User", "All").as_deref(),
+            Some("the default role User and group All")
+        );
+        assert_eq!(
+            shared_defaults("catalog_editor", "All").as_deref(),
+            Some("the default group All")
+        );
+        assert_eq!(
+            shared_defaults("User", "eu_shop").as_deref(),
+            Some("the default role User")
+        );
+        assert_eq!(shared_defaults("catalog_editor", "eu_shop"), None);
     }
 }

@@ -159,7 +159,8 @@ impl App {
         let mut out = Vec::new();
         match context {
             Context::List if self.tab == Tab::Connections => {
-                if self.create_choices().is_none() {
+                // Nowhere to create it (R13), or the limit is reached (R7).
+                if self.create_choices().is_none() || self.quota.is_some_and(|q| q.reached) {
                     out.push(Action::New);
                 }
                 let Some(c) = selected else {

@@ -13,6 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
+use super::dialogs::help::{self, Help, HelpOutcome};
+pub use super::dialogs::shown_once::{Shown, ShownOnce};
 use super::filter::FuzzyFilter;
 use super::flows::FlowModal;
 use super::form::{ConnectionForm, TextInput};
@@ -74,8 +76,8 @@ pub enum Msg {
         purpose: RevealPurpose,
         result: Result<SecretString, ClientError>,
     },
-    /// A new secret (not kept: `v` shows it); how many tokens were revoked.
-    SecretRegenerated(String, Result<u64, ClientError>),
+    /// A new secret, shown once in a window; how many tokens were revoked.
+    SecretRegenerated(String, Result<(SecretString, u64), ClientError>),
     PasswordRegenerated(String, Result<NewPassword, ClientError>),
     /// The answer to applying an integration's pending changes.
     RegistrationsApplied(String, Result<Registered, ClientError>),
@@ -337,11 +339,12 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             }
         }
         Command::RegenerateSecret(code) => {
-            let result = client.regenerate_secret(&code).await.map(|r| {
-                // Not kept: the card reveals it on request, audited.
-                drop(SecretString::from(r.secret));
-                r.revoked_tokens
-            });
+            // The plain string moves into a SecretString at once; the
+            // window that shows it once drops it on close.
+            let result = client
+                .regenerate_secret(&code)
+                .await
+                .map(|r| (SecretString::from(r.secret), r.revoked_tokens));
             Msg::SecretRegenerated(code, result)
         }
         Command::RegeneratePassword(code) => {
@@ -457,20 +460,6 @@ pub enum StatusKind {
 pub struct Status {
     pub kind: StatusKind,
     pub text: String,
-}
-
-/// A password shown once (R4): after a create, with the secret, or after a
-/// regenerate. Dropped (and zeroized) on close.
-pub struct ShownOnce {
-    pub label: String,
-    pub code: String,
-    pub client_id: String,
-    pub username: String,
-    /// The secret, when it came with the password (at creation).
-    pub secret: Option<SecretString>,
-    pub password: SecretString,
-    /// After a regenerate: how many tokens stopped working.
-    pub revoked_tokens: Option<u64>,
 }
 
 /// What a confirmation asks about.
@@ -594,9 +583,7 @@ pub enum Modal {
     Form(Box<ConnectionForm>),
     Confirm(Confirm),
     ShownOnce(Box<ShownOnce>),
-    Help {
-        scroll: u16,
-    },
+    Help(Help),
     /// R16a: the replace picker.
     Replace(Box<ReplacePicker>),
     /// The flow editor and its forms (Register tab).
@@ -659,6 +646,9 @@ pub struct App {
     pub spinner_frame: usize,
     dirty: bool,
     pub quit: bool,
+    /// The terminal's size, when known (the event loop tells it at start
+    /// and on every resize). Below the minimum only quit and resize act.
+    screen: Option<(u16, u16)>,
     /// Frames drawn so far (the idle test watches it).
     pub draws: Arc<AtomicU64>,
 }
@@ -705,6 +695,7 @@ impl App {
             spinner_frame: 0,
             dirty: true,
             quit: false,
+            screen: None,
             draws: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -793,7 +784,7 @@ impl App {
             Some(Modal::Picker(_)) => Context::Picker,
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
-            Some(Modal::Help { .. }) => Context::Help,
+            Some(Modal::Help(_)) => Context::Help,
             Some(Modal::Replace(_)) => Context::Replace,
             Some(Modal::Flow(m)) => m.context(),
             None if self.filter_editing => Context::Filter,
@@ -951,7 +942,7 @@ impl App {
                 self.finish_call();
                 let label = self.label_of(&code);
                 match r {
-                    Ok(revoked) => {
+                    Ok((secret, revoked)) => {
                         if self.credentials.revealed_for(&code).is_some() {
                             self.credentials.hide();
                         }
@@ -962,6 +953,21 @@ impl App {
                                 revoked_tokens(revoked)
                             ),
                         );
+                        let (client_id, username) = self
+                            .connections
+                            .iter()
+                            .find(|c| c.code == code)
+                            .map(|c| (c.client_id.clone(), c.username.clone()))
+                            .unwrap_or_default();
+                        self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
+                            what: Shown::NewSecret { revoked },
+                            label,
+                            code: code.clone(),
+                            client_id,
+                            username,
+                            secret: Some(secret),
+                            password: None,
+                        })));
                         // The trail and the card changed: reload both.
                         self.select_after_load = Some(code);
                         vec![Command::Load]
@@ -994,13 +1000,15 @@ impl App {
                             .map(|c| c.client_id.clone())
                             .unwrap_or_default();
                         self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
+                            what: Shown::NewPassword {
+                                revoked: new.revoked_tokens,
+                            },
                             label,
                             code: code.clone(),
                             client_id,
                             username: new.username,
                             secret: None,
-                            password: new.password,
-                            revoked_tokens: Some(new.revoked_tokens),
+                            password: Some(new.password),
                         })));
                         self.select_after_load = Some(code);
                         vec![Command::Load]
@@ -1281,13 +1289,13 @@ impl App {
                 );
                 self.select_after_load = Some(c.code.clone());
                 self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
+                    what: Shown::Created,
                     label: c.label,
                     code: c.code,
                     client_id: c.client_id,
                     username: c.username,
                     secret: Some(SecretString::from(created.secret)),
-                    password: SecretString::from(created.password),
-                    revoked_tokens: None,
+                    password: Some(SecretString::from(created.password)),
                 })));
                 vec![Command::Load]
             }
@@ -1392,7 +1400,59 @@ impl App {
         commands
     }
 
+    /// Whether the terminal is below the size the app needs: "Terminal too
+    /// small" is all that is drawn, so no key may act behind it.
+    pub fn too_small(&self) -> bool {
+        self.screen
+            .is_some_and(|(w, h)| w < super::view::MIN_WIDTH || h < super::view::MIN_HEIGHT)
+    }
+
+    /// Keys while the terminal is too small: only quitting (never through a
+    /// confirmation nobody could see) and suspending.
+    fn on_key_too_small(&mut self, key: KeyEvent) -> Vec<Command> {
+        match self.keymap.action(self.context(), &key) {
+            Some(Action::ForceQuit) => self.quit = true,
+            Some(Action::Quit)
+                if self.register.pending.values().all(|p| p.is_empty())
+                    && self.modals.is_empty() =>
+            {
+                self.quit = true
+            }
+            Some(Action::Suspend) => return vec![Command::Suspend],
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The terminal's area, when known.
+    pub fn screen_area(&self) -> Option<Rect> {
+        self.screen.map(|(w, h)| Rect::new(0, 0, w, h))
+    }
+
+    fn on_help_action(&mut self, action: Option<Action>) {
+        let lines = help::lines(&self.theme, &self.keymap).len();
+        let screen = self.screen_area();
+        if let Some(Modal::Help(h)) = self.modals.last_mut()
+            && h.on_action(action, lines, screen) == HelpOutcome::Close
+        {
+            self.modals.pop();
+        }
+    }
+
     fn on_input(&mut self, event: Event) -> Vec<Command> {
+        if let Event::Resize(w, h) = event {
+            self.screen = Some((w, h));
+        }
+        if self.too_small() {
+            return match event {
+                Event::Key(key) if key.kind == KeyEventKind::Press => self.on_key_too_small(key),
+                Event::Resize(..) => {
+                    self.dirty = true;
+                    Vec::new()
+                }
+                _ => Vec::new(),
+            };
+        }
         let commands = match event {
             Event::Key(key) if key.kind == KeyEventKind::Press => self.on_key(key),
             // Releases and repeats change nothing: no redraw.
@@ -1428,12 +1488,9 @@ impl App {
     fn on_mouse(&mut self, m: MouseEvent) -> Option<Vec<Command>> {
         if !self.modals.is_empty() {
             return match (m.kind, self.modals.last_mut()) {
-                (MouseEventKind::ScrollDown, Some(Modal::Help { scroll })) => {
-                    *scroll = scroll.saturating_add(1);
-                    Some(Vec::new())
-                }
-                (MouseEventKind::ScrollUp, Some(Modal::Help { scroll })) => {
-                    *scroll = scroll.saturating_sub(1);
+                (MouseEventKind::ScrollDown | MouseEventKind::ScrollUp, Some(Modal::Help(_))) => {
+                    let down = m.kind == MouseEventKind::ScrollDown;
+                    self.on_help_action(Some(if down { Action::Down } else { Action::Up }));
                     Some(Vec::new())
                 }
                 (MouseEventKind::ScrollDown, Some(Modal::Replace(picker))) => {
@@ -1630,16 +1687,7 @@ impl App {
             Context::Secret => self.on_secret_key(action),
             Context::Replace => self.on_replace_key(action, &key),
             Context::Help => {
-                if let Some(Modal::Help { scroll }) = self.modals.last_mut() {
-                    match action {
-                        Some(Action::Close) => {
-                            self.modals.pop();
-                        }
-                        Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-                        Some(Action::Down) => *scroll = scroll.saturating_add(1),
-                        _ => {}
-                    }
-                }
+                self.on_help_action(action);
                 Vec::new()
             }
             // Only with a flow modal open (handled above).
@@ -1969,7 +2017,7 @@ impl App {
                 Vec::new()
             }
             Action::Help => {
-                self.modals.push(Modal::Help { scroll: 0 });
+                self.modals.push(Modal::Help(Help::default()));
                 Vec::new()
             }
             Action::Filter => {
@@ -2479,7 +2527,7 @@ impl App {
                     &shown.client_id,
                     &secret,
                     &shown.username,
-                    Some(&shown.password),
+                    shown.password.as_ref(),
                     &self.client.token_url(),
                 );
                 let outcome = self.clipboard.copy_secret(&text);
@@ -2742,9 +2790,12 @@ impl App {
                 Vec::new()
             }
             Some(Action::Copy) => {
-                let text = shown.password.clone();
+                let Some((what, text)) = shown.copied_by_copy() else {
+                    return Vec::new();
+                };
+                let text = text.clone();
                 let outcome = self.clipboard.copy_secret(&text);
-                self.after_copy(outcome, "the password", Some(text))
+                self.after_copy(outcome, what, Some(text))
             }
             Some(Action::CopyAll) => match &shown.secret {
                 Some(secret) => {
@@ -2752,7 +2803,7 @@ impl App {
                         &shown.client_id,
                         secret,
                         &shown.username,
-                        Some(&shown.password),
+                        shown.password.as_ref(),
                         &self.client.token_url(),
                     );
                     let outcome = self.clipboard.copy_secret(&text);

@@ -23,6 +23,7 @@ use super::keymap::{Action, Context};
 use super::register::RegFocus;
 use super::theme::Theme;
 use super::view::{centered, highlighted, pane, wrap_words};
+use super::widgets::text::ellipsize;
 use crate::client::ClientError;
 use crate::domain;
 use crate::model::{
@@ -945,7 +946,9 @@ impl App {
                     self.modals.pop();
                 }
             }
-            Some(Action::Help) => self.modals.push(Modal::Help { scroll: 0 }),
+            Some(Action::Help) => self
+                .modals
+                .push(Modal::Help(crate::tui::dialogs::help::Help::default())),
             _ => {}
         }
         Vec::new()
@@ -1162,16 +1165,6 @@ impl App {
             }
         }
     }
-}
-
-/// `s` cut to `max` characters, ending in "…" when cut.
-fn ellipsize(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn other_kind(k: StepKind) -> StepKind {

@@ -1162,6 +1162,22 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
     ),
     (Context::Help, "up", Action::Up, "scroll up", Some("scroll")),
     (Context::Help, "down", Action::Down, "scroll down", None),
+    (
+        Context::Help,
+        "page_up",
+        Action::PageUp,
+        "scroll a page up",
+        None,
+    ),
+    (
+        Context::Help,
+        "page_down",
+        Action::PageDown,
+        "scroll a page down",
+        None,
+    ),
+    (Context::Help, "first", Action::First, "go to the top", None),
+    (Context::Help, "last", Action::Last, "go to the end", None),
 ];
 
 /// One key with its modifiers.

@@ -5,6 +5,7 @@ pub mod access;
 pub mod app;
 pub mod clipboard;
 pub mod credentials;
+pub mod dialogs;
 pub mod filter;
 pub mod flows;
 pub mod form;
@@ -16,6 +17,7 @@ pub mod replace;
 pub mod theme;
 pub mod view;
 pub mod visual;
+pub mod widgets;
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -65,6 +67,9 @@ where
     H: Host<B>,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    if let Ok(size) = terminal.size() {
+        app.update(Msg::Input(Event::Resize(size.width, size.height)));
+    }
     let start = app.start();
     spawn_commands(app, start, &tx);
     draw(terminal, app, host)?;

@@ -1484,21 +1484,7 @@ fn connection_lines(app: &App, width: usize) -> Vec<Line<'static>> {
             lines.push(line);
         }
     }
-    let defaults: Vec<&str> = [
-        (c.role == DEFAULT_ROLE).then_some("role"),
-        (c.group == DEFAULT_GROUP).then_some("group"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !defaults.is_empty() {
-        let which = if defaults.len() == 2 {
-            format!("the default role {DEFAULT_ROLE} and group {DEFAULT_GROUP}")
-        } else if defaults[0] == "role" {
-            format!("the default role {DEFAULT_ROLE}")
-        } else {
-            format!("the default group {DEFAULT_GROUP}")
-        };
+    if let Some(which) = crate::domain::catalog::shared_defaults(&c.role, &c.group) {
         let text = format!(
             "! {} has {which}, shared by every new connection. A dedicated role per connection is recommended, so that what it may do changes without touching the others (R10, R11).",
             c.label

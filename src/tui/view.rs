@@ -8,13 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, BorderType, Borders, Clear, Padding, Paragraph, Row, Table, Widget, Wrap,
 };
-use secrecy::ExposeSecret;
 
-use super::app::{App, Confirm, LoginForm, Modal, Problem, ShownOnce, StatusKind, Tab};
+use super::app::{App, Confirm, LoginForm, Modal, Problem, StatusKind, Tab};
 use super::credentials::Focus;
 use super::form::{ConnectionForm, Field};
 use super::keymap::{Action, Context};
 use super::theme::Theme;
+pub(super) use super::widgets::text::wrap_words;
+use super::widgets::text::{clip_lines, ellipsize, ellipsize_start};
 use crate::model::{AuditRecord, Connection, UserKind};
 
 /// Below this size the app draws a single "too small" line.
@@ -41,12 +42,13 @@ pub fn render(app: &mut App, frame: &mut Frame) {
         return;
     }
     let banner_height = u16::from(app.problem.is_some());
+    let status_lines = status_lines(app, area.width);
     let [header, tabs, banner, main, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(banner_height),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(status_lines.len().max(1) as u16),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -54,7 +56,7 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     render_tabs(app, tabs, frame.buffer_mut());
     render_banner(app, banner, frame.buffer_mut());
     render_main(app, main, frame.buffer_mut());
-    render_status(app, status, frame.buffer_mut());
+    render_status(app, status_lines, status, frame.buffer_mut());
     render_footer(app, footer, frame.buffer_mut());
     render_modal(app, area, frame.buffer_mut());
 }
@@ -101,15 +103,22 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     // keeping its end (the file name).
     let fixed = " Switchboard   backend   user ".chars().count() + user.chars().count();
     let room = (left_width as usize).saturating_sub(fixed);
-    let backend = ellipsize_start(&app.backend, room);
-    let left = Line::from(vec![
+    let mut left = vec![
         Span::styled(" Switchboard ", t.header.add_modifier(Modifier::REVERSED)),
         Span::raw("  "),
-        Span::styled("backend ", t.label),
-        Span::raw(backend),
-        Span::styled("  user ", t.label),
-        Span::raw(user),
-    ]);
+    ];
+    // Too narrow for even the end of the path: the user goes first, cut
+    // with "…" rather than mid-word.
+    if room >= 8 {
+        left.push(Span::styled("backend ", t.label));
+        left.push(Span::raw(ellipsize_start(&app.backend, room)));
+        left.push(Span::raw("  "));
+    }
+    // With the path shown the user fits whole (the path gave way for it).
+    let user_room = (left_width as usize).saturating_sub(" Switchboard   user ".chars().count());
+    left.push(Span::styled("user ", t.label));
+    left.push(Span::raw(ellipsize(&user, user_room)));
+    let left = Line::from(left);
     Paragraph::new(left).render(
         Rect {
             width: left_width,
@@ -122,19 +131,6 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
             .alignment(Alignment::Right)
             .render(area, buf);
     }
-}
-
-/// Shortens `s` to `max` characters by replacing its start with `…`.
-fn ellipsize_start(s: &str, max: usize) -> String {
-    let n = s.chars().count();
-    if n <= max {
-        return s.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let tail: String = s.chars().skip(n - (max - 1)).collect();
-    format!("…{tail}")
 }
 
 /// What is wrong with the backend, and what happens next.
@@ -378,6 +374,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     }
     let end = scroll_into_view(app, body_height);
     let t = app.theme.clone();
+    let columns = Columns::fit(table_area.width);
     let mut rows = Vec::with_capacity(end - app.offset);
     for pos in app.offset..end {
         let idx = app.filter.visible()[pos];
@@ -397,52 +394,45 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
             ))
             .alignment(Alignment::Right)
         };
-        rows.push(Row::new(vec![
-            Line::from(marker),
-            Line::from(badge(app, c, selected)),
-            Line::from(highlighted(&c.label, &marks.label, Style::new(), t.matched)),
-            Line::from(highlighted(
-                &c.code,
-                &marks.code,
-                if selected { Style::new() } else { t.dim },
-                t.matched,
-            )),
-            Line::from(c.flow_type.as_str()),
-            count(registrations),
-            count(used_by),
-            match c.last_activity_at {
+        let mut cells = vec![Line::from(marker)];
+        if columns.badge {
+            cells.push(Line::from(badge(app, c, selected)));
+        }
+        cells.push(Line::from(fitted(
+            &c.label,
+            &marks.label,
+            columns.label,
+            Style::new(),
+            t.matched,
+        )));
+        cells.push(Line::from(fitted(
+            &c.code,
+            &marks.code,
+            columns.code,
+            if selected { Style::new() } else { t.dim },
+            t.matched,
+        )));
+        if columns.flow_type {
+            cells.push(Line::from(c.flow_type.as_str()));
+        }
+        if columns.counts {
+            cells.push(count(registrations));
+            cells.push(count(used_by));
+        }
+        if columns.activity {
+            cells.push(match c.last_activity_at {
                 Some(at) => Line::from(at.format("%Y-%m-%d").to_string()),
                 None => Line::from(Span::styled(
                     "never",
                     if selected { Style::new() } else { t.dim },
                 )),
-            },
-            Line::from(row_flags(&t, c, selected)),
-        ]));
+            });
+        }
+        cells.push(Line::from(row_flags(&t, c, selected)));
+        rows.push(Row::new(cells));
     }
-    let header = Row::new(vec![
-        "",
-        "",
-        "Label",
-        "Code",
-        "Flow type",
-        "Regs",
-        "Used",
-        "Activity",
-        "Flags",
-    ])
-    .style(t.table_header);
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(4),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-        Constraint::Length(11),
-        Constraint::Length(4),
-        Constraint::Length(4),
-        Constraint::Length(10),
-        Constraint::Length(7),
-    ];
+    let header = Row::new(columns.headers()).style(t.table_header);
+    let widths = columns.constraints();
     let mut state =
         ratatui::widgets::TableState::default().with_selected(Some(app.selected - app.offset));
     let table = Table::new(rows, widths)
@@ -450,6 +440,136 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         .column_spacing(1)
         .row_highlight_style(t.selected);
     ratatui::widgets::StatefulWidget::render(table, table_area, buf, &mut state);
+}
+
+/// The connection table's columns at a given width. Label and code are the
+/// last to shrink: below the room they need, Activity goes first, then the
+/// counts, the flow type and the badge; the flags stay (they warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns {
+    pub badge: bool,
+    pub flow_type: bool,
+    pub counts: bool,
+    pub activity: bool,
+    pub label: u16,
+    pub code: u16,
+}
+
+impl Columns {
+    /// What label and code need before another column may stay.
+    const LABEL_AND_CODE: u16 = 30;
+    const MARKER: u16 = 1;
+    const BADGE: u16 = 4;
+    const FLOW_TYPE: u16 = 11;
+    const COUNTS: u16 = 4 + 1 + 4;
+    const ACTIVITY: u16 = 10;
+    const FLAGS: u16 = 7;
+
+    pub fn fit(width: u16) -> Columns {
+        let mut c = Columns {
+            badge: true,
+            flow_type: true,
+            counts: true,
+            activity: true,
+            label: 0,
+            code: 0,
+        };
+        let room = |c: &Columns| {
+            // Each column after the first takes a space before it.
+            let mut used = Self::MARKER + 1 + Self::FLAGS + 1 + 1;
+            if c.badge {
+                used += Self::BADGE + 1;
+            }
+            if c.flow_type {
+                used += Self::FLOW_TYPE + 1;
+            }
+            if c.counts {
+                used += Self::COUNTS + 1;
+            }
+            if c.activity {
+                used += Self::ACTIVITY + 1;
+            }
+            width.saturating_sub(used)
+        };
+        for drop in [
+            |c: &mut Columns| c.activity = false,
+            |c: &mut Columns| c.counts = false,
+            |c: &mut Columns| c.flow_type = false,
+            |c: &mut Columns| c.badge = false,
+        ] {
+            if room(&c) >= Self::LABEL_AND_CODE {
+                break;
+            }
+            drop(&mut c);
+        }
+        let left = room(&c);
+        c.label = left * 3 / 5;
+        c.code = left - c.label;
+        c
+    }
+
+    fn headers(&self) -> Vec<&'static str> {
+        let mut h = vec![""];
+        if self.badge {
+            h.push("");
+        }
+        h.extend(["Label", "Code"]);
+        if self.flow_type {
+            h.push("Flow type");
+        }
+        if self.counts {
+            h.extend(["Regs", "Used"]);
+        }
+        if self.activity {
+            h.push("Activity");
+        }
+        h.push("Flags");
+        h
+    }
+
+    fn constraints(&self) -> Vec<Constraint> {
+        let mut w = vec![Constraint::Length(Self::MARKER)];
+        if self.badge {
+            w.push(Constraint::Length(Self::BADGE));
+        }
+        w.extend([
+            Constraint::Length(self.label),
+            Constraint::Length(self.code),
+        ]);
+        if self.flow_type {
+            w.push(Constraint::Length(Self::FLOW_TYPE));
+        }
+        if self.counts {
+            w.extend([Constraint::Length(4), Constraint::Length(4)]);
+        }
+        if self.activity {
+            w.push(Constraint::Length(Self::ACTIVITY));
+        }
+        w.push(Constraint::Length(Self::FLAGS));
+        w
+    }
+}
+
+/// `text` highlighted at `positions`, cut to `width` with "…" when longer.
+fn fitted<'a>(
+    text: &'a str,
+    positions: &[usize],
+    width: u16,
+    base: Style,
+    mark: Style,
+) -> Vec<Span<'a>> {
+    let width = usize::from(width);
+    if text.chars().count() <= width {
+        return highlighted(text, positions, base, mark);
+    }
+    let keep = width.saturating_sub(1);
+    let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+    let kept: Vec<usize> = positions.iter().copied().filter(|&p| p < keep).collect();
+    let mut spans = highlighted(&text[..end], &kept, base, mark);
+    if width > 0 {
+        spans.push(Span::styled("…", base));
+    }
+    spans
 }
 
 /// Moves the list's first visible row so that the selection shows in
@@ -568,7 +688,7 @@ fn row_flags(t: &Theme, c: &Connection, selected: bool) -> Vec<Span<'static>> {
 /// Width of the name column in field lists.
 pub(super) const NAME_WIDTH: usize = 13;
 
-pub(super) fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
+pub(crate) fn field_line<'a>(t: &Theme, name: &'a str, value: impl Into<Span<'a>>) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{name:<NAME_WIDTH$}"), t.label),
         value.into(),
@@ -595,42 +715,6 @@ pub(super) fn field_lines(
             ])
         })
         .collect()
-}
-
-/// Splits text into lines of at most `width` characters, at spaces where it
-/// can, inside long words where it must.
-pub(super) fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let mut word = word.to_string();
-        loop {
-            let used = line.chars().count();
-            let need = word.chars().count() + usize::from(used > 0);
-            if used + need <= width {
-                if used > 0 {
-                    line.push(' ');
-                }
-                line.push_str(&word);
-                break;
-            }
-            if used > 0 {
-                lines.push(std::mem::take(&mut line));
-                continue;
-            }
-            // A word longer than a line: cut it.
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            lines.push(head);
-            if word.is_empty() {
-                break;
-            }
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
@@ -749,11 +833,11 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
             w,
         ));
     }
-    if c.role == "User" || c.group == "All" {
+    if let Some(which) = crate::domain::catalog::shared_defaults(&c.role, &c.group) {
         lines.extend(field_lines(
             t,
             "! Advice",
-            "default role and group: a dedicated role per connection is recommended",
+            &format!("{which} shared by every new connection (R10, R11)"),
             t.warning,
             w,
         ));
@@ -896,20 +980,39 @@ fn audit_lines(t: &Theme, r: &AuditRecord, width: u16) -> Vec<Line<'static>> {
     out
 }
 
-fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
+/// Room the spinner ("⠋ working… ") keeps at the status line's right.
+const SPINNER_WIDTH: u16 = 12;
+
+/// The status message, wrapped to the screen's width: it grows to three
+/// lines, and ends with "…" only past them.
+fn status_lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let line = match &app.status {
-        Some(s) => {
-            let (mark, style) = match s.kind {
-                StatusKind::Info => ("·", t.label),
-                StatusKind::Success => ("✓", t.success),
-                StatusKind::Error => ("✗", t.error),
-            };
-            Line::from(Span::styled(format!(" {mark} {}", s.text), style))
-        }
-        None => Line::from(""),
+    let Some(s) = &app.status else {
+        return Vec::new();
     };
-    Paragraph::new(line).render(area, buf);
+    let (mark, style) = match s.kind {
+        StatusKind::Info => ("·", t.label),
+        StatusKind::Success => ("✓", t.success),
+        StatusKind::Error => ("✗", t.error),
+    };
+    let room = width.saturating_sub(3 + SPINNER_WIDTH).max(8) as usize;
+    clip_lines(&s.text, room, 3)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let lead = if i == 0 {
+                format!(" {mark} ")
+            } else {
+                "   ".to_string()
+            };
+            Line::from(Span::styled(format!("{lead}{l}"), style))
+        })
+        .collect()
+}
+
+fn render_status(app: &App, lines: Vec<Line<'static>>, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    Paragraph::new(lines).render(area, buf);
     if app.spinner_visible() {
         const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
         let frame = FRAMES[app.spinner_frame % FRAMES.len()];
@@ -957,7 +1060,19 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     // What does not apply to the selected row, for this user, is dimmed
     // and crossed out; pressing it says why (R19, R20).
     let disabled = app.disabled_actions();
-    for (keys, hint, action) in hints {
+    // Whole hints only: one that does not fit is left out, and "…" says
+    // so (`?` lists every key).
+    let room = usize::from(area.width);
+    let mut used = 1;
+    let count = hints.len();
+    for (i, (keys, hint, action)) in hints.into_iter().enumerate() {
+        let width = keys.chars().count() + 1 + hint.chars().count();
+        let last = i + 1 == count;
+        if used + width + if last { 0 } else { 3 } > room {
+            spans.push(Span::styled("…", t.dim));
+            break;
+        }
+        used += width + 2;
         if disabled.contains(&action) {
             spans.push(Span::styled(format!("{keys} {hint}"), t.disabled));
             spans.push(Span::raw("  "));
@@ -970,7 +1085,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// A rectangle of at most `width × height`, centred in `area`.
-pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
     let h = height.min(area.height);
     Rect::new(
@@ -981,7 +1096,7 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
-fn modal_block<'a>(t: &Theme, title: &'a str) -> Block<'a> {
+pub(crate) fn modal_block<'a>(t: &Theme, title: &'a str) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Double)
@@ -1019,10 +1134,10 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
             super::permissions::render_delete(app, d, area, buf)
         }
         Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
-        Modal::ShownOnce(shown) => render_shown_once(app, shown, area, buf),
+        Modal::ShownOnce(shown) => shown.render(&app.theme, &app.keymap, area, buf),
         Modal::Picker(p) => super::permissions::render_picker(app, p, area, buf),
         Modal::SetForm(f) => super::permissions::render_form(app, f, area, buf),
-        Modal::Help { scroll } => render_help(app, *scroll, area, buf),
+        Modal::Help(help) => help.render(&app.theme, &app.keymap, area, buf),
         Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
     }
 }
@@ -1172,72 +1287,7 @@ fn render_login(app: &App, form: &LoginForm, area: Rect, buf: &mut Buffer) {
     } else {
         lines.push(hints_line(app, Context::Form));
     }
-    let rect = centered(area, 64, lines.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_block(t, "Log in"))
-        .wrap(Wrap { trim: false })
-        .render(rect, buf);
-}
-
-fn render_shown_once(app: &App, s: &ShownOnce, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let mut lines = Vec::new();
-    let title = match s.revoked_tokens {
-        None => {
-            lines.push(Line::from(vec![
-                Span::raw("Created "),
-                Span::styled(s.label.clone(), t.title),
-                Span::raw(format!(" ({})", s.code)),
-            ]));
-            "New connection — credentials"
-        }
-        Some(revoked) => {
-            lines.push(Line::from(vec![
-                Span::raw("New password for "),
-                Span::styled(s.label.clone(), t.title),
-                Span::raw(format!(" ({})", s.code)),
-            ]));
-            let revoked = match revoked {
-                0 => "No token was live".to_string(),
-                1 => "1 token revoked".to_string(),
-                n => format!("{n} tokens revoked"),
-            };
-            lines.push(Line::from(Span::styled(
-                format!("{revoked}; applications need the new password."),
-                t.dim,
-            )));
-            "New password"
-        }
-    };
-    lines.push(Line::from(""));
-    lines.push(field_line(t, "Client id", Span::raw(s.client_id.clone())));
-    if let Some(secret) = &s.secret {
-        lines.push(field_line(
-            t,
-            "Secret",
-            Span::raw(secret.expose_secret().to_string()),
-        ));
-    }
-    lines.push(field_line(t, "API username", Span::raw(s.username.clone())));
-    lines.push(field_line(
-        t,
-        "Password",
-        Span::styled(s.password.expose_secret().to_string(), t.secret),
-    ));
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "! The password is shown only this once. Copy it now: it cannot be shown again.",
-        t.warning,
-    )));
-    lines.push(Line::from(""));
-    lines.push(hints_line(app, Context::Secret));
-    let rect = centered(area, 86, lines.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_block(t, title))
-        .wrap(Wrap { trim: false })
-        .render(rect, buf);
+    super::widgets::dialog::render(t, "Log in", lines, 64, area, buf);
 }
 
 pub(super) fn hints_line(app: &App, context: Context) -> Line<'static> {
@@ -1392,70 +1442,5 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
     } else {
         lines.push(hints_line(app, Context::Form));
     }
-    let rect = centered(area, 92, lines.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_block(t, title))
-        .render(rect, buf);
-}
-
-/// The help overlay's lines, from the live keymap.
-pub fn help_lines(app: &App) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let mut lines = Vec::new();
-    for context in Context::ALL {
-        lines.push(Line::from(Span::styled(
-            context.title().to_string(),
-            t.title,
-        )));
-        for b in app
-            .keymap
-            .bindings()
-            .iter()
-            .filter(|b| b.context == context)
-        {
-            let keys = b
-                .keys
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" ");
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<18}"), t.key),
-                Span::raw(b.description.to_string()),
-            ]));
-        }
-        lines.push(Line::from(""));
-    }
-    lines.push(Line::from(Span::styled(
-        "Mouse: wheel scrolls, click selects. Keys can be changed in keymap.toml (see README).",
-        t.dim,
-    )));
-    lines
-}
-
-fn render_help(app: &App, scroll: u16, area: Rect, buf: &mut Buffer) {
-    let lines = help_lines(app);
-    let width = lines.iter().map(|l| l.width()).max().unwrap_or(40) as u16 + 4;
-    // Leave the header and footer visible.
-    let room = Rect {
-        y: area.y + 1,
-        height: area.height.saturating_sub(2),
-        ..area
-    };
-    let rect = centered(room, width.max(40), lines.len() as u16 + 2);
-    let max_scroll = (lines.len() as u16 + 2).saturating_sub(rect.height);
-    let scroll = scroll.min(max_scroll);
-    let title = if scroll < max_scroll {
-        "Keys · ↓ more"
-    } else if scroll > 0 {
-        "Keys · ↑ more"
-    } else {
-        "Keys"
-    };
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_block(&app.theme, title))
-        .scroll((scroll, 0))
-        .render(rect, buf);
+    super::widgets::dialog::render(t, title, lines, 92, area, buf);
 }

@@ -1,0 +1,4 @@
+//! One file per dialog: its state, its keys and its drawing.
+
+pub mod help;
+pub mod shown_once;

@@ -1,0 +1,4 @@
+//! Drawing pieces shared by tabs and dialogs.
+
+pub mod dialog;
+pub mod text;
