@@ -2947,10 +2947,22 @@ async fn snapshot_r17_e_on_a_standalone_flow_attaches_it_and_registers_its_conne
     highlight_flow(&mut h, "adhoc_ga4_export").await;
     let screen = h.screen();
     assert!(
-        screen.contains("Standalone flows · e attaches one"),
+        screen.contains("Standalone flows · e edits one or"),
         "{screen}"
     );
+    // e asks: edit it as it is, or attach it.
     h.press(KeyCode::Char('e')).await;
+    let choice = modal_text(&h.screen());
+    assert!(
+        choice.contains("▶ Edit its steps; it stays standalone"),
+        "{choice}"
+    );
+    assert!(
+        choice.contains("Attach it to Product Syndication: the connections its steps use get registered with it (R14, R17)"),
+        "{choice}"
+    );
+    h.press(KeyCode::Down).await;
+    h.press(KeyCode::Enter).await;
     let screen = h.screen();
     assert!(
         screen.contains("Attach flow · Ad-hoc GA4 export"),
@@ -4372,4 +4384,88 @@ async fn narrow_terminals_shrink_label_and_code_last_and_cut_cells_end_with_an_e
             .unwrap_or_else(|| panic!("{head:?} at {width}:\n{screen}"));
         assert!(row.contains(&format!("{head}…")), "{row}");
     }
+}
+
+#[tokio::test]
+async fn r14_the_reminder_stays_until_esc_whatever_else_is_pressed() {
+    let mut h = on_flows_of("product_syndication", 120, 32).await;
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    add_step(&mut h, true, "zalando", "zalando_partner").await;
+    let commands = h.app.update(Msg::Input(ctrl('s')));
+    tui::settle(&mut h.app, commands).await;
+    assert!(h.screen().contains("Esc dismisses"));
+    // Enter opens the flow again, Esc leaves the editor: still there.
+    h.press(KeyCode::Enter).await;
+    assert!(!h.app.modals.is_empty(), "the editor opened");
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty(), "the editor closed");
+    for k in ['j', 'k', 'h', 'l', 'x', 'f'] {
+        h.press(KeyCode::Char(k)).await;
+    }
+    h.press(KeyCode::Char('3')).await;
+    h.press(KeyCode::Char('2')).await;
+    assert!(
+        h.screen().contains("Connections registered (R14)"),
+        "the reminder stays through other keys"
+    );
+    h.press(KeyCode::Esc).await;
+    assert!(!h.screen().contains("Connections registered (R14)"));
+}
+
+#[tokio::test]
+async fn r17_e_on_a_standalone_flow_can_edit_it_without_attaching_it() {
+    let mut h = on_flows_of("product_syndication", 120, 40).await;
+    highlight_flow(&mut h, "adhoc_ga4_export").await;
+    h.press(KeyCode::Char('e')).await;
+    // Esc asks nothing more and opens nothing.
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+    h.press(KeyCode::Char('e')).await;
+    h.press(KeyCode::Enter).await;
+    assert!(editor_open(&h));
+    assert_eq!(editor(&h).integration, None, "it stays standalone");
+    assert!(!editor(&h).is_dirty(), "nothing changed yet");
+    add_step(&mut h, false, "bigcommerce", "bigcommerce_b2b").await;
+    save(&mut h).await;
+    assert!(!editor_open(&h), "{}", h.status());
+    assert_eq!(
+        h.status(),
+        "Saved standalone flow Ad-hoc GA4 export: 3 steps"
+    );
+    let flow = h.app.client.get_flow("adhoc_ga4_export").await.unwrap();
+    assert_eq!(flow.integration, None);
+    assert_eq!(flow.steps.len(), 3);
+    let registered = integration_of(&h, "product_syndication").registered;
+    assert!(
+        !registered.iter().any(|r| r == "bigcommerce_b2b"),
+        "nothing registered"
+    );
+}
+
+#[tokio::test]
+async fn the_flow_editor_refuses_the_same_step_twice_and_says_where_it_is() {
+    let mut h = on_flows_of("product_syndication", 120, 40).await;
+    highlight_flow(&mut h, "erp_to_shopify").await;
+    h.press(KeyCode::Char('e')).await;
+    let first = editor(&h).steps[0].clone();
+    let steps = editor(&h).steps.len();
+    // The same connection with the same kind as step 1.
+    h.press(KeyCode::Char('a')).await;
+    let kind = editor(&h).picker.as_ref().unwrap().kind;
+    if kind != first.kind {
+        h.press(KeyCode::Tab).await;
+    }
+    h.type_str(&first.connection).await;
+    h.press(KeyCode::Enter).await;
+    let picker = editor(&h).picker.as_ref().expect("the picker stays open");
+    let error = picker.error.clone().expect("a reason");
+    assert!(error.contains("is already step 1"), "{error}");
+    assert!(modal_text(&h.screen()).contains("is already step 1"));
+    assert_eq!(editor(&h).steps.len(), steps, "nothing added");
+    // The other kind is another step: taken.
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Enter).await;
+    assert!(editor(&h).picker.is_none());
+    assert_eq!(editor(&h).steps.len(), steps + 1);
 }

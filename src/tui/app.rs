@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
+use super::dialogs::choice::{Choice, ChoiceOutcome};
 use super::dialogs::help::{self, Help, HelpOutcome};
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
 use super::filter::FuzzyFilter;
@@ -592,6 +593,16 @@ pub enum Modal {
     Picker(Box<SetPicker>),
     /// Naming a new role or group, or renaming one (Permissions tab).
     SetForm(Box<SetForm>),
+    /// A question with a few answers, each carrying what it does.
+    Choice(Box<Choice<Then>>),
+}
+
+/// What an answer of a choice dialog does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Then {
+    /// Open flow `code` in the editor: attached to the selected
+    /// integration, or (a standalone flow) as it is.
+    EditFlow { code: String, attach: bool },
 }
 
 /// The whole app state.
@@ -781,7 +792,7 @@ impl App {
     pub fn context(&self) -> Context {
         match self.modals.last() {
             Some(Modal::Form(_) | Modal::Login(_) | Modal::SetForm(_)) => Context::Form,
-            Some(Modal::Picker(_)) => Context::Picker,
+            Some(Modal::Picker(_) | Modal::Choice(_)) => Context::Picker,
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
             Some(Modal::Help(_)) => Context::Help,
@@ -1429,6 +1440,25 @@ impl App {
         self.screen.map(|(w, h)| Rect::new(0, 0, w, h))
     }
 
+    fn on_choice_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(Modal::Choice(choice)) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        match choice.on_action(action) {
+            ChoiceOutcome::Stay => Vec::new(),
+            ChoiceOutcome::Cancel => {
+                self.modals.pop();
+                Vec::new()
+            }
+            ChoiceOutcome::Take(then) => {
+                self.modals.pop();
+                match then {
+                    Then::EditFlow { code, attach } => self.edit_flow_chosen(&code, attach),
+                }
+            }
+        }
+    }
+
     fn on_help_action(&mut self, action: Option<Action>) {
         let lines = help::lines(&self.theme, &self.keymap).len();
         let screen = self.screen_area();
@@ -1679,6 +1709,9 @@ impl App {
             Context::Credentials => self.on_credentials_key(action),
             Context::Register => self.on_register_key(action),
             Context::Permissions => self.on_permissions_key(action),
+            Context::Picker if matches!(self.modals.last(), Some(Modal::Choice(_))) => {
+                self.on_choice_key(action)
+            }
             Context::Picker => self.on_picker_key(action),
             Context::Monitor => self.on_monitor_key(action),
             Context::Filter => self.on_filter_key(action, &key),

@@ -16,7 +16,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wrap};
 
-use super::app::{App, Command, Modal, StatusKind};
+use super::app::{App, Command, Modal, StatusKind, Then};
+use super::dialogs::choice::Choice;
 use super::filter::FuzzyFilter;
 use super::form::TextInput;
 use super::keymap::{Action, Context};
@@ -235,6 +236,25 @@ impl FlowEditor {
         }
     }
 
+    /// A standalone flow edited as it is: it stays standalone (R17).
+    fn edit_standalone(flow: &Flow) -> Self {
+        FlowEditor {
+            code: flow.code.clone(),
+            name: flow.name.clone(),
+            integration: None,
+            integration_name: "standalone".to_string(),
+            kind: IntegrationKind::Standard,
+            original: Some(flow.clone()),
+            steps: flow.steps.clone(),
+            selected: 0,
+            offset: RefCell::new(0),
+            picker: None,
+            error: None,
+            saving: false,
+            confirm_discard: false,
+        }
+    }
+
     fn create(code: String, name: String, mode: &NameMode) -> Option<Self> {
         let NameMode::New {
             integration,
@@ -341,6 +361,8 @@ pub struct StepPicker {
     registered: Vec<String>,
     /// Page height (set by the view).
     pub page: RefCell<usize>,
+    /// Why the last choice was refused (the same step twice).
+    pub error: Option<String>,
 }
 
 impl StepPicker {
@@ -364,6 +386,7 @@ impl StepPicker {
             offset: RefCell::new(0),
             registered: registered.to_vec(),
             page: RefCell::new(10),
+            error: None,
         };
         p.refilter();
         if let Some(code) = current
@@ -686,7 +709,6 @@ impl App {
             self.set_status(StatusKind::Error, why);
             return None;
         }
-        self.register.reminder = None;
         Some(i)
     }
 
@@ -709,7 +731,7 @@ impl App {
             self.register.focus = RegFocus::Flows;
             self.set_status(
                 StatusKind::Error,
-                "Only the owner or an admin may attach a standalone flow to an integration (R17)",
+                "Only the owner or an admin may edit or attach a standalone flow (R17)",
             );
             return Vec::new();
         }
@@ -736,10 +758,70 @@ impl App {
             return Vec::new();
         }
         self.register.flow = Some(flow.code.clone());
+        if standalone {
+            // Editing it and attaching it are different acts: ask which.
+            let attach = if i.kind == IntegrationKind::App {
+                format!(
+                    "Attach it to {} (an app: nothing gets registered, R17)",
+                    i.name
+                )
+            } else {
+                format!(
+                    "Attach it to {}: the connections its steps use get registered with it (R14, R17)",
+                    i.name
+                )
+            };
+            self.modals.push(Modal::Choice(Box::new(Choice::new(
+                "Standalone flow",
+                format!(
+                    "{} belongs to no integration. What do you want to do?",
+                    flow.name
+                ),
+                vec![
+                    (
+                        "Edit its steps; it stays standalone".to_string(),
+                        Then::EditFlow {
+                            code: flow.code.clone(),
+                            attach: false,
+                        },
+                    ),
+                    (
+                        attach,
+                        Then::EditFlow {
+                            code: flow.code,
+                            attach: true,
+                        },
+                    ),
+                ],
+            ))));
+            return Vec::new();
+        }
+        self.open_editor(&flow, &i, true);
+        Vec::new()
+    }
+
+    /// Opens the editor on `flow`, in `i` or (without `attach`, for a
+    /// standalone flow) as it is.
+    fn open_editor(&mut self, flow: &Flow, i: &Integration, attach: bool) {
+        let editor = if attach {
+            FlowEditor::edit(flow, i)
+        } else {
+            FlowEditor::edit_standalone(flow)
+        };
         self.modals
-            .push(Modal::Flow(Box::new(FlowModal::Editor(Box::new(
-                FlowEditor::edit(&flow, &i),
-            )))));
+            .push(Modal::Flow(Box::new(FlowModal::Editor(Box::new(editor)))));
+    }
+
+    /// The standalone-flow choice was answered.
+    pub(super) fn edit_flow_chosen(&mut self, code: &str, attach: bool) -> Vec<Command> {
+        let Some(flow) = self.flows.iter().find(|f| f.code == code).cloned() else {
+            self.set_status(StatusKind::Error, format!("Flow {code} is gone"));
+            return Vec::new();
+        };
+        let Some(i) = self.selected_integration().cloned() else {
+            return Vec::new();
+        };
+        self.open_editor(&flow, &i, attach);
         Vec::new()
     }
 
@@ -756,7 +838,6 @@ impl App {
                 );
                 return Vec::new();
             }
-            self.register.reminder = None;
             "the standalone flows".to_string()
         } else {
             match self.flow_integration("delete flows") {
@@ -820,7 +901,10 @@ impl App {
                         let page = *picker.page.borrow() as isize;
                         picker.move_by(page.max(1));
                     }
-                    Some(Action::ToggleKind) => picker.kind = other_kind(picker.kind),
+                    Some(Action::ToggleKind) => {
+                        picker.kind = other_kind(picker.kind);
+                        picker.error = None;
+                    }
                     Some(Action::Cancel) => e.picker = None,
                     Some(Action::Apply) => {
                         let Some(c) = picker.chosen() else {
@@ -830,6 +914,22 @@ impl App {
                             kind: picker.kind,
                             connection: c.code.clone(),
                         };
+                        // The same step twice does the same work twice:
+                        // refused, with where it already is.
+                        if let Some(n) = e
+                            .steps
+                            .iter()
+                            .enumerate()
+                            .position(|(n, s)| *s == step && Some(n) != picker.replace)
+                        {
+                            picker.error = Some(format!(
+                                "{} is already step {} ({}) of this flow: choose another connection, or switch the kind",
+                                c.label,
+                                n + 1,
+                                step.kind.as_str()
+                            ));
+                            return Vec::new();
+                        }
                         match picker.replace {
                             Some(i) if i < e.steps.len() => {
                                 e.steps[i] = step;
@@ -852,6 +952,7 @@ impl App {
                     _ => {
                         let (_, changed) = picker.query.handle_key(key);
                         if changed {
+                            picker.error = None;
                             picker.refilter();
                         }
                     }
@@ -911,8 +1012,27 @@ impl App {
                 }
             }
             Some(Action::ToggleKind) => {
-                if let Some(step) = e.steps.get_mut(e.selected) {
-                    step.kind = other_kind(step.kind);
+                if let Some(step) = e.steps.get(e.selected) {
+                    let flipped = FlowStep {
+                        kind: other_kind(step.kind),
+                        connection: step.connection.clone(),
+                    };
+                    match e.steps.iter().position(|s| *s == flipped) {
+                        Some(n) => {
+                            e.error = Some(FlowError {
+                                field: Some("steps".into()),
+                                message: format!(
+                                    "Step {} is already this connection as {}: a flow runs each step once",
+                                    n + 1,
+                                    flipped.kind.as_str()
+                                ),
+                            });
+                        }
+                        None => {
+                            e.steps[e.selected] = flipped;
+                            e.error = None;
+                        }
+                    }
                 }
             }
             Some(Action::RemoveStep) if e.selected < n => {
@@ -1076,6 +1196,8 @@ impl App {
                 };
                 let mut text = if attached {
                     format!("Attached flow {} to {integration_name}: {steps}", flow.name)
+                } else if flow.integration.is_none() {
+                    format!("Saved standalone flow {}: {steps}", flow.name)
                 } else {
                     format!("Saved flow {} in {integration_name}: {steps}", flow.name)
                 };
@@ -1236,7 +1358,10 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
             lines.push((Line::from(""), None, false));
             lines.extend(
                 wrap_words(
-                    &format!("Standalone flows · {edit} attaches one to {}", i.name),
+                    &format!(
+                        "Standalone flows · {edit} edits one or attaches it to {}",
+                        i.name
+                    ),
                     width,
                 )
                 .into_iter()
@@ -1726,7 +1851,10 @@ fn render_picker(app: &App, e: &FlowEditor, p: &StepPicker, area: Rect, buf: &mu
             Span::styled("▏", t.key),
         ]),
     ];
-    let legend = if e.kind == IntegrationKind::App || e.integration.is_none() {
+    let legend = if e.integration.is_none() {
+        "A standalone flow: any connection you see may be used; nothing gets registered (R17)."
+            .to_string()
+    } else if e.kind == IntegrationKind::App {
         format!(
             "{} is an app: any connection you see may be used; nothing gets registered (R17).",
             e.integration_name
@@ -1756,6 +1884,13 @@ fn render_picker(app: &App, e: &FlowEditor, p: &StepPicker, area: Rect, buf: &mu
         ),
         t.dim,
     ))];
+    if let Some(error) = &p.error {
+        tail.extend(
+            wrap_words(&format!("✗ {error}"), room)
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, t.error))),
+        );
+    }
     tail.extend(hint_lines(app, Context::StepPicker, room));
     let wanted = head.len() + p.rows.len().max(1) + tail.len() + 2;
     let rect = centered(

@@ -1138,6 +1138,7 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
         Modal::Picker(p) => super::permissions::render_picker(app, p, area, buf),
         Modal::SetForm(f) => super::permissions::render_form(app, f, area, buf),
         Modal::Help(help) => help.render(&app.theme, &app.keymap, area, buf),
+        Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
         Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
     }
 }

@@ -1,4 +1,5 @@
 //! One file per dialog: its state, its keys and its drawing.
 
+pub mod choice;
 pub mod help;
 pub mod shown_once;
