@@ -581,8 +581,10 @@ async fn the_spinner_shows_only_after_150_ms_in_flight() {
     assert!(h.screen().contains("working…"));
 }
 
-#[tokio::test]
-async fn a_stale_edit_is_refused_shown_and_the_record_reloaded() {
+/// The demo at 160×40 with the edit form open on the selected connection,
+/// " (mine)" typed after its label, and another admin's save of the same
+/// connection answered meanwhile; returns the harness and the code.
+async fn edit_conflict() -> (Harness, String) {
     let mut h = harness_with(Theme::colored(), 160, 40)
         .await
         .with_demo()
@@ -602,9 +604,37 @@ async fn a_stale_edit_is_refused_shown_and_the_record_reloaded() {
         )
         .await
         .unwrap();
+    (h, code)
+}
+
+#[tokio::test]
+async fn an_edit_conflict_shows_both_sides_and_saving_again_needs_a_choice() {
+    let (mut h, code) = edit_conflict().await;
+    let mine = h.app.selected_connection().unwrap().label.clone() + " (mine)";
     h.press(KeyCode::Enter).await;
     let screen = h.screen();
-    assert!(screen.contains("was changed by alice at"), "{screen}");
+    let text = modal_text(&screen);
+    assert!(
+        text.contains("was changed by alice at"),
+        "the whole 409 message: {text}"
+    );
+    assert!(
+        text.contains("Someone else saved Changed elsewhere while you edited it"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("≠ Label      {mine}")), "{text}");
+    assert!(
+        text.contains("Changed elsewhere"),
+        "theirs beside yours: {text}"
+    );
+    let stored = h.app.client.get_connection(&code).await.unwrap();
+    assert!(
+        text.contains(&format!(
+            "Ctrl-O save yours over version {}",
+            stored.version
+        )),
+        "{text}"
+    );
     assert!(
         matches!(h.app.modals.last(), Some(Modal::Form(_))),
         "the form stays open"
@@ -612,7 +642,59 @@ async fn a_stale_edit_is_refused_shown_and_the_record_reloaded() {
     assert_eq!(
         h.app.selected_connection().unwrap().label,
         "Changed elsewhere",
-        "reloaded"
+        "the list shows what is stored"
+    );
+    // Enter again saves nothing: no lost update.
+    let commands = h.app.update(Msg::Input(key(KeyCode::Enter)));
+    assert!(commands.is_empty(), "{commands:?}");
+    assert_eq!(
+        h.app.client.get_connection(&code).await.unwrap().label,
+        "Changed elsewhere"
+    );
+    assert!(modal_text(&h.screen()).contains("Ctrl-R takes theirs"));
+    // Ctrl-O overwrites, naming the version it overwrites.
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::CONTROL)),
+    )
+    .await;
+    assert!(h.app.modals.is_empty(), "{}", h.status());
+    assert_eq!(
+        h.status(),
+        format!("Saved {mine} over version {}", stored.version)
+    );
+    assert_eq!(
+        h.app.client.get_connection(&code).await.unwrap().label,
+        mine
+    );
+}
+
+#[tokio::test]
+async fn an_edit_conflict_reloaded_takes_the_stored_version_and_drops_mine() {
+    let (mut h, code) = edit_conflict().await;
+    h.press(KeyCode::Enter).await;
+    tui::feed(
+        &mut h.app,
+        Event::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)),
+    )
+    .await;
+    let Some(Modal::Form(form)) = h.app.modals.last() else {
+        panic!("the form stays open");
+    };
+    assert_eq!(form.label.value, "Changed elsewhere");
+    assert!(form.conflict.is_none());
+    assert!(
+        h.status().contains("your edits were dropped"),
+        "{}",
+        h.status()
+    );
+    // Saving now is based on the stored version: it goes through.
+    h.type_str(" v2").await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty(), "{}", h.status());
+    assert_eq!(
+        h.app.client.get_connection(&code).await.unwrap().label,
+        "Changed elsewhere v2"
     );
 }
 
@@ -4468,4 +4550,36 @@ async fn the_flow_editor_refuses_the_same_step_twice_and_says_where_it_is() {
     h.press(KeyCode::Enter).await;
     assert!(editor(&h).picker.is_none());
     assert_eq!(editor(&h).steps.len(), steps + 1);
+}
+
+#[tokio::test]
+async fn lists_fill_their_room_again_after_the_terminal_grows() {
+    let (mut h, _) = on_permissions(60, 14).await;
+    // The roles pane, scrolled to its last role in a small terminal.
+    for _ in 0..2 {
+        h.press(KeyCode::Char('l')).await;
+    }
+    assert_eq!(
+        h.app.permissions.focus,
+        switchboard::tui::permissions::PermFocus::Sets
+    );
+    h.press(KeyCode::Char('G')).await;
+    h.screen();
+    let roles: Vec<String> = h
+        .app
+        .client
+        .list_roles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.label)
+        .collect();
+    assert!(roles.len() > 3, "{roles:?}");
+    // Much taller: every role shows, none of the rows is left empty.
+    h.terminal.backend_mut().resize(160, 45);
+    tui::feed(&mut h.app, Event::Resize(160, 45)).await;
+    let screen = h.screen();
+    for label in &roles {
+        assert!(screen.contains(label.as_str()), "{label} shows:\n{screen}");
+    }
 }

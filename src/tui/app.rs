@@ -68,6 +68,8 @@ pub enum Msg {
     AuditLoaded(String, Result<Vec<AuditRecord>, ClientError>),
     Created(Result<CreatedConnection, ClientError>),
     Updated(Result<Connection, ClientError>),
+    /// The version someone else saved while the form was open.
+    ConflictLoaded(String, Result<Connection, ClientError>),
     Deleted(String, Result<(), ClientError>),
     DemoLoaded(Result<DemoLoaded, ClientError>),
     CredentialsLoaded(String, Result<CredentialsInfo, ClientError>),
@@ -134,6 +136,8 @@ pub enum Command {
     /// The integrations and flows; goes with every `Load` and `LoadFirst`.
     LoadIntegrations,
     LoadAudit(String),
+    /// A connection as stored now, after an edit conflict.
+    LoadConflict(String),
     Create(NewConnection),
     Update(String, ConnectionPatch),
     Delete(String),
@@ -286,6 +290,10 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
         Command::LoadAudit(code) => {
             let r = client.connection_audit(&code).await;
             Msg::AuditLoaded(code, r)
+        }
+        Command::LoadConflict(code) => {
+            let r = client.get_connection(&code).await;
+            Msg::ConflictLoaded(code, r)
         }
         Command::Create(new) => Msg::Created(client.create_connection(&new).await),
         Command::Update(code, patch) => Msg::Updated(client.update_connection(&code, &patch).await),
@@ -870,12 +878,50 @@ impl App {
                 self.finish_call();
                 match r {
                     Ok(c) => {
+                        let over = match self.modals.last() {
+                            Some(Modal::Form(f)) => f.conflict.as_ref().map(|t| t.version),
+                            _ => None,
+                        };
                         self.pop_form();
-                        self.set_status(StatusKind::Success, format!("Saved {}", c.label));
+                        self.set_status(
+                            StatusKind::Success,
+                            match over {
+                                Some(v) => format!("Saved {} over version {v}", c.label),
+                                None => format!("Saved {}", c.label),
+                            },
+                        );
                         self.select_after_load = Some(c.code);
                         vec![Command::Load]
                     }
+                    Err(e) if e.code() == Some("stale") => self.on_edit_conflict(e),
                     Err(e) => self.form_error(e),
+                }
+            }
+            Msg::ConflictLoaded(code, r) => {
+                self.finish_call();
+                let Some(Modal::Form(form)) = self.modals.last_mut() else {
+                    return Vec::new();
+                };
+                if !matches!(&form.mode, super::form::FormMode::Edit { code: c } if *c == code) {
+                    return Vec::new();
+                }
+                form.submitting = false;
+                match r {
+                    Ok(theirs) => {
+                        let refused = form.general_error.take().unwrap_or_default();
+                        form.general_error = Some(format!(
+                            "{refused}. Someone else saved {} while you edited it: it is at version {} now. Compare, then choose.",
+                            theirs.label, theirs.version
+                        ));
+                        form.conflict = Some(theirs);
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        form.general_error = Some(format!(
+                            "Someone else changed this connection, and it could not be read again: {e}"
+                        ));
+                        self.backend_error(&e)
+                    }
                 }
             }
             Msg::Deleted(code, r) => {
@@ -1321,6 +1367,26 @@ impl App {
     }
 
     /// Shows a backend error in the open form, beside its field.
+    /// A save named a version someone else has replaced: fetch theirs, to
+    /// show it beside the user's and let them choose (never a silent
+    /// overwrite).
+    fn on_edit_conflict(&mut self, e: ClientError) -> Vec<Command> {
+        let code = match self.modals.last_mut() {
+            Some(Modal::Form(form)) => match &form.mode {
+                super::form::FormMode::Edit { code } => {
+                    form.general_error = Some(e.to_string());
+                    Some(code.clone())
+                }
+                super::form::FormMode::Create => None,
+            },
+            _ => None,
+        };
+        match code {
+            Some(code) => vec![Command::LoadConflict(code), Command::Load],
+            None => self.form_error(e),
+        }
+    }
+
     fn form_error(&mut self, e: ClientError) -> Vec<Command> {
         // A full quota or a change by someone else: show the news, reload.
         let reload = matches!(e.code(), Some("quota_reached" | "stale"));
@@ -2649,15 +2715,6 @@ impl App {
         if matches!(self.modals.last(), Some(Modal::SetForm(_))) {
             return self.on_set_form_key(action, key);
         }
-        let original = match self.modals.last() {
-            Some(Modal::Form(f)) => match &f.mode {
-                super::form::FormMode::Edit { code } => {
-                    self.connections.iter().find(|c| &c.code == code).cloned()
-                }
-                super::form::FormMode::Create => None,
-            },
-            _ => None,
-        };
         let Some(Modal::Form(form)) = self.modals.last_mut() else {
             return Vec::new();
         };
@@ -2668,11 +2725,19 @@ impl App {
             }
             return Vec::new();
         }
+        let overwrite = self.keymap.keys_of(Context::Form, Action::Overwrite);
+        let reload = self.keymap.keys_of(Context::Form, Action::Refresh);
         match action {
             Some(Action::NextField) => form.move_focus(true),
             Some(Action::PrevField) => form.move_focus(false),
             Some(Action::Cancel) => {
                 self.modals.pop();
+            }
+            Some(Action::Save) if form.conflict.is_some() => {
+                let version = form.conflict.as_ref().map_or(0, |c| c.version);
+                form.general_error = Some(format!(
+                    "Someone else saved this connection meanwhile: {overwrite} saves yours over version {version}, {reload} takes theirs"
+                ));
             }
             Some(Action::Save) => {
                 if !form.validate() {
@@ -2682,18 +2747,56 @@ impl App {
                     form.submitting = true;
                     return vec![Command::Create(form.new_connection())];
                 }
-                let Some(original) = original else {
+                let Some(base) = form.base.clone() else {
                     form.general_error = Some("this connection no longer exists".to_string());
                     return Vec::new();
                 };
-                let patch = form.patch(&original);
+                // Based on the version the form was opened on: a change
+                // made meanwhile answers 409, never gets overwritten.
+                let patch = form.patch(&base);
                 if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
                     self.modals.pop();
                     self.set_status(StatusKind::Info, "Nothing changed");
                     return Vec::new();
                 }
                 form.submitting = true;
-                return vec![Command::Update(original.code, patch)];
+                return vec![Command::Update(base.code, patch)];
+            }
+            Some(Action::Overwrite) => {
+                let Some(theirs) = form.conflict.clone() else {
+                    return Vec::new();
+                };
+                if !form.validate() {
+                    return Vec::new();
+                }
+                let patch = form.patch(&theirs);
+                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
+                    let label = theirs.label.clone();
+                    self.modals.pop();
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Nothing to save: version {} of {label} already has your values",
+                            theirs.version
+                        ),
+                    );
+                    return Vec::new();
+                }
+                form.submitting = true;
+                return vec![Command::Update(theirs.code, patch)];
+            }
+            Some(Action::Refresh) => {
+                let Some(theirs) = form.conflict.take() else {
+                    return Vec::new();
+                };
+                **form = ConnectionForm::edit(&theirs);
+                self.set_status(
+                    StatusKind::Info,
+                    format!(
+                        "Took version {} of {}; your edits were dropped",
+                        theirs.version, theirs.label
+                    ),
+                );
             }
             _ => {
                 form.handle_key(key);

@@ -24,6 +24,7 @@ use super::keymap::{Action, Context};
 use super::register::RegFocus;
 use super::theme::Theme;
 use super::view::{centered, highlighted, pane, wrap_words};
+use super::widgets::scroll::fit_offset;
 use super::widgets::text::ellipsize;
 use crate::client::ClientError;
 use crate::domain;
@@ -1772,13 +1773,7 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
     .areas(inner);
     Paragraph::new(head).render(head_area, buf);
     let rows = steps_area.height as usize;
-    let mut offset = *e.offset.borrow();
-    if e.selected < offset {
-        offset = e.selected;
-    } else if rows > 0 && e.selected >= offset + rows {
-        offset = e.selected + 1 - rows;
-    }
-    offset = offset.min(step_lines.len().saturating_sub(rows.max(1)));
+    let offset = fit_offset(*e.offset.borrow(), e.selected, step_lines.len(), rows);
     *e.offset.borrow_mut() = offset;
     for (row, (n, line)) in step_lines
         .into_iter()
@@ -1922,13 +1917,7 @@ fn render_picker(app: &App, e: &FlowEditor, p: &StepPicker, area: Rect, buf: &mu
         .render(rows_area, buf);
         return;
     }
-    let mut offset = *p.offset.borrow();
-    if p.selected < offset {
-        offset = p.selected;
-    } else if height > 0 && p.selected >= offset + height {
-        offset = p.selected + 1 - height;
-    }
-    offset = offset.min(p.rows.len().saturating_sub(height.max(1)));
+    let offset = fit_offset(*p.offset.borrow(), p.selected, p.rows.len(), height);
     *p.offset.borrow_mut() = offset;
     let mut filter = p.filter.borrow_mut();
     for (row, pos) in (offset..p.rows.len()).take(height).enumerate() {

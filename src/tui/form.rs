@@ -166,6 +166,12 @@ pub struct ConnectionForm {
     pub errors: BTreeMap<Field, String>,
     pub general_error: Option<String>,
     pub submitting: bool,
+    /// Editing: the connection as it was read when the form opened; the
+    /// save names its version, so another admin's change is never lost.
+    pub base: Option<Connection>,
+    /// After a 409: the version someone else saved meanwhile. Saving again
+    /// needs a choice: overwrite it, or take it.
+    pub conflict: Option<Connection>,
 }
 
 impl ConnectionForm {
@@ -193,6 +199,8 @@ impl ConnectionForm {
             errors: BTreeMap::new(),
             general_error: None,
             submitting: false,
+            base: None,
+            conflict: None,
         }
     }
 
@@ -221,6 +229,8 @@ impl ConnectionForm {
             errors: BTreeMap::new(),
             general_error: None,
             submitting: false,
+            base: Some(c.clone()),
+            conflict: None,
         }
     }
 
@@ -478,6 +488,16 @@ impl ConnectionForm {
         }
     }
 
+    /// The fields of the form, as label, flow type and visual, for showing
+    /// yours beside theirs.
+    pub fn values(&self) -> [(&'static str, String); 3] {
+        [
+            ("Label", self.label.value.trim().to_string()),
+            ("Flow type", self.flow_type.as_str().to_string()),
+            ("Visual", self.visual().unwrap_or_else(|| "none".into())),
+        ]
+    }
+
     /// The fields that differ from `original`, based on its version.
     pub fn patch(&self, original: &Connection) -> ConnectionPatch {
         let label = self.label.value.trim();
@@ -489,6 +509,15 @@ impl ConnectionForm {
             version: Some(original.version),
             ..ConnectionPatch::default()
         }
+    }
+
+    /// A connection's values, in the order of `values`.
+    pub fn values_of(c: &Connection) -> [(&'static str, String); 3] {
+        [
+            ("Label", c.label.clone()),
+            ("Flow type", c.flow_type.as_str().to_string()),
+            ("Visual", c.visual.clone().unwrap_or_else(|| "none".into())),
+        ]
     }
 
     /// Shows an error from the backend beside its field, or above the form.

@@ -134,6 +134,8 @@ pub enum Action {
     Delete,
     Demo,
     Refresh,
+    /// After an edit conflict: save yours over the other version.
+    Overwrite,
     Login,
     Help,
     Quit,
@@ -1117,6 +1119,20 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         None,
     ),
     (Context::Form, "save", Action::Save, "save", Some("save")),
+    (
+        Context::Form,
+        "overwrite",
+        Action::Overwrite,
+        "after an edit conflict: save yours over the version now stored",
+        None,
+    ),
+    (
+        Context::Form,
+        "reload",
+        Action::Refresh,
+        "after an edit conflict: take the version now stored, dropping yours",
+        None,
+    ),
     (
         Context::Form,
         "cancel",

@@ -1622,8 +1622,14 @@ fn render_sets(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
         Constraint::Length(8),
     ];
+    let offset = super::widgets::scroll::fit_offset(
+        app.permissions.sets_offset,
+        selected,
+        rows.len(),
+        usize::from(rows_area.height),
+    );
     let mut state = TableState::default()
-        .with_offset(app.permissions.sets_offset)
+        .with_offset(offset)
         .with_selected(Some(selected));
     let table = Table::new(rows, widths)
         .column_spacing(1)
@@ -1827,8 +1833,14 @@ fn render_grants(app: &mut App, area: Rect, buf: &mut Buffer) {
             )
         }
     };
+    let offset = super::widgets::scroll::fit_offset(
+        app.permissions.grants_offset,
+        grant,
+        rows.len(),
+        usize::from(rows_area.height),
+    );
     let mut state = TableState::default()
-        .with_offset(app.permissions.grants_offset)
+        .with_offset(offset)
         .with_selected(Some(grant));
     let table = Table::new(rows, widths)
         .column_spacing(1)

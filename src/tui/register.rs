@@ -348,12 +348,7 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
     let height = rows.height as usize;
     let n = app.integrations.len();
     let reg = &mut app.register;
-    if reg.selected < reg.offset {
-        reg.offset = reg.selected;
-    } else if height > 0 && reg.selected >= reg.offset + height {
-        reg.offset = reg.selected + 1 - height;
-    }
-    reg.offset = reg.offset.min(n.saturating_sub(height.max(1)));
+    reg.offset = super::widgets::scroll::fit_offset(reg.offset, reg.selected, n, height);
     let end = (reg.offset + height).min(n);
     for (line, idx) in (reg.offset..end).enumerate() {
         let i = &app.integrations[idx];

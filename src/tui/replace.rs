@@ -628,12 +628,7 @@ pub fn render_picker(
         return;
     }
     let height = rows_area.height as usize;
-    if p.selected < p.offset {
-        p.offset = p.selected;
-    } else if height > 0 && p.selected >= p.offset + height {
-        p.offset = p.selected + 1 - height;
-    }
-    p.offset = p.offset.min(p.shown().saturating_sub(height.max(1)));
+    p.offset = super::widgets::scroll::fit_offset(p.offset, p.selected, p.shown(), height);
     let end = (p.offset + height).min(p.shown());
     for (line, pos) in (p.offset..end).enumerate() {
         let idx = p.filter.visible()[pos];

@@ -647,12 +647,7 @@ pub(super) fn draw_list_rows_marking(
 
 pub(super) fn scroll_into_view(app: &mut App, body_height: usize) -> usize {
     let shown = app.filter.visible().len();
-    if app.selected < app.offset {
-        app.offset = app.selected;
-    } else if body_height > 0 && app.selected >= app.offset + body_height {
-        app.offset = app.selected + 1 - body_height;
-    }
-    app.offset = app.offset.min(shown.saturating_sub(body_height.max(1)));
+    app.offset = super::widgets::scroll::fit_offset(app.offset, app.selected, shown, body_height);
     (app.offset + body_height).min(shown)
 }
 
@@ -1300,6 +1295,44 @@ pub(super) fn hints_line(app: &App, context: Context) -> Line<'static> {
     Line::from(spans)
 }
 
+/// After an edit conflict: the user's values beside the version now
+/// stored, the differing ones marked, and the two ways on.
+fn conflict_lines(app: &App, form: &ConnectionForm, theirs: &Connection) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("  {:<11}", ""), t.label),
+        Span::styled(format!("{:<30}", "Yours"), t.title),
+        Span::styled(format!("Stored now (version {})", theirs.version), t.title),
+    ])];
+    for ((name, yours), (_, stored)) in form
+        .values()
+        .into_iter()
+        .zip(ConnectionForm::values_of(theirs))
+    {
+        let differs = yours != stored;
+        lines.push(Line::from(vec![
+            Span::styled(if differs { "≠ " } else { "  " }, t.warning),
+            Span::styled(format!("{name:<11}"), t.label),
+            Span::raw(format!(
+                "{:<30}",
+                super::widgets::text::ellipsize(&yours, 29)
+            )),
+            Span::styled(
+                super::widgets::text::ellipsize(&stored, 40),
+                if differs { t.warning } else { Style::new() },
+            ),
+        ]));
+    }
+    let key = |a| key_of(app, Context::Form, a);
+    lines.push(Line::from(vec![
+        Span::styled(key(Action::Overwrite), t.key),
+        Span::raw(format!(" save yours over version {}   ", theirs.version)),
+        Span::styled(key(Action::Refresh), t.key),
+        Span::raw(" take the stored version (yours are dropped)"),
+    ]));
+    lines
+}
+
 fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let title = if form.is_create() {
@@ -1310,6 +1343,10 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line> = Vec::new();
     if let Some(e) = &form.general_error {
         lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
+        lines.push(Line::from(""));
+    }
+    if let Some(theirs) = &form.conflict {
+        lines.extend(conflict_lines(app, form, theirs));
         lines.push(Line::from(""));
     }
     let input_line = |field: Field, name: &str, value: String, cursor: Option<usize>| {

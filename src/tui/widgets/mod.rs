@@ -1,4 +1,5 @@
 //! Drawing pieces shared by tabs and dialogs.
 
 pub mod dialog;
+pub mod scroll;
 pub mod text;
