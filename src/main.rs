@@ -234,11 +234,16 @@ fn log_to_file(
     Ok(guard)
 }
 
-/// Logs to standard error (the server).
+/// Logs to standard error (the server), in colour only when standard error
+/// is a terminal (and `NO_COLOR` is not set): a redirected log stays plain
+/// text, without escape sequences.
 fn log_to_stderr(filter: &str) -> anyhow::Result<()> {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(env_filter(filter)?)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     Ok(())
 }
