@@ -1,6 +1,6 @@
 //! The real binary from the command line: what a user reads when something
-//! is wrong (a keymap that binds one key twice), and a server log redirected
-//! to a file holds plain text.
+//! is wrong (a keymap that binds one key twice, a command to a server without
+//! a session), and a server log redirected to a file holds plain text.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -169,4 +169,72 @@ fn a_server_log_redirected_to_a_file_has_no_colour_codes() {
         !text.contains("\x1b["),
         "no ANSI escape sequence in a redirected log:\n{text:?}"
     );
+}
+
+#[test]
+fn a_cli_command_without_a_session_says_to_run_switchboard_login_with_the_url() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cli_dir = tempfile::tempdir().unwrap();
+    let password = server_dir.path().join("owner-password");
+    std::fs::write(&password, "correct horse battery\n").unwrap();
+    let server = Server::start(server_dir.path(), &password, &server_dir.path().join("log"));
+    let url = server.url.clone();
+    let cli = |args: &[&str]| {
+        let mut cmd = switchboard_command(cli_dir.path());
+        cmd.args(["--server", &url]).args(args);
+        run(cmd)
+    };
+
+    // Never logged in.
+    let (ok, out) = cli(&["users", "list"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "not logged in to {url}: run `switchboard login {url}`"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("Authorization"), "no HTTP talk:\n{out}");
+
+    // Logged in, then the session ends on the server (a new password ends
+    // the user's sessions).
+    let mut cmd = switchboard_command(cli_dir.path());
+    cmd.args(["login", &url, "--username", "alice", "--password-file"])
+        .arg(&password);
+    let (ok, out) = run(cmd);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["users", "list"]);
+    assert!(ok && out.contains("alice"), "{out}");
+    let (ok, out) = cli(&["users", "set-password", "alice"]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["quota"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the session with {url} has ended or was refused: run `switchboard login {url}` again"
+        )),
+        "{out}"
+    );
+
+    // The HTTP API still tells an API user which request logs in.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async {
+            let client = switchboard::client::Client::http(
+                &url,
+                None,
+                None,
+                switchboard::model::Source::Cli,
+            )
+            .unwrap();
+            client.list_connections().await
+        })
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(err.code(), Some("unauthenticated"));
+    assert!(err.to_string().contains("POST /api/v1/session"), "{err}");
+    server.stop();
 }
