@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
 
-use switchboard::client::{Client, SessionStore, normalize_url};
+use switchboard::client::{Client, ClientError, SessionStore, normalize_url};
 use switchboard::config::{self, Paths};
 use switchboard::model::{NewUser, PasswordChange, Source, UserKind};
 use switchboard::server::serve::{self, TlsFiles};
@@ -234,11 +234,16 @@ fn log_to_file(
     Ok(guard)
 }
 
-/// Logs to standard error (the server).
+/// Logs to standard error (the server), in colour only when standard error
+/// is a terminal (and `NO_COLOR` is not set): a redirected log stays plain
+/// text, without escape sequences.
 fn log_to_stderr(filter: &str) -> anyhow::Result<()> {
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(env_filter(filter)?)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     Ok(())
 }
@@ -323,9 +328,41 @@ fn ask_line(prompt: &str) -> anyhow::Result<String> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::resolve(cli.data_dir.clone())?;
+    let server = match &cli.command {
+        // A 401 answering `login` is a wrong password, not a missing session.
+        Some(Cmd::Login { .. } | Cmd::Logout { .. }) => None,
+        _ => cli.server.as_deref().map(normalize_url),
+    };
+    let result = run_command(&cli, &paths).await;
+    match (result, server) {
+        (Err(e), Some(url)) => Err(with_login_hint(e, &url, &paths)),
+        (result, _) => result,
+    }
+}
+
+/// A server's 401 said in the CLI user's terms: what to run, with the
+/// server's URL, rather than which HTTP header the request lacked.
+fn with_login_hint(e: anyhow::Error, url: &str, paths: &Paths) -> anyhow::Error {
+    let unauthenticated = e
+        .downcast_ref::<ClientError>()
+        .is_some_and(|c| c.status() == Some(401));
+    if !unauthenticated {
+        return e;
+    }
+    let had_session = matches!(SessionStore::in_dir(&paths.data_dir).load(url), Ok(Some(_)));
+    if had_session {
+        anyhow::anyhow!(
+            "the session with {url} has ended or was refused: run `switchboard login {url}` again"
+        )
+    } else {
+        anyhow::anyhow!("not logged in to {url}: run `switchboard login {url}`")
+    }
+}
+
+async fn run_command(cli: &Cli, paths: &Paths) -> anyhow::Result<()> {
     match &cli.command {
         Some(Cmd::Keys) => {
-            print!("{}", load_keymap(&paths)?.markdown());
+            print!("{}", load_keymap(paths)?.markdown());
             return Ok(());
         }
         Some(Cmd::Paths) => {
@@ -349,18 +386,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Cmd::Serve(args)) => {
             log_to_stderr(&cli.log_level)?;
-            return serve_command(&paths, args).await;
+            return serve_command(paths, args).await;
         }
         Some(Cmd::Keyring {
             action,
             database,
             key_file,
         }) => {
-            return keyring_command(&paths, action, database.as_deref(), key_file.as_deref()).await;
+            return keyring_command(paths, action, database.as_deref(), key_file.as_deref()).await;
         }
         _ => {}
     }
-    let _log_guard = log_to_file(&paths, &cli.log_level)?;
+    let _log_guard = log_to_file(paths, &cli.log_level)?;
     match &cli.command {
         Some(Cmd::Login {
             url,
@@ -405,14 +442,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Cmd::Users { action }) => users_command(&cli, &paths, action).await,
+        Some(Cmd::Users { action }) => users_command(cli, paths, action).await,
         Some(Cmd::DemoTraffic {
             seconds,
             rate,
             connections,
-        }) => demo_traffic_command(&cli, &paths, *seconds, *rate, connections).await,
+        }) => demo_traffic_command(cli, paths, *seconds, *rate, connections).await,
         Some(Cmd::Quota { action }) => {
-            let client = client(&cli, &paths, Source::Cli).await?;
+            let client = client(cli, paths, Source::Cli).await?;
             let q = match action {
                 Some(QuotaCmd::Set { max_connections }) => {
                     client.set_max_connections(*max_connections).await?
@@ -429,8 +466,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            let keymap = load_keymap(&paths)?;
-            let client = client(&cli, &paths, Source::Tui).await?;
+            let keymap = load_keymap(paths)?;
+            let client = client(cli, paths, Source::Tui).await?;
             let sessions = cli
                 .server
                 .as_ref()

@@ -17,25 +17,30 @@ impl Tmux {
     }
 
     fn start_with(data_dir: &Path, tag: &str, args: &[&str]) -> Tmux {
+        Tmux::start_configured(data_dir, tag, args, Path::new("/dev/null"), "")
+    }
+
+    /// With a tmux configuration file, and `env` arguments before the
+    /// binary (e.g. `-u DISPLAY`).
+    fn start_configured(
+        data_dir: &Path,
+        tag: &str,
+        args: &[&str],
+        tmux_conf: &Path,
+        env_args: &str,
+    ) -> Tmux {
         let socket = format!("sb-e2e-{}-{tag}", std::process::id());
         let session = "e2e".to_string();
         let bin = env!("CARGO_BIN_EXE_switchboard");
         let args: String = args.iter().map(|a| format!(" '{a}'")).collect();
         let script = format!(
-            "env TERM=xterm-256color SWITCHBOARD_DATA_DIR='{}' USER=tester '{bin}'{args}; echo EXIT=$?; stty -a; sleep 60",
+            "env {env_args} TERM=xterm-256color SWITCHBOARD_DATA_DIR='{}' USER=tester '{bin}'{args}; echo EXIT=$?; stty -a; sleep 60",
             data_dir.display()
         );
         let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-            ])
+            .args(["-L", &socket, "-f"])
+            .arg(tmux_conf)
+            .args(["new-session", "-d", "-s", &session])
             .args(["-x", "120", "-y", "36", "sh", "-c", &script])
             .status()
             .expect("tmux must be installed (see .ci/run)");
@@ -84,6 +89,17 @@ impl Tmux {
         // Let the app read the keys as separate events (Esc + key would
         // otherwise read as Alt-key).
         std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// tmux's most recent paste buffer, if there is one.
+    fn buffer(&self) -> Option<String> {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "show-buffer"])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     fn text(&self, text: &str) {
@@ -318,6 +334,61 @@ fn credential_on(screen: &str, prefix: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect()
+}
+
+/// Inside tmux without a display, `c` on the password shown once sends a
+/// plain OSC 52 sequence, which tmux (`set-clipboard on`) takes into its
+/// paste buffer; a sequence wrapped in tmux's passthrough would be dropped
+/// while the status line said it was sent.
+#[test]
+fn inside_tmux_c_puts_the_password_shown_once_into_the_tmux_buffer_via_osc52() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("tmux.conf");
+    std::fs::write(&conf, "set -g set-clipboard on\n").unwrap();
+    let data = dir.path().join("data");
+    // No display and no SSH: the console takes the OSC 52 way.
+    let tmux = Tmux::start_configured(
+        &data,
+        "osc52",
+        &[],
+        &conf,
+        "-u DISPLAY -u WAYLAND_DISPLAY -u SSH_TTY -u SSH_CONNECTION -u SSH_CLIENT",
+    );
+    tmux.wait_for("No connections yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New connection");
+    tmux.text("Clipboard Shop");
+    tmux.wait_for("clipboard_shop  (from the label)");
+    tmux.keys(&["Enter"]);
+    let modal = tmux.wait_for("shown only this once");
+    let password = credential_on(&modal, "sbp_");
+    assert!(password.len() > 20, "{password:?}\n{modal}");
+    assert_eq!(tmux.buffer(), None, "no buffer before the copy");
+    tmux.keys(&["c"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match tmux.buffer() {
+            Some(buffer) if !buffer.is_empty() => {
+                assert_eq!(buffer, password, "tmux holds exactly the password");
+                break;
+            }
+            _ => {
+                assert!(
+                    Instant::now() < deadline,
+                    "tmux never got the password; screen:\n{}",
+                    tmux.capture()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    // The status line says what was done: sent, not "copied".
+    let status = tmux.wait_for("Sent the password to tmux's clipboard (OSC 52");
+    assert!(!status.contains("Copied the password"), "{status}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Connections · 1");
+    tmux.keys(&["q"]);
+    tmux.wait_for("EXIT=0");
 }
 
 /// The "done when": a connection made in the console gets a token

@@ -35,13 +35,19 @@ impl RuleError {
     }
 }
 
-/// The code a label suggests (R1): lowercase; every run of characters outside
-/// `[a-z0-9]` becomes `_`; leading and trailing `_` removed; at most 100
-/// characters. The result may be too short to be valid; see [`code_from_label`].
+/// The code a label suggests (R1): letters transliterated to ASCII first
+/// (`Ü` → `u`, `ß` → `ss`, `Ø` → `o`); lowercase; every run of characters
+/// outside `[a-z0-9]` becomes `_`; leading and trailing `_` removed; at most
+/// 100 characters. The result may be too short to be valid; see
+/// [`code_from_label`].
 pub fn slug_from_label(label: &str) -> String {
     let mut out = String::with_capacity(label.len().min(CODE_MAX));
     let mut pending_sep = false;
-    for ch in label.chars().flat_map(char::to_lowercase) {
+    // A character with no transliteration counts as a separator.
+    let ascii = label
+        .chars()
+        .flat_map(|ch| deunicode::deunicode_char(ch).unwrap_or(" ").chars());
+    for ch in ascii.flat_map(|c| c.to_lowercase()) {
         if ch.is_ascii_lowercase() || ch.is_ascii_digit() {
             if pending_sep && !out.is_empty() {
                 out.push('_');
@@ -296,7 +302,7 @@ mod tests {
             "shopify_plus_us"
         );
         assert_eq!(code_from_label("__abc__").unwrap(), "abc");
-        assert_eq!(code_from_label("Übersetzung").unwrap(), "bersetzung");
+        assert_eq!(code_from_label("Übersetzung").unwrap(), "ubersetzung");
         assert_eq!(code_from_label("123 Go").unwrap(), "123_go");
     }
 
@@ -401,6 +407,40 @@ mod tests {
     }
 
     #[test]
+    fn r1_code_transliterates_accented_letters_to_ascii() {
+        assert_eq!(
+            slug_from_label("Übersetzungsbüro Müller"),
+            "ubersetzungsburo_muller"
+        );
+        assert_eq!(
+            slug_from_label("Lieferantenportal Süd"),
+            "lieferantenportal_sud"
+        );
+        assert_eq!(
+            slug_from_label("Boutique Café Paris"),
+            "boutique_cafe_paris"
+        );
+        assert_eq!(
+            slug_from_label("Straße Øresund Ærø"),
+            "strasse_oresund_aero"
+        );
+        assert_eq!(
+            slug_from_label("Crème brûlée — façade"),
+            "creme_brulee_facade"
+        );
+        assert_eq!(code_from_label("Ölé").unwrap(), "ole");
+    }
+
+    #[test]
+    fn r1_code_from_untransliterable_label_is_a_clear_error() {
+        // Private-use characters have no ASCII form: they separate, like
+        // punctuation, so a label made only of them cannot make a code.
+        let e = code_from_label("\u{E000}\u{E001}\u{E002}").unwrap_err();
+        assert_eq!(e.field, "code");
+        assert_eq!(slug_from_label("ab\u{E000}cd"), "ab_cd");
+    }
+
+    #[test]
     fn sort_key_folds_case_and_accents() {
         assert_eq!(
             sort_key("Übersetzungsbüro Müller"),
@@ -427,6 +467,25 @@ mod tests {
                     prop_assert!(slug_from_label(&label).len() < CODE_MIN);
                 }
             }
+        }
+
+        #[test]
+        fn r1_accents_do_not_change_the_code(label in "[a-zA-Z0-9 ]{0,120}") {
+            let accented: String = label
+                .chars()
+                .map(|c| match c {
+                    'a' => 'á',
+                    'e' => 'è',
+                    'u' => 'ü',
+                    'o' => 'ö',
+                    'c' => 'ç',
+                    'n' => 'ñ',
+                    'A' => 'Å',
+                    'U' => 'Ü',
+                    other => other,
+                })
+                .collect();
+            prop_assert_eq!(slug_from_label(&accented), slug_from_label(&label));
         }
 
         #[test]

@@ -88,8 +88,135 @@ pub fn date_of_day(day: i64) -> Option<NaiveDate> {
     chrono::DateTime::from_timestamp(day.checked_mul(86_400)?, 0).map(|t| t.date_naive())
 }
 
+/// How busy a demo connection's made-up history is (the demo workspace's
+/// `monitoring` section): averages per working hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+pub struct DemoTraffic {
+    #[serde(default)]
+    pub created_per_hour: u32,
+    #[serde(default)]
+    pub updated_per_hour: u32,
+    #[serde(default)]
+    pub read_per_hour: u32,
+    /// About this many 4xx answers a working day.
+    #[serde(default)]
+    pub business_errors_per_day: u32,
+    /// About this many 5xx answers over the week.
+    #[serde(default)]
+    pub technical_errors_per_week: u32,
+}
+
+/// A cheap, stable mix of an hour and a seed (the same history for the same
+/// clock, no randomness in tests).
+fn mix(hour: i64, seed: u64) -> u64 {
+    let mut x = (hour as u64) ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A plausible history of hourly counts for the demo: the hours that start
+/// in `from_ms..until_ms` (hour starts, UTC), busier on working hours and
+/// days, each hour a little different (from `seed`), with a few business
+/// errors on working days and a technical error or two in the week. Hours
+/// with nothing are left out.
+pub fn demo_history(
+    traffic: &DemoTraffic,
+    from_ms: i64,
+    until_ms: i64,
+    seed: u64,
+) -> Vec<(i64, EventCounts)> {
+    let mut out = Vec::new();
+    let mut hour = hour_start(from_ms);
+    if hour < from_ms {
+        hour += HOUR_MS;
+    }
+    let hours_in_week = 7 * 24;
+    while hour < until_ms {
+        let index = hour.div_euclid(HOUR_MS);
+        let hour_of_day = index.rem_euclid(24);
+        // 1970-01-01 was a Thursday: days since then + 3, mod 7, is 0 on Monday.
+        let weekday = (day_number(hour) + 3).rem_euclid(7);
+        let working_day = weekday < 5;
+        let working_hour = (7..19).contains(&hour_of_day);
+        let load = match (working_day, working_hour) {
+            (true, true) => 100,
+            (true, false) => 15,
+            (false, true) => 35,
+            (false, false) => 5,
+        };
+        let r = mix(index, seed);
+        // 80..120 % of the load.
+        let wobble = 80 + (r % 41);
+        let scale = |per_hour: u32| u64::from(per_hour) * load * wobble / 10_000;
+        let errors_roll = (r >> 8) % 1000;
+        let business = if working_day && working_hour && traffic.business_errors_per_day > 0 {
+            // Spread over the 12 working hours.
+            u64::from(errors_roll < u64::from(traffic.business_errors_per_day) * 1000 / 12)
+        } else {
+            0
+        };
+        let technical = u64::from(
+            traffic.technical_errors_per_week > 0
+                && (r >> 20) % hours_in_week < u64::from(traffic.technical_errors_per_week),
+        );
+        let counts = EventCounts {
+            created: scale(traffic.created_per_hour),
+            updated: scale(traffic.updated_per_hour),
+            read: scale(traffic.read_per_hour),
+            business_errors: business,
+            technical_errors: technical,
+        };
+        if counts != EventCounts::default() {
+            out.push((hour, counts));
+        }
+        hour += HOUR_MS;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn demo_history_is_hourly_in_its_span_busier_on_working_hours_and_stable() {
+        let traffic = DemoTraffic {
+            read_per_hour: 200,
+            business_errors_per_day: 3,
+            technical_errors_per_week: 2,
+            ..Default::default()
+        };
+        // Monday 2025-03-03 00:00 UTC, for a week.
+        let monday = 1_740_960_000_000;
+        let hours = demo_history(&traffic, monday, monday + 7 * DAY_MS, 7);
+        assert!(hours.len() > 100, "{}", hours.len());
+        assert!(
+            hours
+                .iter()
+                .all(|(h, _)| *h >= monday && *h < monday + 7 * DAY_MS)
+        );
+        assert!(hours.iter().all(|(h, _)| h % HOUR_MS == 0));
+        assert!(hours.windows(2).all(|w| w[0].0 < w[1].0));
+        let read_at = |hour_of_day: i64, day: i64| -> u64 {
+            let at = monday + day * DAY_MS + hour_of_day * HOUR_MS;
+            hours
+                .iter()
+                .find(|(h, _)| *h == at)
+                .map_or(0, |(_, c)| c.read)
+        };
+        // Monday 10:00 against Monday 03:00 and Sunday 10:00.
+        assert!(read_at(10, 0) > read_at(3, 0) * 3);
+        assert!(read_at(10, 0) > read_at(10, 6));
+        assert!(hours.iter().all(|(_, c)| c.created == 0 && c.updated == 0));
+        let business: u64 = hours.iter().map(|(_, c)| c.business_errors).sum();
+        assert!((3..=40).contains(&business), "{business}");
+        assert_eq!(
+            hours,
+            demo_history(&traffic, monday, monday + 7 * DAY_MS, 7),
+            "the same clock gives the same history"
+        );
+        assert!(demo_history(&traffic, monday, monday, 7).is_empty());
+    }
+
     use super::*;
 
     fn counted(event: ApiEvent, count: u32) -> Option<Counted> {

@@ -64,6 +64,10 @@ pub struct ConnectionMonitoring {
     pub days: Vec<DayCounts>,
     /// The 7 days together; null when not monitored.
     pub total: Option<EventCounts>,
+    /// Some of these counts are the demo workspace's made-up history, not
+    /// real Web API calls.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// `GET /api/v1/monitoring`: every connection the user may see (R18), by
@@ -84,4 +88,7 @@ pub struct MonitoringOverview {
     pub total: EventCounts,
     /// Each connection the user may see, in list order.
     pub connections: Vec<ConnectionMonitoring>,
+    /// Some of these counts are the demo workspace's made-up history.
+    #[serde(default)]
+    pub demo: bool,
 }

@@ -104,7 +104,7 @@ impl axum::extract::FromRequestParts<AppState> for Authenticated {
         match bearer(parts) {
             Some(token) => state.authenticate(token).await.map(Authenticated),
             None => Err(ServiceError::Unauthenticated {
-                message: "log in first: this request needs `Authorization: Bearer <session token>`"
+                message: "log in first (POST /api/v1/session), then send the session token as `Authorization: Bearer <token>`"
                     .to_string(),
             }),
         }

@@ -155,6 +155,13 @@ struct DemoFile {
     members: Vec<DemoMember>,
     #[serde(default)]
     history: Vec<DemoHistory>,
+    /// A made-up week of Web API calls (R23), so the Monitor tab shows what
+    /// it is for; marked as demo history.
+    #[serde(default)]
+    monitoring: Vec<DemoMonitoring>,
+    /// Made-up wrong-credentials warnings (R24).
+    #[serde(default)]
+    wrong_credentials: Vec<DemoWrongCredentials>,
     #[serde(default)]
     categories: Vec<crate::model::NewCategory>,
     #[serde(default)]
@@ -192,6 +199,26 @@ struct DemoHistory {
     connection: String,
     created_days_ago: u32,
     active_days_ago: Option<u32>,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoMonitoring {
+    connection: String,
+    /// The history ends this many days before the load (at the
+    /// connection's last activity in `history`); 0: the hour before.
+    #[serde(default)]
+    until_days_ago: u32,
+    #[serde(flatten)]
+    traffic: crate::domain::monitoring::DemoTraffic,
+}
+
+#[derive(serde::Deserialize)]
+struct DemoWrongCredentials {
+    connection: String,
+    /// The connection whose API username came with `connection`'s client
+    /// id and secret.
+    username_of: String,
+    hours_ago: u32,
 }
 
 #[derive(serde::Deserialize)]
@@ -514,6 +541,47 @@ impl Service {
     }
 
     /// Loads the bundled demo workspace into an empty workspace.
+    /// The demo's week of monitoring history and its wrong-credentials
+    /// warnings, on the store's clock: the hours from the first day of the
+    /// 7-day window up to the hour the demo is loaded in (real calls count
+    /// from that hour on, in hours of their own).
+    async fn load_demo_monitoring(&self, demo: &DemoFile) -> Result<(), ServiceError> {
+        use crate::domain::monitoring::{self as rules, DAY_MS, HOUR_MS, WINDOW_DAYS};
+        let now = self.store.now_millis();
+        let this_hour = rules::hour_start(now);
+        let from = (rules::day_number(now) - (WINDOW_DAYS as i64 - 1)) * DAY_MS;
+        let mut hours = Vec::new();
+        for (seed, m) in (1u64..).zip(&demo.monitoring) {
+            let until = this_hour.min(now - i64::from(m.until_days_ago) * DAY_MS);
+            hours.extend(
+                rules::demo_history(&m.traffic, from, until, seed)
+                    .into_iter()
+                    .map(|(hour, counts)| (m.connection.clone(), hour, counts)),
+            );
+        }
+        self.store
+            .insert_demo_monitoring(&hours)
+            .await
+            .map_err(|e| ServiceError::from_store(e, None))?;
+        for w in &demo.wrong_credentials {
+            let username = self
+                .store
+                .get_connection(&w.username_of)
+                .await
+                .map_err(|e| ServiceError::from_store(e, Some(&w.username_of)))?
+                .username;
+            self.store
+                .insert_demo_wrong_credentials(
+                    &w.connection,
+                    &username,
+                    now - i64::from(w.hours_ago) * HOUR_MS,
+                )
+                .await
+                .map_err(|e| ServiceError::from_store(e, Some(&w.connection)))?;
+        }
+        Ok(())
+    }
+
     pub async fn load_demo(
         &self,
         actor: &Actor,
@@ -539,6 +607,7 @@ impl Service {
                 .await
                 .map_err(|e| ServiceError::from_store(e, Some(&h.connection)))?;
         }
+        self.load_demo_monitoring(&demo).await?;
         // The catalog the Web API serves (R10, R11, R22): categories, roles
         // and groups (kept when a workspace already has one of the same
         // code), some connections given them, and products.

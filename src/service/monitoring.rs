@@ -84,6 +84,7 @@ fn monitoring_of(
         monitored,
         total: monitored.then(|| total(&days)),
         days,
+        demo: monitored && rows.iter().any(|r| r.demo),
     }
 }
 
@@ -170,6 +171,7 @@ impl Service {
             })
             .collect();
         Ok(MonitoringOverview {
+            demo: connections.iter().any(|c| c.demo),
             from: window.dates.first().copied().unwrap_or_default(),
             to: window.dates.last().copied().unwrap_or_default(),
             as_of: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),

@@ -284,6 +284,8 @@ pub struct DayRow {
     /// Days since the epoch.
     pub day: i64,
     pub counts: EventCounts,
+    /// Some of the day's hours are the demo workspace's made-up history.
+    pub demo: bool,
 }
 
 impl Store {
@@ -319,7 +321,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT c.code, m.hour_start / {DAY_MS} AS day,
                     SUM(m.products_created), SUM(m.products_updated), SUM(m.products_read),
-                    SUM(m.business_errors), SUM(m.technical_errors)
+                    SUM(m.business_errors), SUM(m.technical_errors), MAX(m.demo)
              FROM monitoring_hours m JOIN connections c ON c.id = m.connection_id
              WHERE {filter} AND m.hour_start >= $1 AND m.hour_start < $2
              GROUP BY c.code, day"
@@ -335,9 +337,70 @@ impl Store {
                     code: r.try_get(0)?,
                     day: r.try_get(1)?,
                     counts: counts_from_row(r, 2)?,
+                    demo: r.try_get::<i64, _>(7)? != 0,
                 })
             })
             .collect()
+    }
+
+    /// The demo workspace's made-up history: hourly counts per connection
+    /// code, marked as demo hours, in one transaction. An hour that already
+    /// has counts keeps them.
+    pub async fn insert_demo_monitoring(
+        &self,
+        hours: &[(String, i64, EventCounts)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        for (code, hour, c) in hours {
+            sqlx::query(
+                "INSERT INTO monitoring_hours (connection_id, hour_start, products_created,
+                     products_updated, products_read, business_errors, technical_errors, demo)
+                 SELECT id, $2, $3, $4, $5, $6, $7, 1 FROM connections WHERE code = $1
+                 ON CONFLICT (connection_id, hour_start) DO NOTHING",
+            )
+            .bind(code)
+            .bind(hour)
+            .bind(sql_int(c.created))
+            .bind(sql_int(c.updated))
+            .bind(sql_int(c.read))
+            .bind(sql_int(c.business_errors))
+            .bind(sql_int(c.technical_errors))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The demo workspace's wrong-credentials warning (R24): connection
+    /// `code`'s client id and secret came with `username` at `at_ms`.
+    pub async fn insert_demo_wrong_credentials(
+        &self,
+        code: &str,
+        username: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "INSERT INTO wrong_credentials (connection_id, username, first_at, last_at, attempts)
+             SELECT id, $2, $3, $3, 1 FROM connections WHERE code = $1
+             ON CONFLICT (connection_id, username) DO NOTHING",
+        )
+        .bind(code)
+        .bind(username)
+        .bind(at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done > 0 {
+            sqlx::query("UPDATE connections SET wrong_credentials_at = $2 WHERE code = $1")
+                .bind(code)
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Every written hour of a connection, oldest first (tests, diagnostics).

@@ -2534,10 +2534,12 @@ impl App {
         let generation = self.auto_clear.copied(secret);
         if generation.is_some() {
             let secs = self.auto_clear.after().as_secs();
+            // Over OSC 52 nothing can be read back: the clearing is a
+            // request to the terminal, said as such.
             msg.push_str(&if self.clipboard.can_read_back() {
                 format!("; cleared in {secs} s if still there")
             } else {
-                format!("; cleared in {secs} s")
+                format!("; the terminal is asked to clear it in {secs} s")
             });
         }
         self.set_status(StatusKind::Success, msg);

@@ -1,8 +1,9 @@
 //! Copying to the clipboard: one long-lived `arboard` clipboard (dropping it
 //! loses the contents on X11); OSC 52 through the terminal when there is no
 //! display or the session is remote (SSH), so copying works over SSH and in
-//! tmux. Every copy reports which way it went, or why it failed. Copied
-//! secrets are cleared again after a while ([`AutoClear`]).
+//! tmux. Every copy reports which way it went, or why it failed, and never
+//! more than was done: an OSC 52 sequence is only sent, its arrival cannot
+//! be checked. Copied secrets are cleared again after a while ([`AutoClear`]).
 
 use std::io::Write;
 use std::time::Duration;
@@ -14,7 +15,11 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CopyOutcome {
     System,
-    Osc52,
+    /// The sequence was written to the terminal; whether the terminal (or
+    /// tmux) took it cannot be known.
+    Osc52 {
+        in_tmux: bool,
+    },
     Failed(String),
 }
 
@@ -22,8 +27,11 @@ impl CopyOutcome {
     pub fn describe(&self, what: &str) -> String {
         match self {
             CopyOutcome::System => format!("Copied {what} to the system clipboard"),
-            CopyOutcome::Osc52 => format!(
-                "Sent {what} to the terminal clipboard (OSC 52; the terminal must allow it)"
+            CopyOutcome::Osc52 { in_tmux: false } => format!(
+                "Sent {what} to the terminal's clipboard (OSC 52; the terminal must allow it)"
+            ),
+            CopyOutcome::Osc52 { in_tmux: true } => format!(
+                "Sent {what} to tmux's clipboard (OSC 52; tmux needs set-clipboard on or external)"
             ),
             CopyOutcome::Failed(why) => format!("Could not copy {what}: {why}"),
         }
@@ -69,26 +77,28 @@ fn has_display() -> bool {
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
-/// The OSC 52 sequence that sets the clipboard to `text`. Inside tmux, the
-/// sequence is passed through to the outer terminal.
-pub fn osc52_sequence(text: &str, in_tmux: bool) -> String {
+/// The OSC 52 sequence that sets the clipboard to `text`. The same inside
+/// tmux: tmux (with `set-clipboard on` or `external`) takes the plain
+/// sequence into its paste buffer and forwards it to the outer terminal,
+/// whereas a sequence wrapped in tmux's passthrough (DCS) is dropped unless
+/// `allow-passthrough` is on, and never reaches tmux's buffer.
+pub fn osc52_sequence(text: &str) -> String {
     let payload = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    osc52_wrap(&payload, in_tmux)
+    osc52_with(&payload)
 }
 
 /// The OSC 52 sequence that clears the clipboard: an empty payload (terminals
 /// set the selection to nothing).
-pub fn osc52_clear_sequence(in_tmux: bool) -> String {
-    osc52_wrap("", in_tmux)
+pub fn osc52_clear_sequence() -> String {
+    osc52_with("")
 }
 
-fn osc52_wrap(payload: &str, in_tmux: bool) -> String {
-    let seq = format!("\x1b]52;c;{payload}\x07");
-    if in_tmux {
-        format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
-    } else {
-        seq
-    }
+fn osc52_with(payload: &str) -> String {
+    format!("\x1b]52;c;{payload}\x07")
+}
+
+fn in_tmux() -> bool {
+    std::env::var_os("TMUX").is_some_and(|v| !v.is_empty())
 }
 
 /// When a copied secret is cleared again. Each copy through Switchboard gets
@@ -224,11 +234,10 @@ impl Clipboard {
                 }
             }
             Backend::Osc52 => {
-                let in_tmux = std::env::var_os("TMUX").is_some();
-                let seq = osc52_sequence(text, in_tmux);
+                let seq = osc52_sequence(text);
                 let mut out = std::io::stdout();
                 match out.write_all(seq.as_bytes()).and_then(|()| out.flush()) {
-                    Ok(()) => CopyOutcome::Osc52,
+                    Ok(()) => CopyOutcome::Osc52 { in_tmux: in_tmux() },
                     Err(e) => CopyOutcome::Failed(e.to_string()),
                 }
             }
@@ -253,8 +262,7 @@ impl Clipboard {
                 still && cb.clear().is_ok()
             }
             Backend::Osc52 => {
-                let in_tmux = std::env::var_os("TMUX").is_some();
-                let seq = osc52_clear_sequence(in_tmux);
+                let seq = osc52_clear_sequence();
                 let mut out = std::io::stdout();
                 out.write_all(seq.as_bytes())
                     .and_then(|()| out.flush())
@@ -303,21 +311,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn osc52_encodes_base64_and_wraps_for_tmux() {
-        assert_eq!(osc52_sequence("hi", false), "\x1b]52;c;aGk=\x07");
-        let wrapped = osc52_sequence("hi", true);
-        assert!(wrapped.starts_with("\x1bPtmux;\x1b\x1b]52;c;aGk="));
-        assert!(wrapped.ends_with("\x1b\\"));
+    fn osc52_encodes_base64_in_one_plain_sequence_never_wrapped_for_tmux() {
+        assert_eq!(osc52_sequence("hi"), "\x1b]52;c;aGk=\x07");
+        // No DCS passthrough: tmux drops it by default.
+        assert!(!osc52_sequence("hi").contains("\x1bP"));
     }
 
     #[test]
-    fn osc52_clear_sends_an_empty_payload_also_through_tmux() {
-        assert_eq!(osc52_clear_sequence(false), "\x1b]52;c;\x07");
-        assert_eq!(
-            osc52_clear_sequence(true),
-            "\x1bPtmux;\x1b\x1b]52;c;\x07\x1b\\"
+    fn osc52_clear_sends_an_empty_payload() {
+        assert_eq!(osc52_clear_sequence(), "\x1b]52;c;\x07");
+        assert_eq!(osc52_sequence(""), osc52_clear_sequence());
+    }
+
+    #[test]
+    fn an_osc52_copy_says_it_was_sent_never_that_it_was_copied() {
+        for in_tmux in [false, true] {
+            let said = CopyOutcome::Osc52 { in_tmux }.describe("the password");
+            assert!(said.starts_with("Sent the password to "), "{said}");
+            assert!(said.contains("OSC 52"), "{said}");
+            assert!(!said.to_lowercase().contains("copied"), "{said}");
+        }
+        let said = CopyOutcome::Osc52 { in_tmux: true }.describe("the password");
+        assert!(
+            said.contains("tmux") && said.contains("set-clipboard"),
+            "{said}"
         );
-        assert_eq!(osc52_sequence("", false), osc52_clear_sequence(false));
     }
 
     fn secret(s: &str) -> SecretString {

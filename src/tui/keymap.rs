@@ -1404,11 +1404,63 @@ impl Keymap {
         km
     }
 
-    /// The defaults with a user file's overrides applied.
+    /// The defaults with a user file's overrides applied. A key left bound
+    /// to two actions by the result (a default keeps the key the file gives
+    /// to another action) is refused, naming both.
     pub fn with_overrides(text: &str, source_name: &str) -> Result<Keymap, KeymapError> {
         let mut km = Keymap::default_keymap();
         km.apply(text, source_name)?;
+        km.check_conflicts().map_err(|message| KeymapError {
+            source_name: source_name.to_string(),
+            message,
+        })?;
         Ok(km)
+    }
+
+    /// A key that means two things where it is pressed: two actions of one
+    /// context, or an action that hides one of the tab-switching or global
+    /// keys the context falls back to (the hidden one would be unreachable
+    /// there while the footer still showed it).
+    fn check_conflicts(&self) -> Result<(), String> {
+        for context in Context::ALL {
+            let mut seen: BTreeMap<Key, &'static str> = BTreeMap::new();
+            for b in self.bindings.iter().filter(|b| b.context == context) {
+                for key in &b.keys {
+                    match seen.get(key) {
+                        Some(&other) if other != b.name => {
+                            let (first, second) = if other < b.name {
+                                (other, b.name)
+                            } else {
+                                (b.name, other)
+                            };
+                            return Err(format!(
+                                "[{}] \"{key}\" is bound to both {first} and {second}",
+                                context.name()
+                            ));
+                        }
+                        Some(_) => {}
+                        None => {
+                            seen.insert(*key, b.name);
+                        }
+                    }
+                }
+            }
+            for &fallback in context.fallbacks() {
+                for b in self.bindings.iter().filter(|b| b.context == fallback) {
+                    for key in &b.keys {
+                        if let Some(name) = seen.get(key) {
+                            return Err(format!(
+                                "[{}] \"{key}\" is bound to {name}, which hides [{}] {} (the same key)",
+                                context.name(),
+                                fallback.name(),
+                                b.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn apply(&mut self, text: &str, source_name: &str) -> Result<(), KeymapError> {
@@ -1634,6 +1686,63 @@ mod tests {
         assert!(e.to_string().contains("unknown key \"hyper-n\""), "{e}");
         let e = Keymap::with_overrides("[list]\nnew = \"n\"", "k.toml").unwrap_err();
         assert!(e.to_string().starts_with("k.toml:"), "{e}");
+    }
+
+    #[test]
+    fn a_key_rebound_while_its_default_action_keeps_it_is_refused_naming_both() {
+        let e = Keymap::with_overrides("[list]\ndelete = [\"j\"]\n", "keymap.toml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "keymap.toml: [list] \"j\" is bound to both delete and down"
+        );
+        // Two actions of the file itself on one key.
+        let e = Keymap::with_overrides("[monitor]\nup = [\"x\"]\ndown = [\"x\"]\n", "keymap.toml")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("[monitor] \"x\" is bound to both down and up"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_key_moved_off_its_default_action_first_is_accepted() {
+        let km = Keymap::with_overrides(
+            "[list]\ndelete = [\"j\"]\ndown = [\"down\"]\n",
+            "keymap.toml",
+        )
+        .unwrap();
+        let none = KeyModifiers::NONE;
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Char('j'), none)),
+            Some(Action::Delete)
+        );
+        assert_eq!(
+            km.action(Context::List, &ev(KeyCode::Down, none)),
+            Some(Action::Down)
+        );
+        // The same key in two contexts is no conflict.
+        Keymap::with_overrides("[register]\ndiscard = [\"S\"]\n", "keymap.toml").unwrap();
+    }
+
+    #[test]
+    fn a_context_key_hiding_a_tab_or_global_key_is_refused() {
+        let e = Keymap::with_overrides("[list]\ndelete = [\"2\"]\n", "keymap.toml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "keymap.toml: [list] \"2\" is bound to delete, which hides [tabs] register (the same key)"
+        );
+        let e = Keymap::with_overrides("[form]\nsave = [\"ctrl-c\"]\n", "keymap.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("[form] \"Ctrl-C\" is bound to save, which hides [global] force_quit"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_default_keymap_has_no_conflicts() {
+        assert_eq!(Keymap::default_keymap().check_conflicts(), Ok(()));
     }
 
     #[test]

@@ -74,6 +74,10 @@ impl MonitorTab {
     }
 }
 
+/// Said in the title where some counts are the demo workspace's made-up
+/// history rather than real Web API calls.
+const DEMO_MARK: &str = " · demo history";
+
 /// Whether two answers show the same thing (the time they were read at
 /// aside).
 fn same_counts(a: &MonitoringOverview, b: &MonitoringOverview) -> bool {
@@ -81,6 +85,7 @@ fn same_counts(a: &MonitoringOverview, b: &MonitoringOverview) -> bool {
         && a.to == b.to
         && a.days == b.days
         && a.total == b.total
+        && a.demo == b.demo
         && a.connections == b.connections
 }
 
@@ -681,7 +686,16 @@ fn inner_of(block: &Block, area: Rect) -> Rect {
 
 fn render_connection(app: &App, c: &Connection, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let block = frame(app, format!(" Monitor · {} · {} ", c.label, c.flow_type));
+    let demo = app.monitor.of(&c.code).is_some_and(|m| m.demo);
+    let block = frame(
+        app,
+        format!(
+            " Monitor · {} · {}{} ",
+            c.label,
+            c.flow_type,
+            if demo { DEMO_MARK } else { "" }
+        ),
+    );
     let inner = inner_of(&block, area);
     block.render(area, buf);
     let width = inner.width as usize;
@@ -778,7 +792,14 @@ fn warning_lines(app: &App, c: &Connection, width: usize) -> Vec<Line<'static>> 
 
 fn render_all(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let block = frame(app, " Monitor · all connections ".to_string());
+    let demo = app.monitor.overview().is_some_and(|o| o.demo);
+    let block = frame(
+        app,
+        format!(
+            " Monitor · all connections{} ",
+            if demo { DEMO_MARK } else { "" }
+        ),
+    );
     let inner = inner_of(&block, area);
     block.render(area, buf);
     if let Some((text, style)) = waiting(app) {

@@ -1,0 +1,240 @@
+//! The real binary from the command line: what a user reads when something
+//! is wrong (a keymap that binds one key twice, a command to a server without
+//! a session), and a server log redirected to a file holds plain text.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The binary with a clean environment: nothing from the developer's shell
+/// (a server, a log filter, `NO_COLOR`) changes what it does.
+fn switchboard_command(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    for var in [
+        "SWITCHBOARD_SERVER",
+        "SWITCHBOARD_LOG",
+        "SWITCHBOARD_CA_CERT",
+        "SWITCHBOARD_CONFIG_DIR",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("SWITCHBOARD_DATA_DIR", data_dir)
+        .env("USER", "tester")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs to the end, at most 60 s; (success, stdout + stderr).
+fn run(mut cmd: Command) -> (bool, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the command did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_keymap_binding_one_key_to_two_actions_stops_the_start_naming_both() {
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let keymap = config.path().join("keymap.toml");
+    // `j` keeps its default action, down, in the Connections tab.
+    std::fs::write(&keymap, "[list]\ndelete = [\"j\"]\n").unwrap();
+    let mut cmd = switchboard_command(data.path());
+    cmd.env("SWITCHBOARD_CONFIG_DIR", config.path());
+    let (ok, out) = run(cmd);
+    assert!(!ok, "the console must not start:\n{out}");
+    assert!(
+        out.contains(&format!(
+            "{}: [list] \"j\" is bound to both delete and down",
+            keymap.display()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+
+    // Moving `down` off `j` in the same file resolves it.
+    std::fs::write(&keymap, "[list]\ndelete = [\"j\"]\ndown = [\"down\"]\n").unwrap();
+    let mut cmd = switchboard_command(data.path());
+    cmd.env("SWITCHBOARD_CONFIG_DIR", config.path()).arg("keys");
+    let (ok, out) = run(cmd);
+    assert!(ok, "{out}");
+    assert!(out.contains("| `j` | delete"), "{out}");
+}
+
+/// `switchboard serve` on a free loopback port, its standard error going to
+/// a file (as under a service manager).
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, password_file: &Path, stderr_file: &Path) -> Server {
+        let mut cmd = switchboard_command(data_dir);
+        let mut child = cmd
+            .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
+            .arg("--owner-password-file")
+            .arg(password_file)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(stderr_file).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("Switchboard serves ") {
+                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not say where it serves");
+            }
+        };
+        Server { child, url }
+    }
+
+    /// SIGTERM, as an operator would, and waits for the graceful exit.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_server_log_redirected_to_a_file_has_no_colour_codes() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cli_dir = tempfile::tempdir().unwrap();
+    let password = server_dir.path().join("owner-password");
+    std::fs::write(&password, "correct horse battery\n").unwrap();
+    let wrong = server_dir.path().join("wrong-password");
+    std::fs::write(&wrong, "not the password\n").unwrap();
+    let log = server_dir.path().join("serve.log");
+    let server = Server::start(server_dir.path(), &password, &log);
+    // A failed login gives the server something to warn about.
+    let mut cmd = switchboard_command(cli_dir.path());
+    cmd.args([
+        "login",
+        &server.url,
+        "--username",
+        "alice",
+        "--password-file",
+    ])
+    .arg(&wrong);
+    let (ok, out) = run(cmd);
+    assert!(!ok, "{out}");
+    assert!(out.contains("wrong username or password"), "{out}");
+    server.stop();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("listening"), "the server logged:\n{text}");
+    assert!(
+        text.contains("/api/v1/session"),
+        "requests are logged:\n{text}"
+    );
+    assert!(
+        !text.contains("\x1b["),
+        "no ANSI escape sequence in a redirected log:\n{text:?}"
+    );
+}
+
+#[test]
+fn a_cli_command_without_a_session_says_to_run_switchboard_login_with_the_url() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let cli_dir = tempfile::tempdir().unwrap();
+    let password = server_dir.path().join("owner-password");
+    std::fs::write(&password, "correct horse battery\n").unwrap();
+    let server = Server::start(server_dir.path(), &password, &server_dir.path().join("log"));
+    let url = server.url.clone();
+    let cli = |args: &[&str]| {
+        let mut cmd = switchboard_command(cli_dir.path());
+        cmd.args(["--server", &url]).args(args);
+        run(cmd)
+    };
+
+    // Never logged in.
+    let (ok, out) = cli(&["users", "list"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "not logged in to {url}: run `switchboard login {url}`"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("Authorization"), "no HTTP talk:\n{out}");
+
+    // Logged in, then the session ends on the server (a new password ends
+    // the user's sessions).
+    let mut cmd = switchboard_command(cli_dir.path());
+    cmd.args(["login", &url, "--username", "alice", "--password-file"])
+        .arg(&password);
+    let (ok, out) = run(cmd);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["users", "list"]);
+    assert!(ok && out.contains("alice"), "{out}");
+    let (ok, out) = cli(&["users", "set-password", "alice"]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&["quota"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the session with {url} has ended or was refused: run `switchboard login {url}` again"
+        )),
+        "{out}"
+    );
+
+    // The HTTP API still tells an API user which request logs in.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(async {
+            let client = switchboard::client::Client::http(
+                &url,
+                None,
+                None,
+                switchboard::model::Source::Cli,
+            )
+            .unwrap();
+            client.list_connections().await
+        })
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(err.code(), Some("unauthenticated"));
+    assert!(err.to_string().contains("POST /api/v1/session"), "{err}");
+    server.stop();
+}
