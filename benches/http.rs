@@ -5,6 +5,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+use strum::VariantArray;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchboard::client::Client;
@@ -43,7 +44,11 @@ async fn fixture(rows: usize) -> Fixture {
         .unwrap();
     let drafts: Vec<_> = (0..rows)
         .map(|i| {
-            draft_from_label(&format!("Vendor {} shop {i}", i % 97), FlowType::ALL[i % 3]).unwrap()
+            draft_from_label(
+                &format!("Vendor {} shop {i}", i % 97),
+                FlowType::VARIANTS[i % 3],
+            )
+            .unwrap()
         })
         .collect();
     service

@@ -6,6 +6,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+use strum::VariantArray;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use switchboard::model::{
@@ -43,7 +44,11 @@ async fn fixture() -> Fixture {
         .unwrap();
     let drafts: Vec<_> = (0..CONNECTIONS)
         .map(|i| {
-            draft_from_label(&format!("Vendor {} app {i}", i % 97), FlowType::ALL[i % 3]).unwrap()
+            draft_from_label(
+                &format!("Vendor {} app {i}", i % 97),
+                FlowType::VARIANTS[i % 3],
+            )
+            .unwrap()
         })
         .collect();
     let codes: Vec<String> = drafts.iter().map(|d| d.code.clone()).collect();

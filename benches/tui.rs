@@ -4,6 +4,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use strum::VariantArray;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -62,7 +63,7 @@ fn label(i: usize) -> String {
 }
 
 fn flow(i: usize) -> FlowType {
-    FlowType::ALL[i % 3]
+    FlowType::VARIANTS[i % 3]
 }
 
 fn synthetic(n: usize) -> Vec<Connection> {

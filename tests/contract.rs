@@ -3,6 +3,7 @@
 //! suite by adding one constructor.
 
 use std::sync::Arc;
+use strum::VariantArray;
 
 use bytes::Bytes;
 use http::Method;
@@ -1118,7 +1119,7 @@ async fn demo_workspace_loads_once_into_an_empty_store(b: Backend) {
     assert!(loaded.created >= 30);
     let list = b.client.list_connections().await.unwrap();
     assert_eq!(list.len() as u64, loaded.created);
-    for flow in FlowType::ALL {
+    for &flow in FlowType::VARIANTS {
         assert!(list.iter().any(|c| c.flow_type == flow), "demo has {flow}");
     }
     assert!(list.iter().filter(|c| c.visual.is_some()).count() >= 8);

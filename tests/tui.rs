@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use strum::VariantArray;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -3918,7 +3919,7 @@ async fn monitored(width: u16, height: u16) -> Monitored {
         .create_role(&NewRole {
             code: "feed_writer".into(),
             label: "Feed writer".into(),
-            permissions: Permission::ALL.to_vec(),
+            permissions: Permission::VARIANTS.to_vec(),
         })
         .await
         .unwrap();

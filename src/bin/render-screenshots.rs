@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
+use strum::VariantArray;
 
 use anyhow::{Context, Result, bail};
 use fontdue::{Font, FontSettings, Metrics};
@@ -278,7 +279,7 @@ impl Session {
             .create_role(&NewRole {
                 code: "product_feed".into(),
                 label: "Product feed".into(),
-                permissions: Permission::ALL.to_vec(),
+                permissions: Permission::VARIANTS.to_vec(),
             })
             .await?;
         client

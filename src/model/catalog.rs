@@ -12,42 +12,49 @@ pub const DEFAULT_GROUP: &str = "All";
 
 /// One Web API permission (an ACL) a role may grant.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
 )]
+#[strum(serialize_all = "lowercase")]
 pub enum Permission {
     /// Overall Web API access: needed for every `/api/rest/v1` call.
     #[serde(rename = "api.access")]
+    #[strum(serialize = "api.access")]
     ApiAccess,
     /// `GET /api/rest/v1/products` and `GET …/products/{identifier}`.
     #[serde(rename = "products.list")]
+    #[strum(serialize = "products.list")]
     ProductsList,
     /// Create and update products (`POST`, `PATCH`).
     #[serde(rename = "products.edit")]
+    #[strum(serialize = "products.edit")]
     ProductsEdit,
     /// `DELETE /api/rest/v1/products/{identifier}`.
     #[serde(rename = "products.remove")]
+    #[strum(serialize = "products.remove")]
     ProductsRemove,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
-        Permission::ApiAccess,
-        Permission::ProductsList,
-        Permission::ProductsEdit,
-        Permission::ProductsRemove,
-    ];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::ApiAccess => "api.access",
-            Permission::ProductsList => "products.list",
-            Permission::ProductsEdit => "products.edit",
-            Permission::ProductsRemove => "products.remove",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Permission> {
-        Permission::ALL.into_iter().find(|p| p.as_str() == s)
+        s.parse().ok()
     }
 
     /// What it allows, for screens and messages.
@@ -61,19 +68,13 @@ impl Permission {
     }
 }
 
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A named set of Web API permissions (R10).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Role {
     /// The key connections name it by; never changes.
     pub code: String,
     pub label: String,
-    /// In the order of [`Permission::ALL`].
+    /// In the order of [`Permission::VARIANTS`].
     pub permissions: Vec<Permission>,
     /// The default role (`User`): new connections get it; it cannot be
     /// deleted.
@@ -115,9 +116,24 @@ pub struct RolePatch {
 
 /// `view` or `edit` on a category and everything under it.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum CategoryLevel {
     /// See the products classified there.
     View,
@@ -127,16 +143,11 @@ pub enum CategoryLevel {
 
 impl CategoryLevel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            CategoryLevel::View => "view",
-            CategoryLevel::Edit => "edit",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<CategoryLevel> {
-        [CategoryLevel::View, CategoryLevel::Edit]
-            .into_iter()
-            .find(|l| l.as_str() == s)
+        s.parse().ok()
     }
 }
 

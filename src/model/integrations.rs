@@ -5,8 +5,24 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// `standard`, or `app` (a packaged integration; no registration, R17).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum IntegrationKind {
     #[default]
     Standard,
@@ -15,16 +31,11 @@ pub enum IntegrationKind {
 
 impl IntegrationKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            IntegrationKind::Standard => "standard",
-            IntegrationKind::App => "app",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<IntegrationKind> {
-        [IntegrationKind::Standard, IntegrationKind::App]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -47,8 +58,23 @@ pub struct Integration {
 }
 
 /// `export` reads from an application, `import` writes to one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum StepKind {
     Export,
     Import,
@@ -56,16 +82,11 @@ pub enum StepKind {
 
 impl StepKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StepKind::Export => "export",
-            StepKind::Import => "import",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<StepKind> {
-        [StepKind::Export, StepKind::Import]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -115,8 +136,23 @@ pub struct UsedBy {
 }
 
 /// A member's access to one integration (R19).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum AccessLevel {
     /// Read-only.
     Monitor,
@@ -127,16 +163,11 @@ pub enum AccessLevel {
 
 impl AccessLevel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AccessLevel::Monitor => "monitor",
-            AccessLevel::Manage => "manage",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<AccessLevel> {
-        [AccessLevel::Monitor, AccessLevel::Manage]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 

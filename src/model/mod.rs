@@ -24,8 +24,24 @@ pub use monitoring::{
 };
 
 /// Which way data flows between the outside application and the platform (R1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum FlowType {
     /// Data flows into the platform.
     #[default]
@@ -37,24 +53,12 @@ pub enum FlowType {
 }
 
 impl FlowType {
-    pub const ALL: [FlowType; 3] = [FlowType::Source, FlowType::Destination, FlowType::Other];
-
     pub fn as_str(self) -> &'static str {
-        match self {
-            FlowType::Source => "source",
-            FlowType::Destination => "destination",
-            FlowType::Other => "other",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<FlowType> {
-        FlowType::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for FlowType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        s.parse().ok()
     }
 }
 
@@ -180,8 +184,22 @@ pub struct AccountPatch {
     pub max_connections: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum UserKind {
     Owner,
     Admin,
@@ -190,17 +208,11 @@ pub enum UserKind {
 
 impl UserKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            UserKind::Owner => "owner",
-            UserKind::Admin => "admin",
-            UserKind::Member => "member",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<UserKind> {
-        [UserKind::Owner, UserKind::Admin, UserKind::Member]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -307,8 +319,23 @@ pub struct Me {
 }
 
 /// Where a change came from (R28).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Default,
+    ToSchema,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Source {
     Tui,
     #[default]
@@ -319,18 +346,11 @@ pub enum Source {
 
 impl Source {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Tui => "tui",
-            Source::Api => "api",
-            Source::Cli => "cli",
-            Source::System => "system",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Source> {
-        [Source::Tui, Source::Api, Source::Cli, Source::System]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        s.parse().ok()
     }
 }
 

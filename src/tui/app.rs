@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use strum::VariantArray;
 
 use ratatui::crossterm::event::{
     Event, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
@@ -502,8 +503,8 @@ pub enum Confirm {
     DeleteSet(Box<DeleteSet>),
 }
 
-/// The tabs, in order (SPEC §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The tabs, in order (SPEC §6); each shows as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::Display)]
 pub enum Tab {
     Connections,
     Register,
@@ -513,24 +514,6 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [
-        Tab::Connections,
-        Tab::Register,
-        Tab::Credentials,
-        Tab::Permissions,
-        Tab::Monitor,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Connections => "Connections",
-            Tab::Register => "Register",
-            Tab::Credentials => "Credentials",
-            Tab::Permissions => "Permissions",
-            Tab::Monitor => "Monitor",
-        }
-    }
-
     /// The action that opens it (its number key).
     pub fn action(self) -> Action {
         match self {
@@ -543,9 +526,9 @@ impl Tab {
     }
 
     fn cycled(self, forward: bool) -> Tab {
-        let n = Tab::ALL.len();
-        let i = Tab::ALL.iter().position(|t| *t == self).unwrap_or(0);
-        Tab::ALL[if forward {
+        let n = Tab::VARIANTS.len();
+        let i = Tab::VARIANTS.iter().position(|t| *t == self).unwrap_or(0);
+        Tab::VARIANTS[if forward {
             (i + 1) % n
         } else {
             (i + n - 1) % n

@@ -1,6 +1,7 @@
 //! The create / edit connection form.
 
 use std::collections::BTreeMap;
+use strum::VariantArray;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -347,8 +348,9 @@ impl ConnectionForm {
                 }
                 KeyCode::Char(c) => {
                     // First letter picks: s(ource), d(estination), o(ther).
-                    if let Some(f) = FlowType::ALL
-                        .into_iter()
+                    if let Some(f) = FlowType::VARIANTS
+                        .iter()
+                        .copied()
                         .find(|f| f.as_str().starts_with(c.to_ascii_lowercase()))
                     {
                         self.flow_type = f;
@@ -425,7 +427,7 @@ impl ConnectionForm {
     }
 
     fn cycle_flow(&mut self, forward: bool) {
-        let all = FlowType::ALL;
+        let all = FlowType::VARIANTS;
         let i = all.iter().position(|f| *f == self.flow_type).unwrap_or(0);
         let n = all.len();
         self.flow_type = all[if forward {

@@ -4,13 +4,26 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use strum::VariantArray;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 
-/// Where a key is pressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Where a key is pressed; its name is its section in keymap.toml.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Context {
     Global,
     /// Tab switching, from the tabs' own keys (not while typing).
@@ -39,44 +52,9 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 16] = [
-        Context::Global,
-        Context::Tabs,
-        Context::List,
-        Context::Register,
-        Context::FlowEditor,
-        Context::StepPicker,
-        Context::Credentials,
-        Context::Permissions,
-        Context::Picker,
-        Context::Monitor,
-        Context::Replace,
-        Context::Filter,
-        Context::Form,
-        Context::Confirm,
-        Context::Secret,
-        Context::Help,
-    ];
-
+    /// Its section in keymap.toml.
     pub fn name(self) -> &'static str {
-        match self {
-            Context::Global => "global",
-            Context::Tabs => "tabs",
-            Context::List => "list",
-            Context::Register => "register",
-            Context::FlowEditor => "flow_editor",
-            Context::StepPicker => "step_picker",
-            Context::Credentials => "credentials",
-            Context::Permissions => "permissions",
-            Context::Picker => "picker",
-            Context::Monitor => "monitor",
-            Context::Replace => "replace",
-            Context::Filter => "filter",
-            Context::Form => "form",
-            Context::Confirm => "confirm",
-            Context::Secret => "secret",
-            Context::Help => "help",
-        }
+        self.into()
     }
 
     /// A heading for the help overlay and the README.
@@ -1422,7 +1400,7 @@ impl Keymap {
     /// keys the context falls back to (the hidden one would be unreachable
     /// there while the footer still showed it).
     fn check_conflicts(&self) -> Result<(), String> {
-        for context in Context::ALL {
+        for &context in Context::VARIANTS {
             let mut seen: BTreeMap<Key, &'static str> = BTreeMap::new();
             for b in self.bindings.iter().filter(|b| b.context == context) {
                 for key in &b.keys {
@@ -1470,13 +1448,18 @@ impl Keymap {
         };
         let raw: RawKeymap = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         for (section, actions) in raw {
-            let context = Context::ALL
-                .into_iter()
+            let context = Context::VARIANTS
+                .iter()
+                .copied()
                 .find(|c| c.name() == section)
                 .ok_or_else(|| {
                     err(format!(
                         "unknown section [{section}]; sections are: {}",
-                        Context::ALL.map(Context::name).join(", ")
+                        Context::VARIANTS
+                            .iter()
+                            .map(|c| c.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                 })?;
             for (name, keys) in actions {
@@ -1582,7 +1565,7 @@ impl Keymap {
     /// against this).
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        for context in Context::ALL {
+        for &context in Context::VARIANTS {
             out.push_str(&format!(
                 "\n**{}**\n\n| keys | action |\n| --- | --- |\n",
                 context.title()
@@ -1832,7 +1815,7 @@ mod tests {
     #[test]
     fn no_key_means_two_things_in_one_context() {
         let km = Keymap::default_keymap();
-        for context in Context::ALL {
+        for &context in Context::VARIANTS {
             let mut seen: BTreeMap<Key, &str> = BTreeMap::new();
             for b in km.bindings().iter().filter(|b| b.context == context) {
                 for k in &b.keys {

@@ -12,6 +12,7 @@
 //! 403). Refused keys are dimmed in the footer and say why when pressed.
 
 use std::collections::HashMap;
+use strum::VariantArray;
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyEvent;
@@ -319,7 +320,7 @@ impl PermissionsTab {
     /// How many rows the grants pane has.
     fn grant_rows(&self) -> usize {
         match self.kind {
-            SetKind::Roles => Permission::ALL.len(),
+            SetKind::Roles => Permission::VARIANTS.len(),
             SetKind::Groups => self.catalog().map_or(0, |c| c.categories.len()),
         }
     }
@@ -437,8 +438,9 @@ pub fn with_level(
 
 /// A role's permissions with one granted or revoked, in canonical order.
 pub fn toggled(permissions: &[Permission], p: Permission) -> Vec<Permission> {
-    Permission::ALL
-        .into_iter()
+    Permission::VARIANTS
+        .iter()
+        .copied()
         .filter(|q| (*q == p) != permissions.contains(q))
         .collect()
 }
@@ -1177,7 +1179,7 @@ impl App {
                 let Some(role) = p.selected_role() else {
                     return Vec::new();
                 };
-                let Some(&permission) = Permission::ALL.get(p.grant) else {
+                let Some(&permission) = Permission::VARIANTS.get(p.grant) else {
                     return Vec::new();
                 };
                 CatalogChange::UpdateRole(
@@ -1731,7 +1733,7 @@ fn render_grants(app: &mut App, area: Rect, buf: &mut Buffer) {
             let Some(role) = app.permissions.selected_role() else {
                 return;
             };
-            let rows = Permission::ALL
+            let rows = Permission::VARIANTS
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {

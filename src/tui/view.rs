@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, BorderType, Borders, Clear, Padding, Paragraph, Row, Table, Widget, Wrap,
 };
+use strum::VariantArray;
 
 use super::app::{App, Confirm, LoginForm, Modal, Problem, StatusKind, Tab};
 use super::credentials::Focus;
@@ -157,7 +158,7 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     // Only tabs that work are shown, each with the key that opens it.
     let mut spans = vec![Span::raw(" ")];
-    for tab in Tab::ALL {
+    for &tab in Tab::VARIANTS {
         let keys = app.keymap.keys_of(Context::Tabs, tab.action());
         let key = keys.split('/').next().unwrap_or_default();
         let style = if tab == app.tab {
@@ -165,7 +166,7 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             t.tab_inactive
         };
-        spans.push(Span::styled(format!(" {key} {} ", tab.title()), style));
+        spans.push(Span::styled(format!(" {key} {} ", tab), style));
         spans.push(Span::raw(" "));
     }
     let used: usize = spans.iter().map(|s| s.width()).sum();
@@ -1411,7 +1412,7 @@ fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
             Span::styled("  (never changes)", t.dim),
         ]));
     }
-    let flow = crate::model::FlowType::ALL
+    let flow = crate::model::FlowType::VARIANTS
         .iter()
         .map(|f| {
             if *f == form.flow_type {

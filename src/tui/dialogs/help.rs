@@ -8,6 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Widget};
 
+use strum::VariantArray;
+
 use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::theme::Theme;
 
@@ -100,7 +102,7 @@ fn max_scroll(lines: usize, visible: u16) -> u16 {
 /// The help's lines, generated from the live keymap.
 pub fn lines(theme: &Theme, keymap: &Keymap) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for context in Context::ALL {
+    for &context in Context::VARIANTS {
         lines.push(Line::from(Span::styled(
             context.title().to_string(),
             theme.title,
