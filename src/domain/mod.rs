@@ -1,5 +1,6 @@
 //! The rules of SPEC.md as pure functions. No I/O.
 
+pub mod access;
 pub mod catalog;
 pub mod credentials;
 pub mod monitoring;

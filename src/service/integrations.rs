@@ -2,6 +2,7 @@
 //! the rules (R12–R17, in the store's transactions) and the R14 reminder.
 
 use super::{Actor, Service, ServiceError};
+use crate::domain::access::{self, FlowHome, Verdict};
 use crate::domain::{self, RuleError};
 use crate::model::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch,
@@ -56,14 +57,15 @@ impl Service {
         integration: &str,
         what: &str,
     ) -> Result<(), ServiceError> {
-        match self.level_on(actor, integration).await? {
-            Some(AccessLevel::Manage) => Ok(()),
-            Some(AccessLevel::Monitor) => Err(ServiceError::Forbidden {
+        let level = self.level_on(actor, integration).await?;
+        match access::on_integration(actor.kind, level) {
+            Verdict::Allowed => Ok(()),
+            Verdict::MonitorOnly => Err(ServiceError::Forbidden {
                 message: format!(
                     "you monitor integration {integration:?}: only those who manage it may {what}"
                 ),
             }),
-            None => Err(ServiceError::NotFound {
+            Verdict::Unseen => Err(ServiceError::NotFound {
                 message: format!("integration {integration:?} not found"),
             }),
         }
@@ -417,7 +419,10 @@ impl Service {
         }
         if input.integration.is_none() || existing.as_ref().is_some_and(|f| f.integration.is_none())
         {
-            Self::require_admin(actor, "save standalone flows")?;
+            Self::require_that(
+                access::may_change_flows(actor.kind, FlowHome::Standalone),
+                "save standalone flows",
+            )?;
         }
         // A member's new steps use connections they see; steps the flow
         // already has stay, even on a connection since hidden from them.
@@ -471,7 +476,10 @@ impl Service {
         let flow = self.get_flow(actor, code).await?;
         match &flow.integration {
             Some(i) => self.require_manage(actor, i, "delete its flows").await?,
-            None => Self::require_admin(actor, "delete standalone flows")?,
+            None => Self::require_that(
+                access::may_change_flows(actor.kind, FlowHome::Standalone),
+                "delete standalone flows",
+            )?,
         }
         self.store
             .delete_flow(&actor.acting(source), code)
@@ -514,7 +522,10 @@ impl Service {
                         self.require_manage(actor, i, "replace connections in its flows")
                             .await?
                     }
-                    None => Self::require_admin(actor, "change standalone flows")?,
+                    None => Self::require_that(
+                        access::may_change_flows(actor.kind, FlowHome::Standalone),
+                        "change standalone flows",
+                    )?,
                 }
             }
         }

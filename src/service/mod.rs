@@ -12,6 +12,7 @@ pub mod users;
 
 use secrecy::ExposeSecret;
 
+use crate::domain::access::{self, Verdict};
 use crate::domain::{self, RuleError};
 use crate::model::{
     AccountPatch, AuditRecord, Connection, ConnectionPage, ConnectionPatch, CreatedConnection,
@@ -137,7 +138,7 @@ impl Actor {
     }
 
     fn is_admin(&self) -> bool {
-        matches!(self.kind, UserKind::Owner | UserKind::Admin)
+        access::is_admin(self.kind)
     }
 }
 
@@ -277,7 +278,12 @@ impl Service {
     }
 
     fn require_admin(actor: &Actor, what: &str) -> Result<(), ServiceError> {
-        if actor.is_admin() {
+        Self::require_that(actor.is_admin(), what)
+    }
+
+    /// Refuses with "only the owner or an admin may {what}" unless `allowed`.
+    fn require_that(allowed: bool, what: &str) -> Result<(), ServiceError> {
+        if allowed {
             Ok(())
         } else {
             Err(ServiceError::Forbidden {
@@ -406,17 +412,20 @@ impl Service {
         code: &str,
         what: &str,
     ) -> Result<(), ServiceError> {
-        if actor.is_admin() {
-            return Ok(());
-        }
-        match self.member_level(actor, code).await? {
-            Some(crate::model::AccessLevel::Manage) => Ok(()),
-            Some(crate::model::AccessLevel::Monitor) => Err(ServiceError::Forbidden {
+        // Admins need no lookup: the rule lets them act whatever the level.
+        let level = if actor.is_admin() {
+            None
+        } else {
+            self.member_level(actor, code).await?
+        };
+        match access::on_connection(actor.kind, level) {
+            Verdict::Allowed => Ok(()),
+            Verdict::MonitorOnly => Err(ServiceError::Forbidden {
                 message: format!(
                     "you only monitor the integrations {code:?} is registered with: managing one of them is needed to {what}"
                 ),
             }),
-            None => Err(connection_not_found(code)),
+            Verdict::Unseen => Err(connection_not_found(code)),
         }
     }
 
@@ -451,14 +460,19 @@ impl Service {
     ) -> Result<CreatedConnection, ServiceError> {
         let draft = Self::draft(&new)?;
         match &new.integration {
-            // R13, R19: those who manage an integration create inside it.
+            // R13, R19: those who manage an integration create inside it
+            // (`access::may_create_connection_in`: the R19 verdict, whose
+            // refusal `require_manage` words).
             Some(integration) => {
                 domain::validate_code(integration)
                     .map_err(|e| ServiceError::invalid("integration", e.message))?;
                 self.require_manage(actor, integration, "create connections in it")
                     .await?;
             }
-            None => Self::require_admin(actor, "create connections outside an integration")?,
+            None => Self::require_that(
+                access::may_create_connection_outside(actor.kind),
+                "create connections outside an integration",
+            )?,
         }
         let acting = actor.acting(source);
         let (connection, creds) = self
@@ -513,7 +527,10 @@ impl Service {
         source: Source,
         code: &str,
     ) -> Result<(), ServiceError> {
-        Self::require_admin(actor, "delete connections")?;
+        Self::require_that(
+            access::may_delete_connection(actor.kind),
+            "delete connections",
+        )?;
         let acting = actor.acting(source);
         self.store
             .delete_connection(&acting, code)

@@ -10,12 +10,18 @@
 //!   steps (replace, R16a) only in flows of integrations they manage;
 //!   create connections only inside an integration they manage (R13);
 //!   delete none.
+//!
+//! The rules themselves are `domain::access`, the same predicates the
+//! service refuses with; this module feeds them what the console holds
+//! (who is acting, the integrations with the user's access level) and words
+//! the refusals.
 
 use super::app::{App, Tab};
 use super::credentials::{CredField, Focus};
 use super::keymap::{Action, Context};
 use super::register::{APP_REASON, is_registered};
-use crate::model::{AccessLevel, Integration, IntegrationKind, UserKind};
+use crate::domain::access::{self, FlowHome, RegistrationRefusal};
+use crate::model::{AccessLevel, Integration, UserKind};
 
 /// "A", "A and B", "A, B and C".
 pub fn join_names<S: AsRef<str>>(names: &[S]) -> String {
@@ -42,27 +48,30 @@ pub struct CreateChoices {
     pub required: bool,
 }
 
-fn manages(i: &Integration) -> bool {
-    i.access == Some(AccessLevel::Manage)
-}
-
 impl App {
-    /// Owner and admins may do everything (R20). Before the backend said
-    /// who is acting, nothing is held back: the backend still decides.
+    /// Who is acting, for the rules. Before the backend said who is acting,
+    /// nothing is held back (taken as an admin): the backend still decides.
+    fn acting_kind(&self) -> UserKind {
+        self.me.as_ref().map_or(UserKind::Admin, |m| m.kind)
+    }
+
+    /// Owner and admins may do everything (R20).
     pub fn is_admin(&self) -> bool {
-        self.me
-            .as_ref()
-            .is_none_or(|m| matches!(m.kind, UserKind::Owner | UserKind::Admin))
+        access::is_admin(self.acting_kind())
+    }
+
+    /// The user's levels on the integrations a connection is registered with.
+    fn levels_on_connection<'a>(&'a self, code: &'a str) -> impl Iterator<Item = AccessLevel> + 'a {
+        self.integrations
+            .iter()
+            .filter(move |i| is_registered(i, code))
+            .filter_map(|i| i.access)
     }
 
     /// R20: whether the user may act on a connection (edit it, see or
     /// regenerate its credentials).
     pub fn may_act_on(&self, code: &str) -> bool {
-        self.is_admin()
-            || self
-                .integrations
-                .iter()
-                .any(|i| manages(i) && is_registered(i, code))
+        access::may_act_on_connection(self.acting_kind(), self.levels_on_connection(code))
     }
 
     /// Why the user may not `doing` ("edit", "regenerate the secret of") a
@@ -90,7 +99,7 @@ impl App {
 
     /// Deleting is for the owner and admins (R20).
     pub fn delete_refusal(&self, label: &str) -> Option<String> {
-        (!self.is_admin()).then(|| {
+        (!access::may_delete_connection(self.acting_kind())).then(|| {
             format!(
                 "You can't delete {label}: only the owner or an admin may delete connections (R20)"
             )
@@ -100,12 +109,16 @@ impl App {
     /// R19: whether the user may change the steps of the flows of an
     /// integration (`None`: a standalone flow, for admins only).
     pub fn may_change_flows_of(&self, integration: Option<&str>) -> bool {
-        self.is_admin()
-            || integration.is_some_and(|code| {
+        let home = match integration {
+            None => FlowHome::Standalone,
+            Some(code) => FlowHome::In(
                 self.integrations
                     .iter()
-                    .any(|i| i.code == code && manages(i))
-            })
+                    .find(|i| i.code == code)
+                    .and_then(|i| i.access),
+            ),
+        };
+        access::may_change_flows(self.acting_kind(), home)
     }
 
     /// R13: where the user may create a connection; `None` when nowhere.
@@ -113,10 +126,10 @@ impl App {
         let integrations: Vec<(String, String)> = self
             .integrations
             .iter()
-            .filter(|i| i.kind == IntegrationKind::Standard && manages(i))
+            .filter(|i| access::offers_creation_in(i.kind, i.access))
             .map(|i| (i.code.clone(), i.name.clone()))
             .collect();
-        if self.is_admin() {
+        if access::may_create_connection_outside(self.acting_kind()) {
             Some(CreateChoices {
                 integrations,
                 required: false,
@@ -139,16 +152,14 @@ impl App {
     /// Why an integration takes no registration changes from this user
     /// (an app, R17; monitor access, R19); `None` when it does.
     pub fn registration_refusal(&self, i: &Integration) -> Option<String> {
-        if i.kind == IntegrationKind::App {
-            return Some(format!("{} is an app: {APP_REASON}", i.name));
-        }
-        if !self.is_admin() && !manages(i) {
-            return Some(format!(
+        match access::registration(self.acting_kind(), i.kind, i.access) {
+            Ok(()) => None,
+            Err(RegistrationRefusal::App) => Some(format!("{} is an app: {APP_REASON}", i.name)),
+            Err(RegistrationRefusal::NotManager) => Some(format!(
                 "You monitor {}: only managers may register or deregister (R19)",
                 i.name
-            ));
+            )),
         }
-        None
     }
 
     /// The actions of the current context that do not apply to what is
@@ -171,7 +182,10 @@ impl App {
                     out.push(Action::Edit);
                 }
                 let steps = self.usage.of(&c.code).map_or(&[][..], |u| &u.used_by[..]);
-                if !self.is_admin() || !steps.is_empty() || c.in_use {
+                if !access::may_delete_connection(self.acting_kind())
+                    || !steps.is_empty()
+                    || c.in_use
+                {
                     out.push(Action::Delete);
                 }
                 if !steps
