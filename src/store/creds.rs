@@ -79,7 +79,7 @@ impl Store {
     /// Writes a new token pair unless the credential changed since it was
     /// checked (`None` then).
     pub async fn issue_tokens(&self, pair: TokenPair) -> Result<Option<IssuedIds>, StoreError> {
-        self.tokens.issue(pair).await
+        self.tokens()?.issue(pair).await
     }
 
     /// Consumes a refresh token and writes its successor pair atomically.
@@ -88,7 +88,7 @@ impl Store {
         old: OldRefresh,
         pair: TokenPair,
     ) -> Result<Option<IssuedIds>, StoreError> {
-        self.tokens.refresh(old, pair).await
+        self.tokens()?.refresh(old, pair).await
     }
 
     /// Everything about a connection's credentials but their values.

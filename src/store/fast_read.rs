@@ -17,7 +17,11 @@ use crate::domain::products::{CategoryOp, FamilyFilter, SearchFilter, TimeFilter
 use crate::model::{CategoryLevel, Connection, FlowType, Permission, User, UserKind};
 
 pub struct FastReads {
-    conns: Vec<Mutex<Sqlite>>,
+    path: std::path::PathBuf,
+    /// Opened as reads overlap: each new SQLite connection parses the
+    /// whole schema on its first statement, so a console (one read at a
+    /// time) opens one, a busy server up to all of them.
+    conns: Vec<std::sync::OnceLock<Mutex<Sqlite>>>,
     next: AtomicUsize,
 }
 
@@ -32,10 +36,11 @@ pub struct Window {
 /// `?2` the stale cut-off (NULL: all). A member's filter is a correlated
 /// EXISTS on the connection's registrations, which stops at the first one
 /// the member sees; the scan follows the list order's index, so no sort.
-const LIST_SQL: &str = "SELECT code, label, flow_type, visual, client_id, username, role, grp,
-        created_at, updated_at, version, wrong_credentials_at, last_activity_at,
-        EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id) AS in_use
-     FROM connections c
+/// Which connections the list holds: all of them, or those a member sees
+/// (`?1`), or the stale ones (`?2`, R16b).
+macro_rules! list_where {
+    () => {
+        "FROM connections c
      WHERE (?1 IS NULL OR EXISTS (
              SELECT 1 FROM registrations r
              JOIN integration_access a ON a.integration_id = r.integration_id
@@ -43,8 +48,25 @@ const LIST_SQL: &str = "SELECT code, label, flow_type, visual, client_id, userna
                AND a.user_id = (SELECT id FROM users WHERE username = ?1)))
        AND (?2 IS NULL OR (
              NOT EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id)
-             AND MAX(c.created_at, COALESCE(c.last_activity_at, 0)) < ?2))
-     ORDER BY label_key, code";
+             AND MAX(c.created_at, COALESCE(c.last_activity_at, 0)) < ?2))"
+    };
+}
+
+/// One window of the list, in list order (`?3` rows from `?4`; -1: all).
+const LIST_SQL: &str = concat!(
+    "SELECT code, label, flow_type, visual, client_id, username, role, grp,
+        created_at, updated_at, version, wrong_credentials_at, last_activity_at,
+        EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id) AS in_use ",
+    list_where!(),
+    " ORDER BY label_key, code LIMIT ?3 OFFSET ?4"
+);
+
+/// How many rows the whole list has.
+const COUNT_SQL: &str = concat!("SELECT COUNT(*) ", list_where!());
+
+/// How many connections there are (the whole list, unfiltered): SQLite
+/// counts the smallest index instead of reading every row.
+const COUNT_ALL_SQL: &str = "SELECT COUNT(*) FROM connections";
 
 /// A session row: its user and when it was last seen.
 pub struct SessionRow {
@@ -53,34 +75,57 @@ pub struct SessionRow {
 }
 
 impl FastReads {
-    /// Opens `n` read-only connections to the database file.
+    /// Up to `n` read-only connections to the database file; the first is
+    /// opened now (so a missing or unreadable file fails at once).
     pub fn open(path: &Path, n: usize) -> Result<FastReads, StoreError> {
-        let conns = (0..n.max(1))
-            .map(|_| {
-                let c = Sqlite::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                c.busy_timeout(std::time::Duration::from_secs(5))?;
-                Ok(Mutex::new(c))
-            })
-            .collect::<Result<Vec<_>, rusqlite::Error>>()?;
-        Ok(FastReads {
-            conns,
+        let reads = FastReads {
+            path: path.to_path_buf(),
+            conns: (0..n.max(1)).map(|_| std::sync::OnceLock::new()).collect(),
             next: AtomicUsize::new(0),
-        })
+        };
+        reads.slot(0)?;
+        Ok(reads)
     }
 
-    /// Runs a read on a free connection (or waits briefly for one).
+    fn open_one(path: &Path) -> rusqlite::Result<Mutex<Sqlite>> {
+        let c = Sqlite::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Mutex::new(c))
+    }
+
+    /// Connection `i`, opened on first use. (Two first uses at once may
+    /// both open it; the one not kept is closed.)
+    fn slot(&self, i: usize) -> rusqlite::Result<&Mutex<Sqlite>> {
+        if let Some(c) = self.conns[i].get() {
+            return Ok(c);
+        }
+        let c = Self::open_one(&self.path)?;
+        Ok(self.conns[i].get_or_init(|| c))
+    }
+
+    /// Runs a read on a free connection: an open one first, else a new one,
+    /// else it waits for one.
     fn with<R>(&self, f: impl FnOnce(&Sqlite) -> rusqlite::Result<R>) -> Result<R, StoreError> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.conns.len();
         for i in 0..n {
-            if let Ok(conn) = self.conns[(start + i) % n].try_lock() {
+            if let Some(slot) = self.conns[(start + i) % n].get()
+                && let Ok(conn) = slot.try_lock()
+            {
                 return Ok(f(&conn)?);
             }
         }
-        let conn = self.conns[start % n]
+        if let Some(i) = (0..n).find(|&i| self.conns[i].get().is_none()) {
+            let slot = self.slot(i)?;
+            if let Ok(conn) = slot.try_lock() {
+                return Ok(f(&conn)?);
+            }
+        }
+        let conn = self
+            .slot(start % n)?
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(f(&conn)?)
@@ -97,29 +142,37 @@ impl FastReads {
     }
 
     /// The window of the connection list and how many rows the whole list
-    /// has, from one statement (one snapshot): rows outside the window are
-    /// stepped over, not decoded.
+    /// has, read in one transaction (one snapshot). Only the window's rows
+    /// are read from the table: the count walks an index, so a first page
+    /// costs the same however many connections there are.
     pub fn connections(
         &self,
         window: Window,
         member: Option<&str>,
         stale_before: Option<i64>,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
+        let limit = window
+            .limit
+            .map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let offset = i64::try_from(window.offset).unwrap_or(i64::MAX);
         self.with(|c| {
-            let mut stmt = c.prepare_cached(LIST_SQL)?;
-            let mut rows = stmt.query(rusqlite::params![member, stale_before])?;
-            let end = window
-                .limit
-                .map_or(u64::MAX, |l| window.offset.saturating_add(l));
-            let mut items = Vec::new();
-            let mut total = 0u64;
-            while let Some(row) = rows.next()? {
-                if total >= window.offset && total < end {
-                    items.push(connection_from_row(row)?);
-                }
-                total += 1;
-            }
-            Ok((items, total))
+            let snapshot = c.unchecked_transaction()?;
+            let total: i64 = if member.is_none() && stale_before.is_none() {
+                c.prepare_cached(COUNT_ALL_SQL)?
+                    .query_row([], |r| r.get(0))?
+            } else {
+                c.prepare_cached(COUNT_SQL)?
+                    .query_row(rusqlite::params![member, stale_before], |r| r.get(0))?
+            };
+            let items = c
+                .prepare_cached(LIST_SQL)?
+                .query_map(
+                    rusqlite::params![member, stale_before, limit, offset],
+                    connection_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            snapshot.commit()?;
+            Ok((items, u64::try_from(total).unwrap_or(0)))
         })
     }
 

@@ -184,8 +184,13 @@ pub struct Store {
     location: String,
     clock: Arc<dyn Clock>,
     fast: Arc<fast_read::FastReads>,
-    tokens: token_writer::TokenWriter,
-    monitor: monitoring::MonitorWriter,
+    /// The database file, for the writers opened on first use.
+    db_path: std::path::PathBuf,
+    /// Opened on the first token issued: a console that issues none (the
+    /// embedded store) never pays for its connection and thread.
+    tokens: std::sync::OnceLock<token_writer::TokenWriter>,
+    /// Opened on the first Web API call counted, likewise.
+    monitor: std::sync::OnceLock<monitoring::MonitorWriter>,
     products: product_cache::ProductCache,
 }
 
@@ -393,18 +398,36 @@ impl Store {
         }
         let keys = Keys::load_or_create(key_path)?;
         let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
-        let tokens = token_writer::TokenWriter::open(db_path)?;
-        let monitor = monitoring::MonitorWriter::open(db_path)?;
         Ok(Store {
             pool,
             keys,
             location: db_path.display().to_string(),
             clock: Arc::new(SystemClock),
             fast,
-            tokens,
-            monitor,
+            db_path: db_path.to_path_buf(),
+            tokens: std::sync::OnceLock::new(),
+            monitor: std::sync::OnceLock::new(),
             products: product_cache::ProductCache::default(),
         })
+    }
+
+    /// The token writer, opened on first use. (Two first uses at once may
+    /// both open one; the one not kept stops with its channel.)
+    fn tokens(&self) -> Result<&token_writer::TokenWriter, StoreError> {
+        if let Some(w) = self.tokens.get() {
+            return Ok(w);
+        }
+        let w = token_writer::TokenWriter::open(&self.db_path)?;
+        Ok(self.tokens.get_or_init(|| w))
+    }
+
+    /// The monitoring writer, opened on first use, like the token writer.
+    fn monitor(&self) -> Result<&monitoring::MonitorWriter, StoreError> {
+        if let Some(w) = self.monitor.get() {
+            return Ok(w);
+        }
+        let w = monitoring::MonitorWriter::open(&self.db_path)?;
+        Ok(self.monitor.get_or_init(|| w))
     }
 
     /// Replaces the clock (tests of expiry).
@@ -430,7 +453,10 @@ impl Store {
     /// Writes the pending monitoring counts, then closes the pool,
     /// checkpointing the WAL.
     pub async fn close(&self) {
-        if let Err(e) = self.flush_monitoring().await {
+        // Nothing was counted when the writer was never opened.
+        if self.monitor.get().is_some()
+            && let Err(e) = self.flush_monitoring().await
+        {
             tracing::error!(error = %e, "monitoring counts not written at close");
         }
         self.pool.close().await;
@@ -960,8 +986,8 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        if let Some(id) = id {
-            self.monitor.forget(id);
+        if let (Some(id), Some(monitor)) = (id, self.monitor.get()) {
+            monitor.forget(id);
         }
         Ok(old)
     }

@@ -292,14 +292,19 @@ impl Store {
     /// Counts one Web API call of a connection in the current hour of the
     /// store's clock (no I/O; written within [`FLUSH_EVERY`]).
     pub fn count_call(&self, connection_id: i64, counts: &EventCounts) {
-        self.monitor
-            .count(connection_id, rules::hour_start(self.now_millis()), counts);
+        match self.monitor() {
+            Ok(monitor) => {
+                monitor.count(connection_id, rules::hour_start(self.now_millis()), counts)
+            }
+            // Counting never fails a call; the writer is tried again next time.
+            Err(e) => tracing::error!(error = %e, "monitoring writer could not be opened"),
+        }
     }
 
     /// Writes every count made so far and deletes the hours past the
     /// 30-day retention; returns once committed.
     pub async fn flush_monitoring(&self) -> Result<(), StoreError> {
-        self.monitor
+        self.monitor()?
             .flush(Some(rules::retention_cutoff(self.now_millis())))
             .await
     }
