@@ -2,9 +2,11 @@
 //! is wrong (a keymap that binds one key twice, a command to a server without
 //! a session), and a server log redirected to a file holds plain text.
 
+mod common;
+use common::ServerProcess;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -82,57 +84,34 @@ fn a_keymap_binding_one_key_to_two_actions_stops_the_start_naming_both() {
 
 /// `switchboard serve` on a free loopback port, its standard error going to
 /// a file (as under a service manager).
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path, password_file: &Path, stderr_file: &Path) -> Server {
-        let mut cmd = switchboard_command(data_dir);
-        let mut child = cmd
-            .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
-            .arg("--owner-password-file")
-            .arg(password_file)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(stderr_file).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("Switchboard serves ") {
-                    let url = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(url);
-                }
+fn start_server(data_dir: &Path, password_file: &Path, stderr_file: &Path) -> ServerProcess {
+    let mut cmd = switchboard_command(data_dir);
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
+        .arg("--owner-password-file")
+        .arg(password_file)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(stderr_file).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
+                let url = rest.split_whitespace().next().unwrap_or("").to_string();
+                let _ = tx.send(url);
             }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the server did not say where it serves");
-            }
-        };
-        Server { child, url }
-    }
-
-    /// SIGTERM, as an operator would, and waits for the graceful exit.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "graceful shutdown exits 0, got {status}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+        }
+    });
+    let url = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the server did not say where it serves");
+        }
+    };
+    ServerProcess { child, url }
 }
 
 #[test]
@@ -144,7 +123,7 @@ fn a_server_log_redirected_to_a_file_has_no_colour_codes() {
     let wrong = server_dir.path().join("wrong-password");
     std::fs::write(&wrong, "not the password\n").unwrap();
     let log = server_dir.path().join("serve.log");
-    let server = Server::start(server_dir.path(), &password, &log);
+    let server = start_server(server_dir.path(), &password, &log);
     // A failed login gives the server something to warn about.
     let mut cmd = switchboard_command(cli_dir.path());
     cmd.args([
@@ -177,7 +156,7 @@ fn a_cli_command_without_a_session_says_to_run_switchboard_login_with_the_url() 
     let cli_dir = tempfile::tempdir().unwrap();
     let password = server_dir.path().join("owner-password");
     std::fs::write(&password, "correct horse battery\n").unwrap();
-    let server = Server::start(server_dir.path(), &password, &server_dir.path().join("log"));
+    let server = start_server(server_dir.path(), &password, &server_dir.path().join("log"));
     let url = server.url.clone();
     let cli = |args: &[&str]| {
         let mut cmd = switchboard_command(cli_dir.path());

@@ -2,6 +2,8 @@
 //! connection with keys, sees it listed, quits, and finds the terminal
 //! restored; a restart finds the data again.
 
+mod common;
+use common::ServerProcess;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -225,47 +227,24 @@ fn open_credentials_reveal_regenerate_the_secret_and_quit() {
 }
 
 /// A `switchboard serve` process on a free loopback port.
-struct ServerProcess {
-    child: std::process::Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(data_dir: &Path, port: u16, password_file: &Path) -> ServerProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--owner", "alice", "--owner-password-file"])
-            .arg(password_file)
-            .env("SWITCHBOARD_DATA_DIR", data_dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ServerProcess { child, url }
+fn start_server(data_dir: &Path, port: u16, password_file: &Path) -> ServerProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--owner", "alice", "--owner-password-file"])
+        .arg(password_file)
+        .env("SWITCHBOARD_DATA_DIR", data_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
     }
-
-    /// Stops it the way an operator would (SIGTERM) and waits.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "graceful shutdown exits 0, got {status}");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    ServerProcess { child, url }
 }
 
 fn free_port() -> u16 {
@@ -283,7 +262,7 @@ fn the_console_over_http_logs_in_creates_and_survives_a_server_restart() {
     let password_file = server_dir.path().join("owner-password");
     std::fs::write(&password_file, "correct horse battery\n").unwrap();
     let port = free_port();
-    let server = ServerProcess::start(server_dir.path(), port, &password_file);
+    let server = start_server(server_dir.path(), port, &password_file);
     let url = server.url.clone();
 
     // `switchboard login URL` keeps the session in the client's data directory.
@@ -317,7 +296,7 @@ fn the_console_over_http_logs_in_creates_and_survives_a_server_restart() {
     tmux.keys(&["C-r"]);
     tmux.wait_for("Cannot reach the server");
     // It comes back on the same database: the console recovers by itself.
-    let server = ServerProcess::start(server_dir.path(), port, &password_file);
+    let server = start_server(server_dir.path(), port, &password_file);
     let screen = tmux.wait_for("Reconnected");
     assert!(!screen.contains("Cannot reach the server"), "{screen}");
     assert!(screen.contains("Remote Shop"));
@@ -402,7 +381,7 @@ fn r6_a_connection_made_in_the_console_gets_a_token_and_s_makes_it_fail_at_once(
     std::fs::write(&password_file, "a long owner password\n").unwrap();
     let port = free_port();
     // The server and the embedded console share the data directory.
-    let server = ServerProcess::start(dir.path(), port, &password_file);
+    let server = start_server(dir.path(), port, &password_file);
     let tmux = Tmux::start(dir.path(), "done");
     tmux.wait_for("No connections yet");
     tmux.keys(&["n"]);
@@ -967,7 +946,7 @@ fn issue6_a_role_without_edit_given_in_the_permissions_tab_refuses_the_next_patc
     std::fs::write(&password_file, "a long owner password\n").unwrap();
     let port = free_port();
     // The server and the embedded console share the data directory.
-    let server = ServerProcess::start(dir.path(), port, &password_file);
+    let server = start_server(dir.path(), port, &password_file);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let http = reqwest::Client::new();
     let root = format!("{}/api/rest/v1", server.url);

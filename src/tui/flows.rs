@@ -220,31 +220,31 @@ pub struct FlowEditor {
 
 impl FlowEditor {
     fn edit(flow: &Flow, i: &Integration) -> Self {
-        FlowEditor {
-            code: flow.code.clone(),
-            name: flow.name.clone(),
-            integration: Some(i.code.clone()),
-            integration_name: i.name.clone(),
-            kind: i.kind,
-            original: Some(flow.clone()),
-            steps: flow.steps.clone(),
-            selected: 0,
-            offset: RefCell::new(0),
-            picker: None,
-            error: None,
-            saving: false,
-            confirm_discard: false,
-        }
+        Self::of(flow, Some(i.code.clone()), i.name.clone(), i.kind)
     }
 
     /// A standalone flow edited as it is: it stays standalone (R17).
     fn edit_standalone(flow: &Flow) -> Self {
+        Self::of(
+            flow,
+            None,
+            "standalone".to_string(),
+            IntegrationKind::Standard,
+        )
+    }
+
+    fn of(
+        flow: &Flow,
+        integration: Option<String>,
+        integration_name: String,
+        kind: IntegrationKind,
+    ) -> Self {
         FlowEditor {
             code: flow.code.clone(),
             name: flow.name.clone(),
-            integration: None,
-            integration_name: "standalone".to_string(),
-            kind: IntegrationKind::Standard,
+            integration,
+            integration_name,
+            kind,
             original: Some(flow.clone()),
             steps: flow.steps.clone(),
             selected: 0,

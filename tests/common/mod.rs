@@ -1,6 +1,9 @@
-//! Helpers shared by the test files.
+//! Helpers shared by the test files (each uses some of them).
+
+#![allow(dead_code)]
 
 use std::io::Write;
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 
 /// A log sink that keeps everything written to it.
@@ -30,5 +33,30 @@ impl Write for Captured {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// A `switchboard serve` child process and the URL it serves; killed when
+/// dropped, so a failing test leaves no server behind.
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// SIGTERM, as an operator would, and waits for the graceful exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
