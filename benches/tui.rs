@@ -180,7 +180,7 @@ fn first_frame(c: &mut Criterion) {
                 let _ = app.update(loaded);
                 let mut t = terminal();
                 tui::draw_once(&mut t, &mut app).unwrap();
-                assert_eq!(app.total, 10_000);
+                assert_eq!(app.data.total, 10_000);
                 service.store().close().await;
                 black_box(t);
             })

@@ -245,12 +245,13 @@ async fn snapshot_delete_confirmation() {
     snap!("delete_confirm", screen);
     // `n` keeps it; `y` deletes it.
     h.press(KeyCode::Char('n')).await;
-    assert_eq!(h.app.connections.len(), 36);
+    assert_eq!(h.app.data.connections.len(), 36);
     h.press(KeyCode::Char('d')).await;
     h.press(KeyCode::Char('y')).await;
-    assert_eq!(h.app.connections.len(), 35);
+    assert_eq!(h.app.data.connections.len(), 35);
     assert!(
         !h.app
+            .data
             .connections
             .iter()
             .any(|c| c.code == "1worldsync_gdsn_feed")
@@ -722,7 +723,7 @@ fn mark_wrong_credentials(app: &mut App) {
     };
     use switchboard::store::Clock;
     let at = switchboard::store::TestClock::default().now();
-    for c in app.connections.iter_mut().filter(|c| c.code == code) {
+    for c in app.data.connections.iter_mut().filter(|c| c.code == code) {
         c.wrong_credentials_at = Some(at);
     }
     if let Some((info_code, Ok(info))) = app.credentials.info.as_mut()
@@ -1392,6 +1393,7 @@ async fn on_register_tab(width: u16, height: u16) -> Harness {
     assert_eq!(h.app.tab, Tab::Register);
     let orders = h
         .app
+        .data
         .integrations
         .iter()
         .position(|i| i.code == "orders")
@@ -1407,6 +1409,7 @@ async fn on_register_tab(width: u16, height: u16) -> Harness {
 
 fn registered_with(h: &Harness, integration: &str) -> Vec<String> {
     h.app
+        .data
         .integrations
         .iter()
         .find(|i| i.code == integration)
@@ -1458,7 +1461,7 @@ async fn snapshot_register_tab_with_pending_changes() {
         .filter
         .visible()
         .iter()
-        .map(|&i| h.app.connections[i].code.clone())
+        .map(|&i| h.app.data.connections[i].code.clone())
         .collect();
     assert_eq!(order[0], "dam_assets", "{order:?}");
     h.press(KeyCode::Char(' ')).await; // dam_assets → [+]
@@ -1522,7 +1525,7 @@ async fn snapshot_register_tab_filtered_and_a_toggles_the_shown_rows() {
         .filter
         .visible()
         .iter()
-        .map(|&i| h.app.connections[i].code.clone())
+        .map(|&i| h.app.data.connections[i].code.clone())
         .collect();
     assert!(shown.contains(&"supplier_portal".to_string()), "{shown:?}");
     assert!(shown.len() < 6);
@@ -1662,6 +1665,7 @@ async fn snapshot_r17_an_app_integration_refuses_toggles_with_the_reason() {
     h.press(KeyCode::Char('h')).await;
     let app_pos = h
         .app
+        .data
         .integrations
         .iter()
         .position(|i| i.code == "shop_app")
@@ -1733,7 +1737,7 @@ async fn snapshot_r16_connections_detail_shows_registrations_and_used_by() {
         .filter
         .visible()
         .iter()
-        .position(|&i| h.app.connections[i].code == "erp_one")
+        .position(|&i| h.app.data.connections[i].code == "erp_one")
         .unwrap();
     for _ in 0..erp {
         h.press(KeyCode::Char('j')).await;
@@ -1860,7 +1864,7 @@ async fn select(h: &mut Harness, code: &str) {
         .filter
         .visible()
         .iter()
-        .position(|&i| h.app.connections[i].code == code)
+        .position(|&i| h.app.data.connections[i].code == code)
         .unwrap_or_else(|| panic!("{code} is not shown"));
     h.press(KeyCode::Char('g')).await;
     for _ in 0..at {
@@ -1976,7 +1980,7 @@ async fn r16a_r8_delete_in_use_shows_the_used_by_then_replace_everywhere_then_de
         "{status}"
     );
     assert_eq!(h.selected_code(), "sap_s_4hana_production", "kept selected");
-    assert_eq!(h.app.usage.counts("sap_s_4hana_production").1, 0);
+    assert_eq!(h.app.data.usage.counts("sap_s_4hana_production").1, 0);
     let client = h.app.client.clone();
     assert_eq!(client.used_by("erp_sap_prod").await.unwrap().len(), 4);
     // Now d asks to delete, and y deletes it.
@@ -1986,6 +1990,7 @@ async fn r16a_r8_delete_in_use_shows_the_used_by_then_replace_everywhere_then_de
     assert!(h.status().starts_with("Deleted sap_s_4hana_production"));
     assert!(
         !h.app
+            .data
             .connections
             .iter()
             .any(|c| c.code == "sap_s_4hana_production")
@@ -2103,7 +2108,7 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
         .filter
         .visible()
         .iter()
-        .map(|&i| h.app.connections[i].code.clone())
+        .map(|&i| h.app.data.connections[i].code.clone())
         .collect();
     shown.sort();
     assert_eq!(
@@ -2128,7 +2133,7 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
             .filter
             .visible()
             .iter()
-            .all(|&i| h.app.connections[i].stale)
+            .all(|&i| h.app.data.connections[i].stale)
     );
     let screen = h.screen();
     assert!(
@@ -2148,7 +2153,7 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
         .filter
         .visible()
         .iter()
-        .map(|&i| h.app.connections[i].code.clone())
+        .map(|&i| h.app.data.connections[i].code.clone())
         .collect();
     assert!(!shown.is_empty());
     assert!(
@@ -2311,6 +2316,7 @@ async fn r19_r13_a_member_registers_and_creates_only_where_they_manage() {
     h.press(KeyCode::Char('2')).await;
     let marketing = h
         .app
+        .data
         .integrations
         .iter()
         .position(|i| i.code == "marketing_assets")
@@ -2352,6 +2358,7 @@ async fn r19_r13_a_member_registers_and_creates_only_where_they_manage() {
     h.press(KeyCode::Esc).await;
     let translations = h
         .app
+        .data
         .integrations
         .iter()
         .find(|i| i.code == "translations")
@@ -2449,6 +2456,7 @@ async fn on_flows_of(integration: &str, width: u16, height: u16) -> Harness {
 async fn select_integration(h: &mut Harness, integration: &str) {
     let at = h
         .app
+        .data
         .integrations
         .iter()
         .position(|i| i.code == integration)
@@ -2477,6 +2485,7 @@ fn ctrl(c: char) -> Event {
 
 fn integration_of(h: &Harness, code: &str) -> switchboard::model::Integration {
     h.app
+        .data
         .integrations
         .iter()
         .find(|i| i.code == code)
@@ -2919,7 +2928,7 @@ async fn d_deletes_the_highlighted_flow_after_a_confirmation() {
     h.press(KeyCode::Char('y')).await;
     assert!(h.app.client.get_flow("erp_to_shopify").await.is_err());
     assert_eq!(h.status(), "Deleted flow erp_to_shopify");
-    assert!(h.app.flows.iter().all(|f| f.code != "erp_to_shopify"));
+    assert!(h.app.data.flows.iter().all(|f| f.code != "erp_to_shopify"));
 }
 
 #[tokio::test]
@@ -3979,7 +3988,7 @@ async fn monitor_select(h: &mut Harness, code: &str) {
         .filter
         .visible()
         .iter()
-        .position(|&i| h.app.connections[i].code == code)
+        .position(|&i| h.app.data.connections[i].code == code)
         .unwrap_or_else(|| panic!("{code} is not shown"));
     h.press(KeyCode::Char('g')).await;
     assert!(h.app.monitor.all);
@@ -4329,7 +4338,7 @@ async fn a_failed_monitor_refresh_shows_the_banner_once_and_keeps_the_counts() {
 async fn below_the_minimum_size_no_key_acts_behind_terminal_too_small() {
     let mut h = harness().await.with_demo().await;
     let code = h.selected_code();
-    let before = h.app.connections.len();
+    let before = h.app.data.connections.len();
     h.terminal.backend_mut().resize(20, 5);
     tui::feed(&mut h.app, Event::Resize(20, 5)).await;
     assert!(h.screen().starts_with("Terminal too small"));
@@ -4343,7 +4352,7 @@ async fn below_the_minimum_size_no_key_acts_behind_terminal_too_small() {
     h.terminal.backend_mut().resize(120, 32);
     tui::feed(&mut h.app, Event::Resize(120, 32)).await;
     let screen = h.screen();
-    assert_eq!(h.app.connections.len(), before, "nothing deleted");
+    assert_eq!(h.app.data.connections.len(), before, "nothing deleted");
     assert!(
         h.app
             .client
@@ -4455,6 +4464,7 @@ async fn narrow_terminals_shrink_label_and_code_last_and_cut_cells_end_with_an_e
         // A label longer than its cell ends with "…", never mid-word bare.
         let long = h
             .app
+            .data
             .connections
             .iter()
             .map(|c| c.label.clone())
@@ -4621,7 +4631,7 @@ async fn r23_after_d_the_monitor_tab_shows_the_demo_week_with_bars_marked_as_dem
         .filter
         .visible()
         .iter()
-        .position(|&i| h.app.connections[i].code == "sap_s_4hana_production")
+        .position(|&i| h.app.data.connections[i].code == "sap_s_4hana_production")
         .expect("the demo's SAP connection is listed");
     for _ in 0..=at {
         h.press(KeyCode::Char('j')).await;

@@ -160,6 +160,7 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     // On the integration with the flows.
     if let Some(i) = session
         .app
+        .data
         .integrations
         .iter()
         .position(|i| i.name == "Product Content")
@@ -478,6 +479,7 @@ impl Session {
         }
         let code_of = |label: &str| {
             self.app
+                .data
                 .connections
                 .iter()
                 .find(|c| c.label == label)
@@ -547,7 +549,7 @@ impl Session {
     /// Moves down at least `min_steps` rows, then on until the selected
     /// connection has a bundled logo to show.
     async fn select_connection_with_logo(&mut self, min_steps: usize) -> Result<()> {
-        for step in 0..self.app.connections.len() {
+        for step in 0..self.app.data.connections.len() {
             if step >= min_steps && self.selected_has_logo() {
                 return Ok(());
             }
@@ -559,7 +561,7 @@ impl Session {
     /// Moves the selection down to the connection `code`.
     async fn select_code(&mut self, code: &str) -> Result<()> {
         self.press_char('g').await;
-        for _ in 0..self.app.connections.len() {
+        for _ in 0..self.app.data.connections.len() {
             if self
                 .app
                 .selected_connection()

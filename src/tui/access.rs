@@ -52,7 +52,7 @@ impl App {
     /// Who is acting, for the rules. Before the backend said who is acting,
     /// nothing is held back (taken as an admin): the backend still decides.
     fn acting_kind(&self) -> UserKind {
-        self.me.as_ref().map_or(UserKind::Admin, |m| m.kind)
+        self.data.me.as_ref().map_or(UserKind::Admin, |m| m.kind)
     }
 
     /// Owner and admins may do everything (R20).
@@ -62,7 +62,8 @@ impl App {
 
     /// The user's levels on the integrations a connection is registered with.
     fn levels_on_connection<'a>(&'a self, code: &'a str) -> impl Iterator<Item = AccessLevel> + 'a {
-        self.integrations
+        self.data
+            .integrations
             .iter()
             .filter(move |i| is_registered(i, code))
             .filter_map(|i| i.access)
@@ -81,6 +82,7 @@ impl App {
             return None;
         }
         let monitored: Vec<&str> = self
+            .data
             .integrations
             .iter()
             .filter(|i| i.access == Some(AccessLevel::Monitor) && is_registered(i, code))
@@ -112,7 +114,8 @@ impl App {
         let home = match integration {
             None => FlowHome::Standalone,
             Some(code) => FlowHome::In(
-                self.integrations
+                self.data
+                    .integrations
                     .iter()
                     .find(|i| i.code == code)
                     .and_then(|i| i.access),
@@ -124,6 +127,7 @@ impl App {
     /// R13: where the user may create a connection; `None` when nowhere.
     pub fn create_choices(&self) -> Option<CreateChoices> {
         let integrations: Vec<(String, String)> = self
+            .data
             .integrations
             .iter()
             .filter(|i| access::offers_creation_in(i.kind, i.access))
@@ -171,7 +175,7 @@ impl App {
         match context {
             Context::List if self.tab == Tab::Connections => {
                 // Nowhere to create it (R13), or the limit is reached (R7).
-                if self.create_choices().is_none() || self.quota.is_some_and(|q| q.reached) {
+                if self.create_choices().is_none() || self.data.quota.is_some_and(|q| q.reached) {
                     out.push(Action::New);
                 }
                 let Some(c) = selected else {
@@ -181,7 +185,11 @@ impl App {
                 if !self.may_act_on(&c.code) {
                     out.push(Action::Edit);
                 }
-                let steps = self.usage.of(&c.code).map_or(&[][..], |u| &u.used_by[..]);
+                let steps = self
+                    .data
+                    .usage
+                    .of(&c.code)
+                    .map_or(&[][..], |u| &u.used_by[..]);
                 if !access::may_delete_connection(self.acting_kind())
                     || !steps.is_empty()
                     || c.in_use

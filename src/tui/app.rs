@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
+use super::data::Data;
 use super::dialogs::choice::{Choice, ChoiceOutcome};
 use super::dialogs::help::{self, Help, HelpOutcome};
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
@@ -600,7 +601,8 @@ pub enum Then {
 pub struct App {
     pub client: Client,
     pub backend: String,
-    pub me: Option<Me>,
+    /// What the backend returned, read by every tab.
+    pub data: Data,
     pub keymap: Keymap,
     pub theme: Theme,
     pub tab: Tab,
@@ -608,26 +610,12 @@ pub struct App {
     pub register: RegisterTab,
     pub permissions: PermissionsTab,
     pub monitor: MonitorTab,
-    pub connections: Vec<Connection>,
-    /// The integrations and flows the user sees.
-    pub integrations: Vec<Integration>,
-    pub flows: Vec<Flow>,
-    /// Whether the integrations and flows have arrived once.
-    pub integrations_loaded: bool,
-    /// Registrations and used-by per connection code (built per load).
-    pub usage: UsageIndex,
-    /// How many connections the backend holds (more than loaded while the
-    /// rest of the first load is in flight).
-    pub total: u64,
-    pub loaded: bool,
     pub filter: FuzzyFilter,
     pub filter_editing: bool,
     /// Position of the selection in the visible (filtered) rows.
     pub selected: usize,
     /// First visible row of the table (kept by the view).
     pub offset: usize,
-    pub audit: Option<(String, Result<Vec<AuditRecord>, String>)>,
-    pub quota: Option<Quota>,
     pub modals: Vec<Modal>,
     pub status: Option<Status>,
     pub in_flight: usize,
@@ -660,7 +648,7 @@ impl App {
         App {
             backend: client.backend(),
             client,
-            me: None,
+            data: Data::default(),
             keymap,
             theme,
             tab: Tab::Connections,
@@ -668,19 +656,10 @@ impl App {
             register: RegisterTab::default(),
             permissions: PermissionsTab::default(),
             monitor: MonitorTab::default(),
-            connections: Vec::new(),
-            integrations: Vec::new(),
-            flows: Vec::new(),
-            integrations_loaded: false,
-            usage: UsageIndex::default(),
-            total: 0,
-            loaded: false,
             filter: FuzzyFilter::default(),
             filter_editing: false,
             selected: 0,
             offset: 0,
-            audit: None,
-            quota: None,
             modals: Vec::new(),
             status: None,
             in_flight: 0,
@@ -762,14 +741,14 @@ impl App {
 
     /// Whether every connection has arrived.
     pub fn fully_loaded(&self) -> bool {
-        self.connections.len() as u64 >= self.total
+        self.data.connections.len() as u64 >= self.data.total
     }
 
     pub fn selected_connection(&self) -> Option<&Connection> {
         self.filter
             .visible()
             .get(self.selected)
-            .and_then(|&i| self.connections.get(i))
+            .and_then(|&i| self.data.connections.get(i))
     }
 
     pub(super) fn set_status(&mut self, kind: StatusKind, text: impl Into<String>) {
@@ -802,7 +781,8 @@ impl App {
 
     /// The label of a connection, or its code when it is not loaded.
     pub(super) fn label_of(&self, code: &str) -> String {
-        self.connections
+        self.data
+            .connections
             .iter()
             .find(|c| c.code == code)
             .map_or_else(|| code.to_string(), |c| c.label.clone())
@@ -822,11 +802,12 @@ impl App {
                     // Only if it continues what is loaded (a full reload may
                     // have overtaken it).
                     Ok(page)
-                        if page.offset == self.connections.len() as u64 && !self.fully_loaded() =>
+                        if page.offset == self.data.connections.len() as u64
+                            && !self.fully_loaded() =>
                     {
                         let keep = self.selected_connection().map(|c| c.code.clone());
-                        self.total = page.total;
-                        self.connections.extend(page.items);
+                        self.data.total = page.total;
+                        self.data.connections.extend(page.items);
                         self.after_rows_changed(keep);
                         Vec::new()
                     }
@@ -850,7 +831,7 @@ impl App {
                     Err(e) => self.backend_error(e),
                     Ok(_) => Vec::new(),
                 };
-                self.audit = Some((code, r.map_err(|e| e.to_string())));
+                self.data.audit = Some((code, r.map_err(|e| e.to_string())));
                 commands
             }
             Msg::Created(r) => {
@@ -994,6 +975,7 @@ impl App {
                             ),
                         );
                         let (client_id, username) = self
+                            .data
                             .connections
                             .iter()
                             .find(|c| c.code == code)
@@ -1034,6 +1016,7 @@ impl App {
                             ),
                         );
                         let client_id = self
+                            .data
                             .connections
                             .iter()
                             .find(|c| c.code == code)
@@ -1188,6 +1171,7 @@ impl App {
         }
         if !self.modals.iter().any(|m| matches!(m, Modal::Login(_))) {
             let username = self
+                .data
                 .me
                 .as_ref()
                 .map(|m| m.username.clone())
@@ -1235,20 +1219,20 @@ impl App {
                     .select_after_load
                     .take()
                     .or_else(|| self.selected_connection().map(|c| c.code.clone()));
-                self.me = Some(snap.me);
-                self.quota = Some(snap.quota);
-                self.connections = snap.connections;
-                self.total = snap.total;
+                self.data.me = Some(snap.me);
+                self.data.quota = Some(snap.quota);
+                self.data.connections = snap.connections;
+                self.data.total = snap.total;
 
-                self.loaded = true;
+                self.data.loaded = true;
                 self.after_rows_changed(keep);
                 // The trail and the credentials may have changed with
                 // what caused this reload: fetch them again.
-                self.audit = None;
+                self.data.audit = None;
                 let mut commands = self.load_for_selection(true);
                 if !self.fully_loaded() {
                     commands.push(Command::LoadRest {
-                        offset: self.connections.len() as u64,
+                        offset: self.data.connections.len() as u64,
                     });
                 }
                 commands
@@ -1271,19 +1255,19 @@ impl App {
             Ok(snap) => {
                 let keep = self.selected_integration().map(|i| i.code.clone());
                 // Built once per load, so no draw walks the flows.
-                self.usage = UsageIndex::build(&snap.integrations, &snap.flows);
-                self.integrations = snap.integrations;
+                self.data.usage = UsageIndex::build(&snap.integrations, &snap.flows);
+                self.data.integrations = snap.integrations;
                 // The checkboxes look codes up by binary search.
-                for i in &mut self.integrations {
+                for i in &mut self.data.integrations {
                     i.registered.sort_unstable();
                 }
-                self.flows = snap.flows;
-                self.integrations_loaded = true;
-                self.register.reconcile(&self.integrations);
+                self.data.flows = snap.flows;
+                self.data.integrations_loaded = true;
+                self.register.reconcile(&self.data.integrations);
                 self.register.selected = keep
-                    .and_then(|code| self.integrations.iter().position(|i| i.code == code))
+                    .and_then(|code| self.data.integrations.iter().position(|i| i.code == code))
                     .unwrap_or(self.register.selected)
-                    .min(self.integrations.len().saturating_sub(1));
+                    .min(self.data.integrations.len().saturating_sub(1));
                 Vec::new()
             }
             Err(e) => {
@@ -1299,20 +1283,20 @@ impl App {
     /// Re-indexes the rows for the filter and keeps the selection on `keep`
     /// when it is still there.
     fn after_rows_changed(&mut self, keep: Option<String>) {
-        for c in &self.connections {
+        for c in &self.data.connections {
             if let Some(v) = c.visual.as_deref()
                 && crate::domain::is_bundled_visual(v)
             {
                 self.visuals.prepare(v);
             }
         }
-        self.filter.set_rows(&self.connections);
+        self.filter.set_rows(&self.data.connections);
         self.selected = keep
             .and_then(|code| {
                 self.filter
                     .visible()
                     .iter()
-                    .position(|&i| self.connections[i].code == code)
+                    .position(|&i| self.data.connections[i].code == code)
             })
             .unwrap_or(self.selected)
             .min(self.filter.visible().len().saturating_sub(1));
@@ -1403,7 +1387,7 @@ impl App {
             _ => Vec::new(),
         };
         let Some(c) = self.selected_connection() else {
-            self.audit = None;
+            self.data.audit = None;
             self.credentials.info = None;
             self.credentials.hide();
             return commands;
@@ -1418,7 +1402,7 @@ impl App {
         }
         match self.tab {
             Tab::Connections => {
-                if self.audit.as_ref().is_none_or(|(c, _)| *c != code) {
+                if self.data.audit.as_ref().is_none_or(|(c, _)| *c != code) {
                     commands.push(Command::LoadAudit(code));
                 }
             }
@@ -1557,7 +1541,7 @@ impl App {
             }
             Event::Resize(..) => Vec::new(),
             // Back from another window: others may have changed things.
-            Event::FocusGained if self.modals.is_empty() && self.loaded => vec![Command::Load],
+            Event::FocusGained if self.modals.is_empty() && self.data.loaded => vec![Command::Load],
             _ => return Vec::new(),
         };
         self.dirty = true;
@@ -1595,7 +1579,7 @@ impl App {
         }
         match m.kind {
             MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if over_integrations => {
-                let n = self.integrations.len();
+                let n = self.data.integrations.len();
                 self.register.selected = if m.kind == MouseEventKind::ScrollDown {
                     (self.register.selected + 1).min(n.saturating_sub(1))
                 } else {
@@ -1623,7 +1607,7 @@ impl App {
                     self.register.focus = RegFocus::Integrations;
                     let row = self.register.offset
                         + usize::from(m.row - self.register.integration_rows.y);
-                    if row < self.integrations.len() {
+                    if row < self.data.integrations.len() {
                         self.register.selected = row;
                     }
                     return Some(Vec::new());
@@ -1705,7 +1689,7 @@ impl App {
                 self.filter
                     .visible()
                     .iter()
-                    .position(|&i| self.connections[i].code == code)
+                    .position(|&i| self.data.connections[i].code == code)
             })
             .unwrap_or(0)
         } else {
@@ -1821,7 +1805,7 @@ impl App {
                 self.selection_changed()
             }
             Action::New => {
-                match (self.quota, self.create_choices()) {
+                match (self.data.quota, self.create_choices()) {
                     (Some(q), _) if q.reached => self.set_status(
                         StatusKind::Error,
                         format!(
@@ -1875,6 +1859,7 @@ impl App {
                     return vec![Command::Load];
                 }
                 let registered_with = self
+                    .data
                     .usage
                     .of(&code)
                     .map(|u| u.registered_with.clone())
@@ -1905,7 +1890,7 @@ impl App {
                 }
             }
             Action::Demo => {
-                if self.loaded && self.connections.is_empty() {
+                if self.data.loaded && self.data.connections.is_empty() {
                     self.set_status(StatusKind::Info, "Loading the demo workspace…");
                     vec![Command::LoadDemo]
                 } else {
@@ -1939,7 +1924,7 @@ impl App {
                 self.filter
                     .visible()
                     .iter()
-                    .position(|&i| self.connections[i].code == code)
+                    .position(|&i| self.data.connections[i].code == code)
             })
             .unwrap_or(0);
         self.offset = 0;
@@ -1947,7 +1932,7 @@ impl App {
 
     /// `r` (R16a): the replace picker, or why there is nothing to replace.
     fn open_replace(&mut self, code: &str) {
-        let Some(c) = self.connections.iter().find(|c| c.code == code) else {
+        let Some(c) = self.data.connections.iter().find(|c| c.code == code) else {
             self.set_status(StatusKind::Info, "No connection selected");
             return;
         };
@@ -1975,7 +1960,7 @@ impl App {
             );
             return;
         }
-        let picker = ReplacePicker::new(code, &label, steps, &self.connections);
+        let picker = ReplacePicker::new(code, &label, steps, &self.data.connections);
         self.modals.push(Modal::Replace(Box::new(picker)));
     }
 
@@ -2005,7 +1990,7 @@ impl App {
                 self.modals.pop();
                 self.set_status(StatusKind::Info, "Nothing replaced");
             }
-            Some(Action::Apply) => match picker.plan(&self.integrations) {
+            Some(Action::Apply) => match picker.plan(&self.data.integrations) {
                 Some(plan) => self
                     .modals
                     .push(Modal::Confirm(Confirm::Replace(Box::new(plan)))),
@@ -2039,7 +2024,8 @@ impl App {
                     .registered_with
                     .iter()
                     .map(|i| {
-                        self.integrations
+                        self.data
+                            .integrations
                             .iter()
                             .find(|x| &x.code == i)
                             .map_or_else(|| i.clone(), |x| x.name.clone())
@@ -2058,7 +2044,7 @@ impl App {
                         super::access::join_names(&names)
                     ));
                 }
-                if self.usage.counts(&code).1 as u64 <= done.steps {
+                if self.data.usage.counts(&code).1 as u64 <= done.steps {
                     let delete = super::view::key_of(self, Context::List, Action::Delete);
                     text.push_str(&format!(
                         "; {label} is no longer used ({delete} deletes it)"
@@ -2240,7 +2226,7 @@ impl App {
 
     /// The integration selected in the Register tab.
     pub fn selected_integration(&self) -> Option<&Integration> {
-        self.integrations.get(self.register.selected)
+        self.data.integrations.get(self.register.selected)
     }
 
     fn on_register_key(&mut self, action: Option<Action>) -> Vec<Command> {
@@ -2269,7 +2255,7 @@ impl App {
                     Action::PageUp => -page,
                     _ => page,
                 };
-                let n = self.integrations.len() as isize;
+                let n = self.data.integrations.len() as isize;
                 if n > 0 {
                     self.register.selected = (self.register.selected as isize)
                         .saturating_add(delta)
@@ -2307,7 +2293,7 @@ impl App {
                         .filter
                         .visible()
                         .iter()
-                        .map(|&i| self.connections[i].code.as_str())
+                        .map(|&i| self.data.connections[i].code.as_str())
                         .collect();
                     if codes.is_empty() {
                         self.set_status(StatusKind::Info, "No connection shown");
@@ -2411,6 +2397,7 @@ impl App {
     ) -> Vec<Command> {
         self.register.applying = None;
         let name = self
+            .data
             .integrations
             .iter()
             .find(|i| i.code == integration)
@@ -2575,7 +2562,7 @@ impl App {
                 self.after_copy(outcome, &format!("the secret of {label}"), Some(secret))
             }
             RevealPurpose::CopyAll => {
-                let Some(c) = self.connections.iter().find(|c| c.code == code) else {
+                let Some(c) = self.data.connections.iter().find(|c| c.code == code) else {
                     self.set_status(
                         StatusKind::Error,
                         format!("{label} is gone; nothing copied"),

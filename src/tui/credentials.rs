@@ -198,7 +198,7 @@ pub(super) fn list_width(total: u16) -> u16 {
 pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     app.credentials.card_area = Rect::default();
     app.credentials.field_rows.clear();
-    if app.connections.is_empty() {
+    if app.data.connections.is_empty() {
         app.table_rows_area = Rect::default();
         let text = format!(
             "No connections yet. Press {} for the Connections tab, then {} to create one.",
@@ -231,7 +231,7 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
 /// connection with its ⚠ flag.
 pub(super) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bool) {
     let t = app.theme.clone();
-    let total = app.connections.len();
+    let total = app.data.connections.len();
     let title = if app.filter.narrows() || app.filter_editing {
         format!(" {} ", list_count(app))
     } else {
@@ -260,7 +260,7 @@ pub(super) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bo
         buf,
         focused,
         |app, idx, marks, selected, row, buf| {
-            let c = &app.connections[idx];
+            let c = &app.data.connections[idx];
             let flag = flags(&t, c, selected && focused);
             let mut spans = vec![
                 Span::raw(if selected { "▶" } else { " " }),

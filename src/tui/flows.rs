@@ -484,7 +484,7 @@ impl StepMark {
 /// registers what its steps use, so only a deregistration leaves such a
 /// step behind; the server holds the truth and decides.)
 fn deregistered(app: &App, integration: &str, code: &str) -> bool {
-    app.usage.of(code).is_some_and(|u| {
+    app.data.usage.of(code).is_some_and(|u| {
         u.used_by
             .iter()
             .any(|s| s.integration.as_deref() == Some(integration))
@@ -527,7 +527,7 @@ fn registered_of<'a>(app: &'a App, editor: &FlowEditor) -> &'a [String] {
     editor
         .integration
         .as_deref()
-        .and_then(|code| app.integrations.iter().find(|i| i.code == code))
+        .and_then(|code| app.data.integrations.iter().find(|i| i.code == code))
         .map_or(&[], |i| i.registered.as_slice())
 }
 
@@ -605,7 +605,8 @@ impl App {
         let Some(i) = self.selected_integration() else {
             return Vec::new();
         };
-        self.flows
+        self.data
+            .flows
             .iter()
             .filter(|f| f.integration.as_deref() == Some(i.code.as_str()))
             .collect()
@@ -615,7 +616,7 @@ impl App {
     /// the standalone ones (which `e` attaches to it, R17).
     pub fn pane_flows(&self) -> Vec<&Flow> {
         let mut flows = self.flows_of_selected();
-        flows.extend(self.flows.iter().filter(|f| f.integration.is_none()));
+        flows.extend(self.data.flows.iter().filter(|f| f.integration.is_none()));
         flows
     }
 
@@ -815,7 +816,7 @@ impl App {
 
     /// The standalone-flow choice was answered.
     pub(super) fn edit_flow_chosen(&mut self, code: &str, attach: bool) -> Vec<Command> {
-        let Some(flow) = self.flows.iter().find(|f| f.code == code).cloned() else {
+        let Some(flow) = self.data.flows.iter().find(|f| f.code == code).cloned() else {
             self.set_status(StatusKind::Error, format!("Flow {code} is gone"));
             return Vec::new();
         };
@@ -965,7 +966,7 @@ impl App {
     }
 
     fn on_editor_key(&mut self, action: Option<Action>) -> Vec<Command> {
-        let connections = &self.connections;
+        let connections = &self.data.connections;
         let registered: Vec<String> = {
             let Some(Modal::Flow(m)) = self.modals.last() else {
                 return Vec::new();
@@ -1076,7 +1077,7 @@ impl App {
     }
 
     fn on_name_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
-        let taken: Vec<String> = self.flows.iter().map(|f| f.code.clone()).collect();
+        let taken: Vec<String> = self.data.flows.iter().map(|f| f.code.clone()).collect();
         let Some(Modal::Flow(m)) = self.modals.last_mut() else {
             return Vec::new();
         };
@@ -1185,6 +1186,7 @@ impl App {
                 let flow = saved.flow;
                 let integration = flow.integration.clone().unwrap_or_default();
                 let integration_name = self
+                    .data
                     .integrations
                     .iter()
                     .find(|i| i.code == integration)
@@ -1214,7 +1216,8 @@ impl App {
                         .registered
                         .iter()
                         .map(|c| {
-                            let label = label_in(&self.connections, c).unwrap_or(c).to_string();
+                            let label =
+                                label_in(&self.data.connections, c).unwrap_or(c).to_string();
                             (c.clone(), label)
                         })
                         .collect();
@@ -1673,7 +1676,7 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
         .steps
         .iter()
         .map(|s| {
-            let label = label_in(&app.connections, &s.connection).unwrap_or("?");
+            let label = label_in(&app.data.connections, &s.connection).unwrap_or("?");
             label.chars().count() + s.connection.chars().count() + 3
         })
         .max()
@@ -1697,7 +1700,7 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
                 let selected = n == e.selected;
                 let refused = e.error.as_ref().and_then(|er| er.field.as_deref())
                     == Some(format!("steps[{n}].connection").as_str());
-                let what = match label_in(&app.connections, &s.connection) {
+                let what = match label_in(&app.data.connections, &s.connection) {
                     Some(label) => format!("{label} ({})", s.connection),
                     None => format!("{} (not visible to you)", s.connection),
                 };

@@ -5,6 +5,7 @@ pub mod access;
 pub mod app;
 pub mod clipboard;
 pub mod credentials;
+pub mod data;
 pub mod dialogs;
 pub mod filter;
 pub mod flows;

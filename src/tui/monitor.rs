@@ -476,7 +476,7 @@ fn compact(n: u64) -> String {
 
 fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
-    let total = app.connections.len();
+    let total = app.data.connections.len();
     let title = if app.filter.narrows() || app.filter_editing {
         format!(" {} ", list_count(app))
     } else {
@@ -530,7 +530,7 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
         true,
         !all,
         |app, idx, marks, selected, row, buf| {
-            let c = &app.connections[idx];
+            let c = &app.data.connections[idx];
             let selected = selected && !app.monitor.all;
             let flag = flags(&app.theme, c, selected);
             let count = row_total(app, c);
@@ -832,6 +832,7 @@ fn render_all(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|l| Line::from(Span::styled(l, t.dim))),
     );
     let wrong: Vec<&Connection> = app
+        .data
         .connections
         .iter()
         .filter(|c| c.wrong_credentials_at.is_some())

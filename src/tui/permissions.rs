@@ -1387,7 +1387,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Min(0),
     ])
     .areas(area);
-    if app.connections.is_empty() {
+    if app.data.connections.is_empty() {
         app.table_rows_area = Rect::default();
         let block = pane(&app.theme, " Connections · 0 ".to_string(), false);
         let inner = block.inner(list_area);

@@ -290,7 +290,7 @@ pub fn pending_summary(add: usize, remove: usize) -> String {
 pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     app.register.integration_rows = Rect::default();
     app.register.flow_area = Rect::default();
-    if !app.integrations_loaded {
+    if !app.data.integrations_loaded {
         app.table_rows_area = Rect::default();
         Paragraph::new("Loading integrations…")
             .style(app.theme.dim)
@@ -298,9 +298,9 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
             .render(area, buf);
         return;
     }
-    if app.integrations.is_empty() {
+    if app.data.integrations.is_empty() {
         app.table_rows_area = Rect::default();
-        let text = match app.me.as_ref().map(|m| m.kind) {
+        let text = match app.data.me.as_ref().map(|m| m.kind) {
             Some(UserKind::Member) => "No integration is shared with you. An owner or admin can give you monitor or manage access to one; its registered connections then show here.".to_string(),
             _ => "No integrations yet. An integration groups flows; the connections registered with it may be used by its flows and seen by its members. Create one through the admin API (POST /api/v1/integrations), then register connections here.".to_string(),
         };
@@ -314,7 +314,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     app.register.selected = app
         .register
         .selected
-        .min(app.integrations.len().saturating_sub(1));
+        .min(app.data.integrations.len().saturating_sub(1));
     // The R14 reminder of a flow save stays on top until dismissed.
     let reminder = super::flows::reminder_height(app, area.width).min(area.height / 2);
     let [reminder_area, area] =
@@ -339,19 +339,19 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
     let focused = app.register.focus == RegFocus::Integrations;
     let block = pane(
         &t,
-        format!(" Integrations · {} ", app.integrations.len()),
+        format!(" Integrations · {} ", app.data.integrations.len()),
         focused,
     );
     let rows = block.inner(area);
     block.render(area, buf);
     app.register.integration_rows = rows;
     let height = rows.height as usize;
-    let n = app.integrations.len();
+    let n = app.data.integrations.len();
     let reg = &mut app.register;
     reg.offset = super::widgets::scroll::fit_offset(reg.offset, reg.selected, n, height);
     let end = (reg.offset + height).min(n);
     for (line, idx) in (reg.offset..end).enumerate() {
-        let i = &app.integrations[idx];
+        let i = &app.data.integrations[idx];
         let selected = idx == app.register.selected;
         let row = Rect {
             y: rows.y + line as u16,
@@ -417,10 +417,10 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
 fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.register.focus == RegFocus::Connections;
-    let Some(integration) = app.integrations.get(app.register.selected).cloned() else {
+    let Some(integration) = app.data.integrations.get(app.register.selected).cloned() else {
         return;
     };
-    let total = app.connections.len();
+    let total = app.data.connections.len();
     let is_app = integration.kind == IntegrationKind::App;
     // R19: with monitor access the checkboxes only show.
     let refusal = app.registration_refusal(&integration);
@@ -486,7 +486,7 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
         buf,
         focused,
         |app, idx, marks, selected, row, buf| {
-            let c = &app.connections[idx];
+            let c = &app.data.connections[idx];
             let plain = selected && focused;
             let check = app.register.check(&integration, &c.code);
             let (boxed, box_style) = if read_only {
@@ -542,7 +542,7 @@ fn render_used_by(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let width = (inner.width as usize).max(8);
-    let usage = app.usage.of(&c.code);
+    let usage = app.data.usage.of(&c.code);
     let mut lines = Vec::new();
     let with = match usage.map(|u| &u.registered_with) {
         Some(names) if !names.is_empty() => names.join(", "),

@@ -66,7 +66,7 @@ impl StepRef {
 
 /// The steps of `code` as the user sees them (R16), in flow order.
 pub fn step_refs(app: &App, code: &str) -> Vec<StepRef> {
-    let Some(usage) = app.usage.of(code) else {
+    let Some(usage) = app.data.usage.of(code) else {
         return Vec::new();
     };
     let mut steps: Vec<StepRef> = usage
@@ -77,7 +77,8 @@ pub fn step_refs(app: &App, code: &str) -> Vec<StepRef> {
             flow_name: s.flow_name.clone(),
             integration: s.integration.clone(),
             integration_name: s.integration.as_ref().and_then(|code| {
-                app.integrations
+                app.data
+                    .integrations
                     .iter()
                     .find(|i| &i.code == code)
                     .map(|i| i.name.clone())

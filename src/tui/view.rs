@@ -65,10 +65,14 @@ pub fn render(app: &mut App, frame: &mut Frame) {
 fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     // A member sees their own count (R18), and whether the account is full.
-    let member = app.me.as_ref().is_some_and(|m| m.kind == UserKind::Member);
-    let right = app.quota.map(|q| {
+    let member = app
+        .data
+        .me
+        .as_ref()
+        .is_some_and(|m| m.kind == UserKind::Member);
+    let right = app.data.quota.map(|q| {
         let limit = if member {
-            format!("{} connections you see", app.total)
+            format!("{} connections you see", app.data.total)
         } else if q.max_connections == 0 {
             format!("{} connections", q.count)
         } else {
@@ -88,7 +92,7 @@ fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
     let right_width = right
         .as_ref()
         .map_or(0, |(s, _)| s.chars().count() as u16 + 1);
-    let user = match &app.me {
+    let user = match &app.data.me {
         Some(me) => {
             let kind = match me.kind {
                 UserKind::Owner => "owner",
@@ -182,7 +186,7 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
-    if !app.loaded {
+    if !app.data.loaded {
         Paragraph::new("Loading…")
             .style(app.theme.dim)
             .alignment(Alignment::Center)
@@ -205,7 +209,7 @@ fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
         super::monitor::render(app, area, buf);
         return;
     }
-    if app.connections.is_empty() {
+    if app.data.connections.is_empty() {
         render_empty(app, area, buf);
         return;
     }
@@ -308,7 +312,7 @@ fn badge<'a>(app: &App, c: &'a Connection, selected: bool) -> Span<'a> {
 /// How many rows the shared list shows, and why not all: "36",
 /// "3 of 36 match", "stale only: 24 of 36", "stale only: 2 of 36 match".
 pub(super) fn list_count(app: &App) -> String {
-    let total = app.connections.len();
+    let total = app.data.connections.len();
     let shown = app.filter.visible().len();
     let matching = app.filter.is_active() || app.filter_editing;
     match (matching, app.filter.stale_only()) {
@@ -320,11 +324,11 @@ pub(super) fn list_count(app: &App) -> String {
 }
 
 fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
-    let total = app.connections.len();
+    let total = app.data.connections.len();
     let shown = app.filter.visible().len();
     let stale = app.filter.stale_count();
     let title = if !app.fully_loaded() {
-        format!(" Connections · loading {total} of {}… ", app.total)
+        format!(" Connections · loading {total} of {}… ", app.data.total)
     } else if !app.filter.narrows() && !app.filter_editing && stale > 0 {
         format!(" Connections · {total} · {stale} stale ")
     } else {
@@ -379,11 +383,11 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     let mut rows = Vec::with_capacity(end - app.offset);
     for pos in app.offset..end {
         let idx = app.filter.visible()[pos];
-        let c = &app.connections[idx];
+        let c = &app.data.connections[idx];
         let marks = app.filter.highlights(idx);
         let selected = pos == app.selected;
         let marker = if selected { "▶" } else { " " };
-        let (registrations, used_by) = app.usage.counts(&c.code);
+        let (registrations, used_by) = app.data.usage.counts(&c.code);
         let count = |n: usize| {
             Line::from(Span::styled(
                 n.to_string(),
@@ -841,7 +845,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
     lines.extend(usage_lines(app, &c.code, w));
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Audit trail", t.title)));
-    match &app.audit {
+    match &app.data.audit {
         Some((code, Ok(records))) if *code == c.code => {
             if records.is_empty() {
                 lines.push(Line::from(Span::styled("no changes recorded", t.dim)));
@@ -864,7 +868,8 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
 /// R20).
 fn access_text(app: &App, code: &str) -> String {
     let through = |level: crate::model::AccessLevel| -> Vec<&str> {
-        app.integrations
+        app.data
+            .integrations
             .iter()
             .filter(|i| i.access == Some(level) && super::register::is_registered(i, code))
             .map(|i| i.name.as_str())
@@ -891,7 +896,7 @@ fn access_text(app: &App, code: &str) -> String {
 /// with, and the flow steps that use it.
 fn usage_lines(app: &App, code: &str, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let usage = app.usage.of(code);
+    let usage = app.data.usage.of(code);
     let mut lines = vec![Line::from("")];
     let with = match usage.map(|u| &u.registered_with) {
         Some(names) if !names.is_empty() => names.join(", "),
@@ -1047,7 +1052,7 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     if context == Context::Permissions {
         hints = super::permissions::footer_hints(app);
     }
-    if context == Context::List && app.loaded && app.connections.is_empty() {
+    if context == Context::List && app.data.loaded && app.data.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
         if let Some(first) = demo.split('/').next() {
             hints.insert(1, (first.to_string(), "demo", Action::Demo));

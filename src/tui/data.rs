@@ -1,0 +1,27 @@
+//! What the backend returned, in one place: every tab reads it, and only
+//! the answers to the app's commands change it.
+
+use super::register::UsageIndex;
+use crate::model::{AuditRecord, Connection, Flow, Integration, Me, Quota};
+
+#[derive(Default)]
+pub struct Data {
+    /// Who is acting (from `GET /api/v1/me`).
+    pub me: Option<Me>,
+    pub quota: Option<Quota>,
+    pub connections: Vec<Connection>,
+    /// How many connections the backend holds (more than loaded while the
+    /// rest of the first load is in flight).
+    pub total: u64,
+    /// Whether the connections have arrived once.
+    pub loaded: bool,
+    /// The integrations and flows the user sees.
+    pub integrations: Vec<Integration>,
+    pub flows: Vec<Flow>,
+    /// Whether the integrations and flows have arrived once.
+    pub integrations_loaded: bool,
+    /// Registrations and used-by per connection code (built per load).
+    pub usage: UsageIndex,
+    /// The audit trail of one connection, by code.
+    pub audit: Option<(String, Result<Vec<AuditRecord>, String>)>,
+}
