@@ -14,7 +14,7 @@ use ratatui::style::{Color, Modifier};
 use switchboard::client::Client;
 use switchboard::model::Source;
 use switchboard::tui::app::{Command, Modal, Msg, Tab};
-use switchboard::tui::credentials::{CredField, Focus};
+use switchboard::tui::tabs::credentials::{CredField, Focus};
 use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 use tempfile::TempDir;
@@ -1819,7 +1819,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
     assert_eq!(h.app.register.selected, 0);
     assert_eq!(
         h.app.register.focus,
-        switchboard::tui::register::RegFocus::Integrations
+        switchboard::tui::tabs::register::RegFocus::Integrations
     );
     // The wheel over the integrations moves them, not the connections.
     let before = h.app.selected;
@@ -1849,7 +1849,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
     assert_eq!(h.app.selected, 2);
     assert_eq!(
         h.app.register.focus,
-        switchboard::tui::register::RegFocus::Connections
+        switchboard::tui::tabs::register::RegFocus::Connections
     );
 }
 
@@ -2448,7 +2448,7 @@ async fn on_flows_of(integration: &str, width: u16, height: u16) -> Harness {
     h.press(KeyCode::Char('f')).await;
     assert_eq!(
         h.app.register.focus,
-        switchboard::tui::register::RegFocus::Flows
+        switchboard::tui::tabs::register::RegFocus::Flows
     );
     h
 }
@@ -3125,7 +3125,7 @@ async fn the_mouse_picks_a_flow_and_focuses_the_flows() {
     .await;
     assert_eq!(
         h.app.register.focus,
-        switchboard::tui::register::RegFocus::Flows
+        switchboard::tui::tabs::register::RegFocus::Flows
     );
     assert_eq!(h.app.highlighted_flow().unwrap().code, code);
     tui::feed(
@@ -3354,7 +3354,7 @@ fn selected_set_code(h: &Harness) -> Option<String> {
 async fn select_set(h: &mut Harness, code: &str) {
     assert_eq!(
         h.app.permissions.focus,
-        switchboard::tui::permissions::PermFocus::Sets
+        switchboard::tui::tabs::permissions::PermFocus::Sets
     );
     let catalog = h.app.permissions.catalog().expect("the catalog is loaded");
     let count = catalog.roles.len() + catalog.groups.len();
@@ -3375,7 +3375,7 @@ async fn select_set(h: &mut Harness, code: &str) {
 /// Moves the highlight of a group's categories (focused) to the category
 /// `code`, by the arrow keys.
 async fn select_category(h: &mut Harness, code: &str) {
-    use switchboard::tui::permissions::{PermFocus, category_rows};
+    use switchboard::tui::tabs::permissions::{PermFocus, category_rows};
     assert_eq!(h.app.permissions.focus, PermFocus::Grants);
     let row_code = |h: &Harness| {
         let p = &h.app.permissions;
@@ -3473,7 +3473,7 @@ async fn snapshot_r11_groups_show_their_category_levels_own_and_inherited() {
     h.press(KeyCode::Char(']')).await;
     assert_eq!(
         h.app.permissions.focus,
-        switchboard::tui::permissions::PermFocus::Sets
+        switchboard::tui::tabs::permissions::PermFocus::Sets
     );
     // EU shop, then its categories.
     select_set(&mut h, "eu_shop").await;
@@ -4572,7 +4572,7 @@ async fn lists_fill_their_room_again_after_the_terminal_grows() {
     }
     assert_eq!(
         h.app.permissions.focus,
-        switchboard::tui::permissions::PermFocus::Sets
+        switchboard::tui::tabs::permissions::PermFocus::Sets
     );
     h.press(KeyCode::Char('G')).await;
     h.screen();

@@ -17,9 +17,9 @@
 //! the refusals.
 
 use super::app::{App, Tab};
-use super::credentials::{CredField, Focus};
 use super::keymap::{Action, Context};
-use super::register::{APP_REASON, is_registered};
+use super::tabs::credentials::{CredField, Focus};
+use super::tabs::register::{APP_REASON, is_registered};
 use crate::domain::access::{self, FlowHome, RegistrationRefusal};
 use crate::model::{AccessLevel, Integration, UserKind};
 

@@ -13,7 +13,6 @@ use ratatui::layout::Rect;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
-use super::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::data::Data;
 use super::dialogs::choice::{Choice, ChoiceOutcome};
 use super::dialogs::help::{self, Help, HelpOutcome};
@@ -22,12 +21,13 @@ use super::filter::FuzzyFilter;
 use super::flows::FlowModal;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
-use super::monitor::MonitorTab;
-use super::permissions::{
+use super::replace::{self, InUse, ReplacePicker, ReplacePlan};
+use super::tabs::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
+use super::tabs::monitor::MonitorTab;
+use super::tabs::permissions::{
     Catalog, CatalogChange, DeleteSet, PermissionsTab, SetForm, SetKind, SetPicker,
 };
-use super::register::{RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
-use super::replace::{self, InUse, ReplacePicker, ReplacePlan};
+use super::tabs::register::{RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
 use super::theme::Theme;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
@@ -415,7 +415,7 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             Msg::CatalogLoaded(result)
         }
         Command::ChangeCatalog(change) => {
-            let result = super::permissions::execute_change(client, &change).await;
+            let result = super::tabs::permissions::execute_change(client, &change).await;
             Msg::CatalogChanged(change, result)
         }
         Command::SetPermissions {
@@ -1623,7 +1623,7 @@ impl App {
                     self.credentials.focus = Focus::List;
                 }
                 if self.tab == Tab::Permissions {
-                    self.permissions.focus = super::permissions::PermFocus::List;
+                    self.permissions.focus = super::tabs::permissions::PermFocus::List;
                 }
                 if self.tab == Tab::Monitor && self.monitor.all {
                     // A click on a connection leaves "All connections".
@@ -2427,7 +2427,7 @@ impl App {
                     StatusKind::Error,
                     format!(
                         "Could not apply the changes to {name}: {e}; still {}",
-                        super::register::pending_summary(add, remove)
+                        super::tabs::register::pending_summary(add, remove)
                     ),
                 );
                 let mut commands = self.backend_error(&e);
@@ -2876,7 +2876,7 @@ impl App {
                 (
                     format!(
                         "Nothing applied; still {} for {} ({apply} reviews them, {discard} discards them)",
-                        super::register::pending_summary(add, remove),
+                        super::tabs::register::pending_summary(add, remove),
                         changes.name
                     ),
                     Vec::new(),

@@ -1,7 +1,7 @@
 //! What the backend returned, in one place: every tab reads it, and only
 //! the answers to the app's commands change it.
 
-use super::register::UsageIndex;
+use super::tabs::register::UsageIndex;
 use crate::model::{AuditRecord, Connection, Flow, Integration, Me, Quota};
 
 #[derive(Default)]

@@ -21,7 +21,7 @@ use super::dialogs::choice::Choice;
 use super::filter::FuzzyFilter;
 use super::form::TextInput;
 use super::keymap::{Action, Context};
-use super::register::RegFocus;
+use super::tabs::register::RegFocus;
 use super::theme::Theme;
 use super::view::{centered, highlighted, pane, wrap_words};
 use super::widgets::scroll::fit_offset;

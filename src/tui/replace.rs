@@ -19,7 +19,7 @@ use super::app::App;
 use super::filter::FuzzyFilter;
 use super::form::TextInput;
 use super::keymap::{Action, Context, Keymap};
-use super::register::is_registered;
+use super::tabs::register::is_registered;
 use super::theme::Theme;
 use super::view::{centered, highlighted, wrap_words};
 use crate::model::{Connection, Integration, IntegrationKind, StepKind};

@@ -11,9 +11,9 @@ use ratatui::widgets::{
 use strum::VariantArray;
 
 use super::app::{App, Confirm, LoginForm, Modal, Problem, StatusKind, Tab};
-use super::credentials::Focus;
 use super::form::{ConnectionForm, Field};
 use super::keymap::{Action, Context};
+use super::tabs::credentials::Focus;
 use super::theme::Theme;
 pub(super) use super::widgets::text::wrap_words;
 use super::widgets::text::{clip_lines, ellipsize, ellipsize_start};
@@ -194,19 +194,19 @@ fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
         return;
     }
     if app.tab == Tab::Credentials {
-        super::credentials::render(app, area, buf);
+        super::tabs::credentials::render(app, area, buf);
         return;
     }
     if app.tab == Tab::Register {
-        super::register::render(app, area, buf);
+        super::tabs::register::render(app, area, buf);
         return;
     }
     if app.tab == Tab::Permissions {
-        super::permissions::render(app, area, buf);
+        super::tabs::permissions::render(app, area, buf);
         return;
     }
     if app.tab == Tab::Monitor {
-        super::monitor::render(app, area, buf);
+        super::tabs::monitor::render(app, area, buf);
         return;
     }
     if app.data.connections.is_empty() {
@@ -871,7 +871,7 @@ fn access_text(app: &App, code: &str) -> String {
         app.data
             .integrations
             .iter()
-            .filter(|i| i.access == Some(level) && super::register::is_registered(i, code))
+            .filter(|i| i.access == Some(level) && super::tabs::register::is_registered(i, code))
             .map(|i| i.name.as_str())
             .collect()
     };
@@ -1039,18 +1039,18 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     if context == Context::Register {
-        hints = super::register::footer_hints(app);
+        hints = super::tabs::register::footer_hints(app);
         let moves = match app.register.focus {
-            super::register::RegFocus::Integrations => "integration",
-            super::register::RegFocus::Flows => "flow",
-            super::register::RegFocus::Connections => "connection",
+            super::tabs::register::RegFocus::Integrations => "integration",
+            super::tabs::register::RegFocus::Flows => "flow",
+            super::tabs::register::RegFocus::Connections => "connection",
         };
         for (_, hint, _) in hints.iter_mut().filter(|(_, h, _)| *h == "move") {
             *hint = moves;
         }
     }
     if context == Context::Permissions {
-        hints = super::permissions::footer_hints(app);
+        hints = super::tabs::permissions::footer_hints(app);
     }
     if context == Context::List && app.data.loaded && app.data.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
@@ -1126,18 +1126,18 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
         Modal::Login(form) => render_login(app, form, area, buf),
         Modal::Form(form) => render_form(app, form, area, buf),
         Modal::Confirm(Confirm::Registrations(changes)) => {
-            super::register::render_confirm(app, changes, area, buf)
+            super::tabs::register::render_confirm(app, changes, area, buf)
         }
         Modal::Confirm(Confirm::QuitWithPending(changes, integrations)) => {
-            super::register::render_quit_confirm(app, *changes, *integrations, area, buf)
+            super::tabs::register::render_quit_confirm(app, *changes, *integrations, area, buf)
         }
         Modal::Confirm(Confirm::DeleteSet(d)) => {
-            super::permissions::render_delete(app, d, area, buf)
+            super::tabs::permissions::render_delete(app, d, area, buf)
         }
         Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
         Modal::ShownOnce(shown) => shown.render(&app.theme, &app.keymap, area, buf),
-        Modal::Picker(p) => super::permissions::render_picker(app, p, area, buf),
-        Modal::SetForm(f) => super::permissions::render_form(app, f, area, buf),
+        Modal::Picker(p) => super::tabs::permissions::render_picker(app, p, area, buf),
+        Modal::SetForm(f) => super::tabs::permissions::render_form(app, f, area, buf),
         Modal::Help(help) => help.render(&app.theme, &app.keymap, area, buf),
         Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
         Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),

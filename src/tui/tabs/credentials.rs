@@ -12,14 +12,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::app::App;
-use super::keymap::{Action, Context};
-use super::theme::Theme;
-use super::view::{
+use crate::model::{Connection, CredentialsInfo};
+use crate::tui::app::App;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::theme::Theme;
+use crate::tui::view::{
     NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, key_of, list_count, pane,
     wrap_words,
 };
-use crate::model::{Connection, CredentialsInfo};
 
 /// How long `v` shows the secret.
 pub const REVEAL_SECONDS: u8 = 10;
@@ -189,7 +189,7 @@ impl CredentialsTab {
 }
 
 /// Width of the connection list beside the card.
-pub(super) fn list_width(total: u16) -> u16 {
+pub(crate) fn list_width(total: u16) -> u16 {
     (total * 3 / 10).clamp(18, 36)
 }
 
@@ -229,7 +229,7 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
 /// The shared connection list of the side tabs (Credentials, Permissions):
 /// the filter line when one is typed or set, then a row per shown
 /// connection with its ⚠ flag.
-pub(super) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bool) {
+pub(crate) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bool) {
     let t = app.theme.clone();
     let total = app.data.connections.len();
     let title = if app.filter.narrows() || app.filter_editing {

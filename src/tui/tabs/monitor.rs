@@ -19,17 +19,17 @@ use ratatui::widgets::{
     Bar, BarChart, BarGroup, Block, Paragraph, Row, Sparkline, Table, Widget, Wrap,
 };
 
-use super::app::{App, Command, Tab};
-use super::credentials::list_width;
-use super::keymap::{Action, Context};
-use super::theme::Theme;
-use super::view::{
-    draw_list_rows_marking, flags, highlighted, key_of, list_count, pane, wrap_words,
-};
 use crate::client::ClientError;
 use crate::model::{
     Connection, ConnectionMonitoring, CredentialsInfo, DayCounts, EventCounts, FlowType,
     MonitoringOverview,
+};
+use crate::tui::app::{App, Command, Tab};
+use crate::tui::keymap::{Action, Context};
+use crate::tui::tabs::credentials::list_width;
+use crate::tui::theme::Theme;
+use crate::tui::view::{
+    draw_list_rows_marking, flags, highlighted, key_of, list_count, pane, wrap_words,
 };
 
 /// How often the open tab asks for new counts.
@@ -91,7 +91,7 @@ fn same_counts(a: &MonitoringOverview, b: &MonitoringOverview) -> bool {
 
 impl App {
     /// The tab opens: fetch at once; the refreshes chain from there.
-    pub(super) fn monitor_entered(&mut self) -> Vec<Command> {
+    pub(crate) fn monitor_entered(&mut self) -> Vec<Command> {
         self.monitor.generation += 1;
         self.monitor.timer_pending = false;
         self.monitor.refresh_in_flight = false;
@@ -99,14 +99,14 @@ impl App {
     }
 
     /// The tab closes: whatever is scheduled is stale from now on.
-    pub(super) fn monitor_left(&mut self) {
+    pub(crate) fn monitor_left(&mut self) {
         self.monitor.generation += 1;
         self.monitor.timer_pending = false;
         self.monitor.refresh_in_flight = false;
     }
 
     /// A refresh, unless one is on its way.
-    pub(super) fn request_monitor_refresh(&mut self) -> Option<Command> {
+    pub(crate) fn request_monitor_refresh(&mut self) -> Option<Command> {
         if self.tab != Tab::Monitor || self.monitor.refresh_in_flight {
             return None;
         }
@@ -125,7 +125,7 @@ impl App {
     /// An answer: kept when it changes what the tab shows (the first
     /// value says so: draw); the next refresh is scheduled while the tab
     /// is open.
-    pub(super) fn on_monitoring_loaded(
+    pub(crate) fn on_monitoring_loaded(
         &mut self,
         generation: u64,
         overview: Result<MonitoringOverview, ClientError>,
@@ -186,7 +186,7 @@ impl App {
     }
 
     /// The timer: refresh, if the tab that asked is still open.
-    pub(super) fn on_monitor_due(&mut self, generation: u64) -> Vec<Command> {
+    pub(crate) fn on_monitor_due(&mut self, generation: u64) -> Vec<Command> {
         if generation != self.monitor.generation {
             return Vec::new();
         }
@@ -194,7 +194,7 @@ impl App {
         self.request_monitor_refresh().into_iter().collect()
     }
 
-    pub(super) fn on_monitor_key(&mut self, action: Option<Action>) -> Vec<Command> {
+    pub(crate) fn on_monitor_key(&mut self, action: Option<Action>) -> Vec<Command> {
         let Some(action) = action else {
             return Vec::new();
         };
@@ -860,7 +860,7 @@ fn render_all(app: &App, area: Rect, buf: &mut Buffer) {
             wrap_words(
                 &format!(
                     "⚠ Wrong credentials in the last 7 days (R24): {}",
-                    super::access::join_names(&names)
+                    crate::tui::access::join_names(&names)
                 ),
                 width.max(8),
             )

@@ -17,10 +17,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wrap};
 
-use super::app::App;
-use super::keymap::{Action, Context};
-use super::view::{centered, draw_list_rows, highlighted, key_of, list_count, pane, wrap_words};
 use crate::model::{Flow, Integration, IntegrationKind, StepKind, UserKind};
+use crate::tui::app::App;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::view::{
+    centered, draw_list_rows, highlighted, key_of, list_count, pane, wrap_words,
+};
 
 /// Why an app cannot take registrations (R17).
 pub const APP_REASON: &str =
@@ -146,7 +148,7 @@ pub struct RegisterTab {
     pub flow_area: Rect,
     pub flow_rows: Vec<(u16, String)>,
     /// The R14 reminder of the last flow save, until dismissed.
-    pub reminder: Option<super::flows::FlowReminder>,
+    pub reminder: Option<crate::tui::flows::FlowReminder>,
 }
 
 impl Default for RegisterTab {
@@ -186,7 +188,7 @@ impl Check {
 
 /// `registered` is sorted when it arrives (see `App`), so this is a binary
 /// search.
-pub(super) fn is_registered(i: &Integration, code: &str) -> bool {
+pub(crate) fn is_registered(i: &Integration, code: &str) -> bool {
     i.registered
         .binary_search_by(|c| c.as_str().cmp(code))
         .is_ok()
@@ -316,10 +318,10 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
         .selected
         .min(app.data.integrations.len().saturating_sub(1));
     // The R14 reminder of a flow save stays on top until dismissed.
-    let reminder = super::flows::reminder_height(app, area.width).min(area.height / 2);
+    let reminder = crate::tui::flows::reminder_height(app, area.width).min(area.height / 2);
     let [reminder_area, area] =
         Layout::vertical([Constraint::Length(reminder), Constraint::Min(0)]).areas(area);
-    super::flows::render_reminder(app, reminder_area, buf);
+    crate::tui::flows::render_reminder(app, reminder_area, buf);
     let left_width = (area.width * 3 / 10).clamp(20, 40);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(area);
@@ -329,7 +331,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     let [connections_area, used_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(used_height)]).areas(right);
     render_integrations(app, integrations_area, buf);
-    super::flows::render_pane(app, flows_area, buf);
+    crate::tui::flows::render_pane(app, flows_area, buf);
     render_connections(app, connections_area, buf);
     render_used_by(app, used_area, buf);
 }
@@ -348,7 +350,7 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
     let height = rows.height as usize;
     let n = app.data.integrations.len();
     let reg = &mut app.register;
-    reg.offset = super::widgets::scroll::fit_offset(reg.offset, reg.selected, n, height);
+    reg.offset = crate::tui::widgets::scroll::fit_offset(reg.offset, reg.selected, n, height);
     let end = (reg.offset + height).min(n);
     for (line, idx) in (reg.offset..end).enumerate() {
         let i = &app.data.integrations[idx];

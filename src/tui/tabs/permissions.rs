@@ -24,18 +24,18 @@ use ratatui::widgets::{
     Widget, Wrap,
 };
 
-use super::app::{App, Command, Confirm, Modal, StatusKind, Tab};
-use super::credentials::{list_width, side_list};
-use super::flows::{hint_lines, input_spans, modal_frame};
-use super::form::TextInput;
-use super::keymap::{Action, Context};
-use super::view::{centered, key_of, pane, wrap_words};
 use crate::client::{Client, ClientError};
 use crate::domain;
 use crate::model::{
     Category, CategoryGrant, CategoryLevel, Connection, DEFAULT_GROUP, DEFAULT_ROLE, Group,
     GroupPatch, NewGroup, NewRole, Permission, Role, RolePatch,
 };
+use crate::tui::app::{App, Command, Confirm, Modal, StatusKind, Tab};
+use crate::tui::flows::{hint_lines, input_spans, modal_frame};
+use crate::tui::form::TextInput;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::tabs::credentials::{list_width, side_list};
+use crate::tui::view::{centered, key_of, pane, wrap_words};
 
 /// Which pane takes the arrow keys, left to right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -679,7 +679,7 @@ impl DeleteSet {
 impl App {
     /// The lower panes highlight the selected connection's role and group
     /// (while the connection list or its own pane has the keys).
-    pub(super) fn permissions_follow_selection(&mut self) {
+    pub(crate) fn permissions_follow_selection(&mut self) {
         if !matches!(
             self.permissions.focus,
             PermFocus::List | PermFocus::Connection
@@ -754,7 +754,7 @@ impl App {
     }
 
     /// The actions of the Permissions tab that do not apply now (dimmed).
-    pub(super) fn permissions_disabled(&self) -> Vec<Action> {
+    pub(crate) fn permissions_disabled(&self) -> Vec<Action> {
         let mut out = Vec::new();
         if !self.is_admin() {
             out.extend([Action::New, Action::Edit, Action::Delete, Action::Toggle]);
@@ -776,7 +776,7 @@ impl App {
         out
     }
 
-    pub(super) fn on_catalog_loaded(&mut self, r: Result<Catalog, ClientError>) -> Vec<Command> {
+    pub(crate) fn on_catalog_loaded(&mut self, r: Result<Catalog, ClientError>) -> Vec<Command> {
         match r {
             Ok(catalog) => {
                 let first = self.permissions.catalog().is_none();
@@ -824,7 +824,7 @@ impl App {
         }
     }
 
-    pub(super) fn on_catalog_changed(
+    pub(crate) fn on_catalog_changed(
         &mut self,
         change: CatalogChange,
         r: Result<Option<String>, ClientError>,
@@ -930,7 +930,7 @@ impl App {
         .unwrap_or_else(|| code.to_string())
     }
 
-    pub(super) fn on_permissions_set(
+    pub(crate) fn on_permissions_set(
         &mut self,
         code: String,
         kind: SetKind,
@@ -969,7 +969,7 @@ impl App {
         }
     }
 
-    pub(super) fn on_permissions_key(&mut self, action: Option<Action>) -> Vec<Command> {
+    pub(crate) fn on_permissions_key(&mut self, action: Option<Action>) -> Vec<Command> {
         let Some(action) = action else {
             return Vec::new();
         };
@@ -1273,7 +1273,7 @@ impl App {
         })));
     }
 
-    pub(super) fn on_picker_key(&mut self, action: Option<Action>) -> Vec<Command> {
+    pub(crate) fn on_picker_key(&mut self, action: Option<Action>) -> Vec<Command> {
         let Some(Modal::Picker(picker)) = self.modals.last_mut() else {
             return Vec::new();
         };
@@ -1324,7 +1324,7 @@ impl App {
         Vec::new()
     }
 
-    pub(super) fn on_set_form_key(
+    pub(crate) fn on_set_form_key(
         &mut self,
         action: Option<Action>,
         key: &KeyEvent,
@@ -1624,7 +1624,7 @@ fn render_sets(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
         Constraint::Length(8),
     ];
-    let offset = super::widgets::scroll::fit_offset(
+    let offset = crate::tui::widgets::scroll::fit_offset(
         app.permissions.sets_offset,
         selected,
         rows.len(),
@@ -1835,7 +1835,7 @@ fn render_grants(app: &mut App, area: Rect, buf: &mut Buffer) {
             )
         }
     };
-    let offset = super::widgets::scroll::fit_offset(
+    let offset = crate::tui::widgets::scroll::fit_offset(
         app.permissions.grants_offset,
         grant,
         rows.len(),
@@ -2037,7 +2037,7 @@ pub fn render_delete(app: &App, d: &DeleteSet, area: Rect, buf: &mut Buffer) {
             if d.count == 1 { "" } else { "s" }
         );
         if !d.users.is_empty() {
-            who.push_str(&format!(": {}", super::access::join_names(&d.users)));
+            who.push_str(&format!(": {}", crate::tui::access::join_names(&d.users)));
         }
         let hidden = d.count.saturating_sub(d.users.len() as u64);
         if hidden > 0 {
