@@ -1,6 +1,7 @@
 //! One module per tab: its keys, its state and its drawing. (The
-//! Connections tab's still live in `app.rs` and `view.rs`.)
+//! Connections tab's keys are still in `app.rs`.)
 
+pub mod connections;
 pub mod credentials;
 pub mod monitor;
 pub mod permissions;

@@ -1,0 +1,599 @@
+//! The Connections tab (SPEC §6): the filtered table of connections and
+//! the selected one's details (every field, registrations and used-by,
+//! access, advice, audit trail). Its keys are in `app.rs` (`on_list_key`).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Row, Table, Widget, Wrap};
+
+use crate::model::{AuditRecord, Connection};
+use crate::tui::app::App;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::theme::Theme;
+use crate::tui::view::*;
+
+/// Width at which the detail pane goes beside the table instead of below.
+const SIDE_BY_SIDE: u16 = 110;
+
+/// The tab: the table, and the details beside it (wide) or below it.
+pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
+    if app.data.connections.is_empty() {
+        render_empty(app, area, buf);
+        return;
+    }
+    let (list_area, detail_area) = if area.width >= SIDE_BY_SIDE {
+        let [l, d] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(area);
+        (l, d)
+    } else {
+        let [l, d] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+        (l, d)
+    };
+    render_table(app, list_area, buf);
+    render_detail(app, detail_area, buf);
+}
+
+fn render_empty(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let new = app.keymap.keys_of(Context::List, Action::New);
+    let demo = app.keymap.keys_of(Context::List, Action::Demo);
+    let lines = vec![
+        Line::from(Span::styled("No connections yet", t.title)),
+        Line::from(""),
+        Line::from("A connection holds how an outside application (an ERP, a DAM,"),
+        Line::from("a shop, a translation tool…) authenticates against the platform."),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled(format!("{new:>3} "), t.key),
+            Span::raw(" create a connection"),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{demo:>3} "), t.key),
+            Span::raw(" load the demo workspace (connections of every flow type)"),
+        ]),
+    ];
+    let height = lines.len() as u16 + 2;
+    let width = 72.min(area.width);
+    let rect = centered(area, width, height);
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Rounded)
+                .border_style(t.border),
+        )
+        .wrap(Wrap { trim: false })
+        .render(rect, buf);
+}
+
+fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
+    let total = app.data.connections.len();
+    let shown = app.filter.visible().len();
+    let stale = app.filter.stale_count();
+    let title = if !app.fully_loaded() {
+        format!(" Connections · loading {total} of {}… ", app.data.total)
+    } else if !app.filter.narrows() && !app.filter_editing && stale > 0 {
+        format!(" Connections · {total} · {stale} stale ")
+    } else {
+        format!(" Connections · {} ", list_count(app))
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(app.theme.border)
+        .title(Span::styled(title, app.theme.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let (filter_area, table_area) = if app.filter_editing || app.filter.is_active() {
+        let [f, t] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+        (Some(f), t)
+    } else {
+        (None, inner)
+    };
+    if let Some(fa) = filter_area {
+        let cursor = if app.filter_editing { "▏" } else { "" };
+        let line = Line::from(vec![
+            Span::styled(" / ", app.theme.key),
+            Span::raw(app.filter.query().to_string()),
+            Span::styled(cursor, app.theme.key),
+        ]);
+        Paragraph::new(line).render(fa, buf);
+    }
+    // Header row + visible rows.
+    let body_height = table_area.height.saturating_sub(1) as usize;
+    app.table_rows_area = Rect {
+        y: table_area.y + 1,
+        height: table_area.height.saturating_sub(1),
+        ..table_area
+    };
+    if shown == 0 {
+        let msg = match (app.filter.is_active(), app.filter.stale_only()) {
+            (false, true) => format!(
+                "No stale connection: each is used by a flow or had Web API activity in the last 30 days ({} shows all)",
+                key_of(app, Context::List, Action::StaleOnly)
+            ),
+            (true, true) => format!("No stale connection matches {:?}", app.filter.query()),
+            _ => format!("No connection matches {:?}", app.filter.query()),
+        };
+        Paragraph::new(msg)
+            .style(app.theme.dim)
+            .alignment(Alignment::Center)
+            .render(app.table_rows_area, buf);
+        return;
+    }
+    let end = scroll_into_view(app, body_height);
+    let t = app.theme.clone();
+    let columns = Columns::fit(table_area.width);
+    let mut rows = Vec::with_capacity(end - app.offset);
+    for pos in app.offset..end {
+        let idx = app.filter.visible()[pos];
+        let c = &app.data.connections[idx];
+        let marks = app.filter.highlights(idx);
+        let selected = pos == app.selected;
+        let marker = if selected { "▶" } else { " " };
+        let (registrations, used_by) = app.data.usage.counts(&c.code);
+        let count = |n: usize| {
+            Line::from(Span::styled(
+                n.to_string(),
+                if n == 0 && !selected {
+                    t.dim
+                } else {
+                    Style::new()
+                },
+            ))
+            .alignment(Alignment::Right)
+        };
+        let mut cells = vec![Line::from(marker)];
+        if columns.badge {
+            cells.push(Line::from(badge(app, c, selected)));
+        }
+        cells.push(Line::from(fitted(
+            &c.label,
+            &marks.label,
+            columns.label,
+            Style::new(),
+            t.matched,
+        )));
+        cells.push(Line::from(fitted(
+            &c.code,
+            &marks.code,
+            columns.code,
+            if selected { Style::new() } else { t.dim },
+            t.matched,
+        )));
+        if columns.flow_type {
+            cells.push(Line::from(c.flow_type.as_str()));
+        }
+        if columns.counts {
+            cells.push(count(registrations));
+            cells.push(count(used_by));
+        }
+        if columns.activity {
+            cells.push(match c.last_activity_at {
+                Some(at) => Line::from(at.format("%Y-%m-%d").to_string()),
+                None => Line::from(Span::styled(
+                    "never",
+                    if selected { Style::new() } else { t.dim },
+                )),
+            });
+        }
+        cells.push(Line::from(row_flags(&t, c, selected)));
+        rows.push(Row::new(cells));
+    }
+    let header = Row::new(columns.headers()).style(t.table_header);
+    let widths = columns.constraints();
+    let mut state =
+        ratatui::widgets::TableState::default().with_selected(Some(app.selected - app.offset));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    ratatui::widgets::StatefulWidget::render(table, table_area, buf, &mut state);
+}
+
+/// The connection table's columns at a given width. Label and code are the
+/// last to shrink: below the room they need, Activity goes first, then the
+/// counts, the flow type and the badge; the flags stay (they warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns {
+    pub badge: bool,
+    pub flow_type: bool,
+    pub counts: bool,
+    pub activity: bool,
+    pub label: u16,
+    pub code: u16,
+}
+
+impl Columns {
+    /// What label and code need before another column may stay.
+    const LABEL_AND_CODE: u16 = 30;
+    const MARKER: u16 = 1;
+    const BADGE: u16 = 4;
+    const FLOW_TYPE: u16 = 11;
+    const COUNTS: u16 = 4 + 1 + 4;
+    const ACTIVITY: u16 = 10;
+    const FLAGS: u16 = 7;
+
+    pub fn fit(width: u16) -> Columns {
+        let mut c = Columns {
+            badge: true,
+            flow_type: true,
+            counts: true,
+            activity: true,
+            label: 0,
+            code: 0,
+        };
+        let room = |c: &Columns| {
+            // Each column after the first takes a space before it.
+            let mut used = Self::MARKER + 1 + Self::FLAGS + 1 + 1;
+            if c.badge {
+                used += Self::BADGE + 1;
+            }
+            if c.flow_type {
+                used += Self::FLOW_TYPE + 1;
+            }
+            if c.counts {
+                used += Self::COUNTS + 1;
+            }
+            if c.activity {
+                used += Self::ACTIVITY + 1;
+            }
+            width.saturating_sub(used)
+        };
+        for drop in [
+            |c: &mut Columns| c.activity = false,
+            |c: &mut Columns| c.counts = false,
+            |c: &mut Columns| c.flow_type = false,
+            |c: &mut Columns| c.badge = false,
+        ] {
+            if room(&c) >= Self::LABEL_AND_CODE {
+                break;
+            }
+            drop(&mut c);
+        }
+        let left = room(&c);
+        c.label = left * 3 / 5;
+        c.code = left - c.label;
+        c
+    }
+
+    fn headers(&self) -> Vec<&'static str> {
+        let mut h = vec![""];
+        if self.badge {
+            h.push("");
+        }
+        h.extend(["Label", "Code"]);
+        if self.flow_type {
+            h.push("Flow type");
+        }
+        if self.counts {
+            h.extend(["Regs", "Used"]);
+        }
+        if self.activity {
+            h.push("Activity");
+        }
+        h.push("Flags");
+        h
+    }
+
+    fn constraints(&self) -> Vec<Constraint> {
+        let mut w = vec![Constraint::Length(Self::MARKER)];
+        if self.badge {
+            w.push(Constraint::Length(Self::BADGE));
+        }
+        w.extend([
+            Constraint::Length(self.label),
+            Constraint::Length(self.code),
+        ]);
+        if self.flow_type {
+            w.push(Constraint::Length(Self::FLOW_TYPE));
+        }
+        if self.counts {
+            w.extend([Constraint::Length(4), Constraint::Length(4)]);
+        }
+        if self.activity {
+            w.push(Constraint::Length(Self::ACTIVITY));
+        }
+        w.push(Constraint::Length(Self::FLAGS));
+        w
+    }
+}
+
+/// `text` highlighted at `positions`, cut to `width` with "…" when longer.
+fn fitted<'a>(
+    text: &'a str,
+    positions: &[usize],
+    width: u16,
+    base: Style,
+    mark: Style,
+) -> Vec<Span<'a>> {
+    let width = usize::from(width);
+    if text.chars().count() <= width {
+        return highlighted(text, positions, base, mark);
+    }
+    let keep = width.saturating_sub(1);
+    let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
+    let kept: Vec<usize> = positions.iter().copied().filter(|&p| p < keep).collect();
+    let mut spans = highlighted(&text[..end], &kept, base, mark);
+    if width > 0 {
+        spans.push(Span::styled("…", base));
+    }
+    spans
+}
+
+/// The table's flags: `stale` (R16b), then ⚠ (R24).
+fn row_flags(t: &Theme, c: &Connection, selected: bool) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    if c.stale {
+        spans.push(Span::styled(
+            "stale",
+            if selected { Style::new() } else { t.warning },
+        ));
+    }
+    let warning = flags(t, c, selected);
+    if !warning.content.is_empty() {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(warning);
+    }
+    spans
+}
+
+fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.border)
+        .title(Span::styled(" Details ", t.title));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let Some(c) = app.selected_connection() else {
+        return;
+    };
+    let logo = c
+        .visual
+        .as_deref()
+        .and_then(|v| app.visuals.get(v))
+        .filter(|_| app.graphics);
+    let text_area = match logo {
+        Some(logo) if inner.width > 30 && inner.height > 8 => {
+            let logo_area = Rect::new(inner.x + 1, inner.y, 12, 6);
+            logo.render(logo_area, buf);
+            let [_, rest] =
+                Layout::horizontal([Constraint::Length(14), Constraint::Min(0)]).areas(inner);
+            let [top, _] =
+                Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(rest);
+            let head = vec![
+                Line::from(Span::styled(c.label.clone(), t.title)),
+                Line::from(Span::styled(c.code.clone(), t.dim)),
+                Line::from(c.flow_type.as_str()),
+            ];
+            Paragraph::new(head).render(top, buf);
+            let [_, below] =
+                Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(inner);
+            below
+        }
+        _ => inner,
+    };
+    let visual = match c.visual.as_deref() {
+        None => "none".to_string(),
+        Some(v) if app.visuals.failed(v) => format!("{v} (cannot be read)"),
+        Some(v) => v.to_string(),
+    };
+    let w = text_area.width;
+    let created = c.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let updated = c.updated_at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let flow = flow_description(c);
+    let plain = Style::new();
+    let open = app.keymap.keys_of(Context::List, Action::Open);
+    let open = open.split('/').next().unwrap_or_default();
+    let credentials_hint = format!("{open}: reveal, copy, regenerate");
+    let activity = match c.last_activity_at {
+        Some(at) => format!(
+            "{} (last token issued or refreshed)",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => "none yet (no token issued)".to_string(),
+    };
+    let fields: [(&str, &str, Style); 14] = [
+        ("Label", &c.label, plain),
+        ("Code", &c.code, plain),
+        ("Flow type", &flow, plain),
+        ("Visual", &visual, plain),
+        ("Client id", &c.client_id, plain),
+        ("API username", &c.username, plain),
+        ("Secret", "•••••• (encrypted at rest)", t.dim),
+        ("Password", "shown only once, at creation", t.dim),
+        ("", &credentials_hint, t.dim),
+        ("Role", &c.role, plain),
+        ("Group", &c.group, plain),
+        ("Created", &created, plain),
+        ("Updated", &updated, plain),
+        ("Activity", &activity, plain),
+    ];
+    let mut lines: Vec<Line> = fields
+        .iter()
+        .flat_map(|(name, value, style)| field_lines(t, name, value, *style, w))
+        .collect();
+    if let Some(at) = c.wrong_credentials_at {
+        lines.extend(field_lines(
+            t,
+            "⚠ Warning",
+            &format!(
+                "its client id and secret came with another connection's API username, last {} ({open}: Credentials)",
+                at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            t.warning,
+            w,
+        ));
+    }
+    if c.stale {
+        let since = match c.last_activity_at {
+            Some(at) => format!("last activity {}", at.format("%Y-%m-%d")),
+            None => format!(
+                "none since its creation {}",
+                c.created_at.format("%Y-%m-%d")
+            ),
+        };
+        lines.extend(field_lines(
+            t,
+            "! Stale",
+            &format!(
+                "no step uses it and no Web API activity for 30 days ({since}); {} deletes it (R16b)",
+                key_of(app, Context::List, Action::Delete)
+            ),
+            t.warning,
+            w,
+        ));
+    }
+    if !app.is_admin() {
+        lines.extend(field_lines(
+            t,
+            "Your access",
+            &access_text(app, &c.code),
+            plain,
+            w,
+        ));
+    }
+    if let Some(which) = crate::domain::catalog::shared_defaults(&c.role, &c.group) {
+        lines.extend(field_lines(
+            t,
+            "! Advice",
+            &format!("{which} shared by every new connection (R10, R11)"),
+            t.warning,
+            w,
+        ));
+    }
+    lines.extend(usage_lines(app, &c.code, w));
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Audit trail", t.title)));
+    match &app.data.audit {
+        Some((code, Ok(records))) if *code == c.code => {
+            if records.is_empty() {
+                lines.push(Line::from(Span::styled("no changes recorded", t.dim)));
+            }
+            for r in records {
+                lines.extend(audit_lines(t, r, w));
+            }
+        }
+        Some((code, Err(e))) if *code == c.code => {
+            lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
+        }
+        _ => lines.push(Line::from(Span::styled("loading…", t.dim))),
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(text_area, buf);
+}
+
+/// A member's access to a connection, through which integrations (R19,
+/// R20).
+fn access_text(app: &App, code: &str) -> String {
+    let through = |level: crate::model::AccessLevel| -> Vec<&str> {
+        app.data
+            .integrations
+            .iter()
+            .filter(|i| {
+                i.access == Some(level) && crate::tui::tabs::register::is_registered(i, code)
+            })
+            .map(|i| i.name.as_str())
+            .collect()
+    };
+    let managed = through(crate::model::AccessLevel::Manage);
+    let monitored = through(crate::model::AccessLevel::Monitor);
+    if !managed.is_empty() {
+        format!(
+            "manage, through {}: you may edit it and act on its credentials",
+            crate::tui::access::join_names(&managed)
+        )
+    } else if !monitored.is_empty() {
+        format!(
+            "monitor only, through {}: read-only (R19, R20)",
+            crate::tui::access::join_names(&monitored)
+        )
+    } else {
+        "seen through a flow step only: read-only (R18)".to_string()
+    }
+}
+
+/// R16 in the detail pane: the integrations a connection is registered
+/// with, and the flow steps that use it.
+fn usage_lines(app: &App, code: &str, width: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let usage = app.data.usage.of(code);
+    let mut lines = vec![Line::from("")];
+    let with = match usage.map(|u| &u.registered_with) {
+        Some(names) if !names.is_empty() => names.join(", "),
+        _ => "no integration".to_string(),
+    };
+    let w = (width as usize).max(12);
+    for (i, part) in wrap_words(&format!("Registered with: {with}"), w)
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(Line::from(Span::styled(
+            part,
+            if i == 0 { t.title } else { Style::new() },
+        )));
+    }
+    match usage.map(|u| &u.used_by) {
+        Some(steps) if !steps.is_empty() => {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Used by {} step{}:",
+                    steps.len(),
+                    if steps.len() == 1 { "" } else { "s" }
+                ),
+                t.title,
+            )));
+            for s in steps {
+                for part in wrap_words(&s.describe(), w.saturating_sub(2)) {
+                    lines.push(Line::from(format!("  {part}")));
+                }
+            }
+        }
+        _ => lines.push(Line::from(Span::styled("not used by any flow", t.dim))),
+    }
+    lines
+}
+
+/// One audit record: a heading line, then one line per changed field, each
+/// wrapped with its continuation indented.
+fn audit_lines(t: &Theme, r: &AuditRecord, width: u16) -> Vec<Line<'static>> {
+    let width = (width as usize).max(12);
+    let heading = format!(
+        "{} {} by {} via {}",
+        r.at.format("%Y-%m-%d %H:%M"),
+        r.action,
+        r.actor,
+        r.source.as_str()
+    );
+    let mut out: Vec<Line<'static>> = wrap_words(&heading, width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let style = if i == 0 { Style::new() } else { t.dim };
+            Line::from(Span::styled(
+                if i == 0 { part } else { format!("  {part}") },
+                style,
+            ))
+        })
+        .collect();
+    let fmt = |v: &Option<String>| match v {
+        Some(v) => format!("{v:?}"),
+        None => "—".to_string(),
+    };
+    for ch in &r.changes {
+        let text = format!("{}: {} → {}", ch.field, fmt(&ch.old), fmt(&ch.new));
+        for (i, part) in wrap_words(&text, width - 6).into_iter().enumerate() {
+            let indent = if i == 0 { "    " } else { "      " };
+            out.push(Line::from(vec![
+                Span::raw(indent),
+                Span::styled(part, t.label),
+            ]));
+        }
+    }
+    out
+}
