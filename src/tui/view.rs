@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 use strum::VariantArray;
 
 use super::app::{App, Confirm, LoginForm, Modal, Problem, StatusKind, Tab};
@@ -518,14 +518,6 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
-pub(crate) fn modal_block<'a>(t: &Theme, title: &'a str) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Double)
-        .padding(Padding::horizontal(1))
-        .title(Span::styled(format!(" {title} "), t.title))
-}
-
 fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
     if let Some(Modal::Replace(picker)) = app.modals.last_mut() {
         // The picker keeps its scroll offset and page size.
@@ -656,7 +648,7 @@ fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
     let rect = centered(area, rect_width, height);
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(modal_block(t, title))
+        .block(super::widgets::dialog::block(t, title))
         .wrap(Wrap { trim: false })
         .render(rect, buf);
 }
@@ -740,12 +732,9 @@ fn conflict_lines(app: &App, form: &ConnectionForm, theirs: &Connection) -> Vec<
         lines.push(Line::from(vec![
             Span::styled(if differs { "≠ " } else { "  " }, t.warning),
             Span::styled(format!("{name:<11}"), t.label),
-            Span::raw(format!(
-                "{:<30}",
-                super::widgets::text::ellipsize(&yours, 29)
-            )),
+            Span::raw(format!("{:<30}", ellipsize(&yours, 29))),
             Span::styled(
-                super::widgets::text::ellipsize(&stored, 40),
+                ellipsize(&stored, 40),
                 if differs { t.warning } else { Style::new() },
             ),
         ]));

@@ -6,12 +6,13 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Widget};
+use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use strum::VariantArray;
 
 use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::dialog;
 
 /// The help overlay's state: how far it is scrolled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,21 +64,15 @@ impl Help {
         let max = max_scroll(lines.len(), rect.height.saturating_sub(2));
         let scroll = self.scroll.min(max);
         let title = if scroll < max {
-            " Keys · ↓ more "
+            "Keys · ↓ more"
         } else if scroll > 0 {
-            " Keys · ↑ more "
+            "Keys · ↑ more"
         } else {
-            " Keys "
+            "Keys"
         };
         Clear.render(rect, buf);
         Paragraph::new(lines)
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_type(BorderType::Double)
-                    .padding(Padding::horizontal(1))
-                    .title(Span::styled(title, theme.title)),
-            )
+            .block(dialog::block(theme, title))
             .scroll((scroll, 0))
             .render(rect, buf);
     }

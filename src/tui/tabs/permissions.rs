@@ -20,8 +20,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Clear, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, TableState, Tabs,
-    Widget, Wrap,
+    Clear, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, Tabs, Widget, Wrap,
 };
 
 use crate::client::{Client, ClientError};
@@ -36,6 +35,7 @@ use crate::tui::form::TextInput;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::tabs::credentials::{list_width, side_list};
 use crate::tui::view::{centered, key_of, pane, wrap_words};
+use crate::tui::widgets::scroll::table_state;
 
 /// Which pane takes the arrow keys, left to right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1624,15 +1624,12 @@ fn render_sets(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
         Constraint::Length(8),
     ];
-    let offset = crate::tui::widgets::scroll::fit_offset(
+    let mut state = table_state(
         app.permissions.sets_offset,
         selected,
         rows.len(),
-        usize::from(rows_area.height),
+        rows_area.height,
     );
-    let mut state = TableState::default()
-        .with_offset(offset)
-        .with_selected(Some(selected));
     let table = Table::new(rows, widths)
         .column_spacing(1)
         .row_highlight_style(if focused { t.selected } else { t.title });
@@ -1835,15 +1832,12 @@ fn render_grants(app: &mut App, area: Rect, buf: &mut Buffer) {
             )
         }
     };
-    let offset = crate::tui::widgets::scroll::fit_offset(
+    let mut state = table_state(
         app.permissions.grants_offset,
         grant,
         rows.len(),
-        usize::from(rows_area.height),
+        rows_area.height,
     );
-    let mut state = TableState::default()
-        .with_offset(offset)
-        .with_selected(Some(grant));
     let table = Table::new(rows, widths)
         .column_spacing(1)
         .row_highlight_style(if focused { t.selected } else { Style::new() });

@@ -14,6 +14,19 @@ pub fn fit_offset(offset: usize, selected: usize, len: usize, height: usize) -> 
     offset.min(len.saturating_sub(height.max(1)))
 }
 
+/// A table's state with `selected` highlighted and the offset fitted by
+/// [`fit_offset`] to `height` lines.
+pub fn table_state(
+    offset: usize,
+    selected: usize,
+    len: usize,
+    height: u16,
+) -> ratatui::widgets::TableState {
+    ratatui::widgets::TableState::default()
+        .with_offset(fit_offset(offset, selected, len, usize::from(height)))
+        .with_selected(Some(selected))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
