@@ -15,19 +15,20 @@ use secrecy::{ExposeSecret, SecretString};
 use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::data::Data;
 use super::dialogs::choice::{Choice, ChoiceOutcome};
+use super::dialogs::confirm::{Confirm, ConfirmOutcome};
 use super::dialogs::help::{self, Help, HelpOutcome};
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
 use super::filter::FuzzyFilter;
 use super::flows::FlowModal;
 use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
-use super::replace::{self, InUse, ReplacePicker, ReplacePlan};
+use super::replace::{self, InUse, ReplacePicker};
 use super::tabs::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::tabs::monitor::MonitorTab;
 use super::tabs::permissions::{
-    Catalog, CatalogChange, DeleteSet, PermissionsTab, SetForm, SetKind, SetPicker,
+    Catalog, CatalogChange, PermissionsTab, SetForm, SetKind, SetPicker,
 };
-use super::tabs::register::{RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
+use super::tabs::register::{self, RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
 use super::theme::Theme;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
@@ -473,37 +474,6 @@ pub struct Status {
     pub text: String,
 }
 
-/// What a confirmation asks about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Confirm {
-    Delete {
-        code: String,
-        label: String,
-    },
-    RegenerateSecret {
-        code: String,
-        label: String,
-        /// Live (access, refresh) tokens, when known.
-        live_tokens: Option<(u64, u64)>,
-    },
-    RegeneratePassword {
-        code: String,
-        label: String,
-        live_tokens: Option<(u64, u64)>,
-    },
-    /// An integration's pending changes, listed.
-    Registrations(Box<RegistrationChanges>),
-    /// `q` while registration changes are pending: (changes, integrations).
-    QuitWithPending(usize, usize),
-    /// R16a: the replacement, with every step it changes.
-    Replace(Box<ReplacePlan>),
-    /// `d` on a connection in use (R8): what uses it; yes opens the replace
-    /// picker.
-    DeleteInUse(Box<InUse>),
-    /// `d` on a role or a group: who uses it.
-    DeleteSet(Box<DeleteSet>),
-}
-
 /// The tabs, in order (SPEC §6); each shows as its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::Display)]
 pub enum Tab {
@@ -574,7 +544,8 @@ impl LoginForm {
 pub enum Modal {
     Login(Box<LoginForm>),
     Form(Box<ConnectionForm>),
-    Confirm(Confirm),
+    /// A yes/no question carrying what yes does.
+    Confirm(Box<Confirm<Then>>),
     ShownOnce(Box<ShownOnce>),
     Help(Help),
     /// R16a: the replace picker.
@@ -589,12 +560,62 @@ pub enum Modal {
     Choice(Box<Choice<Then>>),
 }
 
-/// What an answer of a choice dialog does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an answer does, once given (a choice's answers, a confirmation's
+/// yes): the dialogs carry it, the app runs it.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Then {
     /// Open flow `code` in the editor: attached to the selected
     /// integration, or (a standalone flow) as it is.
-    EditFlow { code: String, attach: bool },
+    EditFlow {
+        code: String,
+        attach: bool,
+    },
+    /// Delete a connection.
+    Delete {
+        code: String,
+        label: String,
+    },
+    /// Open the replace picker for a connection in use (R8, R16a).
+    OpenReplace(String),
+    /// Delete a role or a group.
+    ChangeCatalog {
+        change: CatalogChange,
+        doing: String,
+    },
+    /// R16a: replace a connection in flow steps.
+    Replace {
+        code: String,
+        label: String,
+        with: String,
+        with_label: String,
+        flow: Option<String>,
+        position: Option<u32>,
+    },
+    RegenerateSecret {
+        code: String,
+        label: String,
+    },
+    RegeneratePassword {
+        code: String,
+        label: String,
+    },
+    /// Quit although registration changes are pending.
+    Quit,
+    /// Apply an integration's pending registration changes.
+    ApplyRegistrations {
+        integration: String,
+        name: String,
+        register: Vec<String>,
+        deregister: Vec<String>,
+    },
+    DeleteFlow {
+        code: String,
+        name: String,
+    },
+    /// Close the flow editor, dropping its unsaved changes.
+    DiscardFlowEdits {
+        name: String,
+    },
 }
 
 /// The whole app state.
@@ -1485,9 +1506,7 @@ impl App {
             }
             ChoiceOutcome::Take(then) => {
                 self.modals.pop();
-                match then {
-                    Then::EditFlow { code, attach } => self.edit_flow_chosen(&code, attach),
-                }
+                self.run(then)
             }
         }
     }
@@ -1708,7 +1727,7 @@ impl App {
         if action.is_none()
             && matches!(
                 self.modals.last(),
-                Some(Modal::Confirm(Confirm::DeleteInUse(_)))
+                Some(Modal::Confirm(c)) if matches!(c.then, Then::OpenReplace(_))
             )
             && self.keymap.action(Context::List, &key) == Some(Action::Replace)
         {
@@ -1845,8 +1864,9 @@ impl App {
                 }
                 let steps = replace::step_refs(self, &code);
                 if steps.is_empty() && !in_use {
-                    self.modals
-                        .push(Modal::Confirm(Confirm::Delete { code, label }));
+                    let confirm =
+                        super::tabs::connections::confirm_delete(&self.theme, code, label);
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
                     return Vec::new();
                 }
                 if steps.is_empty() {
@@ -1864,13 +1884,18 @@ impl App {
                     .of(&code)
                     .map(|u| u.registered_with.clone())
                     .unwrap_or_default();
-                self.modals
-                    .push(Modal::Confirm(Confirm::DeleteInUse(Box::new(InUse {
+                let replace_key = super::view::key_of(self, Context::List, Action::Replace);
+                let confirm = replace::confirm_in_use(
+                    &self.theme,
+                    &replace_key,
+                    InUse {
                         code,
                         label,
                         steps,
                         registered_with,
-                    }))));
+                    },
+                );
+                self.modals.push(Modal::Confirm(Box::new(confirm)));
                 Vec::new()
             }
             Action::Replace => {
@@ -1991,9 +2016,10 @@ impl App {
                 self.set_status(StatusKind::Info, "Nothing replaced");
             }
             Some(Action::Apply) => match picker.plan(&self.data.integrations) {
-                Some(plan) => self
-                    .modals
-                    .push(Modal::Confirm(Confirm::Replace(Box::new(plan)))),
+                Some(plan) => {
+                    let confirm = replace::confirm_replace(&self.theme, plan);
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
+                }
                 None => {
                     let text = if picker.shown() == 0 {
                         "No connection chosen: type less, or Backspace, to see some".to_string()
@@ -2096,10 +2122,8 @@ impl App {
                 let changes: usize = self.register.pending.values().map(|p| p.len()).sum();
                 if changes > 0 {
                     // Pending changes are never lost silently.
-                    self.modals.push(Modal::Confirm(Confirm::QuitWithPending(
-                        changes,
-                        self.register.pending.len(),
-                    )));
+                    let confirm = register::confirm_quit(changes, self.register.pending.len());
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
                 } else {
                     self.quit = true;
                 }
@@ -2191,20 +2215,14 @@ impl App {
                     Some(Ok(info)) => Some((info.active_access_tokens, info.active_refresh_tokens)),
                     _ => None,
                 };
-                self.modals
-                    .push(Modal::Confirm(if action == Action::RegenerateSecret {
-                        Confirm::RegenerateSecret {
-                            code,
-                            label,
-                            live_tokens,
-                        }
-                    } else {
-                        Confirm::RegeneratePassword {
-                            code,
-                            label,
-                            live_tokens,
-                        }
-                    }));
+                let confirm = credentials::confirm_regenerate(
+                    &self.theme,
+                    action == Action::RegeneratePassword,
+                    code,
+                    label,
+                    live_tokens,
+                );
+                self.modals.push(Modal::Confirm(Box::new(confirm)));
                 Vec::new()
             }
             other => self.on_shared_key(other),
@@ -2337,8 +2355,16 @@ impl App {
                         changes.deregister.push(entry);
                     }
                 }
-                self.modals
-                    .push(Modal::Confirm(Confirm::Registrations(Box::new(changes))));
+                let (add, remove) = self.register.pending_counts(&changes.integration);
+                let apply = self.keymap.keys_of(Context::Register, Action::Apply);
+                let discard = self.keymap.keys_of(Context::Register, Action::Discard);
+                let still = format!(
+                    "Nothing applied; still {} for {} ({apply} reviews them, {discard} discards them)",
+                    register::pending_summary(add, remove),
+                    changes.name
+                );
+                let confirm = register::confirm_apply(&self.theme, changes, still);
+                self.modals.push(Modal::Confirm(Box::new(confirm)));
                 Vec::new()
             }
             Action::Discard => {
@@ -2778,109 +2804,109 @@ impl App {
     }
 
     fn on_confirm_key(&mut self, action: Option<Action>) -> Vec<Command> {
-        if !matches!(action, Some(Action::Yes | Action::No)) {
-            return Vec::new();
-        }
-        let Some(Modal::Confirm(confirm)) = self.modals.pop() else {
+        let Some(Modal::Confirm(confirm)) = self.modals.last() else {
             return Vec::new();
         };
-        let yes = action == Some(Action::Yes);
-        let (status, commands) = match confirm {
-            Confirm::Delete { code, label } if yes => {
-                (format!("Deleting {label}…"), vec![Command::Delete(code)])
+        match confirm.on_action(action) {
+            ConfirmOutcome::Stay => Vec::new(),
+            ConfirmOutcome::No => {
+                let Some(Modal::Confirm(confirm)) = self.modals.pop() else {
+                    return Vec::new();
+                };
+                if !confirm.declined.is_empty() {
+                    self.set_status(StatusKind::Info, confirm.declined);
+                }
+                Vec::new()
             }
-            Confirm::Delete { .. } => ("Nothing deleted".to_string(), Vec::new()),
-            Confirm::DeleteInUse(in_use) if yes => {
-                self.open_replace(&in_use.code);
+            ConfirmOutcome::Yes => {
+                let Some(Modal::Confirm(confirm)) = self.modals.pop() else {
+                    return Vec::new();
+                };
+                self.run(confirm.then)
+            }
+        }
+    }
+
+    /// Does what an answer carries (a confirmation's yes, a choice's answer).
+    fn run(&mut self, then: Then) -> Vec<Command> {
+        let (status, commands) = match then {
+            Then::EditFlow { code, attach } => return self.edit_flow_chosen(&code, attach),
+            Then::OpenReplace(code) => {
+                self.open_replace(&code);
                 // The picker, or why there is nothing to replace.
                 return Vec::new();
             }
-            Confirm::DeleteInUse(_) => ("Nothing deleted".to_string(), Vec::new()),
-            Confirm::DeleteSet(set) if yes => {
-                self.permissions.saving = true;
-                (
-                    format!("Deleting the {} {}…", set.kind.one(), set.label),
-                    vec![Command::ChangeCatalog(set.change())],
-                )
+            Then::Delete { code, label } => {
+                (format!("Deleting {label}…"), vec![Command::Delete(code)])
             }
-            Confirm::DeleteSet(set) => (
-                format!(
-                    "Nothing deleted; the {} {} stays",
-                    set.kind.one(),
-                    set.label
-                ),
-                Vec::new(),
-            ),
-            Confirm::Replace(plan) if yes => {
+            Then::ChangeCatalog { change, doing } => {
+                self.permissions.saving = true;
+                (doing, vec![Command::ChangeCatalog(change)])
+            }
+            Then::Replace {
+                code,
+                label,
+                with,
+                with_label,
+                flow,
+                position,
+            } => {
+                // The picker under the confirmation is done with.
                 if matches!(self.modals.last(), Some(Modal::Replace(_))) {
                     self.modals.pop();
                 }
                 (
-                    format!("Replacing {} by {}…", plan.label, plan.with_label),
+                    format!("Replacing {label} by {with_label}…"),
                     vec![Command::Replace {
-                        code: plan.code,
-                        with: plan.with,
-                        flow: plan.flow,
-                        position: plan.position,
+                        code,
+                        with,
+                        flow,
+                        position,
                     }],
                 )
             }
-            // Back to the picker, as it was.
-            Confirm::Replace(_) => (
-                "Nothing replaced yet: pick another connection or scope, or Esc to close"
-                    .to_string(),
-                Vec::new(),
-            ),
-            Confirm::RegenerateSecret { code, label, .. } if yes => (
+            Then::RegenerateSecret { code, label } => (
                 format!("Regenerating the secret of {label}…"),
                 vec![Command::RegenerateSecret(code)],
             ),
-            Confirm::RegenerateSecret { .. } => {
-                ("The secret stays as it was".to_string(), Vec::new())
-            }
-            Confirm::RegeneratePassword { code, label, .. } if yes => (
+            Then::RegeneratePassword { code, label } => (
                 format!("Regenerating the password of {label}…"),
                 vec![Command::RegeneratePassword(code)],
             ),
-            Confirm::RegeneratePassword { .. } => {
-                ("The password stays as it was".to_string(), Vec::new())
-            }
-            Confirm::QuitWithPending(..) if yes => {
+            Then::Quit => {
                 self.quit = true;
-                (String::new(), Vec::new())
+                return Vec::new();
             }
-            Confirm::QuitWithPending(..) => (
-                "Not quitting; the pending changes stay (Register tab)".to_string(),
-                Vec::new(),
-            ),
-            Confirm::Registrations(changes) if yes => {
-                self.register.applying = Some(changes.integration.clone());
-                let n = changes.register.len() + changes.deregister.len();
+            Then::ApplyRegistrations {
+                integration,
+                name,
+                register,
+                deregister,
+            } => {
+                self.register.applying = Some(integration.clone());
+                let n = register.len() + deregister.len();
                 (
                     format!(
-                        "Applying {n} change{} to {}…",
+                        "Applying {n} change{} to {name}…",
                         if n == 1 { "" } else { "s" },
-                        changes.name
                     ),
                     vec![Command::ApplyRegistrations {
-                        integration: changes.integration.clone(),
-                        register: changes.register.iter().map(|(c, _)| c.clone()).collect(),
-                        deregister: changes.deregister.iter().map(|(c, _)| c.clone()).collect(),
+                        integration,
+                        register,
+                        deregister,
                     }],
                 )
             }
-            Confirm::Registrations(changes) => {
-                let (add, remove) = self.register.pending_counts(&changes.integration);
-                let apply = self.keymap.keys_of(Context::Register, Action::Apply);
-                let discard = self.keymap.keys_of(Context::Register, Action::Discard);
-                (
-                    format!(
-                        "Nothing applied; still {} for {} ({apply} reviews them, {discard} discards them)",
-                        super::tabs::register::pending_summary(add, remove),
-                        changes.name
-                    ),
-                    Vec::new(),
-                )
+            Then::DeleteFlow { code, name } => (
+                format!("Deleting flow {name}…"),
+                vec![Command::DeleteFlow(code)],
+            ),
+            Then::DiscardFlowEdits { name } => {
+                // The editor under the confirmation closes.
+                if matches!(self.modals.last(), Some(Modal::Flow(_))) {
+                    self.modals.pop();
+                }
+                (format!("Discarded the changes to flow {name}"), Vec::new())
             }
         };
         self.set_status(StatusKind::Info, status);

@@ -18,6 +18,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wra
 
 use super::app::{App, Command, Modal, StatusKind, Then};
 use super::dialogs::choice::Choice;
+use super::dialogs::confirm::Confirm;
 use super::filter::FuzzyFilter;
 use super::form::TextInput;
 use super::keymap::{Action, Context};
@@ -38,11 +39,6 @@ use crate::model::{
 pub enum FlowModal {
     Name(FlowNameForm),
     Editor(Box<FlowEditor>),
-    ConfirmDelete {
-        code: String,
-        name: String,
-        integration: String,
-    },
 }
 
 impl FlowModal {
@@ -50,10 +46,8 @@ impl FlowModal {
     pub fn context(&self) -> Context {
         match self {
             FlowModal::Name(_) => Context::Form,
-            FlowModal::Editor(e) if e.confirm_discard => Context::Confirm,
             FlowModal::Editor(e) if e.picker.is_some() => Context::StepPicker,
             FlowModal::Editor(_) => Context::FlowEditor,
-            FlowModal::ConfirmDelete { .. } => Context::Confirm,
         }
     }
 
@@ -76,7 +70,6 @@ impl FlowModal {
                     p.refilter();
                 }
             }
-            FlowModal::ConfirmDelete { .. } => {}
         }
     }
 }
@@ -214,8 +207,6 @@ pub struct FlowEditor {
     pub picker: Option<StepPicker>,
     pub error: Option<FlowError>,
     pub saving: bool,
-    /// Esc with unsaved changes: asking whether to drop them.
-    pub confirm_discard: bool,
 }
 
 impl FlowEditor {
@@ -252,7 +243,6 @@ impl FlowEditor {
             picker: None,
             error: None,
             saving: false,
-            confirm_discard: false,
         }
     }
 
@@ -278,7 +268,6 @@ impl FlowEditor {
             picker: None,
             error: None,
             saving: false,
-            confirm_discard: false,
         })
     }
 
@@ -852,12 +841,8 @@ impl App {
             self.set_status(StatusKind::Info, "No flow to delete");
             return Vec::new();
         };
-        let modal = FlowModal::ConfirmDelete {
-            code: flow.code.clone(),
-            name: flow.name.clone(),
-            integration: place,
-        };
-        self.modals.push(Modal::Flow(Box::new(modal)));
+        let confirm = confirm_delete(&self.theme, &flow.code, &flow.name, &place);
+        self.modals.push(Modal::Confirm(Box::new(confirm)));
         Vec::new()
     }
 
@@ -872,22 +857,6 @@ impl App {
         };
         match modal.as_mut() {
             FlowModal::Name(_) => self.on_name_key(action, key),
-            FlowModal::ConfirmDelete { .. } => self.on_delete_confirm_key(action),
-            FlowModal::Editor(e) if e.confirm_discard => {
-                match action {
-                    Some(Action::Yes) => {
-                        let name = e.name.clone();
-                        self.modals.pop();
-                        self.set_status(
-                            StatusKind::Info,
-                            format!("Discarded the changes to flow {name}"),
-                        );
-                    }
-                    Some(Action::No) => e.confirm_discard = false,
-                    _ => {}
-                }
-                Vec::new()
-            }
             FlowModal::Editor(e) if e.picker.is_some() => {
                 let Some(picker) = e.picker.as_mut() else {
                     return Vec::new();
@@ -1063,7 +1032,8 @@ impl App {
             }
             Some(Action::Cancel) => {
                 if e.is_dirty() {
-                    e.confirm_discard = true;
+                    let confirm = confirm_discard(&self.theme, e);
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
                 } else {
                     self.modals.pop();
                 }
@@ -1136,25 +1106,6 @@ impl App {
             }
         }
         Vec::new()
-    }
-
-    fn on_delete_confirm_key(&mut self, action: Option<Action>) -> Vec<Command> {
-        if !matches!(action, Some(Action::Yes | Action::No)) {
-            return Vec::new();
-        }
-        let Some(Modal::Flow(m)) = self.modals.pop() else {
-            return Vec::new();
-        };
-        let FlowModal::ConfirmDelete { code, name, .. } = *m else {
-            return Vec::new();
-        };
-        if action == Some(Action::Yes) {
-            self.set_status(StatusKind::Info, format!("Deleting flow {name}…"));
-            vec![Command::DeleteFlow(code)]
-        } else {
-            self.set_status(StatusKind::Info, format!("Flow {name} stays"));
-            Vec::new()
-        }
     }
 
     /// The open editor of flow `code`, wherever it is on the stack.
@@ -1509,15 +1460,7 @@ pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) 
             if let Some(p) = &e.picker {
                 render_picker(app, e, p, area, buf);
             }
-            if e.confirm_discard {
-                render_discard(app, e, area, buf);
-            }
         }
-        FlowModal::ConfirmDelete {
-            code,
-            name,
-            integration,
-        } => render_delete(app, code, name, integration, area, buf),
     }
 }
 
@@ -1959,80 +1902,42 @@ fn render_picker(app: &App, e: &FlowEditor, p: &StepPicker, area: Rect, buf: &mu
     }
 }
 
-fn render_small_confirm(
-    app: &App,
-    title: &str,
-    text: Vec<String>,
-    (yes, no): (&str, &str),
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let t = &app.theme;
-    let width = 70u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    for (n, para) in text.iter().enumerate() {
-        if n > 0 {
-            lines.push(Line::from(""));
-        }
-        lines.extend(
-            wrap_words(para, room)
-                .into_iter()
-                .map(|l| Line::from(Span::styled(l, if n == 0 { t.title } else { Style::new() }))),
-        );
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
-        Span::raw(format!(" {yes}   ")),
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
-        Span::raw(format!(" {no}")),
-    ]));
-    let rect = centered(area, width, lines.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_frame(t, format!(" {title} ")))
-        .render(rect, buf);
-}
-
-fn render_discard(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
+/// Asks before the editor closes on unsaved changes.
+fn confirm_discard(t: &Theme, e: &FlowEditor) -> Confirm<Then> {
     let first = if e.is_new() {
         format!("Discard the new flow {}? It was never saved.", e.name)
     } else {
         format!("Discard your changes to flow {}?", e.name)
     };
-    render_small_confirm(
-        app,
+    Confirm::new(
         "Unsaved changes",
-        vec![
-            first,
-            "Nothing reaches the server until you save.".to_string(),
-        ],
-        ("discard", "keep editing"),
-        area,
-        buf,
-    );
+        70,
+        Then::DiscardFlowEdits {
+            name: e.name.clone(),
+        },
+    )
+    .para(first, t.title)
+    .para("Nothing reaches the server until you save.", Style::new())
+    .answers("discard", "keep editing")
 }
 
-fn render_delete(
-    app: &App,
-    code: &str,
-    name: &str,
-    integration: &str,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    render_small_confirm(
-        app,
+/// Asks before deleting a flow.
+fn confirm_delete(t: &Theme, code: &str, name: &str, integration: &str) -> Confirm<Then> {
+    Confirm::new(
         "Delete flow",
-        vec![
-            format!("Delete flow {name} ({code}) from {integration}?"),
-            "Its steps go with it. The connections stay registered with the integration; this cannot be undone.".to_string(),
-        ],
-        ("delete", "keep it"),
-        area,
-        buf,
-    );
+        70,
+        Then::DeleteFlow {
+            code: code.to_string(),
+            name: name.to_string(),
+        },
+    )
+    .para(
+        format!("Delete flow {name} ({code}) from {integration}?"),
+        t.title,
+    )
+    .para("Its steps go with it. The connections stay registered with the integration; this cannot be undone.", Style::new())
+    .answers("delete", "keep it")
+    .declined(format!("Flow {name} stays"))
 }
 
 #[cfg(test)]

@@ -15,13 +15,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget};
 
 use super::access::join_names;
-use super::app::App;
+use super::app::{App, Then};
+use super::dialogs::confirm::{Confirm, Part};
 use super::filter::FuzzyFilter;
 use super::form::TextInput;
 use super::keymap::{Action, Context, Keymap};
 use super::tabs::register::is_registered;
 use super::theme::Theme;
-use super::view::{centered, highlighted, wrap_words};
+use super::view::{centered, highlighted};
 use crate::model::{Connection, Integration, IntegrationKind, StepKind};
 
 /// One step that uses the connection being replaced.
@@ -660,54 +661,26 @@ pub fn render_picker(
     }
 }
 
-fn wrapped(text: &str, room: usize, style: Style) -> Vec<Line<'static>> {
-    wrap_words(text, room)
-        .into_iter()
-        .map(|l| Line::from(Span::styled(l, style)))
-        .collect()
-}
-
-fn keys_line(app: &App, yes: &str, no: &str) -> Line<'static> {
-    let t = &app.theme;
-    Line::from(vec![
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
-        Span::raw(format!(" {yes}   ")),
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
-        Span::raw(format!(" {no}")),
-    ])
-}
-
-/// Draws `text` in a double-bordered window of at most `width` columns,
-/// centred; long lists were already cut by the caller.
-fn window(
-    app: &App,
-    title: &str,
-    text: Vec<Line<'static>>,
-    width: u16,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let rect = centered(area, width, text.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(text)
-        .block(modal(&app.theme, title))
-        .render(rect, buf);
+/// The steps as list items, each with its mark.
+fn step_items(steps: &[StepRef], mark: impl Fn(&StepRef) -> (&'static str, Style)) -> Part {
+    Part::List {
+        items: steps
+            .iter()
+            .map(|s| {
+                let (m, style) = mark(s);
+                Line::from(vec![
+                    Span::styled(format!(" {m} "), style),
+                    Span::raw(s.describe()),
+                ])
+            })
+            .collect(),
+        indent: 3,
+    }
 }
 
 /// The confirmation: exactly which steps change, where the replacement gets
 /// registered (R14), and that it is one transaction.
-pub fn render_confirm(app: &App, plan: &ReplacePlan, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let width = 88u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
-    let mut text = wrapped(
-        &format!(
-            "Replace {} ({}) by {} ({}) {}?",
-            plan.label, plan.code, plan.with_label, plan.with, plan.scope_text
-        ),
-        room,
-        t.title,
-    );
+pub fn confirm_replace(t: &Theme, plan: ReplacePlan) -> Confirm<Then> {
     let mut explain: Vec<(String, Style)> = Vec::new();
     if plan.register_with.is_empty() {
         explain.push((
@@ -747,71 +720,77 @@ pub fn render_confirm(app: &App, plan: &ReplacePlan, area: Rect, buf: &mut Buffe
         "All of it happens in one step: either every step changes or none.".to_string(),
         Style::new(),
     ));
-    text.push(Line::from(""));
-    let fixed = text.len()
-        + 2
-        + explain
-            .iter()
-            .map(|(e, _)| wrap_words(e, room).len())
-            .sum::<usize>()
-        + 2
-        + 2;
-    let max = (area.height as usize).saturating_sub(fixed).max(1);
-    text.push(Line::from(Span::styled(
-        format!(
-            "Steps that change ({}):",
-            count(plan.steps.len(), "step", "steps")
+    let mut confirm = Confirm::new(
+        "Replace connection",
+        88,
+        Then::Replace {
+            code: plan.code.clone(),
+            label: plan.label.clone(),
+            with: plan.with.clone(),
+            with_label: plan.with_label.clone(),
+            flow: plan.flow.clone(),
+            position: plan.position,
+        },
+    )
+    .with([
+        Part::Text(
+            format!(
+                "Replace {} ({}) by {} ({}) {}?",
+                plan.label, plan.code, plan.with_label, plan.with, plan.scope_text
+            ),
+            t.title,
         ),
-        t.label,
-    )));
-    let steps: Vec<&StepRef> = plan.steps.iter().collect();
-    text.extend(step_lines(t, &steps, max, room, |_| ("→", t.key)));
-    text.push(Line::from(""));
-    for (e, style) in &explain {
-        text.extend(wrapped(e, room, *style));
+        Part::Blank,
+        Part::Line(Line::from(Span::styled(
+            format!(
+                "Steps that change ({}):",
+                count(plan.steps.len(), "step", "steps")
+            ),
+            t.label,
+        ))),
+        step_items(&plan.steps, |_| ("→", t.key)),
+        Part::Blank,
+    ])
+    .answers("replace", "back to the picker")
+    .declined("Nothing replaced yet: pick another connection or scope, or Esc to close");
+    for (e, style) in explain {
+        confirm = confirm.with([Part::Text(e, style)]);
     }
-    text.push(Line::from(""));
-    text.push(keys_line(app, "replace", "back to the picker"));
-    window(app, "Replace connection", text, width, area, buf);
+    confirm
 }
 
-/// `d` on a connection in use: what uses it and what to do (R8).
-pub fn render_in_use(app: &App, in_use: &InUse, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let width = 88u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
+/// `d` on a connection in use: what uses it and what to do (R8); yes opens
+/// the picker (as does the list's replace key, `replace_key`).
+pub fn confirm_in_use(t: &Theme, replace_key: &str, in_use: InUse) -> Confirm<Then> {
     let steps: Vec<&StepRef> = in_use.steps.iter().collect();
-    let mut text = wrapped(
-        &format!(
-            "{} ({}) cannot be deleted: it is in use by {} in {} (R8).",
-            in_use.label,
-            in_use.code,
-            count(steps.len(), "step", "steps"),
-            count(flow_count(&steps), "flow", "flows")
-        ),
-        room,
-        t.title,
-    );
-    text.push(Line::from(""));
-    let fixed = text.len() + 9;
-    let max = (area.height as usize).saturating_sub(fixed).max(1);
-    text.extend(step_lines(t, &steps, max, room, |_| ("•", t.label)));
     let with = if in_use.registered_with.is_empty() {
         "no integration".to_string()
     } else {
         join_names(&in_use.registered_with)
     };
-    text.extend(wrapped(&format!("Registered with {with}."), room, t.dim));
-    text.push(Line::from(""));
-    let replace = super::view::key_of(app, Context::List, Action::Replace);
-    text.extend(wrapped(
-        &format!(
-            "Replace it by another connection in those steps first ({replace}), then delete it."
-        ),
-        room,
-        Style::new(),
-    ));
-    text.push(Line::from(""));
-    text.push(keys_line(app, "replace it now", "close"));
-    window(app, "Cannot delete", text, width, area, buf);
+    Confirm::new("Cannot delete", 88, Then::OpenReplace(in_use.code.clone()))
+        .with([
+            Part::Text(
+                format!(
+                    "{} ({}) cannot be deleted: it is in use by {} in {} (R8).",
+                    in_use.label,
+                    in_use.code,
+                    count(steps.len(), "step", "steps"),
+                    count(flow_count(&steps), "flow", "flows")
+                ),
+                t.title,
+            ),
+            Part::Blank,
+            step_items(&in_use.steps, |_| ("•", t.label)),
+            Part::Text(format!("Registered with {with}."), t.dim),
+            Part::Blank,
+            Part::Text(
+                format!(
+                    "Replace it by another connection in those steps first ({replace_key}), then delete it."
+                ),
+                Style::new(),
+            ),
+        ])
+        .answers("replace it now", "close")
+        .declined("Nothing deleted")
 }

@@ -5,10 +5,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 use strum::VariantArray;
 
-use super::app::{App, Confirm, LoginForm, Modal, Problem, StatusKind, Tab};
+use super::app::{App, LoginForm, Modal, Problem, StatusKind, Tab};
 use super::form::{ConnectionForm, Field};
 use super::keymap::{Action, Context};
 use super::tabs::credentials::Focus;
@@ -519,35 +519,32 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
-    if let Some(Modal::Replace(picker)) = app.modals.last_mut() {
+    // A confirmation is drawn over the dialog it asks about.
+    let n = app.modals.len();
+    if n >= 2 && matches!(app.modals.last(), Some(Modal::Confirm(_))) {
+        render_one(app, n - 2, area, buf);
+    }
+    if n >= 1 {
+        render_one(app, n - 1, area, buf);
+    }
+}
+
+/// Draws the dialog at `index` of the stack.
+fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
+    if let Some(Modal::Replace(picker)) = app.modals.get_mut(index) {
         // The picker keeps its scroll offset and page size.
         super::replace::render_picker(picker, &app.theme, &app.keymap, area, buf);
         return;
     }
     let app = &*app;
-    let Some(modal) = app.modals.last() else {
+    let Some(modal) = app.modals.get(index) else {
         return;
     };
     match modal {
         Modal::Replace(_) => {}
-        Modal::Confirm(Confirm::Replace(plan)) => {
-            super::replace::render_confirm(app, plan, area, buf)
-        }
-        Modal::Confirm(Confirm::DeleteInUse(in_use)) => {
-            super::replace::render_in_use(app, in_use, area, buf)
-        }
         Modal::Login(form) => render_login(app, form, area, buf),
         Modal::Form(form) => render_form(app, form, area, buf),
-        Modal::Confirm(Confirm::Registrations(changes)) => {
-            super::tabs::register::render_confirm(app, changes, area, buf)
-        }
-        Modal::Confirm(Confirm::QuitWithPending(changes, integrations)) => {
-            super::tabs::register::render_quit_confirm(app, *changes, *integrations, area, buf)
-        }
-        Modal::Confirm(Confirm::DeleteSet(d)) => {
-            super::tabs::permissions::render_delete(app, d, area, buf)
-        }
-        Modal::Confirm(confirm) => render_confirm(app, confirm, area, buf),
+        Modal::Confirm(confirm) => confirm.render(&app.theme, &app.keymap, area, buf),
         Modal::ShownOnce(shown) => shown.render(&app.theme, &app.keymap, area, buf),
         Modal::Picker(p) => super::tabs::permissions::render_picker(app, p, area, buf),
         Modal::SetForm(f) => super::tabs::permissions::render_form(app, f, area, buf),
@@ -555,102 +552,6 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
         Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
         Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
     }
-}
-
-/// A confirmation says exactly what will happen and what breaks.
-fn render_confirm(app: &App, confirm: &Confirm, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let yes = app.keymap.keys_of(Context::Confirm, Action::Yes);
-    let no = app.keymap.keys_of(Context::Confirm, Action::No);
-    let live = |live_tokens: &Option<(u64, u64)>| match live_tokens {
-        Some((0, 0)) => " No token is live now.".to_string(),
-        Some((access, refresh)) => {
-            format!(" {access} access and {refresh} refresh tokens are live now.")
-        }
-        None => String::new(),
-    };
-    let (title, verb, code, label, body, yes_hint, no_hint) = match confirm {
-        // Drawn by their own windows.
-        Confirm::Registrations(_)
-        | Confirm::QuitWithPending(..)
-        | Confirm::Replace(_)
-        | Confirm::DeleteInUse(_)
-        | Confirm::DeleteSet(_) => return,
-        Confirm::Delete { code, label } => (
-            "Delete connection",
-            "Delete",
-            code,
-            label,
-            "Its client id, secret and password stop working at once; applications using them get HTTP 401. This cannot be undone.".to_string(),
-            "delete",
-            "keep it",
-        ),
-        Confirm::RegenerateSecret {
-            code,
-            label,
-            live_tokens,
-        } => (
-            "Regenerate secret",
-            "Regenerate the secret of",
-            code,
-            label,
-            format!(
-                "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new secret. The client id stays.{}",
-                live(live_tokens)
-            ),
-            "regenerate",
-            "keep the current secret",
-        ),
-        Confirm::RegeneratePassword {
-            code,
-            label,
-            live_tokens,
-        } => (
-            "Regenerate password",
-            "Regenerate the password of",
-            code,
-            label,
-            format!(
-                "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new password. The API username stays, and the password cannot be shown again after you close the next window.{}",
-                live(live_tokens)
-            ),
-            "regenerate",
-            "keep the current password",
-        ),
-    };
-    let rect_width = 76u16.min(area.width);
-    // Inside the double border and the padding.
-    let room = rect_width.saturating_sub(4).max(8) as usize;
-    let mut lines = vec![Line::from(vec![
-        Span::raw(format!("{verb} ")),
-        Span::styled(label.clone(), t.title),
-        Span::raw(format!(" ({code})?")),
-    ])];
-    lines.push(Line::from(""));
-    lines.extend(
-        wrap_words(&body, room)
-            .into_iter()
-            .map(|l| Line::from(Span::raw(l))),
-    );
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(yes, t.key),
-        Span::raw(format!(" {yes_hint}   ")),
-        Span::styled(no, t.key),
-        Span::raw(format!(" {no_hint}")),
-    ]));
-    // Long labels wrap the first line too.
-    let height = lines
-        .iter()
-        .map(|l| l.width().div_ceil(room).max(1) as u16)
-        .sum::<u16>()
-        + 2;
-    let rect = centered(area, rect_width, height);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(super::widgets::dialog::block(t, title))
-        .wrap(Wrap { trim: false })
-        .render(rect, buf);
 }
 
 fn render_login(app: &App, form: &LoginForm, area: Rect, buf: &mut Buffer) {

@@ -1,5 +1,6 @@
 //! One file per dialog: its state, its keys and its drawing.
 
 pub mod choice;
+pub mod confirm;
 pub mod help;
 pub mod shown_once;

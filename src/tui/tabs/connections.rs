@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Row, Table, Widget, Wrap};
 
 use crate::model::{AuditRecord, Connection};
-use crate::tui::app::App;
+use crate::tui::app::{App, Then};
+use crate::tui::dialogs::confirm::{Confirm, Part};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::Theme;
 use crate::tui::view::*;
@@ -190,6 +191,26 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         .column_spacing(1)
         .row_highlight_style(t.selected);
     ratatui::widgets::StatefulWidget::render(table, table_area, buf, &mut state);
+}
+
+/// Asks before deleting a connection, saying what stops working.
+pub fn confirm_delete(t: &Theme, code: String, label: String) -> Confirm<Then> {
+    let question = Line::from(vec![
+        Span::raw("Delete "),
+        Span::styled(label.clone(), t.title),
+        Span::raw(format!(" ({code})?")),
+    ]);
+    Confirm::new("Delete connection", 76, Then::Delete { code, label })
+        .with([
+            Part::Line(question),
+            Part::Blank,
+            Part::Text(
+                "Its client id, secret and password stop working at once; applications using them get HTTP 401. This cannot be undone.".to_string(),
+                Style::new(),
+            ),
+        ])
+        .answers("delete", "keep it")
+        .declined("Nothing deleted")
 }
 
 /// The connection table's columns at a given width. Label and code are the

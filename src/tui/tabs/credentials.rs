@@ -13,7 +13,8 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::model::{Connection, CredentialsInfo};
-use crate::tui::app::App;
+use crate::tui::app::{App, Then};
+use crate::tui::dialogs::confirm::{Confirm, Part};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::Theme;
 use crate::tui::view::{
@@ -494,6 +495,62 @@ fn card_lines(
         t.dim,
     ));
     out
+}
+
+/// Asks before regenerating a connection's secret (or, `password`, its
+/// password), saying what stops working; `live_tokens` (access, refresh)
+/// when known.
+pub fn confirm_regenerate(
+    t: &Theme,
+    password: bool,
+    code: String,
+    label: String,
+    live_tokens: Option<(u64, u64)>,
+) -> Confirm<Then> {
+    let live = match live_tokens {
+        Some((0, 0)) => " No token is live now.".to_string(),
+        Some((access, refresh)) => {
+            format!(" {access} access and {refresh} refresh tokens are live now.")
+        }
+        None => String::new(),
+    };
+    let (title, what, body, no) = if password {
+        (
+            "Regenerate password",
+            "password",
+            format!(
+                "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new password. The API username stays, and the password cannot be shown again after you close the next window.{live}"
+            ),
+            "keep the current password",
+        )
+    } else {
+        (
+            "Regenerate secret",
+            "secret",
+            format!(
+                "Every access and refresh token of {label} stops working at once (HTTP 401); applications must be given the new secret. The client id stays.{live}"
+            ),
+            "keep the current secret",
+        )
+    };
+    let question = Line::from(vec![
+        Span::raw(format!("Regenerate the {what} of ")),
+        Span::styled(label.clone(), t.title),
+        Span::raw(format!(" ({code})?")),
+    ]);
+    let then = if password {
+        Then::RegeneratePassword { code, label }
+    } else {
+        Then::RegenerateSecret { code, label }
+    };
+    Confirm::new(title, 76, then)
+        .with([
+            Part::Line(question),
+            Part::Blank,
+            Part::Text(body, Style::new()),
+        ])
+        .answers("regenerate", no)
+        .declined(format!("The {what} stays as it was"))
 }
 
 /// What an application needs, as `KEY=value` lines for an environment file.

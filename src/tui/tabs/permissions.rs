@@ -29,7 +29,8 @@ use crate::model::{
     Category, CategoryGrant, CategoryLevel, Connection, DEFAULT_GROUP, DEFAULT_ROLE, Group,
     GroupPatch, NewGroup, NewRole, Permission, Role, RolePatch,
 };
-use crate::tui::app::{App, Command, Confirm, Modal, StatusKind, Tab};
+use crate::tui::app::{App, Command, Modal, StatusKind, Tab, Then};
+use crate::tui::dialogs::confirm::Confirm;
 use crate::tui::flows::{hint_lines, input_spans, modal_frame};
 use crate::tui::form::TextInput;
 use crate::tui::keymap::{Action, Context};
@@ -1148,7 +1149,7 @@ impl App {
                     },
                 };
                 self.modals
-                    .push(Modal::Confirm(Confirm::DeleteSet(Box::new(delete))));
+                    .push(Modal::Confirm(Box::new(confirm_delete(delete))));
                 Vec::new()
             }
             Action::Back => {
@@ -2016,14 +2017,23 @@ pub fn render_form(app: &App, form: &SetForm, area: Rect, buf: &mut Buffer) {
 }
 
 /// `d` on a role or group: who uses it, and what the server will say.
-pub fn render_delete(app: &App, d: &DeleteSet, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let width = 76u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
+/// Asks before deleting a role or a group, saying who uses it.
+pub fn confirm_delete(d: DeleteSet) -> Confirm<Then> {
     let one = d.kind.one();
-    let mut text = vec![format!("Delete the {one} {} ({})?", d.label, d.code)];
+    let mut confirm = Confirm::new(
+        format!("Delete {one}"),
+        76,
+        Then::ChangeCatalog {
+            change: d.change(),
+            doing: format!("Deleting the {one} {}…", d.label),
+        },
+    )
+    .para(
+        format!("Delete the {one} {} ({})?", d.label, d.code),
+        Style::new(),
+    );
     if d.count == 0 {
-        text.push("No connection uses it.".to_string());
+        confirm = confirm.para("No connection uses it.", Style::new());
     } else {
         let mut who = format!(
             "It is used by {} connection{}",
@@ -2038,37 +2048,21 @@ pub fn render_delete(app: &App, d: &DeleteSet, area: Rect, buf: &mut Buffer) {
             who.push_str(&format!(" ({hidden} you don't see)"));
         }
         who.push('.');
-        text.push(who);
-        text.push(match d.kind {
-            SetKind::Roles => {
-                "The server refuses to delete a role in use: give them another role first."
-                    .to_string()
-            }
-            SetKind::Groups => {
-                "The server refuses to delete a group in use: put them in another group first."
-                    .to_string()
-            }
-        });
+        confirm = confirm.para(who, Style::new()).para(
+            match d.kind {
+                SetKind::Roles => {
+                    "The server refuses to delete a role in use: give them another role first."
+                }
+                SetKind::Groups => {
+                    "The server refuses to delete a group in use: put them in another group first."
+                }
+            },
+            Style::new(),
+        );
     }
-    let mut lines: Vec<Line> = Vec::new();
-    for (i, para) in text.iter().enumerate() {
-        if i > 0 {
-            lines.push(Line::from(""));
-        }
-        lines.extend(wrap_words(para, room).into_iter().map(Line::from));
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
-        Span::raw(" delete   "),
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
-        Span::raw(format!(" keep the {one}")),
-    ]));
-    let rect = centered(area, width, lines.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_frame(t, format!(" Delete {one} ")))
-        .render(rect, buf);
+    confirm
+        .answers("delete", format!("keep the {one}"))
+        .declined(format!("Nothing deleted; the {one} {} stays", d.label))
 }
 
 #[cfg(test)]

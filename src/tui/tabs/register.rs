@@ -15,14 +15,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::model::{Flow, Integration, IntegrationKind, StepKind, UserKind};
-use crate::tui::app::App;
+use crate::tui::app::{App, Then};
+use crate::tui::dialogs::confirm::{Confirm, Part};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::view::{
-    centered, draw_list_rows, highlighted, key_of, list_count, pane, wrap_words,
-};
+use crate::tui::theme::Theme;
+use crate::tui::view::{draw_list_rows, highlighted, key_of, list_count, pane, wrap_words};
 
 /// Why an app cannot take registrations (R17).
 pub const APP_REASON: &str =
@@ -574,20 +574,28 @@ fn render_used_by(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// The confirmation of pending changes: what will be registered and
 /// deregistered (long lists end in "…and N more"), and what it means.
-pub fn render_confirm(app: &App, changes: &RegistrationChanges, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let width = 80u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
-    let mut text: Vec<Line> = Vec::new();
-    let wrap = |s: &str, style: Style| -> Vec<Line<'static>> {
-        wrap_words(s, room)
-            .into_iter()
-            .map(|l| Line::from(Span::styled(l, style)))
-            .collect()
-    };
+/// Asks before applying an integration's pending changes, listing them.
+pub fn confirm_apply(
+    t: &Theme,
+    changes: RegistrationChanges,
+    still_pending: String,
+) -> Confirm<Then> {
     let (add, remove) = (changes.register.len(), changes.deregister.len());
-    text.extend(wrap(
-        &format!(
+    let items = |items: &[(String, String)], mark: &'static str, style: Style| Part::List {
+        items: items
+            .iter()
+            .map(|(code, label)| {
+                Line::from(vec![
+                    Span::styled(format!("  {mark} "), style),
+                    Span::raw(label.clone()),
+                    Span::styled(format!("  {code}"), t.dim),
+                ])
+            })
+            .collect(),
+        indent: 4,
+    };
+    let mut parts = vec![Part::Text(
+        format!(
             "Apply {} change{} to {} ({}): {add} to register, {remove} to deregister?",
             add + remove,
             if add + remove == 1 { "" } else { "s" },
@@ -595,102 +603,55 @@ pub fn render_confirm(app: &App, changes: &RegistrationChanges, area: Rect, buf:
             changes.integration
         ),
         t.title,
-    ));
-    let mut explain = Vec::new();
+    )];
     if add > 0 {
-        explain.push(format!(
-            "Every user of {} gets access to the registered connections, and its flows may use them.",
-            changes.name
+        parts.push(Part::Line(Line::from(Span::styled(
+            format!("To register ({add}):"),
+            t.label,
+        ))));
+        parts.push(items(&changes.register, "+", t.success));
+    }
+    if remove > 0 {
+        parts.push(Part::Line(Line::from(Span::styled(
+            format!("To deregister ({remove}):"),
+            t.label,
+        ))));
+        parts.push(items(&changes.deregister, "-", t.error));
+    }
+    parts.push(Part::Blank);
+    if add > 0 {
+        parts.push(Part::Text(
+            format!(
+                "Every user of {} gets access to the registered connections, and its flows may use them.",
+                changes.name
+            ),
+            Style::new(),
         ));
     }
     if remove > 0 {
-        explain.push("Deregistered connections stay in the flow steps that already use them; they can no longer be chosen for new steps (R15).".to_string());
+        parts.push(Part::Text("Deregistered connections stay in the flow steps that already use them; they can no longer be chosen for new steps (R15).".to_string(), Style::new()));
     }
-    explain.push("All of it happens in one step: either every change applies or none.".to_string());
-    // Room left for the two lists, inside the border and above the keys.
-    let fixed = text.len()
-        + 1
-        + explain
-            .iter()
-            .map(|e| wrap_words(e, room).len())
-            .sum::<usize>()
-        + 1
-        + 2
-        + 2;
-    let available = (area.height as usize).saturating_sub(fixed);
-    let headings = usize::from(add > 0) + usize::from(remove > 0);
-    let per_list = available.saturating_sub(headings) / headings.max(1);
-    let list = |items: &[(String, String)], mark: &'static str, style: Style| {
-        let mut out = Vec::new();
-        let shown = if items.len() <= per_list {
-            items.len()
-        } else {
-            per_list.saturating_sub(1)
-        };
-        for (code, label) in &items[..shown] {
-            out.push(Line::from(vec![
-                Span::styled(format!("  {mark} "), style),
-                Span::raw(label.clone()),
-                Span::styled(format!("  {code}"), t.dim),
-            ]));
-        }
-        if shown < items.len() {
-            out.push(Line::from(Span::styled(
-                format!("    …and {} more", items.len() - shown),
-                t.dim,
-            )));
-        }
-        out
-    };
-    if add > 0 {
-        text.push(Line::from(Span::styled(
-            format!("To register ({add}):"),
-            t.label,
-        )));
-        text.extend(list(&changes.register, "+", t.success));
-    }
-    if remove > 0 {
-        text.push(Line::from(Span::styled(
-            format!("To deregister ({remove}):"),
-            t.label,
-        )));
-        text.extend(list(&changes.deregister, "-", t.error));
-    }
-    text.push(Line::from(""));
-    for e in &explain {
-        text.extend(wrap(e, Style::new()));
-    }
-    text.push(Line::from(""));
-    text.push(Line::from(vec![
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
-        Span::raw(" apply   "),
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
-        Span::raw(" back (the changes stay pending)"),
-    ]));
-    let height = text.len() as u16 + 2;
-    let rect = centered(area, width, height);
-    Clear.render(rect, buf);
-    Paragraph::new(text)
-        .block(
-            Block::bordered()
-                .border_type(BorderType::Double)
-                .padding(Padding::horizontal(1))
-                .title(Span::styled(" Apply registrations ", t.title)),
-        )
-        .render(rect, buf);
+    parts.push(Part::Text(
+        "All of it happens in one step: either every change applies or none.".to_string(),
+        Style::new(),
+    ));
+    Confirm::new(
+        "Apply registrations",
+        80,
+        Then::ApplyRegistrations {
+            integration: changes.integration.clone(),
+            name: changes.name.clone(),
+            register: changes.register.into_iter().map(|(c, _)| c).collect(),
+            deregister: changes.deregister.into_iter().map(|(c, _)| c).collect(),
+        },
+    )
+    .with(parts)
+    .answers("apply", "back (the changes stay pending)")
+    .declined(still_pending)
 }
 
 /// Asks before `q` drops pending registration changes.
-pub fn render_quit_confirm(
-    app: &App,
-    changes: usize,
-    integrations: usize,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let t = &app.theme;
-    let width = 64u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
+pub fn confirm_quit(changes: usize, integrations: usize) -> Confirm<Then> {
     let plural = |n: usize, one: &str, many: &str| {
         if n == 1 {
             format!("1 {one}")
@@ -698,38 +659,21 @@ pub fn render_quit_confirm(
             format!("{n} {many}")
         }
     };
-    let mut text: Vec<Line> = wrap_words(
-        &format!(
-            "Quit and lose {} for {}? Nothing has been applied yet.",
-            plural(
-                changes,
-                "pending registration change",
-                "pending registration changes"
+    Confirm::new("Quit", 64, Then::Quit)
+        .para(
+            format!(
+                "Quit and lose {} for {}? Nothing has been applied yet.",
+                plural(
+                    changes,
+                    "pending registration change",
+                    "pending registration changes"
+                ),
+                plural(integrations, "integration", "integrations"),
             ),
-            plural(integrations, "integration", "integrations"),
-        ),
-        room,
-    )
-    .into_iter()
-    .map(Line::from)
-    .collect();
-    text.push(Line::from(""));
-    text.push(Line::from(vec![
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::Yes), t.key),
-        Span::raw(" quit   "),
-        Span::styled(app.keymap.keys_of(Context::Confirm, Action::No), t.key),
-        Span::raw(" stay"),
-    ]));
-    let rect = centered(area, width, text.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(text)
-        .block(
-            Block::bordered()
-                .border_type(BorderType::Double)
-                .padding(Padding::horizontal(1))
-                .title(Span::styled(" Quit ", t.title)),
+            Style::new(),
         )
-        .render(rect, buf);
+        .answers("quit", "stay")
+        .declined("Not quitting; the pending changes stay (Register tab)")
 }
 
 #[cfg(test)]
