@@ -16,11 +16,13 @@ use super::clipboard::{AutoClear, Clipboard, CopyOutcome};
 use super::data::Data;
 use super::dialogs::choice::{Choice, ChoiceOutcome};
 use super::dialogs::confirm::{Confirm, ConfirmOutcome};
+use super::dialogs::connection_form::ConnectionForm;
 use super::dialogs::help::{self, Help, HelpOutcome};
+pub use super::dialogs::login::LoginForm;
+use super::dialogs::login::LoginOutcome;
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
 use super::filter::FuzzyFilter;
 use super::flows::FlowModal;
-use super::form::{ConnectionForm, TextInput};
 use super::keymap::{Action, Context, Keymap};
 use super::replace::{self, InUse, ReplacePicker};
 use super::tabs::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
@@ -519,28 +521,6 @@ pub enum Problem {
 /// How often an unreachable server is tried again.
 pub const RETRY_EVERY: Duration = Duration::from_secs(3);
 
-/// The login form (server mode).
-#[derive(Debug, Clone)]
-pub struct LoginForm {
-    pub username: TextInput,
-    pub password: TextInput,
-    pub on_password: bool,
-    pub error: Option<String>,
-    pub submitting: bool,
-}
-
-impl LoginForm {
-    pub fn new(username: &str) -> Self {
-        LoginForm {
-            username: TextInput::new(username),
-            password: TextInput::default(),
-            on_password: !username.is_empty(),
-            error: None,
-            submitting: false,
-        }
-    }
-}
-
 pub enum Modal {
     Login(Box<LoginForm>),
     Form(Box<ConnectionForm>),
@@ -887,7 +867,8 @@ impl App {
                 let Some(Modal::Form(form)) = self.modals.last_mut() else {
                     return Vec::new();
                 };
-                if !matches!(&form.mode, super::form::FormMode::Edit { code: c } if *c == code) {
+                if !matches!(&form.mode, super::dialogs::connection_form::FormMode::Edit { code: c } if *c == code)
+                {
                     return Vec::new();
                 }
                 form.submitting = false;
@@ -1361,11 +1342,11 @@ impl App {
     fn on_edit_conflict(&mut self, e: ClientError) -> Vec<Command> {
         let code = match self.modals.last_mut() {
             Some(Modal::Form(form)) => match &form.mode {
-                super::form::FormMode::Edit { code } => {
+                super::dialogs::connection_form::FormMode::Edit { code } => {
                     form.general_error = Some(e.to_string());
                     Some(code.clone())
                 }
-                super::form::FormMode::Create => None,
+                super::dialogs::connection_form::FormMode::Create => None,
             },
             _ => None,
         };
@@ -2647,7 +2628,8 @@ impl App {
             Some(Action::Up) => self.move_selection(-1),
             Some(Action::Down) => self.move_selection(1),
             _ => {
-                let mut input = super::form::TextInput::new(self.filter.query());
+                let mut input =
+                    super::dialogs::connection_form::TextInput::new(self.filter.query());
                 let (_, changed) = input.handle_key(key);
                 if changed {
                     self.set_filter(&input.value);
@@ -2660,50 +2642,21 @@ impl App {
     }
 
     fn on_login_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
-        let keep = self.sessions.clone();
         let Some(Modal::Login(form)) = self.modals.last_mut() else {
             return Vec::new();
         };
-        if form.submitting {
-            return Vec::new();
-        }
-        match action {
-            Some(Action::NextField | Action::PrevField) => form.on_password = !form.on_password,
-            Some(Action::Cancel) => {
+        match form.on_key(action, key) {
+            LoginOutcome::Stay => Vec::new(),
+            LoginOutcome::Cancel => {
                 self.modals.pop();
+                Vec::new()
             }
-            Some(Action::Save) => {
-                let username = form.username.value.trim().to_string();
-                if username.is_empty() {
-                    form.error = Some("username is required".to_string());
-                    form.on_password = false;
-                    return Vec::new();
-                }
-                if form.password.value.is_empty() {
-                    form.error = Some("password is required".to_string());
-                    form.on_password = true;
-                    return Vec::new();
-                }
-                form.submitting = true;
-                form.error = None;
-                // The typed password leaves the form for the request.
-                let password = std::mem::take(&mut form.password);
-                return vec![Command::Login {
-                    username,
-                    password: Hidden(SecretString::from(password.value)),
-                    keep,
-                }];
-            }
-            _ => {
-                let input = if form.on_password {
-                    &mut form.password
-                } else {
-                    &mut form.username
-                };
-                input.handle_key(key);
-            }
+            LoginOutcome::Submit { username, password } => vec![Command::Login {
+                username,
+                password: Hidden(password),
+                keep: self.sessions.clone(),
+            }],
         }
-        Vec::new()
     }
 
     fn on_form_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {

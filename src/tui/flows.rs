@@ -20,11 +20,12 @@ use super::app::{App, Command, Modal, StatusKind, Then};
 use super::dialogs::choice::Choice;
 use super::dialogs::confirm::Confirm;
 use super::filter::FuzzyFilter;
-use super::form::TextInput;
 use super::keymap::{Action, Context};
 use super::tabs::register::RegFocus;
 use super::theme::Theme;
 use super::view::{centered, highlighted, pane, wrap_words};
+use super::widgets::field::TextInput;
+use super::widgets::field::{self, Value, hint_lines};
 use super::widgets::scroll::fit_offset;
 use super::widgets::text::ellipsize;
 use crate::client::ClientError;
@@ -1420,28 +1421,6 @@ pub(super) fn modal_frame<'a>(t: &Theme, title: String) -> Block<'a> {
         .title(Span::styled(title, t.title))
 }
 
-/// Key hints of a context as wrapped lines.
-pub(super) fn hint_lines(app: &App, context: Context, room: usize) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let mut lines = Vec::new();
-    let mut spans: Vec<Span<'static>> = Vec::new();
-    let mut used = 0;
-    for (keys, hint) in app.keymap.hints(context) {
-        let w = keys.chars().count() + hint.chars().count() + 3;
-        if used > 0 && used + w > room {
-            lines.push(Line::from(std::mem::take(&mut spans)));
-            used = 0;
-        }
-        spans.push(Span::styled(keys, t.key));
-        spans.push(Span::raw(format!(" {hint}  ")));
-        used += w;
-    }
-    if !spans.is_empty() {
-        lines.push(Line::from(spans));
-    }
-    lines
-}
-
 /// Draws the flow modal on top of the stack.
 pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) {
     match modal {
@@ -1462,23 +1441,6 @@ pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) 
             }
         }
     }
-}
-
-pub(super) fn input_spans<'a>(t: &Theme, input: &TextInput, focused: bool) -> Vec<Span<'a>> {
-    if !focused {
-        return vec![Span::raw(input.value.clone())];
-    }
-    let before: String = input.value.chars().take(input.cursor).collect();
-    let at: String = input.value.chars().skip(input.cursor).take(1).collect();
-    let after: String = input.value.chars().skip(input.cursor + 1).collect();
-    vec![
-        Span::raw(before),
-        Span::styled(
-            if at.is_empty() { " ".to_string() } else { at },
-            t.focused_field,
-        ),
-        Span::raw(after),
-    ]
 }
 
 fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer) {
@@ -1507,31 +1469,29 @@ fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer
         }
         NameMode::Rename { .. } => " Rename flow ".to_string(),
     };
-    let field = |focused: bool, name: &str, input: &TextInput| {
-        let mut spans = vec![
-            Span::styled(if focused { "▶ " } else { "  " }, t.key),
-            Span::styled(format!("{name:<6}"), t.label),
-        ];
-        spans.extend(input_spans(t, input, focused));
-        Line::from(spans)
-    };
     let error = |e: &Option<String>| -> Vec<Line<'static>> {
         e.iter()
-            .flat_map(|e| wrap_words(&format!("✗ {e}"), room.saturating_sub(8)))
-            .map(|l| Line::from(Span::styled(format!("        {l}"), t.error)))
+            .flat_map(|e| field::error_lines(t, e, 8, room))
             .collect()
     };
-    lines.push(field(!form.on_code, "Name", &form.name));
+    lines.push(field::line(
+        t,
+        "Name",
+        6,
+        !form.on_code,
+        Value::Input(&form.name),
+    ));
     lines.extend(error(&form.name_error));
     let mut code = if form.code_fixed() {
-        Line::from(vec![
-            Span::raw("  "),
-            Span::styled(format!("{:<6}", "Code"), t.label),
-            Span::raw(form.code.value.clone()),
-            Span::styled("  (never changes)", t.dim),
-        ])
+        field::line(
+            t,
+            "Code",
+            6,
+            false,
+            Value::Fixed(form.code.value.clone(), "(never changes)"),
+        )
     } else {
-        field(form.on_code, "Code", &form.code)
+        field::line(t, "Code", 6, form.on_code, Value::Input(&form.code))
     };
     if !form.code_edited {
         code.spans.push(Span::styled("  (from the name)", t.dim));
@@ -1550,7 +1510,7 @@ fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: &mut Buffer
             .map(|l| Line::from(Span::styled(l, t.dim))),
         );
     }
-    lines.extend(hint_lines(app, Context::Form, room));
+    lines.extend(hint_lines(&app.theme, &app.keymap, Context::Form, room));
     let rect = centered(area, width, lines.len() as u16 + 2);
     Clear.render(rect, buf);
     Paragraph::new(lines)
@@ -1695,7 +1655,12 @@ fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
     if e.saving {
         tail.push(Line::from(Span::styled("saving…", t.dim)));
     } else {
-        tail.extend(hint_lines(app, Context::FlowEditor, room));
+        tail.extend(hint_lines(
+            &app.theme,
+            &app.keymap,
+            Context::FlowEditor,
+            room,
+        ));
     }
     let wanted = head.len() + step_lines.len().max(1) + tail.len() + 2;
     let height = (wanted as u16).min(area.height);
@@ -1832,7 +1797,12 @@ fn render_picker(app: &App, e: &FlowEditor, p: &StepPicker, area: Rect, buf: &mu
                 .map(|l| Line::from(Span::styled(l, t.error))),
         );
     }
-    tail.extend(hint_lines(app, Context::StepPicker, room));
+    tail.extend(hint_lines(
+        &app.theme,
+        &app.keymap,
+        Context::StepPicker,
+        room,
+    ));
     let wanted = head.len() + p.rows.len().max(1) + tail.len() + 2;
     let rect = centered(
         area,

@@ -8,7 +8,6 @@ pub mod data;
 pub mod dialogs;
 pub mod filter;
 pub mod flows;
-pub mod form;
 pub mod keymap;
 pub mod replace;
 pub mod tabs;

@@ -18,11 +18,11 @@ use super::access::join_names;
 use super::app::{App, Then};
 use super::dialogs::confirm::{Confirm, Part};
 use super::filter::FuzzyFilter;
-use super::form::TextInput;
 use super::keymap::{Action, Context, Keymap};
 use super::tabs::register::is_registered;
 use super::theme::Theme;
 use super::view::{centered, highlighted};
+use super::widgets::field::TextInput;
 use crate::model::{Connection, Integration, IntegrationKind, StepKind};
 
 /// One step that uses the connection being replaced.

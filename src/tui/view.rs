@@ -8,8 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget, Wrap};
 use strum::VariantArray;
 
-use super::app::{App, LoginForm, Modal, Problem, StatusKind, Tab};
-use super::form::{ConnectionForm, Field};
+use super::app::{App, Modal, Problem, StatusKind, Tab};
 use super::keymap::{Action, Context};
 use super::tabs::credentials::Focus;
 use super::theme::Theme;
@@ -542,8 +541,16 @@ fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
     };
     match modal {
         Modal::Replace(_) => {}
-        Modal::Login(form) => render_login(app, form, area, buf),
-        Modal::Form(form) => render_form(app, form, area, buf),
+        Modal::Login(form) => {
+            let server = app
+                .sessions
+                .as_ref()
+                .map_or_else(|| app.backend.clone(), |(url, _)| url.clone());
+            form.render(&app.theme, &app.keymap, server, area, buf)
+        }
+        Modal::Form(form) => {
+            super::dialogs::connection_form::render(form, &app.theme, &app.keymap, area, buf)
+        }
         Modal::Confirm(confirm) => confirm.render(&app.theme, &app.keymap, area, buf),
         Modal::ShownOnce(shown) => shown.render(&app.theme, &app.keymap, area, buf),
         Modal::Picker(p) => super::tabs::permissions::render_picker(app, p, area, buf),
@@ -552,250 +559,4 @@ fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
         Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
         Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
     }
-}
-
-fn render_login(app: &App, form: &LoginForm, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let field = |focused: bool, name: &str, value: String| {
-        let marker = if focused { "▶ " } else { "  " };
-        Line::from(vec![
-            Span::styled(marker, t.key),
-            Span::styled(format!("{name:<10}"), t.label),
-            Span::styled(
-                if focused {
-                    format!("{value}▏")
-                } else {
-                    value
-                },
-                if focused {
-                    t.focused_field
-                } else {
-                    Style::new()
-                },
-            ),
-        ])
-    };
-    let server = app
-        .sessions
-        .as_ref()
-        .map_or_else(|| app.backend.clone(), |(url, _)| url.clone());
-    let mut lines = vec![
-        Line::from(vec![Span::raw("Log in to "), Span::styled(server, t.title)]),
-        Line::from(""),
-        field(!form.on_password, "Username", form.username.value.clone()),
-        // The password is never drawn, not even its length.
-        field(
-            form.on_password,
-            "Password",
-            if form.password.value.is_empty() {
-                String::new()
-            } else {
-                "••••••".to_string()
-            },
-        ),
-        Line::from(""),
-    ];
-    if let Some(e) = &form.error {
-        lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
-    }
-    if form.submitting {
-        lines.push(Line::from(Span::styled("logging in…", t.dim)));
-    } else {
-        lines.push(hints_line(app, Context::Form));
-    }
-    super::widgets::dialog::render(t, "Log in", lines, 64, area, buf);
-}
-
-pub(crate) fn hints_line(app: &App, context: Context) -> Line<'static> {
-    let mut spans = Vec::new();
-    for (keys, hint) in app.keymap.hints(context) {
-        spans.push(Span::styled(keys, app.theme.key));
-        spans.push(Span::raw(format!(" {hint}   ")));
-    }
-    Line::from(spans)
-}
-
-/// After an edit conflict: the user's values beside the version now
-/// stored, the differing ones marked, and the two ways on.
-fn conflict_lines(app: &App, form: &ConnectionForm, theirs: &Connection) -> Vec<Line<'static>> {
-    let t = &app.theme;
-    let mut lines = vec![Line::from(vec![
-        Span::styled(format!("  {:<11}", ""), t.label),
-        Span::styled(format!("{:<30}", "Yours"), t.title),
-        Span::styled(format!("Stored now (version {})", theirs.version), t.title),
-    ])];
-    for ((name, yours), (_, stored)) in form
-        .values()
-        .into_iter()
-        .zip(ConnectionForm::values_of(theirs))
-    {
-        let differs = yours != stored;
-        lines.push(Line::from(vec![
-            Span::styled(if differs { "≠ " } else { "  " }, t.warning),
-            Span::styled(format!("{name:<11}"), t.label),
-            Span::raw(format!("{:<30}", ellipsize(&yours, 29))),
-            Span::styled(
-                ellipsize(&stored, 40),
-                if differs { t.warning } else { Style::new() },
-            ),
-        ]));
-    }
-    let key = |a| key_of(app, Context::Form, a);
-    lines.push(Line::from(vec![
-        Span::styled(key(Action::Overwrite), t.key),
-        Span::raw(format!(" save yours over version {}   ", theirs.version)),
-        Span::styled(key(Action::Refresh), t.key),
-        Span::raw(" take the stored version (yours are dropped)"),
-    ]));
-    lines
-}
-
-fn render_form(app: &App, form: &ConnectionForm, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let title = if form.is_create() {
-        "New connection"
-    } else {
-        "Edit connection"
-    };
-    let mut lines: Vec<Line> = Vec::new();
-    if let Some(e) = &form.general_error {
-        lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
-        lines.push(Line::from(""));
-    }
-    if let Some(theirs) = &form.conflict {
-        lines.extend(conflict_lines(app, form, theirs));
-        lines.push(Line::from(""));
-    }
-    let input_line = |field: Field, name: &str, value: String, cursor: Option<usize>| {
-        let focused = form.focus == field;
-        let marker = if focused { "▶ " } else { "  " };
-        let mut spans = vec![
-            Span::styled(marker, t.key),
-            Span::styled(format!("{name:<11}"), t.label),
-        ];
-        match cursor.filter(|_| focused) {
-            Some(pos) => {
-                let before: String = value.chars().take(pos).collect();
-                let at: String = value.chars().skip(pos).take(1).collect();
-                let after: String = value.chars().skip(pos + 1).collect();
-                spans.push(Span::raw(before));
-                spans.push(Span::styled(
-                    if at.is_empty() { " ".to_string() } else { at },
-                    t.focused_field,
-                ));
-                spans.push(Span::raw(after));
-            }
-            None => spans.push(Span::styled(
-                value,
-                if focused {
-                    t.focused_field
-                } else {
-                    Style::new()
-                },
-            )),
-        }
-        Line::from(spans)
-    };
-    let error_line = |field: Field| {
-        form.errors
-            .get(&field)
-            .map(|e| Line::from(Span::styled(format!("             ✗ {e}"), t.error)))
-    };
-    lines.push(input_line(
-        Field::Label,
-        "Label",
-        form.label.value.clone(),
-        Some(form.label.cursor),
-    ));
-    lines.extend(error_line(Field::Label));
-    if form.is_create() {
-        let mut l = input_line(
-            Field::Code,
-            "Code",
-            form.code.value.clone(),
-            Some(form.code.cursor),
-        );
-        if !form.code_edited {
-            l.spans.push(Span::styled("  (from the label)", t.dim));
-        }
-        lines.push(l);
-        lines.extend(error_line(Field::Code));
-    } else {
-        lines.push(Line::from(vec![
-            Span::raw("  "),
-            Span::styled(format!("{:<11}", "Code"), t.label),
-            Span::raw(form.code.value.clone()),
-            Span::styled("  (never changes)", t.dim),
-        ]));
-    }
-    let flow = crate::model::FlowType::VARIANTS
-        .iter()
-        .map(|f| {
-            if *f == form.flow_type {
-                format!("[{}]", f.as_str())
-            } else {
-                format!(" {} ", f.as_str())
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    lines.push(input_line(Field::FlowType, "Flow type", flow, None));
-    lines.extend(error_line(Field::FlowType));
-    let mut visual = input_line(
-        Field::Visual,
-        "Visual",
-        format!("◀ {} ▶", form.visual_display()),
-        None,
-    );
-    if form.is_file_choice() {
-        visual.spans.push(Span::raw(" "));
-        let path = input_line(
-            Field::Visual,
-            "",
-            form.visual_path.value.clone(),
-            Some(form.visual_path.cursor),
-        );
-        visual.spans.extend(path.spans.into_iter().skip(2));
-    }
-    lines.push(visual);
-    lines.extend(error_line(Field::Visual));
-    if form.fields().contains(&Field::Integration) {
-        let (name, note) = match form.integration() {
-            Some((code, name)) => (
-                format!("{name} ({code})"),
-                "registered with it at once; its users get access (R13)",
-            ),
-            None => (
-                "none".to_string(),
-                "registered with no integration; the owner and admins see it",
-            ),
-        };
-        let mut line = input_line(
-            Field::Integration,
-            "Integration",
-            format!(" ◀ {name} ▶"),
-            None,
-        );
-        line.spans.push(Span::styled(format!("  {note}"), t.dim));
-        lines.push(line);
-        lines.extend(error_line(Field::Integration));
-    }
-    lines.push(Line::from(""));
-    let help = match form.focus {
-        Field::Integration => "←/→ or Space choose",
-        Field::FlowType | Field::Visual
-            if !form.is_file_choice() || form.focus == Field::FlowType =>
-        {
-            "←/→ or Space choose"
-        }
-        Field::Visual => "type an absolute path to a .png or .jpg; ← at the start goes back",
-        _ => "type to edit",
-    };
-    lines.push(Line::from(Span::styled(help, t.dim)));
-    if form.submitting {
-        lines.push(Line::from(Span::styled("saving…", t.dim)));
-    } else {
-        lines.push(hints_line(app, Context::Form));
-    }
-    super::widgets::dialog::render(t, title, lines, 92, area, buf);
 }

@@ -2,5 +2,7 @@
 
 pub mod choice;
 pub mod confirm;
+pub mod connection_form;
 pub mod help;
+pub mod login;
 pub mod shown_once;

@@ -31,11 +31,12 @@ use crate::model::{
 };
 use crate::tui::app::{App, Command, Modal, StatusKind, Tab, Then};
 use crate::tui::dialogs::confirm::Confirm;
-use crate::tui::flows::{hint_lines, input_spans, modal_frame};
-use crate::tui::form::TextInput;
+use crate::tui::flows::modal_frame;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::tabs::credentials::{list_width, side_list};
 use crate::tui::view::{centered, key_of, pane, wrap_words};
+use crate::tui::widgets::field::TextInput;
+use crate::tui::widgets::field::{self, Value, hint_lines};
 use crate::tui::widgets::scroll::table_state;
 
 /// Which pane takes the arrow keys, left to right.
@@ -1916,7 +1917,7 @@ pub fn render_picker(app: &App, p: &SetPicker, area: Rect, buf: &mut Buffer) {
             ListItem::new(Line::from(spans))
         })
         .collect();
-    let hints = hint_lines(app, Context::Picker, room);
+    let hints = hint_lines(&app.theme, &app.keymap, Context::Picker, room);
     let list_height = (items.len() as u16).max(1);
     let height = head.len() as u16 + list_height + 1 + hints.len() as u16 + 2;
     let rect = centered(area, width, height);
@@ -1958,31 +1959,29 @@ pub fn render_form(app: &App, form: &SetForm, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" Rename {one} ")
     };
-    let field = |focused: bool, name: &str, input: &TextInput| {
-        let mut spans = vec![
-            Span::styled(if focused { "▶ " } else { "  " }, t.key),
-            Span::styled(format!("{name:<7}"), t.label),
-        ];
-        spans.extend(input_spans(t, input, focused));
-        Line::from(spans)
-    };
     let error = |e: &Option<String>| -> Vec<Line<'static>> {
         e.iter()
-            .flat_map(|e| wrap_words(&format!("✗ {e}"), room.saturating_sub(9)))
-            .map(|l| Line::from(Span::styled(format!("         {l}"), t.error)))
+            .flat_map(|e| field::error_lines(t, e, 9, room))
             .collect()
     };
-    let mut lines = vec![field(!form.on_code, "Label", &form.label)];
+    let mut lines = vec![field::line(
+        t,
+        "Label",
+        7,
+        !form.on_code,
+        Value::Input(&form.label),
+    )];
     lines.extend(error(&form.label_error));
     let mut code = if form.is_new() {
-        field(form.on_code, "Code", &form.code)
+        field::line(t, "Code", 7, form.on_code, Value::Input(&form.code))
     } else {
-        Line::from(vec![
-            Span::raw("  "),
-            Span::styled(format!("{:<7}", "Code"), t.label),
-            Span::raw(form.code.value.clone()),
-            Span::styled("  (never changes)", t.dim),
-        ])
+        field::line(
+            t,
+            "Code",
+            7,
+            false,
+            Value::Fixed(form.code.value.clone(), "(never changes)"),
+        )
     };
     if form.is_new() && !form.code_edited {
         code.spans.push(Span::styled("  (from the label)", t.dim));
@@ -2007,7 +2006,7 @@ pub fn render_form(app: &App, form: &SetForm, area: Rect, buf: &mut Buffer) {
     if form.submitting {
         lines.push(Line::from(Span::styled("saving…", t.dim)));
     } else {
-        lines.extend(hint_lines(app, Context::Form, room));
+        lines.extend(hint_lines(&app.theme, &app.keymap, Context::Form, room));
     }
     let rect = centered(area, width, lines.len() as u16 + 2);
     Clear.render(rect, buf);

@@ -1,105 +1,25 @@
-//! The create / edit connection form.
+//! The create / edit connection dialog: its fields and their checks (R1),
+//! the edit conflict (theirs beside yours), and its drawing.
 
 use std::collections::BTreeMap;
 use strum::VariantArray;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::access::CreateChoices;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
 use crate::domain::{self, BUNDLED_VISUALS};
 use crate::model::{Connection, ConnectionPatch, FlowType, NewConnection};
-
-/// A one-line text input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TextInput {
-    pub value: String,
-    /// Cursor position in characters.
-    pub cursor: usize,
-}
-
-impl TextInput {
-    pub fn new(value: &str) -> Self {
-        TextInput {
-            value: value.to_string(),
-            cursor: value.chars().count(),
-        }
-    }
-
-    fn byte_at(&self, char_idx: usize) -> usize {
-        self.value
-            .char_indices()
-            .nth(char_idx)
-            .map(|(i, _)| i)
-            .unwrap_or(self.value.len())
-    }
-
-    /// Edits the text; returns whether the key was a text-editing key and
-    /// whether the value changed.
-    pub fn handle_key(&mut self, key: &KeyEvent) -> (bool, bool) {
-        let len = self.value.chars().count();
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('u') if ctrl => {
-                let changed = !self.value.is_empty();
-                self.value.clear();
-                self.cursor = 0;
-                (true, changed)
-            }
-            KeyCode::Char('a') if ctrl => {
-                self.cursor = 0;
-                (true, false)
-            }
-            KeyCode::Char('e') if ctrl => {
-                self.cursor = len;
-                (true, false)
-            }
-            KeyCode::Char(c) if !ctrl && !c.is_control() => {
-                let at = self.byte_at(self.cursor);
-                self.value.insert(at, c);
-                self.cursor += 1;
-                (true, true)
-            }
-            KeyCode::Backspace if self.cursor > 0 => {
-                let at = self.byte_at(self.cursor - 1);
-                self.value.remove(at);
-                self.cursor -= 1;
-                (true, true)
-            }
-            KeyCode::Delete if self.cursor < len => {
-                let at = self.byte_at(self.cursor);
-                self.value.remove(at);
-                (true, true)
-            }
-            KeyCode::Backspace | KeyCode::Delete => (true, false),
-            KeyCode::Left => {
-                self.cursor = self.cursor.saturating_sub(1);
-                (true, false)
-            }
-            KeyCode::Right => {
-                self.cursor = (self.cursor + 1).min(len);
-                (true, false)
-            }
-            KeyCode::Home => {
-                self.cursor = 0;
-                (true, false)
-            }
-            KeyCode::End => {
-                self.cursor = len;
-                (true, false)
-            }
-            _ => (false, false),
-        }
-    }
-
-    /// Inserts pasted text (control characters dropped).
-    pub fn paste(&mut self, text: &str) {
-        for c in text.chars().filter(|c| !c.is_control()) {
-            let at = self.byte_at(self.cursor);
-            self.value.insert(at, c);
-            self.cursor += 1;
-        }
-    }
-}
+use crate::tui::access::CreateChoices;
+use crate::tui::keymap::{Action, Context, Keymap};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::dialog;
+pub use crate::tui::widgets::field::TextInput;
+use crate::tui::widgets::field::{self, Value, hint_lines};
+use crate::tui::widgets::text::ellipsize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Field {
@@ -535,9 +455,166 @@ impl ConnectionForm {
     }
 }
 
+/// After an edit conflict: the user's values beside the version now
+/// stored, the differing ones marked, and the two ways on.
+fn conflict_lines(
+    t: &Theme,
+    keymap: &Keymap,
+    form: &ConnectionForm,
+    theirs: &Connection,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("  {:<11}", ""), t.label),
+        Span::styled(format!("{:<30}", "Yours"), t.title),
+        Span::styled(format!("Stored now (version {})", theirs.version), t.title),
+    ])];
+    for ((name, yours), (_, stored)) in form
+        .values()
+        .into_iter()
+        .zip(ConnectionForm::values_of(theirs))
+    {
+        let differs = yours != stored;
+        lines.push(Line::from(vec![
+            Span::styled(if differs { "≠ " } else { "  " }, t.warning),
+            Span::styled(format!("{name:<11}"), t.label),
+            Span::raw(format!("{:<30}", ellipsize(&yours, 29))),
+            Span::styled(
+                ellipsize(&stored, 40),
+                if differs { t.warning } else { Style::new() },
+            ),
+        ]));
+    }
+    let key = |a| first_key(keymap, Context::Form, a);
+    lines.push(Line::from(vec![
+        Span::styled(key(Action::Overwrite), t.key),
+        Span::raw(format!(" save yours over version {}   ", theirs.version)),
+        Span::styled(key(Action::Refresh), t.key),
+        Span::raw(" take the stored version (yours are dropped)"),
+    ]));
+    lines
+}
+
+/// Draws the form: the conflict first when there is one, each field with
+/// its error under it, what the focused field takes, and the keys.
+pub fn render(form: &ConnectionForm, t: &Theme, keymap: &Keymap, area: Rect, buf: &mut Buffer) {
+    let title = if form.is_create() {
+        "New connection"
+    } else {
+        "Edit connection"
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(e) = &form.general_error {
+        lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error)));
+        lines.push(Line::from(""));
+    }
+    if let Some(theirs) = &form.conflict {
+        lines.extend(conflict_lines(t, keymap, form, theirs));
+        lines.push(Line::from(""));
+    }
+    // Inside the dialog's border and padding.
+    let room = 92u16.min(area.width).saturating_sub(4) as usize;
+    let line =
+        |f: Field, name: &str, value: Value| field::line(t, name, 11, form.focus == f, value);
+    let error_line = |f: Field| {
+        form.errors
+            .get(&f)
+            .map(|e| field::error_lines(t, e, 13, room))
+            .unwrap_or_default()
+    };
+    lines.push(line(Field::Label, "Label", Value::Input(&form.label)));
+    lines.extend(error_line(Field::Label));
+    if form.is_create() {
+        let mut l = line(Field::Code, "Code", Value::Input(&form.code));
+        if !form.code_edited {
+            l.spans.push(Span::styled("  (from the label)", t.dim));
+        }
+        lines.push(l);
+        lines.extend(error_line(Field::Code));
+    } else {
+        lines.push(line(
+            Field::Code,
+            "Code",
+            Value::Fixed(form.code.value.clone(), "(never changes)"),
+        ));
+    }
+    let flow = crate::model::FlowType::VARIANTS
+        .iter()
+        .map(|f| {
+            if *f == form.flow_type {
+                format!("[{}]", f.as_str())
+            } else {
+                format!(" {} ", f.as_str())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    lines.push(line(Field::FlowType, "Flow type", Value::Choice(flow)));
+    lines.extend(error_line(Field::FlowType));
+    let mut visual = line(
+        Field::Visual,
+        "Visual",
+        Value::Choice(format!("◀ {} ▶", form.visual_display())),
+    );
+    if form.is_file_choice() {
+        visual.spans.push(Span::raw(" "));
+        visual.spans.extend(field::input_spans(
+            t,
+            &form.visual_path,
+            form.focus == Field::Visual,
+        ));
+    }
+    lines.push(visual);
+    lines.extend(error_line(Field::Visual));
+    if form.fields().contains(&Field::Integration) {
+        let (name, note) = match form.integration() {
+            Some((code, name)) => (
+                format!("{name} ({code})"),
+                "registered with it at once; its users get access (R13)",
+            ),
+            None => (
+                "none".to_string(),
+                "registered with no integration; the owner and admins see it",
+            ),
+        };
+        let mut l = line(
+            Field::Integration,
+            "Integration",
+            Value::Choice(format!(" ◀ {name} ▶")),
+        );
+        l.spans.push(Span::styled(format!("  {note}"), t.dim));
+        lines.push(l);
+        lines.extend(error_line(Field::Integration));
+    }
+    lines.push(Line::from(""));
+    let help = match form.focus {
+        Field::Integration => "←/→ or Space choose",
+        Field::FlowType | Field::Visual
+            if !form.is_file_choice() || form.focus == Field::FlowType =>
+        {
+            "←/→ or Space choose"
+        }
+        Field::Visual => "type an absolute path to a .png or .jpg; ← at the start goes back",
+        _ => "type to edit",
+    };
+    lines.push(Line::from(Span::styled(help, t.dim)));
+    if form.submitting {
+        lines.push(Line::from(Span::styled("saving…", t.dim)));
+    } else {
+        lines.extend(hint_lines(t, keymap, Context::Form, room));
+    }
+    dialog::render(t, title, lines, 92, area, buf);
+}
+
+/// The first of the keys bound to `action` ("Ctrl-O" of "Ctrl-O/F2").
+fn first_key(keymap: &Keymap, context: Context, action: Action) -> String {
+    let keys = keymap.keys_of(context, action);
+    keys.split('/').next().unwrap_or_default().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::crossterm::event::KeyModifiers;
 
     fn type_str(form: &mut ConnectionForm, s: &str) {
         for c in s.chars() {
