@@ -2371,7 +2371,10 @@ async fn r19_r13_a_member_registers_and_creates_only_where_they_manage() {
     let Some(Modal::Replace(picker)) = h.app.modals.last() else {
         panic!("the picker opens: {}", h.status());
     };
-    assert_eq!(picker.scope, switchboard::tui::replace::Scope::Flow);
+    assert_eq!(
+        picker.scope,
+        switchboard::tui::dialogs::replace::Scope::Flow
+    );
     assert_eq!(picker.flows().len(), 1);
     assert_eq!(picker.flows()[0].flow, "translate_descriptions");
 }
@@ -2494,8 +2497,8 @@ fn integration_of(h: &Harness, code: &str) -> switchboard::model::Integration {
 }
 
 /// The open flow editor.
-fn editor(h: &Harness) -> &switchboard::tui::flows::FlowEditor {
-    use switchboard::tui::flows::FlowModal;
+fn editor(h: &Harness) -> &switchboard::tui::dialogs::flow_editor::FlowEditor {
+    use switchboard::tui::dialogs::flow_editor::FlowModal;
     h.app
         .modals
         .iter()
@@ -2511,7 +2514,7 @@ fn editor(h: &Harness) -> &switchboard::tui::flows::FlowEditor {
 }
 
 fn editor_open(h: &Harness) -> bool {
-    use switchboard::tui::flows::FlowModal;
+    use switchboard::tui::dialogs::flow_editor::FlowModal;
     h.app
         .modals
         .iter()

@@ -17,19 +17,19 @@ use super::data::Data;
 use super::dialogs::choice::{Choice, ChoiceOutcome};
 use super::dialogs::confirm::{Confirm, ConfirmOutcome};
 use super::dialogs::connection_form::ConnectionForm;
+use super::dialogs::flow_editor::FlowModal;
 use super::dialogs::help::{self, Help, HelpOutcome};
 pub use super::dialogs::login::LoginForm;
 use super::dialogs::login::LoginOutcome;
+use super::dialogs::replace::{self, InUse, ReplacePicker};
+pub use super::dialogs::set_form::SetForm;
+pub use super::dialogs::set_picker::SetPicker;
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
 use super::filter::FuzzyFilter;
-use super::flows::FlowModal;
 use super::keymap::{Action, Context, Keymap};
-use super::replace::{self, InUse, ReplacePicker};
 use super::tabs::credentials::{self, CredField, CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::tabs::monitor::MonitorTab;
-use super::tabs::permissions::{
-    Catalog, CatalogChange, PermissionsTab, SetForm, SetKind, SetPicker,
-};
+use super::tabs::permissions::{Catalog, CatalogChange, PermissionsTab, SetKind};
 use super::tabs::register::{self, RegFocus, RegisterTab, RegistrationChanges, UsageIndex};
 use super::theme::Theme;
 use super::visual::Visuals;

@@ -532,7 +532,7 @@ fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
 fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
     if let Some(Modal::Replace(picker)) = app.modals.get_mut(index) {
         // The picker keeps its scroll offset and page size.
-        super::replace::render_picker(picker, &app.theme, &app.keymap, area, buf);
+        super::dialogs::replace::render_picker(picker, &app.theme, &app.keymap, area, buf);
         return;
     }
     let app = &*app;
@@ -553,10 +553,10 @@ fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
         }
         Modal::Confirm(confirm) => confirm.render(&app.theme, &app.keymap, area, buf),
         Modal::ShownOnce(shown) => shown.render(&app.theme, &app.keymap, area, buf),
-        Modal::Picker(p) => super::tabs::permissions::render_picker(app, p, area, buf),
-        Modal::SetForm(f) => super::tabs::permissions::render_form(app, f, area, buf),
+        Modal::Picker(p) => p.render(&app.theme, &app.keymap, area, buf),
+        Modal::SetForm(f) => f.render(&app.theme, &app.keymap, area, buf),
         Modal::Help(help) => help.render(&app.theme, &app.keymap, area, buf),
         Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
-        Modal::Flow(m) => super::flows::render_modal(app, m, area, buf),
+        Modal::Flow(m) => super::dialogs::flow_editor::render_modal(app, m, area, buf),
     }
 }

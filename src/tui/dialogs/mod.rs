@@ -3,6 +3,10 @@
 pub mod choice;
 pub mod confirm;
 pub mod connection_form;
+pub mod flow_editor;
 pub mod help;
 pub mod login;
+pub mod replace;
+pub mod set_form;
+pub mod set_picker;
 pub mod shown_once;

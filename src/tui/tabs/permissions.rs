@@ -19,24 +19,20 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Clear, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, Tabs, Widget, Wrap,
-};
+use ratatui::widgets::{Paragraph, Row, StatefulWidget, Table, Tabs, Widget, Wrap};
 
 use crate::client::{Client, ClientError};
-use crate::domain;
 use crate::model::{
     Category, CategoryGrant, CategoryLevel, Connection, DEFAULT_GROUP, DEFAULT_ROLE, Group,
     GroupPatch, NewGroup, NewRole, Permission, Role, RolePatch,
 };
 use crate::tui::app::{App, Command, Modal, StatusKind, Tab, Then};
 use crate::tui::dialogs::confirm::Confirm;
-use crate::tui::flows::modal_frame;
+use crate::tui::dialogs::set_form::{SetForm, SetFormOutcome};
+use crate::tui::dialogs::set_picker::{PickerOutcome, SetPicker};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::tabs::credentials::{list_width, side_list};
-use crate::tui::view::{centered, key_of, pane, wrap_words};
-use crate::tui::widgets::field::TextInput;
-use crate::tui::widgets::field::{self, Value, hint_lines};
+use crate::tui::view::{key_of, pane, wrap_words};
 use crate::tui::widgets::scroll::table_state;
 
 /// Which pane takes the arrow keys, left to right.
@@ -479,182 +475,6 @@ pub fn group_summary(g: &Group) -> String {
         (v, 0) => format!("view on {} (and below)", n(v)),
         (0, e) => format!("edit on {} (and below)", n(e)),
         (v, e) => format!("view on {}, edit on {} (and below)", n(v), n(e)),
-    }
-}
-
-/// Picking a connection's role or group.
-#[derive(Debug, Clone)]
-pub struct SetPicker {
-    pub kind: SetKind,
-    pub code: String,
-    pub label: String,
-    pub version: u64,
-    pub current: String,
-    /// (code, label, what it grants).
-    pub choices: Vec<(String, String, String)>,
-    pub selected: usize,
-}
-
-/// What the set form is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetFormMode {
-    New,
-    Rename { code: String, version: u64 },
-}
-
-/// The label and code of a new role or group (the code fills in from the
-/// label until edited, as for connections, R1), or a new label.
-#[derive(Debug, Clone)]
-pub struct SetForm {
-    pub kind: SetKind,
-    pub mode: SetFormMode,
-    pub label: TextInput,
-    pub code: TextInput,
-    pub code_edited: bool,
-    pub on_code: bool,
-    pub label_error: Option<String>,
-    pub code_error: Option<String>,
-    pub submitting: bool,
-    /// A new role starts with these (the default role's).
-    pub permissions: Vec<Permission>,
-}
-
-impl SetForm {
-    fn new_set(kind: SetKind, permissions: Vec<Permission>) -> Self {
-        SetForm {
-            kind,
-            mode: SetFormMode::New,
-            label: TextInput::default(),
-            code: TextInput::default(),
-            code_edited: false,
-            on_code: false,
-            label_error: None,
-            code_error: None,
-            submitting: false,
-            permissions,
-        }
-    }
-
-    fn rename(kind: SetKind, code: &str, label: &str, version: u64) -> Self {
-        SetForm {
-            kind,
-            mode: SetFormMode::Rename {
-                code: code.to_string(),
-                version,
-            },
-            label: TextInput::new(label),
-            code: TextInput::new(code),
-            code_edited: true,
-            on_code: false,
-            label_error: None,
-            code_error: None,
-            submitting: false,
-            permissions: Vec::new(),
-        }
-    }
-
-    pub fn is_new(&self) -> bool {
-        self.mode == SetFormMode::New
-    }
-
-    fn label_changed(&mut self) {
-        self.label_error = None;
-        if !self.code_edited && self.is_new() {
-            self.code = TextInput::new(&domain::slug_from_label(&self.label.value));
-            self.code_error = None;
-        }
-    }
-
-    pub fn paste(&mut self, text: &str) {
-        let text = text.replace(['\n', '\r'], "");
-        if self.on_code && self.is_new() {
-            self.code.paste(&text);
-            self.code_edited = true;
-            self.code_error = None;
-        } else {
-            self.label.paste(&text);
-            self.label_changed();
-        }
-    }
-
-    fn handle_key(&mut self, key: &KeyEvent) {
-        if self.on_code && self.is_new() {
-            let (_, changed) = self.code.handle_key(key);
-            if changed {
-                self.code_edited = true;
-                self.code_error = None;
-            }
-        } else {
-            let (_, changed) = self.label.handle_key(key);
-            if changed {
-                self.label_changed();
-            }
-        }
-    }
-
-    /// Checks label and code as the server will; the change to send.
-    fn change(&mut self) -> Option<CatalogChange> {
-        self.label_error = None;
-        self.code_error = None;
-        let label = match domain::catalog::validate_name(&self.label.value, "label") {
-            Ok(l) => Some(l),
-            Err(e) => {
-                self.label_error = Some(e.message);
-                None
-            }
-        };
-        let code = self.code.value.trim().to_string();
-        if self.is_new()
-            && let Err(e) = domain::catalog::validate_set_code(&code)
-        {
-            self.code_error = Some(e.message);
-        }
-        if self.label_error.is_some() {
-            self.on_code = false;
-        } else if self.code_error.is_some() {
-            self.on_code = true;
-        }
-        let label = label.filter(|_| self.code_error.is_none())?;
-        Some(match (&self.mode, self.kind) {
-            (SetFormMode::New, SetKind::Roles) => CatalogChange::CreateRole(NewRole {
-                code,
-                label,
-                permissions: self.permissions.clone(),
-            }),
-            (SetFormMode::New, SetKind::Groups) => CatalogChange::CreateGroup(NewGroup {
-                code,
-                label,
-                permissions: Vec::new(),
-            }),
-            (SetFormMode::Rename { code, version }, SetKind::Roles) => CatalogChange::UpdateRole(
-                code.clone(),
-                RolePatch {
-                    label: Some(label),
-                    permissions: None,
-                    version: Some(*version),
-                },
-            ),
-            (SetFormMode::Rename { code, version }, SetKind::Groups) => CatalogChange::UpdateGroup(
-                code.clone(),
-                GroupPatch {
-                    label: Some(label),
-                    permissions: None,
-                    version: Some(*version),
-                },
-            ),
-        })
-    }
-
-    /// Shows a refusal of the server beside its field.
-    fn show_error(&mut self, field: Option<&str>, message: String) {
-        self.submitting = false;
-        if field == Some("code") && self.is_new() {
-            self.code_error = Some(message);
-            self.on_code = true;
-        } else {
-            self.label_error = Some(message);
-            self.on_code = false;
-        }
     }
 }
 
@@ -1279,51 +1099,19 @@ impl App {
         let Some(Modal::Picker(picker)) = self.modals.last_mut() else {
             return Vec::new();
         };
-        let n = picker.choices.len();
-        match action {
-            Some(Action::Up) => picker.selected = picker.selected.saturating_sub(1),
-            Some(Action::Down) => picker.selected = (picker.selected + 1).min(n.saturating_sub(1)),
-            Some(Action::Cancel) => {
-                let what = picker.kind.one();
+        match picker.on_action(action) {
+            PickerOutcome::Stay => Vec::new(),
+            PickerOutcome::Close(status) => {
                 self.modals.pop();
-                self.set_status(StatusKind::Info, format!("The {what} stays as it was"));
+                self.set_status(StatusKind::Info, status);
+                Vec::new()
             }
-            Some(Action::Apply) => {
-                let Some((to, to_label, _)) = picker.choices.get(picker.selected).cloned() else {
-                    return Vec::new();
-                };
-                let (code, label, kind, version) = (
-                    picker.code.clone(),
-                    picker.label.clone(),
-                    picker.kind,
-                    picker.version,
-                );
-                let unchanged = to == picker.current;
+            PickerOutcome::Pick { status, command } => {
                 self.modals.pop();
-                if unchanged {
-                    self.set_status(
-                        StatusKind::Info,
-                        format!(
-                            "Nothing changed: {label} already has the {} {to_label}",
-                            kind.one()
-                        ),
-                    );
-                    return Vec::new();
-                }
-                self.set_status(
-                    StatusKind::Info,
-                    format!("Giving {label} the {} {to_label}…", kind.one()),
-                );
-                return vec![Command::SetPermissions {
-                    code,
-                    kind,
-                    to,
-                    version,
-                }];
+                self.set_status(StatusKind::Info, status);
+                vec![command]
             }
-            _ => {}
         }
-        Vec::new()
     }
 
     pub(crate) fn on_set_form_key(
@@ -1334,30 +1122,14 @@ impl App {
         let Some(Modal::SetForm(form)) = self.modals.last_mut() else {
             return Vec::new();
         };
-        if form.submitting {
-            if action == Some(Action::Cancel) {
+        match form.on_key(action, key) {
+            SetFormOutcome::Stay => Vec::new(),
+            SetFormOutcome::Cancel => {
                 self.modals.pop();
+                Vec::new()
             }
-            return Vec::new();
+            SetFormOutcome::Save(change) => vec![Command::ChangeCatalog(change)],
         }
-        match action {
-            Some(Action::NextField | Action::PrevField) => {
-                if form.is_new() {
-                    form.on_code = !form.on_code;
-                }
-            }
-            Some(Action::Cancel) => {
-                self.modals.pop();
-            }
-            Some(Action::Save) => {
-                if let Some(change) = form.change() {
-                    form.submitting = true;
-                    return vec![Command::ChangeCatalog(change)];
-                }
-            }
-            _ => form.handle_key(key),
-        }
-        Vec::new()
     }
 }
 
@@ -1882,137 +1654,6 @@ pub fn footer_hints(app: &App) -> Vec<(String, &'static str, Action)> {
             (keys, hint, action)
         })
         .collect()
-}
-
-/// The role or group picker.
-pub fn render_picker(app: &App, p: &SetPicker, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let width = 96u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
-    let mut head: Vec<Line> = wrap_words(
-        &format!(
-            "Choose the {} of {} ({}). It takes effect on its next Web API request.",
-            p.kind.one(),
-            p.label,
-            p.code
-        ),
-        room,
-    )
-    .into_iter()
-    .map(Line::from)
-    .collect();
-    head.push(Line::from(""));
-    let items: Vec<ListItem> = p
-        .choices
-        .iter()
-        .map(|(code, label, grants)| {
-            let mut spans = vec![Span::styled(label.clone(), t.title)];
-            if label != code {
-                spans.push(Span::styled(format!(" ({code})"), t.dim));
-            }
-            if *code == p.current {
-                spans.push(Span::raw(" (current)"));
-            }
-            spans.push(Span::raw(format!(" · {grants}")));
-            ListItem::new(Line::from(spans))
-        })
-        .collect();
-    let hints = hint_lines(&app.theme, &app.keymap, Context::Picker, room);
-    let list_height = (items.len() as u16).max(1);
-    let height = head.len() as u16 + list_height + 1 + hints.len() as u16 + 2;
-    let rect = centered(area, width, height);
-    Clear.render(rect, buf);
-    let block = modal_frame(
-        t,
-        format!(" {} of {} ", p.kind.title().trim_end_matches('s'), p.label),
-    );
-    let inner = block.inner(rect);
-    block.render(rect, buf);
-    let [head_area, list_area, _, hints_area] = Layout::vertical([
-        Constraint::Length(head.len() as u16),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(hints.len() as u16),
-    ])
-    .areas(inner);
-    Paragraph::new(head).render(head_area, buf);
-    let mut state = ListState::default().with_selected(Some(p.selected));
-    StatefulWidget::render(
-        List::new(items)
-            .highlight_symbol("▶ ")
-            .highlight_style(t.selected),
-        list_area,
-        buf,
-        &mut state,
-    );
-    Paragraph::new(hints).render(hints_area, buf);
-}
-
-/// The new-role, new-group and rename form.
-pub fn render_form(app: &App, form: &SetForm, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
-    let width = 80u16.min(area.width);
-    let room = width.saturating_sub(4).max(8) as usize;
-    let one = form.kind.one();
-    let title = if form.is_new() {
-        format!(" New {one} ")
-    } else {
-        format!(" Rename {one} ")
-    };
-    let error = |e: &Option<String>| -> Vec<Line<'static>> {
-        e.iter()
-            .flat_map(|e| field::error_lines(t, e, 9, room))
-            .collect()
-    };
-    let mut lines = vec![field::line(
-        t,
-        "Label",
-        7,
-        !form.on_code,
-        Value::Input(&form.label),
-    )];
-    lines.extend(error(&form.label_error));
-    let mut code = if form.is_new() {
-        field::line(t, "Code", 7, form.on_code, Value::Input(&form.code))
-    } else {
-        field::line(
-            t,
-            "Code",
-            7,
-            false,
-            Value::Fixed(form.code.value.clone(), "(never changes)"),
-        )
-    };
-    if form.is_new() && !form.code_edited {
-        code.spans.push(Span::styled("  (from the label)", t.dim));
-    }
-    lines.push(code);
-    lines.extend(error(&form.code_error));
-    lines.push(Line::from(""));
-    if form.is_new() {
-        let note = match form.kind {
-            SetKind::Roles => format!(
-                "It starts with what {DEFAULT_ROLE} grants ({}); Space in the permissions pane changes that.",
-                permissions_summary(&form.permissions)
-            ),
-            SetKind::Groups => "A new group grants nothing: its connections list no products until Space gives it view or edit on categories.".to_string(),
-        };
-        lines.extend(
-            wrap_words(&note, room)
-                .into_iter()
-                .map(|l| Line::from(Span::styled(l, t.dim))),
-        );
-    }
-    if form.submitting {
-        lines.push(Line::from(Span::styled("saving…", t.dim)));
-    } else {
-        lines.extend(hint_lines(&app.theme, &app.keymap, Context::Form, room));
-    }
-    let rect = centered(area, width, lines.len() as u16 + 2);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .block(modal_frame(t, title))
-        .render(rect, buf);
 }
 
 /// `d` on a role or group: who uses it, and what the server will say.

@@ -9,6 +9,8 @@
 //! the integrations it is registered with and the flow steps that use it,
 //! built once per load.
 
+pub mod flows;
+
 use std::collections::{BTreeMap, HashMap};
 
 use ratatui::buffer::Buffer;
@@ -148,7 +150,7 @@ pub struct RegisterTab {
     pub flow_area: Rect,
     pub flow_rows: Vec<(u16, String)>,
     /// The R14 reminder of the last flow save, until dismissed.
-    pub reminder: Option<crate::tui::flows::FlowReminder>,
+    pub reminder: Option<flows::FlowReminder>,
 }
 
 impl Default for RegisterTab {
@@ -318,10 +320,10 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
         .selected
         .min(app.data.integrations.len().saturating_sub(1));
     // The R14 reminder of a flow save stays on top until dismissed.
-    let reminder = crate::tui::flows::reminder_height(app, area.width).min(area.height / 2);
+    let reminder = flows::reminder_height(app, area.width).min(area.height / 2);
     let [reminder_area, area] =
         Layout::vertical([Constraint::Length(reminder), Constraint::Min(0)]).areas(area);
-    crate::tui::flows::render_reminder(app, reminder_area, buf);
+    flows::render_reminder(app, reminder_area, buf);
     let left_width = (area.width * 3 / 10).clamp(20, 40);
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(area);
@@ -331,7 +333,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     let [connections_area, used_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(used_height)]).areas(right);
     render_integrations(app, integrations_area, buf);
-    crate::tui::flows::render_pane(app, flows_area, buf);
+    flows::render_pane(app, flows_area, buf);
     render_connections(app, connections_area, buf);
     render_used_by(app, used_area, buf);
 }

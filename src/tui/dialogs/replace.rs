@@ -14,16 +14,16 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget};
 
-use super::access::join_names;
-use super::app::{App, Then};
-use super::dialogs::confirm::{Confirm, Part};
-use super::filter::FuzzyFilter;
-use super::keymap::{Action, Context, Keymap};
-use super::tabs::register::is_registered;
-use super::theme::Theme;
-use super::view::{centered, highlighted};
-use super::widgets::field::TextInput;
 use crate::model::{Connection, Integration, IntegrationKind, StepKind};
+use crate::tui::access::join_names;
+use crate::tui::app::{App, Then};
+use crate::tui::dialogs::confirm::{Confirm, Part};
+use crate::tui::filter::FuzzyFilter;
+use crate::tui::keymap::{Action, Context, Keymap};
+use crate::tui::tabs::register::is_registered;
+use crate::tui::theme::Theme;
+use crate::tui::view::{centered, highlighted};
+use crate::tui::widgets::field::TextInput;
 
 /// One step that uses the connection being replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -630,7 +630,7 @@ pub fn render_picker(
         return;
     }
     let height = rows_area.height as usize;
-    p.offset = super::widgets::scroll::fit_offset(p.offset, p.selected, p.shown(), height);
+    p.offset = crate::tui::widgets::scroll::fit_offset(p.offset, p.selected, p.shown(), height);
     let end = (p.offset + height).min(p.shown());
     for (line, pos) in (p.offset..end).enumerate() {
         let idx = p.filter.visible()[pos];
