@@ -7,6 +7,11 @@
 //! Also the dialog that answers `d` on a connection in use (R8): what uses
 //! it, and the way out (replace it first).
 
+use crate::client::ClientError;
+use crate::model::Replaced;
+use crate::tui::app::Command;
+use crate::tui::app::Modal;
+use crate::tui::app::StatusKind;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -793,4 +798,148 @@ pub fn confirm_in_use(t: &Theme, replace_key: &str, in_use: InUse) -> Confirm<Th
         ])
         .answers("replace it now", "close")
         .declined("Nothing deleted")
+}
+
+impl App {
+    /// `r` (R16a): the replace picker, or why there is nothing to replace.
+    pub(crate) fn open_replace(&mut self, code: &str) {
+        let Some(c) = self.data.connections.iter().find(|c| c.code == code) else {
+            self.set_status(StatusKind::Info, "No connection selected");
+            return;
+        };
+        let (label, in_use) = (c.label.clone(), c.in_use);
+        let steps = step_refs(self, code);
+        if steps.is_empty() {
+            let text = if in_use {
+                format!("{label} is used only by flows you don't see: nothing here to replace")
+            } else {
+                let delete = crate::tui::view::key_of(self, Context::List, Action::Delete);
+                format!("{label} is not used by any flow: nothing to replace ({delete} deletes it)")
+            };
+            self.set_status(StatusKind::Info, text);
+            return;
+        }
+        if !steps.iter().any(|s| s.changeable) {
+            let mut places: Vec<String> = steps.iter().map(|s| s.place()).collect();
+            places.dedup();
+            self.set_status(
+                StatusKind::Error,
+                format!(
+                    "You can't replace {label}: the flows that use it are in {}, which you don't manage (R19)",
+                    crate::tui::access::join_names(&places)
+                ),
+            );
+            return;
+        }
+        let picker = ReplacePicker::new(code, &label, steps, &self.data.connections);
+        self.modals.push(Modal::Replace(Box::new(picker)));
+    }
+    pub(crate) fn on_replace_key(
+        &mut self,
+        action: Option<Action>,
+        key: &KeyEvent,
+    ) -> Vec<Command> {
+        let Some(Modal::Replace(picker)) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        match action {
+            Some(Action::Up) => picker.move_by(-1),
+            Some(Action::Down) => picker.move_by(1),
+            Some(Action::PageUp) => picker.move_by(-picker.page()),
+            Some(Action::PageDown) => picker.move_by(picker.page()),
+            Some(Action::NextScope) => picker.cycle_scope(true),
+            Some(Action::PrevScope) => picker.cycle_scope(false),
+            Some(Action::PrevChoice | Action::NextChoice) => {
+                if !picker.cycle_choice(action == Some(Action::NextChoice)) {
+                    let scope = self.keymap.keys_of(Context::Replace, Action::NextScope);
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Everywhere has nothing to choose: {scope} picks one flow or one step"
+                        ),
+                    );
+                }
+            }
+            Some(Action::Cancel) => {
+                self.modals.pop();
+                self.set_status(StatusKind::Info, "Nothing replaced");
+            }
+            Some(Action::Apply) => match picker.plan(&self.data.integrations) {
+                Some(plan) => {
+                    let confirm = confirm_replace(&self.theme, plan);
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
+                }
+                None => {
+                    let text = if picker.shown() == 0 {
+                        "No connection chosen: type less, or Backspace, to see some".to_string()
+                    } else {
+                        "Nothing in this scope to replace".to_string()
+                    };
+                    self.set_status(StatusKind::Info, text);
+                }
+            },
+            _ => {
+                picker.type_key(key);
+            }
+        }
+        Vec::new()
+    }
+    pub(crate) fn on_replaced(
+        &mut self,
+        code: String,
+        with: String,
+        result: Result<Replaced, ClientError>,
+    ) -> Vec<Command> {
+        let label = self.label_of(&code);
+        let with_label = self.label_of(&with);
+        match result {
+            Ok(done) => {
+                let names: Vec<String> = done
+                    .registered_with
+                    .iter()
+                    .map(|i| {
+                        self.data
+                            .integrations
+                            .iter()
+                            .find(|x| &x.code == i)
+                            .map_or_else(|| i.clone(), |x| x.name.clone())
+                    })
+                    .collect();
+                let mut text = format!(
+                    "Replaced {label} by {with_label} in {} of {}",
+                    count(done.steps as usize, "step", "steps"),
+                    count(done.flows.len(), "flow", "flows")
+                );
+                if names.is_empty() {
+                    text.push_str("; no registration needed");
+                } else {
+                    text.push_str(&format!(
+                        "; registered {with_label} with {} (R14)",
+                        crate::tui::access::join_names(&names)
+                    ));
+                }
+                if self.data.usage.counts(&code).1 as u64 <= done.steps {
+                    let delete = crate::tui::view::key_of(self, Context::List, Action::Delete);
+                    text.push_str(&format!(
+                        "; {label} is no longer used ({delete} deletes it)"
+                    ));
+                }
+                self.set_status(StatusKind::Success, text);
+                self.select_after_load = Some(code);
+                vec![Command::Load]
+            }
+            Err(e) => {
+                self.set_status(
+                    StatusKind::Error,
+                    format!("Could not replace {label} by {with_label}: {e}"),
+                );
+                let mut commands = self.backend_error(&e);
+                // Someone else changed the flows: show what is true now.
+                if matches!(e.status(), Some(404 | 409)) {
+                    commands.push(Command::Load);
+                }
+                commands
+            }
+        }
+    }
 }

@@ -3,6 +3,11 @@
 //! offers to copy the value shown once and all the credentials; closing it
 //! drops (and zeroizes) what it held.
 
+use crate::tui::app::App;
+use crate::tui::app::Command;
+use crate::tui::app::Modal;
+use crate::tui::app::RevealPurpose;
+use crate::tui::tabs::credentials;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -138,5 +143,47 @@ impl ShownOnce {
             spans.push(Span::raw(format!(" {hint}   ")));
         }
         Line::from(spans)
+    }
+}
+
+impl App {
+    pub(crate) fn on_secret_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(Modal::ShownOnce(shown)) = self.modals.last() else {
+            return Vec::new();
+        };
+        match action {
+            Some(Action::Close) => {
+                // Dropping the modal zeroizes the secrets it held.
+                self.modals.pop();
+                Vec::new()
+            }
+            Some(Action::Copy) => {
+                let Some((what, text)) = shown.copied_by_copy() else {
+                    return Vec::new();
+                };
+                let text = text.clone();
+                let outcome = self.clipboard.copy_secret(&text);
+                self.after_copy(outcome, what, Some(text))
+            }
+            Some(Action::CopyAll) => match &shown.secret {
+                Some(secret) => {
+                    let text = credentials::env_lines(
+                        &shown.client_id,
+                        secret,
+                        &shown.username,
+                        shown.password.as_ref(),
+                        &self.client.token_url(),
+                    );
+                    let outcome = self.clipboard.copy_secret(&text);
+                    self.after_copy(outcome, "all credentials", Some(text))
+                }
+                // After a regenerate the secret is not at hand: ask for it.
+                None => vec![Command::RevealSecret {
+                    code: shown.code.clone(),
+                    purpose: RevealPurpose::CopyAllWithPassword,
+                }],
+            },
+            _ => Vec::new(),
+        }
     }
 }

@@ -2,11 +2,24 @@
 //! the selected one's details (every field, registrations and used-by,
 //! access, advice, audit trail). Its keys are in `app.rs` (`on_list_key`).
 
+use crate::client::ClientError;
+use crate::model::CreatedConnection;
+use crate::tui::app::Command;
+use crate::tui::app::Modal;
+use crate::tui::app::StatusKind;
+use crate::tui::app::Tab;
+use crate::tui::dialogs::connection_form::ConnectionForm;
+use crate::tui::dialogs::replace;
+use crate::tui::dialogs::replace::InUse;
+use crate::tui::dialogs::shown_once::Shown;
+use crate::tui::dialogs::shown_once::ShownOnce;
+use crate::tui::tabs::credentials::Focus;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Row, Table, Widget, Wrap};
+use secrecy::SecretString;
 
 use crate::model::{AuditRecord, Connection};
 use crate::tui::app::{App, Then};
@@ -617,4 +630,217 @@ fn audit_lines(t: &Theme, r: &AuditRecord, width: u16) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+impl App {
+    pub(crate) fn on_list_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        match action {
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown => self.move_in_list(action),
+            Action::ClearFilter => {
+                if self.filter.narrows() {
+                    self.clear_one_filter()
+                } else {
+                    self.status = None;
+                    Vec::new()
+                }
+            }
+            Action::StaleOnly => {
+                let on = !self.filter.stale_only();
+                let keep = self.selected_connection().map(|c| c.code.clone());
+                self.filter.set_stale_only(on);
+                self.after_filter_changed(keep);
+                let n = self.filter.stale_count();
+                let key = crate::tui::view::key_of(self, Context::List, Action::StaleOnly);
+                self.set_status(
+                    StatusKind::Info,
+                    if !on {
+                        "Showing every connection".to_string()
+                    } else if n == 0 {
+                        format!("No stale connection: each is used by a flow or had Web API activity in the last 30 days ({key} shows all)")
+                    } else {
+                        format!(
+                            "Showing the {} used by no flow and without Web API activity for 30 days ({key} shows all)",
+                            replace::count(n, "stale connection", "stale connections")
+                        )
+                    },
+                );
+                self.selection_changed()
+            }
+            Action::New => {
+                match (self.data.quota, self.create_choices()) {
+                    (Some(q), _) if q.reached => self.set_status(
+                        StatusKind::Error,
+                        format!(
+                            "The connection limit is reached ({} of {}): delete a connection or raise the limit with `switchboard quota set N`",
+                            q.count, q.max_connections
+                        ),
+                    ),
+                    (_, None) => self.set_status(StatusKind::Error, self.create_refusal()),
+                    (_, Some(choices)) => self
+                        .modals
+                        .push(Modal::Form(Box::new(ConnectionForm::create_in(choices)))),
+                }
+                Vec::new()
+            }
+            Action::Edit => {
+                let Some(c) = self.selected_connection() else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
+                };
+                if let Some(why) = self.act_refusal(&c.code, &c.label, "edit") {
+                    self.set_status(StatusKind::Error, why);
+                    return Vec::new();
+                }
+                let form = ConnectionForm::edit(c);
+                self.modals.push(Modal::Form(Box::new(form)));
+                Vec::new()
+            }
+            Action::Delete => {
+                let Some(c) = self.selected_connection() else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
+                };
+                let (code, label, in_use) = (c.code.clone(), c.label.clone(), c.in_use);
+                if let Some(why) = self.delete_refusal(&label) {
+                    self.set_status(StatusKind::Error, why);
+                    return Vec::new();
+                }
+                let steps = replace::step_refs(self, &code);
+                if steps.is_empty() && !in_use {
+                    let confirm =
+                        crate::tui::tabs::connections::confirm_delete(&self.theme, code, label);
+                    self.modals.push(Modal::Confirm(Box::new(confirm)));
+                    return Vec::new();
+                }
+                if steps.is_empty() {
+                    // The flag says in use, the flows loaded say nothing:
+                    // they are out of date.
+                    self.set_status(
+                        StatusKind::Error,
+                        format!("{label} is in use by a flow step and cannot be deleted (R8); reloading to show which"),
+                    );
+                    return vec![Command::Load];
+                }
+                let registered_with = self
+                    .data
+                    .usage
+                    .of(&code)
+                    .map(|u| u.registered_with.clone())
+                    .unwrap_or_default();
+                let replace_key = crate::tui::view::key_of(self, Context::List, Action::Replace);
+                let confirm = replace::confirm_in_use(
+                    &self.theme,
+                    &replace_key,
+                    InUse {
+                        code,
+                        label,
+                        steps,
+                        registered_with,
+                    },
+                );
+                self.modals.push(Modal::Confirm(Box::new(confirm)));
+                Vec::new()
+            }
+            Action::Replace => {
+                let Some(code) = self.selected_code() else {
+                    return Vec::new();
+                };
+                self.open_replace(&code);
+                Vec::new()
+            }
+            Action::Open => {
+                if self.selected_connection().is_some() {
+                    self.credentials.focus = Focus::Card;
+                    self.switch_tab(Tab::Credentials)
+                } else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    Vec::new()
+                }
+            }
+            Action::Demo => {
+                if self.data.loaded && self.data.connections.is_empty() {
+                    self.set_status(StatusKind::Info, "Loading the demo workspace…");
+                    vec![Command::LoadDemo]
+                } else {
+                    self.set_status(
+                        StatusKind::Error,
+                        "The demo workspace loads only into an empty store",
+                    );
+                    Vec::new()
+                }
+            }
+            other => self.on_shared_key(other),
+        }
+    }
+    pub(crate) fn on_created(&mut self, r: Result<CreatedConnection, ClientError>) -> Vec<Command> {
+        match r {
+            Ok(created) => {
+                self.pop_form();
+                let c = created.connection;
+                self.set_status(
+                    StatusKind::Success,
+                    format!("Created {} ({})", c.label, c.code),
+                );
+                self.select_after_load = Some(c.code.clone());
+                self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
+                    what: Shown::Created,
+                    label: c.label,
+                    code: c.code,
+                    client_id: c.client_id,
+                    username: c.username,
+                    secret: Some(SecretString::from(created.secret)),
+                    password: Some(SecretString::from(created.password)),
+                })));
+                vec![Command::Load]
+            }
+            Err(e) => self.form_error(e),
+        }
+    }
+    pub(crate) fn pop_form(&mut self) {
+        if matches!(self.modals.last(), Some(Modal::Form(_))) {
+            self.modals.pop();
+        }
+    }
+    /// Shows a backend error in the open form, beside its field.
+    /// A save named a version someone else has replaced: fetch theirs, to
+    /// show it beside the user's and let them choose (never a silent
+    /// overwrite).
+    pub(crate) fn on_edit_conflict(&mut self, e: ClientError) -> Vec<Command> {
+        let code = match self.modals.last_mut() {
+            Some(Modal::Form(form)) => match &form.mode {
+                crate::tui::dialogs::connection_form::FormMode::Edit { code } => {
+                    form.general_error = Some(e.to_string());
+                    Some(code.clone())
+                }
+                crate::tui::dialogs::connection_form::FormMode::Create => None,
+            },
+            _ => None,
+        };
+        match code {
+            Some(code) => vec![Command::LoadConflict(code), Command::Load],
+            None => self.form_error(e),
+        }
+    }
+    pub(crate) fn form_error(&mut self, e: ClientError) -> Vec<Command> {
+        // A full quota or a change by someone else: show the news, reload.
+        let reload = matches!(e.code(), Some("quota_reached" | "stale"));
+        if let Some(Modal::Form(form)) = self.modals.last_mut() {
+            form.show_error(e.field(), e.to_string());
+        } else {
+            self.set_status(StatusKind::Error, e.to_string());
+        }
+        let mut commands = self.backend_error(&e);
+        if reload {
+            commands.push(Command::Load);
+        }
+        commands
+    }
 }

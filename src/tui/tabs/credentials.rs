@@ -3,6 +3,13 @@
 //! said about the selected connection's credentials, and the secret while it
 //! is revealed (a few seconds, then it is dropped and zeroized).
 
+use crate::client::ClientError;
+use crate::tui::app::Command;
+use crate::tui::app::Modal;
+use crate::tui::app::RevealPurpose;
+use crate::tui::app::StatusKind;
+use crate::tui::app::Tab;
+use crate::tui::clipboard::CopyOutcome;
 use std::time::Duration;
 
 use ratatui::buffer::Buffer;
@@ -571,6 +578,271 @@ pub fn env_lines(
     }
     out.push_str(&format!("TOKEN_URL={token_url}\n"));
     SecretString::from(out)
+}
+
+impl App {
+    pub(crate) fn on_credentials_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        let on_card = self.credentials.focus == Focus::Card;
+        match action {
+            Action::Up | Action::Down | Action::First | Action::Last if on_card => {
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::First => isize::MIN,
+                    _ => isize::MAX,
+                };
+                self.credentials.field = self.credentials.field.moved(delta);
+                Vec::new()
+            }
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown => self.move_in_list(action),
+            Action::FocusList => {
+                self.credentials.focus = Focus::List;
+                Vec::new()
+            }
+            Action::FocusCard => {
+                self.credentials.focus = Focus::Card;
+                Vec::new()
+            }
+            Action::Back => {
+                if self.filter.narrows() {
+                    self.clear_one_filter()
+                } else {
+                    self.switch_tab(Tab::Connections)
+                }
+            }
+            Action::Reveal => {
+                let Some(code) = self.selected_code() else {
+                    return Vec::new();
+                };
+                if self.refuse_credentials(&code, "see the secret of") {
+                    return Vec::new();
+                }
+                if self.credentials.revealed_for(&code).is_some() {
+                    self.credentials.hide();
+                    self.set_status(StatusKind::Info, "Secret hidden");
+                    return Vec::new();
+                }
+                vec![Command::RevealSecret {
+                    code,
+                    purpose: RevealPurpose::Show,
+                }]
+            }
+            Action::Copy => self.copy_field(),
+            Action::CopyAll => match self.selected_code() {
+                Some(code) if !self.refuse_credentials(&code, "copy the secret of") => {
+                    vec![Command::RevealSecret {
+                        code,
+                        purpose: RevealPurpose::CopyAll,
+                    }]
+                }
+                _ => Vec::new(),
+            },
+            Action::RegenerateSecret | Action::RegeneratePassword => {
+                let Some(c) = self.selected_connection() else {
+                    self.set_status(StatusKind::Info, "No connection selected");
+                    return Vec::new();
+                };
+                let (code, label) = (c.code.clone(), c.label.clone());
+                let doing = if action == Action::RegenerateSecret {
+                    "regenerate the secret of"
+                } else {
+                    "regenerate the password of"
+                };
+                if self.refuse_credentials(&code, doing) {
+                    return Vec::new();
+                }
+                let live_tokens = match self.credentials.info_for(&code) {
+                    Some(Ok(info)) => Some((info.active_access_tokens, info.active_refresh_tokens)),
+                    _ => None,
+                };
+                let confirm = confirm_regenerate(
+                    &self.theme,
+                    action == Action::RegeneratePassword,
+                    code,
+                    label,
+                    live_tokens,
+                );
+                self.modals.push(Modal::Confirm(Box::new(confirm)));
+                Vec::new()
+            }
+            other => self.on_shared_key(other),
+        }
+    }
+    /// R20: says why the user may not act on a connection's credentials;
+    /// `true` when refused.
+    pub(crate) fn refuse_credentials(&mut self, code: &str, doing: &str) -> bool {
+        let label = self.label_of(code);
+        match self.act_refusal(code, &label, doing) {
+            Some(why) => {
+                self.set_status(StatusKind::Error, why);
+                true
+            }
+            None => false,
+        }
+    }
+    /// `c` in the card: copies the selected field. The secret is asked for
+    /// first (audited); the password exists nowhere to copy.
+    pub(crate) fn copy_field(&mut self) -> Vec<Command> {
+        let Some(c) = self.selected_connection() else {
+            self.set_status(StatusKind::Info, "No connection selected");
+            return Vec::new();
+        };
+        let field = self.credentials.field;
+        let text = match field {
+            CredField::ClientId => c.client_id.clone(),
+            CredField::Username => c.username.clone(),
+            CredField::TokenUrl => self.client.token_url(),
+            CredField::Secret => {
+                let code = c.code.clone();
+                if self.refuse_credentials(&code, "copy the secret of") {
+                    return Vec::new();
+                }
+                return vec![Command::RevealSecret {
+                    code,
+                    purpose: RevealPurpose::Copy,
+                }];
+            }
+            CredField::Password => {
+                let keys = self
+                    .keymap
+                    .keys_of(Context::Credentials, Action::RegeneratePassword);
+                self.set_status(
+                    StatusKind::Info,
+                    format!(
+                        "The password is shown only once and cannot be copied later: press {keys} to generate a new one"
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        let outcome = self.clipboard.copy_plain(&text);
+        self.after_copy(outcome, field.what(), None)
+    }
+    /// Reports a copy in the status line and, for a secret, schedules its
+    /// clearing from the clipboard.
+    pub(crate) fn after_copy(
+        &mut self,
+        outcome: CopyOutcome,
+        what: &str,
+        secret: Option<SecretString>,
+    ) -> Vec<Command> {
+        let mut msg = outcome.describe(what);
+        if let CopyOutcome::Failed(_) = outcome {
+            self.set_status(StatusKind::Error, msg);
+            return Vec::new();
+        }
+        let generation = self.auto_clear.copied(secret);
+        if generation.is_some() {
+            let secs = self.auto_clear.after().as_secs();
+            // Over OSC 52 nothing can be read back: the clearing is a
+            // request to the terminal, said as such.
+            msg.push_str(&if self.clipboard.can_read_back() {
+                format!("; cleared in {secs} s if still there")
+            } else {
+                format!("; the terminal is asked to clear it in {secs} s")
+            });
+        }
+        self.set_status(StatusKind::Success, msg);
+        generation
+            .map(|generation| Command::ExpireClipboard {
+                generation,
+                after: self.auto_clear.after(),
+            })
+            .into_iter()
+            .collect()
+    }
+    pub(crate) fn on_secret_revealed(
+        &mut self,
+        code: String,
+        purpose: RevealPurpose,
+        result: Result<SecretString, ClientError>,
+    ) -> Vec<Command> {
+        let label = self.label_of(&code);
+        let secret = match result {
+            Ok(secret) => secret,
+            Err(e) => {
+                let doing = match purpose {
+                    RevealPurpose::Show => "show",
+                    _ => "copy",
+                };
+                self.set_status(
+                    StatusKind::Error,
+                    format!("Cannot {doing} the secret of {label}: {e}"),
+                );
+                return self.backend_error(&e);
+            }
+        };
+        match purpose {
+            RevealPurpose::Show => {
+                // Only beside its connection, and only while this tab shows.
+                let still_here = self.tab == Tab::Credentials
+                    && self.selected_connection().is_some_and(|c| c.code == code);
+                if !still_here {
+                    return Vec::new();
+                }
+                let generation = self.credentials.reveal(code, secret);
+                vec![Command::RevealTick {
+                    generation,
+                    after: REVEAL_TICK,
+                }]
+            }
+            RevealPurpose::Copy => {
+                let outcome = self.clipboard.copy_secret(&secret);
+                self.after_copy(outcome, &format!("the secret of {label}"), Some(secret))
+            }
+            RevealPurpose::CopyAll => {
+                let Some(c) = self.data.connections.iter().find(|c| c.code == code) else {
+                    self.set_status(
+                        StatusKind::Error,
+                        format!("{label} is gone; nothing copied"),
+                    );
+                    return Vec::new();
+                };
+                let text = env_lines(
+                    &c.client_id,
+                    &secret,
+                    &c.username,
+                    None,
+                    &self.client.token_url(),
+                );
+                let outcome = self.clipboard.copy_secret(&text);
+                self.after_copy(
+                    outcome,
+                    &format!("the credentials of {label} as KEY=value lines (no password)"),
+                    Some(text),
+                )
+            }
+            RevealPurpose::CopyAllWithPassword => {
+                let Some(Modal::ShownOnce(shown)) = self.modals.last() else {
+                    self.set_status(
+                        StatusKind::Info,
+                        "The password window was closed; nothing copied",
+                    );
+                    return Vec::new();
+                };
+                if shown.code != code {
+                    return Vec::new();
+                }
+                let text = env_lines(
+                    &shown.client_id,
+                    &secret,
+                    &shown.username,
+                    shown.password.as_ref(),
+                    &self.client.token_url(),
+                );
+                let outcome = self.clipboard.copy_secret(&text);
+                self.after_copy(outcome, "all credentials as KEY=value lines", Some(text))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,12 @@
 
 pub mod flows;
 
+use crate::client::ClientError;
+use crate::model::Registered;
+use crate::tui::app::Command;
+use crate::tui::app::Modal;
+use crate::tui::app::StatusKind;
+use crate::tui::app::Tab;
 use std::collections::{BTreeMap, HashMap};
 
 use ratatui::buffer::Buffer;
@@ -676,6 +682,229 @@ pub fn confirm_quit(changes: usize, integrations: usize) -> Confirm<Then> {
         )
         .answers("quit", "stay")
         .declined("Not quitting; the pending changes stay (Register tab)")
+}
+
+impl App {
+    /// The integration selected in the Register tab.
+    pub fn selected_integration(&self) -> Option<&Integration> {
+        self.data.integrations.get(self.register.selected)
+    }
+    pub(crate) fn on_register_key(&mut self, action: Option<Action>) -> Vec<Command> {
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        if let Some(commands) = self.on_register_flow_key(action) {
+            return commands;
+        }
+        let on_integrations = self.register.focus == RegFocus::Integrations;
+        match action {
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown
+                if on_integrations =>
+            {
+                let page = self.register.integration_rows.height.max(2) as isize - 1;
+                let delta = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::First => isize::MIN / 2,
+                    Action::Last => isize::MAX / 2,
+                    Action::PageUp => -page,
+                    _ => page,
+                };
+                let n = self.data.integrations.len() as isize;
+                if n > 0 {
+                    self.register.selected = (self.register.selected as isize)
+                        .saturating_add(delta)
+                        .clamp(0, n - 1) as usize;
+                }
+                Vec::new()
+            }
+            Action::Up
+            | Action::Down
+            | Action::First
+            | Action::Last
+            | Action::PageUp
+            | Action::PageDown => self.move_in_list(action),
+            Action::FocusIntegrations => {
+                self.register.focus = RegFocus::Integrations;
+                Vec::new()
+            }
+            Action::FocusConnections => {
+                self.register.focus = RegFocus::Connections;
+                Vec::new()
+            }
+            Action::Toggle | Action::ToggleAll => {
+                let Some(integration) = self.registrable_integration() else {
+                    return Vec::new();
+                };
+                if action == Action::Toggle {
+                    let Some(code) = self.selected_code() else {
+                        return Vec::new();
+                    };
+                    self.register.focus = RegFocus::Connections;
+                    self.register.toggle(&integration, &code);
+                    self.move_selection(1)
+                } else {
+                    let codes: Vec<&str> = self
+                        .filter
+                        .visible()
+                        .iter()
+                        .map(|&i| self.data.connections[i].code.as_str())
+                        .collect();
+                    if codes.is_empty() {
+                        self.set_status(StatusKind::Info, "No connection shown");
+                        return Vec::new();
+                    }
+                    self.register
+                        .toggle_all(&integration, codes.iter().copied());
+                    Vec::new()
+                }
+            }
+            Action::Apply => {
+                let Some(integration) = self.registrable_integration() else {
+                    return Vec::new();
+                };
+                if self.register.applying.is_some() {
+                    self.set_status(StatusKind::Info, "Still applying the last changes…");
+                    return Vec::new();
+                }
+                let Some(pending) = self.register.pending_of(&integration.code) else {
+                    let toggle = self.keymap.keys_of(Context::Register, Action::Toggle);
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Nothing to apply: {toggle} marks a connection to register with or deregister from {}",
+                            integration.name
+                        ),
+                    );
+                    return Vec::new();
+                };
+                let mut changes = RegistrationChanges {
+                    integration: integration.code.clone(),
+                    name: integration.name.clone(),
+                    register: Vec::new(),
+                    deregister: Vec::new(),
+                };
+                for (code, register) in pending {
+                    let entry = (code.clone(), self.label_of(code));
+                    if *register {
+                        changes.register.push(entry);
+                    } else {
+                        changes.deregister.push(entry);
+                    }
+                }
+                let (add, remove) = self.register.pending_counts(&changes.integration);
+                let apply = self.keymap.keys_of(Context::Register, Action::Apply);
+                let discard = self.keymap.keys_of(Context::Register, Action::Discard);
+                let still = format!(
+                    "Nothing applied; still {} for {} ({apply} reviews them, {discard} discards them)",
+                    pending_summary(add, remove),
+                    changes.name
+                );
+                let confirm = confirm_apply(&self.theme, changes, still);
+                self.modals.push(Modal::Confirm(Box::new(confirm)));
+                Vec::new()
+            }
+            Action::Discard => {
+                let Some(integration) = self.selected_integration().cloned() else {
+                    return Vec::new();
+                };
+                let (add, remove) = self.register.pending_counts(&integration.code);
+                if add + remove == 0 {
+                    self.set_status(
+                        StatusKind::Info,
+                        format!("No pending changes for {}", integration.name),
+                    );
+                } else {
+                    self.register.pending.remove(&integration.code);
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Discarded {} pending change{} for {}",
+                            add + remove,
+                            if add + remove == 1 { "" } else { "s" },
+                            integration.name
+                        ),
+                    );
+                }
+                Vec::new()
+            }
+            Action::Back => {
+                if self.filter.narrows() {
+                    self.clear_one_filter()
+                } else {
+                    self.switch_tab(Tab::Connections)
+                }
+            }
+            other => self.on_shared_key(other),
+        }
+    }
+    /// The selected integration when registration applies to it; says why
+    /// not otherwise.
+    pub(crate) fn registrable_integration(&mut self) -> Option<Integration> {
+        let Some(integration) = self.selected_integration().cloned() else {
+            self.set_status(StatusKind::Info, "No integration selected");
+            return None;
+        };
+        if let Some(why) = self.registration_refusal(&integration) {
+            self.set_status(StatusKind::Error, why);
+            return None;
+        }
+        Some(integration)
+    }
+    pub(crate) fn on_registrations_applied(
+        &mut self,
+        integration: String,
+        r: Result<Registered, ClientError>,
+    ) -> Vec<Command> {
+        self.register.applying = None;
+        let name = self
+            .data
+            .integrations
+            .iter()
+            .find(|i| i.code == integration)
+            .map_or_else(|| integration.clone(), |i| i.name.clone());
+        match r {
+            Ok(done) => {
+                self.register.pending.remove(&integration);
+                // A flow save's reminder no longer tells the truth once the
+                // integration's registrations changed.
+                if !done.deregistered.is_empty() {
+                    self.register.reminder = None;
+                }
+                let mut text = format!(
+                    "Registered {}, deregistered {} with {name}",
+                    done.registered.len(),
+                    done.deregistered.len()
+                );
+                if !done.registered.is_empty() {
+                    text.push_str(&format!("; every user of {name} now has access to them"));
+                }
+                self.set_status(StatusKind::Success, text);
+                vec![Command::Load]
+            }
+            Err(e) => {
+                let (add, remove) = self.register.pending_counts(&integration);
+                self.set_status(
+                    StatusKind::Error,
+                    format!(
+                        "Could not apply the changes to {name}: {e}; still {}",
+                        crate::tui::tabs::register::pending_summary(add, remove)
+                    ),
+                );
+                let mut commands = self.backend_error(&e);
+                // Someone else changed it: show what is registered now.
+                if matches!(e.status(), Some(404 | 409)) {
+                    commands.push(Command::Load);
+                }
+                commands
+            }
+        }
+    }
 }
 
 #[cfg(test)]
