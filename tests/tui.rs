@@ -360,7 +360,7 @@ async fn mouse_wheel_and_click_move_the_selection() {
     tui::feed(&mut h.app, wheel(MouseEventKind::ScrollDown)).await;
     tui::feed(&mut h.app, wheel(MouseEventKind::ScrollDown)).await;
     assert_eq!(h.app.selected, 2);
-    let area = h.app.table_rows_area;
+    let area = h.app.screen.list_rows;
     tui::feed(
         &mut h.app,
         Event::Mouse(MouseEvent {
@@ -1797,7 +1797,7 @@ async fn render_never_panics_on_the_register_tab() {
 async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
     let mut h = on_register_tab(120, 32).await;
     h.screen();
-    let integrations = h.app.register.integration_rows;
+    let integrations = h.app.screen.integration_rows;
     let at = |kind, column, row| {
         Event::Mouse(MouseEvent {
             kind,
@@ -1836,7 +1836,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
     assert_eq!(h.app.selected, before);
     // A click on a connection row focuses the connections.
     h.screen();
-    let rows = h.app.table_rows_area;
+    let rows = h.app.screen.list_rows;
     tui::feed(
         &mut h.app,
         at(
@@ -3109,13 +3109,13 @@ async fn the_mouse_picks_a_flow_and_focuses_the_flows() {
     h.screen();
     let (y, code) = h
         .app
-        .register
+        .screen
         .flow_rows
         .iter()
         .find(|(_, c)| c == "erp_to_shopify")
         .cloned()
         .unwrap();
-    let x = h.app.register.flow_area.x + 3;
+    let x = h.app.screen.flow_area.x + 3;
     tui::feed(
         &mut h.app,
         Event::Mouse(MouseEvent {

@@ -32,6 +32,7 @@ use super::tabs::monitor::MonitorTab;
 use super::tabs::permissions::{Catalog, CatalogChange, PermissionsTab, SetKind};
 use super::tabs::register::{self, RegFocus, RegisterTab, UsageIndex};
 use super::theme::Theme;
+use super::view::Screen;
 use super::visual::Visuals;
 use crate::client::{Client, ClientError, SessionStore};
 use crate::model::{
@@ -615,8 +616,6 @@ pub struct App {
     pub filter_editing: bool,
     /// Position of the selection in the visible (filtered) rows.
     pub selected: usize,
-    /// First visible row of the table (kept by the view).
-    pub offset: usize,
     pub modals: Vec<Modal>,
     pub status: Option<Status>,
     pub in_flight: usize,
@@ -625,8 +624,9 @@ pub struct App {
     pub(crate) auto_clear: AutoClear,
     pub visuals: Visuals,
     pub graphics: bool,
-    /// The table's rows on screen, for mouse clicks (set by the view).
-    pub table_rows_area: Rect,
+    /// Where the last frame drew what (scroll offsets, click areas): the
+    /// view's widget state, written only while drawing.
+    pub screen: Screen,
     pub(crate) select_after_load: Option<String>,
     /// Why the backend cannot be used right now, if so.
     pub problem: Option<Problem>,
@@ -639,7 +639,7 @@ pub struct App {
     pub quit: bool,
     /// The terminal's size, when known (the event loop tells it at start
     /// and on every resize). Below the minimum only quit and resize act.
-    screen: Option<(u16, u16)>,
+    size: Option<(u16, u16)>,
     /// Frames drawn so far (the idle test watches it).
     pub draws: Arc<AtomicU64>,
 }
@@ -660,7 +660,6 @@ impl App {
             filter: FuzzyFilter::default(),
             filter_editing: false,
             selected: 0,
-            offset: 0,
             modals: Vec::new(),
             status: None,
             in_flight: 0,
@@ -668,7 +667,7 @@ impl App {
             auto_clear: AutoClear::new(Duration::from_secs(30)),
             visuals: Visuals::default(),
             graphics: false,
-            table_rows_area: Rect::default(),
+            screen: Screen::default(),
             select_after_load: None,
             problem: None,
             sessions: None,
@@ -677,7 +676,7 @@ impl App {
             spinner_frame: 0,
             dirty: true,
             quit: false,
-            screen: None,
+            size: None,
             draws: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -1382,7 +1381,7 @@ impl App {
     /// Whether the terminal is below the size the app needs: "Terminal too
     /// small" is all that is drawn, so no key may act behind it.
     pub fn too_small(&self) -> bool {
-        self.screen
+        self.size
             .is_some_and(|(w, h)| w < super::view::MIN_WIDTH || h < super::view::MIN_HEIGHT)
     }
 
@@ -1405,7 +1404,7 @@ impl App {
 
     /// The terminal's area, when known.
     pub fn screen_area(&self) -> Option<Rect> {
-        self.screen.map(|(w, h)| Rect::new(0, 0, w, h))
+        self.size.map(|(w, h)| Rect::new(0, 0, w, h))
     }
 
     fn on_choice_key(&mut self, action: Option<Action>) -> Vec<Command> {
@@ -1437,7 +1436,7 @@ impl App {
 
     fn on_input(&mut self, event: Event) -> Vec<Command> {
         if let Event::Resize(w, h) = event {
-            self.screen = Some((w, h));
+            self.size = Some((w, h));
         }
         if self.too_small() {
             return match event {
@@ -1506,8 +1505,8 @@ impl App {
                 && m.row >= area.y
                 && m.row < area.y + area.height
         };
-        let over_integrations = self.tab == Tab::Register && inside(self.register.integration_rows);
-        if self.tab == Tab::Register && inside(self.register.flow_area) {
+        let over_integrations = self.tab == Tab::Register && inside(self.screen.integration_rows);
+        if self.tab == Tab::Register && inside(self.screen.flow_area) {
             return self.on_flows_mouse(m);
         }
         match m.kind {
@@ -1523,29 +1522,26 @@ impl App {
             MouseEventKind::ScrollDown => Some(self.move_selection(1)),
             MouseEventKind::ScrollUp => Some(self.move_selection(-1)),
             MouseEventKind::Down(MouseButton::Left) => {
-                let area = self.table_rows_area;
-                if self.tab == Tab::Credentials && inside(self.credentials.card_area) {
+                let area = self.screen.list_rows;
+                if self.tab == Tab::Credentials && inside(self.screen.card_area) {
                     self.credentials.focus = Focus::Card;
-                    if let Some(&(_, field)) = self
-                        .credentials
-                        .field_rows
-                        .iter()
-                        .find(|(y, _)| *y == m.row)
+                    if let Some(&(_, field)) =
+                        self.screen.card_fields.iter().find(|(y, _)| *y == m.row)
                     {
                         self.credentials.field = field;
                     }
                     return Some(Vec::new());
                 }
-                if self.tab == Tab::Register && inside(self.register.integration_rows) {
+                if self.tab == Tab::Register && inside(self.screen.integration_rows) {
                     self.register.focus = RegFocus::Integrations;
-                    let row = self.register.offset
-                        + usize::from(m.row - self.register.integration_rows.y);
+                    let row = self.screen.integration_offset
+                        + usize::from(m.row - self.screen.integration_rows.y);
                     if row < self.data.integrations.len() {
                         self.register.selected = row;
                     }
                     return Some(Vec::new());
                 }
-                if self.tab == Tab::Monitor && inside(self.monitor.all_row) {
+                if self.tab == Tab::Monitor && inside(self.screen.all_row) {
                     self.monitor.all = true;
                     return Some(Vec::new());
                 }
@@ -1561,7 +1557,7 @@ impl App {
                 if self.tab == Tab::Monitor && self.monitor.all {
                     // A click on a connection leaves "All connections".
                     self.monitor.all = false;
-                    let row = self.offset + usize::from(m.row - area.y);
+                    let row = self.screen.list_offset + usize::from(m.row - area.y);
                     if row < self.filter.visible().len() {
                         self.selected = row;
                     }
@@ -1570,7 +1566,7 @@ impl App {
                 if self.tab == Tab::Register {
                     self.register.focus = RegFocus::Connections;
                 }
-                let row = self.offset + usize::from(m.row - area.y);
+                let row = self.screen.list_offset + usize::from(m.row - area.y);
                 if row < self.filter.visible().len() && row != self.selected {
                     self.selected = row;
                     Some(self.selection_changed())
@@ -1609,7 +1605,7 @@ impl App {
     }
 
     fn page(&self) -> isize {
-        (self.table_rows_area.height.max(2) - 1) as isize
+        (self.screen.list_rows.height.max(2) - 1) as isize
     }
 
     fn set_filter(&mut self, query: &str) {
@@ -1628,7 +1624,7 @@ impl App {
         } else {
             0
         };
-        self.offset = 0;
+        self.screen.list_offset = 0;
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
@@ -1718,7 +1714,7 @@ impl App {
                     .position(|&i| self.data.connections[i].code == code)
             })
             .unwrap_or(0);
-        self.offset = 0;
+        self.screen.list_offset = 0;
     }
 
     /// Keys both tabs share.

@@ -2,6 +2,8 @@
 //! scores every row; match positions for highlighting are computed only for
 //! the rows on screen.
 
+use std::cell::RefCell;
+
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32String};
 
@@ -35,7 +37,9 @@ pub struct FuzzyFilter {
     stale_only: bool,
     /// Indices into the rows, best match first; all rows when the query is empty.
     visible: Vec<usize>,
-    indices_buf: Vec<u32>,
+    /// Scratch memory of [`FuzzyFilter::highlights`]: a matcher and the
+    /// positions it finds.
+    highlighting: RefCell<(Matcher, Vec<u32>)>,
 }
 
 impl std::fmt::Debug for FuzzyFilter {
@@ -63,7 +67,7 @@ impl Default for FuzzyFilter {
             stale: Vec::new(),
             stale_only: false,
             visible: Vec::new(),
-            indices_buf: Vec::new(),
+            highlighting: RefCell::new((Matcher::new(Config::DEFAULT), Vec::new())),
         }
     }
 }
@@ -192,26 +196,28 @@ impl FuzzyFilter {
     }
 
     /// Where row `row` matches the query: in its label, or else in its code.
-    pub fn highlights(&mut self, row: usize) -> Highlights {
+    /// Reads the filter only (the view calls it while drawing); the
+    /// matcher's scratch memory is the only thing it writes.
+    pub fn highlights(&self, row: usize) -> Highlights {
         let mut out = Highlights::default();
         if !self.is_active() || row >= self.haystacks.len() {
             return out;
         }
         let h = &self.haystacks[row];
-        let matcher = &mut self.matchers[0];
-        self.indices_buf.clear();
+        let mut scratch = self.highlighting.borrow_mut();
+        let (matcher, indices) = &mut *scratch;
+        indices.clear();
         let in_label = self
             .pattern
-            .indices(h.label.slice(..), matcher, &mut self.indices_buf)
+            .indices(h.label.slice(..), matcher, indices)
             .is_some();
         if !in_label {
-            self.indices_buf.clear();
-            self.pattern
-                .indices(h.code.slice(..), matcher, &mut self.indices_buf);
+            indices.clear();
+            self.pattern.indices(h.code.slice(..), matcher, indices);
         }
-        self.indices_buf.sort_unstable();
-        self.indices_buf.dedup();
-        let positions = self.indices_buf.iter().map(|&i| i as usize).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let positions = indices.iter().map(|&i| i as usize).collect();
         if in_label {
             out.label = positions;
         } else {

@@ -138,7 +138,12 @@ where
     H: Host<B>,
 {
     host.begin_frame();
-    let result = terminal.draw(|frame| view::render(app, frame)).map(drop);
+    // Drawing reads the app and writes only where things went.
+    let mut screen = std::mem::take(&mut app.screen);
+    let result = terminal
+        .draw(|frame| view::render(app, &mut screen, frame))
+        .map(drop);
+    app.screen = screen;
     host.end_frame();
     result.map_err(io::Error::other)
 }

@@ -10,6 +10,7 @@ use strum::VariantArray;
 
 use super::app::{App, Modal, Problem, StatusKind, Tab};
 use super::keymap::{Action, Context};
+use super::tabs::credentials::CredField;
 use super::tabs::credentials::Focus;
 use super::theme::Theme;
 pub(super) use super::widgets::text::wrap_words;
@@ -20,7 +21,43 @@ use crate::model::{Connection, UserKind};
 pub const MIN_WIDTH: u16 = 50;
 pub const MIN_HEIGHT: u16 = 12;
 
-pub fn render(app: &mut App, frame: &mut Frame) {
+/// What the last frame drew where: the widget state of the screen, as
+/// ratatui's `StatefulWidget`s keep it. Drawing writes only this (scroll
+/// offsets that follow the selections, and the areas the mouse clicks in);
+/// the app's state it only reads.
+#[derive(Debug, Clone, Default)]
+pub struct Screen {
+    /// First row on screen of the connection list (any tab's).
+    pub list_offset: usize,
+    /// The list's rows, for clicks and the page size.
+    pub list_rows: Rect,
+    /// Register tab: the integrations' rows and first one on screen.
+    pub integration_rows: Rect,
+    pub integration_offset: usize,
+    /// Register tab: the Flows pane, and its first flow on screen.
+    pub flow_area: Rect,
+    pub flow_offset: usize,
+    pub flow_rows: Vec<(u16, String)>,
+    /// Credentials tab: the card, and the row of each field in it.
+    pub card_area: Rect,
+    pub card_fields: Vec<(u16, CredField)>,
+    /// Monitor tab: the "All connections" row.
+    pub all_row: Rect,
+    /// Permissions tab: first role or group, and first grant, on screen.
+    pub sets_offset: usize,
+    pub grants_offset: usize,
+    /// Replace picker: first candidate on screen, and the rows it has.
+    pub replace_offset: usize,
+    pub replace_rows: u16,
+    /// Flow editor: first step on screen; its step picker's first row and
+    /// page size.
+    pub steps_offset: usize,
+    pub step_picker_offset: usize,
+    pub step_picker_page: usize,
+}
+
+/// Draws the app from its state, keeping where things went in `screen`.
+pub fn render(app: &App, screen: &mut Screen, frame: &mut Frame) {
     let area = frame.area();
     app.mark_drawn();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -50,10 +87,10 @@ pub fn render(app: &mut App, frame: &mut Frame) {
     render_header(app, header, frame.buffer_mut());
     render_tabs(app, tabs, frame.buffer_mut());
     render_banner(app, banner, frame.buffer_mut());
-    render_main(app, main, frame.buffer_mut());
+    render_main(app, screen, main, frame.buffer_mut());
     render_status(app, status_lines, status, frame.buffer_mut());
     render_footer(app, footer, frame.buffer_mut());
-    render_modal(app, area, frame.buffer_mut());
+    render_modal(app, screen, area, frame.buffer_mut());
 }
 
 fn render_header(app: &App, area: Rect, buf: &mut Buffer) {
@@ -179,7 +216,7 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_main(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     if !app.data.loaded {
         Paragraph::new("Loading…")
             .style(app.theme.dim)
@@ -188,22 +225,22 @@ fn render_main(app: &mut App, area: Rect, buf: &mut Buffer) {
         return;
     }
     if app.tab == Tab::Credentials {
-        super::tabs::credentials::render(app, area, buf);
+        super::tabs::credentials::render(app, screen, area, buf);
         return;
     }
     if app.tab == Tab::Register {
-        super::tabs::register::render(app, area, buf);
+        super::tabs::register::render(app, screen, area, buf);
         return;
     }
     if app.tab == Tab::Permissions {
-        super::tabs::permissions::render(app, area, buf);
+        super::tabs::permissions::render(app, screen, area, buf);
         return;
     }
     if app.tab == Tab::Monitor {
-        super::tabs::monitor::render(app, area, buf);
+        super::tabs::monitor::render(app, screen, area, buf);
         return;
     }
-    super::tabs::connections::render(app, area, buf);
+    super::tabs::connections::render(app, screen, area, buf);
 }
 
 /// Splits `text` into spans, styling the characters at `positions`.
@@ -298,19 +335,21 @@ pub(crate) fn key_of(app: &App, context: Context, action: Action) -> String {
 /// pane), its content drawn by `draw(app, index, highlights, selected,
 /// row, buf)`.
 pub(crate) fn draw_list_rows(
-    app: &mut App,
+    app: &App,
+    screen: &mut Screen,
     rows: Rect,
     buf: &mut Buffer,
     focused: bool,
     draw: impl FnMut(&App, usize, &super::filter::Highlights, bool, Rect, &mut Buffer),
 ) {
-    draw_list_rows_marking(app, rows, buf, focused, true, draw);
+    draw_list_rows_marking(app, screen, rows, buf, focused, true, draw);
 }
 
 /// [`draw_list_rows`], with the selection's style only when `mark` (the
 /// Monitor tab's "All connections" row may hold the selection instead).
 pub(crate) fn draw_list_rows_marking(
-    app: &mut App,
+    app: &App,
+    screen: &mut Screen,
     rows: Rect,
     buf: &mut Buffer,
     focused: bool,
@@ -324,8 +363,8 @@ pub(crate) fn draw_list_rows_marking(
             .render(rows, buf);
         return;
     }
-    let end = scroll_into_view(app, rows.height as usize);
-    for (line, pos) in (app.offset..end).enumerate() {
+    let end = scroll_into_view(app, screen, rows.height as usize);
+    for (line, pos) in (screen.list_offset..end).enumerate() {
         let idx = app.filter.visible()[pos];
         let marks = app.filter.highlights(idx);
         let selected = pos == app.selected;
@@ -344,10 +383,13 @@ pub(crate) fn draw_list_rows_marking(
     }
 }
 
-pub(crate) fn scroll_into_view(app: &mut App, body_height: usize) -> usize {
+/// Moves the list's offset so that the selection is on screen; the end of
+/// the rows shown.
+pub(crate) fn scroll_into_view(app: &App, screen: &mut Screen, body_height: usize) -> usize {
     let shown = app.filter.visible().len();
-    app.offset = super::widgets::scroll::fit_offset(app.offset, app.selected, shown, body_height);
-    (app.offset + body_height).min(shown)
+    screen.list_offset =
+        super::widgets::scroll::fit_offset(screen.list_offset, app.selected, shown, body_height);
+    (screen.list_offset + body_height).min(shown)
 }
 
 /// A row's flags: ⚠ when the connection's client id and secret came with
@@ -517,30 +559,31 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
-fn render_modal(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_modal(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     // A confirmation is drawn over the dialog it asks about.
     let n = app.modals.len();
     if n >= 2 && matches!(app.modals.last(), Some(Modal::Confirm(_))) {
-        render_one(app, n - 2, area, buf);
+        render_one(app, screen, n - 2, area, buf);
     }
     if n >= 1 {
-        render_one(app, n - 1, area, buf);
+        render_one(app, screen, n - 1, area, buf);
     }
 }
 
 /// Draws the dialog at `index` of the stack.
-fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
-    if let Some(Modal::Replace(picker)) = app.modals.get_mut(index) {
-        // The picker keeps its scroll offset and page size.
-        super::dialogs::replace::render_picker(picker, &app.theme, &app.keymap, area, buf);
-        return;
-    }
-    let app = &*app;
+fn render_one(app: &App, screen: &mut Screen, index: usize, area: Rect, buf: &mut Buffer) {
     let Some(modal) = app.modals.get(index) else {
         return;
     };
     match modal {
-        Modal::Replace(_) => {}
+        Modal::Replace(picker) => super::dialogs::replace::render_picker(
+            picker,
+            screen,
+            &app.theme,
+            &app.keymap,
+            area,
+            buf,
+        ),
         Modal::Login(form) => {
             let server = app
                 .sessions
@@ -557,6 +600,6 @@ fn render_one(app: &mut App, index: usize, area: Rect, buf: &mut Buffer) {
         Modal::SetForm(f) => f.render(&app.theme, &app.keymap, area, buf),
         Modal::Help(help) => help.render(&app.theme, &app.keymap, area, buf),
         Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
-        Modal::Flow(m) => super::dialogs::flow_editor::render_modal(app, m, area, buf),
+        Modal::Flow(m) => super::dialogs::flow_editor::render_modal(app, screen, m, area, buf),
     }
 }

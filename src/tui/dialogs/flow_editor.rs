@@ -7,6 +7,7 @@
 //! a refusal is shown as the server words it, with the editor kept open.
 
 use crate::tui::tabs::register::flows::{label_in, modal_frame};
+use crate::tui::view::Screen;
 use std::cell::RefCell;
 
 use ratatui::buffer::Buffer;
@@ -191,8 +192,6 @@ pub struct FlowEditor {
     pub original: Option<Flow>,
     pub steps: Vec<FlowStep>,
     pub selected: usize,
-    /// First step row on screen (kept by the view).
-    pub offset: RefCell<usize>,
     pub picker: Option<StepPicker>,
     pub error: Option<FlowError>,
     pub saving: bool,
@@ -227,7 +226,6 @@ impl FlowEditor {
             original: Some(flow.clone()),
             steps: flow.steps.clone(),
             selected: 0,
-            offset: RefCell::new(0),
             picker: None,
             error: None,
             saving: false,
@@ -252,7 +250,6 @@ impl FlowEditor {
             original: None,
             steps: Vec::new(),
             selected: 0,
-            offset: RefCell::new(0),
             picker: None,
             error: None,
             saving: false,
@@ -333,11 +330,8 @@ pub struct StepPicker {
     /// Indices into `connections`, in the order shown.
     pub rows: Vec<usize>,
     pub selected: usize,
-    pub offset: RefCell<usize>,
     /// Codes registered with the editor's integration, sorted.
     registered: Vec<String>,
-    /// Page height (set by the view).
-    pub page: RefCell<usize>,
     /// Why the last choice was refused (the same step twice).
     pub error: Option<String>,
 }
@@ -359,9 +353,7 @@ impl StepPicker {
             filter: RefCell::new(filter),
             rows: Vec::new(),
             selected: 0,
-            offset: RefCell::new(0),
             registered: registered.to_vec(),
-            page: RefCell::new(10),
             error: None,
         };
         p.refilter();
@@ -391,7 +383,6 @@ impl StepPicker {
         drop(filter);
         self.rows = rows;
         self.selected = 0;
-        *self.offset.borrow_mut() = 0;
     }
 
     pub(crate) fn chosen(&self) -> Option<&Connection> {
@@ -521,7 +512,13 @@ pub(crate) fn other_kind(k: StepKind) -> StepKind {
     }
 }
 /// Draws the flow modal on top of the stack.
-pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) {
+pub fn render_modal(
+    app: &App,
+    screen: &mut Screen,
+    modal: &FlowModal,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     match modal {
         FlowModal::Name(form) => {
             // A rename shows over its editor.
@@ -529,14 +526,14 @@ pub fn render_modal(app: &App, modal: &FlowModal, area: Rect, buf: &mut Buffer) 
                 && let Some(Modal::Flow(below)) = app.modals.iter().rev().nth(1)
                 && let FlowModal::Editor(e) = below.as_ref()
             {
-                render_editor(app, e, area, buf);
+                render_editor(app, screen, e, area, buf);
             }
             render_name_form(app, form, area, buf);
         }
         FlowModal::Editor(e) => {
-            render_editor(app, e, area, buf);
+            render_editor(app, screen, e, area, buf);
             if let Some(p) = &e.picker {
-                render_picker(app, e, p, area, buf);
+                render_picker(app, screen, e, p, area, buf);
             }
         }
     }
@@ -615,7 +612,13 @@ pub(crate) fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: 
         .block(modal_frame(t, title))
         .render(rect, buf);
 }
-pub(crate) fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buffer) {
+pub(crate) fn render_editor(
+    app: &App,
+    screen: &mut Screen,
+    e: &FlowEditor,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let t = &app.theme;
     let width = 110u16.min(area.width);
     let room = width.saturating_sub(4).max(8) as usize;
@@ -781,8 +784,8 @@ pub(crate) fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buf
     .areas(inner);
     Paragraph::new(head).render(head_area, buf);
     let rows = steps_area.height as usize;
-    let offset = fit_offset(*e.offset.borrow(), e.selected, step_lines.len(), rows);
-    *e.offset.borrow_mut() = offset;
+    let offset = fit_offset(screen.steps_offset, e.selected, step_lines.len(), rows);
+    screen.steps_offset = offset;
     for (row, (n, line)) in step_lines
         .into_iter()
         .enumerate()
@@ -804,6 +807,7 @@ pub(crate) fn render_editor(app: &App, e: &FlowEditor, area: Rect, buf: &mut Buf
 }
 pub(crate) fn render_picker(
     app: &App,
+    screen: &mut Screen,
     e: &FlowEditor,
     p: &StepPicker,
     area: Rect,
@@ -926,7 +930,7 @@ pub(crate) fn render_picker(
         .wrap(Wrap { trim: false })
         .render(tail_area, buf);
     let height = rows_area.height as usize;
-    *p.page.borrow_mut() = height.saturating_sub(1).max(1);
+    screen.step_picker_page = height.saturating_sub(1).max(1);
     if p.rows.is_empty() {
         Paragraph::new(Span::styled(
             format!("No connection matches {:?}", p.query.value),
@@ -935,9 +939,9 @@ pub(crate) fn render_picker(
         .render(rows_area, buf);
         return;
     }
-    let offset = fit_offset(*p.offset.borrow(), p.selected, p.rows.len(), height);
-    *p.offset.borrow_mut() = offset;
-    let mut filter = p.filter.borrow_mut();
+    let offset = fit_offset(screen.step_picker_offset, p.selected, p.rows.len(), height);
+    screen.step_picker_offset = offset;
+    let filter = p.filter.borrow_mut();
     for (row, pos) in (offset..p.rows.len()).take(height).enumerate() {
         let idx = p.rows[pos];
         let c = &p.connections[idx];
@@ -998,6 +1002,8 @@ impl App {
         action: Option<Action>,
         key: &KeyEvent,
     ) -> Vec<Command> {
+        // A page of the step picker: its rows on screen, less one.
+        let page = self.screen.step_picker_page.max(1) as isize;
         let Some(Modal::Flow(modal)) = self.modals.last_mut() else {
             return Vec::new();
         };
@@ -1011,11 +1017,9 @@ impl App {
                     Some(Action::Up) => picker.move_by(-1),
                     Some(Action::Down) => picker.move_by(1),
                     Some(Action::PageUp) => {
-                        let page = *picker.page.borrow() as isize;
                         picker.move_by(-page.max(1));
                     }
                     Some(Action::PageDown) => {
-                        let page = *picker.page.borrow() as isize;
                         picker.move_by(page.max(1));
                     }
                     Some(Action::ToggleKind) => {

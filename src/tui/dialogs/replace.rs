@@ -12,6 +12,7 @@ use crate::model::Replaced;
 use crate::tui::app::Command;
 use crate::tui::app::Modal;
 use crate::tui::app::StatusKind;
+use crate::tui::view::Screen;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -152,9 +153,6 @@ pub struct ReplacePicker {
     candidates: Vec<Connection>,
     /// Position in the filtered candidates.
     pub selected: usize,
-    pub offset: usize,
-    /// Candidate rows on screen (set by the view), for paging.
-    pub rows_height: u16,
 }
 
 impl ReplacePicker {
@@ -184,8 +182,6 @@ impl ReplacePicker {
             filter,
             candidates,
             selected: 0,
-            offset: 0,
-            rows_height: 0,
         }
     }
 
@@ -341,10 +337,6 @@ impl ReplacePicker {
             .clamp(0, n as isize - 1) as usize;
     }
 
-    pub fn page(&self) -> isize {
-        (self.rows_height.max(2) - 1) as isize
-    }
-
     /// A key that is no action: edits the query; the best match comes first.
     pub fn type_key(&mut self, key: &KeyEvent) -> bool {
         let (_, changed) = self.query.handle_key(key);
@@ -362,7 +354,6 @@ impl ReplacePicker {
     fn requery(&mut self) {
         self.filter.set_query(&self.query.value);
         self.selected = 0;
-        self.offset = 0;
     }
 
     /// What the confirmation says, with the replacement chosen.
@@ -481,7 +472,8 @@ fn step_lines(
 /// The picker: the connection and its used-by on top, the scope, then the
 /// candidates under the query.
 pub fn render_picker(
-    p: &mut ReplacePicker,
+    p: &ReplacePicker,
+    screen: &mut Screen,
     t: &Theme,
     keymap: &Keymap,
     area: Rect,
@@ -621,7 +613,7 @@ pub fn render_picker(
     .areas(inner);
     Paragraph::new(top).render(top_area, buf);
     hints(t, keymap).render(hints_area, buf);
-    p.rows_height = rows_area.height;
+    screen.replace_rows = rows_area.height;
     if p.shown() == 0 {
         let text = if p.total() == 0 {
             "There is no other connection to replace it with.".to_string()
@@ -635,9 +627,14 @@ pub fn render_picker(
         return;
     }
     let height = rows_area.height as usize;
-    p.offset = crate::tui::widgets::scroll::fit_offset(p.offset, p.selected, p.shown(), height);
-    let end = (p.offset + height).min(p.shown());
-    for (line, pos) in (p.offset..end).enumerate() {
+    screen.replace_offset = crate::tui::widgets::scroll::fit_offset(
+        screen.replace_offset,
+        p.selected,
+        p.shown(),
+        height,
+    );
+    let end = (screen.replace_offset + height).min(p.shown());
+    for (line, pos) in (screen.replace_offset..end).enumerate() {
         let idx = p.filter.visible()[pos];
         let marks = p.filter.highlights(idx);
         let c = &p.candidates[idx];
@@ -839,14 +836,16 @@ impl App {
         action: Option<Action>,
         key: &KeyEvent,
     ) -> Vec<Command> {
+        // A page: the candidate rows on screen, less one.
+        let page = (self.screen.replace_rows.max(2) - 1) as isize;
         let Some(Modal::Replace(picker)) = self.modals.last_mut() else {
             return Vec::new();
         };
         match action {
             Some(Action::Up) => picker.move_by(-1),
             Some(Action::Down) => picker.move_by(1),
-            Some(Action::PageUp) => picker.move_by(-picker.page()),
-            Some(Action::PageDown) => picker.move_by(picker.page()),
+            Some(Action::PageUp) => picker.move_by(-page),
+            Some(Action::PageDown) => picker.move_by(page),
             Some(Action::NextScope) => picker.cycle_scope(true),
             Some(Action::PrevScope) => picker.cycle_scope(false),
             Some(Action::PrevChoice | Action::NextChoice) => {

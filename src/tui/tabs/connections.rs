@@ -32,7 +32,7 @@ use crate::tui::view::*;
 const SIDE_BY_SIDE: u16 = 110;
 
 /// The tab: the table, and the details beside it (wide) or below it.
-pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
+pub fn render(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     if app.data.connections.is_empty() {
         render_empty(app, area, buf);
         return;
@@ -46,7 +46,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
         (l, d)
     };
-    render_table(app, list_area, buf);
+    render_table(app, screen, list_area, buf);
     render_detail(app, detail_area, buf);
 }
 
@@ -82,7 +82,7 @@ fn render_empty(app: &App, area: Rect, buf: &mut Buffer) {
         .render(rect, buf);
 }
 
-fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let total = app.data.connections.len();
     let shown = app.filter.visible().len();
     let stale = app.filter.stale_count();
@@ -116,7 +116,7 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     }
     // Header row + visible rows.
     let body_height = table_area.height.saturating_sub(1) as usize;
-    app.table_rows_area = Rect {
+    screen.list_rows = Rect {
         y: table_area.y + 1,
         height: table_area.height.saturating_sub(1),
         ..table_area
@@ -133,14 +133,14 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(msg)
             .style(app.theme.dim)
             .alignment(Alignment::Center)
-            .render(app.table_rows_area, buf);
+            .render(screen.list_rows, buf);
         return;
     }
-    let end = scroll_into_view(app, body_height);
+    let end = scroll_into_view(app, screen, body_height);
     let t = app.theme.clone();
     let columns = Columns::fit(table_area.width);
-    let mut rows = Vec::with_capacity(end - app.offset);
-    for pos in app.offset..end {
+    let mut rows = Vec::with_capacity(end - screen.list_offset);
+    for pos in screen.list_offset..end {
         let idx = app.filter.visible()[pos];
         let c = &app.data.connections[idx];
         let marks = app.filter.highlights(idx);
@@ -197,8 +197,8 @@ fn render_table(app: &mut App, area: Rect, buf: &mut Buffer) {
     }
     let header = Row::new(columns.headers()).style(t.table_header);
     let widths = columns.constraints();
-    let mut state =
-        ratatui::widgets::TableState::default().with_selected(Some(app.selected - app.offset));
+    let mut state = ratatui::widgets::TableState::default()
+        .with_selected(Some(app.selected - screen.list_offset));
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)

@@ -10,6 +10,7 @@ use crate::tui::app::RevealPurpose;
 use crate::tui::app::StatusKind;
 use crate::tui::app::Tab;
 use crate::tui::clipboard::CopyOutcome;
+use crate::tui::view::Screen;
 use std::time::Duration;
 
 use ratatui::buffer::Buffer;
@@ -125,10 +126,6 @@ pub struct CredentialsTab {
     pub info: Option<(String, Result<CredentialsInfo, String>)>,
     pub revealed: Option<Revealed>,
     reveal_generation: u64,
-    /// The card on screen and its field rows, for mouse clicks (set by the
-    /// view).
-    pub card_area: Rect,
-    pub field_rows: Vec<(u16, CredField)>,
 }
 
 impl Default for CredentialsTab {
@@ -139,8 +136,6 @@ impl Default for CredentialsTab {
             info: None,
             revealed: None,
             reveal_generation: 0,
-            card_area: Rect::default(),
-            field_rows: Vec::new(),
         }
     }
 }
@@ -203,11 +198,11 @@ pub(crate) fn list_width(total: u16) -> u16 {
 
 /// The Credentials tab: the connection list on the left, the selected
 /// connection's credentials card on the right.
-pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
-    app.credentials.card_area = Rect::default();
-    app.credentials.field_rows.clear();
+pub fn render(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
+    screen.card_area = Rect::default();
+    screen.card_fields.clear();
     if app.data.connections.is_empty() {
-        app.table_rows_area = Rect::default();
+        screen.list_rows = Rect::default();
         let text = format!(
             "No connections yet. Press {} for the Connections tab, then {} to create one.",
             key_of(app, Context::Tabs, Action::ShowConnections),
@@ -225,19 +220,25 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Min(0),
     ])
     .areas(area);
-    render_list(app, list_area, buf);
-    render_card(app, card_area, buf);
+    render_list(app, screen, list_area, buf);
+    render_card(app, screen, card_area, buf);
 }
 
-fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_list(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let focused = app.credentials.focus == Focus::List;
-    side_list(app, area, buf, focused);
+    side_list(app, screen, area, buf, focused);
 }
 
 /// The shared connection list of the side tabs (Credentials, Permissions):
 /// the filter line when one is typed or set, then a row per shown
 /// connection with its ⚠ flag.
-pub(crate) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bool) {
+pub(crate) fn side_list(
+    app: &App,
+    screen: &mut Screen,
+    area: Rect,
+    buf: &mut Buffer,
+    focused: bool,
+) {
     let t = app.theme.clone();
     let total = app.data.connections.len();
     let title = if app.filter.narrows() || app.filter_editing {
@@ -261,9 +262,10 @@ pub(crate) fn side_list(app: &mut App, area: Rect, buf: &mut Buffer, focused: bo
     } else {
         inner
     };
-    app.table_rows_area = rows;
+    screen.list_rows = rows;
     draw_list_rows(
         app,
+        screen,
         rows,
         buf,
         focused,
@@ -341,7 +343,7 @@ fn field_rows(
         .collect()
 }
 
-fn render_card(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_card(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.credentials.focus == Focus::Card;
     let Some(c) = app.selected_connection().cloned() else {
@@ -364,8 +366,8 @@ fn render_card(app: &mut App, area: Rect, buf: &mut Buffer) {
     };
     let width = inner.width as usize;
     let lines = card_lines(app, &c, &t, focused, width);
-    app.credentials.card_area = area;
-    app.credentials.field_rows = lines
+    screen.card_area = area;
+    screen.card_fields = lines
         .iter()
         .enumerate()
         .filter_map(|(i, (_, field))| {

@@ -9,6 +9,7 @@
 //! in), ended by leaving the tab. An answer that changes nothing draws
 //! nothing.
 
+use crate::tui::view::Screen;
 use std::time::Duration;
 
 use ratatui::buffer::Buffer;
@@ -45,8 +46,6 @@ pub struct MonitorTab {
     pub refresh_every: Duration,
     refresh_in_flight: bool,
     timer_pending: bool,
-    /// The "All connections" row on screen, for mouse clicks.
-    pub all_row: Rect,
 }
 
 impl Default for MonitorTab {
@@ -58,7 +57,6 @@ impl Default for MonitorTab {
             refresh_every: REFRESH_EVERY,
             refresh_in_flight: false,
             timer_pending: false,
-            all_row: Rect::default(),
         }
     }
 }
@@ -211,7 +209,7 @@ impl App {
                 }
                 self.monitor.all = false;
                 self.selected = 0;
-                self.offset = 0;
+                self.screen.list_offset = 0;
                 self.selection_changed_here()
             }
             Action::Last if self.monitor.all => {
@@ -435,13 +433,13 @@ fn day_sparklines(t: &Theme, days: &[DayCounts], series: &[&Series], area: Rect,
 }
 
 /// The Monitor tab.
-pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
+pub fn render(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let [list_area, right] = Layout::horizontal([
         Constraint::Length(list_width(area.width)),
         Constraint::Min(0),
     ])
     .areas(area);
-    render_list(app, list_area, buf);
+    render_list(app, screen, list_area, buf);
     if app.monitor.all {
         render_all(app, right, buf);
     } else {
@@ -474,7 +472,7 @@ fn compact(n: u64) -> String {
     }
 }
 
-fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_list(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let total = app.data.connections.len();
     let title = if app.filter.narrows() || app.filter_editing {
@@ -498,12 +496,12 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
         rest = r;
     }
     if rest.height == 0 {
-        app.monitor.all_row = Rect::default();
-        app.table_rows_area = Rect::default();
+        screen.all_row = Rect::default();
+        screen.list_rows = Rect::default();
         return;
     }
     let [all_row, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
-    app.monitor.all_row = all_row;
+    screen.all_row = all_row;
     let all = app.monitor.all;
     let total_events = app
         .monitor
@@ -522,9 +520,10 @@ fn render_list(app: &mut App, area: Rect, buf: &mut Buffer) {
         Span::raw(total_events),
     ])
     .render(all_row, buf);
-    app.table_rows_area = rows;
+    screen.list_rows = rows;
     draw_list_rows_marking(
         app,
+        screen,
         rows,
         buf,
         true,

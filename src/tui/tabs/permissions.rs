@@ -11,6 +11,7 @@
 //! themselves are the owner's and admins' (the API refuses members with
 //! 403). Refused keys are dimmed in the footer and say why when pressed.
 
+use crate::tui::view::Screen;
 use std::collections::HashMap;
 use strum::VariantArray;
 
@@ -249,9 +250,6 @@ pub struct PermissionsTab {
     pub group: usize,
     /// The highlighted row of the grants pane (a permission, a category).
     pub grant: usize,
-    /// First visible row of the sets and grants tables (kept by the view).
-    pub sets_offset: usize,
-    pub grants_offset: usize,
     /// The last answer for the catalog, or the error's message.
     pub catalog: Option<Result<Catalog, String>>,
     /// A change of a role or group is on its way (one at a time).
@@ -269,8 +267,6 @@ impl Default for PermissionsTab {
             role: 0,
             group: 0,
             grant: 0,
-            sets_offset: 0,
-            grants_offset: 0,
             catalog: None,
             saving: false,
             select_after_load: None,
@@ -529,7 +525,7 @@ impl App {
         }
         if p.selected_index() != before {
             p.grant = 0;
-            p.grants_offset = 0;
+            self.screen.grants_offset = 0;
         }
     }
 
@@ -835,7 +831,7 @@ impl App {
                     if target != at {
                         *p.selected_index_mut() = target;
                         p.grant = 0;
-                        p.grants_offset = 0;
+                        self.screen.grants_offset = 0;
                     }
                     Vec::new()
                 }
@@ -862,8 +858,8 @@ impl App {
                 let p = &mut self.permissions;
                 if p.kind != kind {
                     p.grant = 0;
-                    p.grants_offset = 0;
-                    p.sets_offset = 0;
+                    self.screen.grants_offset = 0;
+                    self.screen.sets_offset = 0;
                 }
                 p.kind = kind;
                 p.focus = PermFocus::Sets;
@@ -1155,14 +1151,14 @@ fn moved(at: usize, n: usize, action: Action, page: usize) -> usize {
 // ---------------------------------------------------------------------------
 
 /// The Permissions tab.
-pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
+pub fn render(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let [list_area, right] = Layout::horizontal([
         Constraint::Length(list_width(area.width)),
         Constraint::Min(0),
     ])
     .areas(area);
     if app.data.connections.is_empty() {
-        app.table_rows_area = Rect::default();
+        screen.list_rows = Rect::default();
         let block = pane(&app.theme, " Connections · 0 ".to_string(), false);
         let inner = block.inner(list_area);
         block.render(list_area, buf);
@@ -1173,7 +1169,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
             .render(inner, buf);
     } else {
         let focused = app.permissions.focus == PermFocus::List;
-        side_list(app, list_area, buf, focused);
+        side_list(app, screen, list_area, buf, focused);
     }
     let connection_lines = connection_lines(app, right.width.saturating_sub(4) as usize);
     let top_height = (connection_lines.len() as u16 + 2).min(right.height / 2);
@@ -1182,8 +1178,8 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     render_connection(app, connection_lines, top, buf);
     let [sets, grants] =
         Layout::horizontal([Constraint::Percentage(38), Constraint::Percentage(62)]).areas(bottom);
-    render_sets(app, sets, buf);
-    render_grants(app, grants, buf);
+    render_sets(app, screen, sets, buf);
+    render_grants(app, screen, grants, buf);
 }
 
 /// The connection pane's lines: role and group with what they grant, the
@@ -1308,7 +1304,7 @@ fn catalog_missing(app: &App) -> Option<(String, Style)> {
     }
 }
 
-fn render_sets(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_sets(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.permissions.focus == PermFocus::Sets;
     let kind = app.permissions.kind;
@@ -1398,20 +1394,15 @@ fn render_sets(app: &mut App, area: Rect, buf: &mut Buffer) {
         Constraint::Fill(1),
         Constraint::Length(8),
     ];
-    let mut state = table_state(
-        app.permissions.sets_offset,
-        selected,
-        rows.len(),
-        rows_area.height,
-    );
+    let mut state = table_state(screen.sets_offset, selected, rows.len(), rows_area.height);
     let table = Table::new(rows, widths)
         .column_spacing(1)
         .row_highlight_style(if focused { t.selected } else { t.title });
     StatefulWidget::render(table, rows_area, buf, &mut state);
-    app.permissions.sets_offset = state.offset();
+    screen.sets_offset = state.offset();
 }
 
-fn render_grants(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_grants(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.permissions.focus == PermFocus::Grants;
     let title = match app.permissions.selected_set() {
@@ -1606,17 +1597,12 @@ fn render_grants(app: &mut App, area: Rect, buf: &mut Buffer) {
             )
         }
     };
-    let mut state = table_state(
-        app.permissions.grants_offset,
-        grant,
-        rows.len(),
-        rows_area.height,
-    );
+    let mut state = table_state(screen.grants_offset, grant, rows.len(), rows_area.height);
     let table = Table::new(rows, widths)
         .column_spacing(1)
         .row_highlight_style(if focused { t.selected } else { Style::new() });
     StatefulWidget::render(table, rows_area, buf, &mut state);
-    app.permissions.grants_offset = state.offset();
+    screen.grants_offset = state.offset();
 }
 
 /// The footer's hints for the focused pane, with "new" saying what it

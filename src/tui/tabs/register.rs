@@ -17,6 +17,7 @@ use crate::tui::app::Command;
 use crate::tui::app::Modal;
 use crate::tui::app::StatusKind;
 use crate::tui::app::Tab;
+use crate::tui::view::Screen;
 use std::collections::{BTreeMap, HashMap};
 
 use ratatui::buffer::Buffer;
@@ -137,24 +138,14 @@ pub struct RegisterTab {
     pub focus: RegFocus,
     /// Index into `App::integrations`.
     pub selected: usize,
-    /// First integration row on screen (kept by the view).
-    pub offset: usize,
     /// Pending changes per integration code: connection code → register
     /// (true) or deregister (false). Kept when another integration is
     /// selected, and until applied or discarded.
     pub pending: BTreeMap<String, BTreeMap<String, bool>>,
     /// The integration whose changes are being applied.
     pub applying: Option<String>,
-    /// The integration rows on screen, for mouse clicks (set by the view).
-    pub integration_rows: Rect,
     /// The highlighted flow, by code (kept across reloads).
     pub flow: Option<String>,
-    /// First line of the Flows pane on screen (kept by the view).
-    pub flow_offset: usize,
-    /// The Flows pane, and the flow on each of its rows, for mouse clicks
-    /// (set by the view).
-    pub flow_area: Rect,
-    pub flow_rows: Vec<(u16, String)>,
     /// The R14 reminder of the last flow save, until dismissed.
     pub reminder: Option<flows::FlowReminder>,
 }
@@ -164,14 +155,9 @@ impl Default for RegisterTab {
         RegisterTab {
             focus: RegFocus::Connections,
             selected: 0,
-            offset: 0,
             pending: BTreeMap::new(),
             applying: None,
-            integration_rows: Rect::default(),
             flow: None,
-            flow_offset: 0,
-            flow_area: Rect::default(),
-            flow_rows: Vec::new(),
             reminder: None,
         }
     }
@@ -297,11 +283,11 @@ pub fn pending_summary(add: usize, remove: usize) -> String {
 }
 
 /// The Register tab.
-pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
-    app.register.integration_rows = Rect::default();
-    app.register.flow_area = Rect::default();
+pub fn render(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
+    screen.integration_rows = Rect::default();
+    screen.flow_area = Rect::default();
     if !app.data.integrations_loaded {
-        app.table_rows_area = Rect::default();
+        screen.list_rows = Rect::default();
         Paragraph::new("Loading integrations…")
             .style(app.theme.dim)
             .alignment(Alignment::Center)
@@ -309,7 +295,7 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
         return;
     }
     if app.data.integrations.is_empty() {
-        app.table_rows_area = Rect::default();
+        screen.list_rows = Rect::default();
         let text = match app.data.me.as_ref().map(|m| m.kind) {
             Some(UserKind::Member) => "No integration is shared with you. An owner or admin can give you monitor or manage access to one; its registered connections then show here.".to_string(),
             _ => "No integrations yet. An integration groups flows; the connections registered with it may be used by its flows and seen by its members. Create one through the admin API (POST /api/v1/integrations), then register connections here.".to_string(),
@@ -321,10 +307,6 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
             .render(area, buf);
         return;
     }
-    app.register.selected = app
-        .register
-        .selected
-        .min(app.data.integrations.len().saturating_sub(1));
     // The R14 reminder of a flow save stays on top until dismissed.
     let reminder = flows::reminder_height(app, area.width).min(area.height / 2);
     let [reminder_area, area] =
@@ -338,13 +320,13 @@ pub fn render(app: &mut App, area: Rect, buf: &mut Buffer) {
     let used_height = if right.height >= 16 { 7 } else { 4 };
     let [connections_area, used_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(used_height)]).areas(right);
-    render_integrations(app, integrations_area, buf);
-    flows::render_pane(app, flows_area, buf);
-    render_connections(app, connections_area, buf);
+    render_integrations(app, screen, integrations_area, buf);
+    flows::render_pane(app, screen, flows_area, buf);
+    render_connections(app, screen, connections_area, buf);
     render_used_by(app, used_area, buf);
 }
 
-fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_integrations(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.register.focus == RegFocus::Integrations;
     let block = pane(
@@ -354,13 +336,17 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
     );
     let rows = block.inner(area);
     block.render(area, buf);
-    app.register.integration_rows = rows;
+    screen.integration_rows = rows;
     let height = rows.height as usize;
     let n = app.data.integrations.len();
-    let reg = &mut app.register;
-    reg.offset = crate::tui::widgets::scroll::fit_offset(reg.offset, reg.selected, n, height);
-    let end = (reg.offset + height).min(n);
-    for (line, idx) in (reg.offset..end).enumerate() {
+    screen.integration_offset = crate::tui::widgets::scroll::fit_offset(
+        screen.integration_offset,
+        app.register.selected,
+        n,
+        height,
+    );
+    let end = (screen.integration_offset + height).min(n);
+    for (line, idx) in (screen.integration_offset..end).enumerate() {
         let i = &app.data.integrations[idx];
         let selected = idx == app.register.selected;
         let row = Rect {
@@ -424,7 +410,7 @@ fn render_integrations(app: &mut App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
+fn render_connections(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.register.focus == RegFocus::Connections;
     let Some(integration) = app.data.integrations.get(app.register.selected).cloned() else {
@@ -476,7 +462,7 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
         ])
         .render(line, buf);
     }
-    app.table_rows_area = rest;
+    screen.list_rows = rest;
     if total == 0 {
         let text = format!(
             "No connections yet. Press {} for the Connections tab, then {} to create one.",
@@ -492,6 +478,7 @@ fn render_connections(app: &mut App, area: Rect, buf: &mut Buffer) {
     }
     draw_list_rows(
         app,
+        screen,
         rest,
         buf,
         focused,
@@ -706,7 +693,7 @@ impl App {
             | Action::PageDown
                 if on_integrations =>
             {
-                let page = self.register.integration_rows.height.max(2) as isize - 1;
+                let page = self.screen.integration_rows.height.max(2) as isize - 1;
                 let delta = match action {
                     Action::Up => -1,
                     Action::Down => 1,

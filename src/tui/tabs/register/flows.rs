@@ -5,6 +5,7 @@
 //! (dialogs/flow_editor.rs).
 
 use crate::tui::dialogs::flow_editor::{FlowEditor, FlowError, FlowModal, FlowNameForm};
+use crate::tui::view::Screen;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
@@ -162,7 +163,7 @@ impl App {
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) => {
                 self.register.focus = RegFocus::Flows;
-                if let Some((_, code)) = self.register.flow_rows.iter().find(|(y, _)| *y == m.row) {
+                if let Some((_, code)) = self.screen.flow_rows.iter().find(|(y, _)| *y == m.row) {
                     self.register.flow = Some(code.clone());
                 }
                 Some(Vec::new())
@@ -464,11 +465,11 @@ impl App {
 
 /// The Flows pane of the Register tab: the selected integration's flows,
 /// each with its steps; the highlighted one marked, scrolled into view.
-pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
+pub fn render_pane(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let focused = app.register.focus == RegFocus::Flows;
-    app.register.flow_area = area;
-    app.register.flow_rows.clear();
+    screen.flow_area = area;
+    screen.flow_rows.clear();
     let Some(i) = app.selected_integration().cloned() else {
         return;
     };
@@ -564,14 +565,14 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
         }
     }
     let height = inner.height as usize;
-    let mut offset = app.register.flow_offset;
+    let mut offset = screen.flow_offset;
     if span.0 < offset {
         offset = span.0;
     } else if height > 0 && span.1 > offset + height {
         offset = (span.1 - height).min(span.0);
     }
     offset = offset.min(lines.len().saturating_sub(height.max(1)));
-    app.register.flow_offset = offset;
+    screen.flow_offset = offset;
     for (row, (line, flow, is_head)) in lines.into_iter().skip(offset).take(height).enumerate() {
         let r = Rect {
             y: inner.y + row as u16,
@@ -582,7 +583,7 @@ pub fn render_pane(app: &mut App, area: Rect, buf: &mut Buffer) {
             if n == highlighted && is_head {
                 buf.set_style(r, if focused { t.selected } else { Style::new() });
             }
-            app.register.flow_rows.push((r.y, flows[n].code.clone()));
+            screen.flow_rows.push((r.y, flows[n].code.clone()));
         }
         line.render(r, buf);
     }
