@@ -359,7 +359,7 @@ async fn mouse_wheel_and_click_move_the_selection() {
     };
     tui::feed(&mut h.app, wheel(MouseEventKind::ScrollDown)).await;
     tui::feed(&mut h.app, wheel(MouseEventKind::ScrollDown)).await;
-    assert_eq!(h.app.selected, 2);
+    assert_eq!(h.app.list.selected, 2);
     let area = h.app.screen.list_rows;
     tui::feed(
         &mut h.app,
@@ -371,7 +371,7 @@ async fn mouse_wheel_and_click_move_the_selection() {
         }),
     )
     .await;
-    assert_eq!(h.app.selected, 5);
+    assert_eq!(h.app.list.selected, 5);
 }
 
 #[tokio::test]
@@ -822,7 +822,7 @@ async fn tabs_cycle_and_share_the_selection_and_the_filter() {
     // Esc in Credentials clears the filter first, then goes back.
     h.press(KeyCode::Char('3')).await;
     h.press(KeyCode::Esc).await;
-    assert!(!h.app.filter.is_active());
+    assert!(!h.app.list.filter.is_active());
     assert_eq!(h.app.tab, Tab::Credentials);
     h.press(KeyCode::Esc).await;
     assert_eq!(h.app.tab, Tab::Connections);
@@ -1458,6 +1458,7 @@ async fn snapshot_register_tab_with_pending_changes() {
     // DAM Assets: register; ERP One: deregister; Print Catalog: register.
     let order: Vec<String> = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -1522,6 +1523,7 @@ async fn snapshot_register_tab_filtered_and_a_toggles_the_shown_rows() {
     h.press(KeyCode::Enter).await;
     let shown: Vec<String> = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -1552,7 +1554,7 @@ async fn snapshot_register_tab_filtered_and_a_toggles_the_shown_rows() {
     );
     // Rows hidden by the filter were not touched.
     h.press(KeyCode::Esc).await;
-    assert!(!h.app.filter.is_active());
+    assert!(!h.app.list.filter.is_active());
 }
 
 #[tokio::test]
@@ -1734,6 +1736,7 @@ async fn snapshot_r16_connections_detail_shows_registrations_and_used_by() {
     let mut h = register_workspace(140, 40).await;
     let erp = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -1822,7 +1825,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
         switchboard::tui::tabs::register::RegFocus::Integrations
     );
     // The wheel over the integrations moves them, not the connections.
-    let before = h.app.selected;
+    let before = h.app.list.selected;
     tui::feed(
         &mut h.app,
         at(
@@ -1833,7 +1836,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
     )
     .await;
     assert_eq!(h.app.register.selected, 1);
-    assert_eq!(h.app.selected, before);
+    assert_eq!(h.app.list.selected, before);
     // A click on a connection row focuses the connections.
     h.screen();
     let rows = h.app.screen.list_rows;
@@ -1846,7 +1849,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
         ),
     )
     .await;
-    assert_eq!(h.app.selected, 2);
+    assert_eq!(h.app.list.selected, 2);
     assert_eq!(
         h.app.register.focus,
         switchboard::tui::tabs::register::RegFocus::Connections
@@ -1861,6 +1864,7 @@ async fn in_the_register_tab_the_mouse_picks_integrations_and_connections() {
 async fn select(h: &mut Harness, code: &str) {
     let at = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -2105,6 +2109,7 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
     h.press(KeyCode::Char('S')).await;
     let mut shown: Vec<String> = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -2127,9 +2132,10 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
     assert_eq!(expected.len(), 24);
     assert!(h.screen().contains("Connections · 36 · 24 stale "));
     h.press(KeyCode::Char('S')).await;
-    assert_eq!(h.app.filter.visible().len(), 24);
+    assert_eq!(h.app.list.filter.visible().len(), 24);
     assert!(
         h.app
+            .list
             .filter
             .visible()
             .iter()
@@ -2150,6 +2156,7 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
     h.press(KeyCode::Enter).await;
     let shown: Vec<String> = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -2175,9 +2182,9 @@ async fn snapshot_r16b_stale_only_filter_counts_and_combines_with_the_fuzzy_filt
     snap!("stale_filter", screen);
     // Esc clears the query first, then the stale filter.
     h.press(KeyCode::Esc).await;
-    assert_eq!(h.app.filter.visible().len(), 24);
+    assert_eq!(h.app.list.filter.visible().len(), 24);
     h.press(KeyCode::Esc).await;
-    assert_eq!(h.app.filter.visible().len(), 36);
+    assert_eq!(h.app.list.filter.visible().len(), 36);
 }
 
 /// Counts the requests a client sends.
@@ -2737,7 +2744,10 @@ async fn snapshot_r14_saving_a_step_on_an_unregistered_connection_registers_it_w
     h.press(KeyCode::Esc).await; // dismisses the reminder first
     assert!(h.app.register.reminder.is_none());
     assert!(!h.screen().contains("now has access"));
-    assert!(h.app.filter.is_active(), "the same Esc did nothing else");
+    assert!(
+        h.app.list.filter.is_active(),
+        "the same Esc did nothing else"
+    );
 }
 
 #[tokio::test]
@@ -3988,6 +3998,7 @@ async fn monitored(width: u16, height: u16) -> Monitored {
 async fn monitor_select(h: &mut Harness, code: &str) {
     let at = h
         .app
+        .list
         .filter
         .visible()
         .iter()
@@ -4631,6 +4642,7 @@ async fn r23_after_d_the_monitor_tab_shows_the_demo_week_with_bars_marked_as_dem
     // One connection: its own history, marked too.
     let at = h
         .app
+        .list
         .filter
         .visible()
         .iter()

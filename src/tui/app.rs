@@ -25,8 +25,8 @@ use super::dialogs::replace::ReplacePicker;
 pub use super::dialogs::set_form::SetForm;
 pub use super::dialogs::set_picker::SetPicker;
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
-use super::filter::FuzzyFilter;
 use super::keymap::{Action, Context, Keymap};
+use super::tabs::connections::ConnectionList;
 use super::tabs::credentials::{CredentialsTab, Focus, REVEAL_TICK, Tick};
 use super::tabs::monitor::MonitorTab;
 use super::tabs::permissions::{Catalog, CatalogChange, PermissionsTab, SetKind};
@@ -612,10 +612,9 @@ pub struct App {
     pub register: RegisterTab,
     pub permissions: PermissionsTab,
     pub monitor: MonitorTab,
-    pub filter: FuzzyFilter,
-    pub filter_editing: bool,
-    /// Position of the selection in the visible (filtered) rows.
-    pub selected: usize,
+    /// The connection list (Connections tab; the side list of the
+    /// Register, Credentials and Monitor tabs): its filter and selection.
+    pub list: ConnectionList,
     pub modals: Vec<Modal>,
     pub status: Option<Status>,
     pub in_flight: usize,
@@ -627,7 +626,6 @@ pub struct App {
     /// Where the last frame drew what (scroll offsets, click areas): the
     /// view's widget state, written only while drawing.
     pub screen: Screen,
-    pub(crate) select_after_load: Option<String>,
     /// Why the backend cannot be used right now, if so.
     pub problem: Option<Problem>,
     /// For a server: its URL and where to keep a session after a login.
@@ -657,9 +655,7 @@ impl App {
             register: RegisterTab::default(),
             permissions: PermissionsTab::default(),
             monitor: MonitorTab::default(),
-            filter: FuzzyFilter::default(),
-            filter_editing: false,
-            selected: 0,
+            list: ConnectionList::default(),
             modals: Vec::new(),
             status: None,
             in_flight: 0,
@@ -668,7 +664,6 @@ impl App {
             visuals: Visuals::default(),
             graphics: false,
             screen: Screen::default(),
-            select_after_load: None,
             problem: None,
             sessions: None,
             retry_pending: false,
@@ -745,9 +740,10 @@ impl App {
     }
 
     pub fn selected_connection(&self) -> Option<&Connection> {
-        self.filter
+        self.list
+            .filter
             .visible()
-            .get(self.selected)
+            .get(self.list.selected)
             .and_then(|&i| self.data.connections.get(i))
     }
 
@@ -768,7 +764,7 @@ impl App {
             Some(Modal::Help(_)) => Context::Help,
             Some(Modal::Replace(_)) => Context::Replace,
             Some(Modal::Flow(m)) => m.context(),
-            None if self.filter_editing => Context::Filter,
+            None if self.list.filter_editing => Context::Filter,
             None => match self.tab {
                 Tab::Connections => Context::List,
                 Tab::Register => Context::Register,
@@ -854,7 +850,7 @@ impl App {
                                 None => format!("Saved {}", c.label),
                             },
                         );
-                        self.select_after_load = Some(c.code);
+                        self.list.select_after_load = Some(c.code);
                         vec![Command::Load]
                     }
                     Err(e) if e.code() == Some("stale") => self.on_edit_conflict(e),
@@ -992,7 +988,7 @@ impl App {
                             password: None,
                         })));
                         // The trail and the card changed: reload both.
-                        self.select_after_load = Some(code);
+                        self.list.select_after_load = Some(code);
                         vec![Command::Load]
                     }
                     Err(e) => {
@@ -1034,7 +1030,7 @@ impl App {
                             secret: None,
                             password: Some(new.password),
                         })));
-                        self.select_after_load = Some(code);
+                        self.list.select_after_load = Some(code);
                         vec![Command::Load]
                     }
                     Err(e) => {
@@ -1217,6 +1213,7 @@ impl App {
                     );
                 }
                 let keep = self
+                    .list
                     .select_after_load
                     .take()
                     .or_else(|| self.selected_connection().map(|c| c.code.clone()));
@@ -1291,16 +1288,17 @@ impl App {
                 self.visuals.prepare(v);
             }
         }
-        self.filter.set_rows(&self.data.connections);
-        self.selected = keep
+        self.list.filter.set_rows(&self.data.connections);
+        self.list.selected = keep
             .and_then(|code| {
-                self.filter
+                self.list
+                    .filter
                     .visible()
                     .iter()
                     .position(|&i| self.data.connections[i].code == code)
             })
-            .unwrap_or(self.selected)
-            .min(self.filter.visible().len().saturating_sub(1));
+            .unwrap_or(self.list.selected)
+            .min(self.list.filter.visible().len().saturating_sub(1));
     }
 
     /// After the selection moved: the view must show it and what the open
@@ -1465,8 +1463,12 @@ impl App {
                     m.paste(&text);
                 } else if let Some(Modal::SetForm(form)) = self.modals.last_mut() {
                     form.paste(&text);
-                } else if self.filter_editing {
-                    let q = format!("{}{}", self.filter.query(), text.replace(['\n', '\r'], ""));
+                } else if self.list.filter_editing {
+                    let q = format!(
+                        "{}{}",
+                        self.list.filter.query(),
+                        text.replace(['\n', '\r'], "")
+                    );
                     self.set_filter(&q);
                 }
                 Vec::new()
@@ -1558,8 +1560,8 @@ impl App {
                     // A click on a connection leaves "All connections".
                     self.monitor.all = false;
                     let row = self.screen.list_offset + usize::from(m.row - area.y);
-                    if row < self.filter.visible().len() {
-                        self.selected = row;
+                    if row < self.list.filter.visible().len() {
+                        self.list.selected = row;
                     }
                     return Some(self.selection_changed());
                 }
@@ -1567,8 +1569,8 @@ impl App {
                     self.register.focus = RegFocus::Connections;
                 }
                 let row = self.screen.list_offset + usize::from(m.row - area.y);
-                if row < self.filter.visible().len() && row != self.selected {
-                    self.selected = row;
+                if row < self.list.filter.visible().len() && row != self.list.selected {
+                    self.list.selected = row;
                     Some(self.selection_changed())
                 } else {
                     Some(Vec::new())
@@ -1592,15 +1594,15 @@ impl App {
     }
 
     pub(super) fn move_selection(&mut self, delta: isize) -> Vec<Command> {
-        let n = self.filter.visible().len();
+        let n = self.list.filter.visible().len();
         if n == 0 {
             return Vec::new();
         }
-        let target = (self.selected as isize + delta).clamp(0, n as isize - 1) as usize;
-        if target == self.selected {
+        let target = (self.list.selected as isize + delta).clamp(0, n as isize - 1) as usize;
+        if target == self.list.selected {
             return Vec::new();
         }
-        self.selected = target;
+        self.list.selected = target;
         self.selection_changed()
     }
 
@@ -1610,12 +1612,13 @@ impl App {
 
     fn set_filter(&mut self, query: &str) {
         let keep = self.selected_connection().map(|c| c.code.clone());
-        self.filter.set_query(query);
+        self.list.filter.set_query(query);
         // The best match comes first; keep the old selection only when the
         // filter was cleared.
-        self.selected = if query.is_empty() {
+        self.list.selected = if query.is_empty() {
             keep.and_then(|code| {
-                self.filter
+                self.list
+                    .filter
                     .visible()
                     .iter()
                     .position(|&i| self.data.connections[i].code == code)
@@ -1694,11 +1697,11 @@ impl App {
 
     /// Esc on a list: clears the query first, then the stale filter.
     pub(super) fn clear_one_filter(&mut self) -> Vec<Command> {
-        if self.filter.is_active() {
+        if self.list.filter.is_active() {
             self.set_filter("");
         } else {
             let keep = self.selected_connection().map(|c| c.code.clone());
-            self.filter.set_stale_only(false);
+            self.list.filter.set_stale_only(false);
             self.after_filter_changed(keep);
         }
         self.selection_changed()
@@ -1706,9 +1709,10 @@ impl App {
 
     /// Keeps the selection on `keep` when it is still shown.
     pub(crate) fn after_filter_changed(&mut self, keep: Option<String>) {
-        self.selected = keep
+        self.list.selected = keep
             .and_then(|code| {
-                self.filter
+                self.list
+                    .filter
                     .visible()
                     .iter()
                     .position(|&i| self.data.connections[i].code == code)
@@ -1737,7 +1741,7 @@ impl App {
                 Vec::new()
             }
             Action::Filter => {
-                self.filter_editing = true;
+                self.list.filter_editing = true;
                 Vec::new()
             }
             Action::Quit => {
@@ -1767,11 +1771,11 @@ impl App {
     fn on_filter_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
         match action {
             Some(Action::Apply) => {
-                self.filter_editing = false;
+                self.list.filter_editing = false;
                 Vec::new()
             }
             Some(Action::Cancel) => {
-                self.filter_editing = false;
+                self.list.filter_editing = false;
                 self.set_filter("");
                 self.selection_changed()
             }
@@ -1779,7 +1783,7 @@ impl App {
             Some(Action::Down) => self.move_selection(1),
             _ => {
                 let mut input =
-                    super::dialogs::connection_form::TextInput::new(self.filter.query());
+                    super::dialogs::connection_form::TextInput::new(self.list.filter.query());
                 let (_, changed) = input.handle_key(key);
                 if changed {
                     self.set_filter(&input.value);

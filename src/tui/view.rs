@@ -298,9 +298,9 @@ pub(crate) fn badge<'a>(app: &App, c: &'a Connection, selected: bool) -> Span<'a
 /// "3 of 36 match", "stale only: 24 of 36", "stale only: 2 of 36 match".
 pub(crate) fn list_count(app: &App) -> String {
     let total = app.data.connections.len();
-    let shown = app.filter.visible().len();
-    let matching = app.filter.is_active() || app.filter_editing;
-    match (matching, app.filter.stale_only()) {
+    let shown = app.list.filter.visible().len();
+    let matching = app.list.filter.is_active() || app.list.filter_editing;
+    match (matching, app.list.filter.stale_only()) {
         (false, false) => total.to_string(),
         (true, false) => format!("{shown} of {total} match"),
         (false, true) => format!("stale only: {shown} of {total}"),
@@ -356,7 +356,7 @@ pub(crate) fn draw_list_rows_marking(
     mark: bool,
     mut draw: impl FnMut(&App, usize, &super::filter::Highlights, bool, Rect, &mut Buffer),
 ) {
-    if app.filter.visible().is_empty() {
+    if app.list.filter.visible().is_empty() {
         Paragraph::new("No match")
             .style(app.theme.dim)
             .alignment(Alignment::Center)
@@ -365,9 +365,9 @@ pub(crate) fn draw_list_rows_marking(
     }
     let end = scroll_into_view(app, screen, rows.height as usize);
     for (line, pos) in (screen.list_offset..end).enumerate() {
-        let idx = app.filter.visible()[pos];
-        let marks = app.filter.highlights(idx);
-        let selected = pos == app.selected;
+        let idx = app.list.filter.visible()[pos];
+        let marks = app.list.filter.highlights(idx);
+        let selected = pos == app.list.selected;
         let row = Rect {
             y: rows.y + line as u16,
             height: 1,
@@ -386,9 +386,13 @@ pub(crate) fn draw_list_rows_marking(
 /// Moves the list's offset so that the selection is on screen; the end of
 /// the rows shown.
 pub(crate) fn scroll_into_view(app: &App, screen: &mut Screen, body_height: usize) -> usize {
-    let shown = app.filter.visible().len();
-    screen.list_offset =
-        super::widgets::scroll::fit_offset(screen.list_offset, app.selected, shown, body_height);
+    let shown = app.list.filter.visible().len();
+    screen.list_offset = super::widgets::scroll::fit_offset(
+        screen.list_offset,
+        app.list.selected,
+        shown,
+        body_height,
+    );
     (screen.list_offset + body_height).min(shown)
 }
 

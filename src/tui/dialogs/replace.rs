@@ -924,7 +924,7 @@ impl App {
                     ));
                 }
                 self.set_status(StatusKind::Success, text);
-                self.select_after_load = Some(code);
+                self.list.select_after_load = Some(code);
                 vec![Command::Load]
             }
             Err(e) => {

@@ -13,6 +13,7 @@ use crate::tui::dialogs::replace;
 use crate::tui::dialogs::replace::InUse;
 use crate::tui::dialogs::shown_once::Shown;
 use crate::tui::dialogs::shown_once::ShownOnce;
+use crate::tui::filter::FuzzyFilter;
 use crate::tui::tabs::credentials::Focus;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -27,6 +28,22 @@ use crate::tui::dialogs::confirm::{Confirm, Part};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::Theme;
 use crate::tui::view::*;
+
+/// The connection list: the rows the filter shows and the selection among
+/// them. The Connections tab owns it; the Register, Credentials and
+/// Monitor tabs show it as their side list, so one selection follows the
+/// user from tab to tab.
+#[derive(Debug, Default)]
+pub struct ConnectionList {
+    pub filter: FuzzyFilter,
+    /// Whether keys type into the filter.
+    pub filter_editing: bool,
+    /// Position of the selection in the visible (filtered) rows.
+    pub selected: usize,
+    /// The connection to select once the next load arrives (after a
+    /// create, a replace).
+    pub select_after_load: Option<String>,
+}
 
 /// Width at which the detail pane goes beside the table instead of below.
 const SIDE_BY_SIDE: u16 = 110;
@@ -84,11 +101,11 @@ fn render_empty(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let total = app.data.connections.len();
-    let shown = app.filter.visible().len();
-    let stale = app.filter.stale_count();
+    let shown = app.list.filter.visible().len();
+    let stale = app.list.filter.stale_count();
     let title = if !app.fully_loaded() {
         format!(" Connections · loading {total} of {}… ", app.data.total)
-    } else if !app.filter.narrows() && !app.filter_editing && stale > 0 {
+    } else if !app.list.filter.narrows() && !app.list.filter_editing && stale > 0 {
         format!(" Connections · {total} · {stale} stale ")
     } else {
         format!(" Connections · {} ", list_count(app))
@@ -99,17 +116,17 @@ fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
         .title(Span::styled(title, app.theme.title));
     let inner = block.inner(area);
     block.render(area, buf);
-    let (filter_area, table_area) = if app.filter_editing || app.filter.is_active() {
+    let (filter_area, table_area) = if app.list.filter_editing || app.list.filter.is_active() {
         let [f, t] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
         (Some(f), t)
     } else {
         (None, inner)
     };
     if let Some(fa) = filter_area {
-        let cursor = if app.filter_editing { "▏" } else { "" };
+        let cursor = if app.list.filter_editing { "▏" } else { "" };
         let line = Line::from(vec![
             Span::styled(" / ", app.theme.key),
-            Span::raw(app.filter.query().to_string()),
+            Span::raw(app.list.filter.query().to_string()),
             Span::styled(cursor, app.theme.key),
         ]);
         Paragraph::new(line).render(fa, buf);
@@ -122,13 +139,13 @@ fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
         ..table_area
     };
     if shown == 0 {
-        let msg = match (app.filter.is_active(), app.filter.stale_only()) {
+        let msg = match (app.list.filter.is_active(), app.list.filter.stale_only()) {
             (false, true) => format!(
                 "No stale connection: each is used by a flow or had Web API activity in the last 30 days ({} shows all)",
                 key_of(app, Context::List, Action::StaleOnly)
             ),
-            (true, true) => format!("No stale connection matches {:?}", app.filter.query()),
-            _ => format!("No connection matches {:?}", app.filter.query()),
+            (true, true) => format!("No stale connection matches {:?}", app.list.filter.query()),
+            _ => format!("No connection matches {:?}", app.list.filter.query()),
         };
         Paragraph::new(msg)
             .style(app.theme.dim)
@@ -141,10 +158,10 @@ fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let columns = Columns::fit(table_area.width);
     let mut rows = Vec::with_capacity(end - screen.list_offset);
     for pos in screen.list_offset..end {
-        let idx = app.filter.visible()[pos];
+        let idx = app.list.filter.visible()[pos];
         let c = &app.data.connections[idx];
-        let marks = app.filter.highlights(idx);
-        let selected = pos == app.selected;
+        let marks = app.list.filter.highlights(idx);
+        let selected = pos == app.list.selected;
         let marker = if selected { "▶" } else { " " };
         let (registrations, used_by) = app.data.usage.counts(&c.code);
         let count = |n: usize| {
@@ -198,7 +215,7 @@ fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let header = Row::new(columns.headers()).style(t.table_header);
     let widths = columns.constraints();
     let mut state = ratatui::widgets::TableState::default()
-        .with_selected(Some(app.selected - screen.list_offset));
+        .with_selected(Some(app.list.selected - screen.list_offset));
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
@@ -645,7 +662,7 @@ impl App {
             | Action::PageUp
             | Action::PageDown => self.move_in_list(action),
             Action::ClearFilter => {
-                if self.filter.narrows() {
+                if self.list.filter.narrows() {
                     self.clear_one_filter()
                 } else {
                     self.status = None;
@@ -653,11 +670,11 @@ impl App {
                 }
             }
             Action::StaleOnly => {
-                let on = !self.filter.stale_only();
+                let on = !self.list.filter.stale_only();
                 let keep = self.selected_connection().map(|c| c.code.clone());
-                self.filter.set_stale_only(on);
+                self.list.filter.set_stale_only(on);
                 self.after_filter_changed(keep);
-                let n = self.filter.stale_count();
+                let n = self.list.filter.stale_count();
                 let key = crate::tui::view::key_of(self, Context::List, Action::StaleOnly);
                 self.set_status(
                     StatusKind::Info,
@@ -789,7 +806,7 @@ impl App {
                     StatusKind::Success,
                     format!("Created {} ({})", c.label, c.code),
                 );
-                self.select_after_load = Some(c.code.clone());
+                self.list.select_after_load = Some(c.code.clone());
                 self.modals.push(Modal::ShownOnce(Box::new(ShownOnce {
                     what: Shown::Created,
                     label: c.label,

@@ -241,7 +241,7 @@ pub(crate) fn side_list(
 ) {
     let t = app.theme.clone();
     let total = app.data.connections.len();
-    let title = if app.filter.narrows() || app.filter_editing {
+    let title = if app.list.filter.narrows() || app.list.filter_editing {
         format!(" {} ", list_count(app))
     } else {
         format!(" Connections · {total} ")
@@ -249,12 +249,12 @@ pub(crate) fn side_list(
     let block = pane(&t, title, focused);
     let inner = block.inner(area);
     block.render(area, buf);
-    let rows = if app.filter_editing || app.filter.is_active() {
+    let rows = if app.list.filter_editing || app.list.filter.is_active() {
         let [f, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        let cursor = if app.filter_editing { "▏" } else { "" };
+        let cursor = if app.list.filter_editing { "▏" } else { "" };
         Line::from(vec![
             Span::styled("/ ", t.key),
-            Span::raw(app.filter.query().to_string()),
+            Span::raw(app.list.filter.query().to_string()),
             Span::styled(cursor, t.key),
         ])
         .render(f, buf);
@@ -614,7 +614,7 @@ impl App {
                 Vec::new()
             }
             Action::Back => {
-                if self.filter.narrows() {
+                if self.list.filter.narrows() {
                     self.clear_one_filter()
                 } else {
                     self.switch_tab(Tab::Connections)

@@ -196,10 +196,10 @@ impl App {
         let Some(action) = action else {
             return Vec::new();
         };
-        let shown = self.filter.visible().len();
+        let shown = self.list.filter.visible().len();
         match action {
             Action::ShowAll | Action::First => self.monitor_select_all(),
-            Action::Up | Action::PageUp if !self.monitor.all && self.selected == 0 => {
+            Action::Up | Action::PageUp if !self.monitor.all && self.list.selected == 0 => {
                 self.monitor_select_all()
             }
             Action::Up | Action::PageUp if self.monitor.all => Vec::new(),
@@ -208,7 +208,7 @@ impl App {
                     return Vec::new();
                 }
                 self.monitor.all = false;
-                self.selected = 0;
+                self.list.selected = 0;
                 self.screen.list_offset = 0;
                 self.selection_changed_here()
             }
@@ -224,7 +224,7 @@ impl App {
                 self.move_in_list(action)
             }
             Action::Back => {
-                if self.filter.narrows() {
+                if self.list.filter.narrows() {
                     self.clear_one_filter()
                 } else {
                     self.switch_tab(Tab::Connections)
@@ -475,7 +475,7 @@ fn compact(n: u64) -> String {
 fn render_list(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
     let total = app.data.connections.len();
-    let title = if app.filter.narrows() || app.filter_editing {
+    let title = if app.list.filter.narrows() || app.list.filter_editing {
         format!(" {} ", list_count(app))
     } else {
         format!(" Connections · {total} ")
@@ -484,12 +484,12 @@ fn render_list(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let mut rest = inner;
-    if app.filter_editing || app.filter.is_active() {
+    if app.list.filter_editing || app.list.filter.is_active() {
         let [f, r] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
-        let cursor = if app.filter_editing { "▏" } else { "" };
+        let cursor = if app.list.filter_editing { "▏" } else { "" };
         Line::from(vec![
             Span::styled("/ ", t.key),
-            Span::raw(app.filter.query().to_string()),
+            Span::raw(app.list.filter.query().to_string()),
             Span::styled(cursor, t.key),
         ])
         .render(f, buf);

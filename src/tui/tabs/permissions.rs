@@ -970,7 +970,7 @@ impl App {
                 Vec::new()
             }
             Action::Back => {
-                if self.filter.narrows() {
+                if self.list.filter.narrows() {
                     self.clear_one_filter()
                 } else {
                     self.switch_tab(Tab::Connections)

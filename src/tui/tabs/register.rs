@@ -421,7 +421,7 @@ fn render_connections(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buff
     // R19: with monitor access the checkboxes only show.
     let refusal = app.registration_refusal(&integration);
     let read_only = refusal.is_some();
-    let mut title = if app.filter.narrows() || app.filter_editing {
+    let mut title = if app.list.filter.narrows() || app.list.filter_editing {
         format!(" {}", list_count(app))
     } else {
         format!(
@@ -452,12 +452,12 @@ fn render_connections(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buff
         let line = take_line(&mut rest);
         Line::from(Span::styled(format!("✗ {why}"), t.warning)).render(line, buf);
     }
-    if app.filter_editing || app.filter.is_active() {
+    if app.list.filter_editing || app.list.filter.is_active() {
         let line = take_line(&mut rest);
-        let cursor = if app.filter_editing { "▏" } else { "" };
+        let cursor = if app.list.filter_editing { "▏" } else { "" };
         Line::from(vec![
             Span::styled("/ ", t.key),
-            Span::raw(app.filter.query().to_string()),
+            Span::raw(app.list.filter.query().to_string()),
             Span::styled(cursor, t.key),
         ])
         .render(line, buf);
@@ -737,6 +737,7 @@ impl App {
                     self.move_selection(1)
                 } else {
                     let codes: Vec<&str> = self
+                        .list
                         .filter
                         .visible()
                         .iter()
@@ -821,7 +822,7 @@ impl App {
                 Vec::new()
             }
             Action::Back => {
-                if self.filter.narrows() {
+                if self.list.filter.narrows() {
                     self.clear_one_filter()
                 } else {
                     self.switch_tab(Tab::Connections)
