@@ -4,22 +4,68 @@
 
 use std::cell::RefCell;
 
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32String};
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str, Utf32String};
 
 use crate::model::Connection;
 
-/// What the filter matches a row against: its label, then its code.
+/// What the filter matches a row against: its label, then its code; and
+/// which characters each holds, to skip at once the rows that lack one the
+/// query needs.
 struct Haystack {
     label: Utf32String,
     code: Utf32String,
+    label_chars: u64,
+    code_chars: u64,
 }
 
 fn haystack(c: &Connection) -> Haystack {
     Haystack {
         label: Utf32String::from(c.label.as_str()),
         code: Utf32String::from(c.code.as_str()),
+        label_chars: char_set(&c.label),
+        code_chars: char_set(&c.code),
     }
+}
+
+/// The bit of an ASCII letter (either case) or digit, or of `_`, `-` and
+/// `.`; `None` for any other character.
+fn char_bit(c: char) -> Option<u64> {
+    let c = c.to_ascii_lowercase();
+    match c {
+        'a'..='z' => Some(1 << (c as u8 - b'a')),
+        '0'..='9' => Some(1 << (26 + c as u8 - b'0')),
+        '_' => Some(1 << 36),
+        '-' => Some(1 << 37),
+        '.' => Some(1 << 38),
+        _ => None,
+    }
+}
+
+/// The characters of a haystack as bits; every bit when it holds a
+/// character outside the set (an accented letter may match its plain one).
+fn char_set(text: &str) -> u64 {
+    text.chars()
+        .try_fold(0u64, |set, c| match char_bit(c) {
+            Some(bit) => Some(set | bit),
+            None if c == ' ' => Some(set),
+            None => None,
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// The characters every match must hold, as bits; none (0, which every
+/// haystack has) when the query uses syntax (negation, anchors, escapes) or
+/// characters outside the set.
+fn needed_chars(query: &str) -> u64 {
+    if query.contains(['!', '^', '$', '\\', '\'']) {
+        return 0;
+    }
+    query
+        .chars()
+        .filter(|c| *c != ' ')
+        .try_fold(0u64, |set, c| char_bit(c).map(|bit| set | bit))
+        .unwrap_or(0)
 }
 
 /// Rows above which matching is split across threads.
@@ -40,6 +86,13 @@ pub struct FuzzyFilter {
     /// Scratch memory of [`FuzzyFilter::highlights`]: a matcher and the
     /// positions it finds.
     highlighting: RefCell<(Matcher, Vec<u32>)>,
+    /// Buffers kept between keystrokes: the rows that may match, those
+    /// that did, each worker's sort keys, and all of them merged.
+    candidates: Vec<usize>,
+    /// The rows the query matches, in list order.
+    matched: Vec<usize>,
+    keys: Vec<Vec<u64>>,
+    merged: Vec<u64>,
 }
 
 impl std::fmt::Debug for FuzzyFilter {
@@ -68,6 +121,10 @@ impl Default for FuzzyFilter {
             stale_only: false,
             visible: Vec::new(),
             highlighting: RefCell::new((Matcher::new(Config::DEFAULT), Vec::new())),
+            candidates: Vec::new(),
+            matched: Vec::new(),
+            keys: vec![Vec::new(); workers],
+            merged: Vec::new(),
         }
     }
 }
@@ -80,10 +137,39 @@ pub struct Highlights {
 }
 
 /// Scores one row: the label first, the code when the label does not match.
-fn score(pattern: &Pattern, matcher: &mut Matcher, h: &Haystack) -> Option<u32> {
-    pattern
-        .score(h.label.slice(..), matcher)
-        .or_else(|| pattern.score(h.code.slice(..), matcher))
+/// `needed`: the characters a match must hold (see [`needed_chars`]).
+fn score(pattern: &Pattern, needed: u64, matcher: &mut Matcher, h: &Haystack) -> Option<u32> {
+    let label = (h.label_chars & needed == needed)
+        .then(|| pattern_score(pattern, h.label.slice(..), matcher))
+        .flatten();
+    label.or_else(|| {
+        (h.code_chars & needed == needed)
+            .then(|| pattern_score(pattern, h.code.slice(..), matcher))
+            .flatten()
+    })
+}
+
+/// A pattern's score: every atom must match; the scores add up.
+fn pattern_score(pattern: &Pattern, haystack: Utf32Str<'_>, matcher: &mut Matcher) -> Option<u32> {
+    pattern.atoms.iter().try_fold(0u32, |sum, atom| {
+        atom_score(atom, haystack, matcher).map(|s| sum + u32::from(s))
+    })
+}
+
+/// One atom's score. A plain fuzzy atom of ASCII characters is matched
+/// greedily (in one pass, about twice as fast as the optimal alignment, and
+/// ranking a list of names the same way in practice); any other atom as
+/// nucleo's pattern does. Case as the pattern's smart case: ignored unless
+/// the atom has an upper-case letter.
+fn atom_score(atom: &Atom, haystack: Utf32Str<'_>, matcher: &mut Matcher) -> Option<u16> {
+    match atom.needle_text() {
+        Utf32Str::Ascii(needle) if atom.kind == AtomKind::Fuzzy && !atom.negative => {
+            matcher.config.ignore_case = !needle.iter().any(u8::is_ascii_uppercase);
+            matcher.config.normalize = true;
+            matcher.fuzzy_match_greedy(haystack, atom.needle_text())
+        }
+        _ => atom.score(haystack, matcher),
+    }
 }
 
 /// Sort key: best score first, then list order.
@@ -96,14 +182,14 @@ impl FuzzyFilter {
     pub fn set_rows(&mut self, rows: &[Connection]) {
         self.haystacks = rows.iter().map(haystack).collect();
         self.stale = rows.iter().map(|c| c.stale).collect();
-        self.refilter(None);
+        self.refilter(false);
     }
 
     /// Shows only the stale rows, or every row again.
     pub fn set_stale_only(&mut self, on: bool) {
         if on != self.stale_only {
             self.stale_only = on;
-            self.refilter(None);
+            self.refilter(false);
         }
     }
 
@@ -148,51 +234,77 @@ impl FuzzyFilter {
         self.query = query.to_string();
         self.pattern
             .reparse(query, CaseMatching::Smart, Normalization::Smart);
-        let previous = narrowing.then(|| std::mem::take(&mut self.visible));
-        self.refilter(previous);
+        self.refilter(narrowing);
     }
 
-    fn refilter(&mut self, candidates: Option<Vec<usize>>) {
-        let all = |stale: &[bool], stale_only: bool, n: usize| -> Vec<usize> {
-            (0..n)
-                .filter(|&i| !stale_only || stale.get(i).copied().unwrap_or(false))
-                .collect()
-        };
+    /// Recomputes the visible rows. `narrowing`: only the rows visible now
+    /// can match (the query only grew). Every buffer is kept from one
+    /// keystroke to the next, so typing allocates (and faults in) nothing.
+    fn refilter(&mut self, narrowing: bool) {
+        let (stale, stale_only) = (&self.stale, self.stale_only);
+        let shown = |i: &usize| !stale_only || stale.get(*i).copied().unwrap_or(false);
+        let n = self.haystacks.len();
         if self.query.trim().is_empty() {
-            self.visible = all(&self.stale, self.stale_only, self.haystacks.len());
+            self.visible.clear();
+            self.visible.extend((0..n).filter(shown));
+            self.matched.clone_from(&self.visible);
             return;
         }
-        let candidates: Vec<usize> =
-            candidates.unwrap_or_else(|| all(&self.stale, self.stale_only, self.haystacks.len()));
+        // The rows that may match, in list order (so that the haystacks are
+        // read in the order they sit in memory): those that matched the
+        // shorter query when narrowing, else all.
+        if narrowing {
+            std::mem::swap(&mut self.matched, &mut self.candidates);
+        } else {
+            self.candidates.clear();
+            self.candidates.extend((0..n).filter(shown));
+        }
         let pattern = &self.pattern;
+        let needed = needed_chars(&self.query);
         let haystacks = &self.haystacks;
-        let run = |matcher: &mut Matcher, rows: &[usize]| -> Vec<u64> {
-            rows.iter()
-                .filter_map(|&i| score(pattern, matcher, &haystacks[i]).map(|s| sort_key(s, i)))
-                .collect()
+        let run = |matcher: &mut Matcher, rows: &[usize], out: &mut Vec<u64>| {
+            out.clear();
+            out.extend(rows.iter().filter_map(|&i| {
+                score(pattern, needed, matcher, &haystacks[i]).map(|s| sort_key(s, i))
+            }));
         };
-        let mut keys: Vec<u64> = if candidates.len() > PARALLEL_ABOVE && self.matchers.len() > 1 {
-            let chunk = candidates.len().div_ceil(self.matchers.len());
+        // One buffer of keys per worker.
+        self.keys.resize_with(self.matchers.len(), Vec::new);
+        let candidates = &self.candidates;
+        let workers = if candidates.len() > PARALLEL_ABOVE {
+            self.matchers.len()
+        } else {
+            1
+        };
+        let chunk = candidates.len().div_ceil(workers).max(1);
+        if workers > 1 {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = self
+                for ((matcher, out), rows) in self
                     .matchers
                     .iter_mut()
+                    .zip(self.keys.iter_mut())
                     .zip(candidates.chunks(chunk))
-                    .map(|(matcher, rows)| scope.spawn(move || run(matcher, rows)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
-            })
+                {
+                    scope.spawn(move || run(matcher, rows, out));
+                }
+            });
         } else {
-            run(&mut self.matchers[0], &candidates)
-        };
-        keys.sort_unstable();
-        self.visible = keys
-            .into_iter()
-            .map(|k| (k & 0xffff_ffff) as usize)
-            .collect();
+            run(&mut self.matchers[0], candidates, &mut self.keys[0]);
+        }
+        let used = candidates.len().div_ceil(chunk);
+        let merged = &mut self.merged;
+        merged.clear();
+        for keys in &self.keys[..used] {
+            merged.extend_from_slice(keys);
+        }
+        // Still in list order: what the next, longer query starts from.
+        self.matched.clear();
+        self.matched
+            .extend(merged.iter().map(|k| (k & 0xffff_ffff) as usize));
+        merged.sort_unstable();
+        self.visible.clear();
+        self.visible
+            .extend(merged.iter().map(|k| (k & 0xffff_ffff) as usize));
     }
 
     /// Where row `row` matches the query: in its label, or else in its code.
@@ -343,5 +455,70 @@ mod tests {
         let h = f.highlights(0);
         assert!(h.label.is_empty());
         assert_eq!(h.code, vec![2, 3, 4], "p_e only in the code");
+    }
+
+    #[test]
+    fn skipping_rows_by_their_characters_never_hides_a_match() {
+        let labels = [
+            "Übersetzungsbüro Müller",
+            "Lieferantenportal Süd",
+            "ERP (SAP) — prod",
+            "magento_storefront_eu",
+            "Shop-DE v2.1",
+            "DeepL Translations",
+            "Zalando Feed 2026",
+        ];
+        let rows: Vec<Connection> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                conn(
+                    l,
+                    &crate::domain::slug_from_label(l).replace('_', &i.to_string()),
+                )
+            })
+            .collect();
+        let queries = [
+            "u", "ub", "sud", "süd", "SAP", "sap prod", "e_e", "de v2", "2.1", "!sap", "^erp",
+            "feed$", "'deepl", "m ü", "zal 26", "x",
+        ];
+        for q in queries {
+            let mut f = FuzzyFilter::default();
+            f.set_rows(&rows);
+            f.set_query(q);
+            let mut got = f.visible().to_vec();
+            got.sort_unstable();
+            // Every row, scored without skipping any.
+            let pattern = Pattern::parse(q, CaseMatching::Smart, Normalization::Smart);
+            let mut m = Matcher::new(Config::DEFAULT);
+            let want: Vec<usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    let h = haystack(c);
+                    pattern_score(&pattern, h.label.slice(..), &mut m)
+                        .or_else(|| pattern_score(&pattern, h.code.slice(..), &mut m))
+                        .is_some()
+                })
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(got, want, "query {q:?}");
+        }
+    }
+
+    #[test]
+    fn a_longer_query_finds_what_a_fresh_search_finds() {
+        let rows: Vec<Connection> = (0..3000)
+            .map(|i| conn(&format!("Vendor {} shop {i}", i % 97), &format!("code_{i}")))
+            .collect();
+        let mut typed = FuzzyFilter::default();
+        typed.set_rows(&rows);
+        for q in ["v", "ve", "ven", "ven 1", "ven 12"] {
+            typed.set_query(q);
+            let mut fresh = FuzzyFilter::default();
+            fresh.set_rows(&rows);
+            fresh.set_query(q);
+            assert_eq!(typed.visible(), fresh.visible(), "query {q:?}");
+        }
     }
 }
