@@ -86,3 +86,36 @@ async fn a_migration_numbered_below_an_applied_one_is_still_applied() {
         "{versions:?}"
     );
 }
+
+/// Opening an up-to-date store skips sqlx's migration check (a fast read
+/// compares versions and checksums first); a store whose record differs
+/// still goes through sqlx, which refuses it.
+#[tokio::test]
+async fn an_up_to_date_store_opens_and_a_tampered_migration_record_is_refused() {
+    use switchboard::store::Store;
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, key) = (tmp.path().join("db.sqlite"), tmp.path().join("key"));
+    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    store.close().await;
+    // Again: everything is applied, the store opens and reads.
+    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    assert_eq!(store.quota().await.unwrap().count, 0);
+    store.close().await;
+    // A migration whose recorded checksum differs from the build's.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::new().filename(&db))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let refused = Store::open_sqlite(&db, &key).await;
+    assert!(
+        matches!(refused, Err(ref e) if e.to_string().contains("migration")),
+        "{:?}",
+        refused.err()
+    );
+}

@@ -75,7 +75,7 @@ pub struct SessionRow {
 }
 
 impl FastReads {
-    /// Up to `n` read-only connections to the database file; the first is
+    /// Up to `n` connections that only read the database file; the first is
     /// opened now (so a missing or unreadable file fails at once).
     pub fn open(path: &Path, n: usize) -> Result<FastReads, StoreError> {
         let reads = FastReads {
@@ -88,10 +88,15 @@ impl FastReads {
     }
 
     fn open_one(path: &Path) -> rusqlite::Result<Mutex<Sqlite>> {
+        // Opened read-write but refusing every write (`query_only`): a
+        // read-only connection cannot set up the WAL index of a database no
+        // other connection has open, and waits on its busy handler instead
+        // (the first read of a store just opened).
         let c = Sqlite::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        c.pragma_update(None, "query_only", true)?;
         c.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Mutex::new(c))
     }
@@ -129,6 +134,59 @@ impl FastReads {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(f(&conn)?)
+    }
+
+    /// Whether every migration of `migrator` is applied as sqlx records it
+    /// (the same versions and checksums, each successful). Opening a store
+    /// that is up to date then skips sqlx's own check, which costs several
+    /// round trips to its worker thread before the first frame.
+    pub fn migrations_applied(&self, migrator: &sqlx::migrate::Migrator) -> bool {
+        let applied = self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        });
+        // No table yet (a new file), or unreadable: let sqlx decide.
+        let Ok(applied) = applied else {
+            return false;
+        };
+        let wanted: Vec<_> = migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .collect();
+        applied.len() == wanted.len()
+            && applied.iter().zip(&wanted).all(|((version, sum, ok), m)| {
+                *ok && *version == m.version && sum.as_slice() == m.checksum.as_ref()
+            })
+    }
+
+    /// The owner's username, once there is one.
+    pub fn owner(&self) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT username FROM users WHERE kind = 'owner'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+    }
+
+    /// The account's connection limit and how many connections there are.
+    pub fn account_counts(&self) -> Result<(i64, i64), StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT max_connections, connection_count FROM account WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
     }
 
     pub fn connection(&self, code: &str) -> Result<Option<Connection>, StoreError> {

@@ -372,16 +372,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // Connections open on first use: the first frame reads through
+        // the fast readers and needs none.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             // A local file does not drop connections; a ping before each
             // query would double its cost.
             .test_before_acquire(false)
-            .connect_with(opts)
-            .await?;
-        sqlx::migrate!("src/store/migrations/sqlite")
-            .run(&pool)
-            .await?;
+            .connect_lazy_with(opts);
+        let migrator = sqlx::migrate!("src/store/migrations/sqlite");
+        let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
+        if !fast.migrations_applied(&migrator) {
+            migrator.run(&pool).await?;
+        }
         if !key_path.exists() {
             // A new key file cannot read the secrets an old one wrote: refuse
             // instead of making every stored credential useless.
@@ -397,7 +400,6 @@ impl Store {
             }
         }
         let keys = Keys::load_or_create(key_path)?;
-        let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
         Ok(Store {
             pool,
             keys,
@@ -495,12 +497,9 @@ impl Store {
 
     /// The owner, created with `username` on the first start of an empty store.
     pub async fn ensure_owner(&self, username: &str) -> Result<Me, StoreError> {
-        // The common case (a store that has its owner) needs no write.
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT username FROM users WHERE kind = 'owner'")
-                .fetch_optional(&self.pool)
-                .await?;
-        if let Some(name) = existing {
+        // The common case (a store that has its owner) needs no write, and
+        // reads on a fast reader (no trip to sqlx's worker at start).
+        if let Some(name) = self.fast.owner()? {
             return Ok(Me {
                 username: name,
                 kind: UserKind::Owner,
@@ -546,11 +545,8 @@ impl Store {
     // ----- account -----------------------------------------------------------
 
     pub async fn quota(&self) -> Result<Quota, StoreError> {
-        let row = sqlx::query("SELECT max_connections, connection_count FROM account WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        let max: i64 = row.try_get("max_connections")?;
-        let count: i64 = row.try_get("connection_count")?;
+        // A one-row read: on a fast reader, without a trip to sqlx's worker.
+        let (max, count) = self.fast.account_counts()?;
         Ok(quota_of(max, count))
     }
 

@@ -60,8 +60,17 @@ pub struct IntegrationsSnapshot {
     pub flows: Vec<Flow>,
 }
 
-/// Rows fetched before the first frame; the rest follow in the background.
+/// Rows fetched before the first frame when the terminal's height is not
+/// known; the rest follow in the background.
 pub const FIRST_PAGE: u64 = 200;
+
+/// Rows fetched before the first frame of a terminal `height` lines tall:
+/// as many as can show (the list never shows more rows than the terminal
+/// has lines), at least 50 so that a scroll finds rows before the rest
+/// arrives.
+pub fn first_page(height: Option<u16>) -> u64 {
+    height.map_or(FIRST_PAGE, |h| u64::from(h).max(50))
+}
 
 /// What reaches `update`: terminal input and backend answers.
 #[derive(Debug)]
@@ -134,8 +143,11 @@ pub enum Msg {
 pub enum Command {
     /// Everything, in one go (after a change).
     Load,
-    /// The first page only, so the first frame comes fast; the rest follows.
-    LoadFirst,
+    /// The first page only (`limit` rows), so the first frame comes fast;
+    /// the rest follows.
+    LoadFirst {
+        limit: u64,
+    },
     LoadRest {
         offset: u64,
     },
@@ -262,8 +274,11 @@ impl PartialEq for Hidden {
 /// Runs one command against the backend.
 pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
     Some(match command {
-        Command::Load | Command::LoadFirst => {
-            let limit = (command == Command::LoadFirst).then_some(FIRST_PAGE);
+        Command::Load | Command::LoadFirst { .. } => {
+            let limit = match command {
+                Command::LoadFirst { limit } => Some(limit),
+                _ => None,
+            };
             let result = async {
                 let me = client.me().await?;
                 let quota = client.quota().await?;
@@ -690,7 +705,8 @@ impl App {
 
     /// The commands to run at start.
     pub fn start(&mut self) -> Vec<Command> {
-        self.track(vec![Command::LoadFirst])
+        let limit = first_page(self.size.map(|(_, h)| h));
+        self.track(vec![Command::LoadFirst { limit }])
     }
 
     /// Whether something changed since the last draw; resets the flag.
@@ -708,7 +724,7 @@ impl App {
     fn track(&mut self, mut commands: Vec<Command>) -> Vec<Command> {
         if commands
             .iter()
-            .any(|c| matches!(c, Command::Load | Command::LoadFirst))
+            .any(|c| matches!(c, Command::Load | Command::LoadFirst { .. }))
             && !commands.contains(&Command::LoadIntegrations)
         {
             commands.push(Command::LoadIntegrations);
@@ -1580,56 +1596,6 @@ impl App {
         }
     }
 
-    /// The shared list's motion keys (every tab that shows it).
-    pub(super) fn move_in_list(&mut self, action: Action) -> Vec<Command> {
-        let delta = match action {
-            Action::Up => -1,
-            Action::Down => 1,
-            Action::First => isize::MIN / 2,
-            Action::Last => isize::MAX / 2,
-            Action::PageUp => -self.page(),
-            _ => self.page(),
-        };
-        self.move_selection(delta)
-    }
-
-    pub(super) fn move_selection(&mut self, delta: isize) -> Vec<Command> {
-        let n = self.list.filter.visible().len();
-        if n == 0 {
-            return Vec::new();
-        }
-        let target = (self.list.selected as isize + delta).clamp(0, n as isize - 1) as usize;
-        if target == self.list.selected {
-            return Vec::new();
-        }
-        self.list.selected = target;
-        self.selection_changed()
-    }
-
-    fn page(&self) -> isize {
-        (self.screen.list_rows.height.max(2) - 1) as isize
-    }
-
-    fn set_filter(&mut self, query: &str) {
-        let keep = self.selected_connection().map(|c| c.code.clone());
-        self.list.filter.set_query(query);
-        // The best match comes first; keep the old selection only when the
-        // filter was cleared.
-        self.list.selected = if query.is_empty() {
-            keep.and_then(|code| {
-                self.list
-                    .filter
-                    .visible()
-                    .iter()
-                    .position(|&i| self.data.connections[i].code == code)
-            })
-            .unwrap_or(0)
-        } else {
-            0
-        };
-        self.screen.list_offset = 0;
-    }
-
     fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
         // A message answers the last action; the next key press retires it.
         self.status = None;
@@ -1680,7 +1646,11 @@ impl App {
             Context::Picker => self.on_picker_key(action),
             Context::Monitor => self.on_monitor_key(action),
             Context::Filter => self.on_filter_key(action, &key),
-            Context::Form => self.on_form_key(action, &key),
+            Context::Form => match self.modals.last() {
+                Some(Modal::Login(_)) => self.on_login_key(action, &key),
+                Some(Modal::SetForm(_)) => self.on_set_form_key(action, &key),
+                _ => self.on_form_key(action, &key),
+            },
             Context::Confirm => self.on_confirm_key(action),
             Context::Secret => self.on_secret_key(action),
             Context::Replace => self.on_replace_key(action, &key),
@@ -1693,32 +1663,6 @@ impl App {
                 Vec::new()
             }
         }
-    }
-
-    /// Esc on a list: clears the query first, then the stale filter.
-    pub(super) fn clear_one_filter(&mut self) -> Vec<Command> {
-        if self.list.filter.is_active() {
-            self.set_filter("");
-        } else {
-            let keep = self.selected_connection().map(|c| c.code.clone());
-            self.list.filter.set_stale_only(false);
-            self.after_filter_changed(keep);
-        }
-        self.selection_changed()
-    }
-
-    /// Keeps the selection on `keep` when it is still shown.
-    pub(crate) fn after_filter_changed(&mut self, keep: Option<String>) {
-        self.list.selected = keep
-            .and_then(|code| {
-                self.list
-                    .filter
-                    .visible()
-                    .iter()
-                    .position(|&i| self.data.connections[i].code == code)
-            })
-            .unwrap_or(0);
-        self.screen.list_offset = 0;
     }
 
     /// Keys both tabs share.
@@ -1768,33 +1712,6 @@ impl App {
         code
     }
 
-    fn on_filter_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
-        match action {
-            Some(Action::Apply) => {
-                self.list.filter_editing = false;
-                Vec::new()
-            }
-            Some(Action::Cancel) => {
-                self.list.filter_editing = false;
-                self.set_filter("");
-                self.selection_changed()
-            }
-            Some(Action::Up) => self.move_selection(-1),
-            Some(Action::Down) => self.move_selection(1),
-            _ => {
-                let mut input =
-                    super::dialogs::connection_form::TextInput::new(self.list.filter.query());
-                let (_, changed) = input.handle_key(key);
-                if changed {
-                    self.set_filter(&input.value);
-                    self.selection_changed()
-                } else {
-                    Vec::new()
-                }
-            }
-        }
-    }
-
     fn on_login_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
         let Some(Modal::Login(form)) = self.modals.last_mut() else {
             return Vec::new();
@@ -1811,103 +1728,6 @@ impl App {
                 keep: self.sessions.clone(),
             }],
         }
-    }
-
-    fn on_form_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
-        if matches!(self.modals.last(), Some(Modal::Login(_))) {
-            return self.on_login_key(action, key);
-        }
-        if matches!(self.modals.last(), Some(Modal::SetForm(_))) {
-            return self.on_set_form_key(action, key);
-        }
-        let Some(Modal::Form(form)) = self.modals.last_mut() else {
-            return Vec::new();
-        };
-        if form.submitting {
-            // One save at a time; only Esc leaves.
-            if action == Some(Action::Cancel) {
-                self.modals.pop();
-            }
-            return Vec::new();
-        }
-        let overwrite = self.keymap.keys_of(Context::Form, Action::Overwrite);
-        let reload = self.keymap.keys_of(Context::Form, Action::Refresh);
-        match action {
-            Some(Action::NextField) => form.move_focus(true),
-            Some(Action::PrevField) => form.move_focus(false),
-            Some(Action::Cancel) => {
-                self.modals.pop();
-            }
-            Some(Action::Save) if form.conflict.is_some() => {
-                let version = form.conflict.as_ref().map_or(0, |c| c.version);
-                form.general_error = Some(format!(
-                    "Someone else saved this connection meanwhile: {overwrite} saves yours over version {version}, {reload} takes theirs"
-                ));
-            }
-            Some(Action::Save) => {
-                if !form.validate() {
-                    return Vec::new();
-                }
-                if form.is_create() {
-                    form.submitting = true;
-                    return vec![Command::Create(form.new_connection())];
-                }
-                let Some(base) = form.base.clone() else {
-                    form.general_error = Some("this connection no longer exists".to_string());
-                    return Vec::new();
-                };
-                // Based on the version the form was opened on: a change
-                // made meanwhile answers 409, never gets overwritten.
-                let patch = form.patch(&base);
-                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
-                    self.modals.pop();
-                    self.set_status(StatusKind::Info, "Nothing changed");
-                    return Vec::new();
-                }
-                form.submitting = true;
-                return vec![Command::Update(base.code, patch)];
-            }
-            Some(Action::Overwrite) => {
-                let Some(theirs) = form.conflict.clone() else {
-                    return Vec::new();
-                };
-                if !form.validate() {
-                    return Vec::new();
-                }
-                let patch = form.patch(&theirs);
-                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
-                    let label = theirs.label.clone();
-                    self.modals.pop();
-                    self.set_status(
-                        StatusKind::Info,
-                        format!(
-                            "Nothing to save: version {} of {label} already has your values",
-                            theirs.version
-                        ),
-                    );
-                    return Vec::new();
-                }
-                form.submitting = true;
-                return vec![Command::Update(theirs.code, patch)];
-            }
-            Some(Action::Refresh) => {
-                let Some(theirs) = form.conflict.take() else {
-                    return Vec::new();
-                };
-                **form = ConnectionForm::edit(&theirs);
-                self.set_status(
-                    StatusKind::Info,
-                    format!(
-                        "Took version {} of {}; your edits were dropped",
-                        theirs.version, theirs.label
-                    ),
-                );
-            }
-            _ => {
-                form.handle_key(key);
-            }
-        }
-        Vec::new()
     }
 
     fn on_confirm_key(&mut self, action: Option<Action>) -> Vec<Command> {

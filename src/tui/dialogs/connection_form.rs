@@ -1,6 +1,10 @@
 //! The create / edit connection dialog: its fields and their checks (R1),
 //! the edit conflict (theirs beside yours), and its drawing.
 
+use crate::tui::app::App;
+use crate::tui::app::Command;
+use crate::tui::app::Modal;
+use crate::tui::app::StatusKind;
 use std::collections::BTreeMap;
 use strum::VariantArray;
 
@@ -609,6 +613,99 @@ pub fn render(form: &ConnectionForm, t: &Theme, keymap: &Keymap, area: Rect, buf
 fn first_key(keymap: &Keymap, context: Context, action: Action) -> String {
     let keys = keymap.keys_of(context, action);
     keys.split('/').next().unwrap_or_default().to_string()
+}
+
+impl App {
+    pub(crate) fn on_form_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        let Some(Modal::Form(form)) = self.modals.last_mut() else {
+            return Vec::new();
+        };
+        if form.submitting {
+            // One save at a time; only Esc leaves.
+            if action == Some(Action::Cancel) {
+                self.modals.pop();
+            }
+            return Vec::new();
+        }
+        let overwrite = self.keymap.keys_of(Context::Form, Action::Overwrite);
+        let reload = self.keymap.keys_of(Context::Form, Action::Refresh);
+        match action {
+            Some(Action::NextField) => form.move_focus(true),
+            Some(Action::PrevField) => form.move_focus(false),
+            Some(Action::Cancel) => {
+                self.modals.pop();
+            }
+            Some(Action::Save) if form.conflict.is_some() => {
+                let version = form.conflict.as_ref().map_or(0, |c| c.version);
+                form.general_error = Some(format!(
+                    "Someone else saved this connection meanwhile: {overwrite} saves yours over version {version}, {reload} takes theirs"
+                ));
+            }
+            Some(Action::Save) => {
+                if !form.validate() {
+                    return Vec::new();
+                }
+                if form.is_create() {
+                    form.submitting = true;
+                    return vec![Command::Create(form.new_connection())];
+                }
+                let Some(base) = form.base.clone() else {
+                    form.general_error = Some("this connection no longer exists".to_string());
+                    return Vec::new();
+                };
+                // Based on the version the form was opened on: a change
+                // made meanwhile answers 409, never gets overwritten.
+                let patch = form.patch(&base);
+                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
+                    self.modals.pop();
+                    self.set_status(StatusKind::Info, "Nothing changed");
+                    return Vec::new();
+                }
+                form.submitting = true;
+                return vec![Command::Update(base.code, patch)];
+            }
+            Some(Action::Overwrite) => {
+                let Some(theirs) = form.conflict.clone() else {
+                    return Vec::new();
+                };
+                if !form.validate() {
+                    return Vec::new();
+                }
+                let patch = form.patch(&theirs);
+                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
+                    let label = theirs.label.clone();
+                    self.modals.pop();
+                    self.set_status(
+                        StatusKind::Info,
+                        format!(
+                            "Nothing to save: version {} of {label} already has your values",
+                            theirs.version
+                        ),
+                    );
+                    return Vec::new();
+                }
+                form.submitting = true;
+                return vec![Command::Update(theirs.code, patch)];
+            }
+            Some(Action::Refresh) => {
+                let Some(theirs) = form.conflict.take() else {
+                    return Vec::new();
+                };
+                **form = ConnectionForm::edit(&theirs);
+                self.set_status(
+                    StatusKind::Info,
+                    format!(
+                        "Took version {} of {}; your edits were dropped",
+                        theirs.version, theirs.label
+                    ),
+                );
+            }
+            _ => {
+                form.handle_key(key);
+            }
+        }
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::tui::dialogs::shown_once::ShownOnce;
 use crate::tui::filter::FuzzyFilter;
 use crate::tui::tabs::credentials::Focus;
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -859,5 +860,104 @@ impl App {
             commands.push(Command::Load);
         }
         commands
+    }
+}
+
+impl App {
+    /// The shared list's motion keys (every tab that shows it).
+    pub(crate) fn move_in_list(&mut self, action: Action) -> Vec<Command> {
+        let delta = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::First => isize::MIN / 2,
+            Action::Last => isize::MAX / 2,
+            Action::PageUp => -self.page(),
+            _ => self.page(),
+        };
+        self.move_selection(delta)
+    }
+    pub(crate) fn move_selection(&mut self, delta: isize) -> Vec<Command> {
+        let n = self.list.filter.visible().len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let target = (self.list.selected as isize + delta).clamp(0, n as isize - 1) as usize;
+        if target == self.list.selected {
+            return Vec::new();
+        }
+        self.list.selected = target;
+        self.selection_changed()
+    }
+    pub(crate) fn page(&self) -> isize {
+        (self.screen.list_rows.height.max(2) - 1) as isize
+    }
+    pub(crate) fn set_filter(&mut self, query: &str) {
+        let keep = self.selected_connection().map(|c| c.code.clone());
+        self.list.filter.set_query(query);
+        // The best match comes first; keep the old selection only when the
+        // filter was cleared.
+        self.list.selected = if query.is_empty() {
+            keep.and_then(|code| {
+                self.list
+                    .filter
+                    .visible()
+                    .iter()
+                    .position(|&i| self.data.connections[i].code == code)
+            })
+            .unwrap_or(0)
+        } else {
+            0
+        };
+        self.screen.list_offset = 0;
+    }
+    pub(crate) fn on_filter_key(&mut self, action: Option<Action>, key: &KeyEvent) -> Vec<Command> {
+        match action {
+            Some(Action::Apply) => {
+                self.list.filter_editing = false;
+                Vec::new()
+            }
+            Some(Action::Cancel) => {
+                self.list.filter_editing = false;
+                self.set_filter("");
+                self.selection_changed()
+            }
+            Some(Action::Up) => self.move_selection(-1),
+            Some(Action::Down) => self.move_selection(1),
+            _ => {
+                let mut input =
+                    crate::tui::dialogs::connection_form::TextInput::new(self.list.filter.query());
+                let (_, changed) = input.handle_key(key);
+                if changed {
+                    self.set_filter(&input.value);
+                    self.selection_changed()
+                } else {
+                    Vec::new()
+                }
+            }
+        }
+    }
+    /// Esc on a list: clears the query first, then the stale filter.
+    pub(crate) fn clear_one_filter(&mut self) -> Vec<Command> {
+        if self.list.filter.is_active() {
+            self.set_filter("");
+        } else {
+            let keep = self.selected_connection().map(|c| c.code.clone());
+            self.list.filter.set_stale_only(false);
+            self.after_filter_changed(keep);
+        }
+        self.selection_changed()
+    }
+    /// Keeps the selection on `keep` when it is still shown.
+    pub(crate) fn after_filter_changed(&mut self, keep: Option<String>) {
+        self.list.selected = keep
+            .and_then(|code| {
+                self.list
+                    .filter
+                    .visible()
+                    .iter()
+                    .position(|&i| self.data.connections[i].code == code)
+            })
+            .unwrap_or(0);
+        self.screen.list_offset = 0;
     }
 }
