@@ -19,6 +19,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget};
+use strum::VariantArray;
 
 use crate::model::{Connection, Integration, IntegrationKind, StepKind};
 use crate::tui::access::join_names;
@@ -118,23 +119,20 @@ fn flow_count(steps: &[&StepRef]) -> usize {
     flows.len()
 }
 
-/// Where the replacement goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the replacement goes; each shows as its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr)]
 pub enum Scope {
+    #[strum(serialize = "everywhere")]
     Everywhere,
+    #[strum(serialize = "one flow")]
     Flow,
+    #[strum(serialize = "one step")]
     Step,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Everywhere, Scope::Flow, Scope::Step];
-
     pub fn label(self) -> &'static str {
-        match self {
-            Scope::Everywhere => "everywhere",
-            Scope::Flow => "one flow",
-            Scope::Step => "one step",
-        }
+        self.into()
     }
 }
 
@@ -190,8 +188,9 @@ impl ReplacePicker {
     pub fn scopes(&self) -> Vec<Scope> {
         let all = self.steps.iter().all(|s| s.changeable);
         let any = self.steps.iter().any(|s| s.changeable);
-        Scope::ALL
-            .into_iter()
+        Scope::VARIANTS
+            .iter()
+            .copied()
             .filter(|s| match s {
                 Scope::Everywhere => all,
                 _ => any,
@@ -521,7 +520,7 @@ pub fn render_picker(
     top.push(Line::from(""));
     let scopes = p.scopes();
     let mut scope = vec![Span::styled("Scope  ", t.label)];
-    for s in Scope::ALL {
+    for &s in Scope::VARIANTS {
         if s == p.scope {
             scope.push(Span::styled(format!("[{}]", s.label()), t.key));
         } else if scopes.contains(&s) {

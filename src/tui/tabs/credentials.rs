@@ -12,6 +12,7 @@ use crate::tui::app::Tab;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::view::Screen;
 use std::time::Duration;
+use strum::VariantArray;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -43,33 +44,22 @@ pub enum Focus {
     Card,
 }
 
-/// The fields of the card, top to bottom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The fields of the card, top to bottom; each shows as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr)]
 pub enum CredField {
+    #[strum(serialize = "Client id")]
     ClientId,
     Secret,
+    #[strum(serialize = "API username")]
     Username,
     Password,
+    #[strum(serialize = "Token URL")]
     TokenUrl,
 }
 
 impl CredField {
-    pub const ALL: [CredField; 5] = [
-        CredField::ClientId,
-        CredField::Secret,
-        CredField::Username,
-        CredField::Password,
-        CredField::TokenUrl,
-    ];
-
     pub fn name(self) -> &'static str {
-        match self {
-            CredField::ClientId => "Client id",
-            CredField::Secret => "Secret",
-            CredField::Username => "API username",
-            CredField::Password => "Password",
-            CredField::TokenUrl => "Token URL",
-        }
+        self.into()
     }
 
     /// How a status line names the field ("Copied the client id …").
@@ -84,7 +74,7 @@ impl CredField {
     }
 
     fn index(self) -> usize {
-        CredField::ALL
+        CredField::VARIANTS
             .iter()
             .position(|f| *f == self)
             .unwrap_or_default()
@@ -92,9 +82,9 @@ impl CredField {
 
     /// The field `delta` rows away, staying within the card.
     pub fn moved(self, delta: isize) -> CredField {
-        let last = CredField::ALL.len() as isize - 1;
+        let last = CredField::VARIANTS.len() as isize - 1;
         let i = (self.index() as isize).saturating_add(delta).clamp(0, last);
-        CredField::ALL[i as usize]
+        CredField::VARIANTS[i as usize]
     }
 }
 
@@ -397,7 +387,7 @@ fn card_lines(
     let token_url = app.client.token_url();
     let revealed = app.credentials.revealed_for(&c.code);
     let plain = Style::new();
-    for field in CredField::ALL {
+    for &field in CredField::VARIANTS {
         let value = match field {
             CredField::ClientId => vec![(c.client_id.clone(), plain)],
             CredField::Secret => match revealed {
