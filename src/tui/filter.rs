@@ -227,7 +227,7 @@ impl FuzzyFilter {
         if query == self.query {
             return;
         }
-        let narrowing = !self.query.is_empty()
+        let narrowing = !self.query.trim().is_empty()
             && query.starts_with(&self.query)
             && !query[self.query.len()..].contains('\\')
             && !self.query.ends_with('\\');
@@ -247,7 +247,8 @@ impl FuzzyFilter {
         if self.query.trim().is_empty() {
             self.visible.clear();
             self.visible.extend((0..n).filter(shown));
-            self.matched.clone_from(&self.visible);
+            // Nothing narrows from a blank query (see `set_query`).
+            self.matched = Vec::new();
             return;
         }
         // The rows that may match, in list order (so that the haystacks are
@@ -520,5 +521,21 @@ mod tests {
             fresh.set_query(q);
             assert_eq!(typed.visible(), fresh.visible(), "query {q:?}");
         }
+    }
+
+    #[test]
+    fn a_query_typed_after_spaces_searches_every_row() {
+        let rows: Vec<Connection> = ["Alpha", "Beta", "Gamma"]
+            .iter()
+            .map(|l| conn(l, &l.to_lowercase()))
+            .collect();
+        let mut f = FuzzyFilter::default();
+        f.set_rows(&rows);
+        f.set_query(" ");
+        assert_eq!(f.visible().len(), 3);
+        f.set_query(" b");
+        assert_eq!(f.visible(), &[1]);
+        f.set_query(" be");
+        assert_eq!(f.visible(), &[1]);
     }
 }
