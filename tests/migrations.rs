@@ -119,3 +119,30 @@ async fn an_up_to_date_store_opens_and_a_tampered_migration_record_is_refused() 
         refused.err()
     );
 }
+
+/// Several processes starting together on a new file (two `serve`s behind
+/// a load balancer) migrate it once: the others wait and find it done,
+/// instead of dying on "table … already exists".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stores_opened_together_on_a_new_file_all_open() {
+    use switchboard::store::Store;
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, key) = (tmp.path().join("db.sqlite"), tmp.path().join("key"));
+    // The key file first, as the first start writes it.
+    Store::open_sqlite(&tmp.path().join("other.sqlite"), &key)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let (db, key) = (db.clone(), key.clone());
+            tokio::spawn(async move { Store::open_sqlite(&db, &key).await })
+        })
+        .collect();
+    for open in opens {
+        let store = open.await.unwrap().unwrap();
+        assert_eq!(store.quota().await.unwrap().count, 0);
+        store.close().await;
+    }
+}

@@ -731,3 +731,50 @@ async fn r18_r20_a_member_sees_only_connections_registered_with_their_integratio
         Some(404)
     );
 }
+
+/// `/healthz` says the process answers; `/readyz` that the database answers
+/// and its migrations are the ones this build expects (503 with the reason
+/// otherwise). Neither needs a session, for load balancers.
+#[tokio::test]
+async fn health_and_readiness_answer_without_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_paths(dir.path()).0;
+    let server = start_with(None, dir).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.url)).send();
+    let r = get("/healthz").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+    let r = get("/readyz").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["status"],
+        "ready"
+    );
+    // A database whose migrations are not this build's: not ready.
+    let edit = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let pool = sqlx::SqlitePool::connect_with(
+                sqlx::sqlite::SqliteConnectOptions::new().filename(&db),
+            )
+            .await
+            .unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    };
+    edit("UPDATE _sqlx_migrations SET success = 0 WHERE version = 1").await;
+    let r = get("/readyz").await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "not_ready");
+    assert!(
+        body["message"].as_str().unwrap().contains("migrations"),
+        "{body}"
+    );
+    // Liveness does not depend on the database.
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    edit("UPDATE _sqlx_migrations SET success = 1 WHERE version = 1").await;
+    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+}

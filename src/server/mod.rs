@@ -290,6 +290,8 @@ pub fn router(service: AppState) -> Router {
         .route(&rest_any, axum::routing::any(oauth::rest_not_found));
     let web_api = web_api_layers(web_api, &service);
     Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/openapi.json", get(openapi::serve_spec))
         .route(crate::TOKEN_PATH, axum::routing::post(oauth::token))
         .route(crate::REVOKE_PATH, axum::routing::post(oauth::revoke))
@@ -310,6 +312,33 @@ pub fn web_api_layers(routes: Router<AppState>, service: &AppState) -> Router<Ap
         service.clone(),
         oauth::require_bearer,
     ))
+}
+
+/// Liveness, for load balancers and orchestrators: the process answers.
+/// No authentication, no database.
+async fn healthz() -> Response {
+    Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// Readiness: the database answers and its migrations are the ones this
+/// build expects; 503 with the reason otherwise. No authentication.
+async fn readyz(axum::extract::State(service): axum::extract::State<AppState>) -> Response {
+    let store = service.clone();
+    let ready = tokio::task::spawn_blocking(move || store.store().ready())
+        .await
+        .unwrap_or_else(|e| Err(format!("the readiness check failed: {e}")));
+    match ready {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(message) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(ApiError {
+                code: "not_ready".to_string(),
+                message,
+                field: None,
+            }),
+        )
+            .into_response(),
+    }
 }
 
 async fn not_found() -> Response {

@@ -350,7 +350,56 @@ fn whole_connection_changes(c: &Connection, created: bool) -> Vec<FieldChange> {
         .collect()
 }
 
+/// The SQLite schema's migrations, in order.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+
+/// Applies the migrations once, however many processes open the same file
+/// at the same time (several `serve` starting together): each takes an
+/// exclusive lock on a file beside the database first, and the ones that
+/// waited find the work done.
+async fn migrate_once(
+    pool: &SqlitePool,
+    fast: &fast_read::FastReads,
+    db_path: &Path,
+) -> Result<(), StoreError> {
+    let lock_path = db_path.with_extension("migrate.lock");
+    let io = |error| StoreError::Io {
+        path: lock_path.display().to_string(),
+        error,
+    };
+    create_private_file(&lock_path).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)?;
+    let result = if fast.migrations_applied(&MIGRATOR) {
+        Ok(())
+    } else {
+        MIGRATOR.run(pool).await.map_err(StoreError::from)
+    };
+    // Closing the file releases the lock.
+    drop(file);
+    result
+}
+
 impl Store {
+    /// Whether the store can serve requests: the database answers a read
+    /// and every migration this build knows is applied. `Err` says why not.
+    pub fn ready(&self) -> Result<(), String> {
+        if self.fast.migrations_applied(&MIGRATOR) {
+            return Ok(());
+        }
+        // Tell a database that does not answer from one that lags behind.
+        match self.fast.account_counts() {
+            Err(e) => Err(format!("the database does not answer: {e}")),
+            Ok(_) => Err("the database's migrations are not the ones this build expects".into()),
+        }
+    }
+
     /// Opens (creating when needed) the database at `db_path` and the key file
     /// at `key_path`, both mode 0600, and applies the migrations.
     pub async fn open_sqlite(db_path: &Path, key_path: &Path) -> Result<Store, StoreError> {
@@ -380,10 +429,9 @@ impl Store {
             // query would double its cost.
             .test_before_acquire(false)
             .connect_lazy_with(opts);
-        let migrator = sqlx::migrate!("src/store/migrations/sqlite");
         let fast = Arc::new(fast_read::FastReads::open(db_path, 4)?);
-        if !fast.migrations_applied(&migrator) {
-            migrator.run(&pool).await?;
+        if !fast.migrations_applied(&MIGRATOR) {
+            migrate_once(&pool, &fast, db_path).await?;
         }
         if !key_path.exists() {
             // A new key file cannot read the secrets an old one wrote: refuse
