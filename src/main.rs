@@ -155,6 +155,11 @@ struct ServeArgs {
     /// Requests a connection may send at once above the rate (the bucket's size).
     #[arg(long, env = "SWITCHBOARD_RATE_BURST", default_value_t = switchboard::service::catalog::DEFAULT_RATE_BURST)]
     rate_burst: u32,
+    /// Serve GET /metrics (Prometheus text format: requests by route and
+    /// status, latency, tokens issued and refused, lockouts, the database
+    /// pool), without authentication: keep the port from the public.
+    #[arg(long, env = "SWITCHBOARD_METRICS")]
+    metrics: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -733,7 +738,11 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         }),
         _ => None,
     };
-    let running = serve::start(service.clone(), args.listen, tls).await?;
+    let metrics = args
+        .metrics
+        .then(|| Arc::new(switchboard::server::metrics::Metrics::new()));
+    let app = serve::app_with_metrics(service.clone(), metrics);
+    let running = serve::start_app(app, args.listen, tls).await?;
     // Expired tokens and old warnings go every ten minutes.
     let sweeper = service.clone();
     tokio::spawn(async move {

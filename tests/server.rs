@@ -778,3 +778,111 @@ async fn health_and_readiness_answer_without_a_session() {
     edit("UPDATE _sqlx_migrations SET success = 1 WHERE version = 1").await;
     assert_eq!(get("/readyz").await.unwrap().status(), 200);
 }
+
+/// `serve --metrics`: `GET /metrics` in the Prometheus text format counts
+/// requests by route template and status, their latency, token refusals,
+/// lockouts and the database pool, and names no user and no secret.
+/// Without the flag there is no such endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_tokens_and_lockouts_without_naming_anyone() {
+    let plain = start().await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/metrics", plain.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "only served when asked");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let service = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    service
+        .prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
+        .await
+        .unwrap();
+    let metrics = Arc::new(switchboard::server::metrics::Metrics::new());
+    let running = serve::start_app(
+        serve::app_with_metrics(service, Some(metrics)),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}", running.addr());
+    // A request without a session, a path that is no route, a refused
+    // token request, and a username locked by failed logins.
+    assert_eq!(
+        http.get(format!("{url}/api/v1/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        http.get(format!("{url}/nowhere/secret-ish"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let token = http
+        .post(format!("{url}/api/oauth/v1/token"))
+        .basic_auth("sbc_nobody", Some("not-a-secret-xyz"))
+        .json(&serde_json::json!({"grant_type": "password", "username": "u", "password": "p"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 401);
+    for _ in 0..5 {
+        raw_login(&url, "alice", "wrong password!").await;
+    }
+    assert_eq!(raw_login(&url, "alice", OWNER_PASSWORD).await.status(), 429);
+    let r = http.get(format!("{url}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    for line in [
+        r#"switchboard_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#,
+        r#"switchboard_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+        r#"switchboard_http_requests_total{method="POST",route="/api/v1/session",status="401"} 5"#,
+        r#"switchboard_http_requests_total{method="POST",route="/api/v1/session",status="429"} 1"#,
+        r#"switchboard_oauth_tokens_total{outcome="refused"} 1"#,
+        r#"switchboard_lockouts_total{kind="login"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in:\n{text}");
+    }
+    assert!(
+        text.lines().any(
+            |l| l == r#"switchboard_http_request_duration_seconds_count{route="/api/v1/me"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("switchboard_http_request_duration_seconds_bucket{le=")
+                && l.contains(r#"route="/api/v1/me""#)
+        ),
+        "{text}"
+    );
+    assert!(text.contains("switchboard_db_pool_in_use "), "{text}");
+    assert!(text.contains("switchboard_db_pool_size "), "{text}");
+    for secret in [
+        "alice",
+        "wrong password",
+        OWNER_PASSWORD,
+        "sbc_nobody",
+        "not-a-secret",
+        "secret-ish",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} leaked:\n{text}");
+    }
+    running.shutdown().await.unwrap();
+}

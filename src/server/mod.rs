@@ -3,6 +3,7 @@
 
 mod catalog;
 mod extract;
+pub mod metrics;
 pub mod monitoring;
 pub mod oauth;
 pub mod openapi;

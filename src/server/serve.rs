@@ -2,6 +2,7 @@
 //! request ids, request logs that never hold credentials, and a graceful
 //! shutdown.
 
+use super::metrics::Metrics;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +56,27 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// The router with what a socket needs around it.
 pub fn app(service: AppState) -> Router {
     with_socket_layers(router(service))
+}
+
+/// [`app`], and with `metrics` every request counted and `GET /metrics`
+/// served (`serve --metrics`).
+pub fn app_with_metrics(service: AppState, metrics: Option<Arc<Metrics>>) -> Router {
+    let Some(metrics) = metrics else {
+        return app(service);
+    };
+    let scrape = Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(super::metrics::serve_metrics),
+        )
+        .with_state((metrics.clone(), service.clone()));
+    let counted = router(service)
+        .merge(scrape)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            super::metrics::count,
+        ));
+    with_socket_layers(counted)
 }
 
 /// Request ids and request logs around any router (benchmarks and tests

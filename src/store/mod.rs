@@ -387,6 +387,12 @@ async fn migrate_once(
 }
 
 impl Store {
+    /// The database pool's connections: how many it holds, how many idle.
+    pub fn pool_counts(&self) -> (u32, u32) {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        (self.pool.size(), idle)
+    }
+
     /// Whether the store can serve requests: the database answers a read
     /// and every migration this build knows is applied. `Err` says why not.
     pub fn ready(&self) -> Result<(), String> {
