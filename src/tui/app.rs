@@ -1306,13 +1306,7 @@ impl App {
         }
         self.list.filter.set_rows(&self.data.connections);
         self.list.selected = keep
-            .and_then(|code| {
-                self.list
-                    .filter
-                    .visible()
-                    .iter()
-                    .position(|&i| self.data.connections[i].code == code)
-            })
+            .and_then(|code| self.list.position_of(&code, &self.data.connections))
             .unwrap_or(self.list.selected)
             .min(self.list.filter.visible().len().saturating_sub(1));
     }

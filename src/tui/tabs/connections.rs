@@ -46,6 +46,16 @@ pub struct ConnectionList {
     pub select_after_load: Option<String>,
 }
 
+impl ConnectionList {
+    /// Where connection `code` is among the visible rows of `rows`.
+    pub fn position_of(&self, code: &str, rows: &[Connection]) -> Option<usize> {
+        self.filter
+            .visible()
+            .iter()
+            .position(|&i| rows.get(i).is_some_and(|c| c.code == code))
+    }
+}
+
 /// Width at which the detail pane goes beside the table instead of below.
 const SIDE_BY_SIDE: u16 = 110;
 
@@ -897,14 +907,8 @@ impl App {
         // The best match comes first; keep the old selection only when the
         // filter was cleared.
         self.list.selected = if query.is_empty() {
-            keep.and_then(|code| {
-                self.list
-                    .filter
-                    .visible()
-                    .iter()
-                    .position(|&i| self.data.connections[i].code == code)
-            })
-            .unwrap_or(0)
+            keep.and_then(|code| self.list.position_of(&code, &self.data.connections))
+                .unwrap_or(0)
         } else {
             0
         };
@@ -950,13 +954,7 @@ impl App {
     /// Keeps the selection on `keep` when it is still shown.
     pub(crate) fn after_filter_changed(&mut self, keep: Option<String>) {
         self.list.selected = keep
-            .and_then(|code| {
-                self.list
-                    .filter
-                    .visible()
-                    .iter()
-                    .position(|&i| self.data.connections[i].code == code)
-            })
+            .and_then(|code| self.list.position_of(&code, &self.data.connections))
             .unwrap_or(0);
         self.screen.list_offset = 0;
     }
