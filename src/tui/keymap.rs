@@ -1502,6 +1502,13 @@ impl Keymap {
     }
 
     /// The keys of one action, joined for display ("↑/k").
+    /// The first of the keys bound to `action` ("Ctrl-O" of "Ctrl-O/F2"),
+    /// as a hint names it.
+    pub fn first_key(&self, context: Context, action: Action) -> String {
+        let keys = self.keys_of(context, action);
+        keys.split('/').next().unwrap_or_default().to_string()
+    }
+
     pub fn keys_of(&self, context: Context, action: Action) -> String {
         self.bindings
             .iter()

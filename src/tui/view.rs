@@ -324,8 +324,34 @@ pub(crate) fn pane<'a>(t: &Theme, title: String, focused: bool) -> Block<'a> {
 
 /// The first key bound to an action, for hints inside the text.
 pub(crate) fn key_of(app: &App, context: Context, action: Action) -> String {
-    let keys = app.keymap.keys_of(context, action);
-    keys.split('/').next().unwrap_or_default().to_string()
+    app.keymap.first_key(context, action)
+}
+
+/// The frame of the connection list as a side list (Credentials, Monitor):
+/// the pane with its count, and the filter line when one is typed; returns
+/// the area left for the rows.
+pub(crate) fn side_list_pane(app: &App, area: Rect, buf: &mut Buffer, focused: bool) -> Rect {
+    let t = &app.theme;
+    let title = if app.list.filter.narrows() || app.list.filter_editing {
+        format!(" {} ", list_count(app))
+    } else {
+        format!(" Connections · {} ", app.data.connections.len())
+    };
+    let block = pane(t, title, focused);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if !(app.list.filter_editing || app.list.filter.is_active()) {
+        return inner;
+    }
+    let [f, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let cursor = if app.list.filter_editing { "▏" } else { "" };
+    Line::from(vec![
+        Span::styled("/ ", t.key),
+        Span::raw(app.list.filter.query().to_string()),
+        Span::styled(cursor, t.key),
+    ])
+    .render(f, buf);
+    rows
 }
 
 /// Draws the shared, filtered connection list into `rows`, as the side

@@ -488,7 +488,7 @@ fn conflict_lines(
             ),
         ]));
     }
-    let key = |a| first_key(keymap, Context::Form, a);
+    let key = |a| keymap.first_key(Context::Form, a);
     lines.push(Line::from(vec![
         Span::styled(key(Action::Overwrite), t.key),
         Span::raw(format!(" save yours over version {}   ", theirs.version)),
@@ -607,12 +607,6 @@ pub fn render(form: &ConnectionForm, t: &Theme, keymap: &Keymap, area: Rect, buf
         lines.extend(hint_lines(t, keymap, Context::Form, room));
     }
     dialog::render(t, title, lines, 92, area, buf);
-}
-
-/// The first of the keys bound to `action` ("Ctrl-O" of "Ctrl-O/F2").
-fn first_key(keymap: &Keymap, context: Context, action: Action) -> String {
-    let keys = keymap.keys_of(context, action);
-    keys.split('/').next().unwrap_or_default().to_string()
 }
 
 impl App {

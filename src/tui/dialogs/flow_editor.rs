@@ -6,8 +6,9 @@
 //! registers it", "deregistered") only say in advance what it will do, and
 //! a refusal is shown as the server words it, with the editor kept open.
 
-use crate::tui::tabs::register::flows::{label_in, modal_frame};
+use crate::tui::tabs::register::flows::label_in;
 use crate::tui::view::Screen;
+use crate::tui::widgets::dialog;
 use std::cell::RefCell;
 
 use ratatui::buffer::Buffer;
@@ -609,7 +610,7 @@ pub(crate) fn render_name_form(app: &App, form: &FlowNameForm, area: Rect, buf: 
     let rect = centered(area, width, lines.len() as u16 + 2);
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(modal_frame(t, title))
+        .block(dialog::block(t, title.trim()))
         .render(rect, buf);
 }
 pub(crate) fn render_editor(
@@ -773,7 +774,7 @@ pub(crate) fn render_editor(
     } else {
         "Edit flow"
     };
-    let block = modal_frame(t, format!(" {verb} · {} ", e.name));
+    let block = dialog::block(t, &format!("{verb} · {}", e.name));
     let inner = block.inner(rect);
     block.render(rect, buf);
     let [head_area, steps_area, tail_area] = Layout::vertical([
@@ -916,7 +917,7 @@ pub(crate) fn render_picker(
         (wanted as u16).min(area.height.saturating_sub(2).max(3)),
     );
     Clear.render(rect, buf);
-    let block = modal_frame(t, title);
+    let block = dialog::block(t, title.trim());
     let inner = block.inner(rect);
     block.render(rect, buf);
     let [head_area, rows_area, tail_area] = Layout::vertical([

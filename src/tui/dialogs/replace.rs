@@ -18,7 +18,7 @@ use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Padding, Paragraph, Widget};
+use ratatui::widgets::{Clear, Paragraph, Widget};
 use strum::VariantArray;
 
 use crate::model::{Connection, Integration, IntegrationKind, StepKind};
@@ -421,13 +421,6 @@ pub struct InUse {
     pub registered_with: Vec<String>,
 }
 
-fn modal<'a>(t: &Theme, title: &'a str) -> Block<'a> {
-    Block::bordered()
-        .border_type(BorderType::Double)
-        .padding(Padding::horizontal(1))
-        .title(Span::styled(format!(" {title} "), t.title))
-}
-
 fn hints(t: &Theme, keymap: &Keymap) -> Line<'static> {
     let mut spans = Vec::new();
     for (keys, hint) in keymap.hints(Context::Replace) {
@@ -482,7 +475,7 @@ pub fn render_picker(
     let height = area.height.saturating_sub(2).clamp(3, 40);
     let rect = centered(area, width, height);
     Clear.render(rect, buf);
-    let block = modal(t, "Replace connection");
+    let block = crate::tui::widgets::dialog::block(t, "Replace connection");
     let inner = block.inner(rect);
     block.render(rect, buf);
     let room = inner.width as usize;

@@ -11,6 +11,7 @@ use crate::tui::app::StatusKind;
 use crate::tui::app::Tab;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::view::Screen;
+use crate::tui::view::side_list_pane;
 use std::time::Duration;
 use strum::VariantArray;
 
@@ -27,8 +28,7 @@ use crate::tui::dialogs::confirm::{Confirm, Part};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::Theme;
 use crate::tui::view::{
-    NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, key_of, list_count, pane,
-    wrap_words,
+    NAME_WIDTH, draw_list_rows, flags, flow_description, highlighted, key_of, pane, wrap_words,
 };
 
 /// How long `v` shows the secret.
@@ -230,28 +230,7 @@ pub(crate) fn side_list(
     focused: bool,
 ) {
     let t = app.theme.clone();
-    let total = app.data.connections.len();
-    let title = if app.list.filter.narrows() || app.list.filter_editing {
-        format!(" {} ", list_count(app))
-    } else {
-        format!(" Connections · {total} ")
-    };
-    let block = pane(&t, title, focused);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let rows = if app.list.filter_editing || app.list.filter.is_active() {
-        let [f, rows] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-        let cursor = if app.list.filter_editing { "▏" } else { "" };
-        Line::from(vec![
-            Span::styled("/ ", t.key),
-            Span::raw(app.list.filter.query().to_string()),
-            Span::styled(cursor, t.key),
-        ])
-        .render(f, buf);
-        rows
-    } else {
-        inner
-    };
+    let rows = side_list_pane(app, area, buf, focused);
     screen.list_rows = rows;
     draw_list_rows(
         app,

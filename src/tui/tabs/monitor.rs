@@ -10,6 +10,7 @@
 //! nothing.
 
 use crate::tui::view::Screen;
+use crate::tui::view::side_list_pane;
 use std::time::Duration;
 
 use ratatui::buffer::Buffer;
@@ -29,9 +30,7 @@ use crate::tui::app::{App, Command, Tab};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::tabs::credentials::list_width;
 use crate::tui::theme::Theme;
-use crate::tui::view::{
-    draw_list_rows_marking, flags, highlighted, key_of, list_count, pane, wrap_words,
-};
+use crate::tui::view::{draw_list_rows_marking, flags, highlighted, key_of, pane, wrap_words};
 
 /// How often the open tab asks for new counts.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
@@ -474,27 +473,7 @@ fn compact(n: u64) -> String {
 
 fn render_list(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     let t = app.theme.clone();
-    let total = app.data.connections.len();
-    let title = if app.list.filter.narrows() || app.list.filter_editing {
-        format!(" {} ", list_count(app))
-    } else {
-        format!(" Connections · {total} ")
-    };
-    let block = pane(&t, title, true);
-    let inner = block.inner(area);
-    block.render(area, buf);
-    let mut rest = inner;
-    if app.list.filter_editing || app.list.filter.is_active() {
-        let [f, r] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
-        let cursor = if app.list.filter_editing { "▏" } else { "" };
-        Line::from(vec![
-            Span::styled("/ ", t.key),
-            Span::raw(app.list.filter.query().to_string()),
-            Span::styled(cursor, t.key),
-        ])
-        .render(f, buf);
-        rest = r;
-    }
+    let rest = side_list_pane(app, area, buf, true);
     if rest.height == 0 {
         screen.all_row = Rect::default();
         screen.list_rows = Rect::default();

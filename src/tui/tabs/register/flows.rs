@@ -621,13 +621,6 @@ pub fn render_reminder(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-pub(crate) fn modal_frame<'a>(t: &Theme, title: String) -> Block<'a> {
-    Block::bordered()
-        .border_type(BorderType::Double)
-        .padding(Padding::horizontal(1))
-        .title(Span::styled(title, t.title))
-}
-
 /// Asks before deleting a flow.
 pub(crate) fn confirm_delete(
     t: &Theme,
