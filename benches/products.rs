@@ -12,7 +12,7 @@ use serde_json::json;
 use switchboard::model::{FlowType, NewConnection, Source, UserKind};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::{Actor, Service};
-use switchboard::store::{Store, StoredProduct, sqlite_paths};
+use switchboard::store::{ProductRow, Store, sqlite_paths};
 
 mod support;
 use support::{CONCURRENCY, bare_server, http_client, load, runtime};
@@ -40,7 +40,7 @@ async fn fixture() -> Fixture {
         username: "bench".into(),
         kind: UserKind::Owner,
     };
-    let products: Vec<(StoredProduct, u32)> = (0..PRODUCTS)
+    let products: Vec<(ProductRow, u32)> = (0..PRODUCTS)
         .map(|i| {
             let values = json!({
                 "name": [{"locale": "en_US", "scope": null, "data": format!("Product {i}")},
@@ -51,12 +51,14 @@ async fn fixture() -> Fixture {
                            "data": [{"amount": "19.99", "currency": "EUR"}]}]
             });
             (
-                StoredProduct {
+                ProductRow {
                     identifier: format!("sku-{i:05}"),
                     enabled: true,
                     family: Some("bench".into()),
                     categories: Vec::new(),
-                    values: values.as_object().cloned().unwrap_or_default(),
+                    values: ProductRow::values_from(
+                        &values.as_object().cloned().unwrap_or_default(),
+                    ),
                     created_ms: 0,
                     updated_ms: 0,
                 },

@@ -17,7 +17,7 @@ use switchboard::model::{NewUser, PasswordChange, Source, UserKind};
 use switchboard::server::serve::{self, TlsFiles};
 use switchboard::service::Service;
 use switchboard::service::users::OwnerSetup;
-use switchboard::store::Store;
+use switchboard::store::{Location, PoolConfig, Store};
 use switchboard::tui::{self, keymap::Keymap};
 
 #[derive(Parser, Debug)]
@@ -85,12 +85,20 @@ enum Cmd {
     Keyring {
         #[command(subcommand)]
         action: KeyringCmd,
-        /// The database: a SQLite file path (default: in the data directory).
+        /// The database: a SQLite file path, or a PostgreSQL URL
+        /// (postgres://user:password@host/database) (default: the SQLite
+        /// file in the data directory).
         #[arg(long, env = "SWITCHBOARD_DATABASE")]
         database: Option<String>,
-        /// The key file (default: next to the database).
+        /// The key file (default: next to a SQLite database; in the data
+        /// directory for PostgreSQL).
         #[arg(long)]
         key_file: Option<PathBuf>,
+    },
+    /// Move a store to another engine.
+    Store {
+        #[command(subcommand)]
+        action: StoreCmd,
     },
     /// Drive real Web API calls (list, get, create, update, and some that
     /// fail) with a few demo connections against a running server, printing
@@ -116,6 +124,26 @@ enum Cmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum StoreCmd {
+    /// Copy everything of a SQLite store (the data directory's by default)
+    /// into an empty PostgreSQL database, in one transaction: secrets stay
+    /// encrypted under the same key ring, counts are checked at the end. A
+    /// target that holds anything is refused.
+    Copy {
+        /// The PostgreSQL database to fill: postgres://user:password@host/database
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The SQLite file to copy (default: the data directory's).
+        #[arg(long, value_name = "PATH")]
+        from: Option<PathBuf>,
+        /// The key file of the SQLite store (default: next to it). The
+        /// PostgreSQL instances need the same key file.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum KeyringCmd {
     /// List the keys, which one encrypts, and how many secrets each holds.
     List,
@@ -129,12 +157,24 @@ struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, default_value = switchboard::DEFAULT_LISTEN)]
     listen: SocketAddr,
-    /// The database: a SQLite file path or `sqlite://PATH` (default: in the data directory).
+    /// The database: a SQLite file path or `sqlite://PATH` (default: in
+    /// the data directory), or a PostgreSQL URL
+    /// (postgres://user:password@host/database) that several instances
+    /// may share.
     #[arg(long, env = "SWITCHBOARD_DATABASE")]
     database: Option<String>,
-    /// The key file that encrypts secrets (default: next to the database).
+    /// The key file that encrypts secrets (default: next to a SQLite
+    /// database; in the data directory for PostgreSQL). Every instance on
+    /// one database needs the same key file.
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// PostgreSQL: the most connections this instance opens.
+    #[arg(long, env = "SWITCHBOARD_DB_POOL_SIZE", default_value_t = 10)]
+    db_pool_size: u32,
+    /// PostgreSQL: seconds a request waits for a database connection
+    /// (connecting included) before it is answered 503.
+    #[arg(long, env = "SWITCHBOARD_DB_CONNECT_TIMEOUT", default_value_t = 5)]
+    db_connect_timeout: u64,
     /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -400,6 +440,11 @@ async fn run_command(cli: &Cli, paths: &Paths) -> anyhow::Result<()> {
         }) => {
             return keyring_command(paths, action, database.as_deref(), key_file.as_deref()).await;
         }
+        Some(Cmd::Store {
+            action: StoreCmd::Copy { to, from, key_file },
+        }) => {
+            return store_copy_command(paths, to, from.as_deref(), key_file.as_deref()).await;
+        }
         _ => {}
     }
     let _log_guard = log_to_file(paths, &cli.log_level)?;
@@ -631,27 +676,39 @@ async fn demo_traffic_command(
     Ok(())
 }
 
-/// Where `serve` keeps its data.
+/// Where a store's data is: the database and the key file.
 fn database_paths(
     paths: &Paths,
     database: Option<&str>,
     key_file: Option<&Path>,
-) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let db = match database {
-        None => paths.data_dir.join("switchboard.db"),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            bail!("--database: PostgreSQL is not supported by this version; use a SQLite file")
-        }
-        Some(url) => PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url)),
+) -> anyhow::Result<(Location, PathBuf)> {
+    let location = match database {
+        None => Location::Sqlite(paths.data_dir.join("switchboard.db")),
+        Some(db) => Location::parse(db),
     };
-    let key = match key_file {
-        Some(k) => k.to_path_buf(),
-        None => db
+    let key = match (key_file, &location) {
+        (Some(k), _) => k.to_path_buf(),
+        (None, Location::Sqlite(db)) => db
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join("switchboard.key"),
+        (None, Location::Postgres(_)) => paths.data_dir.join("switchboard.key"),
     };
-    Ok((db, key))
+    Ok((location, key))
+}
+
+/// Opens a store, saying which one failed.
+async fn open_store(location: &Location, key: &Path, pool: PoolConfig) -> anyhow::Result<Store> {
+    Store::open(location, key, pool)
+        .await
+        .with_context(|| format!("cannot open the database {}", location_text(location)))
+}
+
+fn location_text(location: &Location) -> String {
+    match location {
+        Location::Sqlite(p) => p.display().to_string(),
+        Location::Postgres(url) => switchboard::store::redact_url(url),
+    }
 }
 
 async fn keyring_command(
@@ -661,9 +718,7 @@ async fn keyring_command(
     key_file: Option<&Path>,
 ) -> anyhow::Result<()> {
     let (db, key) = database_paths(paths, database, key_file)?;
-    let store = Store::open_sqlite(&db, &key)
-        .await
-        .with_context(|| format!("cannot open the database {}", db.display()))?;
+    let store = open_store(&db, &key, PoolConfig::default()).await?;
     if matches!(action, KeyringCmd::Rotate) {
         let id = store.keys().rotate()?;
         let me = switchboard::config::local_username();
@@ -693,11 +748,64 @@ async fn keyring_command(
     Ok(())
 }
 
+async fn store_copy_command(
+    paths: &Paths,
+    to: &str,
+    from: Option<&Path>,
+    key_file: Option<&Path>,
+) -> anyhow::Result<()> {
+    let from = from.map(|p| p.display().to_string());
+    let (source, key) = database_paths(paths, from.as_deref(), key_file)?;
+    let Location::Sqlite(source_path) = &source else {
+        bail!("--from: give the SQLite file to copy (a path, not a URL)");
+    };
+    if !source_path.exists() {
+        bail!("--from: {} does not exist", source_path.display());
+    }
+    let target = Location::parse(to);
+    if !matches!(target, Location::Postgres(_)) {
+        bail!("--to: give a PostgreSQL URL (postgres://user:password@host/database)");
+    }
+    if !key.exists() {
+        bail!(
+            "--key-file: {} does not exist; the copy needs the key file that encrypts the store's secrets",
+            key.display()
+        );
+    }
+    let source = open_store(&source, &key, PoolConfig::default()).await?;
+    let target_store = open_store(&target, &key, PoolConfig::default()).await?;
+    let copied = source.copy_into(&target_store).await;
+    source.close().await;
+    target_store.close().await;
+    let copied = copied.with_context(|| {
+        format!(
+            "copying {} into {}",
+            source_path.display(),
+            location_text(&target)
+        )
+    })?;
+    println!(
+        "Copied {} into {}:",
+        source_path.display(),
+        location_text(&target)
+    );
+    for (table, n) in &copied {
+        println!("  {table:<20} {n} row(s)");
+    }
+    println!(
+        "Secrets stay encrypted under {}: give every instance a copy of it (--key-file).",
+        key.display()
+    );
+    Ok(())
+}
+
 async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     let (db, key) = database_paths(paths, args.database.as_deref(), args.key_file.as_deref())?;
-    let store = Store::open_sqlite(&db, &key)
-        .await
-        .with_context(|| format!("cannot open the database {}", db.display()))?;
+    let pool = PoolConfig {
+        max_connections: args.db_pool_size.max(1),
+        connect_timeout: Duration::from_secs(args.db_connect_timeout.max(1)),
+    };
+    let store = open_store(&db, &key, pool).await?;
     let service = Arc::new(Service::new(store).with_rate_limit(args.rate_limit, args.rate_burst));
     let owner_password = match (&args.owner_password_file, &args.owner) {
         (Some(file), _) => Some(password_from_file(file)?),
@@ -759,7 +867,7 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     println!(
         "Switchboard serves {scheme}://{} (database {})",
         running.addr(),
-        db.display()
+        location_text(&db)
     );
     tracing::info!(addr = %running.addr(), "listening");
     let handle = running.handle();

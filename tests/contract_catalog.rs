@@ -16,7 +16,7 @@ use switchboard::model::{
 };
 use switchboard::server::serve::{self, Running};
 use switchboard::service::{Actor, Service};
-use switchboard::store::{Store, StoredProduct};
+use switchboard::store::{ProductRow, Store};
 use tempfile::TempDir;
 
 struct Backend {
@@ -451,12 +451,12 @@ async fn r11_categories_form_a_tree_and_only_unused_ones_are_deleted(b: Backend)
     b.service
         .store()
         .insert_products(&[(
-            StoredProduct {
+            ProductRow {
                 identifier: "boot-1".into(),
                 enabled: true,
                 family: None,
                 categories: vec!["shoes".into()],
-                values: Default::default(),
+                values: ProductRow::values_from(&Default::default()),
                 created_ms: 0,
                 updated_ms: 0,
             },

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use switchboard::store::migrate_sqlite_file;
 
 const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/migrations/sqlite");
 
@@ -52,44 +52,33 @@ async fn a_migration_numbered_below_an_applied_one_is_still_applied() {
         )
         .unwrap();
     }
-    let opts = SqliteConnectOptions::new()
-        .filename(tmp.path().join("db.sqlite"))
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .unwrap();
-    Migrator::new(tmp.path().join("before"))
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
-    let applied = |pool: sqlx::SqlitePool| async move {
-        sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations ORDER BY version")
-            .fetch_all(&pool)
-            .await
+    let db = tmp.path().join("db.sqlite");
+    let before = Migrator::new(tmp.path().join("before")).await.unwrap();
+    migrate_sqlite_file(&db, &before).unwrap();
+    let applied = || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut st = c
+            .prepare("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .unwrap();
+        st.query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
             .unwrap()
     };
-    assert!(!applied(pool.clone()).await.contains(&5));
-    Migrator::new(after_dir)
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
+    assert!(!applied().contains(&5));
+    let after = Migrator::new(after_dir).await.unwrap();
+    migrate_sqlite_file(&db, &after)
         .expect("the lower-numbered migration applies after the higher one");
-    let versions = applied(pool.clone()).await;
+    let versions = applied();
     assert!(
         versions.contains(&5) && versions.contains(&6),
         "{versions:?}"
     );
 }
 
-/// Opening an up-to-date store skips sqlx's migration check (a fast read
-/// compares versions and checksums first); a store whose record differs
-/// still goes through sqlx, which refuses it.
+/// Opening an up-to-date store reads the migration record once (versions
+/// and checksums); a store whose record differs from the build's
+/// migrations is refused with a message naming the migration.
 #[tokio::test]
 async fn an_up_to_date_store_opens_and_a_tampered_migration_record_is_refused() {
     use switchboard::store::Store;
@@ -102,16 +91,10 @@ async fn an_up_to_date_store_opens_and_a_tampered_migration_record_is_refused() 
     assert_eq!(store.quota().await.unwrap().count, 0);
     store.close().await;
     // A migration whose recorded checksum differs from the build's.
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(SqliteConnectOptions::new().filename(&db))
-        .await
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
         .unwrap();
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
     let refused = Store::open_sqlite(&db, &key).await;
     assert!(
         matches!(refused, Err(ref e) if e.to_string().contains("migration")),

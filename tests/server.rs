@@ -755,13 +755,9 @@ async fn health_and_readiness_answer_without_a_session() {
     let edit = |sql: &'static str| {
         let db = db.clone();
         async move {
-            let pool = sqlx::SqlitePool::connect_with(
-                sqlx::sqlite::SqliteConnectOptions::new().filename(&db),
-            )
-            .await
-            .unwrap();
-            sqlx::query(sql).execute(&pool).await.unwrap();
-            pool.close().await;
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            c.execute_batch(sql).unwrap();
         }
     };
     edit("UPDATE _sqlx_migrations SET success = 0 WHERE version = 1").await;

@@ -56,6 +56,7 @@ impl IntoResponse for ServiceError {
             ServiceError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ServiceError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServiceError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let body = ApiError {
@@ -74,6 +75,10 @@ impl IntoResponse for ServiceError {
             ServiceError::Unauthenticated { .. } => {
                 resp.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ServiceError::Unavailable { .. } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1));
             }
             _ => {}
         }
@@ -324,10 +329,7 @@ async fn healthz() -> Response {
 /// Readiness: the database answers and its migrations are the ones this
 /// build expects; 503 with the reason otherwise. No authentication.
 async fn readyz(axum::extract::State(service): axum::extract::State<AppState>) -> Response {
-    let store = service.clone();
-    let ready = tokio::task::spawn_blocking(move || store.store().ready())
-        .await
-        .unwrap_or_else(|e| Err(format!("the readiness check failed: {e}")));
+    let ready = service.store().ready().await;
     match ready {
         Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(message) => (

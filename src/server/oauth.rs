@@ -271,10 +271,10 @@ pub async fn revoke(State(svc): State<AppState>, headers: HeaderMap, body: Body)
 }
 
 fn bearer_failure(f: BearerFailure) -> Response {
-    let status = if f == BearerFailure::Internal {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::UNAUTHORIZED
+    let status = match f {
+        BearerFailure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        BearerFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
     };
     let mut resp = (
         status,
@@ -308,13 +308,13 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    match svc.authenticate_bearer_at(token) {
+    match svc.authenticate_bearer_at(token).await {
         // Then the connection's rate limit (429) and overall access (403,
         // R10); the roles and groups read go on to the handler. One layer:
         // each costs a boxed future per request.
         Ok((caller, catalog_version)) => {
             let who = (caller.connection_id, caller.flow_type);
-            let resp = match svc.web_api_gate(&caller, Some(catalog_version)) {
+            let resp = match svc.web_api_gate(&caller, Some(catalog_version)).await {
                 Ok(snapshot) => {
                     // Shared: the handler's extractor clones what is inserted.
                     req.extensions_mut().insert(std::sync::Arc::new(caller));

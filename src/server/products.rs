@@ -399,7 +399,10 @@ pub async fn get_product(
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    let result = identifier_of(path).and_then(|id| svc.get_product(&caller, &snapshot, &id));
+    let result = match identifier_of(path) {
+        Ok(id) => svc.get_product(&caller, &snapshot, &id).await,
+        Err(f) => Err(f),
+    };
     match result {
         Ok(product) => counted(json_response(&product), ApiEvent::Read, 1),
         Err(f) => f.into_response(),

@@ -126,13 +126,13 @@ impl Service {
     /// when its version is the stored one (one primary-key read), else a
     /// fresh one. A change made through any server instance shows on the
     /// next request.
-    pub fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>, StoreError> {
-        let version = self.store.catalog_version()?;
-        self.catalog_snapshot_at(CatalogVersion(version))
+    pub async fn catalog_snapshot(&self) -> Result<Arc<CatalogSnapshot>, StoreError> {
+        let version = self.store.catalog_version().await?;
+        self.catalog_snapshot_at(CatalogVersion(version)).await
     }
 
     /// The snapshot at `version` (read with the request's token).
-    pub fn catalog_snapshot_at(
+    pub async fn catalog_snapshot_at(
         &self,
         CatalogVersion(version): CatalogVersion,
     ) -> Result<Arc<CatalogSnapshot>, StoreError> {
@@ -144,7 +144,7 @@ impl Service {
         {
             return Ok(Arc::clone(s));
         }
-        let fresh = Arc::new(CatalogSnapshot::build(self.store.catalog_rows()?));
+        let fresh = Arc::new(CatalogSnapshot::build(self.store.catalog_rows().await?));
         if let Ok(mut guard) = self.catalog.snapshot.write() {
             let newer = guard.as_ref().is_some_and(|s| s.version > fresh.version);
             if !newer {

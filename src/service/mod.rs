@@ -46,6 +46,10 @@ pub enum ServiceError {
         retry_after_secs: u64,
         message: String,
     },
+    /// The database cannot be reached now (a 503; the request may be
+    /// retried).
+    #[error("{message}")]
+    Unavailable { message: String },
     /// A fault of ours; the message never carries details that could hold a secret.
     #[error("{message}")]
     Internal { message: String },
@@ -83,10 +87,15 @@ fn connection_not_found(code: &str) -> ServiceError {
     }
 }
 
-impl ServiceError {
-    fn from_store(e: StoreError, code: Option<&str>) -> Self {
+/// The one conversion of store errors into service errors. A store's
+/// `NotFound` is a connection's unless the caller says otherwise
+/// ([`ServiceError::from_store`]).
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => connection_not_found(code.unwrap_or("?")),
+            StoreError::NotFound => ServiceError::NotFound {
+                message: "not found".to_string(),
+            },
             e @ StoreError::Missing { .. } => ServiceError::NotFound {
                 message: e.to_string(),
             },
@@ -109,6 +118,12 @@ impl ServiceError {
                     "the connection limit is reached: this account holds at most {max} connections; delete one or raise max_connections"
                 ),
             },
+            StoreError::Unavailable(why) => {
+                tracing::error!(error = %why, "the database is unavailable");
+                ServiceError::Unavailable {
+                    message: "the database is unavailable; try again shortly".to_string(),
+                }
+            }
             other => {
                 // Store errors never carry secret values (they are bound as
                 // parameters, never formatted into SQL or messages).
@@ -117,6 +132,16 @@ impl ServiceError {
                     message: "internal error; see the server log".to_string(),
                 }
             }
+        }
+    }
+}
+
+impl ServiceError {
+    /// As the conversion, a `NotFound` naming connection `code`.
+    fn from_store(e: StoreError, code: Option<&str>) -> Self {
+        match e {
+            StoreError::NotFound => connection_not_found(code.unwrap_or("?")),
+            e => ServiceError::from(e),
         }
     }
 }
@@ -659,17 +684,17 @@ impl Service {
             )
             .await?;
         }
-        let products: Vec<(crate::store::StoredProduct, u32)> = demo
+        let products: Vec<(crate::store::ProductRow, u32)> = demo
             .products
             .iter()
             .map(|p| {
                 (
-                    crate::store::StoredProduct {
+                    crate::store::ProductRow {
                         identifier: p.identifier.clone(),
                         enabled: p.enabled,
                         family: p.family.clone(),
                         categories: p.categories.clone(),
-                        values: p.values.clone(),
+                        values: crate::store::ProductRow::values_from(&p.values),
                         created_ms: 0,
                         updated_ms: 0,
                     },

@@ -61,6 +61,8 @@ pub enum OAuthFailure {
         retry_after_secs: u64,
         message: String,
     },
+    /// The database cannot be reached now.
+    Unavailable,
     Internal,
 }
 
@@ -74,6 +76,7 @@ impl OAuthFailure {
             OAuthFailure::UnsupportedMediaType(_) => 415,
             OAuthFailure::TooLarge(_) => 413,
             OAuthFailure::TooManyRequests { .. } => 429,
+            OAuthFailure::Unavailable => 503,
             OAuthFailure::Internal => 500,
         }
     }
@@ -88,6 +91,7 @@ impl OAuthFailure {
             OAuthFailure::InvalidGrant(_) => "invalid_grant",
             OAuthFailure::UnsupportedGrantType(_) => "unsupported_grant_type",
             OAuthFailure::TooManyRequests { .. } => "slow_down",
+            OAuthFailure::Unavailable => "temporarily_unavailable",
             OAuthFailure::Internal => "server_error",
         }
     }
@@ -101,14 +105,20 @@ impl OAuthFailure {
             | OAuthFailure::UnsupportedMediaType(m)
             | OAuthFailure::TooLarge(m) => m.clone(),
             OAuthFailure::TooManyRequests { message, .. } => message.clone(),
+            OAuthFailure::Unavailable => UNAVAILABLE.to_string(),
             OAuthFailure::Internal => "internal error; see the server log".to_string(),
         }
     }
 }
 
+/// What a client is told while the database cannot be reached.
+const UNAVAILABLE: &str = "the database is unavailable; try again shortly";
+
 fn internal(e: StoreError) -> OAuthFailure {
-    tracing::error!(error = %e, "store failure at the token endpoint");
-    OAuthFailure::Internal
+    match ServiceError::from(e) {
+        ServiceError::Unavailable { .. } => OAuthFailure::Unavailable,
+        _ => OAuthFailure::Internal,
+    }
 }
 
 const BAD_CLIENT: &str =
@@ -123,6 +133,8 @@ pub enum BearerFailure {
     Missing,
     Invalid,
     Expired,
+    /// The database cannot be reached now (503).
+    Unavailable,
     Internal,
 }
 
@@ -134,6 +146,7 @@ impl BearerFailure {
             }
             BearerFailure::Invalid => "The access token provided is invalid.",
             BearerFailure::Expired => "The access token provided has expired.",
+            BearerFailure::Unavailable => UNAVAILABLE,
             BearerFailure::Internal => "internal error; see the server log",
         }
     }
@@ -186,7 +199,7 @@ impl Service {
             ));
         };
         check_len("client_id", client_id)?;
-        let Some(row) = self.store.client(client_id).map_err(internal)? else {
+        let Some(row) = self.store.client(client_id).await.map_err(internal)? else {
             return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
         };
         let now = self.now_ms();
@@ -376,14 +389,19 @@ impl Service {
 
     /// The bearer check of every `/api/rest/v1` request (R22, R25): a digest
     /// lookup, so a revoked token fails on the very next request.
-    pub fn authenticate_bearer(&self, token: Option<&str>) -> Result<ApiCaller, BearerFailure> {
-        self.authenticate_bearer_at(token).map(|(caller, _)| caller)
+    pub async fn authenticate_bearer(
+        &self,
+        token: Option<&str>,
+    ) -> Result<ApiCaller, BearerFailure> {
+        self.authenticate_bearer_at(token)
+            .await
+            .map(|(caller, _)| caller)
     }
 
     /// As [`Service::authenticate_bearer`], with the catalog version read
     /// in the same statement (what the role and group checks compare their
     /// cache with).
-    pub fn authenticate_bearer_at(
+    pub async fn authenticate_bearer_at(
         &self,
         token: Option<&str>,
     ) -> Result<(ApiCaller, super::catalog::CatalogVersion), BearerFailure> {
@@ -394,9 +412,10 @@ impl Service {
         let row = self
             .store
             .token(id)
-            .map_err(|e| {
-                tracing::error!(error = %e, "store failure in the bearer check");
-                BearerFailure::Internal
+            .await
+            .map_err(|e| match ServiceError::from(e) {
+                ServiceError::Unavailable { .. } => BearerFailure::Unavailable,
+                _ => BearerFailure::Internal,
             })?
             .filter(|t| !t.refresh)
             .filter(|t| self.store.keys().mac_matches(verifier, &t.verifier_mac))

@@ -14,7 +14,7 @@ use super::oauth::ApiCaller;
 use crate::domain::catalog::GroupAccess;
 use crate::domain::products::{self, CategoryOp, ProductInput, SearchError, SearchFilter};
 use crate::model::{ItemLinks, Permission, RestViolation};
-use crate::store::{ProductQuery, ProductRow, ProductWrite, StoreError, StoredProduct};
+use crate::store::{ProductQuery, ProductRow, ProductWrite, StoreError};
 
 /// Largest page of a product list.
 pub const PAGE_MAX: u64 = 100;
@@ -178,7 +178,7 @@ impl Service {
     /// limit, then overall access (R10's `api.access`).
     /// Returns the roles and groups the rest of the request is checked
     /// against.
-    pub fn web_api_gate(
+    pub async fn web_api_gate(
         &self,
         caller: &ApiCaller,
         version: Option<super::catalog::CatalogVersion>,
@@ -194,8 +194,8 @@ impl Service {
             });
         }
         let snapshot = match version {
-            Some(v) => self.catalog_snapshot_at(v)?,
-            None => self.catalog_snapshot()?,
+            Some(v) => self.catalog_snapshot_at(v).await?,
+            None => self.catalog_snapshot().await?,
         };
         self.require(&snapshot, caller, Permission::ApiAccess, "any Web API call")?;
         Ok(snapshot)
@@ -235,8 +235,9 @@ impl Service {
         Ok((snapshot, access))
     }
 
-    /// `GET /api/rest/v1/products/{identifier}`: inline reads only.
-    pub fn get_product(
+    /// `GET /api/rest/v1/products/{identifier}`: a kept product, else one
+    /// primary-key read.
+    pub async fn get_product(
         &self,
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
@@ -248,7 +249,11 @@ impl Service {
             Permission::ProductsList,
             "getting a product",
         )?;
-        match self.store.product(identifier, caller.products_version)? {
+        let found = self
+            .store
+            .product(identifier, caller.products_version)
+            .await?;
+        match found {
             Some(p) if access.can_view_product(&p.categories) => Ok(shown(&p, access)),
             _ => Err(not_found(identifier)),
         }
@@ -347,7 +352,7 @@ impl Service {
     }
 
     /// A product stays editable by the group that writes it.
-    fn keep_editable(access: &GroupAccess, p: &StoredProduct) -> Result<(), RestFailure> {
+    fn keep_editable(access: &GroupAccess, p: &ProductRow) -> Result<(), RestFailure> {
         if access.can_edit_product(&p.categories) {
             Ok(())
         } else {
@@ -490,13 +495,13 @@ impl Service {
 static NO_ACCESS: std::sync::LazyLock<GroupAccess> =
     std::sync::LazyLock::new(|| GroupAccess::Levels(Default::default()));
 
-fn new_product(identifier: String, input: ProductInput) -> StoredProduct {
-    StoredProduct {
+fn new_product(identifier: String, input: ProductInput) -> ProductRow {
+    ProductRow {
         identifier,
         enabled: input.enabled.unwrap_or(true),
         family: input.family.flatten(),
         categories: input.categories.unwrap_or_default(),
-        values: input.values.unwrap_or_default(),
+        values: ProductRow::values_from(&input.values.unwrap_or_default()),
         created_ms: 0,
         updated_ms: 0,
     }
@@ -504,7 +509,7 @@ fn new_product(identifier: String, input: ProductInput) -> StoredProduct {
 
 /// PATCH: given fields replace, `values` merge; the categories the group
 /// cannot see stay as they are (it cannot name them).
-fn merged(mut old: StoredProduct, input: ProductInput, access: &GroupAccess) -> StoredProduct {
+fn merged(mut old: ProductRow, input: ProductInput, access: &GroupAccess) -> ProductRow {
     if let Some(e) = input.enabled {
         old.enabled = e;
     }
@@ -525,7 +530,9 @@ fn merged(mut old: StoredProduct, input: ProductInput, access: &GroupAccess) -> 
         old.categories = categories;
     }
     if let Some(values) = input.values {
-        products::merge_values(&mut old.values, values);
+        let mut current = old.values_map();
+        products::merge_values(&mut current, values);
+        old.values = ProductRow::values_from(&current);
     }
     old
 }

@@ -2,8 +2,8 @@
 //! R7), tokens (R21, R25) and the wrong-credentials watch (R24).
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::Row;
 
+use super::db::args;
 use super::token_writer::{IssuedIds, OldRefresh, TokenPair};
 use super::{Acting, MASK, Store, StoreError, change, connection_target, from_millis, sealed};
 use crate::domain::credentials;
@@ -66,14 +66,68 @@ enum Regenerated {
 }
 
 impl Store {
-    /// A client by its id, with its failure counter (inline read).
-    pub fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
-        self.fast.client(client_id)
+    /// A client by its id, with its failure counter.
+    pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
+        self.db
+            .opt(
+                "SELECT c.id, c.code, c.flow_type, c.secret_mac, c.username, c.password_hash,
+                        c.credential_version, f.failures, f.locked_until
+                 FROM connections c LEFT JOIN login_failures f ON f.key = $2
+                 WHERE c.client_id = $1",
+                args![client_id, client_failure_key(client_id)],
+                |r| {
+                    let flow: String = r.get(2)?;
+                    Ok(ClientRow {
+                        id: r.get(0)?,
+                        code: r.get(1)?,
+                        flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+                        secret_mac: r.get(3)?,
+                        username: r.get(4)?,
+                        password_hash: r.get(5)?,
+                        credential_version: r.get(6)?,
+                        failures: r.get::<Option<i64>>(7)?.unwrap_or(0),
+                        locked_until_ms: r.get::<Option<i64>>(8)?.unwrap_or(0),
+                    })
+                },
+            )
+            .await
     }
 
-    /// A token by its id (inline read).
-    pub fn token(&self, id: u64) -> Result<Option<TokenRow>, StoreError> {
-        self.fast.token(id)
+    /// A token by its id and its connection, with the catalog's versions
+    /// from the same snapshot. Columns by position: looking them up by name
+    /// costs more than the read itself.
+    pub async fn token(&self, id: u64) -> Result<Option<TokenRow>, StoreError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        self.db
+            .opt(
+                "SELECT t.verifier_mac, t.kind, t.grant_id, t.expires_at,
+                        c.id, c.code, c.flow_type, c.role, c.grp,
+                        s.version, s.products_version
+                 FROM tokens t JOIN connections c ON c.id = t.connection_id
+                 JOIN catalog_state s ON s.id = 1
+                 WHERE t.id = $1",
+                args![id],
+                |r| {
+                    let kind: String = r.get(1)?;
+                    let flow: String = r.get(6)?;
+                    Ok(TokenRow {
+                        verifier_mac: r.get(0)?,
+                        refresh: kind == "refresh",
+                        grant_id: r.get(2)?,
+                        expires_at_ms: r.get(3)?,
+                        connection_id: r.get(4)?,
+                        code: r.get(5)?,
+                        flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+                        role: r.get(7)?,
+                        group: r.get(8)?,
+                        catalog_version: r.get(9)?,
+                        products_version: r.get(10)?,
+                    })
+                },
+            )
+            .await
     }
 
     /// Writes a new token pair unless the credential changed since it was
@@ -98,55 +152,55 @@ impl Store {
         warnings_since_ms: i64,
     ) -> Result<CredentialsInfo, StoreError> {
         let now = self.now_millis();
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT c.id, c.client_id, c.username, c.secret_rotated_at, c.password_rotated_at,
-                (SELECT COUNT(*) FROM tokens t WHERE t.connection_id = c.id
-                    AND t.kind = 'access' AND t.expires_at > $2) AS access,
-                (SELECT COUNT(*) FROM tokens t WHERE t.connection_id = c.id
-                    AND t.kind = 'refresh' AND t.expires_at > $2) AS refresh
-             FROM connections c WHERE c.code = $1",
-        )
-        .bind(code)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let id: i64 = row.try_get("id")?;
-        let wrong = sqlx::query(
-            "SELECT username, first_at, last_at, attempts FROM wrong_credentials
-             WHERE connection_id = $1 AND last_at >= $2 ORDER BY last_at DESC LIMIT 50",
-        )
-        .bind(id)
-        .bind(warnings_since_ms)
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut tx = self.read_tx().await?;
+        let (id, client_id, username, secret_rotated, password_rotated, access, refresh) = tx
+            .one(
+                "SELECT c.id, c.client_id, c.username, c.secret_rotated_at, c.password_rotated_at,
+                    (SELECT COUNT(*) FROM tokens t WHERE t.connection_id = c.id
+                        AND t.kind = 'access' AND t.expires_at > $2) AS access,
+                    (SELECT COUNT(*) FROM tokens t WHERE t.connection_id = c.id
+                        AND t.kind = 'refresh' AND t.expires_at > $2) AS refresh
+                 FROM connections c WHERE c.code = $1",
+                args![code, now],
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<Option<i64>>(3)?,
+                        r.get::<Option<i64>>(4)?,
+                        r.get::<u64>(5)?,
+                        r.get::<u64>(6)?,
+                    ))
+                },
+            )
+            .await?;
+        let wrong = tx
+            .rows(
+                "SELECT username, first_at, last_at, attempts FROM wrong_credentials
+                 WHERE connection_id = $1 AND last_at >= $2 ORDER BY last_at DESC LIMIT 50",
+                args![id, warnings_since_ms],
+                |r| {
+                    Ok(WrongCredentials {
+                        username: r.get(0)?,
+                        first_at: from_millis(r.get(1)?),
+                        last_at: from_millis(r.get(2)?),
+                        attempts: r.get(3)?,
+                    })
+                },
+            )
+            .await?;
         tx.commit().await?;
-        let count = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(CredentialsInfo {
             code: code.to_string(),
-            client_id: row.try_get("client_id")?,
-            username: row.try_get("username")?,
+            client_id,
+            username,
             token_path: crate::TOKEN_PATH.to_string(),
-            active_access_tokens: count(row.try_get("access")?),
-            active_refresh_tokens: count(row.try_get("refresh")?),
-            secret_rotated_at: row
-                .try_get::<Option<i64>, _>("secret_rotated_at")?
-                .map(from_millis),
-            password_rotated_at: row
-                .try_get::<Option<i64>, _>("password_rotated_at")?
-                .map(from_millis),
-            wrong_credentials: wrong
-                .iter()
-                .map(|r| {
-                    Ok(WrongCredentials {
-                        username: r.try_get("username")?,
-                        first_at: from_millis(r.try_get("first_at")?),
-                        last_at: from_millis(r.try_get("last_at")?),
-                        attempts: count(r.try_get("attempts")?),
-                    })
-                })
-                .collect::<Result<_, sqlx::Error>>()?,
+            active_access_tokens: access,
+            active_refresh_tokens: refresh,
+            secret_rotated_at: secret_rotated.map(from_millis),
+            password_rotated_at: password_rotated.map(from_millis),
+            wrong_credentials: wrong,
         })
     }
 
@@ -157,12 +211,13 @@ impl Store {
         code: &str,
     ) -> Result<(String, SecretString), StoreError> {
         let mut tx = self.write_tx().await?;
-        let row: Option<(String, Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT client_id, secret_ciphertext, secret_key_id FROM connections WHERE code = $1",
-        )
-        .bind(code)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<(String, Vec<u8>, i64)> = tx
+            .opt(
+                "SELECT client_id, secret_ciphertext, secret_key_id FROM connections WHERE code = $1",
+                args![code],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .await?;
         let (client_id, blob, key_id) = row.ok_or(StoreError::NotFound)?;
         let secret = self.keys.decrypt(code, "secret", &sealed(blob, key_id))?;
         self.audit_in(
@@ -203,43 +258,43 @@ impl Store {
         what: Regenerated,
     ) -> Result<(String, SecretString, u64), StoreError> {
         let mut tx = self.write_tx().await?;
-        let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, client_id, username FROM connections WHERE code = $1")
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let row: Option<(i64, String, String)> = tx
+            .opt(
+                "SELECT id, client_id, username FROM connections WHERE code = $1",
+                args![code],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .await?;
         let (id, client_id, username) = row.ok_or(StoreError::NotFound)?;
         let now = self.now_millis();
         let (value, field, action, shown) = match what {
             Regenerated::Secret => {
                 let secret = credentials::new_secret();
                 let sealed = self.keys.encrypt(code, "secret", &secret);
-                sqlx::query(
+                tx.exec(
                     "UPDATE connections SET secret_ciphertext = $1, secret_key_id = $2,
                          secret_mac = $3, secret_rotated_at = $4,
                          credential_version = credential_version + 1
                      WHERE id = $5",
+                    args![
+                        &sealed.blob,
+                        i64::from(sealed.key_id),
+                        self.keys.mac_hex(secret.expose_secret()),
+                        now,
+                        id
+                    ],
                 )
-                .bind(&sealed.blob)
-                .bind(i64::from(sealed.key_id))
-                .bind(self.keys.mac_hex(secret.expose_secret()))
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
                 .await?;
                 (secret, "secret", "connection.secret.regenerate", client_id)
             }
             Regenerated::Password => {
                 let password = credentials::new_password();
-                sqlx::query(
+                tx.exec(
                     "UPDATE connections SET password_hash = $1, password_rotated_at = $2,
                          credential_version = credential_version + 1
                      WHERE id = $3",
+                    args![self.keys.hash_password(&password), now, id],
                 )
-                .bind(self.keys.hash_password(&password))
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
                 .await?;
                 (
                     password,
@@ -249,11 +304,9 @@ impl Store {
                 )
             }
         };
-        let revoked = sqlx::query("DELETE FROM tokens WHERE connection_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let revoked = tx
+            .exec("DELETE FROM tokens WHERE connection_id = $1", args![id])
+            .await?;
         let revoked_text = revoked.to_string();
         self.audit_in(
             &mut tx,
@@ -279,22 +332,19 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        sqlx::query(
+        tx.exec(
             "INSERT INTO wrong_credentials (connection_id, username, first_at, last_at, attempts)
              VALUES ($1, $2, $3, $3, 1)
              ON CONFLICT (connection_id, username)
-             DO UPDATE SET last_at = $3, attempts = attempts + 1",
+             DO UPDATE SET last_at = $3, attempts = wrong_credentials.attempts + 1",
+            args![connection_id, username, now],
         )
-        .bind(connection_id)
-        .bind(username)
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE connections SET wrong_credentials_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(connection_id)
-            .execute(&mut *tx)
-            .await?;
+        tx.exec(
+            "UPDATE connections SET wrong_credentials_at = $1 WHERE id = $2",
+            args![now, connection_id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -309,28 +359,25 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let id = i64::try_from(id).unwrap_or(-1);
         let mut tx = self.write_tx().await?;
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT kind, grant_id FROM tokens
-             WHERE id = $1 AND verifier_mac = $2 AND connection_id = $3",
-        )
-        .bind(id)
-        .bind(verifier_mac)
-        .bind(connection_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let row: Option<(String, i64)> = tx
+            .opt(
+                "SELECT kind, grant_id FROM tokens
+                 WHERE id = $1 AND verifier_mac = $2 AND connection_id = $3",
+                args![id, verifier_mac, connection_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .await?;
         let Some((kind, grant)) = row else {
             return Ok(false);
         };
         if kind == "refresh" {
-            sqlx::query("DELETE FROM tokens WHERE connection_id = $1 AND grant_id = $2")
-                .bind(connection_id)
-                .bind(grant)
-                .execute(&mut *tx)
-                .await?;
+            tx.exec(
+                "DELETE FROM tokens WHERE connection_id = $1 AND grant_id = $2",
+                args![connection_id, grant],
+            )
+            .await?;
         } else {
-            sqlx::query("DELETE FROM tokens WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
+            tx.exec("DELETE FROM tokens WHERE id = $1", args![id])
                 .await?;
         }
         tx.commit().await?;
@@ -342,20 +389,18 @@ impl Store {
     pub async fn sweep_expired(&self, keep_warnings_since_ms: i64) -> Result<u64, StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        let tokens = sqlx::query("DELETE FROM tokens WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("DELETE FROM wrong_credentials WHERE last_at < $1")
-            .bind(keep_warnings_since_ms)
-            .execute(&mut *tx)
+        let tokens = tx
+            .exec("DELETE FROM tokens WHERE expires_at <= $1", args![now])
             .await?;
-        sqlx::query(
-            "UPDATE connections SET wrong_credentials_at = NULL WHERE wrong_credentials_at < $1",
+        tx.exec(
+            "DELETE FROM wrong_credentials WHERE last_at < $1",
+            args![keep_warnings_since_ms],
         )
-        .bind(keep_warnings_since_ms)
-        .execute(&mut *tx)
+        .await?;
+        tx.exec(
+            "UPDATE connections SET wrong_credentials_at = NULL WHERE wrong_credentials_at < $1",
+            args![keep_warnings_since_ms],
+        )
         .await?;
         tx.commit().await?;
         Ok(tokens)
@@ -363,31 +408,37 @@ impl Store {
 
     /// Every token row of a connection, expired or not (tests, diagnostics).
     pub async fn token_rows(&self, code: &str) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tokens t JOIN connections c ON c.id = t.connection_id
+        let n: i64 = self
+            .db
+            .one(
+                "SELECT COUNT(*) FROM tokens t JOIN connections c ON c.id = t.connection_id
              WHERE c.code = $1",
-        )
-        .bind(code)
-        .fetch_one(&self.pool)
-        .await?;
+                args![code],
+                |r| r.get(0),
+            )
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Every token row in the store (tests: a deleted connection's go too).
     pub async fn all_token_rows(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens")
-            .fetch_one(&self.pool)
+        let n: i64 = self
+            .db
+            .one("SELECT COUNT(*) FROM tokens", args![], |r| r.get(0))
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// How many secrets each key of the ring encrypts.
     pub async fn key_usage(&self) -> Result<Vec<(u32, u64)>, StoreError> {
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT secret_key_id, COUNT(*) FROM connections GROUP BY secret_key_id ORDER BY 1",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, i64)> = self
+            .db
+            .rows(
+                "SELECT secret_key_id, COUNT(*) FROM connections GROUP BY secret_key_id ORDER BY 1",
+                args![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(k, n)| {
@@ -404,25 +455,23 @@ impl Store {
     pub async fn reencrypt_secrets(&self, acting: &Acting<'_>) -> Result<u64, StoreError> {
         let active = i64::from(self.keys.info().active);
         let mut tx = self.write_tx().await?;
-        let rows: Vec<(i64, String, Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT id, code, secret_ciphertext, secret_key_id FROM connections
-             WHERE secret_key_id <> $1",
-        )
-        .bind(active)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<(i64, String, Vec<u8>, i64)> = tx
+            .rows(
+                "SELECT id, code, secret_ciphertext, secret_key_id FROM connections
+                 WHERE secret_key_id <> $1",
+                args![active],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .await?;
         for (id, code, blob, key_id) in &rows {
             let secret = self
                 .keys
                 .decrypt(code, "secret", &sealed(blob.clone(), *key_id))?;
             let fresh = self.keys.encrypt(code, "secret", &secret);
-            sqlx::query(
+            tx.exec(
                 "UPDATE connections SET secret_ciphertext = $1, secret_key_id = $2 WHERE id = $3",
+                args![&fresh.blob, i64::from(fresh.key_id), id],
             )
-            .bind(&fresh.blob)
-            .bind(i64::from(fresh.key_id))
-            .bind(id)
-            .execute(&mut *tx)
             .await?;
         }
         let n = rows.len() as u64;

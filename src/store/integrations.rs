@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, Sqlite, Transaction};
-
+use super::db::{Row, Tx, args};
 use super::{Acting, Store, StoreError, change, conflict, ensure_code_free, from_millis};
 use crate::model::{
     AccessLevel, Flow, FlowStep, Integration, IntegrationKind, Replaced, StepKind, UsedBy,
@@ -41,15 +40,14 @@ fn app_refusal(integration: &str) -> StoreError {
 }
 
 /// The integration row: id and kind.
-async fn integration_row(
-    tx: &mut Transaction<'static, Sqlite>,
-    code: &str,
-) -> Result<(i64, IntegrationKind), StoreError> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, kind FROM integrations WHERE code = $1")
-            .bind(code)
-            .fetch_optional(&mut **tx)
-            .await?;
+async fn integration_row(tx: &mut Tx, code: &str) -> Result<(i64, IntegrationKind), StoreError> {
+    let row: Option<(i64, String)> = tx
+        .opt(
+            "SELECT id, kind FROM integrations WHERE code = $1",
+            args![code],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .await?;
     let (id, kind) = row.ok_or_else(|| StoreError::Missing {
         what: "integration",
         code: code.to_string(),
@@ -58,25 +56,32 @@ async fn integration_row(
 }
 
 /// Connection ids by code (in order); an unknown code is an error naming it.
-async fn connection_ids(
-    tx: &mut Transaction<'static, Sqlite>,
-    codes: &[String],
-) -> Result<Vec<i64>, StoreError> {
+async fn connection_ids(tx: &mut Tx, codes: &[String]) -> Result<Vec<i64>, StoreError> {
     if codes.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT j.value, c.id FROM json_each($1) j LEFT JOIN connections c ON c.code = j.value
-         ORDER BY j.key",
-    )
-    .bind(serde_json::to_string(codes).expect("strings serialise"))
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.into_iter()
-        .map(|(code, id)| {
-            id.ok_or(StoreError::Missing {
+    // One read of the codes that exist; the order (and the first unknown
+    // code) is the input's.
+    let sql = format!(
+        "SELECT c.code, c.id FROM connections c
+         WHERE c.code IN (SELECT j.value FROM {})",
+        tx.dialect().json_each("$1", "j")
+    );
+    let found: HashMap<String, i64> = tx
+        .rows(
+            &sql,
+            args![serde_json::to_string(codes).expect("strings serialise")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .await?
+        .into_iter()
+        .collect();
+    codes
+        .iter()
+        .map(|code| {
+            found.get(code).copied().ok_or_else(|| StoreError::Missing {
                 what: "connection",
-                code,
+                code: code.clone(),
             })
         })
         .collect()
@@ -85,63 +90,66 @@ async fn connection_ids(
 /// The registration state of a connection with an integration: `None` never
 /// registered, `Some(true)` registered, `Some(false)` deregistered.
 async fn registration(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     integration_id: i64,
     connection_id: i64,
 ) -> Result<Option<bool>, StoreError> {
-    let active: Option<i64> = sqlx::query_scalar(
-        "SELECT active FROM registrations WHERE integration_id = $1 AND connection_id = $2",
-    )
-    .bind(integration_id)
-    .bind(connection_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let active: Option<i64> = tx
+        .opt(
+            "SELECT active FROM registrations WHERE integration_id = $1 AND connection_id = $2",
+            args![integration_id, connection_id],
+            |r| r.get(0),
+        )
+        .await?;
     Ok(active.map(|a| a == 1))
 }
 
 impl Store {
-    async fn integration_in(
-        &self,
-        tx: &mut Transaction<'static, Sqlite>,
-        code: &str,
-    ) -> Result<Integration, StoreError> {
-        let row = sqlx::query(
-            "SELECT i.id, i.code, i.name, i.kind, i.version, i.created_at, i.updated_at,
-                (SELECT COUNT(*) FROM flows f WHERE f.integration_id = i.id) AS flows
-             FROM integrations i WHERE i.code = $1",
-        )
-        .bind(code)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| StoreError::Missing {
-            what: "integration",
-            code: code.to_string(),
-        })?;
-        let id: i64 = row.try_get("id")?;
-        let registered: Vec<String> = sqlx::query_scalar(
-            "SELECT c.code FROM registrations r JOIN connections c ON c.id = r.connection_id
-             WHERE r.integration_id = $1 AND r.active = 1 ORDER BY c.code",
-        )
-        .bind(id)
-        .fetch_all(&mut **tx)
-        .await?;
-        let kind: String = row.try_get("kind")?;
-        Ok(Integration {
-            code: row.try_get("code")?,
-            name: row.try_get("name")?,
-            kind: IntegrationKind::parse(&kind).unwrap_or_default(),
-            registered,
-            flows: u64::try_from(row.try_get::<i64, _>("flows")?).unwrap_or(0),
-            version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
-            created_at: from_millis(row.try_get("created_at")?),
-            updated_at: from_millis(row.try_get("updated_at")?),
-            access: None,
-        })
+    async fn integration_in(&self, tx: &mut Tx, code: &str) -> Result<Integration, StoreError> {
+        let (id, mut integration) = tx
+            .opt(
+                "SELECT i.id, i.code, i.name, i.kind, i.version, i.created_at, i.updated_at,
+                    (SELECT COUNT(*) FROM flows f WHERE f.integration_id = i.id) AS flows
+                 FROM integrations i WHERE i.code = $1",
+                args![code],
+                |row| {
+                    let id: i64 = row.get("id")?;
+                    let kind: String = row.get("kind")?;
+                    Ok((
+                        id,
+                        Integration {
+                            code: row.get("code")?,
+                            name: row.get("name")?,
+                            kind: IntegrationKind::parse(&kind).unwrap_or_default(),
+                            registered: Vec::new(),
+                            flows: u64::try_from(row.get::<i64>("flows")?).unwrap_or(0),
+                            version: u64::try_from(row.get::<i64>("version")?).unwrap_or(1),
+                            created_at: from_millis(row.get("created_at")?),
+                            updated_at: from_millis(row.get("updated_at")?),
+                            access: None,
+                        },
+                    ))
+                },
+            )
+            .await?
+            .ok_or_else(|| StoreError::Missing {
+                what: "integration",
+                code: code.to_string(),
+            })?;
+        integration.registered = tx
+            .rows(
+                "SELECT c.code FROM registrations r JOIN connections c ON c.id = r.connection_id
+                 WHERE r.integration_id = $1 AND r.active = 1 ORDER BY c.code",
+                args![id],
+                |r| r.get(0),
+            )
+            .await?;
+        Ok(integration)
     }
 
     /// One integration with its registrations.
     pub async fn get_integration(&self, code: &str) -> Result<Integration, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.read_tx().await?;
         let i = self.integration_in(&mut tx, code).await?;
         tx.commit().await?;
         Ok(i)
@@ -149,11 +157,14 @@ impl Store {
 
     /// Every integration, by name.
     pub async fn list_integrations(&self) -> Result<Vec<Integration>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let codes: Vec<String> =
-            sqlx::query_scalar("SELECT code FROM integrations ORDER BY name COLLATE NOCASE, code")
-                .fetch_all(&mut *tx)
-                .await?;
+        let mut tx = self.read_tx().await?;
+        let codes: Vec<String> = tx
+            .rows(
+                "SELECT code FROM integrations ORDER BY lower(name), code",
+                args![],
+                |r| r.get(0),
+            )
+            .await?;
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {
             out.push(self.integration_in(&mut tx, &code).await?);
@@ -172,15 +183,11 @@ impl Store {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
         ensure_code_free(&mut tx, "integrations", "integration", code).await?;
-        sqlx::query(
+        tx.exec(
             "INSERT INTO integrations (code, name, kind, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)",
+            args![code, name, kind.as_str(), now],
         )
-        .bind(code)
-        .bind(name)
-        .bind(kind.as_str())
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
         self.audit_in(
             &mut tx,
@@ -208,14 +215,11 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let old = self.integration_in(&mut tx, code).await?;
         if old.name != name {
-            sqlx::query(
+            tx.exec(
                 "UPDATE integrations SET name = $1, version = version + 1, updated_at = $2
                  WHERE code = $3",
+                args![name, self.now_millis(), code],
             )
-            .bind(name)
-            .bind(self.now_millis())
-            .bind(code)
-            .execute(&mut *tx)
             .await?;
             self.audit_in(
                 &mut tx,
@@ -249,9 +253,7 @@ impl Store {
                 ),
             ));
         }
-        sqlx::query("DELETE FROM integrations WHERE code = $1")
-            .bind(code)
-            .execute(&mut *tx)
+        tx.exec("DELETE FROM integrations WHERE code = $1", args![code])
             .await?;
         self.audit_in(
             &mut tx,
@@ -283,7 +285,7 @@ impl Store {
 
     async fn register_in(
         &self,
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut Tx,
         acting: &Acting<'_>,
         integration: &str,
         integration_id: i64,
@@ -292,34 +294,43 @@ impl Store {
         let now = self.now_millis();
         // Set-based: one read of what is not registered yet, one upsert.
         let wanted = serde_json::to_string(codes).expect("strings serialise");
-        let missing: Vec<String> = sqlx::query_scalar(
-            "SELECT c.code FROM json_each($2) j JOIN connections c ON c.code = j.value
-             WHERE NOT EXISTS (SELECT 1 FROM registrations r WHERE r.integration_id = $1
-                               AND r.connection_id = c.id AND r.active = 1)
-             ORDER BY j.key",
-        )
-        .bind(integration_id)
-        .bind(&wanted)
-        .fetch_all(&mut **tx)
-        .await?;
+        let sql = format!(
+            "SELECT c.code FROM connections c
+             WHERE c.code IN (SELECT j.value FROM {})
+               AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.integration_id = $1
+                               AND r.connection_id = c.id AND r.active = 1)",
+            tx.dialect().json_each("$2", "j")
+        );
+        let missing: std::collections::HashSet<String> = tx
+            .rows(&sql, args![integration_id, &wanted], |r| r.get(0))
+            .await?
+            .into_iter()
+            .collect();
+        // In the order asked, each once.
         let mut added: Vec<String> = Vec::with_capacity(missing.len());
         let mut seen = std::collections::HashSet::new();
-        for code in missing {
-            if seen.insert(code.clone()) {
-                added.push(code);
+        for code in codes {
+            if missing.contains(code) && seen.insert(code.clone()) {
+                added.push(code.clone());
             }
         }
         if !added.is_empty() {
-            sqlx::query(
+            let sql = format!(
                 "INSERT INTO registrations (integration_id, connection_id, active, changed_at)
-                 SELECT $1, c.id, 1, $3 FROM json_each($2) j JOIN connections c ON c.code = j.value
+                 SELECT CAST($1 AS BIGINT), c.id, 1, CAST($3 AS BIGINT)
+                 FROM {} JOIN connections c ON c.code = j.value
                  WHERE true
                  ON CONFLICT (integration_id, connection_id) DO UPDATE SET active = 1, changed_at = $3",
+                tx.dialect().json_each("$2", "j")
+            );
+            tx.exec(
+                &sql,
+                args![
+                    integration_id,
+                    serde_json::to_string(&added).expect("strings serialise"),
+                    now
+                ],
             )
-            .bind(integration_id)
-            .bind(serde_json::to_string(&added).expect("strings serialise"))
-            .bind(now)
-            .execute(&mut **tx)
             .await?;
         }
         if !added.is_empty() {
@@ -339,7 +350,7 @@ impl Store {
     /// R13: registers a connection just created in this transaction.
     pub(super) async fn register_created_in(
         &self,
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut Tx,
         acting: &Acting<'_>,
         integration: &str,
         connection: &str,
@@ -378,16 +389,13 @@ impl Store {
         let now = self.now_millis();
         let mut removed = Vec::new();
         for (code, id) in deregister.iter().zip(&gone_ids) {
-            let n = sqlx::query(
-                "UPDATE registrations SET active = 0, changed_at = $3
-                 WHERE integration_id = $1 AND connection_id = $2 AND active = 1",
-            )
-            .bind(integration_id)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = tx
+                .exec(
+                    "UPDATE registrations SET active = 0, changed_at = $3
+                     WHERE integration_id = $1 AND connection_id = $2 AND active = 1",
+                    args![integration_id, *id, now],
+                )
+                .await?;
             if n > 0 {
                 removed.push(code.clone());
             }
@@ -418,16 +426,13 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let (integration_id, _) = integration_row(&mut tx, integration).await?;
         let ids = connection_ids(&mut tx, &[connection.to_string()]).await?;
-        let changed = sqlx::query(
-            "UPDATE registrations SET active = 0, changed_at = $3
-             WHERE integration_id = $1 AND connection_id = $2 AND active = 1",
-        )
-        .bind(integration_id)
-        .bind(ids[0])
-        .bind(self.now_millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+        let changed = tx
+            .exec(
+                "UPDATE registrations SET active = 0, changed_at = $3
+                 WHERE integration_id = $1 AND connection_id = $2 AND active = 1",
+                args![integration_id, ids[0], self.now_millis()],
+            )
+            .await?
             > 0;
         if changed {
             self.audit_in(
@@ -443,54 +448,51 @@ impl Store {
         Ok(changed)
     }
 
-    async fn flow_in(
-        &self,
-        tx: &mut Transaction<'static, Sqlite>,
-        code: &str,
-    ) -> Result<Option<(i64, Flow)>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT f.id, f.code, f.name, i.code AS integration, f.version, f.updated_at
-             FROM flows f LEFT JOIN integrations i ON i.id = f.integration_id WHERE f.code = $1",
-        )
-        .bind(code)
-        .fetch_optional(&mut **tx)
-        .await?
+    async fn flow_in(&self, tx: &mut Tx, code: &str) -> Result<Option<(i64, Flow)>, StoreError> {
+        let Some((id, mut flow)) = tx
+            .opt(
+                "SELECT f.id, f.code, f.name, i.code AS integration, f.version, f.updated_at
+                 FROM flows f LEFT JOIN integrations i ON i.id = f.integration_id WHERE f.code = $1",
+                args![code],
+                |row| {
+                    let id: i64 = row.get("id")?;
+                    Ok((
+                        id,
+                        Flow {
+                            code: row.get("code")?,
+                            name: row.get("name")?,
+                            integration: row.get("integration")?,
+                            steps: Vec::new(),
+                            version: u64::try_from(row.get::<i64>("version")?).unwrap_or(1),
+                            updated_at: from_millis(row.get("updated_at")?),
+                            partial: false,
+                        },
+                    ))
+                },
+            )
+            .await?
         else {
             return Ok(None);
         };
-        let id: i64 = row.try_get("id")?;
-        let steps = sqlx::query(
-            "SELECT s.kind, c.code FROM flow_steps s JOIN connections c ON c.id = s.connection_id
-             WHERE s.flow_id = $1 ORDER BY s.position",
-        )
-        .bind(id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(FlowStep {
-                kind: StepKind::parse(&kind).unwrap_or(StepKind::Export),
-                connection: r.try_get("code")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        Ok(Some((
-            id,
-            Flow {
-                code: row.try_get("code")?,
-                name: row.try_get("name")?,
-                integration: row.try_get("integration")?,
-                steps,
-                version: u64::try_from(row.try_get::<i64, _>("version")?).unwrap_or(1),
-                updated_at: from_millis(row.try_get("updated_at")?),
-                partial: false,
-            },
-        )))
+        flow.steps = tx
+            .rows(
+                "SELECT s.kind, c.code FROM flow_steps s JOIN connections c ON c.id = s.connection_id
+                 WHERE s.flow_id = $1 ORDER BY s.position",
+                args![id],
+                |r| {
+                    let kind: String = r.get("kind")?;
+                    Ok(FlowStep {
+                        kind: StepKind::parse(&kind).unwrap_or(StepKind::Export),
+                        connection: r.get("code")?,
+                    })
+                },
+            )
+            .await?;
+        Ok(Some((id, flow)))
     }
 
     pub async fn get_flow(&self, code: &str) -> Result<Flow, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.read_tx().await?;
         let flow = self.flow_in(&mut tx, code).await?;
         tx.commit().await?;
         flow.map(|(_, f)| f).ok_or_else(|| StoreError::Missing {
@@ -568,45 +570,32 @@ impl Store {
         let integration_id = integration.map(|(id, _)| id);
         let flow_id = match &old {
             Some((id, _)) => {
-                sqlx::query(
+                tx.exec(
                     "UPDATE flows SET name = $1, integration_id = $2, version = version + 1,
                          updated_at = $3 WHERE id = $4",
+                    args![&draft.name, integration_id, now, *id],
                 )
-                .bind(&draft.name)
-                .bind(integration_id)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM flow_steps WHERE flow_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
+                tx.exec("DELETE FROM flow_steps WHERE flow_id = $1", args![*id])
                     .await?;
                 *id
             }
             None => {
-                sqlx::query_scalar(
+                tx.one(
                     "INSERT INTO flows (code, name, integration_id, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                    args![&draft.code, &draft.name, integration_id, now],
+                    |r| r.get::<i64>(0),
                 )
-                .bind(&draft.code)
-                .bind(&draft.name)
-                .bind(integration_id)
-                .bind(now)
-                .fetch_one(&mut *tx)
                 .await?
             }
         };
         for (position, (step, id)) in draft.steps.iter().zip(&ids).enumerate() {
-            sqlx::query(
+            tx.exec(
                 "INSERT INTO flow_steps (flow_id, position, kind, connection_id)
                  VALUES ($1, $2, $3, $4)",
+                args![flow_id, position as i64, step.kind.as_str(), *id],
             )
-            .bind(flow_id)
-            .bind(position as i64)
-            .bind(step.kind.as_str())
-            .bind(id)
-            .execute(&mut *tx)
             .await?;
         }
         let registered = match (&draft.integration, integration_id) {
@@ -668,26 +657,30 @@ impl Store {
         &self,
         integration: Option<Option<&str>>,
     ) -> Result<Vec<Flow>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.read_tx().await?;
         let codes: Vec<String> = match integration {
             None => {
-                sqlx::query_scalar("SELECT code FROM flows ORDER BY code")
-                    .fetch_all(&mut *tx)
-                    .await?
+                tx.rows("SELECT code FROM flows ORDER BY code", args![], |r| {
+                    r.get(0)
+                })
+                .await?
             }
             Some(None) => {
-                sqlx::query_scalar(
+                tx.rows(
                     "SELECT code FROM flows WHERE integration_id IS NULL ORDER BY code",
+                    args![],
+                    |r| r.get(0),
                 )
-                .fetch_all(&mut *tx)
                 .await?
             }
             Some(Some(code)) => {
                 let (id, _) = integration_row(&mut tx, code).await?;
-                sqlx::query_scalar("SELECT code FROM flows WHERE integration_id = $1 ORDER BY code")
-                    .bind(id)
-                    .fetch_all(&mut *tx)
-                    .await?
+                tx.rows(
+                    "SELECT code FROM flows WHERE integration_id = $1 ORDER BY code",
+                    args![id],
+                    |r| r.get(0),
+                )
+                .await?
             }
         };
         let mut out = Vec::with_capacity(codes.len());
@@ -709,9 +702,7 @@ impl Store {
                 code: code.to_string(),
             });
         };
-        sqlx::query("DELETE FROM flows WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
+        tx.exec("DELETE FROM flows WHERE id = $1", args![id])
             .await?;
         self.audit_in(
             &mut tx,
@@ -739,44 +730,42 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         let (integration_id, _) = integration_row(&mut tx, integration).await?;
-        let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&mut *tx)
+        let user_id: i64 = tx
+            .opt(
+                "SELECT id FROM users WHERE username = $1",
+                args![username],
+                |r| r.get(0),
+            )
             .await?
             .ok_or_else(|| StoreError::Missing {
                 what: "user",
                 code: username.to_string(),
             })?;
-        let old: Option<String> = sqlx::query_scalar(
-            "SELECT level FROM integration_access WHERE user_id = $1 AND integration_id = $2",
-        )
-        .bind(user_id)
-        .bind(integration_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let old: Option<String> = tx
+            .opt(
+                "SELECT level FROM integration_access WHERE user_id = $1 AND integration_id = $2",
+                args![user_id, integration_id],
+                |r| r.get(0),
+            )
+            .await?;
         let new = level.map(AccessLevel::as_str);
         if old.as_deref() == new {
             return Ok(());
         }
         match level {
             Some(level) => {
-                sqlx::query(
+                tx.exec(
                     "INSERT INTO integration_access (user_id, integration_id, level) VALUES ($1, $2, $3)
                      ON CONFLICT (user_id, integration_id) DO UPDATE SET level = $3",
+                    args![user_id, integration_id, level.as_str()],
                 )
-                .bind(user_id)
-                .bind(integration_id)
-                .bind(level.as_str())
-                .execute(&mut *tx)
                 .await?;
             }
             None => {
-                sqlx::query(
+                tx.exec(
                     "DELETE FROM integration_access WHERE user_id = $1 AND integration_id = $2",
+                    args![user_id, integration_id],
                 )
-                .bind(user_id)
-                .bind(integration_id)
-                .execute(&mut *tx)
                 .await?;
             }
         }
@@ -799,18 +788,19 @@ impl Store {
         username: &str,
         connection: &str,
     ) -> Result<Option<AccessLevel>, StoreError> {
-        let best: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(CASE a.level WHEN 'manage' THEN 2 ELSE 1 END)
-             FROM registrations r
-             JOIN connections c ON c.id = r.connection_id
-             JOIN integration_access a ON a.integration_id = r.integration_id
-             JOIN users u ON u.id = a.user_id
-             WHERE u.username = $1 AND c.code = $2 AND r.active = 1",
-        )
-        .bind(username)
-        .bind(connection)
-        .fetch_one(&self.pool)
-        .await?;
+        let best: Option<i64> = self
+            .db
+            .one(
+                "SELECT MAX(CASE a.level WHEN 'manage' THEN 2 ELSE 1 END)
+                 FROM registrations r
+                 JOIN connections c ON c.id = r.connection_id
+                 JOIN integration_access a ON a.integration_id = r.integration_id
+                 JOIN users u ON u.id = a.user_id
+                 WHERE u.username = $1 AND c.code = $2 AND r.active = 1",
+                args![username, connection],
+                |r| r.get(0),
+            )
+            .await?;
         Ok(match best {
             Some(2) => Some(AccessLevel::Manage),
             Some(1) => Some(AccessLevel::Monitor),
@@ -823,15 +813,17 @@ impl Store {
         &self,
         username: &str,
     ) -> Result<Vec<(String, AccessLevel)>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT i.code, a.level FROM integration_access a
-             JOIN integrations i ON i.id = a.integration_id
-             JOIN users u ON u.id = a.user_id
-             WHERE u.username = $1 ORDER BY i.code",
-        )
-        .bind(username)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(String, String)> = self
+            .db
+            .rows(
+                "SELECT i.code, a.level FROM integration_access a
+                 JOIN integrations i ON i.id = a.integration_id
+                 JOIN users u ON u.id = a.user_id
+                 WHERE u.username = $1 ORDER BY i.code",
+                args![username],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(code, level)| AccessLevel::parse(&level).map(|l| (code, l)))
@@ -859,18 +851,17 @@ impl Store {
             ));
         }
         // The steps in scope: (flow id, flow code, integration id, position).
-        let rows: Vec<(i64, String, Option<i64>, i64)> = sqlx::query_as(
-            "SELECT f.id, f.code, f.integration_id, s.position FROM flow_steps s
-             JOIN flows f ON f.id = s.flow_id
-             WHERE s.connection_id = $1 AND ($2 IS NULL OR f.code = $2)
-               AND ($3 IS NULL OR s.position = $3)
-             ORDER BY f.code, s.position",
-        )
-        .bind(old_id)
-        .bind(flow)
-        .bind(position.map(i64::from))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<(i64, String, Option<i64>, i64)> = tx
+            .rows(
+                "SELECT f.id, f.code, f.integration_id, s.position FROM flow_steps s
+                 JOIN flows f ON f.id = s.flow_id
+                 WHERE s.connection_id = $1 AND ($2 IS NULL OR f.code = $2)
+                   AND ($3 IS NULL OR s.position = $3)
+                 ORDER BY f.code, s.position",
+                args![old_id, flow, position.map(i64::from)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .await?;
         if rows.is_empty() {
             let place = match (flow, position) {
                 (Some(f), Some(p)) => format!("step {} of flow {f:?}", p + 1),
@@ -883,13 +874,10 @@ impl Store {
             });
         }
         for (flow_id, _, _, pos) in &rows {
-            sqlx::query(
+            tx.exec(
                 "UPDATE flow_steps SET connection_id = $1 WHERE flow_id = $2 AND position = $3",
+                args![new_id, *flow_id, *pos],
             )
-            .bind(new_id)
-            .bind(flow_id)
-            .bind(pos)
-            .execute(&mut *tx)
             .await?;
         }
         let now = self.now_millis();
@@ -900,11 +888,11 @@ impl Store {
                 continue;
             }
             flows.push(code.clone());
-            sqlx::query("UPDATE flows SET version = version + 1, updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(flow_id)
-                .execute(&mut *tx)
-                .await?;
+            tx.exec(
+                "UPDATE flows SET version = version + 1, updated_at = $1 WHERE id = $2",
+                args![now, *flow_id],
+            )
+            .await?;
             let n = rows.iter().filter(|r| r.1 == *code).count().to_string();
             self.audit_in(
                 &mut tx,
@@ -918,11 +906,13 @@ impl Store {
             )
             .await?;
             let Some(iid) = integration_id else { continue };
-            let (icode, kind): (String, String) =
-                sqlx::query_as("SELECT code, kind FROM integrations WHERE id = $1")
-                    .bind(iid)
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let (icode, kind): (String, String) = tx
+                .one(
+                    "SELECT code, kind FROM integrations WHERE id = $1",
+                    args![*iid],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .await?;
             if IntegrationKind::parse(&kind) == Some(IntegrationKind::Standard)
                 && registration(&mut tx, *iid, new_id).await? != Some(true)
             {
@@ -945,38 +935,33 @@ impl Store {
     /// R16: every step that uses the connection, with its flow and
     /// integration, in flow order.
     pub async fn used_by(&self, connection: &str) -> Result<Vec<UsedBy>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        used_by_in(&mut conn, connection).await
+        self.db
+            .rows(USED_BY_SQL, args![connection], used_by_row)
+            .await
     }
 }
 
-/// The steps that use a connection (by code), read on `conn`.
-pub(super) async fn used_by_in(
-    conn: &mut sqlx::SqliteConnection,
-    connection: &str,
-) -> Result<Vec<UsedBy>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.code AS flow, f.name AS flow_name, i.code AS integration, s.position, s.kind
-         FROM flow_steps s
-         JOIN connections c ON c.id = s.connection_id
-         JOIN flows f ON f.id = s.flow_id
-         LEFT JOIN integrations i ON i.id = f.integration_id
-         WHERE c.code = $1 ORDER BY f.code, s.position",
-    )
-    .bind(connection)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(UsedBy {
-                flow: r.try_get("flow")?,
-                flow_name: r.try_get("flow_name")?,
-                integration: r.try_get("integration")?,
-                position: u32::try_from(r.try_get::<i64, _>("position")?).unwrap_or(0),
-                kind: StepKind::parse(&kind).unwrap_or(StepKind::Export),
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::Db)
+/// The steps that use a connection (by code), in flow order.
+const USED_BY_SQL: &str =
+    "SELECT f.code AS flow, f.name AS flow_name, i.code AS integration, s.position, s.kind
+     FROM flow_steps s
+     JOIN connections c ON c.id = s.connection_id
+     JOIN flows f ON f.id = s.flow_id
+     LEFT JOIN integrations i ON i.id = f.integration_id
+     WHERE c.code = $1 ORDER BY f.code, s.position";
+
+fn used_by_row(r: &Row<'_>) -> Result<UsedBy, StoreError> {
+    let kind: String = r.get("kind")?;
+    Ok(UsedBy {
+        flow: r.get("flow")?,
+        flow_name: r.get("flow_name")?,
+        integration: r.get("integration")?,
+        position: u32::try_from(r.get::<i64>("position")?).unwrap_or(0),
+        kind: StepKind::parse(&kind).unwrap_or(StepKind::Export),
+    })
+}
+
+/// The steps that use a connection (by code), read in `tx`.
+pub(super) async fn used_by_in(tx: &mut Tx, connection: &str) -> Result<Vec<UsedBy>, StoreError> {
+    tx.rows(USED_BY_SQL, args![connection], used_by_row).await
 }

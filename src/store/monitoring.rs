@@ -1,17 +1,18 @@
 //! R23's counters. A counted Web API call adds to an in-memory tally per
 //! connection and UTC hour (sharded maps behind short locks: a few hundred
-//! nanoseconds on the request path, no I/O). A dedicated SQLite connection
-//! writes the tallies as upserts in one transaction at most a second after
-//! the first count it has not written, when a reader asks (so a read sees
-//! every call answered before it), and when the store closes or is dropped.
-//! With nothing counted, the writer sleeps: an idle store costs no CPU.
+//! nanoseconds on the request path, no I/O). A writer writes the tallies as
+//! upserts in one transaction at most a second after the first count it has
+//! not written, when a reader asks (so a read sees every call answered
+//! before it), and when the store closes (or, on SQLite, is dropped). With
+//! nothing counted, the writer sleeps: an idle store costs no CPU.
 //!
-//! The writer commits with `synchronous=NORMAL`: a power loss may forget
-//! the last second of counts, never corrupt them. Several server instances
-//! on one database each keep their own tally; their upserts add up.
+//! On SQLite the writer is a thread with its own connection, committing with
+//! `synchronous=NORMAL`: a power loss may forget the last second of counts,
+//! never corrupt them. On PostgreSQL it is a task on the server's runtime.
+//! Several server instances on one database each keep their own tally;
+//! their upserts add up.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection as Sqlite;
-use sqlx::Row;
+use sqlx::PgPool;
 use tokio::sync::oneshot;
 
+use super::db::{Db, Row, args, sqlite::open_writer, sqlite_sql};
 use super::{Store, StoreError, from_millis};
 use crate::domain::monitoring::{self as rules, DAY_MS};
 use crate::model::EventCounts;
@@ -102,34 +104,56 @@ enum Command {
     },
 }
 
+/// Where the writer takes its commands.
+enum Commands {
+    Thread(mpsc::Sender<Command>),
+    Task(tokio::sync::mpsc::UnboundedSender<Command>),
+}
+
+impl Commands {
+    fn send(&self, c: Command) -> Result<(), StoreError> {
+        match self {
+            Commands::Thread(tx) => tx.send(c).map_err(|_| gone()),
+            Commands::Task(tx) => tx.send(c).map_err(|_| gone()),
+        }
+    }
+}
+
 pub struct MonitorWriter {
     pending: Arc<Pending>,
-    commands: mpsc::Sender<Command>,
+    commands: Commands,
 }
 
 impl MonitorWriter {
-    pub fn open(path: &Path) -> Result<MonitorWriter, StoreError> {
-        let conn = Sqlite::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+    /// On PostgreSQL, must be called on the runtime (the writer is a task).
+    pub fn open(db: &Db) -> Result<MonitorWriter, StoreError> {
         let pending = Arc::new(Pending::default());
-        let (tx, rx) = mpsc::channel();
         let shared = Arc::clone(&pending);
-        std::thread::Builder::new()
-            .name("monitoring-writer".to_string())
-            .spawn(move || run(conn, shared, rx))
-            .map_err(|error| StoreError::Io {
-                path: "monitoring writer thread".to_string(),
-                error,
-            })?;
-        Ok(MonitorWriter {
-            pending,
-            commands: tx,
-        })
+        let commands = match db {
+            Db::Sqlite(lite) => {
+                let conn = open_writer(lite.path(), "NORMAL")?;
+                let (tx, rx) = mpsc::channel();
+                std::thread::Builder::new()
+                    .name("monitoring-writer".to_string())
+                    .spawn(move || run(conn, shared, rx))
+                    .map_err(|error| StoreError::Io {
+                        path: "monitoring writer thread".to_string(),
+                        error,
+                    })?;
+                Commands::Thread(tx)
+            }
+            Db::Postgres(pg) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let runtime =
+                    tokio::runtime::Handle::try_current().map_err(|e| StoreError::Io {
+                        path: "monitoring writer task".to_string(),
+                        error: std::io::Error::other(e),
+                    })?;
+                runtime.spawn(run_pg(pg.pool().clone(), shared, rx));
+                Commands::Task(tx)
+            }
+        };
+        Ok(MonitorWriter { pending, commands })
     }
 
     /// Adds one call's counts to its connection's hour (no I/O).
@@ -171,13 +195,15 @@ fn gone() -> StoreError {
 /// Adds to the hour's row; a connection deleted meanwhile gets nothing.
 const UPSERT: &str = "INSERT INTO monitoring_hours (connection_id, hour_start, products_created,
          products_updated, products_read, business_errors, technical_errors)
-     SELECT id, ?2, ?3, ?4, ?5, ?6, ?7 FROM connections WHERE id = ?1
+     SELECT id, $2, $3, $4, $5, $6, $7 FROM connections WHERE id = $1
      ON CONFLICT (connection_id, hour_start) DO UPDATE SET
-         products_created = products_created + excluded.products_created,
-         products_updated = products_updated + excluded.products_updated,
-         products_read = products_read + excluded.products_read,
-         business_errors = business_errors + excluded.business_errors,
-         technical_errors = technical_errors + excluded.technical_errors";
+         products_created = monitoring_hours.products_created + excluded.products_created,
+         products_updated = monitoring_hours.products_updated + excluded.products_updated,
+         products_read = monitoring_hours.products_read + excluded.products_read,
+         business_errors = monitoring_hours.business_errors + excluded.business_errors,
+         technical_errors = monitoring_hours.technical_errors + excluded.technical_errors";
+
+const PURGE: &str = "DELETE FROM monitoring_hours WHERE hour_start < $1";
 
 fn sql_int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -190,7 +216,7 @@ fn write(
 ) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let written = (|| {
-        let mut upsert = conn.prepare_cached(UPSERT)?;
+        let mut upsert = conn.prepare_cached(&sqlite_sql(UPSERT))?;
         for ((connection_id, hour), c) in batch {
             upsert.execute(rusqlite::params![
                 connection_id,
@@ -203,8 +229,7 @@ fn write(
             ])?;
         }
         if let Some(cutoff) = purge_before {
-            conn.prepare_cached("DELETE FROM monitoring_hours WHERE hour_start < ?1")?
-                .execute([cutoff])?;
+            conn.prepare_cached(&sqlite_sql(PURGE))?.execute([cutoff])?;
         }
         conn.execute_batch("COMMIT")
     })();
@@ -238,7 +263,7 @@ fn run(conn: Sqlite, pending: Arc<Pending>, commands: mpsc::Receiver<Command>) {
                 purge_before,
                 reply,
             }) => {
-                let result = flush(&conn, &pending, purge_before).map_err(StoreError::Read);
+                let result = flush(&conn, &pending, purge_before).map_err(StoreError::Sqlite);
                 let _ = reply.send(result);
             }
             Err(RecvTimeoutError::Timeout) => {
@@ -261,19 +286,99 @@ fn run(conn: Sqlite, pending: Arc<Pending>, commands: mpsc::Receiver<Command>) {
     }
 }
 
-fn counts_from_row(
-    row: &sqlx::sqlite::SqliteRow,
-    first: usize,
-) -> Result<EventCounts, sqlx::Error> {
-    let n = |i: usize| -> Result<u64, sqlx::Error> {
-        Ok(u64::try_from(row.try_get::<i64, _>(first + i)?).unwrap_or(0))
-    };
+async fn write_pg(
+    pool: &PgPool,
+    batch: &[(Key, EventCounts)],
+    purge_before: Option<i64>,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    for ((connection_id, hour), c) in batch {
+        sqlx::query(UPSERT)
+            .bind(connection_id)
+            .bind(hour)
+            .bind(sql_int(c.created))
+            .bind(sql_int(c.updated))
+            .bind(sql_int(c.read))
+            .bind(sql_int(c.business_errors))
+            .bind(sql_int(c.technical_errors))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(cutoff) = purge_before {
+        sqlx::query(PURGE).bind(cutoff).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn flush_pg(
+    pool: &PgPool,
+    pending: &Pending,
+    purge_before: Option<i64>,
+) -> Result<(), StoreError> {
+    let batch = pending.take();
+    if batch.is_empty() && purge_before.is_none() {
+        return Ok(());
+    }
+    write_pg(pool, &batch, purge_before)
+        .await
+        .inspect_err(|_| pending.put_back(batch))
+}
+
+/// The PostgreSQL writer: the thread's loop, as a task.
+async fn run_pg(
+    pool: PgPool,
+    pending: Arc<Pending>,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+) {
+    let mut due: Option<tokio::time::Instant> = None;
+    loop {
+        let next = match due {
+            None => commands.recv().await,
+            Some(at) => tokio::select! {
+                c = commands.recv() => c,
+                () = tokio::time::sleep_until(at) => {
+                    due = None;
+                    if let Err(e) = flush_pg(&pool, &pending, None).await {
+                        tracing::error!(error = %e, "monitoring counts not written; retrying");
+                    }
+                    if pending.dirty.load(Ordering::SeqCst) {
+                        due = Some(tokio::time::Instant::now() + FLUSH_EVERY);
+                    }
+                    continue;
+                }
+            },
+        };
+        match next {
+            Some(Command::Wake) => {
+                due.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH_EVERY);
+            }
+            Some(Command::Flush {
+                purge_before,
+                reply,
+            }) => {
+                let _ = reply.send(flush_pg(&pool, &pending, purge_before).await);
+            }
+            None => {
+                if let Err(e) = flush_pg(&pool, &pending, None).await {
+                    tracing::error!(error = %e, "monitoring counts lost at shutdown");
+                }
+                return;
+            }
+        }
+        if due.is_none() && pending.dirty.load(Ordering::SeqCst) {
+            due = Some(tokio::time::Instant::now() + FLUSH_EVERY);
+        }
+    }
+}
+
+fn counts_from_row(row: &Row<'_>, first: usize) -> Result<EventCounts, StoreError> {
     Ok(EventCounts {
-        created: n(0)?,
-        updated: n(1)?,
-        read: n(2)?,
-        business_errors: n(3)?,
-        technical_errors: n(4)?,
+        created: row.get(first)?,
+        updated: row.get(first + 1)?,
+        read: row.get(first + 2)?,
+        business_errors: row.get(first + 3)?,
+        technical_errors: row.get(first + 4)?,
     })
 }
 
@@ -323,29 +428,34 @@ impl Store {
         } else {
             "$3 IS NULL"
         };
-        let rows = sqlx::query(&format!(
-            "SELECT c.code, m.hour_start / {DAY_MS} AS day,
-                    SUM(m.products_created), SUM(m.products_updated), SUM(m.products_read),
-                    SUM(m.business_errors), SUM(m.technical_errors), MAX(m.demo)
-             FROM monitoring_hours m JOIN connections c ON c.id = m.connection_id
-             WHERE {filter} AND m.hour_start >= $1 AND m.hour_start < $2
-             GROUP BY c.code, day"
-        ))
-        .bind(from_day.saturating_mul(DAY_MS))
-        .bind(to_day.saturating_add(1).saturating_mul(DAY_MS))
-        .bind(code)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayRow {
-                    code: r.try_get(0)?,
-                    day: r.try_get(1)?,
-                    counts: counts_from_row(r, 2)?,
-                    demo: r.try_get::<i64, _>(7)? != 0,
-                })
-            })
-            .collect()
+        self.db
+            .rows(
+                &format!(
+                    "SELECT c.code, m.hour_start / {DAY_MS} AS day,
+                        CAST(SUM(m.products_created) AS BIGINT),
+                        CAST(SUM(m.products_updated) AS BIGINT),
+                        CAST(SUM(m.products_read) AS BIGINT),
+                        CAST(SUM(m.business_errors) AS BIGINT),
+                        CAST(SUM(m.technical_errors) AS BIGINT), MAX(m.demo)
+                     FROM monitoring_hours m JOIN connections c ON c.id = m.connection_id
+                     WHERE {filter} AND m.hour_start >= $1 AND m.hour_start < $2
+                     GROUP BY c.code, m.hour_start / {DAY_MS}"
+                ),
+                args![
+                    from_day.saturating_mul(DAY_MS),
+                    to_day.saturating_add(1).saturating_mul(DAY_MS),
+                    code
+                ],
+                |r| {
+                    Ok(DayRow {
+                        code: r.get(0)?,
+                        day: r.get(1)?,
+                        counts: counts_from_row(r, 2)?,
+                        demo: r.get(7)?,
+                    })
+                },
+            )
+            .await
     }
 
     /// The demo workspace's made-up history: hourly counts per connection
@@ -357,20 +467,21 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
         for (code, hour, c) in hours {
-            sqlx::query(
+            tx.exec(
                 "INSERT INTO monitoring_hours (connection_id, hour_start, products_created,
                      products_updated, products_read, business_errors, technical_errors, demo)
                  SELECT id, $2, $3, $4, $5, $6, $7, 1 FROM connections WHERE code = $1
                  ON CONFLICT (connection_id, hour_start) DO NOTHING",
+                args![
+                    code,
+                    hour,
+                    sql_int(c.created),
+                    sql_int(c.updated),
+                    sql_int(c.read),
+                    sql_int(c.business_errors),
+                    sql_int(c.technical_errors)
+                ],
             )
-            .bind(code)
-            .bind(hour)
-            .bind(sql_int(c.created))
-            .bind(sql_int(c.updated))
-            .bind(sql_int(c.read))
-            .bind(sql_int(c.business_errors))
-            .bind(sql_int(c.technical_errors))
-            .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
@@ -386,23 +497,20 @@ impl Store {
         at_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "INSERT INTO wrong_credentials (connection_id, username, first_at, last_at, attempts)
-             SELECT id, $2, $3, $3, 1 FROM connections WHERE code = $1
-             ON CONFLICT (connection_id, username) DO NOTHING",
-        )
-        .bind(code)
-        .bind(username)
-        .bind(at_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let done = tx
+            .exec(
+                "INSERT INTO wrong_credentials (connection_id, username, first_at, last_at, attempts)
+                 SELECT id, $2, $3, $3, 1 FROM connections WHERE code = $1
+                 ON CONFLICT (connection_id, username) DO NOTHING",
+                args![code, username, at_ms],
+            )
+            .await?;
         if done > 0 {
-            sqlx::query("UPDATE connections SET wrong_credentials_at = $2 WHERE code = $1")
-                .bind(code)
-                .bind(at_ms)
-                .execute(&mut *tx)
-                .await?;
+            tx.exec(
+                "UPDATE connections SET wrong_credentials_at = $2 WHERE code = $1",
+                args![code, at_ms],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -413,25 +521,26 @@ impl Store {
         &self,
         code: &str,
     ) -> Result<Vec<(DateTime<Utc>, EventCounts)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT m.hour_start, m.products_created, m.products_updated, m.products_read,
-                    m.business_errors, m.technical_errors
-             FROM monitoring_hours m JOIN connections c ON c.id = m.connection_id
-             WHERE c.code = $1 ORDER BY m.hour_start",
-        )
-        .bind(code)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((from_millis(r.try_get(0)?), counts_from_row(r, 1)?)))
-            .collect()
+        self.db
+            .rows(
+                "SELECT m.hour_start, m.products_created, m.products_updated, m.products_read,
+                        m.business_errors, m.technical_errors
+                 FROM monitoring_hours m JOIN connections c ON c.id = m.connection_id
+                 WHERE c.code = $1 ORDER BY m.hour_start",
+                args![code],
+                |r| Ok((from_millis(r.get(0)?), counts_from_row(r, 1)?)),
+            )
+            .await
     }
 
     /// How many hourly rows the store holds, every connection's (tests: a
     /// deleted connection's go too).
     pub async fn all_monitoring_rows(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monitoring_hours")
-            .fetch_one(&self.pool)
+        let n: i64 = self
+            .db
+            .one("SELECT COUNT(*) FROM monitoring_hours", args![], |r| {
+                r.get(0)
+            })
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::catalog::ProductRow;
+use super::products::ProductRow;
 
 /// Products kept at most.
 pub const CAPACITY: usize = 16_384;

@@ -1,24 +1,30 @@
-//! Token writes (issue, refresh) on one dedicated SQLite connection that
-//! batches whatever is waiting into one transaction (group commit), so token
-//! issuance does not pay one commit per request.
+//! Token writes (issue, refresh), the hottest writes of a served backend,
+//! each engine its own way of not paying a durable commit per request.
 //!
-//! This connection commits with `synchronous=NORMAL`: a power loss may forget
-//! the last tokens issued (their clients simply ask again), never a
-//! revocation — revocations commit on the main pool with `synchronous=FULL`,
-//! whose WAL sync also makes every earlier frame durable.
+//! - SQLite: one dedicated connection that batches whatever is waiting into
+//!   one transaction (group commit), committing with `synchronous=NORMAL`.
+//! - PostgreSQL: one statement per issuance on a pool whose connections
+//!   commit with `synchronous_commit = off`; PostgreSQL groups the commits.
+//!
+//! Either way a crash may forget the last tokens issued (their clients
+//! simply ask again), never a revocation: revocations commit durably on the
+//! main connections, and that flush makes every earlier commit durable too.
 //!
 //! Every insert is conditional on the connection's `credential_version`
-//! being the one the request was checked against; SQLite serialises writers,
-//! so a token can never be written after a regeneration that revoked its
+//! being the one the request was checked against, and holds the connection
+//! row while it writes (SQLite serialises writers; PostgreSQL's `FOR SHARE`
+//! makes a regeneration wait for it, and its revocation then sees the
+//! token), so a token can never outlive a regeneration that revoked its
 //! credential (R6, R7).
 
-use std::path::Path;
 use std::sync::mpsc;
 
-use rusqlite::{Connection as Sqlite, OpenFlags, OptionalExtension};
+use rusqlite::{Connection as Sqlite, OptionalExtension};
+use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::db::{Db, sqlite::open_writer};
 
 /// The rows of one issuance: an access and a refresh token.
 #[derive(Debug, Clone)]
@@ -51,7 +57,7 @@ pub struct OldRefresh {
 
 type Reply = oneshot::Sender<Result<Option<IssuedIds>, StoreError>>;
 
-enum Job {
+pub enum Job {
     Issue(TokenPair, Reply),
     Refresh {
         old: OldRefresh,
@@ -63,42 +69,45 @@ enum Job {
 /// Most jobs one transaction takes.
 const BATCH: usize = 256;
 
-pub struct TokenWriter {
-    jobs: mpsc::Sender<Job>,
+pub enum TokenWriter {
+    Sqlite(mpsc::Sender<Job>),
+    Postgres(PgPool),
 }
 
 impl TokenWriter {
-    pub fn open(path: &Path) -> Result<TokenWriter, StoreError> {
-        let conn = Sqlite::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("token-writer".to_string())
-            .spawn(move || run(conn, rx))
-            .map_err(|error| StoreError::Io {
-                path: "token writer thread".to_string(),
-                error,
-            })?;
-        Ok(TokenWriter { jobs: tx })
+    pub fn open(db: &Db) -> Result<TokenWriter, StoreError> {
+        match db {
+            Db::Postgres(pg) => Ok(TokenWriter::Postgres(pg.relaxed_pool())),
+            Db::Sqlite(lite) => {
+                let conn = open_writer(lite.path(), "NORMAL")?;
+                let (tx, rx) = mpsc::channel::<Job>();
+                std::thread::Builder::new()
+                    .name("token-writer".to_string())
+                    .spawn(move || run(conn, rx))
+                    .map_err(|error| StoreError::Io {
+                        path: "token writer thread".to_string(),
+                        error,
+                    })?;
+                Ok(TokenWriter::Sqlite(tx))
+            }
+        }
     }
 
     async fn submit(
-        &self,
+        jobs: &mpsc::Sender<Job>,
         make: impl FnOnce(Reply) -> Job,
     ) -> Result<Option<IssuedIds>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(make(reply)).map_err(|_| gone())?;
+        jobs.send(make(reply)).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
     /// Writes a new pair; `None` when the credential changed meanwhile.
     pub async fn issue(&self, pair: TokenPair) -> Result<Option<IssuedIds>, StoreError> {
-        self.submit(|reply| Job::Issue(pair, reply)).await
+        match self {
+            TokenWriter::Sqlite(jobs) => Self::submit(jobs, |reply| Job::Issue(pair, reply)).await,
+            TokenWriter::Postgres(pool) => pg_issue(pool, None, &pair).await,
+        }
     }
 
     /// Consumes a refresh token and writes its successor pair (in the old
@@ -109,8 +118,60 @@ impl TokenWriter {
         old: OldRefresh,
         pair: TokenPair,
     ) -> Result<Option<IssuedIds>, StoreError> {
-        self.submit(|reply| Job::Refresh { old, pair, reply }).await
+        match self {
+            TokenWriter::Sqlite(jobs) => {
+                Self::submit(jobs, |reply| Job::Refresh { old, pair, reply }).await
+            }
+            TokenWriter::Postgres(pool) => pg_issue(pool, Some(&old), &pair).await,
+        }
     }
+}
+
+/// One statement: the connection row held `FOR SHARE` at the version the
+/// client was checked against, the pair inserted, the activity noted (at
+/// most once an hour), and for a refresh the old token consumed first (its
+/// grant kept). Both ids NULL when nothing was written.
+const PG_ISSUE: &str = "WITH old AS (
+        DELETE FROM tokens WHERE $9 AND id = $10 AND verifier_mac = $11 AND kind = 'refresh'
+            AND connection_id = $1 AND expires_at > $6
+        RETURNING grant_id),
+    g AS (SELECT grant_id FROM old UNION ALL SELECT $5 WHERE NOT $9),
+    c AS (SELECT id FROM connections WHERE id = $1 AND credential_version = $2 FOR SHARE),
+    a AS (INSERT INTO tokens (verifier_mac, connection_id, kind, grant_id, created_at, expires_at)
+          SELECT $3, c.id, 'access', g.grant_id, $6, $7 FROM c, g RETURNING id),
+    r AS (INSERT INTO tokens (verifier_mac, connection_id, kind, grant_id, created_at, expires_at)
+          SELECT $4, c.id, 'refresh', g.grant_id, $6, $8 FROM c, g RETURNING id),
+    u AS (UPDATE connections SET last_activity_at = $6
+          WHERE id IN (SELECT c.id FROM c, g)
+            AND (last_activity_at IS NULL OR last_activity_at < $6 - 3600000))
+    SELECT (SELECT id FROM a), (SELECT id FROM r)";
+
+async fn pg_issue(
+    pool: &PgPool,
+    old: Option<&OldRefresh>,
+    p: &TokenPair,
+) -> Result<Option<IssuedIds>, StoreError> {
+    let (access, refresh): (Option<i64>, Option<i64>) = sqlx::query_as(PG_ISSUE)
+        .bind(p.connection_id)
+        .bind(p.credential_version)
+        .bind(&p.access_verifier_mac)
+        .bind(&p.refresh_verifier_mac)
+        .bind(p.grant_id)
+        .bind(p.now_ms)
+        .bind(p.access_expires_ms)
+        .bind(p.refresh_expires_ms)
+        .bind(old.is_some())
+        .bind(old.map_or(0, |o| i64::try_from(o.id).unwrap_or(-1)))
+        .bind(old.map_or("", |o| o.verifier_mac.as_str()))
+        .fetch_one(pool)
+        .await?;
+    Ok(match (access, refresh) {
+        (Some(a), Some(r)) => Some(IssuedIds {
+            access: u64::try_from(a).unwrap_or(0),
+            refresh: u64::try_from(r).unwrap_or(0),
+        }),
+        _ => None,
+    })
 }
 
 fn gone() -> StoreError {
@@ -200,7 +261,7 @@ fn run(conn: Sqlite, jobs: mpsc::Receiver<Job>) {
         match results {
             Ok(results) => {
                 for (job, r) in batch.into_iter().zip(results) {
-                    reply(job, r.map_err(StoreError::Read));
+                    reply(job, r.map_err(StoreError::Sqlite));
                 }
             }
             Err(e) => {
@@ -208,7 +269,7 @@ fn run(conn: Sqlite, jobs: mpsc::Receiver<Job>) {
                 for job in batch {
                     reply(
                         job,
-                        Err(StoreError::Read(rusqlite::Error::SqliteFailure(
+                        Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
                             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
                             Some("the token batch could not be committed".to_string()),
                         ))),

@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::Row;
 use tokio::sync::Semaphore;
 
+use super::db::{Row, args};
 use super::{Acting, MASK, Store, StoreError, change, from_millis};
-use crate::model::{User, UserKind};
+use crate::model::{Me, Source, User, UserKind};
 
 /// At most this many argon2 computations at once (each takes ~19 MiB and
 /// ~20 ms of a core), so a burst of logins cannot exhaust the machine.
@@ -90,17 +90,19 @@ pub struct UserRow {
     pub password_hash: Option<String>,
 }
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<UserRow, sqlx::Error> {
-    let kind: String = r.try_get("kind")?;
-    let hash: Option<String> = r.try_get("password_hash")?;
+/// A user from a row of `USER_COLUMNS`: the one decoder of the record
+/// (the session lookup reads the same columns after its own).
+fn user_from_row(r: &Row<'_>) -> Result<UserRow, StoreError> {
+    let kind: String = r.get("kind")?;
+    let hash: Option<String> = r.get("password_hash")?;
     Ok(UserRow {
-        id: r.try_get("id")?,
+        id: r.get("id")?,
         user: User {
-            username: r.try_get("username")?,
+            username: r.get("username")?,
             kind: UserKind::parse(&kind).unwrap_or(UserKind::Member),
             can_log_in: hash.is_some(),
-            version: u64::try_from(r.try_get::<i64, _>("version")?).unwrap_or(1),
-            created_at: from_millis(r.try_get("created_at")?),
+            version: r.get::<u64>("version")?.max(1),
+            created_at: from_millis(r.get("created_at")?),
         },
         password_hash: hash,
     })
@@ -118,15 +120,70 @@ pub struct LockoutPolicy {
 }
 
 impl Store {
+    /// The owner, created with `username` on the first start of an empty store.
+    pub async fn ensure_owner(&self, username: &str) -> Result<Me, StoreError> {
+        // The common case (a store that has its owner) needs no write.
+        let found: Option<String> = self
+            .db
+            .opt(
+                "SELECT username FROM users WHERE kind = 'owner'",
+                args![],
+                |r| r.get(0),
+            )
+            .await?;
+        if let Some(name) = found {
+            return Ok(Me {
+                username: name,
+                kind: UserKind::Owner,
+            });
+        }
+        let mut tx = self.write_tx().await?;
+        let existing: Option<String> = tx
+            .opt(
+                "SELECT username FROM users WHERE kind = 'owner'",
+                args![],
+                |r| r.get(0),
+            )
+            .await?;
+        let name = match existing {
+            Some(name) => name,
+            None => {
+                tx.exec(
+                    "INSERT INTO users (username, kind, created_at) VALUES ($1, 'owner', $2)",
+                    args![username, self.now_millis()],
+                )
+                .await?;
+                let acting = Acting {
+                    user: username,
+                    source: Source::System,
+                };
+                self.audit_in(
+                    &mut tx,
+                    &acting,
+                    "user.create",
+                    &format!("user:{username}"),
+                    &[change("kind", None, Some("owner"))],
+                )
+                .await?;
+                username.to_string()
+            }
+        };
+        tx.commit().await?;
+        Ok(Me {
+            username: name,
+            kind: UserKind::Owner,
+        })
+    }
+
     /// The one user matching `condition` (with `$1` bound to `value`).
     async fn one_user(&self, condition: &str, value: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE {condition}"
-        ))
-        .bind(value)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        self.db
+            .opt(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}"),
+                args![value],
+                user_from_row,
+            )
+            .await
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
@@ -138,12 +195,16 @@ impl Store {
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users ORDER BY kind = 'owner' DESC, username"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(user_from_row(r)?.user)).collect()
+        self.db
+            .rows(
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users
+                     ORDER BY CASE WHEN kind = 'owner' THEN 0 ELSE 1 END, username"
+                ),
+                args![],
+                |r| Ok(user_from_row(r)?.user),
+            )
+            .await
     }
 
     /// Adds a user; `password_hash` is an argon2id PHC string or `None`.
@@ -155,9 +216,12 @@ impl Store {
         password_hash: Option<String>,
     ) -> Result<User, StoreError> {
         let mut tx = self.write_tx().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&mut *tx)
+        let exists: Option<i64> = tx
+            .opt(
+                "SELECT id FROM users WHERE username = $1",
+                args![username],
+                |r| r.get(0),
+            )
             .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict {
@@ -166,17 +230,17 @@ impl Store {
             });
         }
         let now = self.now_millis();
-        let row = sqlx::query(&format!(
-            "INSERT INTO users (username, kind, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4) RETURNING {USER_COLUMNS}"
-        ))
-        .bind(username)
-        .bind(kind.as_str())
-        .bind(&password_hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let user = user_from_row(&row)?.user;
+        let user = tx
+            .one(
+                &format!(
+                    "INSERT INTO users (username, kind, password_hash, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $4) RETURNING {USER_COLUMNS}"
+                ),
+                args![username, kind.as_str(), &password_hash, now],
+                user_from_row,
+            )
+            .await?
+            .user;
         let mut changes = vec![
             change("username", None, Some(username)),
             change("kind", None, Some(kind.as_str())),
@@ -203,30 +267,22 @@ impl Store {
         username: &str,
     ) -> Result<User, StoreError> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
-        ))
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let user = row
-            .as_ref()
-            .map(user_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound)?;
+        let user = tx
+            .one(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"),
+                args![username],
+                user_from_row,
+            )
+            .await?;
         if user.user.kind == UserKind::Owner {
             return Err(StoreError::Conflict {
                 field: "username",
                 message: "the owner cannot be removed".to_string(),
             });
         }
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
+        tx.exec("DELETE FROM sessions WHERE user_id = $1", args![user.id])
             .await?;
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
+        tx.exec("DELETE FROM users WHERE id = $1", args![user.id])
             .await?;
         self.audit_in(
             &mut tx,
@@ -251,23 +307,17 @@ impl Store {
         password_hash: &str,
     ) -> Result<User, StoreError> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(&format!(
-            "UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2
-             WHERE username = $3 RETURNING {USER_COLUMNS}"
-        ))
-        .bind(password_hash)
-        .bind(self.now_millis())
-        .bind(username)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let user = row
-            .as_ref()
-            .map(user_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound)?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user.id)
-            .execute(&mut *tx)
+        let user = tx
+            .one(
+                &format!(
+                    "UPDATE users SET password_hash = $1, version = version + 1, updated_at = $2
+                     WHERE username = $3 RETURNING {USER_COLUMNS}"
+                ),
+                args![password_hash, self.now_millis(), username],
+                user_from_row,
+            )
+            .await?;
+        tx.exec("DELETE FROM sessions WHERE user_id = $1", args![user.id])
             .await?;
         self.audit_in(
             &mut tx,
@@ -290,14 +340,7 @@ impl Store {
         token: &SecretString,
     ) -> Result<(), StoreError> {
         let now = self.now_millis();
-        sqlx::query(
-            "INSERT INTO sessions (token_digest, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
-        )
-        .bind(self.keys.mac_hex(token.expose_secret()))
-        .bind(user_id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        self.db.exec("INSERT INTO sessions (token_digest, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)", args![self.keys.mac_hex(token.expose_secret()), user_id, now]).await?;
         Ok(())
     }
 
@@ -310,34 +353,50 @@ impl Store {
         idle_ms: i64,
     ) -> Result<Option<User>, StoreError> {
         let digest = self.keys.mac_hex(token);
-        let Some(row) = self.fast.session(&digest)? else {
+        let found: Option<(i64, User)> = self
+            .db
+            .opt(
+                "SELECT s.last_seen_at, u.id, u.username, u.kind, u.password_hash, u.version,
+                        u.created_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1",
+                args![&digest],
+                |r| Ok((r.get(0)?, user_from_row(r)?.user)),
+            )
+            .await?;
+        let Some((last_seen_ms, user)) = found else {
             return Ok(None);
         };
         let now = self.now_millis();
-        if now - row.last_seen_ms > idle_ms {
-            sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
-                .bind(&digest)
-                .execute(&self.pool)
+        if now - last_seen_ms > idle_ms {
+            self.db
+                .exec(
+                    "DELETE FROM sessions WHERE token_digest = $1",
+                    args![&digest],
+                )
                 .await?;
             return Ok(None);
         }
-        if now - row.last_seen_ms > 60_000 {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2")
-                .bind(now)
-                .bind(&digest)
-                .execute(&self.pool)
+        if now - last_seen_ms > 60_000 {
+            self.db
+                .exec(
+                    "UPDATE sessions SET last_seen_at = $1 WHERE token_digest = $2",
+                    args![now, &digest],
+                )
                 .await?;
         }
-        Ok(Some(row.user))
+        Ok(Some(user))
     }
 
     /// Ends a session; returns whether there was one.
     pub async fn delete_session(&self, token: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
-            .bind(self.keys.mac_hex(token))
-            .execute(&self.pool)
+        let done = self
+            .db
+            .exec(
+                "DELETE FROM sessions WHERE token_digest = $1",
+                args![self.keys.mac_hex(token)],
+            )
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     // ----- failed logins -------------------------------------------------
@@ -347,11 +406,14 @@ impl Store {
         let now = self.now_millis();
         let mut wait = None;
         for key in keys {
-            let until: Option<i64> =
-                sqlx::query_scalar("SELECT locked_until FROM login_failures WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await?;
+            let until: Option<i64> = self
+                .db
+                .opt(
+                    "SELECT locked_until FROM login_failures WHERE key = $1",
+                    args![key],
+                    |r| r.get(0),
+                )
+                .await?;
             if let Some(until) = until.filter(|u| *u > now) {
                 wait = Some(wait.map_or(until - now, |w: i64| w.max(until - now)));
             }
@@ -367,14 +429,15 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = self.now_millis();
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query("SELECT failures, window_start FROM login_failures WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *tx)
+        let row: Option<(i64, i64)> = tx
+            .opt(
+                "SELECT failures, window_start FROM login_failures WHERE key = $1",
+                args![key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .await?;
         let (failures, window_start) = match row {
-            Some(r) => {
-                let failures: i64 = r.try_get("failures")?;
-                let start: i64 = r.try_get("window_start")?;
+            Some((failures, start)) => {
                 if now - start > policy.window_ms {
                     (1, now)
                 } else {
@@ -388,25 +451,29 @@ impl Store {
         } else {
             0
         };
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO login_failures (key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4)
              ON CONFLICT (key) DO UPDATE SET failures = $2, window_start = $3,
-                 locked_until = MAX(login_failures.locked_until, $4)",
+                 locked_until = {}",
+            self.dialect().greatest("login_failures.locked_until", "$4")
+        );
+        tx.exec(
+            &sql,
+            args![
+                key,
+                if locked_until > 0 { 0 } else { failures },
+                window_start,
+                locked_until
+            ],
         )
-        .bind(key)
-        .bind(if locked_until > 0 { 0 } else { failures })
-        .bind(window_start)
-        .bind(locked_until)
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
+        self.db
+            .exec("DELETE FROM login_failures WHERE key = $1", args![key])
             .await?;
         Ok(())
     }

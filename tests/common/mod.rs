@@ -60,3 +60,34 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+pub mod pg;
+
+/// Which engine a test's store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A store on `engine`, its key file (and SQLite file) in `dir`: the
+/// PostgreSQL one in a schema of its own in this test binary's database.
+pub async fn open_store(engine: Engine, dir: &std::path::Path) -> switchboard::store::Store {
+    use switchboard::store::{Location, PoolConfig, Store, sqlite_paths};
+    let (db, key) = sqlite_paths(dir);
+    let location = match engine {
+        Engine::Sqlite => Location::Sqlite(db),
+        Engine::Postgres => Location::Postgres(pg::fresh_url().await),
+    };
+    Store::open(&location, &key, PoolConfig::default())
+        .await
+        .unwrap()
+}
+
+/// The location a test's `serve` processes share on `engine`.
+pub async fn location(engine: Engine, dir: &std::path::Path) -> String {
+    match engine {
+        Engine::Sqlite => dir.join("switchboard.db").display().to_string(),
+        Engine::Postgres => pg::fresh_url().await,
+    }
+}

@@ -1,0 +1,235 @@
+//! The PostgreSQL engine, on sqlx's pool. Several `serve` instances share
+//! one database: every write transaction takes the same transaction-scoped
+//! advisory lock first, so writers serialise across instances as they do on
+//! SQLite, and everything an instance keeps in memory is checked against
+//! the database on each request.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Decode, Executor, Postgres, Row as _, TypeInfo, ValueRef};
+
+use super::{Arg, Col, Row, Val};
+use crate::store::StoreError;
+
+/// The advisory lock every write transaction holds (an arbitrary number:
+/// "SWBD" in ASCII).
+const WRITE_LOCK: i64 = 0x5357_4244;
+
+/// How the pool is sized and how long a request waits for a connection
+/// (connecting included) before it is answered 503.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Pg {
+    pool: PgPool,
+    opts: PgConnectOptions,
+    config: PoolConfig,
+}
+
+impl Pg {
+    /// A pool on `url`; its connections open on first use.
+    pub fn connect_lazy(url: &str, config: PoolConfig) -> Result<Pg, StoreError> {
+        let opts: PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| StoreError::Config(format!("--database: {e}")))?;
+        let opts = opts.application_name("switchboard");
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(config.connect_timeout)
+            // A connection the server dropped (a restart, a terminated
+            // backend) is found out by the ping and replaced.
+            .test_before_acquire(true)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(opts.clone());
+        Ok(Pg { pool, opts, config })
+    }
+
+    /// A second pool whose transactions commit without waiting for the WAL
+    /// flush (`synchronous_commit = off`), for token issuance only: a crash
+    /// may forget the last tokens issued (their clients ask again), never a
+    /// revocation, which commits on the main pool and whose flush makes
+    /// every earlier commit durable too.
+    pub fn relaxed_pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(self.config.max_connections.max(1))
+            .acquire_timeout(self.config.connect_timeout)
+            .test_before_acquire(true)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(self.opts.clone().options([("synchronous_commit", "off")]))
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn begin(&self) -> Result<PgTx, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(PgTx { tx })
+    }
+
+    /// A read-only transaction whose statements see one snapshot.
+    pub async fn begin_read(&self) -> Result<PgTx, StoreError> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        Ok(PgTx { tx })
+    }
+}
+
+pub struct PgTx {
+    tx: sqlx::Transaction<'static, Postgres>,
+}
+
+impl PgTx {
+    pub(super) fn conn(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+
+    pub(super) async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+fn bind<'q>(
+    mut q: Query<'q, Postgres, PgArguments>,
+    args: &[Arg<'q>],
+) -> Query<'q, Postgres, PgArguments> {
+    for a in args {
+        q = match *a {
+            Arg::Int(v) => q.bind(v),
+            Arg::Real(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::Blob(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+pub(super) async fn rows<'e, T>(
+    ex: impl Executor<'e, Database = Postgres>,
+    sql: &str,
+    args: &[Arg<'_>],
+    mut f: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let found = bind(sqlx::query(sql), args).fetch_all(ex).await?;
+    found.iter().map(|r| f(&Row::Pg(r))).collect()
+}
+
+pub(super) async fn opt<'e, T>(
+    ex: impl Executor<'e, Database = Postgres>,
+    sql: &str,
+    args: &[Arg<'_>],
+    f: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let found = bind(sqlx::query(sql), args).fetch_optional(ex).await?;
+    found.as_ref().map(|r| f(&Row::Pg(r))).transpose()
+}
+
+pub(super) async fn exec<'e>(
+    ex: impl Executor<'e, Database = Postgres>,
+    sql: &str,
+    args: &[Arg<'_>],
+) -> Result<u64, StoreError> {
+    Ok(bind(sqlx::query(sql), args)
+        .execute(ex)
+        .await?
+        .rows_affected())
+}
+
+fn decode<'r, T: Decode<'r, Postgres>>(
+    v: sqlx::postgres::PgValueRef<'r>,
+    col: Col<'_>,
+) -> Result<T, StoreError> {
+    T::decode(v).map_err(|e| StoreError::Decode(format!("{col}: {e}")))
+}
+
+pub(super) fn val<'r>(r: &'r PgRow, col: Col<'_>) -> Result<Val<'r>, StoreError> {
+    let v = match col {
+        Col::At(i) => r.try_get_raw(i)?,
+        Col::Named(n) => r.try_get_raw(n)?,
+    };
+    if v.is_null() {
+        return Ok(Val::Null);
+    }
+    let ty = v.type_info().name().to_string();
+    Ok(match ty.as_str() {
+        "INT8" => Val::Int(decode::<i64>(v, col)?),
+        "INT4" => Val::Int(i64::from(decode::<i32>(v, col)?)),
+        "INT2" => Val::Int(i64::from(decode::<i16>(v, col)?)),
+        "BOOL" => Val::Int(i64::from(decode::<bool>(v, col)?)),
+        "FLOAT8" => Val::Real(decode::<f64>(v, col)?),
+        "FLOAT4" => Val::Real(f64::from(decode::<f32>(v, col)?)),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Val::Text(decode::<&str>(v, col)?),
+        "BYTEA" => Val::Blob(decode::<&[u8]>(v, col)?),
+        other => {
+            return Err(StoreError::Decode(format!(
+                "{col}: a {other} value, which the store does not read"
+            )));
+        }
+    })
+}
+
+/// Whether a sqlx error means the database cannot be reached (503) rather
+/// than that a statement failed.
+pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            // Connection exceptions, too many connections, the server
+            // shutting down or the backend terminated, cannot connect now.
+            c.starts_with("08") || c == "53300" || c.starts_with("57P")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether every migration of `migrator` is applied (the same versions and
+/// checksums, each successful); false on a database never migrated.
+pub async fn migrations_current(
+    pool: &PgPool,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<bool, StoreError> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT CAST(to_regclass('_sqlx_migrations') AS TEXT)")
+            .fetch_one(pool)
+            .await?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    let done: Vec<(i64, Vec<u8>, bool)> =
+        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    let wanted: Vec<_> = migrator
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .collect();
+    Ok(done.len() == wanted.len()
+        && done.iter().zip(&wanted).all(|((version, sum, ok), m)| {
+            *ok && *version == m.version && sum.as_slice() == m.checksum.as_ref()
+        }))
+}

@@ -1,0 +1,465 @@
+//! Products (R22): writes, each in one transaction; reads by identifier,
+//! kept in memory at the products' version (see `product_cache`);
+//! and the list with its `search` filters. `categories` is a JSON array of
+//! category codes, `attribute_values` the JSON object of the values, both
+//! stored as text.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::db::{Arg, Row, ToArg, args};
+use super::roles::invalid;
+use super::{Store, StoreError};
+use crate::domain::products::{CategoryOp, FamilyFilter, SearchFilter, TimeFilter};
+
+/// A product as stored: every category, every value. The values are kept
+/// as the JSON text they are stored as: a read never needs to look inside
+/// them (a change reads them with [`ProductRow::values_map`]).
+#[derive(Debug, Clone)]
+pub struct ProductRow {
+    pub identifier: String,
+    pub enabled: bool,
+    pub family: Option<String>,
+    pub categories: Vec<String>,
+    /// A JSON object (see [`ProductRow::values_from`]).
+    pub values: Box<RawValue>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl ProductRow {
+    /// The values to store, from a map of them.
+    pub fn values_from(values: &Map<String, Value>) -> Box<RawValue> {
+        serde_json::value::to_raw_value(values).expect("values serialise")
+    }
+
+    /// The values as a map (for a change that merges into them); stored
+    /// values that are not an object read as none.
+    pub fn values_map(&self) -> Map<String, Value> {
+        serde_json::from_str(self.values.get()).unwrap_or_default()
+    }
+}
+
+/// Equal fields; the values are compared as their JSON text.
+impl PartialEq for ProductRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.identifier == other.identifier
+            && self.enabled == other.enabled
+            && self.family == other.family
+            && self.categories == other.categories
+            && self.values.get() == other.values.get()
+            && self.created_ms == other.created_ms
+            && self.updated_ms == other.updated_ms
+    }
+}
+
+/// What a product write did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProductWrite {
+    Created(ProductRow),
+    Updated(ProductRow),
+}
+
+/// Which products a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct ProductQuery {
+    /// The categories the caller's group may view; `None`: all. Products in
+    /// no category are always visible.
+    pub visible: Option<Vec<String>>,
+    /// `search` filters, with category subtrees already expanded.
+    pub filters: Vec<SearchFilter>,
+    /// Only identifiers after this one (`search_after` pagination).
+    pub after: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+    /// Also count every match.
+    pub count: bool,
+    /// "Now", for `SINCE LAST N DAYS`.
+    pub now_ms: i64,
+}
+
+fn categories_json(c: &[String]) -> String {
+    serde_json::to_string(c).expect("strings serialise")
+}
+
+/// A product's columns, in the order [`product_from_row`] reads them.
+const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at";
+
+/// One product (the hot read: a literal, so no SQL is built per request).
+/// The products' version comes last, and always: the product's columns are
+/// NULL when it does not exist.
+const PRODUCT_BY_IDENTIFIER: &str = "SELECT p.identifier, p.enabled, p.family, p.categories,
+        p.attribute_values, p.created_at, p.updated_at, s.products_version
+     FROM catalog_state s LEFT JOIN products p ON p.identifier = $1
+     WHERE s.id = 1";
+
+/// A product from a row of [`PRODUCT_COLUMNS`] (columns by position:
+/// looking them up by name costs more than the read itself).
+fn product_from_row(r: &Row<'_>) -> Result<ProductRow, StoreError> {
+    let categories: String = r.get(3)?;
+    let values: String = r.get(4)?;
+    let values = RawValue::from_string(values)
+        .map_err(|e| StoreError::Decode(format!("column attribute_values: {e}")))?;
+    Ok(ProductRow {
+        identifier: r.get(0)?,
+        enabled: r.get::<i64>(1)? == 1,
+        family: r.get(2)?,
+        categories: serde_json::from_str(&categories).unwrap_or_default(),
+        values,
+        created_ms: r.get(5)?,
+        updated_ms: r.get(6)?,
+    })
+}
+
+/// A parameter of a product list, owned while its statement is built.
+#[derive(Debug, Clone)]
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+impl Param {
+    fn to_arg(&self) -> Arg<'_> {
+        match self {
+            Param::Int(i) => i.to_arg(),
+            Param::Text(s) => s.to_arg(),
+        }
+    }
+}
+
+/// The FROM and WHERE clauses of a product list and their parameters.
+fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<Param>) {
+    let mut sql = String::from(" FROM products p WHERE 1 = 1");
+    let mut params: Vec<Param> = Vec::new();
+    let mut param = |v: Param| {
+        params.push(v);
+        format!("${}", params.len())
+    };
+    let json = |v: &[String]| Param::Text(serde_json::to_string(v).expect("strings serialise"));
+    // The strings of the JSON array parameter `set`, as a subquery.
+    let set_of = |set: &str| format!("SELECT s.value FROM {}", dialect.json_each(set, "s"));
+    let in_any = |set: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM {} WHERE j.value IN ({}))",
+            dialect.json_each("p.categories", "j"),
+            set_of(set)
+        )
+    };
+    if let Some(visible) = &q.visible {
+        let set = param(json(visible));
+        sql.push_str(&format!(" AND (p.categories = '[]' OR {})", in_any(&set)));
+    }
+    if let Some(after) = &q.after {
+        let a = param(Param::Text(after.clone()));
+        sql.push_str(&format!(" AND p.identifier > {a}"));
+    }
+    for f in &q.filters {
+        let clause = match f {
+            SearchFilter::Identifier { negate, values } => {
+                let set = param(json(values));
+                let not = if *negate { "NOT " } else { "" };
+                format!("p.identifier {not}IN ({})", set_of(&set))
+            }
+            SearchFilter::Enabled(b) => {
+                format!("p.enabled = {}", param(Param::Int(i64::from(*b))))
+            }
+            SearchFilter::Family(FamilyFilter::In(v)) => {
+                format!("p.family IN ({})", set_of(&param(json(v))))
+            }
+            SearchFilter::Family(FamilyFilter::NotIn(v)) => format!(
+                "(p.family IS NULL OR p.family NOT IN ({}))",
+                set_of(&param(json(v)))
+            ),
+            SearchFilter::Family(FamilyFilter::Empty) => "p.family IS NULL".to_string(),
+            SearchFilter::Family(FamilyFilter::NotEmpty) => "p.family IS NOT NULL".to_string(),
+            SearchFilter::Categories(op, codes) => {
+                let set = param(json(codes));
+                match op {
+                    CategoryOp::In | CategoryOp::InChildren => in_any(&set),
+                    CategoryOp::NotIn | CategoryOp::NotInChildren => {
+                        format!("NOT {}", in_any(&set))
+                    }
+                    CategoryOp::Unclassified => "p.categories = '[]'".to_string(),
+                    CategoryOp::InOrUnclassified => {
+                        format!("(p.categories = '[]' OR {})", in_any(&set))
+                    }
+                }
+            }
+            SearchFilter::Created(t) | SearchFilter::Updated(t) => {
+                let column = if matches!(f, SearchFilter::Created(_)) {
+                    "p.created_at"
+                } else {
+                    "p.updated_at"
+                };
+                match *t {
+                    TimeFilter::Before(ms) => format!("{column} < {}", param(Param::Int(ms))),
+                    TimeFilter::After(ms) => format!("{column} > {}", param(Param::Int(ms))),
+                    TimeFilter::Between(a, b) => format!(
+                        "{column} BETWEEN {} AND {}",
+                        param(Param::Int(a)),
+                        param(Param::Int(b))
+                    ),
+                    TimeFilter::NotBetween(a, b) => format!(
+                        "{column} NOT BETWEEN {} AND {}",
+                        param(Param::Int(a)),
+                        param(Param::Int(b))
+                    ),
+                    TimeFilter::SinceLastDays(n) => format!(
+                        "{column} >= {}",
+                        param(Param::Int(q.now_ms - i64::from(n) * 24 * 3600 * 1000))
+                    ),
+                }
+            }
+        };
+        sql.push_str(" AND ");
+        sql.push_str(&clause);
+    }
+    (sql, params)
+}
+
+impl Store {
+    /// Creates or changes one product in one transaction: `decide` gets the
+    /// stored product (if any) and returns the product to store, or its
+    /// refusal. Categories that do not exist (any more) are refused.
+    pub async fn write_product<E: From<StoreError>>(
+        &self,
+        identifier: &str,
+        decide: impl FnOnce(Option<ProductRow>) -> Result<ProductRow, E>,
+    ) -> Result<ProductWrite, E> {
+        let mut tx = self.write_tx().await?;
+        let current = tx
+            .opt(
+                &format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = $1"),
+                args![identifier],
+                product_from_row,
+            )
+            .await?;
+        let existed = current.is_some();
+        let mut product = decide(current)?;
+        let categories = categories_json(&product.categories);
+        let known: i64 = tx
+            .one(
+                &format!(
+                    "SELECT COUNT(*) FROM {} JOIN categories c ON c.code = j.value",
+                    self.dialect().json_each("$1", "j")
+                ),
+                args![&categories],
+                |r| r.get(0),
+            )
+            .await?;
+        if known != product.categories.len() as i64 {
+            return Err(invalid(
+                "categories",
+                "a category of the product was deleted meanwhile; try again".to_string(),
+            )
+            .into());
+        }
+        let now = self.now_millis();
+        product.updated_ms = now;
+        if existed {
+            tx.exec(
+                "UPDATE products SET enabled = $2, family = $3, categories = $4,
+                     attribute_values = $5, updated_at = $6
+                 WHERE identifier = $1",
+                args![
+                    &product.identifier,
+                    product.enabled,
+                    &product.family,
+                    &categories,
+                    product.values.get(),
+                    now
+                ],
+            )
+            .await?;
+        } else {
+            product.created_ms = now;
+            tx.exec(
+                "INSERT INTO products
+                     (identifier, enabled, family, categories, attribute_values, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                args![
+                    &product.identifier,
+                    product.enabled,
+                    &product.family,
+                    &categories,
+                    product.values.get(),
+                    now
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(if existed {
+            ProductWrite::Updated(product)
+        } else {
+            ProductWrite::Created(product)
+        })
+    }
+
+    /// Deletes a product; `allow` sees it first and may refuse.
+    pub async fn delete_product<E: From<StoreError>>(
+        &self,
+        identifier: &str,
+        allow: impl FnOnce(&ProductRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut tx = self.write_tx().await?;
+        let current = tx
+            .opt(
+                &format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = $1"),
+                args![identifier],
+                product_from_row,
+            )
+            .await?;
+        let Some(current) = current else {
+            return Err(StoreError::NotFound.into());
+        };
+        allow(&current)?;
+        tx.exec(
+            "DELETE FROM products WHERE identifier = $1",
+            args![identifier],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts products that do not exist yet (the demo workspace), in one
+    /// transaction; returns how many were new. `age_days` gives each a past.
+    pub async fn insert_products(&self, products: &[(ProductRow, u32)]) -> Result<u64, StoreError> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let now = self.now_millis();
+        let mut tx = self.write_tx().await?;
+        let mut created = 0;
+        for (p, age_days) in products {
+            let created_at = now - i64::from(*age_days) * DAY_MS;
+            let updated_at = created_at + (now - created_at) / 2;
+            created += tx
+                .exec(
+                    "INSERT INTO products
+                         (identifier, enabled, family, categories, attribute_values, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (identifier) DO NOTHING",
+                    args![
+                        &p.identifier,
+                        p.enabled,
+                        &p.family,
+                        categories_json(&p.categories),
+                        p.values.get(),
+                        created_at,
+                        updated_at
+                    ],
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// One product by identifier as of the products' version `version`
+    /// (read with the request's token) or later: kept in memory while no
+    /// product changes, else a primary-key read (inline on SQLite) that
+    /// also reads the products' version, in the same snapshot.
+    pub async fn product(
+        &self,
+        identifier: &str,
+        version: i64,
+    ) -> Result<Option<Arc<ProductRow>>, StoreError> {
+        if let Some(kept) = self.products.get(identifier, version) {
+            return Ok(Some(kept));
+        }
+        let (read_at, found) = self
+            .db
+            .one(PRODUCT_BY_IDENTIFIER, args![identifier], |r| {
+                let read_at: i64 = r.get(7)?;
+                let found: Option<String> = r.get(0)?;
+                Ok((read_at, found.map(|_| product_from_row(r)).transpose()?))
+            })
+            .await?;
+        Ok(found.map(|p| {
+            let p = Arc::new(p);
+            self.products.put(read_at, Arc::clone(&p));
+            p
+        }))
+    }
+
+    /// A page of products in identifier order, and the count of all matches
+    /// when asked for; both from one snapshot.
+    pub async fn products(
+        &self,
+        query: ProductQuery,
+    ) -> Result<(Vec<ProductRow>, Option<u64>), StoreError> {
+        let (where_sql, params) = product_where(&query, self.dialect());
+        let args: Vec<Arg<'_>> = params.iter().map(Param::to_arg).collect();
+        let mut tx = self.read_tx().await?;
+        let items = tx
+            .rows(
+                &format!(
+                    "SELECT {PRODUCT_COLUMNS}{where_sql} ORDER BY p.identifier LIMIT {} OFFSET {}",
+                    query.limit.min(i64::MAX as u64),
+                    query.offset.min(i64::MAX as u64)
+                ),
+                &args,
+                product_from_row,
+            )
+            .await?;
+        let count = if query.count {
+            let n: i64 = tx
+                .one(&format!("SELECT COUNT(*){where_sql}"), &args, |r| r.get(0))
+                .await?;
+            Some(u64::try_from(n).unwrap_or(0))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok((items, count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_parameters_are_numbered_in_order_and_typed() {
+        let q = ProductQuery {
+            visible: Some(vec!["shoes".into()]),
+            after: Some("sku-1".into()),
+            filters: vec![
+                SearchFilter::Enabled(true),
+                SearchFilter::Created(TimeFilter::Between(1, 2)),
+            ],
+            ..Default::default()
+        };
+        for dialect in [
+            super::super::db::Dialect::Sqlite,
+            super::super::db::Dialect::Postgres,
+        ] {
+            let (sql, params) = product_where(&q, dialect);
+            assert_eq!(params.len(), 5, "{sql}");
+            for n in 1..=5 {
+                assert!(sql.contains(&format!("${n}")), "{sql}");
+            }
+            assert!(!sql.contains("$6"), "{sql}");
+            assert!(matches!(params[0], Param::Text(ref s) if s == "[\"shoes\"]"));
+            assert!(matches!(params[2], Param::Int(1)));
+        }
+    }
+
+    #[test]
+    fn values_round_trip_through_a_map() {
+        let mut map = Map::new();
+        map.insert("name".into(), Value::String("Boot".into()));
+        let p = ProductRow {
+            identifier: "a".into(),
+            enabled: true,
+            family: None,
+            categories: Vec::new(),
+            values: ProductRow::values_from(&map),
+            created_ms: 0,
+            updated_ms: 0,
+        };
+        assert_eq!(p.values.get(), r#"{"name":"Boot"}"#);
+        assert_eq!(p.values_map(), map);
+    }
+}
