@@ -88,11 +88,11 @@ enum Cmd {
         /// The database: a SQLite file path, or a PostgreSQL URL
         /// (postgres://user:password@host/database) (default: the SQLite
         /// file in the data directory).
-        #[arg(long, env = "SWITCHBOARD_DATABASE")]
+        #[arg(long, env = "SWITCHBOARD_DATABASE", global = true)]
         database: Option<String>,
         /// The key file (default: next to a SQLite database; in the data
         /// directory for PostgreSQL).
-        #[arg(long)]
+        #[arg(long, global = true)]
         key_file: Option<PathBuf>,
     },
     /// Move a store to another engine.

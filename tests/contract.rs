@@ -20,6 +20,9 @@ use switchboard::service::Service;
 use switchboard::store::{Store, TestClock};
 use tempfile::TempDir;
 
+mod common;
+use common::Engine;
+
 struct Backend {
     client: Client,
     service: Arc<Service>,
@@ -30,20 +33,19 @@ struct Backend {
     _server: Option<Running>,
 }
 
-/// A store in a fresh directory, on a clock the test moves.
-async fn store_with_clock() -> (TempDir, Store, Arc<TestClock>) {
+/// A store in a fresh directory (or a fresh PostgreSQL schema), on a clock
+/// the test moves.
+async fn store_with_clock(engine: Engine) -> (TempDir, Store, Arc<TestClock>) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = switchboard::store::sqlite_paths(dir.path());
     let clock = Arc::new(TestClock::default());
-    let store = Store::open_sqlite(&db, &key)
+    let store = common::open_store(engine, dir.path())
         .await
-        .unwrap()
         .with_clock(clock.clone());
     (dir, store, clock)
 }
 
-async fn embedded() -> Backend {
-    let (dir, store, clock) = store_with_clock().await;
+async fn embedded(engine: Engine) -> Backend {
+    let (dir, store, clock) = store_with_clock(engine).await;
     let me = store.ensure_owner("alice").await.unwrap();
     let service = Arc::new(Service::new(store));
     let transport = InProcess::new(
@@ -66,8 +68,8 @@ const OWNER_PASSWORD: &str = "correct horse battery";
 const MEMBER_PASSWORD: &str = "a member's long password";
 
 /// A real server on a loopback port, and a client logged in as its owner.
-async fn served() -> Backend {
-    let (dir, store, clock) = store_with_clock().await;
+async fn served(engine: Engine) -> Backend {
+    let (dir, store, clock) = store_with_clock(engine).await;
     let service = Arc::new(Service::new(store));
     service
         .prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
@@ -129,14 +131,15 @@ impl Backend {
     }
 }
 
-/// Runs each named check twice: in process and over HTTP.
+/// Runs each named check four times: in process and over HTTP, each on
+/// SQLite and on PostgreSQL.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod in_process {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::embedded().await).await
+                    super::$name(super::embedded(super::Engine::Sqlite).await).await
                 }
             )*
         }
@@ -144,7 +147,23 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::served().await).await
+                    super::$name(super::served(super::Engine::Sqlite).await).await
+                }
+            )*
+        }
+        mod in_process_pg {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::embedded(super::Engine::Postgres).await).await
+                }
+            )*
+        }
+        mod over_http_pg {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::served(super::Engine::Postgres).await).await
                 }
             )*
         }
@@ -1220,7 +1239,7 @@ async fn errors_are_json_for_unknown_endpoints_and_methods(b: Backend) {
 #[tokio::test]
 async fn requests_without_an_identity_are_refused() {
     use tower::ServiceExt;
-    let b = embedded().await;
+    let b = embedded(Engine::Sqlite).await;
     let router = switchboard::server::router(b.service.clone());
     let req = http::Request::get("/api/v1/connections")
         .body(axum::body::Body::empty())

@@ -1,6 +1,7 @@
 //! Contract tests of roles (R10), groups and categories (R11) and of giving
 //! them to connections (R20): every check driven through a `Client`, run in
-//! process and over HTTP (a real server on a loopback port).
+//! process and over HTTP (a real server on a loopback port), each on SQLite
+//! and on PostgreSQL.
 
 use std::sync::Arc;
 use strum::VariantArray;
@@ -19,6 +20,9 @@ use switchboard::service::{Actor, Service};
 use switchboard::store::{ProductRow, Store};
 use tempfile::TempDir;
 
+mod common;
+use common::{Engine, open_store};
+
 struct Backend {
     client: Client,
     service: Arc<Service>,
@@ -29,15 +33,15 @@ struct Backend {
 const OWNER_PASSWORD: &str = "correct horse battery";
 const MEMBER_PASSWORD: &str = "a member's long password";
 
-async fn store() -> (TempDir, Store) {
+/// A store in a fresh directory (or a fresh PostgreSQL schema).
+async fn store(engine: Engine) -> (TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = switchboard::store::sqlite_paths(dir.path());
-    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    let store = open_store(engine, dir.path()).await;
     (dir, store)
 }
 
-async fn embedded() -> Backend {
-    let (dir, store) = store().await;
+async fn embedded(engine: Engine) -> Backend {
+    let (dir, store) = store(engine).await;
     let me = store.ensure_owner("alice").await.unwrap();
     let service = Arc::new(Service::new(store));
     let transport = InProcess::new(
@@ -55,8 +59,8 @@ async fn embedded() -> Backend {
     }
 }
 
-async fn served() -> Backend {
-    let (dir, store) = store().await;
+async fn served(engine: Engine) -> Backend {
+    let (dir, store) = store(engine).await;
     let service = Arc::new(Service::new(store));
     service
         .prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
@@ -152,13 +156,15 @@ impl Backend {
     }
 }
 
+/// Runs each named check four times: in process and over HTTP, each on
+/// SQLite and on PostgreSQL.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod in_process {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::embedded().await).await
+                    super::$name(super::embedded(super::Engine::Sqlite).await).await
                 }
             )*
         }
@@ -166,7 +172,23 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::served().await).await
+                    super::$name(super::served(super::Engine::Sqlite).await).await
+                }
+            )*
+        }
+        mod in_process_pg {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::embedded(super::Engine::Postgres).await).await
+                }
+            )*
+        }
+        mod over_http_pg {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::served(super::Engine::Postgres).await).await
                 }
             )*
         }

@@ -3,18 +3,20 @@
 
 use switchboard::model::{FlowStep, FlowType, IntegrationKind, Source, StepKind};
 use switchboard::store::integrations::FlowDraft;
-use switchboard::store::{Acting, ConnectionDraft, Store, StoreError, sqlite_paths};
+use switchboard::store::{Acting, ConnectionDraft, Store, StoreError};
 use tempfile::TempDir;
+
+mod common;
+use common::{Engine, open_store};
 
 const ME: Acting<'static> = Acting {
     user: "alice",
     source: Source::Cli,
 };
 
-async fn store() -> (Store, TempDir) {
+async fn store(engine: Engine) -> (Store, TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    let store = open_store(engine, dir.path()).await;
     for code in ["erp", "shop", "dam", "pim"] {
         store
             .create_connection(
@@ -61,9 +63,12 @@ fn codes(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r12_several_connections_register_in_one_action_and_again_is_no_change() {
-    let (s, _d) = store().await;
+async fn r12_several_connections_register_in_one_action_and_again_is_no_change(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     let added = s
         .register(&ME, "orders", &codes(&["erp", "shop", "dam"]))
         .await
@@ -103,9 +108,12 @@ async fn r12_several_connections_register_in_one_action_and_again_is_no_change()
     );
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r14_saving_a_flow_registers_its_connections_and_says_which() {
-    let (s, _d) = store().await;
+async fn r14_saving_a_flow_registers_its_connections_and_says_which(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     s.register(&ME, "orders", &codes(&["erp"])).await.unwrap();
     let (saved, registered) = s
         .save_flow(
@@ -133,9 +141,12 @@ async fn r14_saving_a_flow_registers_its_connections_and_says_which() {
     );
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r15_after_deregistration_existing_steps_stay_and_new_ones_are_refused() {
-    let (s, _d) = store().await;
+async fn r15_after_deregistration_existing_steps_stay_and_new_ones_are_refused(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     s.save_flow(
         &ME,
         &flow("sync", Some("orders"), vec![step(StepKind::Export, "erp")]),
@@ -165,9 +176,12 @@ async fn r15_after_deregistration_existing_steps_stay_and_new_ones_are_refused()
     s.save_flow(&ME, &more).await.unwrap();
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r16_used_by_lists_every_step_with_its_flow_and_integration() {
-    let (s, _d) = store().await;
+async fn r16_used_by_lists_every_step_with_its_flow_and_integration(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     s.save_flow(
         &ME,
         &flow(
@@ -193,9 +207,12 @@ async fn r16_used_by_lists_every_step_with_its_flow_and_integration() {
     assert!(s.used_by("pim").await.unwrap().is_empty());
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r17_apps_refuse_registration_and_standalone_flows_register_nothing() {
-    let (s, _d) = store().await;
+async fn r17_apps_refuse_registration_and_standalone_flows_register_nothing(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     let err = s
         .register(&ME, "shopify_app", &codes(&["erp"]))
         .await
@@ -243,9 +260,12 @@ async fn r17_apps_refuse_registration_and_standalone_flows_register_nothing() {
     assert_eq!(registered, codes(&["shop"]));
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r8_a_connection_in_use_cannot_be_deleted_and_the_error_lists_its_users() {
-    let (s, _d) = store().await;
+async fn r8_a_connection_in_use_cannot_be_deleted_and_the_error_lists_its_users(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     s.save_flow(
         &ME,
         &flow("sync", Some("orders"), vec![step(StepKind::Export, "erp")]),
@@ -263,9 +283,12 @@ async fn r8_a_connection_in_use_cannot_be_deleted_and_the_error_lists_its_users(
     s.delete_connection(&ME, "pim").await.unwrap();
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn an_integration_with_flows_cannot_be_deleted() {
-    let (s, _d) = store().await;
+async fn an_integration_with_flows_cannot_be_deleted(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let (s, _d) = store(engine).await;
     s.save_flow(
         &ME,
         &flow("sync", Some("orders"), vec![step(StepKind::Export, "erp")]),

@@ -8,13 +8,15 @@
 //! answers the status it is told and puts the `Counted` it is told into the
 //! response, as the products handlers do; the real router's own answers
 //! (the root, 404 for unknown paths, 401) are tested alongside.
+//!
+//! Every test runs on SQLite and on PostgreSQL.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
+use base64::Engine as _;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use http::StatusCode;
 use secrecy::SecretString;
@@ -27,8 +29,11 @@ use switchboard::server::serve::{self, Running};
 use switchboard::server::{self as api, AppState};
 use switchboard::service::oauth::TokenRequest;
 use switchboard::service::{Actor, Service};
-use switchboard::store::{Clock, Store, TestClock, sqlite_paths};
+use switchboard::store::{Clock, Location, PoolConfig, Store, TestClock, sqlite_paths};
 use tempfile::TempDir;
+
+mod common;
+use common::{Engine, open_store};
 
 const OWNER_PASSWORD: &str = "correct horse battery";
 const MEMBER_PASSWORD: &str = "a member's long password";
@@ -63,6 +68,8 @@ fn scripted_routes(svc: &AppState) -> Router {
 
 struct Env {
     url: String,
+    /// Where the store lives, to open it again.
+    location: Location,
     clock: Arc<TestClock>,
     svc: Arc<Service>,
     admin: Client,
@@ -72,12 +79,15 @@ struct Env {
 }
 
 /// A real server (with the scripted route when `scripted` is set) on a
-/// clock the test moves, and a client logged in as its owner.
-async fn env(with_scripted_route: bool) -> Env {
+/// clock the test moves, its store on `engine`, and a client logged in as
+/// its owner.
+async fn env(engine: Engine, with_scripted_route: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
+    let (_, key) = sqlite_paths(dir.path());
+    // Kept (not `open_store`): one test opens the same store again.
+    let location = Location::parse(&common::location(engine, dir.path()).await);
     let clock = Arc::new(TestClock::default());
-    let store = Store::open_sqlite(&db, &key)
+    let store = Store::open(&location, &key, PoolConfig::default())
         .await
         .unwrap()
         .with_clock(clock.clone());
@@ -101,6 +111,7 @@ async fn env(with_scripted_route: bool) -> Env {
     admin.login("alice", OWNER_PASSWORD).await.unwrap();
     Env {
         url,
+        location,
         clock,
         svc,
         admin,
@@ -205,9 +216,12 @@ fn midnight(now: DateTime<Utc>) -> DateTime<Utc> {
     Utc.from_utc_datetime(&now.date_naive().and_hms_opt(0, 0, 0).unwrap())
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_counts_match_a_scripted_sequence_of_calls() {
-    let e = env(true).await;
+async fn r23_counts_match_a_scripted_sequence_of_calls(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let src = e.app("Shop ERP", FlowType::Source).await;
     let dst = e.app("Web shop", FlowType::Destination).await;
     let oth = e.app("Translation tool", FlowType::Other).await;
@@ -305,9 +319,12 @@ async fn r23_counts_match_a_scripted_sequence_of_calls() {
     assert_eq!(e.hours(&src.code).await.len(), 1);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_on_the_real_router_an_unknown_path_is_a_business_error_and_a_401_counts_nothing() {
-    let e = env(false).await;
+async fn r23_on_the_real_router_an_unknown_path_is_a_business_error_and_a_401_counts_nothing(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, false).await;
     let dst = e.app("Web shop", FlowType::Destination).await;
     assert_eq!(e.call(Some(&dst.token), "").await, 200);
     assert_eq!(e.call(Some(&dst.token), "/products/nothing_yet").await, 404);
@@ -333,9 +350,12 @@ async fn r23_on_the_real_router_an_unknown_path_is_a_business_error_and_a_401_co
     assert_eq!(v["total"]["business_errors"], 2);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_other_connections_are_not_counted_and_a_flow_type_change_applies_from_the_next_call() {
-    let e = env(true).await;
+async fn r23_other_connections_are_not_counted_and_a_flow_type_change_applies_from_the_next_call(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let app = e.app("Sometimes monitored", FlowType::Other).await;
     e.script(&app, &["read/4/200", "none/0/404", "none/0/500"])
         .await;
@@ -373,9 +393,12 @@ async fn r23_other_connections_are_not_counted_and_a_flow_type_change_applies_fr
     assert_eq!(hours[0].1, counts(0, 0, 4, 1, 0));
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_calls_go_into_utc_hours_and_are_served_by_utc_day_for_the_last_7_days() {
-    let e = env(true).await;
+async fn r23_calls_go_into_utc_hours_and_are_served_by_utc_day_for_the_last_7_days(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let dst = e.app("Web shop", FlowType::Destination).await;
     let today = midnight(e.clock.now());
     // Tokens stay valid when the clock goes back.
@@ -456,9 +479,12 @@ async fn r23_calls_go_into_utc_hours_and_are_served_by_utc_day_for_the_last_7_da
     assert_eq!(all.days[5].counts.read, 2);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_hours_older_than_30_days_are_deleted_by_the_sweep_and_by_reads() {
-    let e = env(true).await;
+async fn r23_hours_older_than_30_days_are_deleted_by_the_sweep_and_by_reads(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let dst = e.app("Web shop", FlowType::Destination).await;
     e.script(&dst, &["read/1/200"]).await;
     e.svc.store().flush_monitoring().await.unwrap();
@@ -484,9 +510,12 @@ async fn r23_hours_older_than_30_days_are_deleted_by_the_sweep_and_by_reads() {
     assert_eq!(e.svc.store().all_monitoring_rows().await.unwrap(), 0);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_counts_are_written_within_about_a_second_without_a_read() {
-    let e = env(true).await;
+async fn r23_counts_are_written_within_about_a_second_without_a_read(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let dst = e.app("Web shop", FlowType::Destination).await;
     e.script(&dst, &["read/3/200"]).await;
     let started = std::time::Instant::now();
@@ -501,22 +530,30 @@ async fn r23_counts_are_written_within_about_a_second_without_a_read() {
     assert_eq!(e.hours(&dst.code).await[0].1, counts(0, 0, 3, 0, 0));
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_pending_counts_are_written_when_the_store_closes() {
-    let e = env(true).await;
+async fn r23_pending_counts_are_written_when_the_store_closes(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let dst = e.app("Web shop", FlowType::Destination).await;
     e.script(&dst, &["read/3/200", "none/0/503"]).await;
     e.svc.store().close().await;
-    let (db, key) = sqlite_paths(e.dir.path());
-    let reopened = Store::open_sqlite(&db, &key).await.unwrap();
+    let (_, key) = sqlite_paths(e.dir.path());
+    let reopened = Store::open(&e.location, &key, PoolConfig::default())
+        .await
+        .unwrap();
     let hours = reopened.monitoring_hours(&dst.code).await.unwrap();
     assert_eq!(hours.len(), 1);
     assert_eq!(hours[0].1, counts(0, 0, 3, 0, 1));
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r8_deleting_a_connection_removes_its_monitoring_data() {
-    let e = env(true).await;
+async fn r8_deleting_a_connection_removes_its_monitoring_data(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine, true).await;
     let keep = e.app("Kept shop", FlowType::Destination).await;
     let gone = e.app("Web shop", FlowType::Destination).await;
     e.script(&keep, &["read/1/200"]).await;
@@ -527,8 +564,8 @@ async fn r8_deleting_a_connection_removes_its_monitoring_data() {
     e.script(&gone, &["read/7/200", "none/0/500"]).await;
     e.admin.delete_connection(&gone.code).await.unwrap();
     // At once a new connection with the same code: SQLite gives it the
-    // same row id (the highest one was deleted). It inherits nothing, not
-    // even the counts that were pending at the delete.
+    // same row id (the highest one was deleted; PostgreSQL a new one). It
+    // inherits nothing, not even the counts that were pending at the delete.
     let again = e
         .admin
         .create_connection(&NewConnection {
@@ -568,15 +605,14 @@ struct Backend {
     server: Option<Running>,
 }
 
-async fn service() -> (TempDir, Arc<Service>) {
+async fn service(engine: Engine) -> (TempDir, Arc<Service>) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    let store = open_store(engine, dir.path()).await;
     (dir, Arc::new(Service::new(store)))
 }
 
-async fn embedded() -> Backend {
-    let (dir, svc) = service().await;
+async fn embedded(engine: Engine) -> Backend {
+    let (dir, svc) = service(engine).await;
     let me = svc.store().ensure_owner("alice").await.unwrap();
     let transport = InProcess::new(
         svc.clone(),
@@ -593,8 +629,8 @@ async fn embedded() -> Backend {
     }
 }
 
-async fn served() -> Backend {
-    let (dir, svc) = service().await;
+async fn served(engine: Engine) -> Backend {
+    let (dir, svc) = service(engine).await;
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
         .await
         .unwrap();
@@ -690,13 +726,15 @@ impl Backend {
     }
 }
 
+/// Runs each named check four times: in process and over HTTP, each on
+/// SQLite and on PostgreSQL.
 macro_rules! both_transports {
     ($($name:ident),* $(,)?) => {
         mod in_process {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::embedded().await).await
+                    super::$name(super::embedded(super::Engine::Sqlite).await).await
                 }
             )*
         }
@@ -704,7 +742,23 @@ macro_rules! both_transports {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::served().await).await
+                    super::$name(super::served(super::Engine::Sqlite).await).await
+                }
+            )*
+        }
+        mod in_process_pg {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::embedded(super::Engine::Postgres).await).await
+                }
+            )*
+        }
+        mod over_http_pg {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::served(super::Engine::Postgres).await).await
                 }
             )*
         }

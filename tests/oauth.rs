@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
+use base64::Engine as _;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use switchboard::client::Client;
@@ -14,13 +14,18 @@ use switchboard::domain::credentials::Kind;
 use switchboard::model::{NewConnection, Source};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
-use switchboard::store::{Store, TestClock, sqlite_paths};
+use switchboard::store::{Location, PoolConfig, Store, TestClock, sqlite_paths};
 use tempfile::TempDir;
+
+mod common;
+use common::Engine;
 
 const OWNER_PASSWORD: &str = "correct horse battery";
 
 struct Env {
     url: String,
+    /// Where the store lives, for a second instance on the same database.
+    location: Location,
     clock: Arc<TestClock>,
     svc: Arc<Service>,
     admin: Client,
@@ -100,13 +105,27 @@ impl Answer {
     }
 }
 
-async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let clock = Arc::new(TestClock::default());
-    let store = Store::open_sqlite(&db, &key)
+/// Where a test's store lives: where `common::open_store(engine, dir)`
+/// would open it (the SQLite file in `dir`, or a fresh PostgreSQL schema),
+/// kept so that a second instance can open the same database.
+async fn location(engine: Engine, dir: &std::path::Path) -> Location {
+    Location::parse(&common::location(engine, dir).await)
+}
+
+/// A store at `location`, its key file in `dir`.
+async fn open_at(location: &Location, dir: &std::path::Path) -> Store {
+    let (_, key) = sqlite_paths(dir);
+    Store::open(location, &key, PoolConfig::default())
         .await
         .unwrap()
+}
+
+async fn env(engine: Engine) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(TestClock::default());
+    let location = location(engine, dir.path()).await;
+    let store = open_at(&location, dir.path())
+        .await
         .with_clock(clock.clone());
     let svc = Arc::new(Service::new(store));
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
@@ -120,6 +139,7 @@ async fn env() -> Env {
     admin.login("alice", OWNER_PASSWORD).await.unwrap();
     Env {
         url,
+        location,
         clock,
         svc,
         admin,
@@ -238,9 +258,12 @@ async fn answer(resp: reqwest::Response) -> Answer {
     }
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r21_password_grant_answers_the_pim_shape_with_json_or_form_and_basic_or_body_auth() {
-    let env = env().await;
+async fn r21_password_grant_answers_the_pim_shape_with_json_or_form_and_basic_or_body_auth(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Magento Shop").await;
     let form = format!(
         "grant_type=password&username={}&password={}",
@@ -302,9 +325,12 @@ async fn r21_password_grant_answers_the_pim_shape_with_json_or_form_and_basic_or
     assert_eq!(env.token_rows(&app.code).await, 8);
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r21_every_error_has_its_rfc_status_code_and_both_body_shapes() {
-    let env = env().await;
+async fn r21_every_error_has_its_rfc_status_code_and_both_body_shapes(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Table App").await;
     let other = env.app("Other App").await;
     let other_tokens = env.password_grant(&other).await;
@@ -558,9 +584,12 @@ async fn r21_every_error_has_its_rfc_status_code_and_both_body_shapes() {
     );
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r21_refresh_rotates_both_tokens_and_the_used_refresh_token_dies() {
-    let env = env().await;
+async fn r21_refresh_rotates_both_tokens_and_the_used_refresh_token_dies(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Rotating App").await;
     let first = env.password_grant(&app).await;
     let second = env
@@ -607,9 +636,12 @@ async fn r21_refresh_rotates_both_tokens_and_the_used_refresh_token_dies() {
     assert_eq!(wins, 1, "{} / {}", a.raw, b.raw);
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r21_tokens_expire_after_one_hour_and_fourteen_days_to_the_second() {
-    let env = env().await;
+async fn r21_tokens_expire_after_one_hour_and_fourteen_days_to_the_second(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Clocked App").await;
     let t = env.password_grant(&app).await;
     env.clock.advance(chrono::Duration::seconds(3599));
@@ -649,9 +681,12 @@ async fn assert_everything_old_is_dead(env: &Env, app: &App, old: &Answer, secre
     assert_eq!(env.token_rows(&app.code).await, 0, "no token row is left");
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r6_after_a_secret_regeneration_old_tokens_old_secret_and_old_refresh_fail_at_once() {
-    let env = env().await;
+async fn r6_after_a_secret_regeneration_old_tokens_old_secret_and_old_refresh_fail_at_once(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Leaky App").await;
     let bystander = env.app("Bystander").await;
     let theirs = env.password_grant(&bystander).await;
@@ -691,9 +726,12 @@ async fn r6_after_a_secret_regeneration_old_tokens_old_secret_and_old_refresh_fa
     assert!(!text.contains(&regenerated.secret) && !text.contains(&app.secret));
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r7_after_a_password_regeneration_old_tokens_old_password_and_old_refresh_fail_at_once() {
-    let env = env().await;
+async fn r7_after_a_password_regeneration_old_tokens_old_password_and_old_refresh_fail_at_once(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Password App").await;
     let old = env.password_grant(&app).await;
     let regenerated = env.admin.regenerate_password(&app.code).await.unwrap();
@@ -724,9 +762,12 @@ async fn r7_after_a_password_regeneration_old_tokens_old_password_and_old_refres
     assert!(info.password_rotated_at.is_some());
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r8_after_a_delete_old_tokens_secret_and_refresh_fail_and_no_row_is_left() {
-    let env = env().await;
+async fn r8_after_a_delete_old_tokens_secret_and_refresh_fail_and_no_row_is_left(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Doomed App").await;
     let old = env.password_grant(&app).await;
     let rows_before = env.svc.store().all_token_rows().await.unwrap();
@@ -744,9 +785,12 @@ async fn r8_after_a_delete_old_tokens_secret_and_refresh_fail_and_no_row_is_left
     assert_eq!(env.svc.store().all_token_rows().await.unwrap(), 0);
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r6_no_token_survives_a_regeneration_that_races_with_issuance() {
-    let env = Arc::new(env().await);
+async fn r6_no_token_survives_a_regeneration_that_races_with_issuance(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = Arc::new(env(engine).await);
     let app = env.app("Racing App").await;
     let mut tasks = Vec::new();
     for i in 0..40 {
@@ -776,9 +820,12 @@ async fn r6_no_token_survives_a_regeneration_that_races_with_issuance() {
     assert_eq!(env.token_rows(&app.code).await, 0);
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r24_a_foreign_username_is_refused_recorded_on_the_client_and_shown_for_seven_days() {
-    let env = env().await;
+async fn r24_a_foreign_username_is_refused_recorded_on_the_client_and_shown_for_seven_days(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let a = env.app("Client A").await;
     let b = env.app("Client B").await;
     for _ in 0..2 {
@@ -840,9 +887,12 @@ async fn r24_a_foreign_username_is_refused_recorded_on_the_client_and_shown_for_
     );
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn failed_token_requests_lock_the_client_on_every_instance_with_429_and_retry_after() {
-    let env = env().await;
+async fn failed_token_requests_lock_the_client_on_every_instance_with_429_and_retry_after(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Guessed App").await;
     let other = env.app("Untouched App").await;
     for _ in 0..10 {
@@ -858,13 +908,9 @@ async fn failed_token_requests_lock_the_client_on_every_instance_with_429_and_re
     assert_eq!(locked.body["code"], 429);
     // A second instance on the same database sees the same lock.
     let second = Service::new(
-        Store::open_sqlite(
-            &env._dir.path().join("switchboard.db"),
-            &env._dir.path().join("switchboard.key"),
-        )
-        .await
-        .unwrap()
-        .with_clock(env.clock.clone()),
+        open_at(&env.location, env._dir.path())
+            .await
+            .with_clock(env.clock.clone()),
     );
     let running = serve::start(Arc::new(second), "127.0.0.1:0".parse().unwrap(), None)
         .await
@@ -888,9 +934,12 @@ async fn failed_token_requests_lock_the_client_on_every_instance_with_429_and_re
     assert_eq!(env.password_grant(&app).await.status, 200);
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn rfc7009_revocation_drops_a_clients_own_tokens_only() {
-    let env = env().await;
+async fn rfc7009_revocation_drops_a_clients_own_tokens_only(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Tidy App").await;
     let other = env.app("Other Tidy App").await;
     let auth = || Some(basic(&app.client_id, &app.secret));
@@ -962,9 +1011,12 @@ async fn rfc7009_revocation_drops_a_clients_own_tokens_only() {
     .assert_error(401, "invalid_client");
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r22_every_web_api_path_needs_a_valid_bearer_token() {
-    let env = env().await;
+async fn r22_every_web_api_path_needs_a_valid_bearer_token(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
     let app = env.app("Bearer App").await;
     let t = env.password_grant(&app).await;
     env.get("/api/rest/v1", None)
@@ -1021,10 +1073,13 @@ async fn r22_every_web_api_path_needs_a_valid_bearer_token() {
     assert_eq!(missing.body["code"], 404);
 }
 
+#[rstest::rstest]
 #[tokio::test]
-async fn r16b_no_step_and_no_web_api_activity_for_30_days_make_a_connection_stale() {
+async fn r16b_no_step_and_no_web_api_activity_for_30_days_make_a_connection_stale(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
     use switchboard::model::{FlowInput, FlowStep, StepKind};
-    let env = env().await;
+    let env = env(engine).await;
     let active = env.app("Active App").await;
     let idle = env.app("Idle App").await;
     let used = env.app("Used App").await;

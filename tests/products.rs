@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use strum::VariantArray;
 
-use base64::Engine;
+use base64::Engine as _;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use switchboard::client::Client;
@@ -16,13 +16,18 @@ use switchboard::model::{
 };
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
-use switchboard::store::{Store, sqlite_paths};
+use switchboard::store::{Location, PoolConfig, Store, sqlite_paths};
 use tempfile::TempDir;
+
+mod common;
+use common::Engine;
 
 const OWNER_PASSWORD: &str = "correct horse battery";
 
 struct Env {
     url: String,
+    /// Where the store lives, for a second instance on the same database.
+    location: Location,
     admin: Client,
     http: reqwest::Client,
     _running: Running,
@@ -70,10 +75,25 @@ impl Answer {
     }
 }
 
-async fn env_with(rate: u32, burst: u32) -> Env {
+/// Where a test's store lives: where `common::open_store(engine, dir)`
+/// would open it (the SQLite file in `dir`, or a fresh PostgreSQL schema),
+/// kept so that a second instance can open the same database.
+async fn location(engine: Engine, dir: &std::path::Path) -> Location {
+    Location::parse(&common::location(engine, dir).await)
+}
+
+/// A store at `location`, its key file in `dir`.
+async fn open_at(location: &Location, dir: &std::path::Path) -> Store {
+    let (_, key) = sqlite_paths(dir);
+    Store::open(location, &key, PoolConfig::default())
+        .await
+        .unwrap()
+}
+
+async fn env_with(engine: Engine, rate: u32, burst: u32) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let store = Store::open_sqlite(&db, &key).await.unwrap();
+    let location = location(engine, dir.path()).await;
+    let store = open_at(&location, dir.path()).await;
     let svc = Arc::new(Service::new(store).with_rate_limit(rate, burst));
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
         .await
@@ -86,6 +106,7 @@ async fn env_with(rate: u32, burst: u32) -> Env {
     admin.login("alice", OWNER_PASSWORD).await.unwrap();
     Env {
         url,
+        location,
         admin,
         http: reqwest::Client::new(),
         _running: running,
@@ -93,8 +114,8 @@ async fn env_with(rate: u32, burst: u32) -> Env {
     }
 }
 
-async fn env() -> Env {
-    env_with(0, 0).await
+async fn env(engine: Engine) -> Env {
+    env_with(engine, 0, 0).await
 }
 
 /// A connection's access token, and its code.
@@ -276,9 +297,12 @@ fn all_but(p: Permission) -> Vec<Permission> {
         .collect()
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r10_each_missing_permission_refuses_exactly_the_calls_that_need_it() {
-    let e = env().await;
+async fn r10_each_missing_permission_refuses_exactly_the_calls_that_need_it(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     for &p in Permission::VARIANTS {
         e.role(
@@ -358,9 +382,12 @@ async fn r10_each_missing_permission_refuses_exactly_the_calls_that_need_it() {
     }
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r10_a_new_role_or_changed_permissions_hold_from_the_next_call() {
-    let e = env().await;
+async fn r10_a_new_role_or_changed_permissions_hold_from_the_next_call(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     e.catalog().await;
     e.role(
         "read_only",
@@ -413,9 +440,12 @@ async fn r10_a_new_role_or_changed_permissions_hold_from_the_next_call() {
     );
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r11_a_new_empty_group_lists_no_products_from_the_next_call() {
-    let e = env().await;
+async fn r11_a_new_empty_group_lists_no_products_from_the_next_call(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     let c = e.conn("Feed", "catalog_editor", "All").await;
     assert_eq!(e.list(&c, "?limit=100").await.identifiers().len(), 5);
@@ -442,9 +472,12 @@ async fn r11_a_new_empty_group_lists_no_products_from_the_next_call() {
     );
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r11_view_reads_edit_changes_and_a_grant_reaches_the_subtree() {
-    let e = env().await;
+async fn r11_view_reads_edit_changes_and_a_grant_reaches_the_subtree(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     e.group("marketing", &[("clothing", CategoryLevel::View)])
         .await;
@@ -535,10 +568,12 @@ async fn r11_view_reads_edit_changes_and_a_grant_reaches_the_subtree() {
     );
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r11_all_sees_everything_also_categories_created_later_and_uncategorized_products_are_everyones()
- {
-    let e = env().await;
+async fn r11_all_sees_everything_also_categories_created_later_and_uncategorized_products_are_everyones(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     e.category("garden", None).await;
     e.post(
@@ -564,9 +599,12 @@ async fn r11_all_sees_everything_also_categories_created_later_and_uncategorized
         .assert_status(204);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_pages_link_first_previous_and_next_with_absolute_hrefs() {
-    let e = env().await;
+async fn r22_pages_link_first_previous_and_next_with_absolute_hrefs(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     for i in 0..20 {
         e.post(&full, json!({"identifier": format!("p-{i:02}")}))
@@ -650,9 +688,12 @@ async fn r22_pages_link_first_previous_and_next_with_absolute_hrefs() {
     assert_eq!(rest.identifiers(), ["p-03"]);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_bad_limit_bad_json_wrong_type_oversized_body_and_unknown_product() {
-    let e = env().await;
+async fn r22_bad_limit_bad_json_wrong_type_oversized_body_and_unknown_product(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     for bad in ["0", "101", "abc", "-1"] {
         let a = e.list(&full, &format!("?limit={bad}")).await;
@@ -732,9 +773,12 @@ async fn r22_bad_limit_bad_json_wrong_type_oversized_body_and_unknown_product() 
     wrong_method.assert_status(405);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_create_answers_201_with_location_and_refuses_duplicates_and_bad_products() {
-    let e = env().await;
+async fn r22_create_answers_201_with_location_and_refuses_duplicates_and_bad_products(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     let created = e
         .post(
@@ -783,9 +827,12 @@ async fn r22_create_answers_201_with_location_and_refuses_duplicates_and_bad_pro
         .assert_status(404);
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_patch_merges_values_replaces_fields_and_creates_what_is_missing() {
-    let e = env().await;
+async fn r22_patch_merges_values_replaces_fields_and_creates_what_is_missing(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     e.post(
         &full,
@@ -849,9 +896,12 @@ async fn r22_patch_merges_values_replaces_fields_and_creates_what_is_missing() {
     assert!(mismatch.message().contains("must match"));
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_search_by_identifier_categories_enabled_and_family() {
-    let e = env().await;
+async fn r22_search_by_identifier_categories_enabled_and_family(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     e.patch(
         &full,
@@ -915,9 +965,12 @@ async fn r22_search_by_identifier_categories_enabled_and_family() {
     );
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_past_the_rate_limit_a_connection_gets_429_with_retry_after() {
-    let e = env_with(2, 5).await;
+async fn r22_past_the_rate_limit_a_connection_gets_429_with_retry_after(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env_with(engine, 2, 5).await;
     e.role("catalog_editor", Permission::VARIANTS).await;
     let busy = e.conn("Busy", "catalog_editor", "All").await;
     let calm = e.conn("Calm", "catalog_editor", "All").await;
@@ -938,13 +991,50 @@ async fn r22_past_the_rate_limit_a_connection_gets_429_with_retry_after() {
     e.list(&calm, "").await.assert_status(200);
 }
 
+/// A connection of another process to the database, with the engine's own
+/// client: rusqlite on the SQLite file, sqlx on the PostgreSQL schema.
+enum RawConnection {
+    Sqlite(rusqlite::Connection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl RawConnection {
+    async fn open(location: &Location) -> RawConnection {
+        match location {
+            Location::Sqlite(db) => {
+                let raw = rusqlite::Connection::open(db).unwrap();
+                raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+                RawConnection::Sqlite(raw)
+            }
+            Location::Postgres(url) => {
+                use sqlx::Connection;
+                RawConnection::Postgres(sqlx::PgConnection::connect(url).await.unwrap())
+            }
+        }
+    }
+
+    async fn execute(&mut self, sql: &str) {
+        match self {
+            RawConnection::Sqlite(raw) => {
+                raw.execute(sql, []).unwrap();
+            }
+            RawConnection::Postgres(raw) => {
+                sqlx::query(sql).execute(&mut *raw).await.unwrap();
+            }
+        }
+    }
+}
+
 /// A product read again is served from memory while no product changed;
 /// a change made through this server, through another server instance on
 /// the same database, or straight in the database by another process holds
 /// from the next read.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r22_a_product_read_again_reflects_every_change_at_once_on_every_instance() {
-    let e = env().await;
+async fn r22_a_product_read_again_reflects_every_change_at_once_on_every_instance(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
     let full = e.catalog().await;
     let get = |id: &'static str| {
         let e = &e;
@@ -961,9 +1051,8 @@ async fn r22_a_product_read_again_reflects_every_change_at_once_on_every_instanc
     assert_eq!(get("boot-1").await.body["family"], "boots");
 
     // Through a second instance on the same database.
-    let (db, key) = sqlite_paths(e._dir.path());
     let second = serve::start(
-        Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap())),
+        Arc::new(Service::new(open_at(&e.location, e._dir.path()).await)),
         "127.0.0.1:0".parse().unwrap(),
         None,
     )
@@ -988,38 +1077,35 @@ async fn r22_a_product_read_again_reflects_every_change_at_once_on_every_instanc
 
     // Straight in the database, by another process's connection.
     assert_eq!(get("phone-1").await.body["family"], Value::Null);
-    let raw = rusqlite::Connection::open(&db).unwrap();
-    raw.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    raw.execute(
-        "UPDATE products SET family = 'phones' WHERE identifier = 'phone-1'",
-        [],
-    )
-    .unwrap();
+    let mut raw = RawConnection::open(&e.location).await;
+    raw.execute("UPDATE products SET family = 'phones' WHERE identifier = 'phone-1'")
+        .await;
     assert_eq!(get("phone-1").await.body["family"], "phones");
-    raw.execute("DELETE FROM products WHERE identifier = 'phone-1'", [])
-        .unwrap();
+    raw.execute("DELETE FROM products WHERE identifier = 'phone-1'")
+        .await;
     get("phone-1").await.assert_status(404);
     raw.execute(
         "INSERT INTO products (identifier, enabled, family, categories, attribute_values, created_at, updated_at)
          VALUES ('phone-1', 1, 'restored', '[\"phones\"]', '{}', 0, 0)",
-        [],
     )
-    .unwrap();
+    .await;
     assert_eq!(get("phone-1").await.body["family"], "restored");
 }
 
 /// The monitoring hook (R23): handlers that read, create or update products
 /// put a `Counted` into their response's extensions; errors and deletes
 /// count nothing.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r23_product_handlers_report_what_they_read_created_and_updated() {
+async fn r23_product_handlers_report_what_they_read_created_and_updated(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
     use switchboard::model::{ApiEvent, Counted, UserKind};
     use switchboard::service::Actor;
     use tower::ServiceExt;
 
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let svc = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    let svc = Arc::new(Service::new(common::open_store(engine, dir.path()).await));
     svc.prepare_owner(Some("alice"), None).await.unwrap();
     let owner = Actor {
         username: "alice".into(),
@@ -1177,10 +1263,13 @@ async fn r23_product_handlers_report_what_they_read_created_and_updated() {
 /// `switchboard demo-traffic`'s driver: with the demo workspace, real calls
 /// by its ERP, suppliers and shops, which read, create and update products
 /// and run into a few client errors, never a server error.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_traffic_drives_reads_and_writes_with_the_demo_connections() {
+async fn demo_traffic_drives_reads_and_writes_with_the_demo_connections(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
     use switchboard::client::traffic;
-    let e = env().await;
+    let e = env(engine).await;
     e.admin.load_demo().await.unwrap();
     let mut apps = traffic::prepare(&e.admin, &[]).await.unwrap();
     let codes: Vec<&str> = apps.iter().map(|a| a.code.as_str()).collect();

@@ -9,14 +9,17 @@
 //! expected refusal, and what a save or a registration registered).
 //!
 //! Both transports: in process (embedded store, read through
-//! `Client::embedded` and `Client::embedded_as`) and over HTTP against a real
-//! `serve` on a loopback port. The workspace is written 31 days before it is
-//! read, so R16b's stale filter has something to find.
+//! `Client::embedded` and `Client::embedded_as`, or on PostgreSQL through
+//! stores opened the same way on the case's schema) and over HTTP against a
+//! real `serve` on a loopback port; each on SQLite and on PostgreSQL (a fresh
+//! schema per case). The workspace is written 31 days before it is read, so
+//! R16b's stale filter has something to find.
 //!
 //! `PROPTEST_CASES` raises the in-process case count for a longer run; a
 //! failure is shrunk and saved next to this file by proptest.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use proptest::collection::{btree_set, vec};
@@ -29,7 +32,10 @@ use switchboard::model::{
 };
 use switchboard::server::serve;
 use switchboard::service::{Actor, Service};
-use switchboard::store::{Store, TestClock, sqlite_paths};
+use switchboard::store::{Location, PoolConfig, Store, TestClock, sqlite_paths};
+
+mod common;
+use common::{Engine, open_store};
 
 const MAX_MEMBERS: usize = 4;
 const MAX_INTEGRATIONS: usize = 5;
@@ -1126,16 +1132,64 @@ fn users(plan: &Plan) -> Vec<(String, UserKind)> {
     users
 }
 
+/// Where a case's store lives: the SQLite file in `dir`, or a fresh
+/// PostgreSQL schema.
+async fn location(engine: Engine, dir: &Path) -> Location {
+    Location::parse(&common::location(engine, dir).await)
+}
+
+/// A client of the embedded store at `location` (its key file in `dir`),
+/// acting as its owner or, with `as_user`, as that user. On SQLite
+/// `Client::embedded` / `Client::embedded_as` on `dir`; on PostgreSQL what
+/// they do (which opens SQLite only): a store of its own on `location`, its
+/// owner ensured, the user looked up.
+async fn embedded_client(
+    location: &Location,
+    dir: &Path,
+    as_user: Option<&str>,
+    source: Source,
+) -> Client {
+    if let Location::Sqlite(_) = location {
+        return match as_user {
+            None => Client::embedded(dir, OWNER, source).await,
+            Some(name) => Client::embedded_as(dir, OWNER, name, source).await,
+        }
+        .unwrap();
+    }
+    let (_, key) = sqlite_paths(dir);
+    let store = Store::open(location, &key, PoolConfig::default())
+        .await
+        .unwrap();
+    let me = store.ensure_owner(OWNER).await.unwrap();
+    let actor = match as_user {
+        None => Actor {
+            username: me.username,
+            kind: me.kind,
+        },
+        Some(name) => {
+            let user = store.user_by_name(name).await.unwrap().unwrap().user;
+            Actor {
+                username: user.username,
+                kind: user.kind,
+            }
+        }
+    };
+    let service = Arc::new(Service::new(store));
+    Client::new(Arc::new(InProcess::new(service, actor)), source)
+}
+
 /// In process: written by a service whose clock runs 31 days behind, read
 /// through `Client::embedded` (the owner) and `Client::embedded_as` (the
-/// others) on the same data directory.
-async fn embedded_case(plan: &Plan) -> Result<(), TestCaseError> {
+/// others) on the same data directory (on PostgreSQL: see
+/// [`embedded_client`]).
+async fn embedded_case(engine: Engine, plan: &Plan) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
+    let location = location(engine, dir.path()).await;
     let model = {
-        let (db, key) = sqlite_paths(dir.path());
+        let (_, key) = sqlite_paths(dir.path());
         let clock = Arc::new(TestClock::default());
         clock.advance(chrono::Duration::days(-AGE_DAYS));
-        let store = Store::open_sqlite(&db, &key)
+        let store = Store::open(&location, &key, PoolConfig::default())
             .await
             .unwrap()
             .with_clock(clock);
@@ -1158,12 +1212,8 @@ async fn embedded_case(plan: &Plan) -> Result<(), TestCaseError> {
     };
     let mut readers = Vec::new();
     for (name, kind) in users(plan) {
-        let client = if kind == UserKind::Owner {
-            Client::embedded(dir.path(), OWNER, Source::Tui).await
-        } else {
-            Client::embedded_as(dir.path(), OWNER, &name, Source::Tui).await
-        }
-        .unwrap();
+        let as_user = (kind != UserKind::Owner).then_some(name.as_str());
+        let client = embedded_client(&location, dir.path(), as_user, Source::Tui).await;
         readers.push(Reader { name, kind, client });
     }
     check_all(&model, &readers, plan.page).await
@@ -1171,14 +1221,12 @@ async fn embedded_case(plan: &Plan) -> Result<(), TestCaseError> {
 
 /// Over HTTP: a real server on a loopback port; written now, read after its
 /// clock moved 31 days on, each user logged in with their password.
-async fn http_case(plan: &Plan) -> Result<(), TestCaseError> {
+async fn http_case(engine: Engine, plan: &Plan) -> Result<(), TestCaseError> {
     const OWNER_PASSWORD: &str = "correct horse battery";
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
     let clock = Arc::new(TestClock::default());
-    let store = Store::open_sqlite(&db, &key)
+    let store = open_store(engine, dir.path())
         .await
-        .unwrap()
         .with_clock(clock.clone());
     let service = Arc::new(Service::new(store));
     service
@@ -1230,7 +1278,12 @@ proptest! {
 
     #[test]
     fn r18_visibility_matches_reference_model(plan in plan()) {
-        runtime().block_on(embedded_case(&plan))?;
+        runtime().block_on(embedded_case(Engine::Sqlite, &plan))?;
+    }
+
+    #[test]
+    fn r18_visibility_matches_reference_model_on_postgres(plan in plan()) {
+        runtime().block_on(embedded_case(Engine::Postgres, &plan))?;
     }
 }
 
@@ -1243,7 +1296,12 @@ proptest! {
 
     #[test]
     fn r18_visibility_matches_reference_model_over_http(plan in plan()) {
-        runtime().block_on(http_case(&plan))?;
+        runtime().block_on(http_case(Engine::Sqlite, &plan))?;
+    }
+
+    #[test]
+    fn r18_visibility_matches_reference_model_over_http_on_postgres(plan in plan()) {
+        runtime().block_on(http_case(Engine::Postgres, &plan))?;
     }
 }
 
@@ -1254,12 +1312,14 @@ proptest! {
 /// secret (R20). An unseen connection is "not found" (R18), as an unknown
 /// code is. A step the flow already has stays saveable when its connection
 /// has since been hidden from the member.
+#[rstest::rstest]
 #[tokio::test]
-async fn r12_a_member_cannot_register_a_connection_they_cannot_see() {
+async fn r12_a_member_cannot_register_a_connection_they_cannot_see(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let owner = Client::embedded(dir.path(), OWNER, Source::Cli)
-        .await
-        .unwrap();
+    let location = location(engine, dir.path()).await;
+    let owner = embedded_client(&location, dir.path(), None, Source::Cli).await;
     owner
         .create_user(&NewUser {
             username: "mem".into(),
@@ -1290,9 +1350,7 @@ async fn r12_a_member_cannot_register_a_connection_they_cannot_see() {
         .set_access("mine", "mem", Some(AccessLevel::Manage))
         .await
         .unwrap();
-    let mem = Client::embedded_as(dir.path(), OWNER, "mem", Source::Cli)
-        .await
-        .unwrap();
+    let mem = embedded_client(&location, dir.path(), Some("mem"), Source::Cli).await;
     assert_eq!(status(&mem.get_connection("hidden_one").await), 404);
     // By registration…
     let r = mem.register("mine", &["hidden_one".to_string()]).await;

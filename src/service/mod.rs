@@ -118,6 +118,12 @@ impl From<StoreError> for ServiceError {
                     "the connection limit is reached: this account holds at most {max} connections; delete one or raise max_connections"
                 ),
             },
+            e @ StoreError::KeyRingBehind { .. } => {
+                tracing::error!(error = %e, "refused to encrypt with an old key");
+                ServiceError::Unavailable {
+                    message: e.to_string(),
+                }
+            }
             StoreError::Unavailable(why) => {
                 tracing::error!(error = %why, "the database is unavailable");
                 ServiceError::Unavailable {
@@ -280,7 +286,6 @@ const AUDIT_LIMIT: u32 = 200;
 
 pub struct Service {
     store: Store,
-    sessions: users::SessionCache,
     catalog: catalog::CatalogCache,
 }
 
@@ -288,7 +293,6 @@ impl Service {
     pub fn new(store: Store) -> Self {
         Service {
             store,
-            sessions: users::SessionCache::default(),
             catalog: catalog::CatalogCache::default(),
         }
     }

@@ -1,6 +1,5 @@
 //! Users, login and sessions (SPEC §1, §7).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -43,51 +42,6 @@ fn user_not_found(name: &str) -> ServiceError {
     }
 }
 
-/// How long (ms) a checked session is trusted without asking the database
-/// again. A logout, a new password or a removed user clears this instance's
-/// cache at once; another instance notices within this time.
-pub const SESSION_CACHE_TTL_MS: i64 = 1000;
-
-/// Most sessions remembered at once (the cache empties when full).
-const SESSION_CACHE_MAX: usize = 10_000;
-
-/// Recently checked sessions, by token digest.
-#[derive(Default)]
-pub struct SessionCache {
-    entries: std::sync::Mutex<HashMap<String, (Actor, i64)>>,
-}
-
-impl SessionCache {
-    fn get(&self, digest: &str, now_ms: i64) -> Option<Actor> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(digest)
-            .filter(|(_, at)| (0..SESSION_CACHE_TTL_MS).contains(&(now_ms - at)))
-            .map(|(actor, _)| actor.clone())
-    }
-
-    fn put(&self, digest: String, actor: Actor, now_ms: i64) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= SESSION_CACHE_MAX {
-                entries.clear();
-            }
-            entries.insert(digest, (actor, now_ms));
-        }
-    }
-
-    fn forget(&self, digest: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(digest);
-        }
-    }
-
-    fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
-    }
-}
-
 /// What `serve` did about the owner on start.
 pub enum OwnerSetup {
     /// The owner can already log in.
@@ -107,11 +61,8 @@ impl Service {
 
     /// The user behind a session token.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
-        let digest = self.store.keys().mac_hex(token);
-        let now = self.store.now_millis();
-        if let Some(actor) = self.sessions.get(&digest, now) {
-            return Ok(actor);
-        }
+        // Asked of the database every time (no cache), so a session ended
+        // on any instance is refused on every other from the next request.
         let idle_ms = (SESSION_IDLE_SECS * 1000) as i64;
         match self
             .store
@@ -119,14 +70,10 @@ impl Service {
             .await
             .map_err(Self::internal)?
         {
-            Some(user) => {
-                let actor = Actor {
-                    username: user.username,
-                    kind: user.kind,
-                };
-                self.sessions.put(digest, actor.clone(), now);
-                Ok(actor)
-            }
+            Some(user) => Ok(Actor {
+                username: user.username,
+                kind: user.kind,
+            }),
             None => Err(ServiceError::Unauthenticated {
                 message: "the session has expired or is unknown; log in again".to_string(),
             }),
@@ -201,7 +148,6 @@ impl Service {
 
     /// Ends the session of `token`.
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
-        self.sessions.forget(&self.store.keys().mac_hex(token));
         self.store
             .delete_session(token)
             .await
@@ -293,8 +239,6 @@ impl Service {
         }
         let acting = actor.acting(source);
         let removed = self.store.remove_user(&acting, username).await;
-        // The user's sessions ended: forget them here too.
-        self.sessions.clear();
         match removed {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound) => Err(user_not_found(username)),
@@ -327,8 +271,6 @@ impl Service {
             .set_password_hash(&acting, username, &hash)
             .await
             .map_err(Self::internal)?;
-        // The user's sessions ended: forget them here too.
-        self.sessions.clear();
         Ok(UserWithPassword {
             user,
             generated_password: generated,
@@ -382,10 +324,22 @@ impl Service {
                     user: name,
                     source: Source::System,
                 };
-                self.store
+                if let Err(e) = self
+                    .store
                     .create_user(&acting, name, UserKind::Owner, Some(hash))
                     .await
-                    .map_err(Self::internal)?;
+                {
+                    // Another instance starting at the same time on the same
+                    // database created the owner first.
+                    if let Ok(Some(owner)) = self.store.owner().await
+                        && owner.password_hash.is_some()
+                    {
+                        return Ok(OwnerSetup::Ready {
+                            username: owner.user.username,
+                        });
+                    }
+                    return Err(Self::internal(e));
+                }
                 name.to_string()
             }
         };

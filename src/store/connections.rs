@@ -329,6 +329,7 @@ impl Store {
         acting: &Acting<'_>,
         draft: &ConnectionDraft,
     ) -> Result<(Connection, IssuedCredentials), StoreError> {
+        self.keys_current_in(tx).await?;
         // R2: one conditional UPDATE; concurrent creators serialise on it.
         let taken = tx
             .exec(

@@ -32,13 +32,20 @@ const TABLES: &[&str] = &[
     "group_grants",
     "products",
     "monitoring_hours",
+    "keyring_state",
     // Last: the product triggers counted the copied products; the source's
     // versions replace those counts.
     "catalog_state",
 ];
 
 /// Tables whose rows the migrations seed: replaced wholesale.
-const SEEDED: &[&str] = &["account", "catalog_state", "roles", "groups"];
+const SEEDED: &[&str] = &[
+    "account",
+    "catalog_state",
+    "roles",
+    "groups",
+    "keyring_state",
+];
 
 /// At most this many values per INSERT statement.
 const VALUES_PER_STATEMENT: usize = 20_000;
@@ -156,7 +163,7 @@ impl Store {
                 })
                 .await?;
             let seeded = match *table {
-                "account" | "catalog_state" | "roles" | "groups" => 1,
+                t if SEEDED.contains(&t) => 1,
                 _ => 0,
             };
             if n > seeded {

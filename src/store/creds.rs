@@ -258,6 +258,9 @@ impl Store {
         what: Regenerated,
     ) -> Result<(String, SecretString, u64), StoreError> {
         let mut tx = self.write_tx().await?;
+        if what == Regenerated::Secret {
+            self.keys_current_in(&mut tx).await?;
+        }
         let row: Option<(i64, String, String)> = tx
             .opt(
                 "SELECT id, client_id, username FROM connections WHERE code = $1",
@@ -453,8 +456,16 @@ impl Store {
     /// After a key rotation: re-encrypts every secret not under the active
     /// key, in one transaction. Returns how many were re-encrypted.
     pub async fn reencrypt_secrets(&self, acting: &Acting<'_>) -> Result<u64, StoreError> {
-        let active = i64::from(self.keys.info().active);
         let mut tx = self.write_tx().await?;
+        self.keys_current_in(&mut tx).await?;
+        let active = i64::from(self.keys.info().active);
+        // From this commit on, every instance encrypts with this key or
+        // refuses to write (`keys_current_in`).
+        tx.exec(
+            "UPDATE keyring_state SET active_key_id = $1 WHERE id = 1 AND active_key_id < $1",
+            args![active],
+        )
+        .await?;
         let rows: Vec<(i64, String, Vec<u8>, i64)> = tx
             .rows(
                 "SELECT id, code, secret_ciphertext, secret_key_id FROM connections

@@ -345,7 +345,7 @@ impl Keys {
     }
 
     /// Re-reads the file (another process rotated the ring).
-    fn reload(&self) -> Result<(), KeyError> {
+    pub(crate) fn reload(&self) -> Result<(), KeyError> {
         let Some(path) = &self.path else {
             return Ok(());
         };

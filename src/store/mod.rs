@@ -102,6 +102,12 @@ pub enum StoreError {
     Key(#[from] KeyError),
     #[error("cannot create {path}: {error}")]
     Io { path: String, error: std::io::Error },
+    /// The database's active key (the last `keyring rotate`) is not in
+    /// this instance's key file: it must not encrypt with an older one.
+    #[error(
+        "the key ring was rotated to key {active}, which this instance's key file lacks (its newest is key {have}): copy the rotated key file to this instance"
+    )]
+    KeyRingBehind { active: u32, have: u32 },
     #[error(
         "the key file {key} is missing, but the database holds {count} connection(s) whose secrets it encrypts: restore the key file (or name it with --key-file)"
     )]
@@ -570,6 +576,33 @@ impl Store {
     /// this instance and any other on the same database.
     async fn write_tx(&self) -> Result<Tx, StoreError> {
         self.db.begin().await
+    }
+
+    /// Makes sure the ring encrypts with the database's active key (or a
+    /// newer one), in the transaction that is about to encrypt: a ring
+    /// behind is re-read from its file, and the write refused if it still
+    /// lacks the key. Write transactions are serialised, so a `keyring
+    /// rotate` is either wholly before this one (and seen) or after it (and
+    /// re-encrypts what this one writes).
+    async fn keys_current_in(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        let active: i64 = tx
+            .one(
+                "SELECT active_key_id FROM keyring_state WHERE id = 1",
+                args![],
+                |r| r.get(0),
+            )
+            .await?;
+        let active = u32::try_from(active).unwrap_or(u32::MAX);
+        if self.keys.info().active >= active {
+            return Ok(());
+        }
+        self.keys.reload()?;
+        let have = self.keys.info().active;
+        if have >= active {
+            tracing::info!(key = have, "the key file was reloaded: key {have} encrypts");
+            return Ok(());
+        }
+        Err(StoreError::KeyRingBehind { active, have })
     }
 
     /// Starts a read transaction: its statements see one snapshot.

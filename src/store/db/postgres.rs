@@ -199,9 +199,14 @@ pub(crate) fn is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(d) => d.code().is_some_and(|c| {
-            // Connection exceptions, too many connections, the server
-            // shutting down or the backend terminated, cannot connect now.
-            c.starts_with("08") || c == "53300" || c.starts_with("57P")
+            // Connection exceptions (08), too many connections (53300), the
+            // server shutting down or the backend terminated (57P), the
+            // database not accepting connections (55000), gone (3D000), or
+            // refusing this role (28): the database cannot be used now.
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c.starts_with("28")
+                || matches!(c.as_ref(), "53300" | "55000" | "3D000")
         }),
         _ => false,
     }

@@ -1,0 +1,191 @@
+//! `switchboard store copy --to postgres://… [--from PATH]` (issue 13): an
+//! existing SQLite store moves into an empty PostgreSQL database, and its
+//! credentials, tokens and logins keep working there.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use switchboard::client::Client;
+use switchboard::model::{FlowType, IntegrationKind, NewConnection, NewIntegration, Source};
+
+mod common;
+use common::ServerProcess;
+
+const OWNER_PASSWORD: &str = "correct horse battery";
+
+fn switchboard(data: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn serve(data: &Path, extra: &[&str]) -> ServerProcess {
+    let password_file = data.join("owner-password");
+    std::fs::write(&password_file, OWNER_PASSWORD).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
+        .arg("--owner-password-file")
+        .arg(&password_file)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server says where it serves");
+    ServerProcess { child, url }
+}
+
+async fn password_grant(url: &str, client_id: &str, secret: &str, user: &str, pw: &str) -> u16 {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"));
+    reqwest::Client::new()
+        .post(format!("{url}/api/oauth/v1/token"))
+        .header("authorization", format!("Basic {basic}"))
+        .json(&json!({"grant_type": "password", "username": user, "password": pw}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_store_moves_to_postgres_and_its_credentials_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // A SQLite store in use: connections, an integration, a token.
+    let old = serve(&data, &[]);
+    let admin = Client::http(&old.url, None, None, Source::Cli).unwrap();
+    admin.login("alice", OWNER_PASSWORD).await.unwrap();
+    let mut made = Vec::new();
+    for label in ["Copied ERP", "Copied Shop", "Copied PIM"] {
+        made.push(
+            admin
+                .create_connection(&NewConnection {
+                    label: label.into(),
+                    flow_type: FlowType::Source,
+                    ..Default::default()
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    admin
+        .create_integration(&NewIntegration {
+            code: Some("copied_integration".into()),
+            name: "Copied integration".into(),
+            kind: IntegrationKind::Standard,
+        })
+        .await
+        .unwrap();
+    let first = &made[0];
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", first.connection.client_id, first.secret));
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/oauth/v1/token", old.url))
+        .header("authorization", format!("Basic {basic}"))
+        .json(&json!({"grant_type": "password",
+            "username": first.connection.username, "password": first.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    old.stop();
+
+    // Copy into an empty PostgreSQL database.
+    let url = common::pg::fresh_url().await;
+    let (ok, said) = switchboard(&data, &["store", "copy", "--to", &url]);
+    assert!(ok, "{said}");
+    assert!(said.contains("connections"), "{said}");
+    assert!(said.contains("3 row(s)"), "{said}");
+    // Not twice: the target now holds data.
+    let (ok, again) = switchboard(&data, &["store", "copy", "--to", &url]);
+    assert!(!ok, "{again}");
+    assert!(again.contains("not empty"), "{again}");
+
+    // Served from PostgreSQL with the same key file: everything works.
+    let new = serve(&data, &["--database", &url]);
+    let admin = Client::http(&new.url, None, None, Source::Cli).unwrap();
+    admin.login("alice", OWNER_PASSWORD).await.unwrap();
+    let listed = admin.list_connections().await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(admin.get_integration("copied_integration").await.is_ok());
+    for m in &made {
+        assert_eq!(
+            password_grant(
+                &new.url,
+                &m.connection.client_id,
+                &m.secret,
+                &m.connection.username,
+                &m.password
+            )
+            .await,
+            200,
+            "{}",
+            m.connection.code
+        );
+        let revealed = admin.reveal_secret(&m.connection.code).await.unwrap();
+        assert_eq!(revealed.secret, m.secret);
+    }
+    // The token issued on SQLite still answers.
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/rest/v1", new.url))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // New rows get new ids (the identity columns go on after the copied).
+    admin
+        .create_connection(&NewConnection {
+            label: "Made After The Copy".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(admin.list_connections().await.unwrap().len(), 4);
+    new.stop();
+}
+
+#[test]
+fn a_copy_to_something_else_than_postgres_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, said) = switchboard(dir.path(), &["store", "copy", "--to", "/tmp/other.db"]);
+    assert!(!ok);
+    assert!(said.contains("--from") || said.contains("--to"), "{said}");
+}
