@@ -14,7 +14,8 @@ use switchboard::model::{
     NewIntegration, Source, StepKind, UserKind,
 };
 use switchboard::service::{Actor, Service, draft_from_label};
-use switchboard::store::{Store, sqlite_paths};
+mod support;
+use support::{BenchStore, Engine};
 
 const CONNECTIONS: usize = 10_000;
 const INTEGRATIONS: usize = 100;
@@ -22,17 +23,17 @@ const FLOWS: usize = 5_000;
 const STEPS_PER_FLOW: usize = 10;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     service: Arc<Service>,
     owner: Actor,
     member: Actor,
     codes: Vec<String>,
+    /// Last: the database goes after the service.
+    _store: BenchStore,
 }
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let service = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+async fn fixture(engine: Engine) -> Fixture {
+    let mut bench_store = support::open_store(engine).await;
+    let service = Arc::new(Service::new(bench_store.store.take().unwrap()));
     service.prepare_owner(Some("bench"), None).await.unwrap();
     let owner = Actor {
         username: "bench".into(),
@@ -124,7 +125,6 @@ async fn fixture() -> Fixture {
             .unwrap();
     }
     Fixture {
-        _dir: dir,
         service,
         owner,
         member: Actor {
@@ -132,6 +132,7 @@ async fn fixture() -> Fixture {
             kind: UserKind::Member,
         },
         codes,
+        _store: bench_store,
     }
 }
 
@@ -141,70 +142,93 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let f = rt.block_on(fixture());
+    let mut group = c.benchmark_group("integrations");
+    for engine in Engine::BOTH {
+        bench_engine(&rt, &mut group, engine);
+    }
+    group.finish();
+}
+
+/// One engine's three benchmarks, named `…/sqlite` or `…/postgres`.
+fn bench_engine(
+    rt: &tokio::runtime::Runtime,
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    engine: Engine,
+) {
+    let f = rt.block_on(fixture(engine));
+    let name = engine.name();
     let visible = rt
         .block_on(f.service.list_connections(&f.member, 0, None))
         .unwrap();
     eprintln!(
-        "member sees {} of {CONNECTIONS} connections ({} flow steps in the workspace)",
+        "{name}: member sees {} of {CONNECTIONS} connections ({} flow steps in the workspace)",
         visible.items.len(),
         FLOWS * STEPS_PER_FLOW
     );
-    let mut group = c.benchmark_group("integrations");
     group.measurement_time(Duration::from_secs(10));
-    group.bench_function("member_lists_visible_connections_10k_50k_steps", |b| {
-        b.iter(|| {
-            let page = rt
-                .block_on(f.service.list_connections(&f.member, 0, None))
-                .unwrap();
-            black_box(page)
-        })
-    });
-    group.bench_function("owner_lists_all_connections_10k_50k_steps", |b| {
-        b.iter(|| {
-            let page = rt
-                .block_on(f.service.list_connections(&f.owner, 0, None))
-                .unwrap();
-            black_box(page)
-        })
-    });
+    group.sample_size(100);
+    group.bench_function(
+        format!("member_lists_visible_connections_10k_50k_steps/{name}"),
+        |b| {
+            b.iter(|| {
+                let page = rt
+                    .block_on(f.service.list_connections(&f.member, 0, None))
+                    .unwrap();
+                black_box(page)
+            })
+        },
+    );
+    group.bench_function(
+        format!("owner_lists_all_connections_10k_50k_steps/{name}"),
+        |b| {
+            b.iter(|| {
+                let page = rt
+                    .block_on(f.service.list_connections(&f.owner, 0, None))
+                    .unwrap();
+                black_box(page)
+            })
+        },
+    );
     let batch: Vec<String> = f.codes[CONNECTIONS - 1_000..].to_vec();
     let mut n = 0u32;
     group.sample_size(20);
-    group.bench_function("register_1000_connections_one_transaction", |b| {
-        b.iter_batched(
-            || {
-                n += 1;
-                let code = format!("target_{n:05}");
-                rt.block_on(f.service.create_integration(
-                    &f.owner,
-                    Source::Cli,
-                    NewIntegration {
-                        name: format!("Target {n}"),
-                        code: Some(code.clone()),
-                        kind: IntegrationKind::Standard,
-                    },
-                ))
-                .unwrap();
-                code
-            },
-            |code| {
-                let done = rt
-                    .block_on(f.service.register(
+    group.bench_function(
+        format!("register_1000_connections_one_transaction/{name}"),
+        |b| {
+            b.iter_batched(
+                || {
+                    n += 1;
+                    let code = format!("target_{n:05}");
+                    rt.block_on(f.service.create_integration(
                         &f.owner,
                         Source::Cli,
-                        &code,
-                        batch.clone(),
-                        Vec::new(),
+                        NewIntegration {
+                            name: format!("Target {n}"),
+                            code: Some(code.clone()),
+                            kind: IntegrationKind::Standard,
+                        },
                     ))
                     .unwrap();
-                assert_eq!(done.registered.len(), 1_000);
-                black_box(done)
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    group.finish();
+                    code
+                },
+                |code| {
+                    let done = rt
+                        .block_on(f.service.register(
+                            &f.owner,
+                            Source::Cli,
+                            &code,
+                            batch.clone(),
+                            Vec::new(),
+                        ))
+                        .unwrap();
+                    assert_eq!(done.registered.len(), 1_000);
+                    black_box(done)
+                },
+                BatchSize::PerIteration,
+            )
+        },
+    );
+    rt.block_on(f.service.store().close());
 }
 
 criterion_group!(integration_benches, benches);

@@ -8,16 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
+use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use switchboard::model::{ApiEvent, Counted, FlowType, NewConnection, Source, UserKind};
 use switchboard::server::serve::{self, Running};
 use switchboard::server::{router, web_api_layers};
 use switchboard::service::{Actor, Service};
-use switchboard::store::{Store, sqlite_paths};
-
 mod support;
-use support::{CONCURRENCY, bare_server, http_client, load, runtime};
+use support::{BenchStore, CONCURRENCY, Engine, bare_server, http_client, load, runtime};
 
 /// One connection's credentials, ready to send.
 #[derive(Clone)]
@@ -27,10 +25,11 @@ struct App {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     service: Arc<Service>,
     server: Running,
     apps: Vec<App>,
+    /// Last: the database goes after the server and the service.
+    _store: BenchStore,
 }
 
 /// Where the counted route answers.
@@ -53,10 +52,9 @@ async fn counted_read() -> Response {
 
 /// A server with one destination connection per in-flight worker, and
 /// the counted route behind the same layers as every Web API route.
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
-    let service = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+async fn fixture(engine: Engine) -> Fixture {
+    let mut bench_store = support::open_store(engine).await;
+    let service = Arc::new(Service::new(bench_store.store.take().unwrap()));
     service.prepare_owner(Some("bench"), None).await.unwrap();
     let actor = Actor {
         username: "bench".into(),
@@ -101,41 +99,50 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     Fixture {
-        _dir: dir,
         service,
         server,
         apps,
+        _store: bench_store,
     }
 }
 
+/// Both engines in the same run: SQLite, then PostgreSQL (each its own
+/// server and store).
 fn token_issuance(c: &mut Criterion) {
     let rt = runtime();
-    let f = rt.block_on(fixture());
-    let url = format!("http://{}/api/oauth/v1/token", f.server.addr());
     let http = http_client();
     let mut group = c.benchmark_group("oauth_token_password_grant");
     group
         .throughput(Throughput::Elements(1))
         .sample_size(20)
         .measurement_time(Duration::from_secs(10));
-    group.bench_function("issue_access_and_refresh_token", |b| {
-        b.iter_custom(|iters| {
-            let (http, url, apps) = (http.clone(), url.clone(), f.apps.clone());
-            rt.block_on(load(iters, move |worker| {
-                let app = &apps[worker % apps.len()];
-                http.post(&url)
-                    .header("authorization", &app.basic)
-                    .header("content-type", "application/json")
-                    .body(app.grant.clone())
-            }))
-        })
-    });
+    for engine in Engine::BOTH {
+        let f = rt.block_on(fixture(engine));
+        let url = format!("http://{}/api/oauth/v1/token", f.server.addr());
+        group.bench_function(
+            format!("issue_access_and_refresh_token/{}", engine.name()),
+            |b| {
+                b.iter_custom(|iters| {
+                    let (http, url, apps) = (http.clone(), url.clone(), f.apps.clone());
+                    rt.block_on(load(iters, move |worker| {
+                        let app = &apps[worker % apps.len()];
+                        http.post(&url)
+                            .header("authorization", &app.basic)
+                            .header("content-type", "application/json")
+                            .body(app.grant.clone())
+                    }))
+                })
+            },
+        );
+        rt.block_on(f.service.store().close());
+        drop(f);
+    }
     group.finish();
 }
 
 fn bearer_request(c: &mut Criterion) {
     let rt = runtime();
-    let f = rt.block_on(fixture());
+    let f = rt.block_on(fixture(Engine::Sqlite));
     let http = http_client();
     let token_url = format!("http://{}/api/oauth/v1/token", f.server.addr());
     let tokens: Vec<String> = rt.block_on(async {

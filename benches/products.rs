@@ -6,34 +6,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
+use base64::Engine as _;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use switchboard::model::{FlowType, NewConnection, Source, UserKind};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::{Actor, Service};
-use switchboard::store::{ProductRow, Store, sqlite_paths};
+use switchboard::store::ProductRow;
 
 mod support;
-use support::{CONCURRENCY, bare_server, http_client, load, runtime};
+use support::{BenchStore, CONCURRENCY, Engine, bare_server, http_client, load, runtime};
 
 /// Products in the catalog.
 const PRODUCTS: usize = 1000;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
     service: Arc<Service>,
     server: Running,
     tokens: Vec<String>,
+    /// Last: the database goes after the server and the service.
+    _store: BenchStore,
 }
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = sqlite_paths(dir.path());
+async fn fixture(engine: Engine) -> Fixture {
+    let mut bench_store = support::open_store(engine).await;
     // The limiter runs on every request but never refuses here.
     let service = Arc::new(
-        Service::new(Store::open_sqlite(&db, &key).await.unwrap())
-            .with_rate_limit(1_000_000, 1_000_000),
+        Service::new(bench_store.store.take().unwrap()).with_rate_limit(1_000_000, 1_000_000),
     );
     service.prepare_owner(Some("bench"), None).await.unwrap();
     let actor = Actor {
@@ -105,19 +104,18 @@ async fn fixture() -> Fixture {
         tokens.push(v["access_token"].as_str().unwrap().to_string());
     }
     Fixture {
-        _dir: dir,
         service,
         server,
         tokens,
+        _store: bench_store,
     }
 }
 
+/// Both engines in the same run, each against the same bare handler.
 fn get_product_under_load(c: &mut Criterion) {
     let rt = runtime();
-    let f = rt.block_on(fixture());
     let http = http_client();
     let bare = rt.block_on(bare_server());
-    let base = format!("http://{}/api/rest/v1/products", f.server.addr());
     let mut group = c.benchmark_group("products_get_under_load");
     group
         .throughput(Throughput::Elements(1))
@@ -129,37 +127,57 @@ fn get_product_under_load(c: &mut Criterion) {
             rt.block_on(load(iters, move |_| http.get(&url)))
         })
     });
-    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    group.bench_function("bearer_get_product", |b| {
-        b.iter_custom(|iters| {
-            let (http, base, tokens, counter) = (
-                http.clone(),
-                base.clone(),
-                f.tokens.clone(),
-                counter.clone(),
-            );
-            rt.block_on(load(iters, move |worker| {
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PRODUCTS;
-                http.get(format!("{base}/sku-{n:05}"))
-                    .bearer_auth(&tokens[worker % tokens.len()])
-            }))
-        })
-    });
+    let mut fixtures = Vec::new();
+    for engine in Engine::BOTH {
+        let f = rt.block_on(fixture(engine));
+        let base = format!("http://{}/api/rest/v1/products", f.server.addr());
+        let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        group.bench_function(format!("bearer_get_product/{}", engine.name()), |b| {
+            b.iter_custom(|iters| {
+                let (http, base, tokens, counter) = (
+                    http.clone(),
+                    base.clone(),
+                    f.tokens.clone(),
+                    counter.clone(),
+                );
+                rt.block_on(load(iters, move |worker| {
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PRODUCTS;
+                    http.get(format!("{base}/sku-{n:05}"))
+                        .bearer_auth(&tokens[worker % tokens.len()])
+                }))
+            })
+        });
+        // The bare handler again, right after: the ratio is taken against
+        // the nearer of the two.
+        group.bench_function(format!("bare_axum_handler/after_{}", engine.name()), |b| {
+            b.iter_custom(|iters| {
+                let (http, url) = (http.clone(), bare.clone());
+                rt.block_on(load(iters, move |_| http.get(&url)))
+            })
+        });
+        fixtures.push((engine, f));
+    }
     group.finish();
     let mut group = c.benchmark_group("products_list_page_of_100");
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(8));
-    group.bench_function("bearer_list_100", |b| {
-        b.iter_custom(|iters| {
-            let (http, base, tokens) = (http.clone(), base.clone(), f.tokens.clone());
-            rt.block_on(load(iters, move |worker| {
-                http.get(format!("{base}?limit=100&page={}", worker % 10 + 1))
-                    .bearer_auth(&tokens[worker % tokens.len()])
-            }))
-        })
-    });
+    for (engine, f) in &fixtures {
+        let base = format!("http://{}/api/rest/v1/products", f.server.addr());
+        group.bench_function(format!("bearer_list_100/{}", engine.name()), |b| {
+            b.iter_custom(|iters| {
+                let (http, base, tokens) = (http.clone(), base.clone(), f.tokens.clone());
+                rt.block_on(load(iters, move |worker| {
+                    http.get(format!("{base}?limit=100&page={}", worker % 10 + 1))
+                        .bearer_auth(&tokens[worker % tokens.len()])
+                }))
+            })
+        });
+    }
     group.finish();
+    for (_, f) in fixtures {
+        rt.block_on(f.service.store().close());
+    }
 }
 
 /// The server's own cost per request, without sockets or a load generator:
@@ -167,7 +185,7 @@ fn get_product_under_load(c: &mut Criterion) {
 fn get_product_in_process(c: &mut Criterion) {
     use tower::ServiceExt;
     let rt = runtime();
-    let f = rt.block_on(fixture());
+    let f = rt.block_on(fixture(Engine::Sqlite));
     let app = switchboard::server::serve::app(f.service.clone());
     let bare = axum::Router::new().route("/bare", axum::routing::get(|| async { "ok" }));
     let mut group = c.benchmark_group("products_get_in_process");

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Service;
 use super::catalog::CatalogSnapshot;
 use super::oauth::ApiCaller;
+use super::{Service, ServiceError};
 use crate::domain::catalog::GroupAccess;
 use crate::domain::products::{self, CategoryOp, ProductInput, SearchError, SearchFilter};
 use crate::model::{ItemLinks, Permission, RestViolation};
@@ -36,6 +36,8 @@ pub enum RestFailure {
         retry_after_secs: u64,
         message: String,
     },
+    /// The database cannot be reached now (503).
+    Unavailable(String),
     Internal,
 }
 
@@ -47,15 +49,17 @@ impl RestFailure {
             RestFailure::NotFound(_) => 404,
             RestFailure::Unprocessable { .. } => 422,
             RestFailure::TooManyRequests { .. } => 429,
+            RestFailure::Unavailable(_) => 503,
             RestFailure::Internal => 500,
         }
     }
 
     pub fn message(&self) -> String {
         match self {
-            RestFailure::BadRequest(m) | RestFailure::Forbidden(m) | RestFailure::NotFound(m) => {
-                m.clone()
-            }
+            RestFailure::BadRequest(m)
+            | RestFailure::Forbidden(m)
+            | RestFailure::NotFound(m)
+            | RestFailure::Unavailable(m) => m.clone(),
             RestFailure::Unprocessable { message, .. }
             | RestFailure::TooManyRequests { message, .. } => message.clone(),
             RestFailure::Internal => "internal error; see the server log".to_string(),
@@ -81,15 +85,15 @@ impl RestFailure {
     }
 }
 
+/// Through the one conversion of store errors ([`ServiceError`]), into the
+/// PIM API's shapes.
 impl From<StoreError> for RestFailure {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Invalid { field, message } => RestFailure::one(field, message),
-            StoreError::NotFound => RestFailure::NotFound("not found".to_string()),
-            other => {
-                tracing::error!(error = %other, "store failure in the Web API");
-                RestFailure::Internal
-            }
+        match ServiceError::from(e) {
+            ServiceError::Invalid { field, message } => RestFailure::one(&field, message),
+            ServiceError::NotFound { .. } => RestFailure::NotFound("not found".to_string()),
+            ServiceError::Unavailable { message } => RestFailure::Unavailable(message),
+            _ => RestFailure::Internal,
         }
     }
 }

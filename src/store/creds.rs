@@ -3,7 +3,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::db::args;
+use super::db::{Db, args};
+use super::token_writer;
 use super::token_writer::{IssuedIds, OldRefresh, TokenPair};
 use super::{Acting, MASK, Store, StoreError, change, connection_target, from_millis, sealed};
 use crate::domain::credentials;
@@ -133,7 +134,10 @@ impl Store {
     /// Writes a new token pair unless the credential changed since it was
     /// checked (`None` then).
     pub async fn issue_tokens(&self, pair: TokenPair) -> Result<Option<IssuedIds>, StoreError> {
-        self.tokens()?.issue(pair).await
+        match &self.db {
+            Db::Postgres(pg) => token_writer::pg_issue(pg.fast(), None, &pair).await,
+            Db::Sqlite(_) => self.tokens()?.issue(pair).await,
+        }
     }
 
     /// Consumes a refresh token and writes its successor pair atomically.
@@ -142,7 +146,10 @@ impl Store {
         old: OldRefresh,
         pair: TokenPair,
     ) -> Result<Option<IssuedIds>, StoreError> {
-        self.tokens()?.refresh(old, pair).await
+        match &self.db {
+            Db::Postgres(pg) => token_writer::pg_issue(pg.fast(), Some(&old), &pair).await,
+            Db::Sqlite(_) => self.tokens()?.refresh(old, pair).await,
+        }
     }
 
     /// Everything about a connection's credentials but their values.

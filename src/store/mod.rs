@@ -405,10 +405,7 @@ impl Store {
     pub fn pool_counts(&self) -> (u32, u32) {
         match &self.db {
             Db::Sqlite(d) => d.reader_counts(),
-            Db::Postgres(d) => {
-                let idle = u32::try_from(d.pool().num_idle()).unwrap_or(u32::MAX);
-                (d.pool().size(), idle)
-            }
+            Db::Postgres(d) => d.counts(),
         }
     }
 
@@ -516,7 +513,12 @@ impl Store {
         if let Some(w) = self.tokens.get() {
             return Ok(w);
         }
-        let w = token_writer::TokenWriter::open(&self.db)?;
+        let Db::Sqlite(lite) = &self.db else {
+            return Err(StoreError::Config(
+                "the token writer is SQLite's; PostgreSQL issues inline".to_string(),
+            ));
+        };
+        let w = token_writer::TokenWriter::open(lite)?;
         Ok(self.tokens.get_or_init(|| w))
     }
 

@@ -3,8 +3,9 @@
 //!
 //! - SQLite: one dedicated connection that batches whatever is waiting into
 //!   one transaction (group commit), committing with `synchronous=NORMAL`.
-//! - PostgreSQL: one statement per issuance on a pool whose connections
-//!   commit with `synchronous_commit = off`; PostgreSQL groups the commits.
+//! - PostgreSQL: one statement per issuance, committing with
+//!   `synchronous_commit = off` (set for that statement's transaction
+//!   only); PostgreSQL groups the commits.
 //!
 //! Either way a crash may forget the last tokens issued (their clients
 //! simply ask again), never a revocation: revocations commit durably on the
@@ -20,11 +21,11 @@
 use std::sync::mpsc;
 
 use rusqlite::{Connection as Sqlite, OptionalExtension};
-use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::db::{Db, sqlite::open_writer};
+use super::db::postgres::{Fast, is_unavailable};
+use super::db::sqlite::{Lite, open_writer};
 
 /// The rows of one issuance: an access and a refresh token.
 #[derive(Debug, Clone)]
@@ -69,45 +70,37 @@ pub enum Job {
 /// Most jobs one transaction takes.
 const BATCH: usize = 256;
 
-pub enum TokenWriter {
-    Sqlite(mpsc::Sender<Job>),
-    Postgres(PgPool),
+/// The SQLite token writer: a thread with its own connection.
+pub struct TokenWriter {
+    jobs: mpsc::Sender<Job>,
 }
 
 impl TokenWriter {
-    pub fn open(db: &Db) -> Result<TokenWriter, StoreError> {
-        match db {
-            Db::Postgres(pg) => Ok(TokenWriter::Postgres(pg.relaxed_pool())),
-            Db::Sqlite(lite) => {
-                let conn = open_writer(lite.path(), "NORMAL")?;
-                let (tx, rx) = mpsc::channel::<Job>();
-                std::thread::Builder::new()
-                    .name("token-writer".to_string())
-                    .spawn(move || run(conn, rx))
-                    .map_err(|error| StoreError::Io {
-                        path: "token writer thread".to_string(),
-                        error,
-                    })?;
-                Ok(TokenWriter::Sqlite(tx))
-            }
-        }
+    pub fn open(lite: &Lite) -> Result<TokenWriter, StoreError> {
+        let conn = open_writer(lite.path(), "NORMAL")?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("token-writer".to_string())
+            .spawn(move || run(conn, rx))
+            .map_err(|error| StoreError::Io {
+                path: "token writer thread".to_string(),
+                error,
+            })?;
+        Ok(TokenWriter { jobs: tx })
     }
 
     async fn submit(
-        jobs: &mpsc::Sender<Job>,
+        &self,
         make: impl FnOnce(Reply) -> Job,
     ) -> Result<Option<IssuedIds>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        jobs.send(make(reply)).map_err(|_| gone())?;
+        self.jobs.send(make(reply)).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
     /// Writes a new pair; `None` when the credential changed meanwhile.
     pub async fn issue(&self, pair: TokenPair) -> Result<Option<IssuedIds>, StoreError> {
-        match self {
-            TokenWriter::Sqlite(jobs) => Self::submit(jobs, |reply| Job::Issue(pair, reply)).await,
-            TokenWriter::Postgres(pool) => pg_issue(pool, None, &pair).await,
-        }
+        self.submit(|reply| Job::Issue(pair, reply)).await
     }
 
     /// Consumes a refresh token and writes its successor pair (in the old
@@ -118,12 +111,7 @@ impl TokenWriter {
         old: OldRefresh,
         pair: TokenPair,
     ) -> Result<Option<IssuedIds>, StoreError> {
-        match self {
-            TokenWriter::Sqlite(jobs) => {
-                Self::submit(jobs, |reply| Job::Refresh { old, pair, reply }).await
-            }
-            TokenWriter::Postgres(pool) => pg_issue(pool, Some(&old), &pair).await,
-        }
+        self.submit(|reply| Job::Refresh { old, pair, reply }).await
     }
 }
 
@@ -131,7 +119,8 @@ impl TokenWriter {
 /// client was checked against, the pair inserted, the activity noted (at
 /// most once an hour), and for a refresh the old token consumed first (its
 /// grant kept). Both ids NULL when nothing was written.
-const PG_ISSUE: &str = "WITH old AS (
+const PG_ISSUE: &str = "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
+    old AS (
         DELETE FROM tokens WHERE $9 AND id = $10 AND verifier_mac = $11 AND kind = 'refresh'
             AND connection_id = $1 AND expires_at > $6
         RETURNING grant_id),
@@ -144,14 +133,16 @@ const PG_ISSUE: &str = "WITH old AS (
     u AS (UPDATE connections SET last_activity_at = $6
           WHERE id IN (SELECT c.id FROM c, g)
             AND (last_activity_at IS NULL OR last_activity_at < $6 - 3600000))
-    SELECT (SELECT id FROM a), (SELECT id FROM r)";
+    SELECT (SELECT id FROM a), (SELECT id FROM r) FROM relaxed";
 
-async fn pg_issue(
-    pool: &PgPool,
+/// Issues (or, with `old`, refreshes) on a fast connection.
+pub async fn pg_issue(
+    fast: &Fast,
     old: Option<&OldRefresh>,
     p: &TokenPair,
 ) -> Result<Option<IssuedIds>, StoreError> {
-    let (access, refresh): (Option<i64>, Option<i64>) = sqlx::query_as(PG_ISSUE)
+    let mut conn = fast.get().await?;
+    let written: Result<(Option<i64>, Option<i64>), sqlx::Error> = sqlx::query_as(PG_ISSUE)
         .bind(p.connection_id)
         .bind(p.credential_version)
         .bind(&p.access_verifier_mac)
@@ -163,8 +154,12 @@ async fn pg_issue(
         .bind(old.is_some())
         .bind(old.map_or(0, |o| i64::try_from(o.id).unwrap_or(-1)))
         .bind(old.map_or("", |o| o.verifier_mac.as_str()))
-        .fetch_one(pool)
-        .await?;
+        .fetch_one(conn.conn())
+        .await;
+    if written.as_ref().is_err_and(is_unavailable) {
+        conn.discard();
+    }
+    let (access, refresh) = written?;
     Ok(match (access, refresh) {
         (Some(a), Some(r)) => Some(IssuedIds {
             access: u64::try_from(a).unwrap_or(0),

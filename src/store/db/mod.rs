@@ -362,7 +362,7 @@ impl Db {
     ) -> Result<Vec<T>, StoreError> {
         match self {
             Db::Sqlite(d) => sqlite::rows(&*d.reader().await?, sql, args, f),
-            Db::Postgres(d) => postgres::rows(d.pool(), sql, args, f).await,
+            Db::Postgres(d) => d.read_all(sql, args, f).await,
         }
     }
 
@@ -375,7 +375,7 @@ impl Db {
     ) -> Result<Option<T>, StoreError> {
         match self {
             Db::Sqlite(d) => sqlite::opt(&*d.reader().await?, sql, args, f),
-            Db::Postgres(d) => postgres::opt(d.pool(), sql, args, f).await,
+            Db::Postgres(d) => d.read(sql, args, f).await,
         }
     }
 
@@ -393,7 +393,7 @@ impl Db {
     pub async fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         match self {
             Db::Sqlite(d) => d.exec(sql, args).await,
-            Db::Postgres(d) => postgres::exec(d.pool(), sql, args).await,
+            Db::Postgres(d) => d.write(sql, args).await,
         }
     }
 }

@@ -1,10 +1,21 @@
-//! The PostgreSQL engine, on sqlx's pool. Several `serve` instances share
-//! one database: every write transaction takes the same transaction-scoped
+//! The PostgreSQL engine, on sqlx. Several `serve` instances share one
+//! database: every write transaction takes the same transaction-scoped
 //! advisory lock first, so writers serialise across instances as they do on
 //! SQLite, and everything an instance keeps in memory is checked against
 //! the database on each request.
+//!
+//! Transactions run on sqlx's pool. Single statements (the hot reads: a
+//! token, a client, a session; autocommit writes; token issuance) run on
+//! connections of our own ([`Fast`]): sqlx's pool pings a connection each
+//! time it is given back, which doubled the round trips of a one-statement
+//! request. A connection that fails is dropped and opened again; a read is
+//! tried once more on a fresh connection before the request gets a 503.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use sqlx::Connection as _;
 
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
@@ -36,8 +47,103 @@ impl Default for PoolConfig {
 
 pub struct Pg {
     pool: PgPool,
+    fast: Fast,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<sqlx::PgConnection>>>;
+
+/// Connections for single statements, opened on first use, each used by
+/// one statement at a time.
+pub struct Fast {
+    slots: Vec<Slot>,
+    next: AtomicUsize,
     opts: PgConnectOptions,
-    config: PoolConfig,
+    timeout: Duration,
+}
+
+/// A fast connection, held for one statement.
+pub struct FastConn {
+    guard: tokio::sync::OwnedMutexGuard<Option<sqlx::PgConnection>>,
+}
+
+impl FastConn {
+    pub fn conn(&mut self) -> &mut sqlx::PgConnection {
+        self.guard
+            .as_mut()
+            .expect("a FastConn always holds an open connection")
+    }
+
+    /// Drops the connection after a failure, so the next use opens a new
+    /// one.
+    pub fn discard(&mut self) {
+        *self.guard = None;
+    }
+}
+
+impl Fast {
+    fn new(opts: PgConnectOptions, config: PoolConfig) -> Fast {
+        Fast {
+            slots: (0..config.max_connections.max(1))
+                .map(|_| Arc::new(tokio::sync::Mutex::new(None)))
+                .collect(),
+            next: AtomicUsize::new(0),
+            opts,
+            timeout: config.connect_timeout,
+        }
+    }
+
+    /// A free connection (an open one first), opened when needed; waits
+    /// at most the connect timeout.
+    pub async fn get(&self) -> Result<FastConn, StoreError> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.slots.len();
+        let mut free_closed = None;
+        let mut guard = None;
+        for i in 0..n {
+            if let Ok(g) = Arc::clone(&self.slots[(start + i) % n]).try_lock_owned() {
+                if g.is_some() {
+                    guard = Some(g);
+                    break;
+                }
+                free_closed.get_or_insert(g);
+            }
+        }
+        let mut guard = match (guard, free_closed) {
+            (Some(g), _) | (None, Some(g)) => g,
+            (None, None) => tokio::time::timeout(
+                self.timeout,
+                Arc::clone(&self.slots[start % n]).lock_owned(),
+            )
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable("no database connection became free in time".into())
+            })?,
+        };
+        if guard.is_none() {
+            let conn =
+                tokio::time::timeout(self.timeout, sqlx::PgConnection::connect_with(&self.opts))
+                    .await
+                    .map_err(|_| StoreError::Unavailable("connecting timed out".into()))??;
+            *guard = Some(conn);
+        }
+        Ok(FastConn { guard })
+    }
+
+    /// How many are open, and how many of those idle.
+    fn counts(&self) -> (u32, u32) {
+        let (mut open, mut idle) = (0u32, 0u32);
+        for s in &self.slots {
+            match s.try_lock() {
+                Ok(g) if g.is_some() => {
+                    open += 1;
+                    idle += 1;
+                }
+                Ok(_) => {}
+                Err(_) => open += 1,
+            }
+        }
+        (open, idle)
+    }
 }
 
 impl Pg {
@@ -55,25 +161,92 @@ impl Pg {
             .test_before_acquire(true)
             .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(opts.clone());
-        Ok(Pg { pool, opts, config })
-    }
-
-    /// A second pool whose transactions commit without waiting for the WAL
-    /// flush (`synchronous_commit = off`), for token issuance only: a crash
-    /// may forget the last tokens issued (their clients ask again), never a
-    /// revocation, which commits on the main pool and whose flush makes
-    /// every earlier commit durable too.
-    pub fn relaxed_pool(&self) -> PgPool {
-        PgPoolOptions::new()
-            .max_connections(self.config.max_connections.max(1))
-            .acquire_timeout(self.config.connect_timeout)
-            .test_before_acquire(true)
-            .idle_timeout(Duration::from_secs(300))
-            .connect_lazy_with(self.opts.clone().options([("synchronous_commit", "off")]))
+        Ok(Pg {
+            pool,
+            fast: Fast::new(opts, config),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    pub fn fast(&self) -> &Fast {
+        &self.fast
+    }
+
+    /// Connections open and idle: the pool's and the fast ones together.
+    pub fn counts(&self) -> (u32, u32) {
+        let (open, idle) = self.fast.counts();
+        let pool_idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        (open + self.pool.size(), idle + pool_idle)
+    }
+
+    /// A read of one statement on a fast connection; tried once more on a
+    /// fresh connection when the first fails for want of the database (a
+    /// restarted server, a terminated backend).
+    pub async fn read<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        f: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut conn = self.fast.get().await?;
+        let first = bind(sqlx::query(sql), args)
+            .fetch_optional(conn.conn())
+            .await;
+        let found = match first {
+            Err(e) if is_unavailable(&e) => {
+                conn.discard();
+                drop(conn);
+                let mut conn = self.fast.get().await?;
+                let again = bind(sqlx::query(sql), args)
+                    .fetch_optional(conn.conn())
+                    .await;
+                if again.as_ref().is_err_and(is_unavailable) {
+                    conn.discard();
+                }
+                again?
+            }
+            other => other?,
+        };
+        found.as_ref().map(|r| f(&Row::Pg(r))).transpose()
+    }
+
+    /// Every row of a one-statement read, as [`Pg::read`].
+    pub async fn read_all<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut f: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut conn = self.fast.get().await?;
+        let first = bind(sqlx::query(sql), args).fetch_all(conn.conn()).await;
+        let found = match first {
+            Err(e) if is_unavailable(&e) => {
+                conn.discard();
+                drop(conn);
+                let mut conn = self.fast.get().await?;
+                let again = bind(sqlx::query(sql), args).fetch_all(conn.conn()).await;
+                if again.as_ref().is_err_and(is_unavailable) {
+                    conn.discard();
+                }
+                again?
+            }
+            other => other?,
+        };
+        found.iter().map(|r| f(&Row::Pg(r))).collect()
+    }
+
+    /// One autocommit write on a fast connection (never tried twice: it
+    /// may have been applied).
+    pub async fn write(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        let mut conn = self.fast.get().await?;
+        let done = bind(sqlx::query(sql), args).execute(conn.conn()).await;
+        if done.as_ref().is_err_and(is_unavailable) {
+            conn.discard();
+        }
+        Ok(done?.rows_affected())
     }
 
     pub async fn begin(&self) -> Result<PgTx, StoreError> {
