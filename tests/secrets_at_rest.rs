@@ -1,7 +1,8 @@
 //! Secrets at rest: after a scripted life of connections (create, tokens,
 //! refresh, reveal, regenerations, revocation, a delete), a byte search of the
-//! database file, its WAL and the log file (every event, every crate, TRACE)
-//! finds none of the issued secrets, passwords or tokens.
+//! SQLite database file, its WAL, a dump of the PostgreSQL store that lived
+//! the same life, and the log file (every event, every crate, TRACE) finds
+//! none of the issued secrets, passwords or tokens.
 
 use std::sync::Arc;
 
@@ -11,7 +12,9 @@ use switchboard::client::Client;
 use switchboard::model::{NewConnection, Source};
 use switchboard::server::serve;
 use switchboard::service::Service;
-use switchboard::store::{Store, sqlite_paths};
+use switchboard::store::{Location, PoolConfig, Store, sqlite_paths};
+
+mod common;
 
 const OWNER_PASSWORD: &str = "a long owner password";
 
@@ -72,9 +75,17 @@ fn no_issued_secret_password_or_token_is_in_the_database_its_wal_or_the_log() {
     // Global: the server's tasks, the token writer and the driver's threads
     // all log here (this file holds one test).
     tracing::subscriber::set_global_default(subscriber).unwrap();
-    let secrets: Vec<String> = {
-        rt.block_on(async {
-            let store = Store::open_sqlite(&db, &key).await.unwrap();
+    let pg_url = rt.block_on(common::pg::fresh_url());
+    let mut secrets: Vec<String> = Vec::new();
+    for location in [
+        Location::Sqlite(db.clone()),
+        Location::Postgres(pg_url.clone()),
+    ] {
+        let key = key.clone();
+        secrets.extend(rt.block_on(async move {
+            let store = Store::open(&location, &key, PoolConfig::default())
+                .await
+                .unwrap();
             let svc = Arc::new(Service::new(store));
             svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
                 .await
@@ -142,10 +153,21 @@ fn no_issued_secret_password_or_token_is_in_the_database_its_wal_or_the_log() {
             admin.delete_connection("life_two").await.unwrap();
             admin.logout().await.unwrap();
             drop(running);
+            svc.store().flush_monitoring().await.unwrap();
             issued
-        })
-    };
-    assert_eq!(secrets.len(), 2 + 3 * 10);
+        }));
+    }
+    // The PostgreSQL store's whole content, as a backup would hold it.
+    let schema = pg_url.rsplit("search_path%3D").next().unwrap().to_string();
+    let dump = dir.path().join("postgres.sql");
+    let out = std::process::Command::new("pg_dump")
+        .arg(format!("--dbname={pg_url}"))
+        .args(["--data-only", "--schema", &schema, "--file"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(secrets.len(), 2 * (2 + 3 * 10));
     let wal = dir.path().join("switchboard.db-wal");
     assert!(wal.exists(), "the WAL is part of the search");
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -154,11 +176,12 @@ fn no_issued_secret_password_or_token_is_in_the_database_its_wal_or_the_log() {
         "the log was written at TRACE level:\n{}",
         &log[..log.len().min(2000)]
     );
-    let files = [db.clone(), wal, log_path];
+    let files = [db.clone(), wal, dump.clone(), log_path];
     for s in &secrets {
         let found = files_holding(&files, s);
         assert!(found.is_empty(), "a secret value is in {found:?}");
     }
-    // The search does find what is stored in clear: the codes.
-    assert!(!files_holding(&files, "life_three").is_empty());
+    // The search does find what is stored in clear: the codes, in both.
+    assert!(!files_holding(&files[..2], "life_three").is_empty());
+    assert!(!files_holding(&[dump], "life_three").is_empty());
 }

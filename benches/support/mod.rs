@@ -152,9 +152,15 @@ pub async fn open_store(engine: Engine) -> BenchStore {
             (Location::Postgres(format!("{base}/{name}")), Some(name))
         }
     };
-    let store = Store::open(&location, &key, PoolConfig::default())
-        .await
-        .unwrap();
+    // SB_BENCH_POOL=N tries another connection count (the default: serve's).
+    let pool = PoolConfig {
+        max_connections: std::env::var("SB_BENCH_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(PoolConfig::default().max_connections),
+        ..PoolConfig::default()
+    };
+    let store = Store::open(&location, &key, pool).await.unwrap();
     BenchStore {
         store: Some(store),
         _dir: dir,
