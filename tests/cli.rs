@@ -4,10 +4,8 @@
 
 mod common;
 use common::ServerProcess;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The binary with a clean environment: nothing from the developer's shell
@@ -84,34 +82,8 @@ fn a_keymap_binding_one_key_to_two_actions_stops_the_start_naming_both() {
 
 /// `switchboard serve` on a free loopback port, its standard error going to
 /// a file (as under a service manager).
-fn start_server(data_dir: &Path, password_file: &Path, stderr_file: &Path) -> ServerProcess {
-    let mut cmd = switchboard_command(data_dir);
-    let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
-        .arg("--owner-password-file")
-        .arg(password_file)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(stderr_file).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
-                let url = rest.split_whitespace().next().unwrap_or("").to_string();
-                let _ = tx.send(url);
-            }
-        }
-    });
-    let url = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(url) => url,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("the server did not say where it serves");
-        }
-    };
-    ServerProcess { child, url }
+fn start_server(data_dir: &Path, stderr_file: &Path) -> ServerProcess {
+    common::start_serve_with(switchboard_command(data_dir), data_dir, &[], stderr_file)
 }
 
 #[test]
@@ -123,7 +95,7 @@ fn a_server_log_redirected_to_a_file_has_no_colour_codes() {
     let wrong = server_dir.path().join("wrong-password");
     std::fs::write(&wrong, "not the password\n").unwrap();
     let log = server_dir.path().join("serve.log");
-    let server = start_server(server_dir.path(), &password, &log);
+    let server = start_server(server_dir.path(), &log);
     // A failed login gives the server something to warn about.
     let mut cmd = switchboard_command(cli_dir.path());
     cmd.args([
@@ -156,7 +128,7 @@ fn a_cli_command_without_a_session_says_to_run_switchboard_login_with_the_url() 
     let cli_dir = tempfile::tempdir().unwrap();
     let password = server_dir.path().join("owner-password");
     std::fs::write(&password, "correct horse battery\n").unwrap();
-    let server = start_server(server_dir.path(), &password, &server_dir.path().join("log"));
+    let server = start_server(server_dir.path(), &server_dir.path().join("log"));
     let url = server.url.clone();
     let cli = |args: &[&str]| {
         let mut cmd = switchboard_command(cli_dir.path());

@@ -3,11 +3,9 @@
 //! database and one key file, and behave as one service. Each test starts
 //! its own pair on a fresh schema.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::process::Command;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -19,7 +17,7 @@ use tempfile::TempDir;
 mod common;
 use common::ServerProcess;
 
-const OWNER_PASSWORD: &str = "correct horse battery";
+const OWNER_PASSWORD: &str = common::SERVE_OWNER_PASSWORD;
 
 /// Two instances on one database, and what they share.
 struct Pair {
@@ -47,59 +45,28 @@ fn make_key_file(dir: &Path) -> PathBuf {
     key
 }
 
-/// `switchboard serve` on a free loopback port with `database`, `key` and
-/// `extra` arguments; its data directory `data`.
-fn spawn(data: &Path, database: &str, key: &Path, extra: &[&str]) -> mpsc::Receiver<ServerProcess> {
-    std::fs::create_dir_all(data).unwrap();
-    let password_file = data.join("owner-password");
-    std::fs::write(&password_file, OWNER_PASSWORD).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
-        .arg("--owner-password-file")
-        .arg(&password_file)
-        .arg("--database")
-        .arg(database)
-        .arg("--key-file")
-        .arg(key)
-        .args(extra)
-        .env("CI", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(data.join("stderr")).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (url_tx, url_rx) = mpsc::channel();
+/// `switchboard serve` with data directory `data` on `database` with the
+/// key file `key`, started on a thread of its own (so that two start at the
+/// same moment).
+fn spawn(
+    data: &Path,
+    database: &str,
+    key: &Path,
+    extra: &[&str],
+) -> std::thread::JoinHandle<ServerProcess> {
+    let (data, database, key) = (data.to_path_buf(), database.to_string(), key.to_path_buf());
+    let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
-                let url = rest.split_whitespace().next().unwrap_or("").to_string();
-                let _ = url_tx.send(url);
-            }
-        }
-    });
-    let (tx, rx) = mpsc::channel();
-    let stderr = data.join("stderr");
-    std::thread::spawn(move || match url_rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(url) => {
-            let _ = tx.send(ServerProcess { child, url });
-        }
-        Err(_) => {
-            let _ = child.kill();
-            panic!(
-                "the server did not say where it serves: {}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
-        }
-    });
-    rx
+        let mut args = vec!["--database", database.as_str(), "--key-file"];
+        let key = key.display().to_string();
+        args.push(&key);
+        args.extend(extra.iter().map(String::as_str));
+        common::start_serve(&data, &args)
+    })
 }
 
-fn started(rx: mpsc::Receiver<ServerProcess>) -> ServerProcess {
-    rx.recv_timeout(Duration::from_secs(90))
-        .expect("the instance started")
+fn started(h: std::thread::JoinHandle<ServerProcess>) -> ServerProcess {
+    h.join().expect("the instance started")
 }
 
 /// A and B on a fresh PostgreSQL schema, started at the same moment on an

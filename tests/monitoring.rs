@@ -85,7 +85,7 @@ async fn env(engine: Engine, with_scripted_route: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let (_, key) = sqlite_paths(dir.path());
     // Kept (not `open_store`): one test opens the same store again.
-    let location = Location::parse(&common::location(engine, dir.path()).await);
+    let location = common::location(engine, dir.path()).await;
     let clock = Arc::new(TestClock::default());
     let store = Store::open(&location, &key, PoolConfig::default())
         .await

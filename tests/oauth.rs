@@ -14,7 +14,7 @@ use switchboard::domain::credentials::Kind;
 use switchboard::model::{NewConnection, Source};
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
-use switchboard::store::{Location, PoolConfig, Store, TestClock, sqlite_paths};
+use switchboard::store::{Location, TestClock};
 use tempfile::TempDir;
 
 mod common;
@@ -105,26 +105,11 @@ impl Answer {
     }
 }
 
-/// Where a test's store lives: where `common::open_store(engine, dir)`
-/// would open it (the SQLite file in `dir`, or a fresh PostgreSQL schema),
-/// kept so that a second instance can open the same database.
-async fn location(engine: Engine, dir: &std::path::Path) -> Location {
-    Location::parse(&common::location(engine, dir).await)
-}
-
-/// A store at `location`, its key file in `dir`.
-async fn open_at(location: &Location, dir: &std::path::Path) -> Store {
-    let (_, key) = sqlite_paths(dir);
-    Store::open(location, &key, PoolConfig::default())
-        .await
-        .unwrap()
-}
-
 async fn env(engine: Engine) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(TestClock::default());
-    let location = location(engine, dir.path()).await;
-    let store = open_at(&location, dir.path())
+    let location = common::location(engine, dir.path()).await;
+    let store = common::open_at(&location, dir.path())
         .await
         .with_clock(clock.clone());
     let svc = Arc::new(Service::new(store));
@@ -908,7 +893,7 @@ async fn failed_token_requests_lock_the_client_on_every_instance_with_429_and_re
     assert_eq!(locked.body["code"], 429);
     // A second instance on the same database sees the same lock.
     let second = Service::new(
-        open_at(&env.location, env._dir.path())
+        common::open_at(&env.location, env._dir.path())
             .await
             .with_clock(env.clock.clone()),
     );

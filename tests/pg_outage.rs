@@ -4,9 +4,6 @@
 //! once the database is back. A test binary of its own: it closes this
 //! binary's whole test database to connections.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -16,40 +13,8 @@ use switchboard::client::Client;
 use switchboard::model::{FlowType, NewConnection, Source};
 
 mod common;
-use common::ServerProcess;
 
-const OWNER_PASSWORD: &str = "correct horse battery";
-
-fn serve(data: &std::path::Path, database: &str) -> ServerProcess {
-    std::fs::create_dir_all(data).unwrap();
-    let password_file = data.join("owner-password");
-    std::fs::write(&password_file, OWNER_PASSWORD).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
-        .arg("--owner-password-file")
-        .arg(&password_file)
-        .args(["--database", database, "--db-connect-timeout", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(data.join("stderr")).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server says where it serves");
-    ServerProcess { child, url }
-}
+const OWNER_PASSWORD: &str = common::SERVE_OWNER_PASSWORD;
 
 /// Runs statements on the server's maintenance database.
 async fn admin_sql(statements: &[String]) {
@@ -66,7 +31,10 @@ async fn admin_sql(statements: &[String]) {
 async fn requests_get_503_while_postgres_is_away_and_the_server_recovers_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let database = common::pg::fresh_url().await;
-    let server = serve(dir.path(), &database);
+    let server = common::start_serve(
+        dir.path(),
+        &["--database", &database, "--db-connect-timeout", "1"],
+    );
     let url = server.url.clone();
     let http = reqwest::Client::new();
     let admin = Client::http(&url, None, None, Source::Cli).unwrap();

@@ -16,7 +16,7 @@ use switchboard::model::{
 };
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
-use switchboard::store::{Location, PoolConfig, Store, sqlite_paths};
+use switchboard::store::Location;
 use tempfile::TempDir;
 
 mod common;
@@ -75,25 +75,10 @@ impl Answer {
     }
 }
 
-/// Where a test's store lives: where `common::open_store(engine, dir)`
-/// would open it (the SQLite file in `dir`, or a fresh PostgreSQL schema),
-/// kept so that a second instance can open the same database.
-async fn location(engine: Engine, dir: &std::path::Path) -> Location {
-    Location::parse(&common::location(engine, dir).await)
-}
-
-/// A store at `location`, its key file in `dir`.
-async fn open_at(location: &Location, dir: &std::path::Path) -> Store {
-    let (_, key) = sqlite_paths(dir);
-    Store::open(location, &key, PoolConfig::default())
-        .await
-        .unwrap()
-}
-
 async fn env_with(engine: Engine, rate: u32, burst: u32) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let location = location(engine, dir.path()).await;
-    let store = open_at(&location, dir.path()).await;
+    let location = common::location(engine, dir.path()).await;
+    let store = common::open_at(&location, dir.path()).await;
     let svc = Arc::new(Service::new(store).with_rate_limit(rate, burst));
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
         .await
@@ -1052,7 +1037,9 @@ async fn r22_a_product_read_again_reflects_every_change_at_once_on_every_instanc
 
     // Through a second instance on the same database.
     let second = serve::start(
-        Arc::new(Service::new(open_at(&e.location, e._dir.path()).await)),
+        Arc::new(Service::new(
+            common::open_at(&e.location, e._dir.path()).await,
+        )),
         "127.0.0.1:0".parse().unwrap(),
         None,
     )

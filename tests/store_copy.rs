@@ -2,11 +2,8 @@
 //! existing SQLite store moves into an empty PostgreSQL database, and its
 //! credentials, tokens and logins keep working there.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -16,7 +13,7 @@ use switchboard::model::{FlowType, IntegrationKind, NewConnection, NewIntegratio
 mod common;
 use common::ServerProcess;
 
-const OWNER_PASSWORD: &str = "correct horse battery";
+const OWNER_PASSWORD: &str = common::SERVE_OWNER_PASSWORD;
 
 fn switchboard(data: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -37,33 +34,7 @@ fn switchboard(data: &Path, args: &[&str]) -> (bool, String) {
 }
 
 fn serve(data: &Path, extra: &[&str]) -> ServerProcess {
-    let password_file = data.join("owner-password");
-    std::fs::write(&password_file, OWNER_PASSWORD).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
-        .arg("--owner-password-file")
-        .arg(&password_file)
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server says where it serves");
-    ServerProcess { child, url }
+    common::start_serve(data, extra)
 }
 
 async fn password_grant(url: &str, client_id: &str, secret: &str, user: &str, pw: &str) -> u16 {

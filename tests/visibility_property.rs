@@ -1132,12 +1132,6 @@ fn users(plan: &Plan) -> Vec<(String, UserKind)> {
     users
 }
 
-/// Where a case's store lives: the SQLite file in `dir`, or a fresh
-/// PostgreSQL schema.
-async fn location(engine: Engine, dir: &Path) -> Location {
-    Location::parse(&common::location(engine, dir).await)
-}
-
 /// A client of the embedded store at `location` (its key file in `dir`),
 /// acting as its owner or, with `as_user`, as that user. On SQLite
 /// `Client::embedded` / `Client::embedded_as` on `dir`; on PostgreSQL what
@@ -1184,7 +1178,7 @@ async fn embedded_client(
 /// [`embedded_client`]).
 async fn embedded_case(engine: Engine, plan: &Plan) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let location = location(engine, dir.path()).await;
+    let location = common::location(engine, dir.path()).await;
     let model = {
         let (_, key) = sqlite_paths(dir.path());
         let clock = Arc::new(TestClock::default());
@@ -1318,7 +1312,7 @@ async fn r12_a_member_cannot_register_a_connection_they_cannot_see(
     #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let location = location(engine, dir.path()).await;
+    let location = common::location(engine, dir.path()).await;
     let owner = embedded_client(&location, dir.path(), None, Source::Cli).await;
     owner
         .create_user(&NewUser {

@@ -270,20 +270,8 @@ impl Store {
     // ----- roles -------------------------------------------------------------
 
     pub async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
-        let mut tx = self.read_tx().await?;
-        let codes: Vec<String> = tx
-            .rows(
-                "SELECT code FROM roles ORDER BY lower(label), code",
-                args![],
-                |r| r.get(0),
-            )
-            .await?;
-        let mut out = Vec::with_capacity(codes.len());
-        for code in codes {
-            out.push(role_in(&mut tx, &code).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
+        self.list_by_label("roles", async |tx, code| role_in(tx, code).await)
+            .await
     }
 
     pub async fn get_role(&self, code: &str) -> Result<Role, StoreError> {
@@ -412,17 +400,28 @@ impl Store {
     // ----- groups ------------------------------------------------------------
 
     pub async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {
+        self.list_by_label("groups", async |tx, code| group_in(tx, code).await)
+            .await
+    }
+
+    /// Every record of `table` (roles or groups: a name from this module),
+    /// in label order, each read by `one`, in one snapshot.
+    async fn list_by_label<T>(
+        &self,
+        table: &'static str,
+        one: impl AsyncFn(&mut Tx, &str) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut tx = self.read_tx().await?;
         let codes: Vec<String> = tx
             .rows(
-                "SELECT code FROM groups ORDER BY lower(label), code",
+                &format!("SELECT code FROM {table} ORDER BY lower(label), code"),
                 args![],
                 |r| r.get(0),
             )
             .await?;
         let mut out = Vec::with_capacity(codes.len());
         for code in codes {
-            out.push(group_in(&mut tx, &code).await?);
+            out.push(one(&mut tx, &code).await?);
         }
         tx.commit().await?;
         Ok(out)

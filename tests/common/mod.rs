@@ -54,6 +54,67 @@ impl ServerProcess {
     }
 }
 
+/// The owner's password of the servers `start_serve` starts.
+pub const SERVE_OWNER_PASSWORD: &str = "correct horse battery";
+
+/// `switchboard serve` on a free loopback port, started with `cmd` (the
+/// binary with its environment and `--data-dir` set), the owner `alice`
+/// (password [`SERVE_OWNER_PASSWORD`], from a file in `data`) and `extra`
+/// arguments, its standard error going to `stderr_file`. Waits until the
+/// server says where it serves.
+pub fn start_serve_with(
+    mut cmd: Command,
+    data: &std::path::Path,
+    extra: &[&str],
+    stderr_file: &std::path::Path,
+) -> ServerProcess {
+    use std::io::BufRead;
+    std::fs::create_dir_all(data).unwrap();
+    let password_file = data.join("owner-password");
+    std::fs::write(&password_file, SERVE_OWNER_PASSWORD).unwrap();
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
+        .arg("--owner-password-file")
+        .arg(&password_file)
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(stderr_file).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.strip_prefix("Switchboard serves ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(url) => ServerProcess { child, url },
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "the server did not say where it serves: {}",
+                std::fs::read_to_string(stderr_file).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// [`start_serve_with`] the plain binary on data directory `data`, its
+/// standard error in `data/stderr`.
+pub fn start_serve(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.arg("--data-dir").arg(data);
+    std::fs::create_dir_all(data).unwrap();
+    start_serve_with(cmd, data, extra, &data.join("stderr"))
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -73,21 +134,27 @@ pub enum Engine {
 /// A store on `engine`, its key file (and SQLite file) in `dir`: the
 /// PostgreSQL one in a schema of its own in this test binary's database.
 pub async fn open_store(engine: Engine, dir: &std::path::Path) -> switchboard::store::Store {
-    use switchboard::store::{Location, PoolConfig, Store, sqlite_paths};
-    let (db, key) = sqlite_paths(dir);
-    let location = match engine {
-        Engine::Sqlite => Location::Sqlite(db),
-        Engine::Postgres => Location::Postgres(pg::fresh_url().await),
-    };
-    Store::open(&location, &key, PoolConfig::default())
+    open_at(&location(engine, dir).await, dir).await
+}
+
+/// Opens the store at `location` with its key file in `dir` (for tests that
+/// open a second store on the same database).
+pub async fn open_at(
+    location: &switchboard::store::Location,
+    dir: &std::path::Path,
+) -> switchboard::store::Store {
+    let (_, key) = switchboard::store::sqlite_paths(dir);
+    switchboard::store::Store::open(location, &key, switchboard::store::PoolConfig::default())
         .await
         .unwrap()
 }
 
-/// The location a test's `serve` processes share on `engine`.
-pub async fn location(engine: Engine, dir: &std::path::Path) -> String {
+/// Where a test's store lives on `engine`: the SQLite file in `dir`, or a
+/// fresh PostgreSQL schema.
+pub async fn location(engine: Engine, dir: &std::path::Path) -> switchboard::store::Location {
+    use switchboard::store::Location;
     match engine {
-        Engine::Sqlite => dir.join("switchboard.db").display().to_string(),
-        Engine::Postgres => pg::fresh_url().await,
+        Engine::Sqlite => Location::Sqlite(dir.join("switchboard.db")),
+        Engine::Postgres => Location::Postgres(pg::fresh_url().await),
     }
 }
