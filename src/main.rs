@@ -195,6 +195,16 @@ struct ServeArgs {
     /// Requests a connection may send at once above the rate (the bucket's size).
     #[arg(long, env = "SWITCHBOARD_RATE_BURST", default_value_t = switchboard::service::catalog::DEFAULT_RATE_BURST)]
     rate_burst: u32,
+    /// The URL clients reach this server at (`https://pim.example.com`):
+    /// absolute links in Web API answers are built from it (default: the
+    /// address it listens on). Set it behind a load balancer or proxy.
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
+    /// A proxy (address or CIDR, repeatable) whose `X-Forwarded-Host` and
+    /// `X-Forwarded-Proto` links may follow; from anyone else they are
+    /// ignored.
+    #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr)]
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve GET /metrics (Prometheus text format: requests by route and
     /// status, latency, tokens issued and refused, lockouts, the database
     /// pool), without authentication: keep the port from the public.
@@ -269,6 +279,9 @@ fn log_to_file(
     filter: &str,
 ) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
     switchboard::store::create_private_dir(&paths.data_dir)?;
+    // 0600 like every file of the data directory (the appender would make
+    // it 0644).
+    switchboard::store::ensure_private_file(&paths.log_file())?;
     let appender = tracing_appender::rolling::never(&paths.data_dir, "switchboard.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     tracing_subscriber::fmt()
@@ -405,6 +418,13 @@ fn with_login_hint(e: anyhow::Error, url: &str, paths: &Paths) -> anyhow::Error 
 }
 
 async fn run_command(cli: &Cli, paths: &Paths) -> anyhow::Result<()> {
+    if let Some(mode) = switchboard::store::open_to_others(&paths.data_dir) {
+        eprintln!(
+            "warning: the data directory {} is open to other users (mode {mode:o}); it holds the database and the key file: run `chmod 700 {}`",
+            paths.data_dir.display(),
+            paths.data_dir.display()
+        );
+    }
     match &cli.command {
         Some(Cmd::Keys) => {
             print!("{}", load_keymap(paths)?.markdown());
@@ -676,6 +696,33 @@ async fn demo_traffic_command(
     Ok(())
 }
 
+/// `--public-url`: `http(s)://host[:port]`, nothing else.
+fn parse_public_url(s: &str) -> Result<String, String> {
+    let trimmed = s.trim().trim_end_matches('/');
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or("give a URL such as https://pim.example.com")?;
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("the scheme must be http or https, not {scheme:?}"));
+    }
+    if rest.is_empty()
+        || !rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+    {
+        return Err("give only a scheme, a host and a port (no path, query or user)".into());
+    }
+    Ok(format!("{scheme}://{rest}"))
+}
+
+/// `--trusted-proxy`: a CIDR, or one address.
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a CIDR such as 10.0.0.0/8"))
+}
+
 /// Where a store's data is: the database and the key file.
 fn database_paths(
     paths: &Paths,
@@ -800,6 +847,17 @@ async fn store_copy_command(
 }
 
 async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
+    // A bad certificate is said before a database or an owner is made.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    if let Some(files) = &tls {
+        files.check().await?;
+    }
     let (db, key) = database_paths(paths, args.database.as_deref(), args.key_file.as_deref())?;
     let pool = PoolConfig {
         max_connections: args.db_pool_size.max(1),
@@ -839,18 +897,15 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-        }),
-        _ => None,
-    };
     let metrics = args
         .metrics
         .then(|| Arc::new(switchboard::server::metrics::Metrics::new()));
     let app = serve::app_with_metrics(service.clone(), metrics);
-    let running = serve::start_app(app, args.listen, tls).await?;
+    let links = Arc::new(switchboard::server::products::Links::new(
+        args.public_url.clone(),
+        args.trusted_proxies.clone(),
+    ));
+    let running = serve::start_app_with(app, args.listen, tls, links).await?;
     // Expired tokens and old warnings go every ten minutes.
     let sweeper = service.clone();
     tokio::spawn(async move {

@@ -189,3 +189,61 @@ fn a_cli_command_without_a_session_says_to_run_switchboard_login_with_the_url() 
     assert!(err.to_string().contains("POST /api/v1/session"), "{err}");
     server.stop();
 }
+
+/// Issue 14: every file in the data directory is 0600 (the log file was
+/// 0644), and a data directory others may read is used with a warning.
+#[test]
+fn the_log_file_is_private_and_an_open_data_directory_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // A data directory Switchboard makes itself (0700).
+    let data = tmp.path().join("data");
+    let mut cmd = switchboard_command(&data);
+    cmd.args(["users", "list"]);
+    let (ok, out) = run(cmd);
+    assert!(ok, "{out}");
+    assert!(!out.contains("warning"), "{out}");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", entry.path().display());
+        }
+    }
+    assert!(data.join("switchboard.log").exists());
+    // A log file made before, readable by others, is made private again.
+    let log = data.join("switchboard.log");
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = switchboard_command(&data);
+    cmd.args(["users", "list"]);
+    let (ok, out) = run(cmd);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning: the data directory") && out.contains("chmod 700"),
+        "{out}"
+    );
+    let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+/// Issue 14: a bad TLS certificate is said before a database or an owner is
+/// made.
+#[test]
+fn a_bad_certificate_is_refused_before_the_database_is_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let cert = tmp.path().join("cert.pem");
+    std::fs::write(&cert, "not a certificate").unwrap();
+    let mut cmd = switchboard_command(&data);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--owner", "alice"])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&cert);
+    let (ok, out) = run(cmd);
+    assert!(!ok, "{out}");
+    assert!(out.contains("cannot use the TLS certificate"), "{out}");
+    assert!(!data.join("switchboard.db").exists(), "a database was made");
+    assert!(!out.contains("setup password"), "{out}");
+}

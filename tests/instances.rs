@@ -1,7 +1,8 @@
-//! Several instances on one PostgreSQL database (issue 13, README "Several
+//! Several instances on one database (issue 13, README "Several
 //! instances"): two real `switchboard serve` processes, A and B, share one
-//! database and one key file, and behave as one service. Each test starts
-//! its own pair on a fresh schema.
+//! database and one key file, and behave as one service. Each test runs on
+//! PostgreSQL (a fresh schema) and on SQLite (two processes on one file on
+//! one host, which is supported the same way: issue 14).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +16,7 @@ use switchboard::store::{Location, PoolConfig, Store};
 use tempfile::TempDir;
 
 mod common;
-use common::ServerProcess;
+use common::{Engine, ServerProcess};
 
 const OWNER_PASSWORD: &str = common::SERVE_OWNER_PASSWORD;
 
@@ -69,11 +70,20 @@ fn started(h: std::thread::JoinHandle<ServerProcess>) -> ServerProcess {
     h.join().expect("the instance started")
 }
 
+/// The database two instances share: a fresh PostgreSQL schema, or one
+/// SQLite file.
+async fn shared_database(engine: Engine, dir: &Path) -> String {
+    match common::location(engine, dir).await {
+        Location::Postgres(url) => url,
+        Location::Sqlite(_) => dir.join("shared.db").display().to_string(),
+    }
+}
+
 /// A and B on a fresh PostgreSQL schema, started at the same moment on an
 /// empty database (they migrate it once and set the owner up once).
-async fn pair(extra: &[&str]) -> Pair {
+async fn pair(engine: Engine, extra: &[&str]) -> Pair {
     let dir = tempfile::tempdir().unwrap();
-    let database = common::pg::fresh_url().await;
+    let database = shared_database(engine, dir.path()).await;
     let key = make_key_file(dir.path());
     let a = spawn(&dir.path().join("a"), &database, &key, extra);
     let b = spawn(&dir.path().join("b"), &database, &key, extra);
@@ -165,18 +175,17 @@ async fn get(http: &reqwest::Client, url: &str, path: &str, token: &str) -> (u16
 
 /// A store of the test's own on the pair's database (read-only checks).
 async fn store(p: &Pair) -> Store {
-    Store::open(
-        &Location::Postgres(p.database.clone()),
-        &p.key,
-        PoolConfig::default(),
-    )
-    .await
-    .unwrap()
+    Store::open(&Location::parse(&p.database), &p.key, PoolConfig::default())
+        .await
+        .unwrap()
 }
 
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_started_together_migrate_once_and_a_credential_made_on_a_works_on_b() {
-    let p = pair(&[]).await;
+async fn two_instances_started_together_migrate_once_and_a_credential_made_on_a_works_on_b(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     // Both answer, ready, on the one database.
     for url in [&p.a.url, &p.b.url] {
         let r = p.http.get(format!("{url}/readyz")).send().await.unwrap();
@@ -207,9 +216,12 @@ async fn two_instances_started_together_migrate_once_and_a_credential_made_on_a_
 
 /// Regenerating a secret on A while B issues tokens: no token issued with
 /// the old secret works anywhere once A has answered, and none is stored.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r6_a_secret_regenerated_on_a_races_issuance_on_b_and_no_old_token_survives() {
-    let p = pair(&[]).await;
+async fn r6_a_secret_regenerated_on_a_races_issuance_on_b_and_no_old_token_survives(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     let on_a = Arc::new(admin(&p.a.url).await);
     let racing = app(&on_a, "Racing App").await;
     let (a_url, b_url) = (p.a.url.clone(), p.b.url.clone());
@@ -247,9 +259,12 @@ async fn r6_a_secret_regenerated_on_a_races_issuance_on_b_and_no_old_token_survi
 
 /// A password regenerated, a token revoked, a connection deleted, a session
 /// ended on A: each is refused on B from the very next request.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_a_revokes_is_refused_on_b_from_the_next_request() {
-    let p = pair(&[]).await;
+async fn what_a_revokes_is_refused_on_b_from_the_next_request(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     let (a_url, b_url) = (p.a.url.clone(), p.b.url.clone());
     let on_a = admin(&a_url).await;
     let on_b = admin(&b_url).await;
@@ -340,9 +355,12 @@ async fn login_token(http: &reqwest::Client, url: &str) -> String {
 }
 
 /// R2: creates split over A and B at once never exceed the quota.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r2_the_quota_holds_exactly_under_concurrent_creates_on_both_instances() {
-    let p = pair(&[]).await;
+async fn r2_the_quota_holds_exactly_under_concurrent_creates_on_both_instances(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     let on_a = Arc::new(admin(&p.a.url).await);
     let on_b = Arc::new(admin(&p.b.url).await);
     on_a.set_max_connections(12).await.unwrap();
@@ -377,9 +395,12 @@ async fn r2_the_quota_holds_exactly_under_concurrent_creates_on_both_instances()
 
 /// Failed logins and failed token requests count on both instances
 /// together: the lock comes after the policy's number of failures in all.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_and_token_lockouts_count_failures_from_both_instances() {
-    let p = pair(&[]).await;
+async fn login_and_token_lockouts_count_failures_from_both_instances(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     let urls = [p.a.url.clone(), p.b.url.clone()];
     // People: 5 failures lock the username (USER_LOCKOUT).
     let on_a = admin(&urls[0]).await;
@@ -428,9 +449,12 @@ async fn login_and_token_lockouts_count_failures_from_both_instances() {
 
 /// A role, a category, a group or a product changed on A holds on B's
 /// next request.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catalog_changes_on_a_are_seen_by_b_on_the_next_request() {
-    let p = pair(&[]).await;
+async fn catalog_changes_on_a_are_seen_by_b_on_the_next_request(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     let (a_url, b_url) = (p.a.url.clone(), p.b.url.clone());
     let on_a = admin(&a_url).await;
     on_a.create_role(&NewRole {
@@ -558,9 +582,12 @@ async fn catalog_changes_on_a_are_seen_by_b_on_the_next_request() {
 }
 
 /// R23: calls counted on A and on B add up exactly once both have written.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn monitoring_counts_from_both_instances_add_up_exactly() {
-    let p = pair(&[]).await;
+async fn monitoring_counts_from_both_instances_add_up_exactly(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &[]).await;
     let on_a = admin(&p.a.url).await;
     let counted = app(&on_a, "Counted App").await;
     let t = token(&p.http, &p.a.url, &counted).await;
@@ -586,7 +613,7 @@ async fn monitoring_counts_from_both_instances_add_up_exactly() {
     } = p;
     a.stop();
     b.stop();
-    let s = Store::open(&Location::Postgres(database), &key, PoolConfig::default())
+    let s = Store::open(&Location::parse(&database), &key, PoolConfig::default())
         .await
         .unwrap();
     let today = chrono::Utc::now().timestamp_millis() / 86_400_000;
@@ -602,10 +629,13 @@ async fn monitoring_counts_from_both_instances_add_up_exactly() {
 /// `keyring rotate` while both run: from the moment it answers no
 /// instance encrypts with the old key; an instance whose key file was not
 /// updated refuses to write until it is.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyring_rotate_is_picked_up_by_every_instance() {
+async fn keyring_rotate_is_picked_up_by_every_instance(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let database = common::pg::fresh_url().await;
+    let database = shared_database(engine, dir.path()).await;
     let key = make_key_file(dir.path());
     // B has a copy of the key file on its own host.
     let b_key = dir.path().join("b.key");
@@ -644,13 +674,9 @@ async fn keyring_rotate_is_picked_up_by_every_instance() {
     // The rotated file copied to B's host: B picks it up by itself.
     std::fs::copy(&key, &b_key).unwrap();
     let on_b_now = app(&on_b, "After On B").await;
-    let s = Store::open(
-        &Location::Postgres(database.clone()),
-        &key,
-        PoolConfig::default(),
-    )
-    .await
-    .unwrap();
+    let s = Store::open(&Location::parse(&database), &key, PoolConfig::default())
+        .await
+        .unwrap();
     assert_eq!(s.key_usage().await.unwrap(), vec![(2, 4)]);
     // Every secret reads back on both instances.
     for (client, code) in [(&on_a, &on_b_now.code), (&on_b, &after.code)] {
@@ -663,9 +689,12 @@ async fn keyring_rotate_is_picked_up_by_every_instance() {
 
 /// The Web API rate limit is per instance (README): a connection past its
 /// limit on A still gets answers from B.
+#[rstest::rstest]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rate_limit_is_per_instance() {
-    let p = pair(&["--rate-limit", "1", "--rate-burst", "3"]).await;
+async fn the_rate_limit_is_per_instance(
+    #[values(Engine::Postgres, Engine::Sqlite)] engine: Engine,
+) {
+    let p = pair(engine, &["--rate-limit", "1", "--rate-burst", "3"]).await;
     let on_a = admin(&p.a.url).await;
     let limited = app(&on_a, "Limited App").await;
     let t = token(&p.http, &p.a.url, &limited).await;

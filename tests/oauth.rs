@@ -891,6 +891,8 @@ async fn failed_token_requests_lock_the_client_on_every_instance_with_429_and_re
     let retry: u64 = locked.header("retry-after").parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
     assert_eq!(locked.body["code"], 429);
+    // An RFC 6749 §5.2 code (issue 14): the client is refused.
+    assert_eq!(locked.body["error"], "invalid_client", "{}", locked.raw);
     // A second instance on the same database sees the same lock.
     let second = Service::new(
         common::open_at(&env.location, env._dir.path())

@@ -14,6 +14,7 @@ use switchboard::client::Client;
 use switchboard::model::{
     CategoryGrant, CategoryLevel, NewCategory, NewConnection, NewGroup, NewRole, Permission, Source,
 };
+use switchboard::server::products::Links;
 use switchboard::server::serve::{self, Running};
 use switchboard::service::Service;
 use switchboard::store::Location;
@@ -76,6 +77,12 @@ impl Answer {
 }
 
 async fn env_with(engine: Engine, rate: u32, burst: u32) -> Env {
+    env_links(engine, rate, burst, Links::default()).await
+}
+
+/// A server whose links follow `links` (`serve --public-url`,
+/// `--trusted-proxy`).
+async fn env_links(engine: Engine, rate: u32, burst: u32, links: Links) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let location = common::location(engine, dir.path()).await;
     let store = common::open_at(&location, dir.path()).await;
@@ -83,9 +90,14 @@ async fn env_with(engine: Engine, rate: u32, burst: u32) -> Env {
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
         .await
         .unwrap();
-    let running = serve::start(svc, "127.0.0.1:0".parse().unwrap(), None)
-        .await
-        .unwrap();
+    let running = serve::start_app_with(
+        serve::app(svc),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        Arc::new(links),
+    )
+    .await
+    .unwrap();
     let url = format!("http://{}", running.addr());
     let admin = Client::http(&url, None, None, Source::Cli).unwrap();
     admin.login("alice", OWNER_PASSWORD).await.unwrap();
@@ -1288,4 +1300,96 @@ async fn demo_traffic_drives_reads_and_writes_with_the_demo_connections(
         .await
         .unwrap();
     assert_eq!(erp.role, "catalog_editor");
+}
+
+/// Issue 14: links come from the server's public URL, never from the
+/// client's `Host` or forwarded headers, except from a proxy the operator
+/// trusts; product answers are not for caches.
+#[rstest::rstest]
+#[tokio::test]
+async fn links_follow_the_public_url_not_the_client_and_answers_are_no_store(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let spoofed = |req: reqwest::RequestBuilder| {
+        req.header("host", "evil.example")
+            .header("x-forwarded-host", "evil.example")
+            .header("x-forwarded-proto", "https")
+    };
+    // By default: the address it listens on.
+    let e = env(engine).await;
+    let c = e.catalog().await;
+    e.post(&c, json!({"identifier": "linked"}))
+        .await
+        .assert_status(201);
+    let page = e
+        .send(spoofed(
+            e.http
+                .get(e.at("/api/rest/v1/products?limit=1"))
+                .bearer_auth(&c.token),
+        ))
+        .await;
+    page.assert_status(200);
+    let href = page.body["_links"]["self"]["href"].as_str().unwrap();
+    assert!(href.starts_with(&format!("{}/", e.url)), "{href}");
+    assert_eq!(page.header("cache-control"), "no-store");
+    let one = e.get(&c, "/api/rest/v1/products/linked").await;
+    one.assert_status(200);
+    assert_eq!(one.header("cache-control"), "no-store");
+    let missing = e.get(&c, "/api/rest/v1/products/none-such").await;
+    missing.assert_status(404);
+    assert_eq!(missing.header("cache-control"), "no-store");
+
+    // `--public-url`, and this test's address as a trusted proxy.
+    let e = env_links(
+        engine,
+        0,
+        0,
+        Links::new(
+            Some("https://pim.example.com".into()),
+            vec!["127.0.0.1/32".parse().unwrap()],
+        ),
+    )
+    .await;
+    let c = e.catalog().await;
+    let plain = e.list(&c, "?limit=1").await;
+    let href = plain.body["_links"]["self"]["href"].as_str().unwrap();
+    assert!(
+        href.starts_with("https://pim.example.com/api/rest/v1/products?"),
+        "{href}"
+    );
+    let proxied = e
+        .send(
+            e.http
+                .get(e.at("/api/rest/v1/products?limit=1"))
+                .bearer_auth(&c.token)
+                .header("x-forwarded-host", "shop.example.org")
+                .header("x-forwarded-proto", "http"),
+        )
+        .await;
+    let href = proxied.body["_links"]["self"]["href"].as_str().unwrap();
+    assert!(
+        href.starts_with("http://shop.example.org/api/rest/v1/products?"),
+        "{href}"
+    );
+    // Another proxy than the trusted one: its headers are ignored.
+    let e = env_links(
+        engine,
+        0,
+        0,
+        Links::new(
+            Some("https://pim.example.com".into()),
+            vec!["10.0.0.0/8".parse().unwrap()],
+        ),
+    )
+    .await;
+    let c = e.catalog().await;
+    let ignored = e
+        .send(spoofed(
+            e.http
+                .get(e.at("/api/rest/v1/products?limit=1"))
+                .bearer_auth(&c.token),
+        ))
+        .await;
+    let href = ignored.body["_links"]["self"]["href"].as_str().unwrap();
+    assert!(href.starts_with("https://pim.example.com/"), "{href}");
 }

@@ -382,6 +382,46 @@ async fn tls_is_trusted_with_the_ca_certificate_and_refused_without() {
     );
 }
 
+/// Issue 14: the common self-signed certificate (`openssl req -x509` marks
+/// it CA:TRUE) is accepted when given explicitly with `--ca-cert` as the
+/// server's own; without it, it is still refused, and another server's
+/// certificate is not accepted in its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_ca_certificate_given_explicitly_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str| {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let (cert_pem, key_pem) = make("localhost");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, &cert_pem).unwrap();
+    std::fs::write(&key_path, &key_pem).unwrap();
+    let (other_pem, _) = make("someone else");
+    let other_path = dir.path().join("other.pem");
+    std::fs::write(&other_path, &other_pem).unwrap();
+    let files = TlsFiles {
+        cert: cert_path.clone(),
+        key: key_path,
+    };
+    let s = start_with(Some(files), dir).await;
+    let trusting = Client::http(&s.url, Some(&cert_path), None, Source::Cli).unwrap();
+    trusting.login("alice", OWNER_PASSWORD).await.unwrap();
+    assert_eq!(trusting.me().await.unwrap().username, "alice");
+    let err = s.client().login("alice", OWNER_PASSWORD).await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport(_)), "{err:?}");
+    let wrong = Client::http(&s.url, Some(&other_path), None, Source::Cli).unwrap();
+    let err = wrong.login("alice", OWNER_PASSWORD).await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport(_)), "{err:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_is_a_transport_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -42,14 +42,91 @@ pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client, ClientErro
                 path.display()
             ))
         })?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-            ClientError::Transport(format!("{} is not a PEM certificate: {e}", path.display()))
-        })?;
-        builder = builder.add_root_certificate(cert);
+        builder = builder.use_preconfigured_tls(given_cert_tls(path, &pem)?);
     }
     builder
         .build()
         .map_err(|e| ClientError::Transport(format!("cannot set up HTTPS: {e}")))
+}
+
+/// TLS that trusts the public roots and the certificates in `pem`, as
+/// roots, and also as the server's own: a self-signed certificate made with
+/// `openssl req -x509` is marked CA:TRUE, which the web PKI refuses as a
+/// server's certificate; given explicitly, its exact bytes are accepted
+/// (the handshake's signatures are still checked with it).
+fn given_cert_tls(path: &Path, pem: &[u8]) -> Result<rustls::ClientConfig, ClientError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let bad = |e: String| {
+        ClientError::Transport(format!("{} is not a PEM certificate: {e}", path.display()))
+    };
+    let given: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if given.is_empty() {
+        return Err(bad("no certificate in it".to_string()));
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in &given {
+        roots.add(cert.clone()).map_err(|e| bad(e.to_string()))?;
+    }
+    let webpki = rustls::client::WebPkiServerVerifier::builder(std::sync::Arc::new(roots))
+        .build()
+        .map_err(|e| ClientError::Transport(format!("cannot set up HTTPS: {e}")))?;
+    let verifier = GivenCertVerifier { given, webpki };
+    Ok(rustls::ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// The web PKI's checks, except that a certificate given with `--ca-cert`
+/// is accepted as the server's own when the server presents exactly it.
+#[derive(Debug)]
+struct GivenCertVerifier {
+    given: Vec<rustls::pki_types::CertificateDer<'static>>,
+    webpki: std::sync::Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for GivenCertVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
+        self.webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 impl Http {

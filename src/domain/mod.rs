@@ -158,15 +158,18 @@ pub fn validate_code(code: &str) -> Result<(), RuleError> {
 }
 
 /// Checks a username: 2–64 characters of letters, digits, `.`, `_`, `-`, `@`.
+/// The longest username (in characters).
+pub const USERNAME_MAX: usize = 64;
+
 pub fn validate_username(name: &str) -> Result<(), RuleError> {
     let n = name.chars().count();
     if n == 0 {
         return Err(RuleError::new("username", "username is required"));
     }
-    if !(2..=64).contains(&n) {
+    if !(2..=USERNAME_MAX).contains(&n) {
         return Err(RuleError::new(
             "username",
-            format!("username must be 2 to 64 characters, not {n}"),
+            format!("username must be 2 to {USERNAME_MAX} characters, not {n}"),
         ));
     }
     if let Some(bad) = name

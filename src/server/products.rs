@@ -41,10 +41,85 @@ struct EmbeddedOut {
     items: Vec<ProductView>,
 }
 
-/// Put into every request's extensions by a server that serves HTTPS, so
-/// links say `https://`.
-#[derive(Debug, Clone, Copy)]
-pub struct ServedOverTls;
+/// How a served backend writes absolute links: from its public URL
+/// (`serve --public-url`; by default the address it listens on), never from
+/// what a client says; the forwarded headers (`X-Forwarded-Host`,
+/// `X-Forwarded-Proto`) count only from a proxy the operator names
+/// (`--trusted-proxy CIDR`). Put into every request's extensions by `serve`.
+#[derive(Debug, Default)]
+pub struct Links {
+    public: std::sync::OnceLock<String>,
+    trusted: Vec<ipnet::IpNet>,
+}
+
+impl Links {
+    /// `public`: `scheme://host[:port]`, checked by the caller.
+    pub fn new(public: Option<String>, trusted: Vec<ipnet::IpNet>) -> Links {
+        let links = Links {
+            public: std::sync::OnceLock::new(),
+            trusted,
+        };
+        if let Some(p) = public {
+            let _ = links.public.set(p.trim_end_matches('/').to_string());
+        }
+        links
+    }
+
+    /// The public URL when none was given: where the server listens.
+    pub fn default_to(&self, listening: String) {
+        let _ = self.public.set(listening);
+    }
+
+    /// `scheme://host` for links in an answer to a request from `peer`.
+    fn base(&self, peer: Option<std::net::IpAddr>, headers: &HeaderMap) -> String {
+        let public = self.public.get().map_or("http://localhost", String::as_str);
+        let (scheme, host) = public.split_once("://").unwrap_or(("http", public));
+        let trusted = peer.is_some_and(|ip| self.trusted.iter().any(|n| n.contains(&ip)));
+        if !trusted {
+            return public.to_string();
+        }
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let scheme = header("x-forwarded-proto")
+            .filter(|s| s == "http" || s == "https")
+            .unwrap_or_else(|| scheme.to_string());
+        let host = header("x-forwarded-host")
+            .filter(|h| {
+                h.len() <= 255
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+            })
+            .unwrap_or_else(|| host.to_string());
+        format!("{scheme}://{host}")
+    }
+}
+
+/// `scheme://host` for the links of this answer (see [`Links`]); in
+/// process, where nobody reaches the server by URL, `http://localhost`.
+pub struct LinkBase(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for LinkBase {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(LinkBase(match parts.extensions.get::<Arc<Links>>() {
+            Some(links) => links.base(peer, &parts.headers),
+            None => "http://localhost".to_string(),
+        }))
+    }
+}
 
 /// Largest product body.
 pub const PRODUCT_BODY_LIMIT: usize = super::BODY_LIMIT;
@@ -61,6 +136,7 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
 fn rest_error(status: StatusCode, message: String) -> Response {
     (
         status,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
         Json(RestError {
             code: status.as_u16(),
             message,
@@ -97,28 +173,6 @@ impl IntoResponse for RestFailure {
     }
 }
 
-/// `scheme://host` of the request, as the client reached us.
-fn base_url(headers: &HeaderMap, tls: Option<&ServedOverTls>) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(',').next().unwrap_or("").trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let scheme = header("x-forwarded-proto")
-        .filter(|s| s == "http" || s == "https")
-        .unwrap_or_else(|| if tls.is_some() { "https" } else { "http" }.to_string());
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-        })
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{scheme}://{host}")
-}
-
 fn product_url(base: &str, identifier: &str) -> String {
     format!(
         "{base}{PRODUCTS_PATH}/{}",
@@ -131,11 +185,15 @@ fn product_url(base: &str, identifier: &str) -> String {
 fn json_response<T: serde::Serialize>(value: &T) -> Response {
     let mut buf = Vec::with_capacity(1024);
     match serde_json::to_writer(&mut buf, value) {
+        // Like the token answers: what a connection reads is not for caches.
         Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
             buf,
         )
             .into_response(),
@@ -327,8 +385,7 @@ pub async fn list_products(
     State(svc): State<AppState>,
     Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
-    tls: Option<Extension<ServedOverTls>>,
-    headers: HeaderMap,
+    LinkBase(base): LinkBase,
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
@@ -341,7 +398,6 @@ pub async fn list_products(
         Ok(r) => r,
         Err(f) => return f.into_response(),
     };
-    let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
     let links = match &req.search_after {
         None => PageLinks {
             self_: list_link(&base, &req, Some(req.page), None),
@@ -424,7 +480,7 @@ pub async fn create_product(
     State(svc): State<AppState>,
     Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
-    tls: Option<Extension<ServedOverTls>>,
+    LinkBase(base): LinkBase,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -434,7 +490,6 @@ pub async fn create_product(
     };
     match svc.create_product(&caller, &snapshot, value).await {
         Ok(identifier) => {
-            let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
             let resp = with_location(
                 StatusCode::CREATED.into_response(),
                 &product_url(&base, &identifier),
@@ -463,7 +518,7 @@ pub async fn patch_product(
     State(svc): State<AppState>,
     Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
-    tls: Option<Extension<ServedOverTls>>,
+    LinkBase(base): LinkBase,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Body,
@@ -481,7 +536,6 @@ pub async fn patch_product(
         .await
     {
         Ok((created, identifier)) => {
-            let base = base_url(&headers, tls.as_ref().map(|e| &e.0));
             let (status, event) = if created {
                 (StatusCode::CREATED, ApiEvent::Created)
             } else {
@@ -561,9 +615,24 @@ mod tests {
     #[test]
     fn links_are_absolute_and_encode_the_search() {
         let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("pim.example:8080"));
-        let base = base_url(&h, None);
+        h.insert(header::HOST, HeaderValue::from_static("evil.example"));
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        let links = Links::new(Some("http://pim.example:8080/".into()), Vec::new());
+        let peer = Some(std::net::IpAddr::from([127, 0, 0, 1]));
+        // Neither Host nor a forwarded header from an untrusted peer counts.
+        let base = links.base(peer, &h);
         assert_eq!(base, "http://pim.example:8080");
+        // From a trusted proxy, the forwarded host and scheme do.
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let proxied = Links::new(
+            Some("http://pim.example:8080".into()),
+            vec!["127.0.0.0/8".parse().unwrap()],
+        );
+        assert_eq!(proxied.base(peer, &h), "https://evil.example");
+        assert_eq!(
+            proxied.base(Some(std::net::IpAddr::from([10, 0, 0, 1])), &h),
+            "http://pim.example:8080"
+        );
         let req = ListRequest {
             page: 2,
             limit: 5,

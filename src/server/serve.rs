@@ -12,6 +12,8 @@ use std::time::Duration;
 use axum::Router;
 use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
+
+use super::products::Links;
 use http::{HeaderName, Request, header};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -81,26 +83,42 @@ pub fn app_with_metrics(service: AppState, metrics: Option<Arc<Metrics>>) -> Rou
 
 /// Request ids and request logs around any router (benchmarks and tests
 /// serve the API with extra routes this way).
+/// At most `max` bytes of `s` (visible ASCII, so any cut is a char
+/// boundary; otherwise cut at the last boundary before).
+fn bounded(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 pub fn with_socket_layers(app: Router) -> Router {
     app.layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    let id = req
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    // The path only: never the query or any header.
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
-                })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, CountingIds::new()))
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-            header::COOKIE,
-        ]))
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &Request<_>| {
+                // A client may send its own request id: visible ASCII
+                // only (`to_str`), and like the path bounded in length.
+                let id = req
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .map_or("-", |id| bounded(id, 64));
+                // The path only: never the query or any header.
+                let path = bounded(req.uri().path(), 256);
+                tracing::info_span!("request", id = %id, method = %req.method(), path = %path)
+            })
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
+    .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    .layer(SetRequestIdLayer::new(REQUEST_ID, CountingIds::new()))
+    .layer(SetSensitiveRequestHeadersLayer::new([
+        header::AUTHORIZATION,
+        header::COOKIE,
+    ]))
 }
 
 /// TLS certificate and key files (PEM).
@@ -140,6 +158,29 @@ impl Running {
     }
 }
 
+impl TlsFiles {
+    /// Loads the certificate and key, as `start` will: called by `serve`
+    /// before it opens the database, so a bad file is said before anything
+    /// is created.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        self.load().await.map(drop)
+    }
+
+    async fn load(&self) -> anyhow::Result<RustlsConfig> {
+        use anyhow::Context as _;
+        install_crypto();
+        RustlsConfig::from_pem_file(&self.cert, &self.key)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot use the TLS certificate {} and key {}",
+                    self.cert.display(),
+                    self.key.display()
+                )
+            })
+    }
+}
+
 /// Uses ring for rustls, once per process.
 fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -155,33 +196,31 @@ pub async fn start(
 }
 
 /// Starts serving `app` (made by [`app`] or [`with_socket_layers`]) on
-/// `listen`.
+/// `listen`, its links built from the address it listens on.
 pub async fn start_app(
     app: Router,
     listen: SocketAddr,
     tls: Option<TlsFiles>,
 ) -> anyhow::Result<Running> {
-    use anyhow::Context as _;
-    let app = if tls.is_some() {
-        // Web API links say https.
-        app.layer(axum::Extension(super::products::ServedOverTls))
-    } else {
-        app
-    };
+    start_app_with(app, listen, tls, Arc::new(Links::default())).await
+}
+
+/// [`start_app`] with the links' public URL and trusted proxies (`serve
+/// --public-url`, `--trusted-proxy`); without a public URL, the address it
+/// listens on.
+pub async fn start_app_with(
+    app: Router,
+    listen: SocketAddr,
+    tls: Option<TlsFiles>,
+    links: Arc<Links>,
+) -> anyhow::Result<Running> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let app = app.layer(axum::Extension(links.clone()));
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let task = match tls {
         Some(files) => {
-            install_crypto();
-            let config = RustlsConfig::from_pem_file(&files.cert, &files.key)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot use the TLS certificate {} and key {}",
-                        files.cert.display(),
-                        files.key.display()
-                    )
-                })?;
+            let config = files.load().await?;
             let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
             tokio::spawn(async move { server.serve(app).await })
         }
@@ -200,6 +239,7 @@ pub async fn start_app(
             anyhow::bail!("cannot listen on {listen}: {err}");
         }
     };
+    links.default_to(format!("{scheme}://{addr}"));
     Ok(Running { addr, handle, task })
 }
 

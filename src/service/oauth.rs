@@ -90,7 +90,10 @@ impl OAuthFailure {
             OAuthFailure::InvalidClient(_) => "invalid_client",
             OAuthFailure::InvalidGrant(_) => "invalid_grant",
             OAuthFailure::UnsupportedGrantType(_) => "unsupported_grant_type",
-            OAuthFailure::TooManyRequests { .. } => "slow_down",
+            // RFC 6749 §5.2 has no code for a lockout (`slow_down` is the
+            // device flow's): the client is refused, with 429 and
+            // Retry-After saying until when.
+            OAuthFailure::TooManyRequests { .. } => "invalid_client",
             OAuthFailure::Unavailable => "temporarily_unavailable",
             OAuthFailure::Internal => "server_error",
         }

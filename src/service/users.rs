@@ -90,6 +90,18 @@ impl Service {
         if login.username.is_empty() {
             return Err(ServiceError::invalid("username", "username is required"));
         }
+        // No user has a longer name (domain::validate_username): refused
+        // before it is logged, counted or stored.
+        let n = login.username.chars().count();
+        if n > domain::USERNAME_MAX {
+            return Err(ServiceError::invalid(
+                "username",
+                format!(
+                    "username must be at most {} characters, not {n}",
+                    domain::USERNAME_MAX
+                ),
+            ));
+        }
         if login.password.is_empty() {
             return Err(ServiceError::invalid("password", "password is required"));
         }
@@ -125,7 +137,9 @@ impl Service {
                 .record_login_failure(&addr_key, ADDRESS_LOCKOUT)
                 .await
                 .map_err(Self::internal)?;
-            tracing::info!(username = %login.username, "login failed");
+            // Quoted and escaped: a newline or an escape sequence in what
+            // the client sent cannot forge or colour a log line.
+            tracing::info!(username = ?login.username, "login failed");
             return Err(wrong_login());
         }
         let row = row.ok_or_else(wrong_login)?;

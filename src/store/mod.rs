@@ -613,6 +613,41 @@ impl Store {
     }
 }
 
+/// Creates a file with mode 0600 if it does not exist yet, and takes group
+/// and other access away from one that does (the log file, issue 14).
+pub fn ensure_private_file(path: &Path) -> Result<(), StoreError> {
+    let io = |error| StoreError::Io {
+        path: path.display().to_string(),
+        error,
+    };
+    create_private_file(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// The mode of `dir` when group or others may access it (a data directory
+/// made before, or by hand): something to warn about.
+pub fn open_to_others(dir: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// Creates a directory (and parents) readable only by its owner.
 pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     let io = |error| StoreError::Io {

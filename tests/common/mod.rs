@@ -69,7 +69,7 @@ pub fn start_serve_with(
     stderr_file: &std::path::Path,
 ) -> ServerProcess {
     use std::io::BufRead;
-    std::fs::create_dir_all(data).unwrap();
+    private_dir(data);
     let password_file = data.join("owner-password");
     std::fs::write(&password_file, SERVE_OWNER_PASSWORD).unwrap();
     let mut child = cmd
@@ -106,12 +106,24 @@ pub fn start_serve_with(
     }
 }
 
+/// Makes `dir` (mode 0700, as Switchboard makes its own) if it is missing.
+pub fn private_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .unwrap();
+    }
+}
+
 /// [`start_serve_with`] the plain binary on data directory `data`, its
 /// standard error in `data/stderr`.
 pub fn start_serve(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.arg("--data-dir").arg(data);
-    std::fs::create_dir_all(data).unwrap();
+    private_dir(data);
     start_serve_with(cmd, data, extra, &data.join("stderr"))
 }
 

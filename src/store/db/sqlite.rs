@@ -95,10 +95,31 @@ pub fn open_writer(path: &Path, synchronous: &str) -> rusqlite::Result<Connectio
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     c.busy_timeout(BUSY_TIMEOUT)?;
-    let _: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    wal_mode(&c)?;
     c.pragma_update(None, "synchronous", synchronous)?;
     c.pragma_update(None, "foreign_keys", true)?;
     Ok(c)
+}
+
+/// Puts the database in WAL mode. Converting a new file takes an exclusive
+/// lock for which SQLite does not wait on its busy handler: when another
+/// process opening the same new file at the same moment holds a lock, it
+/// answers "locked" at once. So this waits and tries again, as long as the
+/// busy timeout.
+fn wal_mode(c: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn open_reader(path: &Path) -> rusqlite::Result<Arc<AsyncMutex<Connection>>> {
