@@ -1113,3 +1113,43 @@ async fn r16b_no_step_and_no_web_api_activity_for_30_days_make_a_connection_stal
         .unwrap();
     assert_eq!(resp.status, 400);
 }
+
+/// Issue 14: an unknown client id is answered exactly as a known one with a
+/// wrong secret, and is locked after the same ten failures, so neither the
+/// answer nor the lockout tells an attacker which client ids exist. (Both
+/// take the same path: one read, a constant-time compare, a counted
+/// failure; `benches/oauth.rs` measures both.)
+#[rstest::rstest]
+#[tokio::test]
+async fn an_unknown_client_id_is_answered_as_a_wrong_secret_and_locked_alike(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
+    let known = env.app("Known Client").await;
+    let unknown_id = "sbc_0000000000000000000000abcdef";
+    let mut answers = Vec::new();
+    for id in [known.client_id.as_str(), unknown_id] {
+        let mut statuses = Vec::new();
+        for _ in 0..11 {
+            let a = env
+                .grant(id, "sbs_not_the_secret", &known.username, &known.password)
+                .await;
+            statuses.push(a.status);
+            if a.status == 401 {
+                a.assert_error(401, "invalid_client");
+            }
+            answers.push((
+                a.status,
+                a.body["error"].clone(),
+                a.body["error_description"].clone(),
+            ));
+        }
+        assert_eq!(statuses[..10], [401; 10], "{id}");
+        assert_eq!(
+            statuses[10], 429,
+            "{id}: locked after ten failures like any client"
+        );
+    }
+    // The two sequences of answers are the same.
+    assert_eq!(answers[..11], answers[11..]);
+}

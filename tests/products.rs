@@ -1318,9 +1318,14 @@ async fn links_follow_the_public_url_not_the_client_and_answers_are_no_store(
     // By default: the address it listens on.
     let e = env(engine).await;
     let c = e.catalog().await;
-    e.post(&c, json!({"identifier": "linked"}))
-        .await
-        .assert_status(201);
+    let created = e.post(&c, json!({"identifier": "linked"})).await;
+    created.assert_status(201);
+    assert_eq!(created.header("cache-control"), "no-store");
+    let refused = e
+        .send(e.http.get(e.at("/api/rest/v1/products/linked")))
+        .await;
+    refused.assert_status(401);
+    assert_eq!(refused.header("cache-control"), "no-store");
     let page = e
         .send(spoofed(
             e.http

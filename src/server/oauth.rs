@@ -308,7 +308,7 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    match svc.authenticate_bearer_at(token).await {
+    let mut resp = match svc.authenticate_bearer_at(token).await {
         // Then the connection's rate limit (429) and overall access (403,
         // R10); the roles and groups read go on to the handler. One layer:
         // each costs a boxed future per request.
@@ -333,7 +333,11 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
             resp
         }
         Err(f) => bearer_failure(f),
-    }
+    };
+    // What a connection reads (or is refused) is not for caches.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 /// The Web API's endpoints, as `GET /api/rest/v1` lists them.

@@ -124,6 +124,10 @@ fn internal(e: StoreError) -> OAuthFailure {
     }
 }
 
+/// What an unknown client's secret is compared with: a MAC's length and
+/// shape, matching nothing.
+const UNKNOWN_CLIENT_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
 const BAD_CLIENT: &str =
     "client authentication failed: the client_id does not match any client, or the secret is wrong";
 const BAD_USER: &str = "no user found for the given username and password (for this client)";
@@ -202,12 +206,14 @@ impl Service {
             ));
         };
         check_len("client_id", client_id)?;
-        let Some(row) = self.store.client(client_id).await.map_err(internal)? else {
-            return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
-        };
+        // An unknown client id takes the same path as a known one with a
+        // wrong secret (the same read, a compare, a failure counted and a
+        // lock after ten), so neither the answer nor its time tells an
+        // attacker which client ids exist (issue 14).
+        let (row, locked_until_ms) = self.store.client(client_id).await.map_err(internal)?;
         let now = self.now_ms();
-        if row.locked_until_ms > now {
-            let secs = ((row.locked_until_ms - now) as u64).div_ceil(1000);
+        if locked_until_ms > now {
+            let secs = ((locked_until_ms - now) as u64).div_ceil(1000);
             return Err(OAuthFailure::TooManyRequests {
                 retry_after_secs: secs,
                 message: format!(
@@ -215,15 +221,20 @@ impl Service {
                 ),
             });
         }
-        if !self
+        let stored_mac = row
+            .as_ref()
+            .map_or(UNKNOWN_CLIENT_MAC, |r| r.secret_mac.as_str());
+        let matches = self
             .store
             .keys()
-            .mac_matches(secret.expose_secret(), &row.secret_mac)
-        {
-            self.client_failed(client_id).await;
-            return Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()));
+            .mac_matches(secret.expose_secret(), stored_mac);
+        match row {
+            Some(row) if matches => Ok(row),
+            _ => {
+                self.client_failed(client_id).await;
+                Err(OAuthFailure::InvalidClient(BAD_CLIENT.to_string()))
+            }
         }
-        Ok(row)
     }
 
     /// A fresh pair of verifiers for `row`: the rows to store, and the

@@ -67,28 +67,39 @@ enum Regenerated {
 }
 
 impl Store {
-    /// A client by its id, with its failure counter.
-    pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
+    /// A client by its id (`None` when no connection has it), and the
+    /// lock of its failure counter (ms since the epoch; 0: none), in one
+    /// read that costs the same whether the id exists or not.
+    pub async fn client(&self, client_id: &str) -> Result<(Option<ClientRow>, i64), StoreError> {
         self.db
-            .opt(
+            .one(
                 "SELECT c.id, c.code, c.flow_type, c.secret_mac, c.username, c.password_hash,
                         c.credential_version, f.failures, f.locked_until
-                 FROM connections c LEFT JOIN login_failures f ON f.key = $2
-                 WHERE c.client_id = $1",
+                 FROM (SELECT 1 AS one) q
+                 LEFT JOIN connections c ON c.client_id = $1
+                 LEFT JOIN login_failures f ON f.key = $2",
                 args![client_id, client_failure_key(client_id)],
                 |r| {
+                    let failures = r.get::<Option<i64>>(7)?.unwrap_or(0);
+                    let locked_until_ms = r.get::<Option<i64>>(8)?.unwrap_or(0);
+                    let Some(id) = r.get::<Option<i64>>(0)? else {
+                        return Ok((None, locked_until_ms));
+                    };
                     let flow: String = r.get(2)?;
-                    Ok(ClientRow {
-                        id: r.get(0)?,
-                        code: r.get(1)?,
-                        flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
-                        secret_mac: r.get(3)?,
-                        username: r.get(4)?,
-                        password_hash: r.get(5)?,
-                        credential_version: r.get(6)?,
-                        failures: r.get::<Option<i64>>(7)?.unwrap_or(0),
-                        locked_until_ms: r.get::<Option<i64>>(8)?.unwrap_or(0),
-                    })
+                    Ok((
+                        Some(ClientRow {
+                            id,
+                            code: r.get(1)?,
+                            flow_type: FlowType::parse(&flow).unwrap_or(FlowType::Other),
+                            secret_mac: r.get(3)?,
+                            username: r.get(4)?,
+                            password_hash: r.get(5)?,
+                            credential_version: r.get(6)?,
+                            failures,
+                            locked_until_ms,
+                        }),
+                        locked_until_ms,
+                    ))
                 },
             )
             .await
@@ -402,6 +413,13 @@ impl Store {
         let tokens = tx
             .exec("DELETE FROM tokens WHERE expires_at <= $1", args![now])
             .await?;
+        // Failure counters whose window and lock are long over (an unknown
+        // client id is counted too, so these would otherwise pile up).
+        tx.exec(
+            "DELETE FROM login_failures WHERE locked_until < $1 AND window_start < $1 - 3600000",
+            args![now],
+        )
+        .await?;
         tx.exec(
             "DELETE FROM wrong_credentials WHERE last_at < $1",
             args![keep_warnings_since_ms],
