@@ -205,6 +205,10 @@ struct ServeArgs {
     /// ignored.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds a client may take to send a request's headers; an idle
+    /// keep-alive connection is closed after as long.
+    #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
     /// Serve GET /metrics (Prometheus text format: requests by route and
     /// status, latency, tokens issued and refused, lockouts, the database
     /// pool), without authentication: keep the port from the public.
@@ -901,11 +905,14 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         .metrics
         .then(|| Arc::new(switchboard::server::metrics::Metrics::new()));
     let app = serve::app_with_metrics(service.clone(), metrics);
-    let links = Arc::new(switchboard::server::products::Links::new(
-        args.public_url.clone(),
-        args.trusted_proxies.clone(),
-    ));
-    let running = serve::start_app_with(app, args.listen, tls, links).await?;
+    let config = serve::ServeConfig {
+        links: Arc::new(switchboard::server::products::Links::new(
+            args.public_url.clone(),
+            args.trusted_proxies.clone(),
+        )),
+        header_timeout: Duration::from_secs(args.header_timeout),
+    };
+    let running = serve::start_app_with(app, args.listen, tls, config).await?;
     // Expired tokens and old warnings go every ten minutes.
     let sweeper = service.clone();
     tokio::spawn(async move {

@@ -94,7 +94,10 @@ async fn env_links(engine: Engine, rate: u32, burst: u32, links: Links) -> Env {
         serve::app(svc),
         "127.0.0.1:0".parse().unwrap(),
         None,
-        Arc::new(links),
+        serve::ServeConfig {
+            links: Arc::new(links),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();

@@ -922,3 +922,91 @@ async fn metrics_count_requests_tokens_and_lockouts_without_naming_anyone() {
     }
     running.shutdown().await.unwrap();
 }
+
+/// Reads from `stream` until the server closes it (or `limit` passes):
+/// how long that took, `None` if it stayed open.
+async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(started + limit),
+            stream.read(&mut buf),
+        )
+        .await
+        {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Issue 14: a client that sends part of a request (1 byte a second), or
+/// nothing, or keeps an idle keep-alive connection, is closed within the
+/// header timeout, while other clients are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_silent_and_idle_connections_are_closed_within_the_header_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let service = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    let config = serve::ServeConfig {
+        header_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let running = serve::start_app_with(
+        serve::app(service),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        config,
+    )
+    .await
+    .unwrap();
+    let addr = running.addr();
+    let limit = std::time::Duration::from_secs(10);
+    // Silent: connects, sends nothing.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Slow: the start of a request, then a byte a second.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let drip = tokio::spawn(async move {
+        for _ in 0..30 {
+            tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+            if slow.write_all(b"X").await.is_err() {
+                break;
+            }
+        }
+        slow
+    });
+    // Meanwhile others are served.
+    let ok = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        closed_within(&mut silent, limit).await.is_some(),
+        "a silent connection stayed open"
+    );
+    let mut slow = drip.await.unwrap();
+    assert!(
+        closed_within(&mut slow, limit).await.is_some(),
+        "a slow request stayed open"
+    );
+    // Idle keep-alive: one request answered, then nothing.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut idle, limit).await.is_some(),
+        "an idle keep-alive connection stayed open"
+    );
+    running.shutdown().await.unwrap();
+}

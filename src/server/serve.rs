@@ -181,6 +181,55 @@ impl TlsFiles {
     }
 }
 
+/// Closes a connection that sends nothing within `timeout`: hyper's header
+/// timeout counts from a request's first byte, and the protocol detection
+/// before it waits for that byte as long as it takes.
+#[derive(Debug, Clone, Copy)]
+struct FirstByte {
+    timeout: Duration,
+}
+
+impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> for FirstByte {
+    type Stream = tokio::net::TcpStream;
+    type Service = S;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<(Self::Stream, S)>> + Send>,
+    >;
+
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => Ok((stream, service)),
+                Ok(Err(e)) => Err(e),
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "nothing sent within the header timeout",
+                )),
+            }
+        })
+    }
+}
+
+/// A connection whose request headers are not complete within `timeout`
+/// (a slow or silent client, or an idle keep-alive connection) is closed:
+/// hyper's header-read timeout, which needs a timer to act at all.
+fn bound_reads(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(timeout)
+        .keep_alive_timeout(timeout);
+}
+
 /// Uses ring for rustls, once per process.
 fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -202,30 +251,67 @@ pub async fn start_app(
     listen: SocketAddr,
     tls: Option<TlsFiles>,
 ) -> anyhow::Result<Running> {
-    start_app_with(app, listen, tls, Arc::new(Links::default())).await
+    start_app_with(app, listen, tls, ServeConfig::default()).await
 }
 
-/// [`start_app`] with the links' public URL and trusted proxies (`serve
-/// --public-url`, `--trusted-proxy`); without a public URL, the address it
-/// listens on.
+/// How long a client may take to send a request's headers, and how long an
+/// idle keep-alive connection stays open waiting for the next request (the
+/// same bound), unless `serve --header-timeout` says otherwise.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What `serve` is configured with beyond the address and TLS.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Links' public URL and trusted proxies (`--public-url`,
+    /// `--trusted-proxy`).
+    pub links: Arc<Links>,
+    /// `--header-timeout`: see [`HEADER_TIMEOUT`].
+    pub header_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            links: Arc::new(Links::default()),
+            header_timeout: HEADER_TIMEOUT,
+        }
+    }
+}
+
+/// [`start_app`] with `config`; without a public URL, links use the address
+/// it listens on.
 pub async fn start_app_with(
     app: Router,
     listen: SocketAddr,
     tls: Option<TlsFiles>,
-    links: Arc<Links>,
+    config: ServeConfig,
 ) -> anyhow::Result<Running> {
+    let links = config.links.clone();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let app = app.layer(axum::Extension(links.clone()));
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let task = match tls {
         Some(files) => {
-            let config = files.load().await?;
-            let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
+            let rustls = files.load().await?;
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
+                .handshake_timeout(config.header_timeout)
+                .acceptor(FirstByte {
+                    timeout: config.header_timeout,
+                });
+            let mut server = axum_server::bind(listen)
+                .acceptor(acceptor)
+                .handle(handle.clone());
+            bound_reads(server.http_builder(), config.header_timeout);
             tokio::spawn(async move { server.serve(app).await })
         }
         None => {
-            let server = axum_server::bind(listen).handle(handle.clone());
+            let mut server = axum_server::bind(listen)
+                .acceptor(FirstByte {
+                    timeout: config.header_timeout,
+                })
+                .handle(handle.clone());
+            bound_reads(server.http_builder(), config.header_timeout);
             tokio::spawn(async move { server.serve(app).await })
         }
     };
