@@ -54,7 +54,11 @@ async fn counted_read() -> Response {
 /// the counted route behind the same layers as every Web API route.
 async fn fixture(engine: Engine) -> Fixture {
     let mut bench_store = support::open_store(engine).await;
-    let service = Arc::new(Service::new(bench_store.store.take().unwrap()));
+    // The per-client token limit is checked on every request but never
+    // refuses here.
+    let service = Arc::new(
+        Service::new(bench_store.store.take().unwrap()).with_token_limit(1_000_000, 1_000_000),
+    );
     service.prepare_owner(Some("bench"), None).await.unwrap();
     let actor = Actor {
         username: "bench".into(),

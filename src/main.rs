@@ -205,6 +205,14 @@ struct ServeArgs {
     /// ignored.
     #[arg(long = "trusted-proxy", env = "SWITCHBOARD_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Token requests (grants and refreshes) each client may make per
+    /// second on this instance (a token bucket; past it, 429 with
+    /// Retry-After). 0 turns the limit off.
+    #[arg(long, env = "SWITCHBOARD_TOKEN_RATE_LIMIT", default_value_t = switchboard::service::oauth::DEFAULT_TOKENS_PER_SECOND)]
+    token_rate_limit: u32,
+    /// Token requests a client may make at once above that rate.
+    #[arg(long, env = "SWITCHBOARD_TOKEN_RATE_BURST", default_value_t = switchboard::service::oauth::DEFAULT_TOKEN_BURST)]
+    token_rate_burst: u32,
     /// Seconds a client may take to send a request's headers; an idle
     /// keep-alive connection is closed after as long.
     #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -868,7 +876,11 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         connect_timeout: Duration::from_secs(args.db_connect_timeout.max(1)),
     };
     let store = open_store(&db, &key, pool).await?;
-    let service = Arc::new(Service::new(store).with_rate_limit(args.rate_limit, args.rate_burst));
+    let service = Arc::new(
+        Service::new(store)
+            .with_rate_limit(args.rate_limit, args.rate_burst)
+            .with_token_limit(args.token_rate_limit, args.token_rate_burst),
+    );
     let owner_password = match (&args.owner_password_file, &args.owner) {
         (Some(file), _) => Some(password_from_file(file)?),
         (None, Some(name)) if std::io::stdin().is_terminal() => {

@@ -106,13 +106,18 @@ impl Answer {
 }
 
 async fn env(engine: Engine) -> Env {
+    env_limited(engine, 1_000, 1_000).await
+}
+
+/// A server whose clients may be issued `per_second` tokens (burst `burst`).
+async fn env_limited(engine: Engine, per_second: u32, burst: u32) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(TestClock::default());
     let location = common::location(engine, dir.path()).await;
     let store = common::open_at(&location, dir.path())
         .await
         .with_clock(clock.clone());
-    let svc = Arc::new(Service::new(store));
+    let svc = Arc::new(Service::new(store).with_token_limit(per_second, burst));
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
         .await
         .unwrap();
@@ -1152,4 +1157,37 @@ async fn an_unknown_client_id_is_answered_as_a_wrong_secret_and_locked_alike(
     }
     // The two sequences of answers are the same.
     assert_eq!(answers[..11], answers[11..]);
+}
+
+/// Issue 14: token issuance is limited per client (429 with Retry-After),
+/// so one client cannot fill the database with tokens; other clients are
+/// not affected, and the bucket refills.
+#[rstest::rstest]
+#[tokio::test]
+async fn token_requests_are_limited_per_client(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env_limited(engine, 1, 3).await;
+    let busy = env.app("Busy Client").await;
+    let calm = env.app("Calm Client").await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(env.password_grant(&busy).await);
+    }
+    assert!(statuses[..3].iter().all(|a| a.status == 200));
+    let refused = &statuses[3];
+    assert_eq!(refused.status, 429, "{}", refused.raw);
+    let retry: u64 = refused.header("retry-after").parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert!(
+        refused.body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many token requests")
+    );
+    // Only the refused request's tokens are missing: three pairs stored.
+    assert_eq!(env.token_rows(&busy.code).await, 6);
+    assert_eq!(env.password_grant(&calm).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(env.password_grant(&busy).await.status, 200);
 }

@@ -131,8 +131,24 @@ pub struct TlsFiles {
 /// A server that is listening.
 pub struct Running {
     addr: SocketAddr,
-    handle: Handle,
+    handle: Stopper,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Asks a server to stop gracefully: in-flight requests finish, and
+/// connections that have sent nothing yet are closed at once (they would
+/// otherwise hold the shutdown until their header timeout).
+#[derive(Clone)]
+pub struct Stopper {
+    handle: Handle,
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Stopper {
+    pub fn graceful_shutdown(&self, grace: Option<Duration>) {
+        self.stopping.send_replace(true);
+        self.handle.graceful_shutdown(grace);
+    }
 }
 
 impl Running {
@@ -153,7 +169,7 @@ impl Running {
     }
 
     /// Asks for a graceful shutdown without waiting (from a signal handler).
-    pub fn handle(&self) -> Handle {
+    pub fn handle(&self) -> Stopper {
         self.handle.clone()
     }
 }
@@ -184,9 +200,11 @@ impl TlsFiles {
 /// Closes a connection that sends nothing within `timeout`: hyper's header
 /// timeout counts from a request's first byte, and the protocol detection
 /// before it waits for that byte as long as it takes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct FirstByte {
     timeout: Duration,
+    /// Becomes true when the server is asked to stop.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> for FirstByte {
@@ -198,9 +216,16 @@ impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> fo
 
     fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
         let timeout = self.timeout;
+        let mut stopping = self.stopping.clone();
         Box::pin(async move {
             let mut first = [0u8; 1];
-            match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+            let peeked = tokio::select! {
+                p = tokio::time::timeout(timeout, stream.peek(&mut first)) => p,
+                _ = stopping.wait_for(|s| *s) => {
+                    return Err(std::io::Error::other("the server is stopping"));
+                }
+            };
+            match peeked {
                 Ok(Ok(n)) if n > 0 => Ok((stream, service)),
                 Ok(Err(e)) => Err(e),
                 _ => Err(std::io::Error::new(
@@ -287,6 +312,7 @@ pub async fn start_app_with(
     config: ServeConfig,
 ) -> anyhow::Result<Running> {
     let links = config.links.clone();
+    let stopping = Arc::new(tokio::sync::watch::channel(false).0);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let app = app.layer(axum::Extension(links.clone()));
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -298,6 +324,7 @@ pub async fn start_app_with(
                 .handshake_timeout(config.header_timeout)
                 .acceptor(FirstByte {
                     timeout: config.header_timeout,
+                    stopping: stopping.subscribe(),
                 });
             let mut server = axum_server::bind(listen)
                 .acceptor(acceptor)
@@ -309,6 +336,7 @@ pub async fn start_app_with(
             let mut server = axum_server::bind(listen)
                 .acceptor(FirstByte {
                     timeout: config.header_timeout,
+                    stopping: stopping.subscribe(),
                 })
                 .handle(handle.clone());
             bound_reads(server.http_builder(), config.header_timeout);
@@ -326,7 +354,11 @@ pub async fn start_app_with(
         }
     };
     links.default_to(format!("{scheme}://{addr}"));
-    Ok(Running { addr, handle, task })
+    Ok(Running {
+        addr,
+        handle: Stopper { handle, stopping },
+        task,
+    })
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

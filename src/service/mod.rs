@@ -287,6 +287,9 @@ const AUDIT_LIMIT: u32 = 200;
 pub struct Service {
     store: Store,
     catalog: catalog::CatalogCache,
+    /// Tokens each client may be issued, per second (a token bucket each,
+    /// per instance).
+    token_limit: catalog::WebApiLimit,
 }
 
 impl Service {
@@ -294,7 +297,18 @@ impl Service {
         Service {
             store,
             catalog: catalog::CatalogCache::default(),
+            token_limit: catalog::WebApiLimit::new(
+                oauth::DEFAULT_TOKENS_PER_SECOND,
+                oauth::DEFAULT_TOKEN_BURST,
+            ),
         }
+    }
+
+    /// Sets how many tokens each client may be issued per second, and the
+    /// burst (`per_second` 0: no limit).
+    pub fn with_token_limit(mut self, per_second: u32, burst: u32) -> Self {
+        self.token_limit = catalog::WebApiLimit::new(per_second, burst);
+        self
     }
 
     pub fn store(&self) -> &Store {

@@ -124,6 +124,12 @@ fn internal(e: StoreError) -> OAuthFailure {
     }
 }
 
+/// Token requests (grants and refreshes) each client may make per second by
+/// default, and the burst: far above what a client needs (one token lasts an
+/// hour), far below what fills a database (issue 14).
+pub const DEFAULT_TOKENS_PER_SECOND: u32 = 5;
+pub const DEFAULT_TOKEN_BURST: u32 = 20;
+
 /// What an unknown client's secret is compared with: a MAC's length and
 /// shape, matching nothing.
 const UNKNOWN_CLIENT_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -286,6 +292,13 @@ impl Service {
             }
         };
         let row = self.authenticate_client(req.client.as_ref()).await?;
+        if let Err(wait) = self.token_limit.check(row.id) {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(OAuthFailure::TooManyRequests {
+                retry_after_secs: secs,
+                message: format!("too many token requests for this client; try again in {secs} s"),
+            });
+        }
         let client_id = req
             .client
             .as_ref()
