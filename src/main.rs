@@ -717,11 +717,7 @@ fn parse_public_url(s: &str) -> Result<String, String> {
     if scheme != "http" && scheme != "https" {
         return Err(format!("the scheme must be http or https, not {scheme:?}"));
     }
-    if rest.is_empty()
-        || !rest
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-    {
+    if !switchboard::server::products::is_host(rest) {
         return Err("give only a scheme, a host and a port (no path, query or user)".into());
     }
     Ok(format!("{scheme}://{rest}"))

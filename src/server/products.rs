@@ -89,14 +89,19 @@ impl Links {
             .filter(|s| s == "http" || s == "https")
             .unwrap_or_else(|| scheme.to_string());
         let host = header("x-forwarded-host")
-            .filter(|h| {
-                h.len() <= 255
-                    && h.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-            })
+            .filter(|h| is_host(h))
             .unwrap_or_else(|| host.to_string());
         format!("{scheme}://{host}")
     }
+}
+
+/// Whether `s` is a plain `host[:port]` (a name or an address, nothing that
+/// could start a path, a query or a user).
+pub fn is_host(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
 }
 
 /// `scheme://host` for the links of this answer (see [`Links`]); in
@@ -110,12 +115,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for LinkBase {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
         Ok(LinkBase(match parts.extensions.get::<Arc<Links>>() {
-            Some(links) => links.base(peer, &parts.headers),
+            Some(links) => links.base(super::peer(parts), &parts.headers),
             None => "http://localhost".to_string(),
         }))
     }
