@@ -54,6 +54,8 @@ struct Cli {
     command: Option<Cmd>,
 }
 
+// Parsed once per process: the size of `serve`'s options costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Serve the backend over HTTP(S) for the team.
@@ -213,10 +215,18 @@ struct ServeArgs {
     /// Token requests a client may make at once above that rate.
     #[arg(long, env = "SWITCHBOARD_TOKEN_RATE_BURST", default_value_t = switchboard::service::oauth::DEFAULT_TOKEN_BURST)]
     token_rate_burst: u32,
+    /// The most live tokens (access and refresh; each grant makes a pair)
+    /// a connection keeps: issuing past it revokes the oldest.
+    #[arg(long, env = "SWITCHBOARD_MAX_LIVE_TOKENS", default_value_t = switchboard::service::oauth::DEFAULT_LIVE_TOKENS, value_parser = clap::value_parser!(u32).range(2..=1_000_000))]
+    max_live_tokens: u32,
     /// Seconds a client may take to send a request's headers; an idle
     /// keep-alive connection is closed after as long.
     #[arg(long, env = "SWITCHBOARD_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout: u64,
+    /// Connections kept open at once (keep it under the process's open-file
+    /// limit, `ulimit -n`); past it, new connections are closed at once.
+    #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = switchboard::server::serve::MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    max_connections: usize,
     /// Serve GET /metrics (Prometheus text format: requests by route and
     /// status, latency, tokens issued and refused, lockouts, the database
     /// pool), without authentication: keep the port from the public.
@@ -875,7 +885,8 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     let service = Arc::new(
         Service::new(store)
             .with_rate_limit(args.rate_limit, args.rate_burst)
-            .with_token_limit(args.token_rate_limit, args.token_rate_burst),
+            .with_token_limit(args.token_rate_limit, args.token_rate_burst)
+            .with_live_token_cap(args.max_live_tokens),
     );
     let owner_password = match (&args.owner_password_file, &args.owner) {
         (Some(file), _) => Some(password_from_file(file)?),
@@ -919,6 +930,7 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
             args.trusted_proxies.clone(),
         )),
         header_timeout: Duration::from_secs(args.header_timeout),
+        max_connections: args.max_connections,
     };
     let running = serve::start_app_with(app, args.listen, tls, config).await?;
     // Expired tokens and old warnings go every ten minutes.

@@ -111,13 +111,20 @@ async fn env(engine: Engine) -> Env {
 
 /// A server whose clients may be issued `per_second` tokens (burst `burst`).
 async fn env_limited(engine: Engine, per_second: u32, burst: u32) -> Env {
+    env_with(engine, |svc| svc.with_token_limit(per_second, burst)).await
+}
+
+/// A server whose service `configure` sets up (limits, caps).
+async fn env_with(engine: Engine, configure: impl FnOnce(Service) -> Service) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(TestClock::default());
     let location = common::location(engine, dir.path()).await;
     let store = common::open_at(&location, dir.path())
         .await
         .with_clock(clock.clone());
-    let svc = Arc::new(Service::new(store).with_token_limit(per_second, burst));
+    let svc = Arc::new(configure(
+        Service::new(store).with_token_limit(1_000, 1_000),
+    ));
     svc.prepare_owner(Some("alice"), Some(OWNER_PASSWORD.to_string().into()))
         .await
         .unwrap();
@@ -1190,4 +1197,67 @@ async fn token_requests_are_limited_per_client(
     assert_eq!(env.password_grant(&calm).await.status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(env.password_grant(&busy).await.status, 200);
+}
+
+/// Issue 14: a connection keeps at most its cap of live tokens; issuing
+/// past it revokes the oldest (its access token and refresh token stop
+/// working at once), other connections keep theirs, and concurrent
+/// issuances never leave more than the cap.
+#[rstest::rstest]
+#[tokio::test]
+async fn issuing_past_the_live_token_cap_revokes_the_oldest(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env_with(engine, |svc| svc.with_live_token_cap(6)).await;
+    let busy = env.app("Busy Client").await;
+    let calm = env.app("Calm Client").await;
+    let calm_grant = env.password_grant(&calm).await;
+    let mut grants = Vec::new();
+    for _ in 0..5 {
+        let g = env.password_grant(&busy).await;
+        assert_eq!(g.status, 200, "{}", g.raw);
+        grants.push(g);
+    }
+    assert_eq!(env.token_rows(&busy.code).await, 6);
+    for (i, g) in grants.iter().enumerate() {
+        let got = env.get("/api/rest/v1", Some(&g.access())).await;
+        if i < 2 {
+            got.assert_invalid_token("");
+            env.refresh_grant(&busy.client_id, &busy.secret, &g.refresh())
+                .await
+                .assert_error(400, "invalid_grant");
+        } else {
+            assert_eq!(got.status, 200, "grant {i}: {}", got.raw);
+        }
+    }
+    // A refresh makes a new pair in its grant and trims the oldest again.
+    let refreshed = env
+        .refresh_grant(&busy.client_id, &busy.secret, &grants[4].refresh())
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.raw);
+    assert!(env.token_rows(&busy.code).await <= 6);
+    let newest = env.get("/api/rest/v1", Some(&refreshed.access())).await;
+    assert_eq!(newest.status, 200, "{}", newest.raw);
+    let oldest_left = env.get("/api/rest/v1", Some(&grants[2].access())).await;
+    oldest_left.assert_invalid_token("");
+    // Concurrent issuances: every answer valid. SQLite's one writer keeps
+    // the cap exactly; PostgreSQL statements running at the same moment
+    // do not see each other's pairs, so it may hold those over the cap
+    // until the next issuance trims back to it (README).
+    let answers = futures::future::join_all((0..24).map(|_| env.password_grant(&busy))).await;
+    assert!(answers.iter().all(|a| a.status == 200));
+    let rows = env.token_rows(&busy.code).await;
+    if engine == Engine::Sqlite {
+        assert_eq!(rows, 6, "token rows past a cap of 6");
+    }
+    let last = env.password_grant(&busy).await;
+    assert_eq!(env.token_rows(&busy.code).await, 6);
+    assert_eq!(
+        env.get("/api/rest/v1", Some(&last.access())).await.status,
+        200
+    );
+    // The other connection's tokens were never touched.
+    assert_eq!(env.token_rows(&calm.code).await, 2);
+    let calm_get = env.get("/api/rest/v1", Some(&calm_grant.access())).await;
+    assert_eq!(calm_get.status, 200, "{}", calm_get.raw);
 }

@@ -1010,3 +1010,59 @@ async fn slow_silent_and_idle_connections_are_closed_within_the_header_timeout()
     );
     running.shutdown().await.unwrap();
 }
+
+/// Issue 14: past `--max-connections`, a new connection is closed as soon
+/// as it is accepted (idle sockets cannot use up the file descriptors),
+/// the ones already open stay, and a place freed is used again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_are_closed_and_a_freed_place_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = sqlite_paths(dir.path());
+    let service = Arc::new(Service::new(Store::open_sqlite(&db, &key).await.unwrap()));
+    let config = serve::ServeConfig {
+        max_connections: 3,
+        ..Default::default()
+    };
+    let running = serve::start_app_with(
+        serve::app(service),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        config,
+    )
+    .await
+    .unwrap();
+    let addr = running.addr();
+    let url = format!("http://{addr}/healthz");
+    // Three served on one connection each, kept open (keep-alive).
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let client = reqwest::Client::new();
+        assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+        held.push(client);
+    }
+    // A fourth: closed at once, nothing answered.
+    let mut fourth = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(
+        closed_within(&mut fourth, std::time::Duration::from_secs(10))
+            .await
+            .is_some(),
+        "a connection past the cap stayed open"
+    );
+    assert!(reqwest::get(&url).await.is_err(), "served past the cap");
+    // The ones held are still served.
+    for client in &held {
+        assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    }
+    // One closes: its place serves a new client.
+    held.pop();
+    let mut served = None;
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(&url).await {
+            served = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(served, Some(http::StatusCode::OK));
+    running.shutdown().await.unwrap();
+}

@@ -200,15 +200,112 @@ impl TlsFiles {
 /// Closes a connection that sends nothing within `timeout`: hyper's header
 /// timeout counts from a request's first byte, and the protocol detection
 /// before it waits for that byte as long as it takes.
+///
+/// It also caps the connections open at once: past `--max-connections` a
+/// new connection is closed as soon as it is accepted, so idle sockets can
+/// never use up the process's file descriptors.
 #[derive(Debug, Clone)]
 struct FirstByte {
     timeout: Duration,
     /// Becomes true when the server is asked to stop.
     stopping: tokio::sync::watch::Receiver<bool>,
+    /// One permit per open connection.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// When a refused connection was last logged (ms since start), so a
+    /// flood writes one line a minute, not one per connection.
+    refused_logged: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
+    started: std::time::Instant,
+}
+
+impl FirstByte {
+    fn new(timeout: Duration, stopping: &tokio::sync::watch::Sender<bool>, max: usize) -> Self {
+        FirstByte {
+            timeout,
+            stopping: stopping.subscribe(),
+            slots: Arc::new(tokio::sync::Semaphore::new(max)),
+            refused_logged: Arc::new(AtomicU64::new(0)),
+            refused: Arc::new(AtomicU64::new(0)),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Counts a connection refused for the cap; logs at most once a minute.
+    fn refuse(&self) -> std::io::Error {
+        let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.refused_logged.load(Ordering::Relaxed);
+        if (last == 0 || now.saturating_sub(last) >= 60_000)
+            && self
+                .refused_logged
+                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                refused,
+                "connection limit reached (--max-connections): new connections are closed"
+            );
+        }
+        std::io::Error::other("too many connections")
+    }
+}
+
+/// An accepted connection and its place under the cap, given back when it
+/// closes.
+#[derive(Debug)]
+pub struct Held {
+    stream: tokio::net::TcpStream,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for Held {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Held {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> for FirstByte {
-    type Stream = tokio::net::TcpStream;
+    type Stream = Held;
     type Service = S;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = std::io::Result<(Self::Stream, S)>> + Send>,
@@ -217,7 +314,14 @@ impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> fo
     fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
         let timeout = self.timeout;
         let mut stopping = self.stopping.clone();
+        // Refused at once, before anything is read: the socket closes.
+        let slot = self
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.refuse());
         Box::pin(async move {
+            let slot = slot?;
             let mut first = [0u8; 1];
             let peeked = tokio::select! {
                 p = tokio::time::timeout(timeout, stream.peek(&mut first)) => p,
@@ -226,7 +330,13 @@ impl<S: Send + 'static> axum_server::accept::Accept<tokio::net::TcpStream, S> fo
                 }
             };
             match peeked {
-                Ok(Ok(n)) if n > 0 => Ok((stream, service)),
+                Ok(Ok(n)) if n > 0 => Ok((
+                    Held {
+                        stream,
+                        _slot: slot,
+                    },
+                    service,
+                )),
                 Ok(Err(e)) => Err(e),
                 _ => Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
@@ -292,13 +402,20 @@ pub struct ServeConfig {
     pub links: Arc<Links>,
     /// `--header-timeout`: see [`HEADER_TIMEOUT`].
     pub header_timeout: Duration,
+    /// `--max-connections`: see [`MAX_CONNECTIONS`].
+    pub max_connections: usize,
 }
+
+/// How many connections `serve` keeps open at once unless
+/// `--max-connections` says otherwise; past it, new ones are closed.
+pub const MAX_CONNECTIONS: usize = 512;
 
 impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             links: Arc::new(Links::default()),
             header_timeout: HEADER_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
         }
     }
 }
@@ -317,15 +434,17 @@ pub async fn start_app_with(
     let app = app.layer(axum::Extension(links.clone()));
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
+    let gate = FirstByte::new(
+        config.header_timeout,
+        &stopping,
+        config.max_connections.max(1),
+    );
     let task = match tls {
         Some(files) => {
             let rustls = files.load().await?;
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
                 .handshake_timeout(config.header_timeout)
-                .acceptor(FirstByte {
-                    timeout: config.header_timeout,
-                    stopping: stopping.subscribe(),
-                });
+                .acceptor(gate);
             let mut server = axum_server::bind(listen)
                 .acceptor(acceptor)
                 .handle(handle.clone());
@@ -334,10 +453,7 @@ pub async fn start_app_with(
         }
         None => {
             let mut server = axum_server::bind(listen)
-                .acceptor(FirstByte {
-                    timeout: config.header_timeout,
-                    stopping: stopping.subscribe(),
-                })
+                .acceptor(gate)
                 .handle(handle.clone());
             bound_reads(server.http_builder(), config.header_timeout);
             tokio::spawn(async move { server.serve(app).await })

@@ -290,6 +290,8 @@ pub struct Service {
     /// Tokens each client may be issued, per second (a token bucket each,
     /// per instance).
     token_limit: catalog::WebApiLimit,
+    /// The most live tokens a connection keeps (the oldest go past it).
+    live_token_cap: u32,
 }
 
 impl Service {
@@ -301,7 +303,15 @@ impl Service {
                 oauth::DEFAULT_TOKENS_PER_SECOND,
                 oauth::DEFAULT_TOKEN_BURST,
             ),
+            live_token_cap: oauth::DEFAULT_LIVE_TOKENS,
         }
+    }
+
+    /// Sets the most live tokens (access and refresh) each connection keeps;
+    /// issuing past it revokes the oldest. At least 2 (one pair).
+    pub fn with_live_token_cap(mut self, cap: u32) -> Self {
+        self.live_token_cap = cap.max(2);
+        self
     }
 
     /// Sets how many tokens each client may be issued per second, and the

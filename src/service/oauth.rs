@@ -130,6 +130,11 @@ fn internal(e: StoreError) -> OAuthFailure {
 pub const DEFAULT_TOKENS_PER_SECOND: u32 = 5;
 pub const DEFAULT_TOKEN_BURST: u32 = 20;
 
+/// The most live tokens (access and refresh, each issuance makes a pair) a
+/// connection keeps by default: issuing past it revokes the oldest. A
+/// hundred grants at once is more than any integration's workers hold.
+pub const DEFAULT_LIVE_TOKENS: u32 = 200;
+
 /// What an unknown client's secret is compared with: a MAC's length and
 /// shape, matching nothing.
 const UNKNOWN_CLIENT_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -259,6 +264,7 @@ impl Service {
             now_ms: now,
             access_expires_ms: now + (ACCESS_TTL_SECS as i64) * 1000,
             refresh_expires_ms: now + (REFRESH_TTL_SECS as i64) * 1000,
+            live_cap: self.live_token_cap,
         };
         (pair, [access, refresh])
     }

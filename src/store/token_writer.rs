@@ -11,6 +11,10 @@
 //! simply ask again), never a revocation: revocations commit durably on the
 //! main connections, and that flush makes every earlier commit durable too.
 //!
+//! Each issuance also revokes the connection's oldest tokens past its
+//! live-token cap, in the same transaction (statement), so a client that
+//! asks again and again cannot grow the table without bound.
+//!
 //! Every insert is conditional on the connection's `credential_version`
 //! being the one the request was checked against, and holds the connection
 //! row while it writes (SQLite serialises writers; PostgreSQL's `FOR SHARE`
@@ -40,6 +44,9 @@ pub struct TokenPair {
     pub now_ms: i64,
     pub access_expires_ms: i64,
     pub refresh_expires_ms: i64,
+    /// The most tokens (access and refresh) the connection keeps: writing
+    /// this pair revokes the oldest past it (issue 14).
+    pub live_cap: u32,
 }
 
 /// The row ids of a written pair (the tokens' selectors).
@@ -130,6 +137,15 @@ const PG_ISSUE: &str = "WITH relaxed AS (SELECT set_config('synchronous_commit',
           SELECT $3, c.id, 'access', g.grant_id, $6, $7 FROM c, g RETURNING id),
     r AS (INSERT INTO tokens (verifier_mac, connection_id, kind, grant_id, created_at, expires_at)
           SELECT $4, c.id, 'refresh', g.grant_id, $6, $8 FROM c, g RETURNING id),
+    -- The oldest past the cap (the snapshot does not hold this pair yet,
+    -- hence $12 = cap - 2). Rows another issuance is trimming are skipped,
+    -- so trims never wait on each other.
+    d AS (DELETE FROM tokens WHERE id IN (
+            SELECT id FROM tokens
+            WHERE connection_id = $1 AND id <> $10 AND EXISTS (SELECT 1 FROM c, g)
+              AND id <= (SELECT id FROM tokens WHERE connection_id = $1
+                         ORDER BY id DESC OFFSET $12 LIMIT 1)
+            FOR UPDATE SKIP LOCKED)),
     u AS (UPDATE connections SET last_activity_at = $6
           WHERE id IN (SELECT c.id FROM c, g)
             AND (last_activity_at IS NULL OR last_activity_at < $6 - 3600000))
@@ -154,6 +170,7 @@ pub async fn pg_issue(
         .bind(old.is_some())
         .bind(old.map_or(0, |o| i64::try_from(o.id).unwrap_or(-1)))
         .bind(old.map_or("", |o| o.verifier_mac.as_str()))
+        .bind(i64::from(p.live_cap.max(2)) - 2)
         .fetch_one(conn.conn())
         .await;
     if written.as_ref().is_err_and(is_unavailable) {
@@ -206,6 +223,16 @@ fn insert_pair(conn: &Sqlite, p: &TokenPair, grant_id: i64) -> rusqlite::Result<
          WHERE id = ?2 AND (last_activity_at IS NULL OR last_activity_at < ?1 - 3600000)",
     )?
     .execute(rusqlite::params![p.now_ms, p.connection_id])?;
+    // The oldest tokens past the cap are revoked (issue 14).
+    conn.prepare_cached(
+        "DELETE FROM tokens WHERE connection_id = ?1 AND id <= (
+             SELECT id FROM tokens WHERE connection_id = ?1
+             ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    )?
+    .execute(rusqlite::params![
+        p.connection_id,
+        i64::from(p.live_cap.max(2))
+    ])?;
     Ok(Some(IssuedIds { access, refresh }))
 }
 
