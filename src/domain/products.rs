@@ -445,10 +445,26 @@ fn time_filter(
     })
 }
 
+/// Whether any string (or key) in `value` holds U+0000, which no stored
+/// value can (PostgreSQL refuses it in text).
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
 /// Parses the `search` parameter (already percent-decoded).
 pub fn parse_search(search: &str) -> Result<Vec<SearchFilter>, SearchError> {
     let value: Value = serde_json::from_str(search)
         .map_err(|_| SearchError::BadJson("Search query parameter should be valid JSON.".into()))?;
+    if holds_nul(&value) {
+        return Err(SearchError::Unsupported(
+            "Search values must not contain the NUL character (U+0000)".to_string(),
+        ));
+    }
     let Value::Object(map) = value else {
         return Err(SearchError::Unsupported(
             "Search query parameter should be a JSON object: {\"property\":[{\"operator\":…,\"value\":…}]}"

@@ -118,16 +118,51 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ServiceError>
     })
 }
 
+/// What the admin API route at `path` names by its first path parameter.
+fn kind_in(path: &str) -> &'static str {
+    let collection = path
+        .strip_prefix("/api/v1/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    match collection {
+        "connections" => "connection",
+        "integrations" => "integration",
+        "roles" => "role",
+        "groups" => "group",
+        "categories" => "category",
+        "flows" => "flow",
+        "users" => "user",
+        _ => "record",
+    }
+}
+
+/// No code or name holds a control character: such a segment names
+/// nothing (and PostgreSQL could not even look up a NUL).
+fn names_nothing(kind: &str, value: &str) -> Option<ServiceError> {
+    value
+        .chars()
+        .any(char::is_control)
+        .then(|| ServiceError::NotFound {
+            message: format!("{kind} {value:?} not found"),
+        })
+}
+
 /// Reads the one path parameter of a route, naming `field` when it cannot.
 async fn path_segment(
     parts: &mut http::request::Parts,
     field: &str,
-    what: &str,
 ) -> Result<String, ServiceError> {
-    axum::extract::Path::<String>::from_request_parts(parts, &())
+    let kind = kind_in(parts.uri.path());
+    let value = axum::extract::Path::<String>::from_request_parts(parts, &())
         .await
         .map(|axum::extract::Path(value)| value)
-        .map_err(|e| ServiceError::invalid(field, format!("bad {what} in the path: {e}")))
+        .map_err(|e| {
+            ServiceError::invalid(field, format!("bad {kind} {field} in the path: {e}"))
+        })?;
+    match names_nothing(kind, &value) {
+        Some(e) => Err(e),
+        None => Ok(value),
+    }
 }
 
 /// A `{code}` path segment, with a JSON error when it cannot be read.
@@ -140,9 +175,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CodePath {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        path_segment(parts, "code", "connection code")
-            .await
-            .map(CodePath)
+        path_segment(parts, "code").await.map(CodePath)
     }
 }
 
@@ -156,9 +189,7 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        path_segment(parts, "username", "username")
-            .await
-            .map(UserPath)
+        path_segment(parts, "username").await.map(UserPath)
     }
 }
 
@@ -198,9 +229,15 @@ impl<S: Send + Sync> FromRequestParts<S> for TwoSegments {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<(String, String)>::from_request_parts(parts, &())
+        let kind = kind_in(parts.uri.path());
+        let (a, b) = axum::extract::Path::<(String, String)>::from_request_parts(parts, &())
             .await
-            .map(|axum::extract::Path((a, b))| TwoSegments(a, b))
-            .map_err(|e| ServiceError::invalid("path", format!("bad path: {e}")))
+            .map(|axum::extract::Path(both)| both)
+            .map_err(|e| ServiceError::invalid("path", format!("bad path: {e}")))?;
+        // The second names a connection or a user: "not found" either way.
+        match names_nothing(kind, &a).or_else(|| names_nothing("record", &b)) {
+            Some(e) => Err(e),
+            None => Ok(TwoSegments(a, b)),
+        }
     }
 }

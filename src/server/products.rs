@@ -221,8 +221,18 @@ fn with_location(mut resp: Response, url: &str) -> Response {
 }
 
 fn identifier_of(path: Result<Path<String>, PathRejection>) -> Result<String, RestFailure> {
-    path.map(|Path(id)| id)
-        .map_err(|e| RestFailure::BadRequest(format!("bad product identifier in the path: {e}")))
+    let id = path
+        .map(|Path(id)| id)
+        .map_err(|e| RestFailure::BadRequest(format!("bad product identifier in the path: {e}")))?;
+    // No identifier holds a control character (and PostgreSQL could not
+    // look up a NUL): such a product does not exist.
+    if id.chars().any(char::is_control) {
+        return Err(RestFailure::NotFound(format!(
+            "Product \"{}\" does not exist or you do not have permission to access it.",
+            id.escape_debug()
+        )));
+    }
+    Ok(id)
 }
 
 /// A product body: JSON only (415), at most 1 MiB (413), well-formed (400).
@@ -334,7 +344,14 @@ fn list_request(query: Option<&str>) -> Result<ListRequest, RestFailure> {
                     }
                 }
             }
-            "search_after" => after = Some(value.into_owned()),
+            "search_after" => {
+                if value.chars().any(char::is_control) {
+                    return Err(RestFailure::BadRequest(
+                        "search_after must not contain control characters".to_string(),
+                    ));
+                }
+                after = Some(value.into_owned());
+            }
             "search" => req.search = Some(value.into_owned()),
             _ => {}
         }

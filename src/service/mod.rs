@@ -124,6 +124,7 @@ impl From<StoreError> for ServiceError {
                     message: e.to_string(),
                 }
             }
+            e @ StoreError::NulInText => ServiceError::invalid("input", e.to_string()),
             StoreError::Unavailable(why) => {
                 tracing::error!(error = %why, "the database is unavailable");
                 ServiceError::Unavailable {

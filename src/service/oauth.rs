@@ -120,6 +120,7 @@ const UNAVAILABLE: &str = "the database is unavailable; try again shortly";
 fn internal(e: StoreError) -> OAuthFailure {
     match ServiceError::from(e) {
         ServiceError::Unavailable { .. } => OAuthFailure::Unavailable,
+        ServiceError::Invalid { message, .. } => OAuthFailure::InvalidRequest(message),
         _ => OAuthFailure::Internal,
     }
 }
@@ -183,10 +184,17 @@ pub struct ApiCaller {
     pub products_version: i64,
 }
 
+/// A field of a token request: bounded, and free of control characters
+/// (no credential holds one; PostgreSQL could not even look up a NUL).
 fn check_len(field: &str, value: &str) -> Result<(), OAuthFailure> {
     if value.len() > MAX_FIELD {
         return Err(OAuthFailure::InvalidRequest(format!(
             "{field} is too long (at most {MAX_FIELD} bytes)"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(OAuthFailure::InvalidRequest(format!(
+            "{field} must not contain control characters"
         )));
     }
     Ok(())

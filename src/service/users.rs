@@ -102,6 +102,12 @@ impl Service {
                 ),
             ));
         }
+        if login.username.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                "username",
+                "username must not contain control characters",
+            ));
+        }
         if login.password.is_empty() {
             return Err(ServiceError::invalid("password", "password is required"));
         }

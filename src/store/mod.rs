@@ -112,12 +112,24 @@ pub enum StoreError {
         "the key file {key} is missing, but the database holds {count} connection(s) whose secrets it encrypts: restore the key file (or name it with --key-file)"
     )]
     MissingKeyFile { key: String, count: u64 },
+    /// PostgreSQL cannot store text holding U+0000 (SQLite can): a client's
+    /// input, refused as such rather than failing as ours.
+    #[error("text must not contain the NUL character (U+0000)")]
+    NulInText,
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if db::postgres::is_unavailable(&e) {
             StoreError::Unavailable(e.to_string())
+        } else if e
+            .as_database_error()
+            .and_then(|d| d.code())
+            // 22021: a NUL byte in a text parameter; 22P05: `\u0000` in
+            // JSON text.
+            .is_some_and(|code| code == "22021" || code == "22P05")
+        {
+            StoreError::NulInText
         } else {
             StoreError::Db(e)
         }
