@@ -953,6 +953,20 @@ async fn r22_search_by_identifier_categories_enabled_and_family(
             .identifiers(),
         ["shoe-1"]
     );
+    // UNCLASSIFIED alone (it takes no value) answered 500 (issue 16).
+    let unclassified = e
+        .list(&full, &q(r#"{"categories":[{"operator":"UNCLASSIFIED"}]}"#))
+        .await;
+    unclassified.assert_status(200);
+    let classified = ["boot-1", "shirt-1", "shirt-phone", "shoe-1"];
+    assert!(
+        unclassified
+            .identifiers()
+            .iter()
+            .all(|id| !classified.contains(&id.as_str())),
+        "{:?}",
+        unclassified.identifiers()
+    );
     assert_eq!(
         e.list(
             &full,

@@ -174,19 +174,19 @@ fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<
             ),
             SearchFilter::Family(FamilyFilter::Empty) => "p.family IS NULL".to_string(),
             SearchFilter::Family(FamilyFilter::NotEmpty) => "p.family IS NOT NULL".to_string(),
-            SearchFilter::Categories(op, codes) => {
-                let set = param(json(codes));
-                match op {
-                    CategoryOp::In | CategoryOp::InChildren => in_any(&set),
-                    CategoryOp::NotIn | CategoryOp::NotInChildren => {
-                        format!("NOT {}", in_any(&set))
-                    }
-                    CategoryOp::Unclassified => "p.categories = '[]'".to_string(),
-                    CategoryOp::InOrUnclassified => {
-                        format!("(p.categories = '[]' OR {})", in_any(&set))
-                    }
+            // A parameter is numbered only where the clause uses it: one
+            // bound but unused is an error on both engines (UNCLASSIFIED
+            // alone answered 500).
+            SearchFilter::Categories(op, codes) => match op {
+                CategoryOp::In | CategoryOp::InChildren => in_any(&param(json(codes))),
+                CategoryOp::NotIn | CategoryOp::NotInChildren => {
+                    format!("NOT {}", in_any(&param(json(codes))))
                 }
-            }
+                CategoryOp::Unclassified => "p.categories = '[]'".to_string(),
+                CategoryOp::InOrUnclassified => {
+                    format!("(p.categories = '[]' OR {})", in_any(&param(json(codes))))
+                }
+            },
             SearchFilter::Created(t) | SearchFilter::Updated(t) => {
                 let column = if matches!(f, SearchFilter::Created(_)) {
                     "p.created_at"
@@ -443,6 +443,78 @@ mod tests {
             assert!(!sql.contains("$6"), "{sql}");
             assert!(matches!(params[0], Param::Text(ref s) if s == "[\"shoes\"]"));
             assert!(matches!(params[2], Param::Int(1)));
+        }
+    }
+
+    /// Every filter, alone and after a group restriction and a cursor, binds
+    /// exactly the parameters its SQL names ($1…$n, each once at least):
+    /// an unused bound parameter is an error on both engines.
+    #[test]
+    fn every_filter_binds_exactly_the_parameters_it_names() {
+        let v = || vec!["a".to_string()];
+        let mut filters = vec![
+            SearchFilter::Identifier {
+                negate: false,
+                values: v(),
+            },
+            SearchFilter::Identifier {
+                negate: true,
+                values: v(),
+            },
+            SearchFilter::Enabled(true),
+            SearchFilter::Family(FamilyFilter::In(v())),
+            SearchFilter::Family(FamilyFilter::NotIn(v())),
+            SearchFilter::Family(FamilyFilter::Empty),
+            SearchFilter::Family(FamilyFilter::NotEmpty),
+        ];
+        for op in [
+            CategoryOp::In,
+            CategoryOp::NotIn,
+            CategoryOp::InChildren,
+            CategoryOp::NotInChildren,
+            CategoryOp::Unclassified,
+            CategoryOp::InOrUnclassified,
+        ] {
+            filters.push(SearchFilter::Categories(op, v()));
+        }
+        for t in [
+            TimeFilter::Before(1),
+            TimeFilter::After(1),
+            TimeFilter::Between(1, 2),
+            TimeFilter::NotBetween(1, 2),
+            TimeFilter::SinceLastDays(3),
+        ] {
+            filters.push(SearchFilter::Created(t));
+            filters.push(SearchFilter::Updated(t));
+        }
+        let named = |sql: &str| -> usize {
+            (1..=64)
+                .take_while(|n| sql.contains(&format!("${n}")))
+                .count()
+        };
+        for dialect in [
+            super::super::db::Dialect::Sqlite,
+            super::super::db::Dialect::Postgres,
+        ] {
+            for f in &filters {
+                for (visible, after) in [(None, None), (Some(v()), Some("x".to_string()))] {
+                    let q = ProductQuery {
+                        visible,
+                        after,
+                        filters: vec![f.clone()],
+                        ..Default::default()
+                    };
+                    let (sql, params) = product_where(&q, dialect);
+                    assert_eq!(params.len(), named(&sql), "{f:?}: {sql}");
+                    assert!(!sql.contains(&format!("${}", params.len() + 1)), "{sql}");
+                }
+            }
+            let all = ProductQuery {
+                filters: filters.clone(),
+                ..Default::default()
+            };
+            let (sql, params) = product_where(&all, dialect);
+            assert_eq!(params.len(), named(&sql), "{sql}");
         }
     }
 
