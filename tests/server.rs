@@ -1066,3 +1066,68 @@ async fn connections_past_the_cap_are_closed_and_a_freed_place_is_reused() {
     assert_eq!(served, Some(http::StatusCode::OK));
     running.shutdown().await.unwrap();
 }
+
+/// Issue 16: an admin API body is a JSON object; an array (which serde
+/// would take field by field, by position) or a scalar is refused with 400
+/// naming the body, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bodies_must_be_objects_not_arrays_taken_by_position() {
+    let s = start().await;
+    let token = raw_login(&s.url, "alice", OWNER_PASSWORD)
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: &str| {
+        http.request(method, format!("{}/api/v1{path}", s.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    for (method, path, body) in [
+        (reqwest::Method::PATCH, "/roles/User", r#"["New label"]"#),
+        (reqwest::Method::POST, "/connections", r#"["Array Label"]"#),
+        (reqwest::Method::POST, "/connections", r#"  "Label""#),
+        (reqwest::Method::POST, "/connections", "42"),
+        (reqwest::Method::POST, "/connections", "null"),
+    ] {
+        let resp = send(method.clone(), path, body).await.unwrap();
+        assert_eq!(resp.status(), 400, "{method} {path} {body}");
+        let answer: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(answer["field"], "body", "{answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be a JSON object"),
+            "{answer}"
+        );
+    }
+    let owner = s.owner().await;
+    assert!(owner.list_connections().await.unwrap().is_empty());
+    let role = send(reqwest::Method::GET, "/roles/User", "")
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_ne!(role["label"], "New label", "{role}");
+    // Malformed JSON keeps the decoder's own message.
+    let bad = send(reqwest::Method::POST, "/connections", r#"{"label": "#)
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let answer: serde_json::Value = bad.json().await.unwrap();
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{answer}"
+    );
+}

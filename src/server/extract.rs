@@ -33,8 +33,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ));
         }
         let bytes = read_body(req.into_body()).await?;
+        only_an_object(&bytes)?;
         decode_json(&bytes).map(ApiJson)
     }
+}
+
+/// Every admin API body is an object: serde would also take a JSON array
+/// for a struct, its fields by position (`["New label"]` renamed a role),
+/// which no client means. Malformed JSON is left to the decoder's message.
+fn only_an_object(bytes: &[u8]) -> Result<(), ServiceError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let what = match first {
+        None | Some(b'{') => return Ok(()),
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        Some(_) => "a number",
+    };
+    if what != "an array" && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        return Ok(());
+    }
+    Err(ServiceError::invalid(
+        "body",
+        format!("the request body must be a JSON object ({{…}}), not {what}"),
+    ))
 }
 
 /// Beyond this many times the limit, an oversized body is no longer read
