@@ -465,13 +465,34 @@ async fn r21_every_error_has_its_rfc_status_code_and_both_body_shapes(
             "invalid_client",
         ),
         (
-            "two client authentications",
+            "two client authentications naming two clients",
             form_ct,
             auth.clone(),
             format!(
-                "grant_type=password&client_id={}&client_secret={}",
-                app.client_id, app.secret
+                "grant_type=password&username={}&password={}&client_id={}&client_secret={}",
+                app.username, app.password, other.client_id, other.secret
             ),
+            400,
+            "invalid_request",
+        ),
+        (
+            "Basic and a body client_id of another client",
+            json_ct,
+            auth.clone(),
+            json!({"grant_type": "password", "username": app.username,
+                "password": app.password, "client_id": other.client_id})
+            .to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "Basic and the same client_id with another secret in the body",
+            json_ct,
+            auth.clone(),
+            json!({"grant_type": "password", "username": app.username,
+                "password": app.password, "client_id": app.client_id,
+                "client_secret": other.secret})
+            .to_string(),
             400,
             "invalid_request",
         ),
@@ -1260,4 +1281,52 @@ async fn issuing_past_the_live_token_cap_revokes_the_oldest(
     assert_eq!(env.token_rows(&calm.code).await, 2);
     let calm_get = env.get("/api/rest/v1", Some(&calm_grant.access())).await;
     assert_eq!(calm_get.status, 200, "{}", calm_get.raw);
+}
+
+/// Issue 16: an OAuth library's "include client id" option repeats the
+/// Basic client id (and sometimes the secret) in the body: accepted when
+/// both name the same client.
+#[rstest::rstest]
+#[tokio::test]
+async fn basic_plus_the_same_client_id_in_the_body_is_accepted(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let env = env(engine).await;
+    let app = env.app("Include Id App").await;
+    for body in [
+        json!({"grant_type": "password", "username": app.username,
+            "password": app.password, "client_id": app.client_id})
+        .to_string(),
+        json!({"grant_type": "password", "username": app.username,
+            "password": app.password, "client_id": app.client_id,
+            "client_secret": app.secret})
+        .to_string(),
+    ] {
+        let a = env
+            .post(
+                "/api/oauth/v1/token",
+                Some("application/json"),
+                Some(basic(&app.client_id, &app.secret)),
+                body,
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.raw);
+        assert_eq!(env.get("/api/rest/v1", Some(&a.access())).await.status, 200);
+    }
+    // As a form too, with a refresh.
+    let first = env.password_grant(&app).await;
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={}",
+        first.refresh(),
+        app.client_id
+    );
+    let refreshed = env
+        .post(
+            "/api/oauth/v1/token",
+            Some("application/x-www-form-urlencoded"),
+            Some(basic(&app.client_id, &app.secret)),
+            form,
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.raw);
 }

@@ -161,34 +161,45 @@ fn form_decode(s: &str) -> Result<String, OAuthFailure> {
         })
 }
 
-/// The client's credentials from `Authorization: Basic` or the body; both
-/// at once is refused (RFC 6749 §2.3).
+/// The client's credentials from `Authorization: Basic` or the body. Both
+/// at once (RFC 6749 §2.3) is accepted only when they name the same client
+/// (OAuth libraries' "include client id" option repeats the Basic
+/// `client_id`, and sometimes the secret, in the body); otherwise refused.
 fn client_credentials(
     headers: &HeaderMap,
     params: &mut Params,
 ) -> Result<Option<ClientCredentials>, OAuthFailure> {
-    let from_body = match (params.take("client_id"), params.take("client_secret")) {
-        (Some(id), Some(secret)) => Some((id, SecretString::from(secret))),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(OAuthFailure::InvalidClient(
-                "client_secret is missing (client_id is given in the body)".to_string(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(OAuthFailure::InvalidClient(
-                "client_id is missing (client_secret is given in the body)".to_string(),
-            ));
-        }
-    };
+    let body_id = params.take("client_id");
+    let body_secret = params.take("client_secret").map(zeroize::Zeroizing::new);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(from_body);
+        return match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Ok(Some((id, SecretString::from(secret.to_string())))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(OAuthFailure::InvalidClient(
+                "client_secret is missing (client_id is given in the body)".to_string(),
+            )),
+            (None, Some(_)) => Err(OAuthFailure::InvalidClient(
+                "client_id is missing (client_secret is given in the body)".to_string(),
+            )),
+        };
     };
-    if from_body.is_some() {
+    let (id, secret) = basic_credentials(value)?;
+    let same_id = body_id.as_ref().is_none_or(|b| *b == id);
+    let same_secret = body_secret.as_ref().is_none_or(|b| {
+        use secrecy::ExposeSecret as _;
+        use subtle::ConstantTimeEq as _;
+        bool::from(b.as_bytes().ct_eq(secret.expose_secret().as_bytes()))
+    });
+    if !(same_id && same_secret) {
         return Err(OAuthFailure::InvalidRequest(
-            "the client authenticates twice (Authorization header and body): use one".to_string(),
+            "the client authenticates twice (Authorization header and body) with different credentials: use one".to_string(),
         ));
     }
+    Ok(Some((id, secret)))
+}
+
+/// `client_id` and secret from an `Authorization: Basic` header.
+fn basic_credentials(value: &HeaderValue) -> Result<ClientCredentials, OAuthFailure> {
     let malformed = || {
         OAuthFailure::InvalidClient(
             "the Authorization header must be HTTP Basic: Basic base64(client_id:secret)"
@@ -214,10 +225,7 @@ fn client_credentials(
             "the Basic credentials must be client_id:secret (no colon found)".to_string(),
         )
     })?;
-    Ok(Some((
-        form_decode(id)?,
-        SecretString::from(form_decode(secret)?),
-    )))
+    Ok((form_decode(id)?, SecretString::from(form_decode(secret)?)))
 }
 
 #[utoipa::path(post, path = "/api/oauth/v1/token", tag = "oauth",
