@@ -319,6 +319,37 @@ async fn r10_each_missing_permission_refuses_exactly_the_calls_that_need_it(
             .set_connection_permissions(&probe.code, Some(&role), None)
             .await
             .unwrap();
+        // The root lists exactly the routes the role permits (issue 16).
+        if missing != Permission::ApiAccess {
+            let root = e.get(&probe, "/api/rest/v1").await;
+            root.assert_status(200);
+            let routes = &root.body["routes"];
+            assert_eq!(routes["root"]["route"], "/api/rest/v1");
+            for (name, method, needs) in [
+                ("pim_api_product_list", "GET", Permission::ProductsList),
+                ("pim_api_product_get", "GET", Permission::ProductsList),
+                ("pim_api_product_create", "POST", Permission::ProductsEdit),
+                (
+                    "pim_api_product_partial_update",
+                    "PATCH",
+                    Permission::ProductsEdit,
+                ),
+                (
+                    "pim_api_product_delete",
+                    "DELETE",
+                    Permission::ProductsRemove,
+                ),
+            ] {
+                assert_eq!(
+                    routes.get(name).is_some(),
+                    needs != missing,
+                    "{name} without {missing}: {routes}"
+                );
+                if needs != missing {
+                    assert_eq!(routes[name]["methods"][0], method, "{routes}");
+                }
+            }
+        }
         let victim = format!("victim-{i}");
         e.post(
             &full,

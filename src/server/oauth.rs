@@ -370,10 +370,59 @@ pub struct RestAuthentication {
     pub revoke: RestRoute,
 }
 
+/// The Web API routes the connection may call, by the PIM's route names
+/// (`pim_api_product_list`…): the root always, the products routes as its
+/// role's permissions allow.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct RestRoutes {
     pub root: RestRoute,
+    #[serde(flatten)]
+    #[schema(value_type = std::collections::BTreeMap<String, RestRoute>)]
+    pub permitted: std::collections::BTreeMap<&'static str, RestRoute>,
 }
+
+/// Each products route (PIM name, path, method) and the permission it needs.
+type ProductRoute = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    crate::model::Permission,
+);
+const PRODUCT_ROUTES: [ProductRoute; 5] = {
+    use crate::model::Permission::{ProductsEdit, ProductsList, ProductsRemove};
+    [
+        (
+            "pim_api_product_list",
+            "/api/rest/v1/products",
+            &["GET"],
+            ProductsList,
+        ),
+        (
+            "pim_api_product_create",
+            "/api/rest/v1/products",
+            &["POST"],
+            ProductsEdit,
+        ),
+        (
+            "pim_api_product_get",
+            "/api/rest/v1/products/{code}",
+            &["GET"],
+            ProductsList,
+        ),
+        (
+            "pim_api_product_partial_update",
+            "/api/rest/v1/products/{code}",
+            &["PATCH"],
+            ProductsEdit,
+        ),
+        (
+            "pim_api_product_delete",
+            "/api/rest/v1/products/{code}",
+            &["DELETE"],
+            ProductsRemove,
+        ),
+    ]
+};
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct RestCaller {
@@ -385,9 +434,21 @@ pub struct RestCaller {
 
 #[utoipa::path(get, path = "/api/rest/v1", tag = "web-api", security(("bearer" = [])),
     responses(
-        (status = 200, description = "the endpoints, and which connection the token is", body = RestRoot),
+        (status = 200, description = "the endpoints the connection may call (by its role's permissions), and which connection the token is", body = RestRoot),
         (status = 401, description = "missing, unknown, expired or revoked token; WWW-Authenticate: Bearer error=\"invalid_token\"", body = RestError)))]
-pub async fn rest_root(Extension(caller): Extension<std::sync::Arc<ApiCaller>>) -> Response {
+pub async fn rest_root(
+    Extension(caller): Extension<std::sync::Arc<ApiCaller>>,
+    Extension(snapshot): Extension<std::sync::Arc<crate::service::catalog::CatalogSnapshot>>,
+) -> Response {
+    let granted = snapshot
+        .roles
+        .get(&caller.role)
+        .map_or(&[][..], Vec::as_slice);
+    let permitted = PRODUCT_ROUTES
+        .iter()
+        .filter(|(_, _, _, needs)| granted.contains(needs))
+        .map(|&(name, route, methods, _)| (name, RestRoute { route, methods }))
+        .collect();
     let root = RestRoot {
         connection: RestCaller {
             code: caller.code.clone(),
@@ -410,6 +471,7 @@ pub async fn rest_root(Extension(caller): Extension<std::sync::Arc<ApiCaller>>) 
                 route: crate::REST_ROOT,
                 methods: &["GET"],
             },
+            permitted,
         },
     };
     Json(root).into_response()
