@@ -1446,3 +1446,94 @@ async fn links_follow_the_public_url_not_the_client_and_answers_are_no_store(
     let href = ignored.body["_links"]["self"]["href"].as_str().unwrap();
     assert!(href.starts_with("https://pim.example.com/"), "{href}");
 }
+
+/// Issue 16: `attributes`, `locales` and `scope` on lists and reads keep
+/// only the named attributes' values, only values for those locales (or
+/// not localisable), only values for that channel (or not scopable), and
+/// the list's links carry them to the next page.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_reads_keep_only_the_attributes_locales_and_scope_asked_for(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let v = |locale: Value, scope: Value, data: &str| json!({"locale": locale, "scope": scope, "data": data});
+    e.post(
+        &full,
+        json!({"identifier": "aaa-filtered", "values": {
+            "name": [v(json!("en_US"), Value::Null, "Boot"), v(json!("fr_FR"), Value::Null, "Botte")],
+            "description": [
+                v(json!("en_US"), json!("ecommerce"), "Web text"),
+                v(json!("en_US"), json!("print"), "Print text"),
+                v(json!("de_DE"), json!("ecommerce"), "Webtext")
+            ],
+            "sku_note": [v(Value::Null, Value::Null, "plain")]
+        }}),
+    )
+    .await
+    .assert_status(201);
+    let values = |a: &Answer| {
+        let item = if a.body["_embedded"].is_object() {
+            a.body["_embedded"]["items"][0].clone()
+        } else {
+            a.body.clone()
+        };
+        assert_eq!(item["identifier"], "aaa-filtered", "{}", a.body);
+        item["values"].clone()
+    };
+    // Nothing asked: everything.
+    let all = e.get(&full, "/api/rest/v1/products/aaa-filtered").await;
+    all.assert_status(200);
+    assert_eq!(values(&all).as_object().unwrap().len(), 3);
+    // attributes.
+    let only = e
+        .get(
+            &full,
+            "/api/rest/v1/products/aaa-filtered?attributes=name,sku_note",
+        )
+        .await;
+    let got = values(&only);
+    assert_eq!(got.as_object().unwrap().len(), 2, "{got}");
+    assert_eq!(got["name"].as_array().unwrap().len(), 2);
+    // locales: other locales' values go, values with no locale stay, an
+    // attribute left with none goes.
+    let fr = e
+        .get(&full, "/api/rest/v1/products/aaa-filtered?locales=fr_FR")
+        .await;
+    let got = values(&fr);
+    assert_eq!(
+        got["name"],
+        json!([v(json!("fr_FR"), Value::Null, "Botte")])
+    );
+    assert!(got.get("description").is_none(), "{got}");
+    assert_eq!(got["sku_note"][0]["data"], "plain");
+    // scope with locales, on a list; the links keep them.
+    let page = e
+        .list(
+            &full,
+            "?limit=1&search=%7B%22identifier%22%3A%5B%7B%22operator%22%3A%22IN%22%2C%22value%22%3A%5B%22aaa-filtered%22%5D%7D%5D%7D&scope=ecommerce&locales=en_US,de_DE",
+        )
+        .await;
+    page.assert_status(200);
+    let got = values(&page);
+    assert_eq!(
+        got["description"],
+        json!([
+            v(json!("en_US"), json!("ecommerce"), "Web text"),
+            v(json!("de_DE"), json!("ecommerce"), "Webtext")
+        ])
+    );
+    assert_eq!(got["name"], json!([v(json!("en_US"), Value::Null, "Boot")]));
+    let first = page.body["_links"]["first"]["href"].as_str().unwrap();
+    assert!(
+        first.contains("scope=ecommerce") && first.contains("locales=en_US%2Cde_DE"),
+        "{first}"
+    );
+    // A control character is refused, naming the parameter.
+    let bad = e
+        .get(&full, "/api/rest/v1/products/aaa-filtered?scope=a%00b")
+        .await;
+    bad.assert_status(400);
+    assert!(bad.message().contains("scope"), "{}", bad.body);
+}

@@ -649,3 +649,75 @@ mod tests {
         }
     }
 }
+
+/// The `attributes`, `locales` and `scope` parameters of product reads:
+/// which of a product's values the answer carries, as the PIM applies
+/// them (only the named attributes; only values for those locales, or not
+/// localisable; only values for that channel, or not scopable). An
+/// attribute left with no value is left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueFilter {
+    pub attributes: Option<Vec<String>>,
+    pub locales: Option<Vec<String>>,
+    pub scope: Option<String>,
+}
+
+impl ValueFilter {
+    /// Whether it keeps every value (then the stored text is used as is).
+    pub fn keeps_all(&self) -> bool {
+        self.attributes.is_none() && self.locales.is_none() && self.scope.is_none()
+    }
+
+    /// A comma-separated list parameter (`attributes=name,colour`); blank
+    /// items are skipped, and a list of nothing filters nothing.
+    pub fn list(value: &str) -> Option<Vec<String>> {
+        let items: Vec<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        (!items.is_empty()).then_some(items)
+    }
+
+    /// `values` (a product's stored values, a JSON object of arrays of
+    /// `{locale, scope, data}`) as this filter shows them.
+    pub fn apply(&self, values: &Map<String, Value>) -> Map<String, Value> {
+        let mut shown = Map::new();
+        for (attribute, entries) in values {
+            if self
+                .attributes
+                .as_ref()
+                .is_some_and(|keep| !keep.iter().any(|a| a == attribute))
+            {
+                continue;
+            }
+            let Value::Array(entries) = entries else {
+                shown.insert(attribute.clone(), entries.clone());
+                continue;
+            };
+            let kept: Vec<Value> = entries
+                .iter()
+                .filter(|e| self.keeps_entry(e))
+                .cloned()
+                .collect();
+            if !kept.is_empty() {
+                shown.insert(attribute.clone(), Value::Array(kept));
+            }
+        }
+        shown
+    }
+
+    fn keeps_entry(&self, entry: &Value) -> bool {
+        let field = |name: &str| entry.get(name).and_then(Value::as_str);
+        let locale_ok = match (&self.locales, field("locale")) {
+            (Some(locales), Some(l)) => locales.iter().any(|x| x == l),
+            _ => true,
+        };
+        let scope_ok = match (&self.scope, field("scope")) {
+            (Some(scope), Some(s)) => scope == s,
+            _ => true,
+        };
+        locale_ok && scope_ok
+    }
+}

@@ -19,6 +19,7 @@ use super::extract::{BodyError, read_limited};
 use crate::model::{
     ApiEvent, Counted, ItemLinks, Link, PageLinks, ProductPage, RestError, RestValidationError,
 };
+use crate::domain::products::ValueFilter;
 use crate::service::catalog::CatalogSnapshot;
 use crate::service::oauth::ApiCaller;
 use crate::service::products::{ListRequest, PAGE_DEFAULT, PAGE_MAX, ProductView, RestFailure};
@@ -283,8 +284,33 @@ async fn json_body(headers: &HeaderMap, body: Body) -> Result<serde_json::Value,
     })
 }
 
+/// `attributes`, `locales` and `scope`, where a product read names them.
+fn value_param(filter: &mut ValueFilter, key: &str, value: &str) -> Result<(), RestFailure> {
+    if value.chars().any(char::is_control) {
+        return Err(RestFailure::BadRequest(format!(
+            "{key} must not contain control characters"
+        )));
+    }
+    match key {
+        "attributes" => filter.attributes = ValueFilter::list(value),
+        "locales" => filter.locales = ValueFilter::list(value),
+        "scope" => filter.scope = Some(value.trim().to_string()).filter(|s| !s.is_empty()),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The value filters of a single product's read.
+fn read_request(query: Option<&str>) -> Result<ValueFilter, RestFailure> {
+    let mut filter = ValueFilter::default();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        value_param(&mut filter, &key, &value)?;
+    }
+    Ok(filter)
+}
+
 /// The parameters of a list, checked; unknown ones are ignored (PIM
-/// clients send some Switchboard does not use, like `locales`).
+/// clients send some Switchboard does not use, like `with_quality_scores`).
 fn list_request(query: Option<&str>) -> Result<ListRequest, RestFailure> {
     let mut req = ListRequest {
         page: 1,
@@ -353,6 +379,7 @@ fn list_request(query: Option<&str>) -> Result<ListRequest, RestFailure> {
                 after = Some(value.into_owned());
             }
             "search" => req.search = Some(value.into_owned()),
+            "attributes" | "locales" | "scope" => value_param(&mut req.values, &key, &value)?,
             _ => {}
         }
     }
@@ -381,6 +408,19 @@ fn list_link(base: &str, req: &ListRequest, page: Option<u64>, after: Option<&st
     if let Some(s) = req.search.as_deref().filter(|s| !s.is_empty()) {
         href.push_str(&format!("&search={}", utf8_percent_encode(s, QUERY)));
     }
+    // The value filters hold on every page.
+    let f = &req.values;
+    for (key, list) in [("attributes", &f.attributes), ("locales", &f.locales)] {
+        if let Some(items) = list {
+            href.push_str(&format!(
+                "&{key}={}",
+                utf8_percent_encode(&items.join(","), QUERY)
+            ));
+        }
+    }
+    if let Some(scope) = &f.scope {
+        href.push_str(&format!("&scope={}", utf8_percent_encode(scope, QUERY)));
+    }
     Link { href }
 }
 
@@ -391,6 +431,9 @@ fn list_link(base: &str, req: &ListRequest, page: Option<u64>, after: Option<&st
         ("with_count" = Option<bool>, Query, description = "true: also count every match (`items_count`)"),
         ("pagination_type" = Option<String>, Query, description = "`page` (default) or `search_after`"),
         ("search_after" = Option<String>, Query, description = "with search_after pagination: the identifier to start after (follow the `next` link)"),
+        ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
+        ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
+        ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)"),
         ("search" = Option<String>, Query, description = "PIM search filters as JSON, e.g. `{\"categories\":[{\"operator\":\"IN\",\"value\":[\"shoes\"]}]}`; properties identifier (IN, NOT IN, =, !=), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), created and updated (<, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS)")),
     responses(
         (status = 200, description = "a page of the products the connection's group may view, in identifier order", body = ProductPage),
@@ -460,7 +503,10 @@ pub async fn list_products(
 }
 
 #[utoipa::path(get, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),
-    params(("identifier" = String, Path, description = "the product identifier")),
+    params(("identifier" = String, Path, description = "the product identifier"),
+        ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
+        ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
+        ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)")),
     responses(
         (status = 200, description = "the product; categories the group cannot view are left out", body = crate::model::Product),
         (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
@@ -472,10 +518,11 @@ pub async fn get_product(
     Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
     path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let result = match identifier_of(path) {
-        Ok(id) => svc.get_product(&caller, &snapshot, &id).await,
-        Err(f) => Err(f),
+    let result = match (identifier_of(path), read_request(query.as_deref())) {
+        (Ok(id), Ok(filter)) => svc.get_product(&caller, &snapshot, &id, &filter).await,
+        (Err(f), _) | (_, Err(f)) => Err(f),
     };
     match result {
         Ok(product) => counted(json_response(&product), ApiEvent::Read, 1),

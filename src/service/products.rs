@@ -115,6 +115,8 @@ pub struct ListRequest {
     pub with_count: bool,
     /// `pagination_type=search_after`: the identifier to start after.
     pub search_after: Option<Option<String>>,
+    /// `attributes`, `locales`, `scope`: which values the answer carries.
+    pub values: products::ValueFilter,
 }
 
 /// A product as the Web API answers it (the shape of
@@ -151,8 +153,9 @@ fn time_text(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-/// A product as `access` may see it: hidden categories left out.
-fn shown(p: &ProductRow, access: &GroupAccess) -> ProductView {
+/// A product as `access` may see it: hidden categories left out, and only
+/// the values `filter` keeps.
+fn shown(p: &ProductRow, access: &GroupAccess, filter: &products::ValueFilter) -> ProductView {
     let categories = match access {
         GroupAccess::Everything => p.categories.clone(),
         _ => p
@@ -170,7 +173,11 @@ fn shown(p: &ProductRow, access: &GroupAccess) -> ProductView {
         family: p.family.clone(),
         groups: [],
         parent: None,
-        values: p.values.clone(),
+        values: if filter.keeps_all() {
+            p.values.clone()
+        } else {
+            ProductRow::values_from(&filter.apply(&p.values_map()))
+        },
         associations: serde_json::Map::new(),
         created: time_text(p.created_ms),
         updated: time_text(p.updated_ms),
@@ -246,6 +253,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         identifier: &str,
+        filter: &products::ValueFilter,
     ) -> Result<ProductView, RestFailure> {
         let access = self.require(
             snapshot,
@@ -258,7 +266,7 @@ impl Service {
             .product(identifier, caller.products_version)
             .await?;
         match found {
-            Some(p) if access.can_view_product(&p.categories) => Ok(shown(&p, access)),
+            Some(p) if access.can_view_product(&p.categories) => Ok(shown(&p, access, filter)),
             _ => Err(not_found(identifier)),
         }
     }
@@ -323,7 +331,7 @@ impl Service {
         let has_next = rows.len() as u64 > req.limit;
         rows.truncate(req.limit as usize);
         Ok(Listing {
-            items: rows.iter().map(|p| shown(p, &access)).collect(),
+            items: rows.iter().map(|p| shown(p, &access, &req.values)).collect(),
             has_next,
             count,
         })
