@@ -261,7 +261,7 @@ async fn snapshot_delete_confirmation() {
 
 #[tokio::test]
 async fn snapshot_help() {
-    let mut h = harness_with(Theme::colored(), 120, 196).await;
+    let mut h = harness_with(Theme::colored(), 120, 240).await;
     h.press(KeyCode::Char('?')).await;
     let screen = h.screen();
     for b in h.app.keymap.bindings() {
@@ -4716,4 +4716,595 @@ async fn r23_r24_the_demo_brings_a_week_of_hourly_history_on_the_store_clock_mar
         .await
         .unwrap();
     assert_eq!(creds.wrong_credentials[0].username, magento.username);
+}
+
+// ---------------------------------------------------------------------------
+// Integrations, users and access from the console (R29)
+// ---------------------------------------------------------------------------
+
+/// The integration `code` as member `username` sees it (R18, R19): its
+/// access level, or `None` when it is not theirs.
+async fn level_of(
+    h: &Harness,
+    username: &str,
+    code: &str,
+) -> Option<switchboard::model::AccessLevel> {
+    embedded(h._dir.path(), Some(username))
+        .await
+        .list_integrations()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.code == code)
+        .and_then(|i| i.access)
+}
+
+#[tokio::test]
+async fn snapshot_r29_an_empty_store_creates_an_integration_from_the_register_tab() {
+    let mut h = harness().await;
+    h.press(KeyCode::Char('2')).await;
+    let empty = h.screen();
+    assert!(
+        flat(&empty).contains("Press N to create one, then register connections here"),
+        "{empty}"
+    );
+    assert!(
+        !empty.contains("POST /api/v1/integrations"),
+        "the console says which key, not which request"
+    );
+    assert!(empty.contains("N new integration"), "{empty}");
+    // N: its own key, not n (a new flow).
+    h.press(KeyCode::Char('N')).await;
+    h.type_str("Orders EU").await;
+    let form = h.screen();
+    assert!(
+        form.contains("orders_eu  (from the name)"),
+        "the code fills in live: {form}"
+    );
+    assert!(form.contains("Kind  [standard]  app"), "{form}");
+    snap!("integration_form", form);
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty(), "{}", h.status());
+    assert_eq!(
+        h.status(),
+        "Created integration Orders EU (orders_eu): Space marks connections to register with it, A gives members access"
+    );
+    let screen = h.screen();
+    assert!(screen.contains("Integrations · 1"), "{screen}");
+    assert!(screen.contains("▶ Orders EU orders_eu"), "{screen}");
+    assert_eq!(h.app.selected_integration().unwrap().code, "orders_eu");
+    // The store holds it, a standard integration.
+    let stored = h.app.client.get_integration("orders_eu").await.unwrap();
+    assert_eq!(stored.kind, switchboard::model::IntegrationKind::Standard);
+    // An app, chosen with the kind field.
+    h.press(KeyCode::Char('N')).await;
+    h.type_str("Shop App").await;
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Right).await;
+    h.press(KeyCode::Enter).await;
+    let app_kind = h.app.client.get_integration("shop_app").await.unwrap().kind;
+    assert_eq!(app_kind, switchboard::model::IntegrationKind::App);
+    assert_eq!(h.app.selected_integration().unwrap().code, "shop_app");
+}
+
+#[tokio::test]
+async fn r29_the_integration_form_shows_refusals_beside_their_fields() {
+    let mut h = register_workspace(120, 32).await;
+    h.press(KeyCode::Char('2')).await;
+    h.press(KeyCode::Char('N')).await;
+    h.type_str("ab").await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("✗ name is too short: 2 characters, at least 3"),
+        "{screen}"
+    );
+    // The server refuses a code that is taken: beside the code.
+    h.press(KeyCode::Esc).await;
+    h.press(KeyCode::Char('N')).await;
+    h.type_str("Orders").await;
+    h.press(KeyCode::Enter).await;
+    let Some(Modal::IntegrationForm(form)) = h.app.modals.last() else {
+        panic!("the form stays open: {}", h.status());
+    };
+    let code_error = form
+        .errors
+        .get(&switchboard::tui::dialogs::integration_form::IntegrationField::Code)
+        .cloned()
+        .unwrap_or_else(|| panic!("{:?} {:?}", form.errors, form.general_error));
+    assert!(!form.submitting);
+    assert!(h.screen().contains(&format!("✗ {code_error}")));
+    assert_eq!(h.status(), "Could not create the integration");
+    assert_eq!(h.app.in_flight, 0, "no spinner left");
+    // Esc leaves; nothing was made.
+    h.press(KeyCode::Esc).await;
+    assert_eq!(h.app.data.integrations.len(), 3);
+}
+
+#[tokio::test]
+async fn r29_r_renames_the_selected_integration_and_its_code_stays() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('R')).await;
+    let form = h.screen();
+    assert!(form.contains("Rename Orders"), "{form}");
+    assert!(form.contains("orders  (never changes)"), "{form}");
+    // Saving the same name changes nothing and sends nothing.
+    h.press(KeyCode::Enter).await;
+    assert!(h.app.modals.is_empty());
+    assert_eq!(h.status(), "Nothing changed");
+    h.press(KeyCode::Char('R')).await;
+    tui::feed(&mut h.app, ctrl('u')).await;
+    h.type_str("Orders EU").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(h.status(), "Renamed the integration to Orders EU (orders)");
+    assert_eq!(h.app.selected_integration().unwrap().name, "Orders EU");
+    let stored = h.app.client.get_integration("orders").await.unwrap();
+    assert_eq!(stored.name, "Orders EU");
+    assert_eq!(stored.registered, vec!["erp_one", "shop_one"]);
+    assert!(h.screen().contains("Flows of Orders EU · 1"));
+}
+
+#[tokio::test]
+async fn snapshot_r29_d_refuses_an_integration_with_flows_naming_them_then_deletes_one() {
+    let mut h = on_register_tab(120, 32).await;
+    h.press(KeyCode::Char('h')).await;
+    // Orders holds the flow Order sync: D says so, naming it.
+    h.press(KeyCode::Char('D')).await;
+    let screen = h.screen();
+    let text = flat(&screen);
+    assert!(
+        text.contains("Orders (orders) cannot be deleted: it holds 1 flow."),
+        "{screen}"
+    );
+    assert!(text.contains("Order sync order_sync · 2 steps"), "{screen}");
+    snap!("integration_delete_refused", screen);
+    // y shows its flows.
+    h.press(KeyCode::Char('y')).await;
+    assert!(h.app.modals.is_empty());
+    assert_eq!(
+        h.app.register.focus,
+        switchboard::tui::tabs::register::RegFocus::Flows
+    );
+    assert!(
+        h.app
+            .client
+            .get_integration("orders")
+            .await
+            .is_ok_and(|i| i.code == "orders")
+    );
+    // Finance holds no flow: a confirmation that says what goes.
+    select_integration(&mut h, "finance").await;
+    h.press(KeyCode::Char('D')).await;
+    let screen = h.screen();
+    let text = flat(&screen);
+    assert!(
+        text.contains("Delete integration Finance (finance)?"),
+        "{screen}"
+    );
+    assert!(text.contains("Its 1 registration goes"), "{screen}");
+    snap!("integration_delete_confirm", screen);
+    h.press(KeyCode::Char('n')).await;
+    assert_eq!(h.status(), "Integration Finance stays");
+    h.press(KeyCode::Char('D')).await;
+    h.press(KeyCode::Char('y')).await;
+    assert_eq!(
+        h.status(),
+        "Deleted integration Finance (finance); its connections stay"
+    );
+    assert!(!h.app.data.integrations.iter().any(|i| i.code == "finance"));
+    assert!(h.app.client.get_integration("finance").await.is_err());
+    assert_eq!(h.app.data.connections.len(), 6, "the connections stay");
+}
+
+#[tokio::test]
+async fn r29_a_flow_saved_meanwhile_makes_the_server_refuse_the_delete_and_says_why() {
+    use switchboard::model::{FlowInput, FlowStep, StepKind};
+    let mut h = on_register_tab(120, 32).await;
+    select_integration(&mut h, "finance").await;
+    // Another administrator saves a flow in Finance; this console has not
+    // reloaded: it asks, and the server refuses.
+    h.app
+        .client
+        .save_flow(
+            "ledger_sync",
+            &FlowInput {
+                name: "Ledger sync".into(),
+                integration: Some("finance".into()),
+                steps: vec![FlowStep {
+                    kind: StepKind::Export,
+                    connection: "erp_one".into(),
+                }],
+                version: None,
+            },
+        )
+        .await
+        .unwrap();
+    h.press(KeyCode::Char('D')).await;
+    assert!(flat(&h.screen()).contains("Delete integration Finance (finance)?"));
+    h.press(KeyCode::Char('y')).await;
+    let status = h.status();
+    assert!(
+        status.starts_with("Could not delete integration Finance: ")
+            && status.contains("holds 1 flow"),
+        "the server's reason is shown: {status}"
+    );
+    assert_eq!(h.app.in_flight, 0);
+    // The reload that followed shows the flow; D now names it.
+    assert!(h.app.data.integrations.iter().any(|i| i.code == "finance"));
+    h.press(KeyCode::Char('D')).await;
+    assert!(flat(&h.screen()).contains("Ledger sync ledger_sync · 1 step"));
+}
+
+#[tokio::test]
+async fn snapshot_r29_r19_the_users_window_adds_a_member_and_gives_them_manage_access() {
+    let mut h = on_register_tab(120, 36).await;
+    h.press(KeyCode::Char('h')).await;
+    h.press(KeyCode::Char('A')).await;
+    let screen = h.screen();
+    let text = flat(&screen);
+    assert!(text.contains("Users · 1"), "{screen}");
+    assert!(text.contains("Access to ◀ Orders (orders) ▶"), "{screen}");
+    assert!(text.contains("alice (you) owner"), "{screen}");
+    assert!(text.contains("everything (owner)"), "{screen}");
+    // n: add a member; the password is generated and shown once.
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("mia").await;
+    let form = h.screen();
+    assert!(form.contains("Add a user"), "{form}");
+    assert!(
+        form.contains("empty: one is generated, shown once"),
+        "{form}"
+    );
+    snap!("user_form", form);
+    h.press(KeyCode::Enter).await;
+    let shown = h.screen();
+    let password = shown
+        .lines()
+        .find_map(|l| l.split("Password").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .expect("the password is shown");
+    assert!(password.len() >= 12, "{shown}");
+    assert!(flat(&shown).contains("Added mia (member)"), "{shown}");
+    assert!(flat(&shown).contains("shown only this once"), "{shown}");
+    snap!("user_password_once", shown.replace(&password, "[password]"));
+    // c copies it; closing forgets it.
+    h.press(KeyCode::Char('c')).await;
+    assert_eq!(h.app.clipboard.memory_contents(), Some(password.as_str()));
+    h.press(KeyCode::Esc).await;
+    assert!(!h.screen().contains(&password));
+    // Back in the window, on mia, who has no access yet.
+    let Some(Modal::Users(dialog)) = h.app.modals.last() else {
+        panic!("the users window is back");
+    };
+    assert_eq!(dialog.selected_user().unwrap().username, "mia");
+    assert!(flat(&h.screen()).contains("mia member password set"));
+    assert_eq!(level_of(&h, "mia", "orders").await, None);
+    // m: manage, from her next request.
+    h.press(KeyCode::Char('m')).await;
+    assert_eq!(
+        h.status(),
+        "mia now manages Orders; it applies from their next request"
+    );
+    let screen = h.screen();
+    snap!("users_window", screen);
+    assert_eq!(
+        level_of(&h, "mia", "orders").await,
+        Some(switchboard::model::AccessLevel::Manage)
+    );
+    // v: monitor; x: none.
+    h.press(KeyCode::Char('v')).await;
+    assert_eq!(
+        level_of(&h, "mia", "orders").await,
+        Some(switchboard::model::AccessLevel::Monitor)
+    );
+    assert!(flat(&h.screen()).contains("monitor (read-only)"));
+    h.press(KeyCode::Char('x')).await;
+    assert_eq!(
+        h.status(),
+        "mia no longer has access to Orders; it applies from their next request"
+    );
+    assert_eq!(level_of(&h, "mia", "orders").await, None);
+    // → and ← show another integration's access; m there gives that one.
+    let codes: Vec<String> = h
+        .app
+        .data
+        .integrations
+        .iter()
+        .map(|i| i.code.clone())
+        .collect();
+    let at = codes.iter().position(|c| c == "orders").unwrap();
+    let previous = &codes[(at + codes.len() - 1) % codes.len()];
+    h.press(KeyCode::Char('l')).await;
+    h.press(KeyCode::Left).await;
+    h.press(KeyCode::Char('h')).await;
+    let screen = h.screen();
+    assert!(
+        flat(&screen).contains(&format!("({previous}) ▶")),
+        "{screen}"
+    );
+    h.press(KeyCode::Char('m')).await;
+    assert_eq!(
+        level_of(&h, "mia", previous).await,
+        Some(switchboard::model::AccessLevel::Manage)
+    );
+    assert_eq!(level_of(&h, "mia", "orders").await, None);
+    // The owner takes no grant: said, nothing sent.
+    h.press(KeyCode::Char('g')).await;
+    h.press(KeyCode::Char('m')).await;
+    assert_eq!(
+        h.status(),
+        "alice is the owner: they see and manage every integration already"
+    );
+    assert_eq!(h.app.in_flight, 0);
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+}
+
+#[tokio::test]
+async fn r29_levels_set_elsewhere_show_as_not_known_until_set_here() {
+    let mut h = harness().await.with_demo().await;
+    h.press(KeyCode::Char('U')).await;
+    let screen = h.screen();
+    let text = flat(&screen);
+    for member in ["mia", "max", "tom"] {
+        assert!(text.contains(&format!("{member} member")), "{screen}");
+    }
+    assert!(
+        text.contains("given outside this console session; the API cannot read it back yet"),
+        "{screen}"
+    );
+    let Some(Modal::Users(dialog)) = h.app.modals.last() else {
+        panic!("U opens the users window");
+    };
+    assert!(dialog.integration.is_some(), "on the first integration");
+}
+
+#[tokio::test]
+async fn snapshot_r29_p_sets_a_password_shown_once_and_d_removes_a_user_naming_them() {
+    let mut h = register_workspace(120, 32).await;
+    h.app
+        .client
+        .create_user(&switchboard::model::NewUser {
+            username: "mia".into(),
+            kind: switchboard::model::UserKind::Member,
+            password: None,
+        })
+        .await
+        .unwrap();
+    h.press(KeyCode::Char('U')).await;
+    // The owner cannot be removed: said, nothing asked.
+    h.press(KeyCode::Char('d')).await;
+    assert_eq!(
+        h.status(),
+        "alice is the owner: the owner cannot be removed"
+    );
+    assert!(matches!(h.app.modals.last(), Some(Modal::Users(_))));
+    h.press(KeyCode::Char('j')).await;
+    // p: a new password, generated and shown once; it logs in.
+    h.press(KeyCode::Char('p')).await;
+    let form = h.screen();
+    assert!(form.contains("New password for mia"), "{form}");
+    h.press(KeyCode::Enter).await;
+    let shown = h.screen();
+    assert!(
+        flat(&shown).contains("New password for mia (member)"),
+        "{shown}"
+    );
+    let Some(Modal::ShownOnce(once)) = h.app.modals.last() else {
+        panic!("the password is shown once: {}", h.status());
+    };
+    let password =
+        secrecy::ExposeSecret::expose_secret(once.password.as_ref().unwrap()).to_string();
+    assert_eq!(
+        h.status(),
+        "Set the password of mia; their sessions have ended"
+    );
+    h.press(KeyCode::Esc).await;
+    let mia = embedded(h._dir.path(), None).await;
+    mia.login("mia", &password)
+        .await
+        .expect("the new password logs in");
+    // A typed password instead: never drawn, checked first.
+    h.press(KeyCode::Char('p')).await;
+    h.type_str("too short").await;
+    assert!(!h.screen().contains("too short"));
+    h.press(KeyCode::Enter).await;
+    assert!(
+        h.screen()
+            .contains("✗ password is too short: at least 12 characters")
+    );
+    h.press(KeyCode::Esc).await;
+    // d: remove, after a confirmation naming her.
+    h.press(KeyCode::Char('d')).await;
+    let screen = h.screen();
+    assert!(flat(&screen).contains("Remove mia (a member)?"), "{screen}");
+    snap!("user_remove_confirm", screen);
+    h.press(KeyCode::Char('y')).await;
+    assert_eq!(
+        h.status(),
+        "Removed mia; their sessions and their access have ended"
+    );
+    let users = h.app.client.list_users().await.unwrap();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        vec!["alice"]
+    );
+    assert!(!flat(&h.screen()).contains("mia member"));
+}
+
+#[tokio::test]
+async fn r29_a_member_is_told_why_and_sends_nothing_for_integrations_users_and_access() {
+    let (mut h, sent) = as_tom(120, 32).await;
+    h.press(KeyCode::Char('2')).await;
+    h.press(KeyCode::Char('h')).await;
+    let before = sent.lock().unwrap().len();
+    for (key, expected) in [
+        (
+            'N',
+            "Only the owner or an admin may create integrations (R29); you are a member",
+        ),
+        (
+            'D',
+            "Only the owner or an admin may delete integrations (R29); you are a member",
+        ),
+        (
+            'U',
+            "Only the owner or an admin may manage users (R29); you are a member",
+        ),
+    ] {
+        h.press(KeyCode::Char(key)).await;
+        assert_eq!(h.status(), expected);
+        assert!(h.app.modals.is_empty());
+    }
+    h.press(KeyCode::Char('A')).await;
+    assert!(
+        h.status()
+            .starts_with("Only the owner or an admin may change who has access to "),
+        "{}",
+        h.status()
+    );
+    assert_eq!(requests_since(&sent, before), Vec::<String>::new());
+    // The footer crosses them out (not by colour alone).
+    h.screen();
+    for hint in ["N new integration", "A access", "U users"] {
+        assert!(
+            footer_cells_of(&h, hint)
+                .iter()
+                .all(|c| c.modifier.contains(Modifier::CROSSED_OUT)),
+            "{hint} is crossed out"
+        );
+    }
+    // Renaming is for those who manage it: Translations, yes.
+    select_integration(&mut h, "marketing_assets").await;
+    h.press(KeyCode::Char('R')).await;
+    assert_eq!(
+        h.status(),
+        "You monitor Marketing Assets: only those who manage it may rename it (R19)"
+    );
+    select_integration(&mut h, "translations").await;
+    h.press(KeyCode::Char('R')).await;
+    assert!(matches!(
+        h.app.modals.last(),
+        Some(Modal::IntegrationForm(_))
+    ));
+}
+
+#[tokio::test]
+async fn r29_the_integration_and_user_keys_follow_the_keymap_file() {
+    let keymap = switchboard::tui::keymap::Keymap::with_overrides(
+        "[register]\nnew_integration = [\"I\"]\naccess = [\"W\"]\n[tabs]\nusers = [\"ctrl-u\"]\n[users]\nmanage = [\"M\"]\nclose = [\"esc\"]\n",
+        "keymap.toml",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let client = embedded(dir.path(), None).await;
+    let mut app = App::new(
+        client,
+        keymap,
+        Theme::colored(),
+        switchboard::tui::clipboard::Clipboard::memory(),
+    );
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let mut h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(120, 32)).unwrap(),
+        _dir: dir,
+    };
+    h.press(KeyCode::Char('2')).await;
+    let screen = h.screen();
+    assert!(flat(&screen).contains("Press I to create one"), "{screen}");
+    assert!(screen.contains("I new integration"), "{screen}");
+    assert!(screen.contains("W access"), "{screen}");
+    // N is nothing now; I creates.
+    h.press(KeyCode::Char('N')).await;
+    assert!(h.app.modals.is_empty());
+    h.press(KeyCode::Char('I')).await;
+    h.type_str("Orders").await;
+    h.press(KeyCode::Enter).await;
+    assert_eq!(
+        h.status(),
+        "Created integration Orders (orders): Space marks connections to register with it, W gives members access"
+    );
+    tui::feed(&mut h.app, ctrl('u')).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Users(_))));
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("mia").await;
+    h.press(KeyCode::Enter).await;
+    h.press(KeyCode::Esc).await;
+    let screen = h.screen();
+    assert!(screen.contains("M manage"), "{screen}");
+    h.press(KeyCode::Char('M')).await;
+    assert_eq!(
+        level_of(&h, "mia", "orders").await,
+        Some(switchboard::model::AccessLevel::Manage)
+    );
+    // q no longer closes it; Esc does.
+    h.press(KeyCode::Char('q')).await;
+    assert!(matches!(h.app.modals.last(), Some(Modal::Users(_))));
+    h.press(KeyCode::Esc).await;
+    assert!(h.app.modals.is_empty());
+}
+
+#[tokio::test]
+async fn r29_help_lists_the_integration_and_user_keys() {
+    let theme = Theme::monochrome();
+    let keymap = switchboard::tui::keymap::Keymap::default_keymap();
+    let text: Vec<String> = switchboard::tui::dialogs::help::lines(&theme, &keymap)
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    let text = text.join("\n");
+    for needle in [
+        "new integration: name (the code fills in from it) and kind",
+        "rename the selected integration",
+        "delete the selected integration (asks first; refused while it holds flows)",
+        "members' access to the selected integration",
+        "Users and access (U anywhere, A on an integration)",
+        "give the member manage access to the integration shown (R19)",
+        "users, their passwords and their access to integrations",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in the help:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn render_never_panics_in_the_integration_and_users_dialogs() {
+    let mut h = on_register_tab(120, 32).await;
+    let states: Vec<Vec<KeyCode>> = vec![
+        vec![KeyCode::Char('h'), KeyCode::Char('N'), KeyCode::Char('x')],
+        vec![KeyCode::Enter],
+        vec![KeyCode::Esc, KeyCode::Esc, KeyCode::Char('R')],
+        vec![KeyCode::Esc, KeyCode::Char('D')],
+        vec![KeyCode::Esc, KeyCode::Char('j'), KeyCode::Char('D')],
+        vec![KeyCode::Esc, KeyCode::Char('A')],
+        vec![KeyCode::Char('n'), KeyCode::Char('m'), KeyCode::Char('i')],
+        vec![KeyCode::Enter],
+        vec![KeyCode::Esc, KeyCode::Char('m')],
+        vec![KeyCode::Char('p')],
+        vec![KeyCode::Esc, KeyCode::Char('d')],
+        vec![KeyCode::Char('?')],
+    ];
+    for keys in states {
+        for k in keys {
+            h.press(k).await;
+        }
+        let app = std::cell::RefCell::new(&mut h.app);
+        for w in (1..=220).step_by(9) {
+            for hgt in (1..=70).step_by(6) {
+                let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+                tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+            }
+        }
+        for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3), (50, 13)] {
+            let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+            tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+        }
+    }
 }

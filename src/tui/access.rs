@@ -222,6 +222,24 @@ impl App {
             }
             Context::Permissions => out.extend(self.permissions_disabled()),
             Context::Register => {
+                // R29: integrations and access are the owner's and admins'.
+                if !self.is_admin() {
+                    out.extend([
+                        Action::NewIntegration,
+                        Action::DeleteIntegration,
+                        Action::Access,
+                        Action::Users,
+                    ]);
+                    if self
+                        .selected_integration()
+                        .is_none_or(|i| !access::manages(i.access))
+                    {
+                        out.push(Action::Rename);
+                    }
+                }
+                if self.selected_integration().is_none() {
+                    out.extend([Action::Rename, Action::DeleteIntegration, Action::Access]);
+                }
                 if let Some(i) = self.selected_integration()
                     && self.registration_refusal(i).is_some()
                 {

@@ -12,6 +12,7 @@ use ratatui::crossterm::event::{
 use ratatui::layout::Rect;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::admin::{AdminAnswer, AdminCall, AdminThen};
 use super::clipboard::{AutoClear, Clipboard};
 use super::data::Data;
 use super::dialogs::choice::{Choice, ChoiceOutcome};
@@ -19,12 +20,15 @@ use super::dialogs::confirm::{Confirm, ConfirmOutcome};
 use super::dialogs::connection_form::ConnectionForm;
 use super::dialogs::flow_editor::FlowModal;
 use super::dialogs::help::{self, Help, HelpOutcome};
+use super::dialogs::integration_form::IntegrationForm;
 pub use super::dialogs::login::LoginForm;
 use super::dialogs::login::LoginOutcome;
 use super::dialogs::replace::ReplacePicker;
 pub use super::dialogs::set_form::SetForm;
 pub use super::dialogs::set_picker::SetPicker;
 pub use super::dialogs::shown_once::{Shown, ShownOnce};
+use super::dialogs::user_form::UserForm;
+use super::dialogs::users::UsersDialog;
 use super::keymap::{Action, Context, Keymap};
 use super::tabs::connections::ConnectionList;
 use super::tabs::credentials::{CredentialsTab, Focus, REVEAL_TICK, Tick};
@@ -136,6 +140,8 @@ pub enum Msg {
     },
     /// Time for the Monitor tab's next refresh, by generation.
     MonitorDue(u64),
+    /// The answer about integrations, users or access (R29).
+    Admin(AdminAnswer),
 }
 
 /// Work for the event loop: backend calls run as tasks and come back as `Msg`.
@@ -232,6 +238,8 @@ pub enum Command {
         generation: u64,
         after: Duration,
     },
+    /// Integrations, users or access (R29).
+    Admin(AdminCall),
 }
 
 /// What a revealed secret is for.
@@ -476,6 +484,7 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             tokio::time::sleep(after).await;
             Msg::MonitorDue(generation)
         }
+        Command::Admin(call) => Msg::Admin(super::admin::execute(client, call).await),
     })
 }
 
@@ -554,6 +563,12 @@ pub enum Modal {
     SetForm(Box<SetForm>),
     /// A question with a few answers, each carrying what it does.
     Choice(Box<Choice<Then>>),
+    /// Creating or renaming an integration (Register tab, R29).
+    IntegrationForm(Box<IntegrationForm>),
+    /// The users and their access to integrations (R29).
+    Users(Box<UsersDialog>),
+    /// Adding a user, or giving one a new password.
+    UserForm(Box<UserForm>),
 }
 
 /// What an answer does, once given (a choice's answers, a confirmation's
@@ -612,6 +627,8 @@ pub enum Then {
     DiscardFlowEdits {
         name: String,
     },
+    /// About integrations or users (R29).
+    Admin(AdminThen),
 }
 
 /// The whole app state.
@@ -773,7 +790,14 @@ impl App {
     /// The context keys are looked up in.
     pub fn context(&self) -> Context {
         match self.modals.last() {
-            Some(Modal::Form(_) | Modal::Login(_) | Modal::SetForm(_)) => Context::Form,
+            Some(
+                Modal::Form(_)
+                | Modal::Login(_)
+                | Modal::SetForm(_)
+                | Modal::IntegrationForm(_)
+                | Modal::UserForm(_),
+            ) => Context::Form,
+            Some(Modal::Users(_)) => Context::Users,
             Some(Modal::Picker(_) | Modal::Choice(_)) => Context::Picker,
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::ShownOnce(_)) => Context::Secret,
@@ -1107,6 +1131,10 @@ impl App {
             Msg::MonitorDue(generation) => {
                 let commands = self.on_monitor_due(generation);
                 return self.track(commands);
+            }
+            Msg::Admin(answer) => {
+                self.finish_call();
+                self.on_admin_answer(answer)
             }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
@@ -1473,6 +1501,10 @@ impl App {
                     m.paste(&text);
                 } else if let Some(Modal::SetForm(form)) = self.modals.last_mut() {
                     form.paste(&text);
+                } else if let Some(Modal::IntegrationForm(form)) = self.modals.last_mut() {
+                    form.paste(&text);
+                } else if let Some(Modal::UserForm(form)) = self.modals.last_mut() {
+                    form.paste(&text);
                 } else if self.list.filter_editing {
                     let q = format!(
                         "{}{}",
@@ -1626,6 +1658,9 @@ impl App {
         } {
             return self.switch_tab(tab);
         }
+        if action == Some(Action::Users) {
+            return self.open_users(None, "manage users");
+        }
         if matches!(self.modals.last(), Some(Modal::Flow(_))) {
             return self.on_flow_modal_key(action, &key);
         }
@@ -1643,9 +1678,12 @@ impl App {
             Context::Form => match self.modals.last() {
                 Some(Modal::Login(_)) => self.on_login_key(action, &key),
                 Some(Modal::SetForm(_)) => self.on_set_form_key(action, &key),
+                Some(Modal::IntegrationForm(_)) => self.on_integration_form_key(action, &key),
+                Some(Modal::UserForm(_)) => self.on_user_form_key(action, &key),
                 _ => self.on_form_key(action, &key),
             },
             Context::Confirm => self.on_confirm_key(action),
+            Context::Users => self.on_users_key(action),
             Context::Secret => self.on_secret_key(action),
             Context::Replace => self.on_replace_key(action, &key),
             Context::Help => {
@@ -1751,6 +1789,7 @@ impl App {
     /// Does what an answer carries (a confirmation's yes, a choice's answer).
     fn run(&mut self, then: Then) -> Vec<Command> {
         let (status, commands) = match then {
+            Then::Admin(then) => return self.run_admin(then),
             Then::EditFlow { code, attach } => return self.edit_flow_chosen(&code, attach),
             Then::OpenReplace(code) => {
                 self.open_replace(&code);

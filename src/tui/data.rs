@@ -2,7 +2,9 @@
 //! the answers to the app's commands change it.
 
 use super::tabs::register::UsageIndex;
-use crate::model::{AuditRecord, Connection, Flow, Integration, Me, Quota};
+use std::collections::HashMap;
+
+use crate::model::{AccessLevel, AuditRecord, Connection, Flow, Integration, Me, Quota};
 
 #[derive(Default)]
 pub struct Data {
@@ -24,4 +26,8 @@ pub struct Data {
     pub usage: UsageIndex,
     /// The audit trail of one connection, by code.
     pub audit: Option<(String, Result<Vec<AuditRecord>, String>)>,
+    /// Members' access as this console set it, by (integration code,
+    /// username): `None` is no access. The API has no read of an
+    /// integration's grants, so levels given elsewhere are not known here.
+    pub grants: HashMap<(String, String), Option<AccessLevel>>,
 }

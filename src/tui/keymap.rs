@@ -40,6 +40,8 @@ pub enum Context {
     Permissions,
     /// Choosing a connection's role or group (Permissions tab).
     Picker,
+    /// The users and their access to integrations (R29): a dialog.
+    Users,
     /// The Monitor tab (R23, R24).
     Monitor,
     /// The replace picker (R16a): typing filters the connections.
@@ -61,7 +63,7 @@ impl Context {
     pub fn title(self) -> &'static str {
         match self {
             Context::Global => "Everywhere",
-            Context::Tabs => "Switching tabs (in any tab, not while typing)",
+            Context::Tabs => "Tabs and users (in any tab, not while typing)",
             Context::List => "Connections tab",
             Context::Register => "Register tab",
             Context::FlowEditor => "Flow editor (Register tab)",
@@ -69,6 +71,7 @@ impl Context {
             Context::Credentials => "Credentials tab",
             Context::Permissions => "Permissions tab",
             Context::Picker => "Choosing a role or group (Permissions tab)",
+            Context::Users => "Users and access (U anywhere, A on an integration)",
             Context::Monitor => "Monitor tab",
             Context::Replace => "Replacing a connection (r in the Connections tab)",
             Context::Filter => "While typing a filter",
@@ -169,6 +172,16 @@ pub enum Action {
     Pick,
     // The Monitor tab.
     ShowAll,
+    // Integrations, users and access (R29).
+    NewIntegration,
+    DeleteIntegration,
+    /// The users dialog, on the selected integration's access.
+    Access,
+    /// The users dialog.
+    Users,
+    GrantManage,
+    GrantMonitor,
+    RevokeAccess,
 }
 
 /// Actions whose hints show as one: "↑↓ move", "←→ list/card".
@@ -239,6 +252,13 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         "monitor",
         Action::ShowMonitor,
         "the Monitor tab",
+        None,
+    ),
+    (
+        Context::Tabs,
+        "users",
+        Action::Users,
+        "users, their passwords and their access to integrations (owner and admins)",
         None,
     ),
     (Context::List, "up", Action::Up, "move up", Some("move")),
@@ -399,6 +419,34 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::FocusConnections,
         "focus the connections",
         None,
+    ),
+    (
+        Context::Register,
+        "new_integration",
+        Action::NewIntegration,
+        "new integration: name (the code fills in from it) and kind (owner and admins)",
+        Some("new integration"),
+    ),
+    (
+        Context::Register,
+        "rename_integration",
+        Action::Rename,
+        "rename the selected integration (its code stays)",
+        Some("rename"),
+    ),
+    (
+        Context::Register,
+        "delete_integration",
+        Action::DeleteIntegration,
+        "delete the selected integration (asks first; refused while it holds flows)",
+        Some("delete"),
+    ),
+    (
+        Context::Register,
+        "access",
+        Action::Access,
+        "members' access to the selected integration: manage, monitor or none (owner and admins)",
+        Some("access"),
     ),
     (
         Context::Register,
@@ -922,6 +970,87 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Cancel,
         "close, nothing changed",
         Some("cancel"),
+    ),
+    (
+        Context::Users,
+        "up",
+        Action::Up,
+        "previous user",
+        Some("move"),
+    ),
+    (Context::Users, "down", Action::Down, "next user", None),
+    (Context::Users, "first", Action::First, "first user", None),
+    (Context::Users, "last", Action::Last, "last user", None),
+    (
+        Context::Users,
+        "previous_integration",
+        Action::PrevChoice,
+        "show the access to the previous integration",
+        Some("integration"),
+    ),
+    (
+        Context::Users,
+        "next_integration",
+        Action::NextChoice,
+        "show the access to the next integration",
+        None,
+    ),
+    (
+        Context::Users,
+        "manage",
+        Action::GrantManage,
+        "give the member manage access to the integration shown (R19)",
+        Some("manage"),
+    ),
+    (
+        Context::Users,
+        "monitor",
+        Action::GrantMonitor,
+        "give the member monitor (read-only) access to it",
+        Some("monitor"),
+    ),
+    (
+        Context::Users,
+        "no_access",
+        Action::RevokeAccess,
+        "take the member's access to it away",
+        Some("no access"),
+    ),
+    (
+        Context::Users,
+        "add",
+        Action::New,
+        "add a member or an admin (a password generated and shown once, or typed)",
+        Some("add"),
+    ),
+    (
+        Context::Users,
+        "password",
+        Action::RegeneratePassword,
+        "set a new password (generated and shown once, or typed); their sessions end",
+        Some("password"),
+    ),
+    (
+        Context::Users,
+        "remove",
+        Action::Delete,
+        "remove the user (asks first); their sessions end",
+        Some("remove"),
+    ),
+    (
+        Context::Users,
+        "refresh",
+        Action::Refresh,
+        "reload the users",
+        None,
+    ),
+    (Context::Users, "help", Action::Help, "all keys", None),
+    (
+        Context::Users,
+        "close",
+        Action::Close,
+        "close",
+        Some("close"),
     ),
     (
         Context::Monitor,

@@ -2,6 +2,7 @@
 //! It only ever holds a [`Client`].
 
 pub mod access;
+pub mod admin;
 pub mod app;
 pub mod clipboard;
 pub mod data;

@@ -54,6 +54,8 @@ pub struct Screen {
     pub steps_offset: usize,
     pub step_picker_offset: usize,
     pub step_picker_page: usize,
+    /// Users window: first user on screen.
+    pub users_offset: usize,
 }
 
 /// Draws the app from its state, keeping where things went in `screen`.
@@ -544,6 +546,12 @@ fn render_footer(app: &App, area: Rect, buf: &mut Buffer) {
     if context == Context::Permissions {
         hints = super::tabs::permissions::footer_hints(app);
     }
+    if context == Context::Secret
+        && matches!(app.modals.last(), Some(Modal::ShownOnce(s)) if s.what.is_user())
+    {
+        // A user's password window has nothing else to copy.
+        hints.retain(|(_, _, a)| *a != Action::CopyAll);
+    }
     if context == Context::List && app.data.loaded && app.data.connections.is_empty() {
         let demo = app.keymap.keys_of(Context::List, Action::Demo);
         if let Some(first) = demo.split('/').next() {
@@ -590,9 +598,18 @@ pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn render_modal(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
-    // A confirmation is drawn over the dialog it asks about.
+    // A confirmation is drawn over the dialog it asks about; whatever the
+    // users window opened (a form, a password shown once, a question), over
+    // it.
     let n = app.modals.len();
-    if n >= 2 && matches!(app.modals.last(), Some(Modal::Confirm(_))) {
+    let users_below = app.modals[..n.saturating_sub(1)]
+        .iter()
+        .rposition(|m| matches!(m, Modal::Users(_)));
+    if let Some(at) = users_below {
+        render_one(app, screen, at, area, buf);
+    }
+    if n >= 2 && matches!(app.modals.last(), Some(Modal::Confirm(_))) && users_below != Some(n - 2)
+    {
         render_one(app, screen, n - 2, area, buf);
     }
     if n >= 1 {
@@ -631,5 +648,8 @@ fn render_one(app: &App, screen: &mut Screen, index: usize, area: Rect, buf: &mu
         Modal::Help(help) => help.render(&app.theme, &app.keymap, area, buf),
         Modal::Choice(choice) => choice.render(&app.theme, &app.keymap, area, buf),
         Modal::Flow(m) => super::dialogs::flow_editor::render_modal(app, screen, m, area, buf),
+        Modal::IntegrationForm(form) => form.render(&app.theme, &app.keymap, area, buf),
+        Modal::UserForm(form) => form.render(&app.theme, &app.keymap, area, buf),
+        Modal::Users(dialog) => super::dialogs::users::render(app, dialog, screen, area, buf),
     }
 }

@@ -1,7 +1,8 @@
 //! The window that shows a credential once (R4): the password and secret of
-//! a new connection, a regenerated password, or a regenerated secret. It
-//! offers to copy the value shown once and all the credentials; closing it
-//! drops (and zeroizes) what it held.
+//! a new connection, a regenerated password, or a regenerated secret; and
+//! a user's generated password (R29). It offers to copy the value shown
+//! once and all the credentials; closing it drops (and zeroizes) what it
+//! held.
 
 use crate::tui::app::App;
 use crate::tui::app::Command;
@@ -13,6 +14,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::model::UserKind;
 use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::theme::Theme;
 use crate::tui::view::field_line;
@@ -26,6 +28,17 @@ pub enum Shown {
     NewPassword { revoked: u64 },
     /// A regenerated secret; how many tokens stopped working.
     NewSecret { revoked: u64 },
+    /// A new user's generated password (R29).
+    UserAdded { kind: UserKind },
+    /// A user's new generated password; their sessions ended.
+    UserPassword { kind: UserKind },
+}
+
+impl Shown {
+    /// Whether it shows a user's password (not a connection's credentials).
+    pub fn is_user(self) -> bool {
+        matches!(self, Shown::UserAdded { .. } | Shown::UserPassword { .. })
+    }
 }
 
 /// Credentials shown once.
@@ -42,6 +55,19 @@ pub struct ShownOnce {
 }
 
 impl ShownOnce {
+    /// A user's generated password, shown once (`label` is the username).
+    pub fn user_password(what: Shown, username: &str, password: SecretString) -> ShownOnce {
+        ShownOnce {
+            what,
+            label: username.to_string(),
+            code: String::new(),
+            client_id: String::new(),
+            username: username.to_string(),
+            secret: None,
+            password: Some(password),
+        }
+    }
+
     /// The value `c` copies, and what to call it: the password, or the new
     /// secret when that is what the window is about.
     pub fn copied_by_copy(&self) -> Option<(&'static str, &SecretString)> {
@@ -52,6 +78,10 @@ impl ShownOnce {
     }
 
     pub fn render(&self, theme: &Theme, keymap: &Keymap, area: Rect, buf: &mut Buffer) {
+        if self.what.is_user() {
+            self.render_user(theme, keymap, area, buf);
+            return;
+        }
         let t = theme;
         let mut lines = Vec::new();
         let heading = |lead: &'static str| {
@@ -87,6 +117,7 @@ impl ShownOnce {
                 lines.push(revoked_line(revoked, "new secret; the client id stays"));
                 "New secret"
             }
+            Shown::UserAdded { .. } | Shown::UserPassword { .. } => "",
         };
         lines.push(Line::from(""));
         lines.push(field_line(
@@ -131,10 +162,58 @@ impl ShownOnce {
         crate::tui::widgets::dialog::render(t, title, lines, 86, area, buf);
     }
 
+    /// A user's password: who, the password, and that it is shown once.
+    fn render_user(&self, t: &Theme, keymap: &Keymap, area: Rect, buf: &mut Buffer) {
+        let (title, lead, kind, after) = match self.what {
+            Shown::UserAdded { kind } => (
+                "New user — password",
+                "Added ",
+                kind,
+                "They log in with it (switchboard login URL) and may change it afterwards.",
+            ),
+            Shown::UserPassword { kind } => (
+                "New password",
+                "New password for ",
+                kind,
+                "Their sessions have ended: they log in again with this password.",
+            ),
+            _ => return,
+        };
+        let mut lines = vec![
+            Line::from(vec![
+                Span::raw(lead),
+                Span::styled(self.label.clone(), t.title),
+                Span::raw(format!(" ({})", kind.as_str())),
+            ]),
+            Line::from(Span::styled(after, t.dim)),
+            Line::from(""),
+            field_line(t, "Username", Span::raw(self.username.clone())),
+        ];
+        if let Some(password) = &self.password {
+            lines.push(field_line(
+                t,
+                "Password",
+                Span::styled(password.expose_secret().to_string(), t.secret),
+            ));
+        }
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            "! The password is shown only this once. Copy it now and hand it over safely: it cannot be shown again.",
+            t.warning,
+        )));
+        lines.push(Line::from(""));
+        lines.push(self.hints(t, keymap));
+        crate::tui::widgets::dialog::render(t, title, lines, 86, area, buf);
+    }
+
     /// The window's keys; `c` names what it copies here.
     fn hints(&self, t: &Theme, keymap: &Keymap) -> Line<'static> {
         let mut spans = Vec::new();
         for (keys, hint, action) in keymap.action_hints(Context::Secret) {
+            if self.what.is_user() && action == Action::CopyAll {
+                // A user has nothing else to copy.
+                continue;
+            }
             let hint = match (action, self.what) {
                 (Action::Copy, Shown::NewSecret { .. }) => "copy secret",
                 _ => hint,
@@ -164,6 +243,14 @@ impl App {
                 let text = text.clone();
                 let outcome = self.clipboard.copy_secret(&text);
                 self.after_copy(outcome, what, Some(text))
+            }
+            Some(Action::CopyAll) if shown.what.is_user() => {
+                let copy = self.keymap.first_key(Context::Secret, Action::Copy);
+                self.set_status(
+                    crate::tui::app::StatusKind::Info,
+                    format!("Only the password to copy here: {copy} copies it"),
+                );
+                Vec::new()
             }
             Some(Action::CopyAll) => match &shown.secret {
                 Some(secret) => {

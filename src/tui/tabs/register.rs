@@ -10,6 +10,7 @@
 //! built once per load.
 
 pub mod flows;
+pub mod integrations;
 
 use crate::client::ClientError;
 use crate::model::Registered;
@@ -259,19 +260,40 @@ impl RegisterTab {
 /// The footer's hints for the focused pane: the flow keys on the flows,
 /// the registration keys elsewhere.
 pub fn footer_hints(app: &App) -> Vec<(String, &'static str, Action)> {
-    let on_flows = app.register.focus == RegFocus::Flows;
-    app.keymap.action_hints_where(Context::Register, |action| {
+    // With no integration yet, what makes one comes first.
+    let focus = if app.data.integrations.is_empty() {
+        RegFocus::Integrations
+    } else {
+        app.register.focus
+    };
+    let mut hints = app.keymap.action_hints_where(Context::Register, |action| {
         let flow_key = matches!(action, Action::New | Action::Edit | Action::Delete);
         let registration_key = matches!(
             action,
             Action::Toggle | Action::ToggleAll | Action::Apply | Action::Discard
         );
-        if on_flows {
-            !registration_key
-        } else {
-            !flow_key
+        let integration_key = matches!(
+            action,
+            Action::NewIntegration | Action::Rename | Action::DeleteIntegration | Action::Access
+        );
+        match focus {
+            RegFocus::Flows => !registration_key && !integration_key,
+            RegFocus::Connections => !flow_key && !integration_key,
+            RegFocus::Integrations => !flow_key && !registration_key,
         }
-    })
+    });
+    if focus == RegFocus::Integrations {
+        // Beside the integrations: the users window (a key of every tab).
+        let users = app.keymap.first_key(Context::Tabs, Action::Users);
+        if !users.is_empty() {
+            let at = hints
+                .iter()
+                .position(|(_, _, a)| *a == Action::Access)
+                .map_or(hints.len(), |i| i + 1);
+            hints.insert(at, (users, "users", Action::Users));
+        }
+    }
+    hints
 }
 
 /// "3 pending: 2 to register, 1 to deregister".
@@ -298,7 +320,11 @@ pub fn render(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
         screen.list_rows = Rect::default();
         let text = match app.data.me.as_ref().map(|m| m.kind) {
             Some(UserKind::Member) => "No integration is shared with you. An owner or admin can give you monitor or manage access to one; its registered connections then show here.".to_string(),
-            _ => "No integrations yet. An integration groups flows; the connections registered with it may be used by its flows and seen by its members. Create one through the admin API (POST /api/v1/integrations), then register connections here.".to_string(),
+            _ => format!(
+                "No integrations yet. An integration groups flows; the connections registered with it may be used by its flows and seen by its members. Press {} to create one, then register connections here and give members access with {}.",
+                key_of(app, Context::Register, Action::NewIntegration),
+                key_of(app, Context::Register, Action::Access),
+            ),
         };
         Paragraph::new(text)
             .style(app.theme.dim)
@@ -680,6 +706,9 @@ impl App {
         let Some(action) = action else {
             return Vec::new();
         };
+        if let Some(commands) = self.on_register_integration_key(action) {
+            return commands;
+        }
         if let Some(commands) = self.on_register_flow_key(action) {
             return commands;
         }
