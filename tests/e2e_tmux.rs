@@ -1096,3 +1096,116 @@ fn issue6_a_role_without_edit_given_in_the_permissions_tab_refuses_the_next_patc
     tmux.wait_for("EXIT=0");
     server.stop();
 }
+
+/// Issue 15's console part (R29), by keys only in the real binary, from an
+/// empty store: an integration created in the Register tab (`N`), a member
+/// added in the users window (`A`, then `n`; the password shown once) and
+/// given `manage` access (`m`), a connection created and registered with
+/// the integration. The store agrees, and the member sees what manage
+/// access gives.
+#[test]
+fn r29_from_an_empty_store_integration_member_manage_access_and_a_registration_by_keys() {
+    use switchboard::client::Client;
+    use switchboard::model::{AccessLevel, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(dir.path(), "r29");
+    tmux.wait_for("No connections yet");
+
+    // The Register tab says which key makes an integration.
+    tmux.keys(&["2"]);
+    let empty = tmux.wait_for("No integrations yet");
+    assert!(flat(&empty).contains("Press N to create one"), "{empty}");
+    tmux.keys(&["N"]);
+    tmux.wait_for("New integration");
+    tmux.text("Orders");
+    tmux.wait_for("orders  (from the name)");
+    tmux.keys(&["Enter"]);
+    let created = tmux.wait_for("Created integration Orders (orders)");
+    assert!(created.contains("Integrations · 1"), "{created}");
+
+    // A: the users window on Orders; n adds a member, shown once.
+    tmux.keys(&["A"]);
+    let window = tmux.wait_until("the users window", |s| {
+        flat(s).contains("Access to ◀ Orders (orders) ▶")
+    });
+    assert!(flat(&window).contains("tester (you) owner"), "{window}");
+    tmux.keys(&["n"]);
+    tmux.wait_for("Add a user");
+    tmux.text("mia");
+    tmux.keys(&["Enter"]);
+    let shown = tmux.wait_for("shown only this once");
+    assert!(flat(&shown).contains("Added mia (member)"), "{shown}");
+    let password: String = shown
+        .lines()
+        .find_map(|l| l.split("Password").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the password is shown")
+        .to_string();
+    assert_eq!(password.len(), 24, "{shown}");
+    tmux.keys(&["Escape"]);
+    let back = tmux.wait_until("mia in the window", |s| {
+        flat(s).contains("mia member password set") && !s.contains("shown only this once")
+    });
+    assert!(
+        !back.contains(&password),
+        "the password is gone once closed"
+    );
+    // m: manage, from her next request.
+    tmux.keys(&["m"]);
+    tmux.wait_for("mia now manages Orders");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the window closed", |s| !s.contains("Access to  ◀"));
+
+    // A connection, then registered with Orders in the Register tab.
+    tmux.keys(&["1"]);
+    tmux.wait_for("No connections yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New connection");
+    tmux.text("ERP One");
+    tmux.wait_for("erp_one  (from the label)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("shown only this once");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Connections · 1");
+    tmux.keys(&["2"]);
+    tmux.wait_for("0 of 1 registered with Orders");
+    tmux.keys(&["Space"]);
+    tmux.wait_for("1 pending: 1 to register, 0 to deregister");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Apply registrations");
+    tmux.keys(&["y"]);
+    let done = tmux.wait_for("Registered 1, deregistered 0 with Orders");
+    assert!(done.contains("1 of 1 registered with Orders"), "{done}");
+    tmux.quit();
+
+    // The store agrees; mia manages Orders and sees its connection (R18,
+    // R19), and her password is the one shown once.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let owner = Client::embedded(dir.path(), "tester", Source::Cli)
+            .await
+            .unwrap();
+        let orders = owner.get_integration("orders").await.unwrap();
+        assert_eq!(orders.registered, vec!["erp_one"]);
+        owner
+            .login("mia", &password)
+            .await
+            .expect("the password shown once logs mia in");
+        drop(owner);
+        let mia = Client::embedded_as(dir.path(), "tester", "mia", Source::Cli)
+            .await
+            .unwrap();
+        let theirs = mia.list_integrations().await.unwrap();
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].code, "orders");
+        assert_eq!(theirs[0].access, Some(AccessLevel::Manage));
+        let seen: Vec<String> = mia
+            .list_connections()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
+        assert_eq!(seen, vec!["erp_one"]);
+    });
+}
