@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/api/rest/v1", false),
     ("get", "/api/rest/v1/products", false),
     ("post", "/api/rest/v1/products", true),
+    ("patch", "/api/rest/v1/products", true),
     ("get", "/api/rest/v1/products/{identifier}", false),
     ("patch", "/api/rest/v1/products/{identifier}", true),
     ("delete", "/api/rest/v1/products/{identifier}", false),

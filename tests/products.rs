@@ -1537,3 +1537,127 @@ async fn product_reads_keep_only_the_attributes_locales_and_scope_asked_for(
     bad.assert_status(400);
     assert!(bad.message().contains("scope"), "{}", bad.body);
 }
+
+/// Issue 16: `PATCH /api/rest/v1/products` with one product per line
+/// (`application/vnd.akeneo.collection+json`) upserts each line on its own,
+/// in order: one bad line fails alone; the answer is one JSON line per
+/// product; monitoring counts each line as its own create, update or error.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_upsert_writes_each_line_on_its_own_and_answers_line_by_line(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    e.catalog().await;
+    let src = e.conn("Batch Source", "catalog_editor", "All").await;
+    e.admin
+        .update_connection(
+            &src.code,
+            &switchboard::model::ConnectionPatch {
+                flow_type: Some(switchboard::model::FlowType::Source),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let batch = |body: String, ct: &str| {
+        e.http
+            .patch(e.at("/api/rest/v1/products"))
+            .bearer_auth(&src.token)
+            .header("content-type", ct.to_string())
+            .body(body)
+    };
+    let lines = [
+        json!({"identifier": "batch-new", "categories": ["shoes"], "values": {"name": [{"locale": null, "scope": null, "data": "New"}]}}).to_string(),
+        json!({"identifier": "boot-1", "enabled": false}).to_string(),
+        "{not json".to_string(),
+        String::new(),
+        json!({"identifier": "batch-bad", "categories": ["nowhere"]}).to_string(),
+        json!({"enabled": true}).to_string(),
+        json!({"identifier": "batch-new", "family": "shoes"}).to_string(),
+    ];
+    let resp = batch(lines.join("\n"), switchboard::server::products::COLLECTION)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        switchboard::server::products::COLLECTION
+    );
+    let text = resp.text().await.unwrap();
+    let answers: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let shape: Vec<(u64, Value, u64)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a["line"].as_u64().unwrap(),
+                a["identifier"].clone(),
+                a["status_code"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (1, json!("batch-new"), 201),
+            (2, json!("boot-1"), 204),
+            (3, Value::Null, 400),
+            (5, json!("batch-bad"), 422),
+            (6, Value::Null, 422),
+            (7, json!("batch-new"), 204),
+        ],
+        "{text}"
+    );
+    assert!(
+        answers[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid json")
+    );
+    assert!(
+        answers[3]["message"].as_str().unwrap().contains("nowhere"),
+        "{text}"
+    );
+    // What the good lines wrote is there; the bad ones wrote nothing.
+    let new = e.get(&src, "/api/rest/v1/products/batch-new").await;
+    new.assert_status(200);
+    assert_eq!(new.body["family"], "shoes");
+    assert_eq!(new.body["values"]["name"][0]["data"], "New");
+    let boot = e.get(&src, "/api/rest/v1/products/boot-1").await;
+    assert_eq!(boot.body["enabled"], false);
+    e.get(&src, "/api/rest/v1/products/batch-bad")
+        .await
+        .assert_status(404);
+    // Monitoring: 1 created, 2 updated, 3 failed lines (a source's reads
+    // are not its events).
+    let seen = e.admin.connection_monitoring(&src.code).await.unwrap();
+    let total = seen.total.unwrap();
+    // (The fourth error is the 404 of the read of batch-bad just above.)
+    assert_eq!(
+        (total.created, total.updated, total.business_errors),
+        (1, 2, 3 + 1),
+        "{total:?}"
+    );
+    // Over a hundred lines: 413, nothing written.
+    let many: Vec<String> = (0..101)
+        .map(|i| json!({"identifier": format!("many-{i}")}).to_string())
+        .collect();
+    let resp = batch(many.join("\n"), switchboard::server::products::COLLECTION)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    e.get(&src, "/api/rest/v1/products/many-0")
+        .await
+        .assert_status(404);
+    // Plain JSON is not a batch: 415.
+    let resp = batch(lines[0].clone(), "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+}

@@ -66,6 +66,33 @@ pub fn call_counts(flow: FlowType, counted: Option<Counted>, status: u16) -> Opt
     (counts != EventCounts::default()).then_some(counts)
 }
 
+/// Put by a batch upsert into its response's extensions: what its lines
+/// did, each line counted as its own create, update or error (R23).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CountedLines {
+    pub created: u32,
+    pub updated: u32,
+    pub errors: u32,
+}
+
+/// What one answered batch call adds: its lines' creates and updates (a
+/// source's), each failed line a business error (any monitored flow), and
+/// the call's own status as [`call_counts`] counts it.
+pub fn line_counts(flow: FlowType, lines: CountedLines, status: u16) -> Option<EventCounts> {
+    if flow == FlowType::Other {
+        return None;
+    }
+    let mut counts = call_counts(flow, None, status).unwrap_or_default();
+    if flow == FlowType::Source {
+        counts.created = counts.created.saturating_add(u64::from(lines.created));
+        counts.updated = counts.updated.saturating_add(u64::from(lines.updated));
+    }
+    counts.business_errors = counts
+        .business_errors
+        .saturating_add(u64::from(lines.errors));
+    (counts != EventCounts::default()).then_some(counts)
+}
+
 /// Adds `more` into `into` (saturating: a counter never wraps).
 pub fn add(into: &mut EventCounts, more: &EventCounts) {
     into.created = into.created.saturating_add(more.created);

@@ -284,6 +284,7 @@ pub fn router(service: AppState) -> Router {
             &products_path,
             get(products::list_products)
                 .post(products::create_product)
+                .patch(products::patch_products)
                 .fallback(products::method_not_allowed),
         )
         .route(

@@ -332,12 +332,20 @@ pub async fn require_bearer(State(svc): State<AppState>, mut req: Request, next:
                 // A 429 or 403 is the connection's business error too.
                 Err(f) => f.into_response(),
             };
-            // R23: what the handler did (its `Counted`) and the status.
-            svc.count_web_api_call(
-                who,
-                resp.extensions().get::<crate::model::Counted>().copied(),
-                resp.status().as_u16(),
-            );
+            // R23: what the handler did (its `Counted`, or a batch's
+            // lines) and the status.
+            let status = resp.status().as_u16();
+            match resp
+                .extensions()
+                .get::<crate::domain::monitoring::CountedLines>()
+            {
+                Some(lines) => svc.count_web_api_lines(who, *lines, status),
+                None => svc.count_web_api_call(
+                    who,
+                    resp.extensions().get::<crate::model::Counted>().copied(),
+                    status,
+                ),
+            }
             resp
         }
         Err(f) => bearer_failure(f),

@@ -82,6 +82,7 @@ impl Modify for SessionAuth {
         super::products::get_product,
         super::products::create_product,
         super::products::patch_product,
+        super::products::patch_products,
         super::products::delete_product,
         super::catalog::list_roles,
         super::catalog::create_role,

@@ -16,10 +16,10 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::AppState;
 use super::extract::{BodyError, read_limited};
+use crate::domain::products::ValueFilter;
 use crate::model::{
     ApiEvent, Counted, ItemLinks, Link, PageLinks, ProductPage, RestError, RestValidationError,
 };
-use crate::domain::products::ValueFilter;
 use crate::service::catalog::CatalogSnapshot;
 use crate::service::oauth::ApiCaller;
 use crate::service::products::{ListRequest, PAGE_DEFAULT, PAGE_MAX, ProductView, RestFailure};
@@ -563,6 +563,90 @@ pub async fn create_product(
         }
         Err(f) => f.into_response(),
     }
+}
+
+/// The content type of the PIM's batch bodies and of their answers.
+pub const COLLECTION: &str = "application/vnd.akeneo.collection+json";
+
+/// Most bytes a batch body may hold (a hundred products of the single
+/// product's limit would be too much to hold for one request).
+const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+#[utoipa::path(patch, path = "/api/rest/v1/products", tag = "web-api", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/vnd.akeneo.collection+json", description = "one JSON product per line (at most 100), each upserted as `PATCH /api/rest/v1/products/{identifier}` would, on its own: a bad line fails alone"),
+    responses(
+        (status = 200, description = "one JSON line per product, in order: `{\"line\":N,\"identifier\":…,\"status_code\":201|204|4xx,\"message\":…,\"errors\":[…]}`", content_type = "application/vnd.akeneo.collection+json", body = String),
+        (status = 400, description = "the body cannot be read", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks products.edit", body = RestError),
+        (status = 413, description = "more than 100 products, or a body over 16 MiB", body = RestError),
+        (status = 415, description = "not application/vnd.akeneo.collection+json", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn patch_products(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_string());
+    if !mime
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case(COLLECTION))
+    {
+        let shown: String = mime.unwrap_or_default().chars().take(60).collect();
+        return rest_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "'{shown}' in 'Content-Type' header is not valid. Only '{COLLECTION}' is allowed."
+            ),
+        );
+    }
+    let bytes = match read_limited(body, BATCH_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return rest_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "Request content exceeded the maximum allowed size of {BATCH_BODY_LIMIT} bytes."
+                ),
+            );
+        }
+        Err(BodyError::Unreadable(why)) => {
+            return rest_error(
+                StatusCode::BAD_REQUEST,
+                format!("Cannot read the request body: {why}"),
+            );
+        }
+    };
+    let lines = match svc.upsert_products(&caller, &snapshot, &bytes).await {
+        Ok(lines) => lines,
+        Err(f) => return f.into_response(),
+    };
+    let mut tally = crate::domain::monitoring::CountedLines::default();
+    let mut text = String::new();
+    for line in &lines {
+        match line.status_code {
+            201 => tally.created += 1,
+            204 => tally.updated += 1,
+            _ => tally.errors += 1,
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&serde_json::to_string(line).unwrap_or_default());
+    }
+    let mut resp = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(COLLECTION))],
+        text,
+    )
+        .into_response();
+    resp.extensions_mut().insert(tally);
+    resp
 }
 
 #[utoipa::path(patch, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),

@@ -106,6 +106,20 @@ impl Service {
         }
     }
 
+    /// Counts one answered batch call, line by line (see
+    /// [`rules::line_counts`]).
+    pub fn count_web_api_lines(
+        &self,
+        caller: (i64, FlowType),
+        lines: crate::domain::monitoring::CountedLines,
+        status: u16,
+    ) {
+        let (connection_id, flow_type) = caller;
+        if let Some(counts) = rules::line_counts(flow_type, lines, status) {
+            self.store.count_call(connection_id, &counts);
+        }
+    }
+
     /// Writes the pending counts before a read. A failure is logged, and
     /// the read shows what is written (the counts stay pending).
     async fn write_pending_counts(&self) {

@@ -38,6 +38,8 @@ pub enum RestFailure {
     },
     /// The database cannot be reached now (503).
     Unavailable(String),
+    /// More than a request may carry (413).
+    TooLarge(String),
     Internal,
 }
 
@@ -50,6 +52,7 @@ impl RestFailure {
             RestFailure::Unprocessable { .. } => 422,
             RestFailure::TooManyRequests { .. } => 429,
             RestFailure::Unavailable(_) => 503,
+            RestFailure::TooLarge(_) => 413,
             RestFailure::Internal => 500,
         }
     }
@@ -59,6 +62,7 @@ impl RestFailure {
             RestFailure::BadRequest(m)
             | RestFailure::Forbidden(m)
             | RestFailure::NotFound(m)
+            | RestFailure::TooLarge(m)
             | RestFailure::Unavailable(m) => m.clone(),
             RestFailure::Unprocessable { message, .. }
             | RestFailure::TooManyRequests { message, .. } => message.clone(),
@@ -331,7 +335,10 @@ impl Service {
         let has_next = rows.len() as u64 > req.limit;
         rows.truncate(req.limit as usize);
         Ok(Listing {
-            items: rows.iter().map(|p| shown(p, &access, &req.values)).collect(),
+            items: rows
+                .iter()
+                .map(|p| shown(p, &access, &req.values))
+                .collect(),
             has_next,
             count,
         })
@@ -445,28 +452,72 @@ impl Service {
         Self::check_categories(snapshot, &access, &input)?;
         let written = self
             .store
-            .write_product(identifier, |current| {
-                let p = match current {
-                    None => new_product(identifier.to_string(), input),
-                    Some(old) if !access.can_view_product(&old.categories) => {
-                        return Err(not_found(identifier));
-                    }
-                    Some(old) if !access.can_edit_product(&old.categories) => {
-                        return Err(RestFailure::Forbidden(format!(
-                            "Product \"{identifier}\" cannot be updated: the group \"{}\" of connection \"{}\" may only view its categories.",
-                            caller.group, caller.code
-                        )));
-                    }
-                    Some(old) => merged(old, input, &access),
-                };
-                Self::keep_editable(&access, &p)?;
-                Ok(p)
-            })
+            .write_product(identifier, upsert(caller, &access, identifier, input))
             .await?;
         Ok(match written {
             ProductWrite::Created(p) => (true, p.identifier),
             ProductWrite::Updated(p) => (false, p.identifier),
         })
+    }
+
+    /// `PATCH /api/rest/v1/products` with one JSON product per line: each
+    /// line upserted as `PATCH …/products/{identifier}` would, on its own
+    /// (a bad line fails alone), in order, with one commit for the request.
+    /// The answer has one result per non-blank line.
+    pub async fn upsert_products(
+        &self,
+        caller: &ApiCaller,
+        snapshot: &CatalogSnapshot,
+        body: &[u8],
+    ) -> Result<Vec<BatchLine>, RestFailure> {
+        let (snapshot, access) = self.checked(
+            snapshot,
+            caller,
+            Permission::ProductsEdit,
+            "updating products",
+        )?;
+        let lines: Vec<(usize, &[u8])> = body
+            .split(|b| *b == b'\n')
+            .enumerate()
+            .map(|(i, line)| (i + 1, line))
+            .filter(|(_, line)| line.iter().any(|b| !b.is_ascii_whitespace()))
+            .collect();
+        if lines.len() > BATCH_MAX {
+            return Err(RestFailure::TooLarge(format!(
+                "Too many resources to process, {BATCH_MAX} is the maximum allowed."
+            )));
+        }
+        // Each line checked on its own first; the ones that pass are
+        // written together, in order.
+        let mut answers: Vec<Option<BatchLine>> = Vec::with_capacity(lines.len());
+        let mut writes = Vec::new();
+        let mut written_at = Vec::new();
+        for (n, line) in &lines {
+            match batch_line_input(line, snapshot, &access) {
+                Ok((identifier, input)) => {
+                    written_at.push((answers.len(), *n, identifier.clone()));
+                    answers.push(None);
+                    let decide: Box<
+                        dyn FnOnce(Option<ProductRow>) -> Result<ProductRow, RestFailure>
+                            + Send
+                            + '_,
+                    > = Box::new(upsert_owned(caller, &access, identifier.clone(), input));
+                    writes.push((identifier, decide));
+                }
+                Err((identifier, failure)) => {
+                    answers.push(Some(BatchLine::failed(*n, identifier, &failure)));
+                }
+            }
+        }
+        let results = self.store.write_products(writes).await?;
+        for ((at, n, identifier), result) in written_at.into_iter().zip(results) {
+            answers[at] = Some(match result {
+                Ok(ProductWrite::Created(_)) => BatchLine::ok(n, identifier, 201),
+                Ok(ProductWrite::Updated(_)) => BatchLine::ok(n, identifier, 204),
+                Err(failure) => BatchLine::failed(n, Some(identifier), &failure),
+            });
+        }
+        Ok(answers.into_iter().flatten().collect())
     }
 
     /// `DELETE /api/rest/v1/products/{identifier}`.
@@ -559,4 +610,114 @@ mod tests {
         assert_eq!(time_text(1_769_851_800_250), "2026-01-31T09:30:00+00:00");
         assert_eq!(time_text(0), "1970-01-01T00:00:00+00:00");
     }
+}
+
+/// Most products one batch upsert takes (the PIM's limit).
+pub const BATCH_MAX: usize = 100;
+
+/// One line of a batch upsert's answer, in the PIM's shape.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BatchLine {
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    pub status_code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<RestViolation>,
+}
+
+impl BatchLine {
+    fn ok(line: usize, identifier: String, status_code: u16) -> BatchLine {
+        BatchLine {
+            line,
+            identifier: Some(identifier),
+            status_code,
+            message: None,
+            errors: Vec::new(),
+        }
+    }
+
+    fn failed(line: usize, identifier: Option<String>, failure: &RestFailure) -> BatchLine {
+        BatchLine {
+            line,
+            identifier,
+            status_code: failure.status(),
+            message: Some(failure.message()),
+            errors: match failure {
+                RestFailure::Unprocessable { errors, .. } => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+/// A batch line's product, checked as a single upsert checks its body;
+/// a refusal names the line's identifier when it has one.
+fn batch_line_input(
+    line: &[u8],
+    snapshot: &CatalogSnapshot,
+    access: &GroupAccess,
+) -> Result<(String, ProductInput), (Option<String>, RestFailure)> {
+    let body: Value = serde_json::from_slice(line).map_err(|e| {
+        (
+            None,
+            RestFailure::BadRequest(format!("Invalid json message received: {e}")),
+        )
+    })?;
+    let named = body
+        .get("identifier")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let fail = |f: RestFailure| (named.clone(), f);
+    let input = products::parse_product_body(body).map_err(|e| fail(RestFailure::invalid(e)))?;
+    let Some(identifier) = input.identifier.clone() else {
+        return Err(fail(RestFailure::one(
+            "identifier",
+            "The identifier is required.".to_string(),
+        )));
+    };
+    if let Err(m) = products::check_identifier(&identifier) {
+        return Err(fail(RestFailure::one("identifier", m)));
+    }
+    Service::check_categories(snapshot, access, &input).map_err(fail)?;
+    Ok((identifier, input))
+}
+
+/// What an upsert of `identifier` writes over `current`: a new product, or
+/// the old one merged with `input` (R11: only what the group may edit).
+fn upsert<'a>(
+    caller: &'a ApiCaller,
+    access: &'a GroupAccess,
+    identifier: &'a str,
+    input: ProductInput,
+) -> impl FnOnce(Option<ProductRow>) -> Result<ProductRow, RestFailure> + Send + 'a {
+    move |current| {
+        let p = match current {
+            None => new_product(identifier.to_string(), input),
+            Some(old) if !access.can_view_product(&old.categories) => {
+                return Err(not_found(identifier));
+            }
+            Some(old) if !access.can_edit_product(&old.categories) => {
+                return Err(RestFailure::Forbidden(format!(
+                    "Product \"{identifier}\" cannot be updated: the group \"{}\" of connection \"{}\" may only view its categories.",
+                    caller.group, caller.code
+                )));
+            }
+            Some(old) => merged(old, input, access),
+        };
+        Service::keep_editable(access, &p)?;
+        Ok(p)
+    }
+}
+
+/// [`upsert`] owning its identifier (a batch line's).
+fn upsert_owned<'a>(
+    caller: &'a ApiCaller,
+    access: &'a GroupAccess,
+    identifier: String,
+    input: ProductInput,
+) -> impl FnOnce(Option<ProductRow>) -> Result<ProductRow, RestFailure> + Send + 'a {
+    move |current| upsert(caller, access, &identifier, input)(current)
 }

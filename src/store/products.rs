@@ -229,6 +229,56 @@ impl Store {
         decide: impl FnOnce(Option<ProductRow>) -> Result<ProductRow, E>,
     ) -> Result<ProductWrite, E> {
         let mut tx = self.write_tx().await?;
+        let written = self.write_product_in(&mut tx, identifier, decide).await??;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Writes several products in one transaction, each on its own: a line
+    /// `decide` refuses (or whose categories went meanwhile) is undone
+    /// alone (a savepoint each) and the others are written, with one
+    /// commit for all. A store failure fails them all.
+    pub async fn write_products<E: From<StoreError>>(
+        &self,
+        lines: Vec<(
+            String,
+            Box<dyn FnOnce(Option<ProductRow>) -> Result<ProductRow, E> + Send + '_>,
+        )>,
+    ) -> Result<Vec<Result<ProductWrite, E>>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut results = Vec::with_capacity(lines.len());
+        for (identifier, decide) in lines {
+            tx.exec("SAVEPOINT product_line", args![]).await?;
+            // A statement the line made fail (text PostgreSQL cannot store)
+            // is the line's; the database going away is everyone's.
+            let written = match self.write_product_in(&mut tx, &identifier, decide).await {
+                Ok(written) => written,
+                Err(e @ StoreError::Unavailable(_)) => return Err(e),
+                Err(e) => Err(E::from(e)),
+            };
+            let undo = if written.is_ok() {
+                "RELEASE SAVEPOINT product_line"
+            } else {
+                "ROLLBACK TO SAVEPOINT product_line"
+            };
+            tx.exec(undo, args![]).await?;
+            if written.is_err() {
+                tx.exec("RELEASE SAVEPOINT product_line", args![]).await?;
+            }
+            results.push(written);
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// [`Store::write_product`] inside `tx`: the outer error is the store's
+    /// (the transaction is lost), the inner one the product's refusal.
+    async fn write_product_in<E: From<StoreError>>(
+        &self,
+        tx: &mut super::db::Tx,
+        identifier: &str,
+        decide: impl FnOnce(Option<ProductRow>) -> Result<ProductRow, E>,
+    ) -> Result<Result<ProductWrite, E>, StoreError> {
         let current = tx
             .opt(
                 &format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = $1"),
@@ -237,7 +287,10 @@ impl Store {
             )
             .await?;
         let existed = current.is_some();
-        let mut product = decide(current)?;
+        let mut product = match decide(current) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
         let categories = categories_json(&product.categories);
         let known: i64 = tx
             .one(
@@ -250,11 +303,11 @@ impl Store {
             )
             .await?;
         if known != product.categories.len() as i64 {
-            return Err(invalid(
+            return Ok(Err(invalid(
                 "categories",
                 "a category of the product was deleted meanwhile; try again".to_string(),
             )
-            .into());
+            .into()));
         }
         let now = self.now_millis();
         product.updated_ms = now;
@@ -290,12 +343,11 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
-        Ok(if existed {
+        Ok(Ok(if existed {
             ProductWrite::Updated(product)
         } else {
             ProductWrite::Created(product)
-        })
+        }))
     }
 
     /// Deletes a product; `allow` sees it first and may refuse.
