@@ -91,6 +91,10 @@ fn synthetic(n: usize) -> Vec<Connection> {
                 in_use: false,
                 last_activity_at: None,
                 stale: false,
+                application: None,
+                offline: false,
+                offline_since: None,
+                offline_reason: None,
             }
         })
         .collect()

@@ -119,6 +119,13 @@ enum Cmd {
         #[arg(long = "connection", value_name = "CODE")]
         connections: Vec<String>,
     },
+    /// Test a connection's application (R27): call it for real with its
+    /// auth and say what it answered. Exits 0 when it passed, 1 when not (a
+    /// failure marks the connection offline, a success clears it).
+    Test {
+        /// The connection's code.
+        code: String,
+    },
     /// Print the key bindings (with a user keymap applied) as a Markdown table.
     Keys,
     /// Print the paths Switchboard uses.
@@ -227,6 +234,19 @@ struct ServeArgs {
     /// limit, `ulimit -n`); past it, new connections are closed at once.
     #[arg(long, env = "SWITCHBOARD_MAX_CONNECTIONS", default_value_t = switchboard::server::serve::MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     max_connections: usize,
+    /// Seconds a connection test (R27: a call of the application, an
+    /// OAuth2 token first when it uses one) may take in all.
+    #[arg(long, env = "SWITCHBOARD_TEST_TIMEOUT", value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    test_timeout: u64,
+    /// Addresses (CIDR or one address, repeatable) connection tests must
+    /// not reach, besides the default link-local and cloud metadata ones
+    /// (169.254.0.0/16, fe80::/10, fd00:ec2::254, 100.100.100.200).
+    #[arg(long = "test-deny", env = "SWITCHBOARD_TEST_DENY", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr)]
+    test_deny: Vec<ipnet::IpNet>,
+    /// Addresses (CIDR or one address, repeatable) connection tests may
+    /// reach even when denied (by default or by --test-deny).
+    #[arg(long = "test-allow", env = "SWITCHBOARD_TEST_ALLOW", value_delimiter = ',', value_name = "CIDR", value_parser = parse_cidr)]
+    test_allow: Vec<ipnet::IpNet>,
     /// Serve GET /metrics (Prometheus text format: requests by route and
     /// status, latency, tokens issued and refused, lockouts, the database
     /// pool), without authentication: keep the port from the public.
@@ -287,6 +307,8 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Already said on standard output (a failed connection test).
+        Err(e) if e.downcast_ref::<Reported>().is_some() => std::process::ExitCode::FAILURE,
         Err(e) => {
             // One readable line with its causes; no backtrace for users.
             eprintln!("switchboard: {e:#}");
@@ -294,6 +316,12 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// A failure the command has already told the user about: the process
+/// exits 1 without another message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Reported(String);
 
 /// Logs to a file in the data directory (the TUI and commands).
 fn log_to_file(
@@ -535,6 +563,7 @@ async fn run_command(cli: &Cli, paths: &Paths) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Cmd::Users { action }) => users_command(cli, paths, action).await,
+        Some(Cmd::Test { code }) => test_command(cli, paths, code).await,
         Some(Cmd::DemoTraffic {
             seconds,
             rate,
@@ -576,6 +605,21 @@ async fn run_command(cli: &Cli, paths: &Paths) -> anyhow::Result<()> {
             }
             result
         }
+    }
+}
+
+/// `switchboard test CODE`: one line saying what the application
+/// answered; exit 0 when it passed, 1 when not.
+async fn test_command(cli: &Cli, paths: &Paths, code: &str) -> anyhow::Result<()> {
+    let client = client(cli, paths, Source::Cli).await?;
+    let r = client.test_connection(code).await?;
+    if r.ok {
+        println!("ok      {code}: {} ({} ms)", r.message, r.latency_ms);
+        Ok(())
+    } else {
+        println!("FAILED  {code}: {} ({} ms)", r.message, r.latency_ms);
+        println!("        {code} is marked offline until a test passes.");
+        Err(Reported(format!("the test of {code} failed")).into())
     }
 }
 
@@ -864,6 +908,9 @@ async fn store_copy_command(
     Ok(())
 }
 
+/// How often `serve` looks for offline connections due for a re-test.
+const RETEST_EVERY: Duration = Duration::from_secs(10);
+
 async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     // A bad certificate is said before a database or an owner is made.
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -886,7 +933,14 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         Service::new(store)
             .with_rate_limit(args.rate_limit, args.rate_burst)
             .with_token_limit(args.token_rate_limit, args.token_rate_burst)
-            .with_live_token_cap(args.max_live_tokens),
+            .with_live_token_cap(args.max_live_tokens)
+            .with_test_policy(switchboard::service::probe::TestPolicy {
+                timeout: Duration::from_secs(args.test_timeout),
+                addresses: switchboard::domain::application::AddressPolicy::with(
+                    &args.test_deny,
+                    &args.test_allow,
+                ),
+            }),
     );
     let owner_password = match (&args.owner_password_file, &args.owner) {
         (Some(file), _) => Some(password_from_file(file)?),
@@ -943,6 +997,26 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
                 Ok(n) if n > 0 => tracing::info!(tokens = n, "expired tokens deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "token sweep failed"),
+            }
+        }
+    });
+    // Offline connections are re-tested when due (R27: a minute after
+    // going offline, then doubling to an hour; the schedule is in the
+    // database, shared by every instance).
+    let retester = service.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RETEST_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match retester.retest_offline().await {
+                Ok(p) if p.tested > 0 => tracing::info!(
+                    tested = p.tested,
+                    back_online = p.online,
+                    "offline connections re-tested"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "re-testing offline connections failed"),
             }
         }
     });

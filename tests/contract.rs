@@ -754,6 +754,7 @@ async fn r1_create_generates_the_code_from_the_label(b: Backend) {
             flow_type: FlowType::Destination,
             visual: Some("erp".into()),
             integration: None,
+            application: None,
         })
         .await
         .unwrap()

@@ -26,6 +26,7 @@ use crate::model::{
     PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
     Source, User, UserWithPassword, Visual,
 };
+use crate::model::{Application, TestResult};
 use crate::model::{ConnectionMonitoring, MonitoringOverview};
 pub use http_transport::{Http, http_client, normalize_url};
 pub use in_process::InProcess;
@@ -319,6 +320,40 @@ impl Client {
             .call(Method::GET, "/api/v1/connections?stale=true", None::<&()>)
             .await?;
         Ok(page.items)
+    }
+
+    /// R27: the connections marked offline (their last test failed).
+    pub async fn list_offline_connections(&self) -> Result<Vec<Connection>, ClientError> {
+        let page: ConnectionPage = self
+            .call(Method::GET, "/api/v1/connections?offline=true", None::<&()>)
+            .await?;
+        Ok(page.items)
+    }
+
+    /// R27: calls the connection's application for real (a GET of its ping
+    /// URL with its auth); a failure marks the connection offline, a
+    /// success clears it. Can take up to the server's test timeout.
+    pub async fn test_connection(&self, code: &str) -> Result<TestResult, ClientError> {
+        let path = format!("/api/v1/connections/{}/test", segment(code));
+        self.call(Method::POST, &path, None::<&()>).await
+    }
+
+    /// R26: sets the application side (replacing it whole; a secret value
+    /// left `None` or sent as `"******"` keeps the stored one of the same
+    /// kind), or removes it with `None`. `version`: as in
+    /// [`ConnectionPatch::version`].
+    pub async fn set_application(
+        &self,
+        code: &str,
+        application: Option<Application>,
+        version: Option<u64>,
+    ) -> Result<Connection, ClientError> {
+        let patch = ConnectionPatch {
+            application: Some(application.map(Box::new)),
+            version,
+            ..Default::default()
+        };
+        self.update_connection(code, &patch).await
     }
 
     pub async fn get_connection(&self, code: &str) -> Result<Connection, ClientError> {

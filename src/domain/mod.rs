@@ -1,6 +1,7 @@
 //! The rules of SPEC.md as pure functions. No I/O.
 
 pub mod access;
+pub mod application;
 pub mod catalog;
 pub mod credentials;
 pub mod monitoring;

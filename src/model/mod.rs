@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod application;
 mod catalog;
 mod integrations;
 mod monitoring;
+pub use application::{Application, ApplicationAuth, AuthKind, SECRET_MASK, TestResult, WriteOnly};
 pub use catalog::{
     Category, CategoryGrant, CategoryLevel, CategoryPatch, DEFAULT_GROUP, DEFAULT_ROLE,
     EmbeddedProducts, Group, GroupPatch, ItemLinks, Link, NewCategory, NewGroup, NewRole,
@@ -91,6 +93,18 @@ pub struct Connection {
     /// R16b: used by no step and no Web API activity for 30 days.
     #[serde(default)]
     pub stale: bool,
+    /// How the platform reaches the application (R26); secret values read
+    /// as `"******"`.
+    #[serde(default)]
+    pub application: Option<Application>,
+    /// R27: the last test of the application failed (and no later one
+    /// passed); `offline_since` and `offline_reason` say when and why.
+    #[serde(default)]
+    pub offline: bool,
+    #[serde(default)]
+    pub offline_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub offline_reason: Option<String>,
 }
 
 /// One page of `GET /api/v1/connections?offset=&limit=`, in list order
@@ -118,6 +132,11 @@ pub struct NewConnection {
     /// Created from within this integration: registered with it at once (R13).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration: Option<String>,
+    /// How the platform reaches the application (R26). Boxed: it is large,
+    /// and requests travel inside enums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Application>)]
+    pub application: Option<Box<Application>>,
 }
 
 /// Body of `PATCH /api/v1/connections/{code}`: only the named fields change.
@@ -143,6 +162,16 @@ pub struct ConnectionPatch {
     /// The connection's group (R11), by code; it must exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The application side (R26), replaced whole; `null` removes it. A
+    /// secret value omitted, or sent as `"******"`, keeps the stored one
+    /// (when the kind stays the same).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    #[schema(value_type = Option<Application>, nullable)]
+    pub application: Option<Option<Box<Application>>>,
     /// The version the change is based on; when another change came first,
     /// the update is refused with 409 instead of overwriting it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,9 +26,9 @@ use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
     CreatedConnection, CredentialsInfo, DemoLoaded, Login, Me, NewConnection, NewUser,
     PasswordChange, Quota, RegeneratedPassword, RegeneratedSecret, RevealedSecret, SessionToken,
-    User, UserWithPassword, Visual,
+    TestResult, User, UserWithPassword, Visual,
 };
-use crate::service::{Actor, Service, ServiceError};
+use crate::service::{Actor, ListFilter, Service, ServiceError};
 pub use extract::{ApiJson, CodePath, RequestSource, TwoSegments, UserPath};
 
 /// The identity the in-process transport attaches to every request: the local
@@ -200,6 +200,10 @@ pub fn router(service: AppState) -> Router {
             axum::routing::post(regenerate_password),
         )
         .route("/connections/{code}/used-by", get(connection_used_by))
+        .route(
+            "/connections/{code}/test",
+            axum::routing::post(test_connection),
+        )
         .route(
             "/connections/{code}/monitoring",
             get(monitoring::connection_monitoring),
@@ -402,7 +406,7 @@ async fn load_demo(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", security(("session" = [])), params(("offset" = Option<u64>, Query, description = "rows to skip"), ("limit" = Option<u64>, Query, description = "rows to return (all when absent)"), ("stale" = Option<bool>, Query, description = "true: only stale connections (R16b: no flow step, no Web API activity for 30 days)")), responses((status = 200, description = "a page of connections in list order", body = ConnectionPage), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError)))]
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", security(("session" = [])), params(("offset" = Option<u64>, Query, description = "rows to skip"), ("limit" = Option<u64>, Query, description = "rows to return (all when absent)"), ("stale" = Option<bool>, Query, description = "true: only stale connections (R16b: no flow step, no Web API activity for 30 days)"), ("offline" = Option<bool>, Query, description = "true: only offline connections (R27: the last test of the application failed)")), responses((status = 200, description = "a page of connections in list order", body = ConnectionPage), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError)))]
 async fn list_connections(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -410,7 +414,7 @@ async fn list_connections(
 ) -> Result<Response, ServiceError> {
     let mut offset = 0u64;
     let mut limit = None;
-    let mut stale = false;
+    let mut filter = ListFilter::default();
     for pair in query
         .as_deref()
         .unwrap_or("")
@@ -429,28 +433,35 @@ async fn list_connections(
         match key {
             "offset" => offset = number()?,
             "limit" => limit = Some(number()?),
-            "stale" => {
-                stale = match value {
+            "stale" | "offline" => {
+                let on = match value {
                     "true" => true,
                     "false" => false,
                     _ => {
                         return Err(ServiceError::invalid(
-                            "stale",
-                            format!("stale must be true or false, not {value:?}"),
+                            key,
+                            format!("{key} must be true or false, not {value:?}"),
                         ));
                     }
+                };
+                if key == "stale" {
+                    filter.stale = on;
+                } else {
+                    filter.offline = on;
                 }
             }
             other => {
                 return Err(ServiceError::invalid(
                     other.to_string(),
-                    format!("unknown query parameter {other:?}; use offset, limit and stale"),
+                    format!(
+                        "unknown query parameter {other:?}; use offset, limit, stale and offline"
+                    ),
                 ));
             }
         }
     }
     Ok(Json(
-        svc.list_connections_filtered(&actor, offset, limit, stale)
+        svc.list_connections_where(&actor, offset, limit, filter)
             .await?,
     )
     .into_response())
@@ -547,6 +558,17 @@ async fn regenerate_password(
 ) -> Result<Response, ServiceError> {
     let done = svc.regenerate_password(&actor, source, &code).await?;
     Ok(no_store(StatusCode::OK, Json(done)))
+}
+
+#[utoipa::path(post, path = "/api/v1/connections/{code}/test", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 200, description = "the application was called (R27): `ok` says whether it answered 2xx with the credentials; a failure marks the connection offline, a success clears it", body = TestResult), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user (R20)", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 409, description = "the connection has no application side", body = ApiError)))]
+async fn test_connection(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    RequestSource(source): RequestSource,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    let result = svc.test_connection(&actor, source, &code).await?;
+    Ok(no_store(StatusCode::OK, Json(result)))
 }
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = Login, responses((status = 201, description = "a session token", body = SessionToken), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "wrong username or password", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError), (status = 429, description = "too many failed logins; see Retry-After", body = ApiError)))]

@@ -60,6 +60,7 @@ impl Modify for SessionAuth {
         super::regenerate_secret,
         super::regenerate_password,
         super::connection_used_by,
+        super::test_connection,
         super::monitoring::connection_monitoring,
         super::monitoring::monitoring_overview,
         super::replace_connection,
@@ -109,6 +110,9 @@ impl Modify for SessionAuth {
     components(schemas(
         model::ApiError,
         model::FieldChange,
+        model::Application,
+        model::ApplicationAuth,
+        model::AuthKind,
         model::FlowType,
         model::Source,
         model::UserKind,

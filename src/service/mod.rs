@@ -2,11 +2,14 @@
 //! the domain rules, running one transaction (in the store) that also writes
 //! the audit record.
 
+mod application;
+pub use application::RetestPass;
 pub mod catalog;
 mod credentials;
 pub mod integrations;
 pub mod monitoring;
 pub mod oauth;
+pub mod probe;
 pub mod products;
 pub mod users;
 
@@ -153,6 +156,15 @@ impl ServiceError {
     }
 }
 
+/// Which connections a list keeps (all when both are false).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// R16b: only the stale ones.
+    pub stale: bool,
+    /// R27: only the offline ones.
+    pub offline: bool,
+}
+
 /// The acting user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -293,6 +305,8 @@ pub struct Service {
     token_limit: catalog::WebApiLimit,
     /// The most live tokens a connection keeps (the oldest go past it).
     live_token_cap: u32,
+    /// How tests of applications reach them (R27).
+    test_policy: probe::TestPolicy,
 }
 
 impl Service {
@@ -305,6 +319,7 @@ impl Service {
                 oauth::DEFAULT_TOKEN_BURST,
             ),
             live_token_cap: oauth::DEFAULT_LIVE_TOKENS,
+            test_policy: probe::TestPolicy::default(),
         }
     }
 
@@ -415,12 +430,34 @@ impl Service {
         limit: Option<u64>,
         stale_only: bool,
     ) -> Result<ConnectionPage, ServiceError> {
+        self.list_connections_where(
+            actor,
+            offset,
+            limit,
+            ListFilter {
+                stale: stale_only,
+                offline: false,
+            },
+        )
+        .await
+    }
+
+    /// As [`Service::list_connections`], keeping only the stale (R16b)
+    /// and/or the offline (R27) connections as `filter` says.
+    pub async fn list_connections_where(
+        &self,
+        actor: &Actor,
+        offset: u64,
+        limit: Option<u64>,
+        filter: ListFilter,
+    ) -> Result<ConnectionPage, ServiceError> {
         let member = (!actor.is_admin()).then_some(actor.username.as_str());
-        let stale_before = stale_only
+        let stale_before = filter
+            .stale
             .then(|| self.store.now_millis() - credentials::STALE_DAYS * 24 * 3600 * 1000);
         let (items, total) = self
             .store
-            .list_connections_for(offset, limit, member, stale_before)
+            .list_connections_where(offset, limit, member, stale_before, filter.offline)
             .await
             .map_err(|e| ServiceError::from_store(e, None))?;
         Ok(ConnectionPage {
@@ -513,6 +550,11 @@ impl Service {
         new: NewConnection,
     ) -> Result<CreatedConnection, ServiceError> {
         let draft = Self::draft(&new)?;
+        let application = new
+            .application
+            .as_ref()
+            .map(|a| domain::application::validate_application(a))
+            .transpose()?;
         match &new.integration {
             // R13, R19: those who manage an integration create inside it
             // (`access::may_create_connection_in`: the R19 verdict, whose
@@ -531,7 +573,12 @@ impl Service {
         let acting = actor.acting(source);
         let (connection, creds) = self
             .store
-            .create_connection_in(&acting, &draft, new.integration.as_deref())
+            .create_connection_with(
+                &acting,
+                &draft,
+                new.integration.as_deref(),
+                application.as_ref(),
+            )
             .await
             .map_err(|e| ServiceError::from_store(e, Some(&draft.code)))?;
         tracing::info!(code = %connection.code, "connection created");
@@ -566,6 +613,11 @@ impl Service {
             },
             role: patch.role,
             group: patch.group,
+            application: match &patch.application {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(app)) => Some(Some(domain::application::validate_application(app)?)),
+            },
         };
         let acting = actor.acting(source);
         self.store
@@ -829,5 +881,6 @@ pub fn draft_from_label(label: &str, flow_type: FlowType) -> Result<ConnectionDr
         flow_type,
         visual: None,
         integration: None,
+        application: None,
     })
 }

@@ -7,9 +7,10 @@ use secrecy::SecretString;
 
 use super::db::{Dialect, Row, Tx, args};
 use super::{
-    Acting, ConnectionChange, ConnectionDraft, IssuedCredentials, Store, StoreError, change,
-    from_millis, integrations, sealed,
+    Acting, ConnectionChange, ConnectionDraft, IssuedCredentials, Store, StoreError, application,
+    change, from_millis, integrations, sealed,
 };
+use crate::domain::application::ValidApplication;
 use crate::domain::{self, credentials};
 use crate::model::{Connection, FieldChange, FlowType, Quota};
 
@@ -19,12 +20,19 @@ use super::MASK;
 /// The columns [`connection_from_row`] reads, in its order.
 pub(super) const CONNECTION_COLUMNS: &str = "code, label, flow_type, visual, client_id, username, role, grp, \
      created_at, updated_at, version, wrong_credentials_at, last_activity_at, \
-     EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = connections.id) AS in_use";
+     EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = connections.id) AS in_use, \
+     app_base_url, app_ping_path, app_auth_kind, app_auth, \
+     app_secret_ciphertext IS NOT NULL AS app_has_secret, offline_since, offline_reason";
+
+/// Where the application's columns ([`application::APP_COLUMNS`]) start in
+/// a connection row.
+const APP_AT: usize = 14;
 
 /// A connection from a row of `CONNECTION_COLUMNS` (or the list's columns,
 /// in the same order): the one decoder of the record.
 pub(super) fn connection_from_row(r: &Row<'_>) -> Result<Connection, StoreError> {
     let flow: String = r.get(2)?;
+    let offline_since = r.get::<Option<i64>>(APP_AT + 5)?.map(from_millis);
     Ok(Connection {
         code: r.get(0)?,
         label: r.get(1)?,
@@ -41,6 +49,10 @@ pub(super) fn connection_from_row(r: &Row<'_>) -> Result<Connection, StoreError>
         last_activity_at: r.get::<Option<i64>>(12)?.map(from_millis),
         in_use: r.get(13)?,
         stale: false,
+        application: application::stored_from_row(r, APP_AT)?.map(|a| a.masked()),
+        offline: offline_since.is_some(),
+        offline_since,
+        offline_reason: r.get(APP_AT + 6)?,
     })
 }
 
@@ -78,7 +90,8 @@ fn whole_connection_changes(c: &Connection, created: bool) -> Vec<FieldChange> {
 /// Which connections the list holds: all of them, or those a member sees
 /// (`$1`: a member's username; NULL: all; R18: registered with an
 /// integration they have access to), or the stale ones (`$2`, R16b: used by
-/// no step and without activity since then; NULL: all). A member's filter is
+/// no step and without activity since then; NULL: all), or the offline
+/// ones (the parameter `offline`, R27; NULL: all). A member's filter is
 /// a correlated EXISTS on the connection's registrations, which stops at the
 /// first one the member sees; the scan follows the list order's index, so no
 /// sort.
@@ -86,7 +99,7 @@ fn whole_connection_changes(c: &Connection, created: bool) -> Vec<FieldChange> {
 /// On PostgreSQL the member's filter is an `IN` over the set of connections
 /// registered with their integrations, which PostgreSQL hashes once: its
 /// per-row correlated subquery cost ten times SQLite's.
-fn list_where(d: Dialect) -> String {
+fn list_where(d: Dialect, offline: &str) -> String {
     let member = match d {
         Dialect::Sqlite => {
             "EXISTS (
@@ -108,7 +121,8 @@ fn list_where(d: Dialect) -> String {
      WHERE ($1 IS NULL OR {member})
        AND ($2 IS NULL OR (
              NOT EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id)
-             AND {} < $2))",
+             AND {} < $2))
+       AND ({offline} IS NULL OR c.offline_since IS NOT NULL)",
         d.greatest("c.created_at", "COALESCE(c.last_activity_at, 0)")
     )
 }
@@ -126,11 +140,13 @@ fn list_sql(d: Dialect) -> &'static ListSql {
             list: format!(
                 "SELECT code, label, flow_type, visual, client_id, username, role, grp,
                     created_at, updated_at, version, wrong_credentials_at, last_activity_at,
-                    EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id) AS in_use
+                    EXISTS (SELECT 1 FROM flow_steps s WHERE s.connection_id = c.id) AS in_use,
+                    {}
                  {} ORDER BY label_key, code LIMIT $3 OFFSET $4",
-                list_where(d)
+                application::APP_COLUMNS,
+                list_where(d, "$5")
             ),
-            count: format!("SELECT COUNT(*) {}", list_where(d)),
+            count: format!("SELECT COUNT(*) {}", list_where(d, "$3")),
         }
     }
     static LITE: LazyLock<ListSql> = LazyLock::new(|| make(Dialect::Sqlite));
@@ -223,6 +239,21 @@ impl Store {
         member: Option<&str>,
         stale_before: Option<i64>,
     ) -> Result<(Vec<Connection>, u64), StoreError> {
+        self.list_connections_where(offset, limit, member, stale_before, false)
+            .await
+    }
+
+    /// As [`Store::list_connections_for`]; `offline_only` keeps the
+    /// connections marked offline (R27).
+    pub async fn list_connections_where(
+        &self,
+        offset: u64,
+        limit: Option<u64>,
+        member: Option<&str>,
+        stale_before: Option<i64>,
+        offline_only: bool,
+    ) -> Result<(Vec<Connection>, u64), StoreError> {
+        let offline = offline_only.then_some(1i64);
         let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let sql = list_sql(self.dialect());
@@ -233,7 +264,7 @@ impl Store {
         let items = tx
             .rows(
                 &sql.list,
-                args![member, stale_before, limit, offset],
+                args![member, stale_before, limit, offset, offline],
                 connection_from_row,
             )
             .await?;
@@ -242,12 +273,14 @@ impl Store {
         let whole = offset == 0 && (items.len() as u64) < u64::try_from(limit).unwrap_or(0);
         let total: i64 = if whole {
             i64::try_from(items.len()).unwrap_or(i64::MAX)
-        } else if member.is_none() && stale_before.is_none() {
+        } else if member.is_none() && stale_before.is_none() && offline.is_none() {
             tx.one("SELECT COUNT(*) FROM connections", args![], |r| r.get(0))
                 .await?
         } else {
-            tx.one(&sql.count, args![member, stale_before], |r| r.get(0))
-                .await?
+            tx.one(&sql.count, args![member, stale_before, offline], |r| {
+                r.get(0)
+            })
+            .await?
         };
         tx.commit().await?;
         Ok((items, u64::try_from(total).unwrap_or(0)))
@@ -281,8 +314,21 @@ impl Store {
         draft: &ConnectionDraft,
         integration: Option<&str>,
     ) -> Result<(Connection, IssuedCredentials), StoreError> {
+        self.create_connection_with(acting, draft, integration, None)
+            .await
+    }
+
+    /// As [`Store::create_connection_in`], with the application side
+    /// (R26), its secret value encrypted, in the same transaction.
+    pub async fn create_connection_with(
+        &self,
+        acting: &Acting<'_>,
+        draft: &ConnectionDraft,
+        integration: Option<&str>,
+        app: Option<&ValidApplication>,
+    ) -> Result<(Connection, IssuedCredentials), StoreError> {
         let mut tx = self.write_tx().await?;
-        let (conn, creds) = self.insert_in(&mut tx, acting, draft).await?;
+        let (conn, creds) = self.insert_in(&mut tx, acting, draft, app).await?;
         if let Some(integration) = integration {
             self.register_created_in(&mut tx, acting, integration, &conn.code)
                 .await?;
@@ -312,7 +358,7 @@ impl Store {
             });
         }
         for draft in drafts {
-            self.insert_in(&mut tx, acting, draft).await?;
+            self.insert_in(&mut tx, acting, draft, None).await?;
         }
         tx.commit().await?;
         Ok(drafts.len() as u64)
@@ -349,6 +395,7 @@ impl Store {
         tx: &mut Tx,
         acting: &Acting<'_>,
         draft: &ConnectionDraft,
+        app: Option<&ValidApplication>,
     ) -> Result<(Connection, IssuedCredentials), StoreError> {
         self.keys_current_in(tx).await?;
         // R2: one conditional UPDATE; concurrent creators serialise on it.
@@ -444,12 +491,27 @@ impl Store {
                     e
                 }
             })?;
+        let mut changes = whole_connection_changes(&conn, true);
+        let conn = match app {
+            Some(app) => {
+                let none = application::AppRow {
+                    stored: None,
+                    blob: None,
+                    key_id: None,
+                };
+                let write = self.app_write(&conn.code, &none, Some(app))?;
+                self.write_app_in(tx, &conn.code, &write).await?;
+                changes.extend(write.changes);
+                fetch_for_update(tx, &conn.code).await?
+            }
+            None => conn,
+        };
         self.audit_in(
             tx,
             acting,
             "connection.create",
             &connection_target(&conn.code),
-            &whole_connection_changes(&conn, true),
+            &changes,
         )
         .await?;
         Ok((conn, IssuedCredentials { secret, password }))
@@ -528,6 +590,17 @@ impl Store {
             new.group = group.clone();
         }
         let mut changes = Vec::new();
+        let app_write = match &change_set.application {
+            None => None,
+            Some(app) => {
+                if app.as_ref().is_some_and(|a| a.secret.is_some()) {
+                    self.keys_current_in(&mut tx).await?;
+                }
+                let row = application::app_row_in(&mut tx, code).await?;
+                let write = self.app_write(code, &row, app.as_ref())?;
+                (!write.changes.is_empty()).then_some(write)
+            }
+        };
         if old.label != new.label {
             changes.push(change("label", Some(&old.label), Some(&new.label)));
         }
@@ -550,6 +623,10 @@ impl Store {
         }
         if old.group != new.group {
             changes.push(change("group", Some(&old.group), Some(&new.group)));
+        }
+        if let Some(write) = &app_write {
+            self.write_app_in(&mut tx, code, write).await?;
+            changes.extend(write.changes.iter().cloned());
         }
         if changes.is_empty() {
             tx.commit().await?;
@@ -597,6 +674,7 @@ impl Store {
     ) -> Result<Connection, StoreError> {
         let mut tx = self.write_tx().await?;
         let old = fetch_for_update(&mut tx, code).await?;
+        let old_app = application::app_row_in(&mut tx, code).await?;
         let used_by = integrations::used_by_in(&mut tx, code).await?;
         if !used_by.is_empty() {
             let list = used_by
@@ -643,7 +721,10 @@ impl Store {
             acting,
             "connection.delete",
             &connection_target(code),
-            &whole_connection_changes(&old, false),
+            &whole_connection_changes(&old, false)
+                .into_iter()
+                .chain(self.app_write(code, &old_app, None)?.changes)
+                .collect::<Vec<_>>(),
         )
         .await?;
         tx.commit().await?;

@@ -457,12 +457,18 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// How many secrets each key of the ring encrypts.
+    /// How many secrets each key of the ring encrypts (the connections'
+    /// and their applications', R5 and R26).
     pub async fn key_usage(&self) -> Result<Vec<(u32, u64)>, StoreError> {
         let rows: Vec<(i64, i64)> = self
             .db
             .rows(
-                "SELECT secret_key_id, COUNT(*) FROM connections GROUP BY secret_key_id ORDER BY 1",
+                "SELECT k, COUNT(*) FROM (
+                     SELECT secret_key_id AS k FROM connections
+                     UNION ALL
+                     SELECT app_secret_key_id AS k FROM connections
+                     WHERE app_secret_ciphertext IS NOT NULL
+                 ) s GROUP BY k ORDER BY 1",
                 args![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -479,7 +485,8 @@ impl Store {
     }
 
     /// After a key rotation: re-encrypts every secret not under the active
-    /// key, in one transaction. Returns how many were re-encrypted.
+    /// key (the applications' secret values too), in one transaction.
+    /// Returns how many were re-encrypted.
     pub async fn reencrypt_secrets(&self, acting: &Acting<'_>) -> Result<u64, StoreError> {
         let mut tx = self.write_tx().await?;
         self.keys_current_in(&mut tx).await?;
@@ -510,7 +517,8 @@ impl Store {
             )
             .await?;
         }
-        let n = rows.len() as u64;
+        // The applications' secret values (R26) too.
+        let n = rows.len() as u64 + self.reencrypt_app_secrets_in(&mut tx, active).await?;
         self.audit_in(
             &mut tx,
             acting,

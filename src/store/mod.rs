@@ -6,6 +6,7 @@
 //! hashing of passwords happen at this boundary: nothing above it ever hands
 //! a plain secret to SQL.
 
+mod application;
 mod audit;
 pub mod categories;
 mod connections;
@@ -183,6 +184,8 @@ pub struct ConnectionChange {
     /// R10, R11: by code; must exist.
     pub role: Option<String>,
     pub group: Option<String>,
+    /// R26: the application side, replaced whole; `Some(None)` removes it.
+    pub application: Option<Option<crate::domain::application::ValidApplication>>,
 }
 
 /// A 409 naming the field.
@@ -547,6 +550,11 @@ impl Store {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
         self.clock = clock;
         self
+    }
+
+    /// The store's clock, to the millisecond (as the store keeps times).
+    pub fn now(&self) -> DateTime<Utc> {
+        from_millis(self.now_millis())
     }
 
     /// The store's clock, in milliseconds since the epoch.

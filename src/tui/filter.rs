@@ -363,6 +363,10 @@ mod tests {
             in_use: false,
             last_activity_at: None,
             stale: false,
+            application: None,
+            offline: false,
+            offline_since: None,
+            offline_reason: None,
         }
     }
 

@@ -411,6 +411,7 @@ impl ConnectionForm {
             flow_type: self.flow_type,
             visual: self.visual(),
             integration: self.integration().map(|(code, _)| code.clone()),
+            application: None,
         }
     }
 
