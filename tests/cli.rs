@@ -247,3 +247,193 @@ fn a_bad_certificate_is_refused_before_the_database_is_created() {
     assert!(!data.join("switchboard.db").exists(), "a database was made");
     assert!(!out.contains("setup password"), "{out}");
 }
+
+/// Runs to the end, at most 60 s; (exit code, stdout + stderr).
+fn run_code(mut cmd: Command) -> (Option<i32>, String) {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// `switchboard test CODE` (R27), on the embedded store and with
+/// `--server`: one line with what the application answered; exit 0 when
+/// it passed, 1 when it did not (or there is nothing to test).
+#[test]
+fn switchboard_test_exits_0_when_the_application_answers_and_1_when_not() {
+    use switchboard::client::Client;
+    use switchboard::model::{Application, ApplicationAuth, NewConnection, Source};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = rt.block_on(common::fake_app::FakeApp::start());
+    let create = |client: Client| {
+        let app_url = app.url.clone();
+        async move {
+            for (label, path) in [
+                ("Cli Up", Some("/health")),
+                ("Cli Refused", Some("/denied")),
+                ("Cli Plain", None),
+            ] {
+                client
+                    .create_connection(&NewConnection {
+                        label: label.into(),
+                        application: path.map(|p| {
+                            Box::new(Application::new(
+                                format!("{app_url}{p}"),
+                                ApplicationAuth::none(),
+                            ))
+                        }),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    let check = |cli: &dyn Fn(&str) -> (Option<i32>, String)| {
+        let (code, out) = cli("cli_up");
+        assert_eq!(code, Some(0), "{out}");
+        assert!(
+            out.starts_with("ok      cli_up: the application answered HTTP 200 OK ("),
+            "{out}"
+        );
+        let (code, out) = cli("cli_refused");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.starts_with(
+                "FAILED  cli_refused: the application refused the credentials (HTTP 401 Unauthorized) ("
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("cli_refused is marked offline until a test passes."),
+            "{out}"
+        );
+        assert!(
+            !out.contains("switchboard:"),
+            "said once, not twice:\n{out}"
+        );
+        let (code, out) = cli("cli_plain");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains("cli_plain has no application side to test"),
+            "{out}"
+        );
+        let (code, out) = cli("nothing_here");
+        assert_eq!(code, Some(1), "{out}");
+        assert!(
+            out.contains("connection \"nothing_here\" not found"),
+            "{out}"
+        );
+    };
+
+    // Embedded: the store in the data directory, as its owner.
+    let data = tempfile::tempdir().unwrap();
+    rt.block_on(async {
+        let client = Client::embedded(data.path(), "tester", Source::Cli)
+            .await
+            .unwrap();
+        create(client).await;
+    });
+    check(&|code: &str| {
+        let mut cmd = switchboard_command(data.path());
+        cmd.args(["test", code]);
+        run_code(cmd)
+    });
+
+    // A server, logged in.
+    let server_dir = tempfile::tempdir().unwrap();
+    let cli_dir = tempfile::tempdir().unwrap();
+    let server = start_server(server_dir.path(), &server_dir.path().join("log"));
+    let url = server.url.clone();
+    rt.block_on(async {
+        let client = Client::http(&url, None, None, Source::Cli).unwrap();
+        client
+            .login("alice", common::SERVE_OWNER_PASSWORD)
+            .await
+            .unwrap();
+        create(client).await;
+    });
+    let password = server_dir.path().join("owner-password");
+    let mut cmd = switchboard_command(cli_dir.path());
+    cmd.args(["login", &url, "--username", "alice", "--password-file"])
+        .arg(&password);
+    let (ok, out) = run(cmd);
+    assert!(ok, "{out}");
+    check(&|code: &str| {
+        let mut cmd = switchboard_command(cli_dir.path());
+        cmd.args(["--server", &url, "test", code]);
+        run_code(cmd)
+    });
+    server.stop();
+}
+
+/// `serve --test-deny` adds to the refused addresses, `--test-allow`
+/// exempts, `--test-timeout` bounds a test: the options reach the tests.
+#[test]
+fn serve_test_options_deny_allow_and_time_out() {
+    use switchboard::client::Client;
+    use switchboard::model::{Application, ApplicationAuth, NewConnection, Source};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = rt.block_on(common::fake_app::FakeApp::start());
+    let tested = |extra: &[&str], path: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let server = common::start_serve_with(
+            switchboard_command(dir.path()),
+            dir.path(),
+            extra,
+            &dir.path().join("log"),
+        );
+        let result = rt.block_on(async {
+            let client = Client::http(&server.url, None, None, Source::Cli).unwrap();
+            client
+                .login("alice", common::SERVE_OWNER_PASSWORD)
+                .await
+                .unwrap();
+            let code = client
+                .create_connection(&NewConnection {
+                    label: "Served Test".into(),
+                    application: Some(Box::new(Application::new(
+                        format!("{}{path}", app.url),
+                        ApplicationAuth::none(),
+                    ))),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .connection
+                .code;
+            client.test_connection(&code).await.unwrap()
+        });
+        server.stop();
+        result
+    };
+    let hits = app.hits();
+    let t = tested(&["--test-deny", "127.0.0.0/8,::1"], "/health");
+    assert!(
+        !t.ok && t.message.starts_with("refused: 127.0.0.1,"),
+        "{t:?}"
+    );
+    assert_eq!(app.hits(), hits, "no request reached the application");
+    let t = tested(
+        &["--test-deny", "127.0.0.0/8", "--test-allow", "127.0.0.1"],
+        "/health",
+    );
+    assert!(t.ok, "{t:?}");
+    let t = tested(&["--test-timeout", "1"], "/hang");
+    assert_eq!(
+        t.message,
+        "no answer within 1 s (timed out): the application is down, overloaded or unreachable"
+    );
+    assert!((1_000..10_000).contains(&t.latency_ms), "{t:?}");
+}

@@ -6,8 +6,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use switchboard::client::{Client, InProcess};
-use switchboard::model::{NewConnection, Source};
+use switchboard::model::{Application, ApplicationAuth, NewConnection, Source};
 use switchboard::store::{Store, sqlite_paths};
+
+const APP_TOKEN: &str = "ring-app-token-0b5e";
+const APP_PASSWORD: &str = "ring-app-password-77c1";
 
 fn switchboard(data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -47,22 +50,43 @@ async fn r5_rotating_the_key_ring_reencrypts_every_secret_and_changes_no_credent
                 .unwrap(),
             );
         }
+        // Two application secret values (R26) are under the ring too.
+        c.set_application(
+            "ring_one",
+            Some(Application::new(
+                "https://erp.example.com",
+                ApplicationAuth::bearer(Some(APP_TOKEN)),
+            )),
+            None,
+        )
+        .await
+        .unwrap();
+        c.set_application(
+            "ring_two",
+            Some(Application::new(
+                "https://shop.example.com",
+                ApplicationAuth::basic("shop", Some(APP_PASSWORD)),
+            )),
+            None,
+        )
+        .await
+        .unwrap();
     }
     let (ok, out) = switchboard(dir.path(), &["keyring", "list"]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("key 1    encrypts 3 secret(s)  (active)"),
+        out.contains("key 1    encrypts 5 secret(s)  (active)"),
         "{out}"
     );
     let (ok, out) = switchboard(dir.path(), &["keyring", "rotate"]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("Key 2 is now active; 3 secret(s) re-encrypted"),
+        out.contains("Key 2 is now active; 5 secret(s) re-encrypted"),
         "{out}"
     );
     assert!(out.contains("key 1    encrypts 0 secret(s)"), "{out}");
     assert!(
-        out.contains("key 2    encrypts 3 secret(s)  (active)"),
+        out.contains("key 2    encrypts 5 secret(s)  (active)"),
         "{out}"
     );
     let key_file = std::fs::read_to_string(dir.path().join("switchboard.key")).unwrap();
@@ -87,6 +111,15 @@ async fn r5_rotating_the_key_ring_reencrypts_every_secret_and_changes_no_credent
         );
         assert!(store.check_password(code, &c.password).await.unwrap());
     }
+    // The application secrets too, and they are under key 2 now.
+    for (code, value) in [("ring_one", APP_TOKEN), ("ring_two", APP_PASSWORD)] {
+        let (_, secret) = store.application_for_test(code).await.unwrap().unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(&secret.unwrap()),
+            value
+        );
+    }
+    assert_eq!(store.key_usage().await.unwrap(), vec![(2, 5)]);
     // The rotation is in the audit trail.
     let audit = store.audit_for("keyring", 10).await.unwrap();
     assert_eq!(audit.len(), 1);

@@ -2,19 +2,23 @@
 //! refresh, reveal, regenerations, revocation, a delete), a byte search of the
 //! SQLite database file, its WAL, a dump of the PostgreSQL store that lived
 //! the same life, and the log file (every event, every crate, TRACE) finds
-//! none of the issued secrets, passwords or tokens.
+//! none of the issued secrets, passwords or tokens, nor any secret value of
+//! the connections' applications (R26: a password, key, token and client
+//! secret set, tested against a real application, changed and removed) or
+//! the access token its token endpoint issued.
 
 use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::{Value, json};
 use switchboard::client::Client;
-use switchboard::model::{NewConnection, Source};
+use switchboard::model::{Application, ApplicationAuth, NewConnection, Source};
 use switchboard::server::serve;
 use switchboard::service::Service;
 use switchboard::store::{Location, PoolConfig, Store, sqlite_paths};
 
 mod common;
+use common::fake_app::{Creds, FakeApp};
 
 const OWNER_PASSWORD: &str = "a long owner password";
 
@@ -77,9 +81,9 @@ fn no_issued_secret_password_or_token_is_in_the_database_its_wal_or_the_log() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let pg_url = rt.block_on(common::pg::fresh_url());
     let mut secrets: Vec<String> = Vec::new();
-    for location in [
-        Location::Sqlite(db.clone()),
-        Location::Postgres(pg_url.clone()),
+    for (tag, location) in [
+        ("lite", Location::Sqlite(db.clone())),
+        ("pg", Location::Postgres(pg_url.clone())),
     ] {
         let key = key.clone();
         secrets.extend(rt.block_on(async move {
@@ -150,6 +154,73 @@ fn no_issued_secret_password_or_token_is_in_the_database_its_wal_or_the_log() {
                     .unwrap();
                 assert_eq!(r.status(), 200);
             }
+            // The application side (R26): a real application for each auth
+            // kind, every secret value through create, test, a change and
+            // a removal.
+            let app = FakeApp::start_with(Creds {
+                password: format!("app-password-{tag}-3f9a2b"),
+                key: format!("app-key-{tag}-7c21d0e4"),
+                token: format!("app-token-{tag}-5d88a1c9"),
+                client_secret: format!("app-client-secret-{tag}-91b04e"),
+                access_token: format!("issued-access-token-{tag}-e4c7f2"),
+                ..Creds::default()
+            })
+            .await;
+            let cr = app.creds.clone();
+            let token_url = format!("{}/token", app.url);
+            for (label, path, auth) in [
+                (
+                    "App Basic",
+                    "/basic",
+                    ApplicationAuth::basic(&cr.username, Some(&cr.password)),
+                ),
+                (
+                    "App Key",
+                    "/key",
+                    ApplicationAuth::api_key(&cr.header, Some(&cr.key)),
+                ),
+                ("App Bearer", "/bearer", ApplicationAuth::bearer(Some(&cr.token))),
+                (
+                    "App OAuth",
+                    "/oauth",
+                    ApplicationAuth::oauth2_client_credentials(
+                        &token_url,
+                        &cr.client_id,
+                        Some(&cr.client_secret),
+                        Some(&cr.scope),
+                    ),
+                ),
+            ] {
+                let c = admin
+                    .create_connection(&NewConnection {
+                        label: label.into(),
+                        application: Some(Box::new(Application::new(
+                            format!("{}{path}", app.url),
+                            auth,
+                        ))),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                let t = admin.test_connection(&c.connection.code).await.unwrap();
+                assert!(t.ok, "{label}: {t:?}");
+            }
+            issued.extend(cr.secrets());
+            let rotated = format!("app-key-rotated-{tag}-40aa");
+            admin
+                .set_application(
+                    "app_key",
+                    Some(Application::new(
+                        format!("{}/key", app.url),
+                        ApplicationAuth::api_key(&cr.header, Some(&rotated)),
+                    )),
+                    None,
+                )
+                .await
+                .unwrap();
+            assert!(!admin.test_connection("app_key").await.unwrap().ok);
+            issued.push(rotated);
+            admin.set_application("app_bearer", None, None).await.unwrap();
             admin.delete_connection("life_two").await.unwrap();
             admin.logout().await.unwrap();
             drop(running);
@@ -167,12 +238,14 @@ fn no_issued_secret_password_or_token_is_in_the_database_its_wal_or_the_log() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(secrets.len(), 2 * (2 + 3 * 10));
+    assert_eq!(secrets.len(), 2 * (2 + 3 * 10 + 5 + 1));
     let wal = dir.path().join("switchboard.db-wal");
     assert!(wal.exists(), "the WAL is part of the search");
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
-        log.contains("secret regenerated") && log.contains("/api/oauth/v1/token"),
+        log.contains("secret regenerated")
+            && log.contains("/api/oauth/v1/token")
+            && log.contains("application tested"),
         "the log was written at TRACE level:\n{}",
         &log[..log.len().min(2000)]
     );

@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use switchboard::client::Client;
-use switchboard::model::{FlowType, IntegrationKind, NewConnection, NewIntegration, Source};
+use switchboard::model::{
+    Application, ApplicationAuth, FlowType, IntegrationKind, NewConnection, NewIntegration, Source,
+};
 
 mod common;
 use common::ServerProcess;
@@ -80,6 +82,35 @@ async fn a_sqlite_store_moves_to_postgres_and_its_credentials_keep_working() {
         })
         .await
         .unwrap();
+    // An application side with a secret value (R26), and one offline (R27).
+    let app = common::fake_app::FakeApp::start().await;
+    let shop = made[1].connection.code.clone();
+    let pim = made[2].connection.code.clone();
+    admin
+        .set_application(
+            &shop,
+            Some(Application::new(
+                format!("{}/bearer", app.url),
+                ApplicationAuth::bearer(Some(&app.creds.token)),
+            )),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(admin.test_connection(&shop).await.unwrap().ok);
+    admin
+        .set_application(
+            &pim,
+            Some(Application::new(
+                format!("{}/denied", app.url),
+                ApplicationAuth::none(),
+            )),
+            None,
+        )
+        .await
+        .unwrap();
+    let failed = admin.test_connection(&pim).await.unwrap();
+    assert!(!failed.ok);
     let first = &made[0];
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{}", first.connection.client_id, first.secret));
@@ -133,6 +164,21 @@ async fn a_sqlite_store_moves_to_postgres_and_its_credentials_keep_working() {
         let revealed = admin.reveal_secret(&m.connection.code).await.unwrap();
         assert_eq!(revealed.secret, m.secret);
     }
+    // The application's secret value came along, still encrypted under the
+    // same key file: the test authenticates with it. The offline flag too.
+    let copied = admin.get_connection(&shop).await.unwrap();
+    assert_eq!(
+        copied.application.unwrap().auth,
+        ApplicationAuth::bearer(Some(switchboard::model::SECRET_MASK))
+    );
+    assert!(admin.test_connection(&shop).await.unwrap().ok);
+    let offline = admin.list_offline_connections().await.unwrap();
+    assert_eq!(offline.len(), 1);
+    assert_eq!(offline[0].code, pim);
+    assert_eq!(
+        offline[0].offline_reason.as_deref(),
+        Some(failed.message.as_str())
+    );
     // The token issued on SQLite still answers.
     let r = reqwest::Client::new()
         .get(format!("{}/api/rest/v1", new.url))

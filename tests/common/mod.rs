@@ -134,6 +134,7 @@ impl Drop for ServerProcess {
     }
 }
 
+pub mod fake_app;
 pub mod pg;
 
 /// Which engine a test's store runs on.
