@@ -224,5 +224,141 @@ fn get_product_in_process(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, get_product_in_process, get_product_under_load);
+/// A connection whose role may edit products, and its token.
+async fn writer_token(f: &Fixture) -> String {
+    use strum::VariantArray;
+    use switchboard::model::{ConnectionPatch, NewRole, Permission};
+    let actor = Actor {
+        username: "bench".into(),
+        kind: UserKind::Owner,
+    };
+    f.service
+        .create_role(
+            &actor,
+            Source::Cli,
+            NewRole {
+                code: "bench_editor".into(),
+                label: "Bench editor".into(),
+                permissions: Permission::VARIANTS.to_vec(),
+            },
+        )
+        .await
+        .unwrap();
+    let created = f
+        .service
+        .create_connection(
+            &actor,
+            Source::Cli,
+            NewConnection {
+                label: "Bench writer".into(),
+                flow_type: FlowType::Source,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let c = &created.connection;
+    f.service
+        .update_connection(
+            &actor,
+            Source::Cli,
+            &c.code,
+            ConnectionPatch {
+                role: Some("bench_editor".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", c.client_id, created.secret));
+    let v: serde_json::Value = http_client()
+        .post(format!("http://{}/api/oauth/v1/token", f.server.addr()))
+        .header("authorization", format!("Basic {basic}"))
+        .json(&json!({"grant_type": "password", "username": c.username, "password": created.password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["access_token"].as_str().unwrap().to_string()
+}
+
+/// Issue 16's targets, in process (no sockets): a batch upsert of 100
+/// products in one request (each line its own savepoint, one commit) and a
+/// page of 100 products with the `attributes` and `locales` filters.
+fn batch_and_filtered_page(c: &mut Criterion) {
+    use tower::ServiceExt;
+    let rt = runtime();
+    let mut group = c.benchmark_group("products_batch_and_filters");
+    for engine in Engine::BOTH {
+        let f = rt.block_on(fixture(engine));
+        let token = format!("Bearer {}", rt.block_on(writer_token(&f)));
+        let app = switchboard::server::serve::app(f.service.clone());
+        let round = std::cell::Cell::new(0usize);
+        group.throughput(Throughput::Elements(100));
+        group.bench_function(format!("batch_upsert_100_lines/{}", engine.name()), |b| {
+            b.iter(|| {
+                // A hundred existing products, a new name each time.
+                let r = round.get();
+                round.set(r + 1);
+                let body: Vec<String> = (0..100)
+                    .map(|i| {
+                        json!({"identifier": format!("sku-{:05}", (r * 100 + i) % PRODUCTS),
+                               "values": {"name": [{"locale": "en_US", "scope": null,
+                                                    "data": format!("Name {r}")}]}})
+                        .to_string()
+                    })
+                    .collect();
+                let req = axum::http::Request::patch("/api/rest/v1/products")
+                    .header("authorization", &token)
+                    .header("content-type", switchboard::server::products::COLLECTION)
+                    .body(axum::body::Body::from(body.join("\n")))
+                    .unwrap();
+                rt.block_on(async {
+                    let resp = app.clone().oneshot(req).await.unwrap();
+                    assert_eq!(resp.status(), 200);
+                    let text = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                        .await
+                        .unwrap();
+                    assert_eq!(text.split(|b| *b == b'\n').count(), 100);
+                    assert!(!text.windows(16).any(|w| w == b"\"status_code\":4"));
+                })
+            })
+        });
+        group.throughput(Throughput::Elements(1));
+        let auth = format!("Bearer {}", f.tokens[0]);
+        let page = |query: &'static str| {
+            let req = axum::http::Request::get(format!("/api/rest/v1/products?{query}"))
+                .header("authorization", &auth)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            rt.block_on(async {
+                let resp = app.clone().oneshot(req).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                axum::body::to_bytes(resp.into_body(), usize::MAX)
+                    .await
+                    .unwrap()
+            })
+        };
+        group.bench_function(format!("page_of_100/{}", engine.name()), |b| {
+            b.iter(|| page("limit=100"))
+        });
+        group.bench_function(
+            format!("page_of_100_attributes_and_locales/{}", engine.name()),
+            |b| b.iter(|| page("limit=100&attributes=name,price&locales=en_US")),
+        );
+        rt.block_on(f.service.store().close());
+        drop(f);
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    get_product_in_process,
+    get_product_under_load,
+    batch_and_filtered_page
+);
 criterion_main!(benches);

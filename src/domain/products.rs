@@ -2,6 +2,7 @@
 //! hold (the PIM API's standard format, reduced), how a PATCH merges into a
 //! product, and the `search` filters of a list.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::model::RestViolation;
@@ -680,6 +681,76 @@ impl ValueFilter {
         (!items.is_empty()).then_some(items)
     }
 
+    /// [`ValueFilter::apply`] on the stored JSON text, without building
+    /// the values: each kept attribute's entries are copied as they are
+    /// stored, only their `locale` and `scope` read. Text that is not an
+    /// object of arrays goes through [`ValueFilter::apply`].
+    pub fn apply_raw(&self, values: &RawValue) -> Box<RawValue> {
+        use std::borrow::Cow;
+        #[derive(serde::Deserialize)]
+        struct Entry<'a> {
+            #[serde(borrow, default)]
+            locale: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            scope: Option<Cow<'a, str>>,
+        }
+        let fallback = || {
+            let map: Map<String, Value> = serde_json::from_str(values.get()).unwrap_or_default();
+            serde_json::value::to_raw_value(&self.apply(&map)).expect("values serialise")
+        };
+        let Ok(attributes) =
+            serde_json::from_str::<std::collections::BTreeMap<Cow<'_, str>, Vec<&RawValue>>>(
+                values.get(),
+            )
+        else {
+            return fallback();
+        };
+        let mut out = String::with_capacity(values.get().len());
+        out.push('{');
+        for (attribute, entries) in &attributes {
+            if self
+                .attributes
+                .as_ref()
+                .is_some_and(|keep| !keep.iter().any(|a| a == attribute))
+            {
+                continue;
+            }
+            let mut first = true;
+            for entry in entries {
+                let Ok(e) = serde_json::from_str::<Entry<'_>>(entry.get()) else {
+                    return fallback();
+                };
+                let locale_ok = match (&self.locales, &e.locale) {
+                    (Some(locales), Some(l)) => locales.iter().any(|x| x == l),
+                    _ => true,
+                };
+                let scope_ok = match (&self.scope, &e.scope) {
+                    (Some(scope), Some(s)) => scope == s,
+                    _ => true,
+                };
+                if !(locale_ok && scope_ok) {
+                    continue;
+                }
+                if first {
+                    if out.len() > 1 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::to_string(attribute).expect("a key serialises"));
+                    out.push_str(":[");
+                    first = false;
+                } else {
+                    out.push(',');
+                }
+                out.push_str(entry.get());
+            }
+            if !first {
+                out.push(']');
+            }
+        }
+        out.push('}');
+        RawValue::from_string(out).unwrap_or_else(|_| fallback())
+    }
+
     /// `values` (a product's stored values, a JSON object of arrays of
     /// `{locale, scope, data}`) as this filter shows them.
     pub fn apply(&self, values: &Map<String, Value>) -> Map<String, Value> {
@@ -719,5 +790,51 @@ impl ValueFilter {
             _ => true,
         };
         locale_ok && scope_ok
+    }
+}
+
+#[cfg(test)]
+mod value_filter_tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Reading the stored text directly shows exactly what the filter
+        /// shows on the parsed values.
+        #[test]
+        fn the_raw_filter_agrees_with_the_parsed_one(
+            entries in proptest::collection::vec(
+                (0..4usize, proptest::option::of(0..3usize), proptest::option::of(0..3usize), "[a-z ]{0,6}"),
+                0..12,
+            ),
+            attributes in proptest::option::of(proptest::collection::vec(0..4usize, 0..3)),
+            locales in proptest::option::of(proptest::collection::vec(0..3usize, 0..3)),
+            scope in proptest::option::of(0..3usize),
+        ) {
+            let attr = ["name", "colour", "price", "ünï \"q\""];
+            let loc = ["en_US", "fr_FR", "de_DE"];
+            let sc = ["ecommerce", "print", "mobile"];
+            let mut values = Map::new();
+            for (a, l, s, data) in &entries {
+                let entry = serde_json::json!({
+                    "locale": l.map(|i| loc[i]),
+                    "scope": s.map(|i| sc[i]),
+                    "data": data,
+                });
+                values
+                    .entry(attr[*a].to_string())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                    .as_array_mut()
+                    .unwrap()
+                    .push(entry);
+            }
+            let filter = ValueFilter {
+                attributes: attributes.map(|v| v.iter().map(|i| attr[*i].to_string()).collect()),
+                locales: locales.map(|v| v.iter().map(|i| loc[*i].to_string()).collect()),
+                scope: scope.map(|i| sc[i].to_string()),
+            };
+            let raw = serde_json::value::to_raw_value(&values).unwrap();
+            let fast: Map<String, Value> = serde_json::from_str(filter.apply_raw(&raw).get()).unwrap();
+            proptest::prop_assert_eq!(fast, filter.apply(&values));
+        }
     }
 }

@@ -180,7 +180,7 @@ fn shown(p: &ProductRow, access: &GroupAccess, filter: &products::ValueFilter) -
         values: if filter.keeps_all() {
             p.values.clone()
         } else {
-            ProductRow::values_from(&filter.apply(&p.values_map()))
+            filter.apply_raw(&p.values)
         },
         associations: serde_json::Map::new(),
         created: time_text(p.created_ms),
