@@ -31,6 +31,7 @@ fn readme_names_the_two_set_up_commands() {
         "create",
         "password-once",
         "credentials",
+        "users",
     ] {
         assert!(readme.contains(&format!("screenshots/{shot}.png")));
     }

@@ -186,6 +186,16 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     session.press_ctrl('s').await;
     screens.push(session.snapshot("flow-reminder.png")?);
 
+    // The users window on the integration (R29): the members' access set
+    // here (monitor, manage, none), the last change on the status line.
+    session.press(KeyCode::Esc).await;
+    session.press_char('A').await;
+    for key in ['j', 'v', 'j', 'j', 'x', 'k', 'm'] {
+        session.press_char(key).await;
+    }
+    screens.push(session.snapshot("users.png")?);
+    session.press(KeyCode::Esc).await;
+
     // The Permissions tab: a storefront's role and group (the default role
     // still: the advice shows), the groups with their category levels.
     session.add_permissions().await?;

@@ -523,9 +523,13 @@ pub fn render(app: &App, dialog: &UsersDialog, screen: &mut Screen, area: Rect, 
                 } else {
                     t.dim
                 };
+                let access = ellipsize(access, left);
+                // The selection bar runs the whole row.
+                let pad = " ".repeat(left.saturating_sub(access.chars().count()));
                 let line = Line::from(vec![
                     Span::raw(lead),
-                    Span::styled(ellipsize(access, left), access_style),
+                    Span::styled(access, access_style),
+                    Span::raw(pad),
                 ]);
                 body.push(if selected {
                     line.style(t.selected)
