@@ -1661,3 +1661,51 @@ async fn a_batch_upsert_writes_each_line_on_its_own_and_answers_line_by_line(
         .unwrap();
     assert_eq!(resp.status(), 415);
 }
+
+/// Issue 16: `data: null` removes a value, as in the PIM (it keeps no
+/// empty values); an attribute left with none is gone; a create with a
+/// null value stores none.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_data_removes_a_value_and_an_attribute_left_empty(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let v = |locale: Value, data: Value| json!({"locale": locale, "scope": null, "data": data});
+    e.post(
+        &full,
+        json!({"identifier": "nulled", "values": {
+            "name": [v(json!("en_US"), json!("Mug")), v(json!("fr_FR"), json!("Tasse"))],
+            "color": [v(Value::Null, json!("red"))],
+            "weight": [v(Value::Null, Value::Null)]
+        }}),
+    )
+    .await
+    .assert_status(201);
+    let values = |a: &Answer| a.body["values"].clone();
+    let created = e.get(&full, "/api/rest/v1/products/nulled").await;
+    assert!(values(&created).get("weight").is_none(), "{}", created.body);
+    e.patch(
+        &full,
+        "nulled",
+        json!({"values": {"name": [v(json!("fr_FR"), Value::Null)]}}),
+    )
+    .await
+    .assert_status(204);
+    let after = e.get(&full, "/api/rest/v1/products/nulled").await;
+    assert_eq!(
+        values(&after)["name"],
+        json!([v(json!("en_US"), json!("Mug"))])
+    );
+    e.patch(
+        &full,
+        "nulled",
+        json!({"values": {"color": [v(Value::Null, Value::Null)]}}),
+    )
+    .await
+    .assert_status(204);
+    let after = e.get(&full, "/api/rest/v1/products/nulled").await;
+    assert!(values(&after).get("color").is_none(), "{}", after.body);
+    assert_eq!(values(&after).as_object().unwrap().len(), 1);
+}

@@ -275,31 +275,42 @@ fn locale_scope(v: &Value) -> (Option<&str>, Option<&str>) {
 /// Merges a PATCH's `values` into a product's, as the PIM does: attributes
 /// absent from the patch keep all their values; for an attribute present,
 /// each `{locale, scope}` given replaces the value with the same locale and
-/// scope and the others stay. `data: null` empties one value (it stays,
-/// with null data, as in the PIM).
+/// scope and the others stay. `data: null` removes that value (the PIM
+/// keeps no empty values), and an attribute left with none goes.
 pub fn merge_values(current: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (attribute, new_list) in patch {
         let Value::Array(new_items) = new_list else {
             continue;
         };
-        match current.get_mut(&attribute) {
-            Some(Value::Array(old_items)) => {
-                for item in new_items {
-                    let key = locale_scope(&item);
-                    let key = (key.0.map(str::to_string), key.1.map(str::to_string));
-                    let found = old_items.iter().position(|o| {
-                        let k = locale_scope(o);
-                        (k.0, k.1) == (key.0.as_deref(), key.1.as_deref())
-                    });
-                    match found {
-                        Some(i) => old_items[i] = item,
-                        None => old_items.push(item),
-                    }
+        let old_items = match current.get_mut(&attribute) {
+            Some(Value::Array(old_items)) => old_items,
+            _ => {
+                current.insert(attribute.clone(), Value::Array(Vec::new()));
+                match current.get_mut(&attribute) {
+                    Some(Value::Array(items)) => items,
+                    _ => continue,
                 }
             }
-            _ => {
-                current.insert(attribute, Value::Array(new_items));
+        };
+        for item in new_items {
+            let key = locale_scope(&item);
+            let key = (key.0.map(str::to_string), key.1.map(str::to_string));
+            let found = old_items.iter().position(|o| {
+                let k = locale_scope(o);
+                (k.0, k.1) == (key.0.as_deref(), key.1.as_deref())
+            });
+            let empty = item.get("data").is_none_or(Value::is_null);
+            match (found, empty) {
+                (Some(i), true) => {
+                    old_items.remove(i);
+                }
+                (Some(i), false) => old_items[i] = item,
+                (None, true) => {}
+                (None, false) => old_items.push(item),
             }
+        }
+        if old_items.is_empty() {
+            current.remove(&attribute);
         }
     }
 }
@@ -698,11 +709,9 @@ impl ValueFilter {
             let map: Map<String, Value> = serde_json::from_str(values.get()).unwrap_or_default();
             serde_json::value::to_raw_value(&self.apply(&map)).expect("values serialise")
         };
-        let Ok(attributes) =
-            serde_json::from_str::<std::collections::BTreeMap<Cow<'_, str>, Vec<&RawValue>>>(
-                values.get(),
-            )
-        else {
+        let Ok(attributes) = serde_json::from_str::<
+            std::collections::BTreeMap<Cow<'_, str>, Vec<&RawValue>>,
+        >(values.get()) else {
             return fallback();
         };
         let mut out = String::with_capacity(values.get().len());

@@ -564,7 +564,12 @@ fn new_product(identifier: String, input: ProductInput) -> ProductRow {
         enabled: input.enabled.unwrap_or(true),
         family: input.family.flatten(),
         categories: input.categories.unwrap_or_default(),
-        values: ProductRow::values_from(&input.values.unwrap_or_default()),
+        // As a merge into nothing: a value with null data is no value.
+        values: {
+            let mut values = serde_json::Map::new();
+            products::merge_values(&mut values, input.values.unwrap_or_default());
+            ProductRow::values_from(&values)
+        },
         created_ms: 0,
         updated_ms: 0,
     }
