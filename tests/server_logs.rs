@@ -130,14 +130,22 @@ fn a_username_cannot_forge_a_log_line_and_a_huge_one_is_refused() {
         "an escape sequence reached the log"
     );
     assert!(
-        log.contains("login failed"),
-        "the failures are logged:\n{log}"
+        log.contains("login refused: control characters in the username"),
+        "the refusals are logged:\n{log}"
+    );
+    assert!(
+        log.contains("\\n2026-01-01T00:00:00Z") && log.contains("\\u{1b}[2J"),
+        "logged quoted and escaped:\n{log}"
     );
     assert!(
         log.lines().all(|l| l.len() < 2_000),
         "every log line is bounded"
     );
-    assert_eq!(statuses[0].0, 401);
+    // Control characters: no user name holds one, refused naming the field.
+    for (status, body) in &statuses[..2] {
+        assert_eq!(*status, 400, "{body}");
+        assert_eq!(body["field"], "username");
+    }
     assert_eq!(statuses[2].0, 400, "{}", statuses[2].1);
     assert_eq!(statuses[2].1["field"], "username");
     // Nothing of its size was stored.

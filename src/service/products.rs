@@ -497,11 +497,8 @@ impl Service {
                 Ok((identifier, input)) => {
                     written_at.push((answers.len(), *n, identifier.clone()));
                     answers.push(None);
-                    let decide: Box<
-                        dyn FnOnce(Option<ProductRow>) -> Result<ProductRow, RestFailure>
-                            + Send
-                            + '_,
-                    > = Box::new(upsert_owned(caller, &access, identifier.clone(), input));
+                    let decide: crate::store::Decide<'_, RestFailure> =
+                        Box::new(upsert_owned(caller, &access, identifier.clone(), input));
                     writes.push((identifier, decide));
                 }
                 Err((identifier, failure)) => {

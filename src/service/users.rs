@@ -103,6 +103,10 @@ impl Service {
             ));
         }
         if login.username.chars().any(char::is_control) {
+            // No user name holds one: refused as such, and logged quoted and
+            // escaped (a newline or an escape sequence cannot forge or
+            // colour a log line).
+            tracing::info!(username = ?login.username, "login refused: control characters in the username");
             return Err(ServiceError::invalid(
                 "username",
                 "username must not contain control characters",

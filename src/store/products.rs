@@ -129,6 +129,10 @@ impl Param {
     }
 }
 
+/// What a write makes of a product, given what is stored (or `None`): the
+/// row to write, or the write's refusal.
+pub type Decide<'a, E> = Box<dyn FnOnce(Option<ProductRow>) -> Result<ProductRow, E> + Send + 'a>;
+
 /// The FROM and WHERE clauses of a product list and their parameters.
 fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<Param>) {
     let mut sql = String::from(" FROM products p WHERE 1 = 1");
@@ -240,10 +244,7 @@ impl Store {
     /// commit for all. A store failure fails them all.
     pub async fn write_products<E: From<StoreError>>(
         &self,
-        lines: Vec<(
-            String,
-            Box<dyn FnOnce(Option<ProductRow>) -> Result<ProductRow, E> + Send + '_>,
-        )>,
+        lines: Vec<(String, Decide<'_, E>)>,
     ) -> Result<Vec<Result<ProductWrite, E>>, StoreError> {
         let mut tx = self.write_tx().await?;
         let mut results = Vec::with_capacity(lines.len());
