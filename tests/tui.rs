@@ -5060,6 +5060,22 @@ async fn r29_levels_set_elsewhere_show_as_not_known_until_set_here() {
         panic!("U opens the users window");
     };
     assert!(dialog.integration.is_some(), "on the first integration");
+    // The wheel moves the selection, as the arrows do.
+    let wheel = |kind| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column: 60,
+            row: 16,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    tui::feed(&mut h.app, wheel(MouseEventKind::ScrollDown)).await;
+    tui::feed(&mut h.app, wheel(MouseEventKind::ScrollDown)).await;
+    tui::feed(&mut h.app, wheel(MouseEventKind::ScrollUp)).await;
+    let Some(Modal::Users(dialog)) = h.app.modals.last() else {
+        panic!("the window stays open");
+    };
+    assert_eq!(dialog.selected, 1);
 }
 
 #[tokio::test]
@@ -5074,6 +5090,8 @@ async fn snapshot_r29_p_sets_a_password_shown_once_and_d_removes_a_user_naming_t
         })
         .await
         .unwrap();
+    // From the Register tab (U works in every tab).
+    h.press(KeyCode::Char('2')).await;
     h.press(KeyCode::Char('U')).await;
     // The owner cannot be removed: said, nothing asked.
     h.press(KeyCode::Char('d')).await;

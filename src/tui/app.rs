@@ -1540,6 +1540,10 @@ impl App {
                     picker.move_by(-1);
                     Some(Vec::new())
                 }
+                (MouseEventKind::ScrollDown | MouseEventKind::ScrollUp, Some(Modal::Users(_))) => {
+                    let down = m.kind == MouseEventKind::ScrollDown;
+                    Some(self.on_users_key(Some(if down { Action::Down } else { Action::Up })))
+                }
                 _ => None,
             };
         }

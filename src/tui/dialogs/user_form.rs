@@ -32,8 +32,12 @@ pub enum UserField {
 pub enum UserFormMode {
     /// Adding a user; only the owner may add admins.
     Add { may_add_admin: bool },
-    /// A new password for `username`.
-    Password { username: String, kind: UserKind },
+    /// A new password for `username` (`yourself`: the acting user).
+    Password {
+        username: String,
+        kind: UserKind,
+        yourself: bool,
+    },
 }
 
 pub struct UserForm {
@@ -69,11 +73,12 @@ impl UserForm {
         }
     }
 
-    pub fn password(username: &str, kind: UserKind) -> Self {
+    pub fn password(username: &str, kind: UserKind, yourself: bool) -> Self {
         UserForm {
             mode: UserFormMode::Password {
                 username: username.to_string(),
                 kind,
+                yourself,
             },
             username: TextInput::new(username),
             kind,
@@ -281,7 +286,7 @@ impl UserForm {
                     ));
                 }
             }
-            UserFormMode::Password { username, kind } => {
+            UserFormMode::Password { username, kind, .. } => {
                 lines.push(field::line(
                     t,
                     "Username",
@@ -307,6 +312,14 @@ impl UserForm {
         lines.extend(errors(UserField::Password));
         lines.push(Line::from(""));
         let about = match (&self.mode, self.kind) {
+            (
+                UserFormMode::Password {
+                    yourself: true, ..
+                },
+                _,
+            ) => {
+                "This is you: your sessions end too, so a server asks you to log in again with the new password.".to_string()
+            }
             (UserFormMode::Password { .. }, _) => {
                 "Their sessions end at once; they log in again with the new password.".to_string()
             }
@@ -418,7 +431,7 @@ mod tests {
         type_str(&mut f, "a b");
         assert!(matches!(save(&mut f), UserFormOutcome::Stay));
         assert!(f.errors.contains_key(&UserField::Username));
-        let mut p = UserForm::password("mia", UserKind::Member);
+        let mut p = UserForm::password("mia", UserKind::Member, false);
         let UserFormOutcome::Save(AdminCall::SetPassword { username, password }) = save(&mut p)
         else {
             panic!("a new password saves");

@@ -286,6 +286,7 @@ impl App {
                     .push(Modal::UserForm(Box::new(UserForm::password(
                         &user.username,
                         user.kind,
+                        mine,
                     ))));
                 Vec::new()
             }
