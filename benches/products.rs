@@ -51,6 +51,7 @@ async fn fixture(engine: Engine) -> Fixture {
             });
             (
                 ProductRow {
+                    uuid: String::new(),
                     identifier: format!("sku-{i:05}"),
                     enabled: true,
                     family: Some("bench".into()),

@@ -474,6 +474,7 @@ async fn r11_categories_form_a_tree_and_only_unused_ones_are_deleted(b: Backend)
         .store()
         .insert_products(&[(
             ProductRow {
+                uuid: String::new(),
                 identifier: "boot-1".into(),
                 enabled: true,
                 family: None,

@@ -129,3 +129,54 @@ async fn stores_opened_together_on_a_new_file_all_open() {
         store.close().await;
     }
 }
+
+/// Issue 16: products that existed before 0012 get a UUID each: v4, all
+/// different, unique in the index (SQLite's migration composes them from
+/// random bytes).
+#[tokio::test]
+async fn products_stored_before_uuids_each_get_a_distinct_v4_uuid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = migration_files();
+    let before: Vec<&PathBuf> = all.iter().filter(|f| version(f) < 12).collect();
+    copy_into(&tmp.path().join("before"), &before);
+    copy_into(&tmp.path().join("after"), &all.iter().collect::<Vec<_>>());
+    let db = tmp.path().join("db.sqlite");
+    migrate_sqlite_file(
+        &db,
+        &Migrator::new(tmp.path().join("before")).await.unwrap(),
+    )
+    .unwrap();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        for i in 0..200 {
+            c.execute(
+                "INSERT INTO products (identifier, created_at, updated_at) VALUES (?1, 0, 0)",
+                [format!("old-{i}")],
+            )
+            .unwrap();
+        }
+    }
+    migrate_sqlite_file(&db, &Migrator::new(tmp.path().join("after")).await.unwrap()).unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    // Another writer inserting without one: the trigger gives it one.
+    c.execute(
+        "INSERT INTO products (identifier, created_at, updated_at) VALUES ('raw', 0, 0)",
+        [],
+    )
+    .unwrap();
+    let mut st = c.prepare("SELECT uuid FROM products").unwrap();
+    let uuids: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(uuids.len(), 201);
+    let distinct: std::collections::HashSet<&String> = uuids.iter().collect();
+    assert_eq!(distinct.len(), 201);
+    for u in &uuids {
+        let parsed = uuid::Uuid::parse_str(u).unwrap_or_else(|e| panic!("{u}: {e}"));
+        assert_eq!(parsed.get_version_num(), 4, "{u}");
+        assert_eq!(parsed.hyphenated().to_string(), *u, "canonical: {u}");
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122, "{u}");
+    }
+}

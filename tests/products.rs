@@ -1709,3 +1709,173 @@ async fn null_data_removes_a_value_and_an_attribute_left_empty(
     assert!(values(&after).get("color").is_none(), "{}", after.body);
     assert_eq!(values(&after).as_object().unwrap().len(), 1);
 }
+
+/// Issue 16: every product has a stable UUID (v4) answered as `uuid` in
+/// both APIs, and `/api/rest/v1/products-uuid` serves the same products by
+/// it: list (links by uuid), get, create (a uuid given when the body has
+/// none, the identifier the uuid when it has none), upsert, delete and the
+/// batch upsert.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_uuid_api_serves_the_same_products_by_their_stable_uuid(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let is_v4 = |u: &str| uuid::Uuid::parse_str(u).is_ok_and(|u| u.get_version_num() == 4);
+    // Both APIs answer the same uuid; it stays across an update.
+    let boot = e.get(&full, "/api/rest/v1/products/boot-1").await;
+    let uuid = boot.body["uuid"].as_str().unwrap().to_string();
+    assert!(is_v4(&uuid), "{uuid}");
+    let by_uuid = e
+        .get(&full, &format!("/api/rest/v1/products-uuid/{uuid}"))
+        .await;
+    by_uuid.assert_status(200);
+    assert_eq!(by_uuid.body["identifier"], "boot-1");
+    e.patch(&full, "boot-1", json!({"enabled": false}))
+        .await
+        .assert_status(204);
+    let again = e.get(&full, "/api/rest/v1/products/boot-1").await;
+    assert_eq!(again.body["uuid"], uuid.as_str());
+    // The list: every item has a uuid and links by it.
+    let page = e.get(&full, "/api/rest/v1/products-uuid?limit=2").await;
+    page.assert_status(200);
+    for item in page.body["_embedded"]["items"].as_array().unwrap() {
+        let u = item["uuid"].as_str().unwrap();
+        assert!(is_v4(u), "{item}");
+        assert!(
+            item["_links"]["self"]["href"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/api/rest/v1/products-uuid/{u}")),
+            "{item}"
+        );
+    }
+    assert!(
+        page.body["_links"]["next"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("/api/rest/v1/products-uuid?"),
+        "{}",
+        page.body
+    );
+    // Create without identifier or uuid: one is given, and it is both.
+    let send = |method: reqwest::Method, path: &str, body: Value| {
+        e.http
+            .request(method, e.at(path))
+            .bearer_auth(&full.token)
+            .json(&body)
+            .send()
+    };
+    let created = send(
+        reqwest::Method::POST,
+        "/api/rest/v1/products-uuid",
+        json!({"enabled": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let new_uuid = location.rsplit('/').next().unwrap().to_string();
+    assert!(
+        is_v4(&new_uuid) && location.contains("/products-uuid/"),
+        "{location}"
+    );
+    let fresh = e
+        .get(&full, &format!("/api/rest/v1/products-uuid/{new_uuid}"))
+        .await;
+    assert_eq!(fresh.body["identifier"], new_uuid.as_str());
+    // Upsert by a uuid nobody has: created with it; then updated.
+    let chosen = "0b8e8f5e-2a51-4f47-9a5e-6a3c7d1e2f40";
+    let path = format!("/api/rest/v1/products-uuid/{chosen}");
+    let first = send(
+        reqwest::Method::PATCH,
+        &path,
+        json!({"identifier": "by-uuid", "family": "shoes"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.status(), 201);
+    let second = send(reqwest::Method::PATCH, &path, json!({"enabled": false}))
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 204);
+    let read = e.get(&full, "/api/rest/v1/products/by-uuid").await;
+    assert_eq!(read.body["uuid"], chosen);
+    assert_eq!(read.body["enabled"], false);
+    // A body naming another uuid, or an identifier another product has.
+    let other = send(
+        reqwest::Method::PATCH,
+        &path,
+        json!({"uuid": new_uuid, "enabled": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.status(), 422);
+    let taken = send(
+        reqwest::Method::PATCH,
+        "/api/rest/v1/products-uuid/6f1c0e44-94a4-4c3e-8f3e-2b0f9a7d5c11",
+        json!({"identifier": "boot-1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.status(), 422);
+    // Batch by uuid: an existing one updated, a new one created with its
+    // uuid, one clashing with another product's identifier refused alone.
+    let lines = [
+        json!({"uuid": chosen, "family": "boots"}).to_string(),
+        json!({"uuid": "3d0f6a2b-7c1e-4b8a-9e55-0a1b2c3d4e5f", "identifier": "batch-by-uuid"})
+            .to_string(),
+        json!({"uuid": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "identifier": "boot-1"}).to_string(),
+    ];
+    let resp = e
+        .http
+        .patch(e.at("/api/rest/v1/products-uuid"))
+        .bearer_auth(&full.token)
+        .header("content-type", switchboard::server::products::COLLECTION)
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let statuses: Vec<(Value, u64)> = text
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["uuid"].clone(), v["status_code"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (json!(chosen), 204),
+            (json!("3d0f6a2b-7c1e-4b8a-9e55-0a1b2c3d4e5f"), 201),
+            (Value::Null, 422)
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        e.get(&full, "/api/rest/v1/products/by-uuid").await.body["family"],
+        "boots"
+    );
+    // Delete by uuid; then it is gone from both APIs. A path that is not a
+    // UUID names nothing.
+    let gone = send(reqwest::Method::DELETE, &path, Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    e.get(&full, &path).await.assert_status(404);
+    e.get(&full, "/api/rest/v1/products/by-uuid")
+        .await
+        .assert_status(404);
+    e.get(&full, "/api/rest/v1/products-uuid/not-a-uuid")
+        .await
+        .assert_status(404);
+    // The root lists the UUID routes too.
+    let root = e.get(&full, "/api/rest/v1").await;
+    assert_eq!(
+        root.body["routes"]["pim_api_product_uuid_get"]["route"],
+        "/api/rest/v1/products-uuid/{uuid}"
+    );
+}

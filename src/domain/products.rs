@@ -14,6 +14,8 @@ pub const IDENTIFIER_MAX: usize = 255;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductInput {
     pub identifier: Option<String>,
+    /// The product's UUID, canonical (lowercase, hyphenated).
+    pub uuid: Option<String>,
     pub enabled: Option<bool>,
     pub family: Option<Option<String>>,
     pub categories: Option<Vec<String>>,
@@ -222,9 +224,23 @@ pub fn parse_product_body(body: Value) -> Result<ProductInput, Vec<RestViolation
                 }
                 other => errors.push(expects("values", "an object", &other)),
             },
+            "uuid" => match value {
+                Value::Null => {}
+                Value::String(s) => match uuid::Uuid::parse_str(&s) {
+                    Ok(u) => input.uuid = Some(u.hyphenated().to_string()),
+                    Err(_) => errors.push(violation(
+                        "uuid",
+                        format!(
+                            "The uuid {:?} is not a valid UUID.",
+                            s.chars().take(60).collect::<String>()
+                        ),
+                    )),
+                },
+                other => errors.push(expects("uuid", "a string", &other)),
+            },
             // Read-only in the PIM's format: accepted and ignored, so a
             // client may send back what it read.
-            "created" | "updated" | "_links" | "uuid" => {}
+            "created" | "updated" | "_links" => {}
             // Not kept by Switchboard: accepted only empty.
             "groups" => match value {
                 Value::Array(a) if a.is_empty() => {}

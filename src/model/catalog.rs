@@ -239,6 +239,10 @@ pub struct CategoryPatch {
 /// reduced to what Switchboard keeps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Product {
+    /// Stable and kept forever; names the product in
+    /// `/api/rest/v1/products-uuid/{uuid}`.
+    #[serde(default)]
+    pub uuid: String,
     pub identifier: String,
     pub enabled: bool,
     pub family: Option<String>,

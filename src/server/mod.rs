@@ -298,6 +298,21 @@ pub fn router(service: AppState) -> Router {
                 .delete(products::delete_product)
                 .fallback(products::method_not_allowed),
         )
+        // The PIM's current API: the same products, named by UUID.
+        .route(
+            &format!("{}/products-uuid", crate::REST_ROOT),
+            get(products::list_products_uuid)
+                .post(products::create_product_uuid)
+                .patch(products::patch_products_uuid)
+                .fallback(products::method_not_allowed),
+        )
+        .route(
+            &format!("{}/products-uuid/{{uuid}}", crate::REST_ROOT),
+            get(products::get_product_uuid)
+                .patch(products::patch_product_uuid)
+                .delete(products::delete_product_uuid)
+                .fallback(products::method_not_allowed),
+        )
         .route(&rest_any, axum::routing::any(oauth::rest_not_found));
     let web_api = web_api_layers(web_api, &service);
     Router::new()

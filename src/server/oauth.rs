@@ -396,8 +396,10 @@ type ProductRoute = (
     &'static [&'static str],
     crate::model::Permission,
 );
-const PRODUCT_ROUTES: [ProductRoute; 5] = {
+const PRODUCT_ROUTES: [ProductRoute; 12] = {
     use crate::model::Permission::{ProductsEdit, ProductsList, ProductsRemove};
+    const ONE: &str = "/api/rest/v1/products/{code}";
+    const ONE_UUID: &str = "/api/rest/v1/products-uuid/{uuid}";
     [
         (
             "pim_api_product_list",
@@ -412,20 +414,47 @@ const PRODUCT_ROUTES: [ProductRoute; 5] = {
             ProductsEdit,
         ),
         (
-            "pim_api_product_get",
-            "/api/rest/v1/products/{code}",
+            "pim_api_product_partial_update_list",
+            "/api/rest/v1/products",
+            &["PATCH"],
+            ProductsEdit,
+        ),
+        ("pim_api_product_get", ONE, &["GET"], ProductsList),
+        (
+            "pim_api_product_partial_update",
+            ONE,
+            &["PATCH"],
+            ProductsEdit,
+        ),
+        ("pim_api_product_delete", ONE, &["DELETE"], ProductsRemove),
+        (
+            "pim_api_product_uuid_list",
+            "/api/rest/v1/products-uuid",
             &["GET"],
             ProductsList,
         ),
         (
-            "pim_api_product_partial_update",
-            "/api/rest/v1/products/{code}",
+            "pim_api_product_uuid_create",
+            "/api/rest/v1/products-uuid",
+            &["POST"],
+            ProductsEdit,
+        ),
+        (
+            "pim_api_product_uuid_partial_update_list",
+            "/api/rest/v1/products-uuid",
+            &["PATCH"],
+            ProductsEdit,
+        ),
+        ("pim_api_product_uuid_get", ONE_UUID, &["GET"], ProductsList),
+        (
+            "pim_api_product_uuid_partial_update",
+            ONE_UUID,
             &["PATCH"],
             ProductsEdit,
         ),
         (
-            "pim_api_product_delete",
-            "/api/rest/v1/products/{code}",
+            "pim_api_product_uuid_delete",
+            ONE_UUID,
             &["DELETE"],
             ProductsRemove,
         ),

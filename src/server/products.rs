@@ -127,6 +127,40 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for LinkBase {
 pub const PRODUCT_BODY_LIMIT: usize = super::BODY_LIMIT;
 
 const PRODUCTS_PATH: &str = "/api/rest/v1/products";
+/// The PIM's current products API: the same products, named by UUID.
+const PRODUCTS_UUID_PATH: &str = "/api/rest/v1/products-uuid";
+
+/// Which of the two products APIs a route belongs to: one implementation
+/// serves both, only how a product is named (and linked) differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    /// `/api/rest/v1/products/{identifier}`.
+    Identifier,
+    /// `/api/rest/v1/products-uuid/{uuid}`.
+    Uuid,
+}
+
+impl Api {
+    fn collection(self) -> &'static str {
+        match self {
+            Api::Identifier => PRODUCTS_PATH,
+            Api::Uuid => PRODUCTS_UUID_PATH,
+        }
+    }
+
+    /// A product's own URL in this API.
+    fn item_url(self, base: &str, identifier: &str, uuid: &str) -> String {
+        let name = match self {
+            Api::Identifier => identifier,
+            Api::Uuid => uuid,
+        };
+        format!(
+            "{base}{}/{}",
+            self.collection(),
+            utf8_percent_encode(name, QUERY)
+        )
+    }
+}
 
 /// What a query value or path segment keeps unencoded in a link.
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
@@ -173,13 +207,6 @@ impl IntoResponse for RestFailure {
             other => rest_error(status, other.message()),
         }
     }
-}
-
-fn product_url(base: &str, identifier: &str) -> String {
-    format!(
-        "{base}{PRODUCTS_PATH}/{}",
-        utf8_percent_encode(identifier, QUERY)
-    )
 }
 
 /// A JSON answer written into a buffer sized for a product at once (axum's
@@ -389,8 +416,14 @@ fn list_request(query: Option<&str>) -> Result<ListRequest, RestFailure> {
     Ok(req)
 }
 
-fn list_link(base: &str, req: &ListRequest, page: Option<u64>, after: Option<&str>) -> Link {
-    let mut href = format!("{base}{PRODUCTS_PATH}?");
+fn list_link(
+    api: Api,
+    base: &str,
+    req: &ListRequest,
+    page: Option<u64>,
+    after: Option<&str>,
+) -> Link {
+    let mut href = format!("{base}{}?", api.collection());
     match &req.search_after {
         None => href.push_str(&format!(
             "page={}&with_count={}&pagination_type=page&limit={}",
@@ -449,9 +482,57 @@ pub async fn list_products(
     LinkBase(base): LinkBase,
     RawQuery(query): RawQuery,
 ) -> Response {
+    list(
+        Api::Identifier,
+        &svc,
+        &caller,
+        &snapshot,
+        &base,
+        query.as_deref(),
+    )
+    .await
+}
+
+#[utoipa::path(get, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),
+    params(
+        ("page" = Option<u64>, Query, description = "1-based page (default 1)"),
+        ("limit" = Option<u64>, Query, description = "products per page, 1 to 100 (default 10)"),
+        ("with_count" = Option<bool>, Query, description = "true: also count every match (`items_count`)"),
+        ("pagination_type" = Option<String>, Query, description = "`page` (default) or `search_after`"),
+        ("search_after" = Option<String>, Query, description = "with search_after pagination: where to start (follow the `next` link)"),
+        ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
+        ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
+        ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)"),
+        ("search" = Option<String>, Query, description = "PIM search filters as JSON, as for `/api/rest/v1/products`")),
+    responses(
+        (status = 200, description = "a page of the products the connection's group may view, each with its `uuid` and linked by it", body = ProductPage),
+        (status = 400, description = "a bad parameter (limit outside 1–100, search not JSON…)", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks api.access or products.list", body = RestError),
+        (status = 422, description = "a search filter that is not supported, or an unknown category", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn list_products_uuid(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    LinkBase(base): LinkBase,
+    RawQuery(query): RawQuery,
+) -> Response {
+    list(Api::Uuid, &svc, &caller, &snapshot, &base, query.as_deref()).await
+}
+
+/// A page of products in either API.
+async fn list(
+    api: Api,
+    svc: &AppState,
+    caller: &ApiCaller,
+    snapshot: &CatalogSnapshot,
+    base: &str,
+    query: Option<&str>,
+) -> Response {
     let result = async {
-        let req = list_request(query.as_deref())?;
-        let listing = svc.list_products(&caller, &snapshot, req.clone()).await?;
+        let req = list_request(query)?;
+        let listing = svc.list_products(caller, snapshot, req.clone()).await?;
         Ok::<_, RestFailure>((req, listing))
     }
     .await;
@@ -461,22 +542,22 @@ pub async fn list_products(
     };
     let links = match &req.search_after {
         None => PageLinks {
-            self_: list_link(&base, &req, Some(req.page), None),
-            first: list_link(&base, &req, Some(1), None),
-            previous: (req.page > 1).then(|| list_link(&base, &req, Some(req.page - 1), None)),
+            self_: list_link(api, base, &req, Some(req.page), None),
+            first: list_link(api, base, &req, Some(1), None),
+            previous: (req.page > 1).then(|| list_link(api, base, &req, Some(req.page - 1), None)),
             next: listing
                 .has_next
-                .then(|| list_link(&base, &req, Some(req.page + 1), None)),
+                .then(|| list_link(api, base, &req, Some(req.page + 1), None)),
         },
         Some(after) => PageLinks {
-            self_: list_link(&base, &req, None, after.as_deref()),
-            first: list_link(&base, &req, None, None),
+            self_: list_link(api, base, &req, None, after.as_deref()),
+            first: list_link(api, base, &req, None, None),
             previous: None,
             next: listing
                 .has_next
                 .then(|| listing.items.last())
                 .flatten()
-                .map(|last| list_link(&base, &req, None, Some(&last.identifier))),
+                .map(|last| list_link(api, base, &req, None, Some(&last.identifier))),
         },
     };
     let n = listing.items.len();
@@ -491,7 +572,7 @@ pub async fn list_products(
                 .map(|mut product| {
                     product.links = Some(ItemLinks {
                         self_: Link {
-                            href: product_url(&base, &product.identifier),
+                            href: api.item_url(base, &product.identifier, &product.uuid),
                         },
                     });
                     product
@@ -553,11 +634,63 @@ pub async fn create_product(
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    match svc.create_product(&caller, &snapshot, value).await {
-        Ok(identifier) => {
+    create(Api::Identifier, &svc, &caller, &snapshot, &base, value).await
+}
+
+#[utoipa::path(post, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),
+    request_body(content = crate::model::Product, description = "`uuid` (optional: one is given), `identifier` (optional: the uuid), `enabled`, `family`, `categories`, `values`"),
+    responses(
+        (status = 201, description = "created; `Location` names it by uuid; no body"),
+        (status = 400, description = "the body is not JSON", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks api.access or products.edit", body = RestError),
+        (status = 413, description = "body over 1 MiB", body = RestError),
+        (status = 415, description = "not application/json", body = RestError),
+        (status = 422, description = "invalid product, or the identifier or uuid is taken; `errors` lists each problem", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn create_product_uuid(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    LinkBase(base): LinkBase,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut value = match json_body(&headers, body).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    // Named by UUID: one is given when the body has none, and it stands
+    // for the identifier when the body has none either.
+    if let serde_json::Value::Object(map) = &mut value {
+        let uuid = match map.get("uuid").and_then(serde_json::Value::as_str) {
+            Some(u) => u.to_string(),
+            None => {
+                let u = crate::store::new_uuid();
+                map.insert("uuid".into(), u.clone().into());
+                u
+            }
+        };
+        if map.get("identifier").is_none_or(serde_json::Value::is_null) {
+            map.insert("identifier".into(), uuid.into());
+        }
+    }
+    create(Api::Uuid, &svc, &caller, &snapshot, &base, value).await
+}
+
+async fn create(
+    api: Api,
+    svc: &AppState,
+    caller: &ApiCaller,
+    snapshot: &CatalogSnapshot,
+    base: &str,
+    value: serde_json::Value,
+) -> Response {
+    match svc.create_product(caller, snapshot, value).await {
+        Ok((identifier, uuid)) => {
             let resp = with_location(
                 StatusCode::CREATED.into_response(),
-                &product_url(&base, &identifier),
+                &api.item_url(base, &identifier, &uuid),
             );
             counted(resp, ApiEvent::Created, 1)
         }
@@ -586,6 +719,19 @@ pub async fn patch_products(
     State(svc): State<AppState>,
     Extension(caller): Extension<Arc<ApiCaller>>,
     Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    batch(Api::Identifier, svc, caller, snapshot, headers, body).await
+}
+
+/// A batch upsert in either API. In the UUID API each line is named as a
+/// single `PATCH …/products-uuid/{uuid}` names it (by its `uuid`).
+async fn batch(
+    api: Api,
+    svc: AppState,
+    caller: Arc<ApiCaller>,
+    snapshot: Arc<CatalogSnapshot>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -621,6 +767,13 @@ pub async fn patch_products(
                 format!("Cannot read the request body: {why}"),
             );
         }
+    };
+    let bytes = match api {
+        Api::Identifier => bytes,
+        Api::Uuid => match named_by_uuid(&svc, &bytes).await {
+            Ok(b) => b,
+            Err(f) => return f.into_response(),
+        },
     };
     let lines = match svc.upsert_products(&caller, &snapshot, &bytes).await {
         Ok(lines) => lines,
@@ -680,17 +833,171 @@ pub async fn patch_product(
         Ok(v) => v,
         Err(resp) => return resp,
     };
+    upsert(
+        Api::Identifier,
+        &svc,
+        &caller,
+        &snapshot,
+        &base,
+        &identifier,
+        value,
+    )
+    .await
+}
+
+#[utoipa::path(patch, path = "/api/rest/v1/products-uuid/{uuid}", tag = "web-api", security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "the product's uuid")),
+    request_body(content = crate::model::Product, description = "as `PATCH /api/rest/v1/products/{identifier}`; creates the product with this uuid when none has it (its identifier: the body's, else the uuid)"),
+    responses(
+        (status = 201, description = "created; `Location` names it"),
+        (status = 204, description = "updated; `Location` names it"),
+        (status = 400, description = "the body is not JSON", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks products.edit, or the group may only view the product", body = RestError),
+        (status = 404, description = "the uuid is not a UUID, or none of the product's categories is visible to the connection's group", body = RestError),
+        (status = 413, description = "body over 1 MiB", body = RestError),
+        (status = 415, description = "not application/json", body = RestError),
+        (status = 422, description = "invalid product (or another uuid, or an identifier another product has); `errors` lists each problem", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn patch_product_uuid(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    LinkBase(base): LinkBase,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> Response {
+    let uuid = match uuid_of(path) {
+        Ok(u) => u,
+        Err(f) => return f.into_response(),
+    };
+    let mut value = match json_body(&headers, body).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let identifier = match name_by_uuid(&svc, &uuid, &mut value).await {
+        Ok(id) => id,
+        Err(f) => return f.into_response(),
+    };
+    upsert(
+        Api::Uuid,
+        &svc,
+        &caller,
+        &snapshot,
+        &base,
+        &identifier,
+        value,
+    )
+    .await
+}
+
+/// A UUID batch's lines, each named for the write: a line with a `uuid`
+/// gets the identifier of the product that has it (or keeps its own, or
+/// takes the uuid, for a new one), as [`name_by_uuid`] does; lines that are
+/// not JSON objects, or have no uuid, go as they are (the write answers
+/// them). Line numbers are kept.
+async fn named_by_uuid(svc: &AppState, body: &[u8]) -> Result<axum::body::Bytes, RestFailure> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        let parsed = serde_json::from_slice::<serde_json::Value>(line).ok();
+        let uuid = parsed
+            .as_ref()
+            .and_then(|v| v.get("uuid"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|u| uuid::Uuid::parse_str(u).ok())
+            .map(|u| u.hyphenated().to_string());
+        match (parsed, uuid) {
+            (Some(mut value), Some(uuid)) => {
+                let identifier = name_by_uuid(svc, &uuid, &mut value).await?;
+                if let serde_json::Value::Object(map) = &mut value
+                    && map.get("identifier").is_none_or(serde_json::Value::is_null)
+                {
+                    map.insert("identifier".into(), identifier.into());
+                }
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    Ok(out.into())
+}
+
+/// The UUID in a path, canonical; one that is not a UUID names nothing.
+fn uuid_of(path: Result<Path<String>, PathRejection>) -> Result<String, RestFailure> {
+    let raw = identifier_of(path)?;
+    uuid::Uuid::parse_str(&raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| {
+            RestFailure::NotFound(format!(
+                "Product \"{}\" does not exist or you do not have permission to access it.",
+                raw.escape_debug()
+            ))
+        })
+}
+
+/// The identifier an upsert by UUID writes to: the product that has the
+/// UUID; else the body's identifier, else the UUID itself (a new product).
+/// The body is given the UUID, so the write checks it.
+async fn name_by_uuid(
+    svc: &AppState,
+    uuid: &str,
+    value: &mut serde_json::Value,
+) -> Result<String, RestFailure> {
+    let existing = svc.product_identifier(uuid).await?;
+    let serde_json::Value::Object(map) = value else {
+        // Not an object: the write refuses it, naming the body.
+        return Ok(existing.unwrap_or_else(|| uuid.to_string()));
+    };
+    if let Some(given) = map.get("uuid").and_then(serde_json::Value::as_str)
+        && uuid::Uuid::parse_str(given).map(|u| u.hyphenated().to_string()) != Ok(uuid.to_string())
+    {
+        return Err(RestFailure::Unprocessable {
+            message: format!(
+                "The uuid \"{}\" provided in the request body must match the uuid \"{uuid}\" provided in the url.",
+                given.chars().take(60).collect::<String>()
+            ),
+            errors: Vec::new(),
+        });
+    }
+    map.insert("uuid".into(), uuid.into());
+    let identifier = match (
+        existing,
+        map.get("identifier").and_then(serde_json::Value::as_str),
+    ) {
+        (Some(existing), _) => existing,
+        (None, Some(given)) => given.to_string(),
+        (None, None) => uuid.to_string(),
+    };
+    Ok(identifier)
+}
+
+async fn upsert(
+    api: Api,
+    svc: &AppState,
+    caller: &ApiCaller,
+    snapshot: &CatalogSnapshot,
+    base: &str,
+    identifier: &str,
+    value: serde_json::Value,
+) -> Response {
     match svc
-        .upsert_product(&caller, &snapshot, &identifier, value)
+        .upsert_product(caller, snapshot, identifier, value)
         .await
     {
-        Ok((created, identifier)) => {
+        Ok((created, identifier, uuid)) => {
             let (status, event) = if created {
                 (StatusCode::CREATED, ApiEvent::Created)
             } else {
                 (StatusCode::NO_CONTENT, ApiEvent::Updated)
             };
-            let resp = with_location(status.into_response(), &product_url(&base, &identifier));
+            let resp = with_location(
+                status.into_response(),
+                &api.item_url(base, &identifier, &uuid),
+            );
             counted(resp, event, 1)
         }
         Err(f) => f.into_response(),
@@ -719,6 +1026,106 @@ pub async fn delete_product(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(f) => f.into_response(),
     }
+}
+
+#[utoipa::path(get, path = "/api/rest/v1/products-uuid/{uuid}", tag = "web-api", security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "the product's uuid"),
+        ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
+        ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
+        ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)")),
+    responses(
+        (status = 200, description = "the product; categories the group cannot view are left out", body = crate::model::Product),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks api.access or products.list", body = RestError),
+        (status = 404, description = "no product has this uuid, or none of its categories is visible to the connection's group", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn get_product_uuid(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let uuid = uuid_of(path)?;
+        let filter = read_request(query.as_deref())?;
+        let identifier = svc
+            .product_identifier(&uuid)
+            .await?
+            .ok_or_else(|| product_missing(&uuid))?;
+        svc.get_product(&caller, &snapshot, &identifier, &filter)
+            .await
+            .map_err(|f| match f {
+                RestFailure::NotFound(_) => product_missing(&uuid),
+                other => other,
+            })
+    }
+    .await;
+    match result {
+        Ok(product) => counted(json_response(&product), ApiEvent::Read, 1),
+        Err(f) => f.into_response(),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/rest/v1/products-uuid/{uuid}", tag = "web-api", security(("bearer" = [])),
+    params(("uuid" = String, Path, description = "the product's uuid")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks products.remove, or the group may only view the product", body = RestError),
+        (status = 404, description = "no product has this uuid, or it is not visible to the connection's group", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn delete_product_uuid(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let result = async {
+        let uuid = uuid_of(path)?;
+        let identifier = svc
+            .product_identifier(&uuid)
+            .await?
+            .ok_or_else(|| product_missing(&uuid))?;
+        svc.delete_product(&caller, &snapshot, &identifier)
+            .await
+            .map_err(|f| match f {
+                RestFailure::NotFound(_) => product_missing(&uuid),
+                other => other,
+            })
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(f) => f.into_response(),
+    }
+}
+
+/// The 404 of the UUID API, naming the uuid asked for.
+fn product_missing(uuid: &str) -> RestFailure {
+    RestFailure::NotFound(format!(
+        "Product \"{uuid}\" does not exist or you do not have permission to access it."
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/vnd.akeneo.collection+json", description = "one JSON product per line (at most 100), each upserted as `PATCH /api/rest/v1/products-uuid/{uuid}` would (by its `uuid`; without one, by its `identifier`), on its own: a bad line fails alone"),
+    responses(
+        (status = 200, description = "one JSON line per product, in order: `{\"line\":N,\"uuid\":…,\"identifier\":…,\"status_code\":201|204|4xx,\"message\":…,\"errors\":[…]}`", content_type = "application/vnd.akeneo.collection+json", body = String),
+        (status = 400, description = "the body cannot be read", body = RestError),
+        (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
+        (status = 403, description = "the role lacks products.edit", body = RestError),
+        (status = 413, description = "more than 100 products, or a body over 16 MiB", body = RestError),
+        (status = 415, description = "not application/vnd.akeneo.collection+json", body = RestError),
+        (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
+pub async fn patch_products_uuid(
+    State(svc): State<AppState>,
+    Extension(caller): Extension<Arc<ApiCaller>>,
+    Extension(snapshot): Extension<Arc<CatalogSnapshot>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    batch(Api::Uuid, svc, caller, snapshot, headers, body).await
 }
 
 /// A method the products routes do not serve.
@@ -789,12 +1196,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            list_link(&base, &req, Some(3), None).href,
+            list_link(Api::Identifier, &base, &req, Some(3), None).href,
             "http://pim.example:8080/api/rest/v1/products?page=3&with_count=false&pagination_type=page&limit=5&search=%7B%22x%22%3A1%7D"
         );
         assert_eq!(
-            product_url(&base, "a b/c"),
+            Api::Identifier.item_url(&base, "a b/c", "u"),
             "http://pim.example:8080/api/rest/v1/products/a%20b%2Fc"
+        );
+        assert_eq!(
+            Api::Uuid.item_url(&base, "a b/c", "0b8e8f5e-2a51-4f47-9a5e-6a3c7d1e2f40"),
+            "http://pim.example:8080/api/rest/v1/products-uuid/0b8e8f5e-2a51-4f47-9a5e-6a3c7d1e2f40"
         );
     }
 }

@@ -771,6 +771,7 @@ impl Service {
             .map(|p| {
                 (
                     crate::store::ProductRow {
+                        uuid: String::new(),
                         identifier: p.identifier.clone(),
                         enabled: p.enabled,
                         family: p.family.clone(),

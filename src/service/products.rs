@@ -130,6 +130,7 @@ pub struct ProductView {
     /// In a list: the product's own link.
     #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
     pub links: Option<ItemLinks>,
+    pub uuid: String,
     pub identifier: String,
     pub enabled: bool,
     pub family: Option<String>,
@@ -172,6 +173,7 @@ fn shown(p: &ProductRow, access: &GroupAccess, filter: &products::ValueFilter) -
     ProductView {
         links: None,
         categories,
+        uuid: p.uuid.clone(),
         identifier: p.identifier.clone(),
         enabled: p.enabled,
         family: p.family.clone(),
@@ -388,7 +390,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         body: Value,
-    ) -> Result<String, RestFailure> {
+    ) -> Result<(String, String), RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
             caller,
@@ -418,7 +420,7 @@ impl Service {
             })
             .await?;
         let (ProductWrite::Created(p) | ProductWrite::Updated(p)) = written;
-        Ok(p.identifier)
+        Ok((p.identifier, p.uuid))
     }
 
     /// `PATCH /api/rest/v1/products/{identifier}`: merges into the product,
@@ -430,7 +432,7 @@ impl Service {
         snapshot: &CatalogSnapshot,
         identifier: &str,
         body: Value,
-    ) -> Result<(bool, String), RestFailure> {
+    ) -> Result<(bool, String, String), RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
             caller,
@@ -455,9 +457,21 @@ impl Service {
             .write_product(identifier, upsert(caller, &access, identifier, input))
             .await?;
         Ok(match written {
-            ProductWrite::Created(p) => (true, p.identifier),
-            ProductWrite::Updated(p) => (false, p.identifier),
+            ProductWrite::Created(p) => (true, p.identifier, p.uuid),
+            ProductWrite::Updated(p) => (false, p.identifier, p.uuid),
         })
+    }
+
+    /// The identifier of the product a UUID names (`None`: none does, or it
+    /// is not a UUID). The UUID API resolves its paths with it.
+    pub async fn product_identifier(&self, uuid: &str) -> Result<Option<String>, RestFailure> {
+        let Ok(uuid) = uuid::Uuid::parse_str(uuid) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .product_identifier(&uuid.hyphenated().to_string())
+            .await?)
     }
 
     /// `PATCH /api/rest/v1/products` with one JSON product per line: each
@@ -509,8 +523,8 @@ impl Service {
         let results = self.store.write_products(writes).await?;
         for ((at, n, identifier), result) in written_at.into_iter().zip(results) {
             answers[at] = Some(match result {
-                Ok(ProductWrite::Created(_)) => BatchLine::ok(n, identifier, 201),
-                Ok(ProductWrite::Updated(_)) => BatchLine::ok(n, identifier, 204),
+                Ok(ProductWrite::Created(p)) => BatchLine::ok(n, identifier, p.uuid, 201),
+                Ok(ProductWrite::Updated(p)) => BatchLine::ok(n, identifier, p.uuid, 204),
                 Err(failure) => BatchLine::failed(n, Some(identifier), &failure),
             });
         }
@@ -558,6 +572,8 @@ static NO_ACCESS: std::sync::LazyLock<GroupAccess> =
 fn new_product(identifier: String, input: ProductInput) -> ProductRow {
     ProductRow {
         identifier,
+        // Empty: the store gives it a new one.
+        uuid: input.uuid.clone().unwrap_or_default(),
         enabled: input.enabled.unwrap_or(true),
         family: input.family.flatten(),
         categories: input.categories.unwrap_or_default(),
@@ -623,6 +639,9 @@ pub struct BatchLine {
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
+    /// The product's UUID, once written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
     pub status_code: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -631,10 +650,11 @@ pub struct BatchLine {
 }
 
 impl BatchLine {
-    fn ok(line: usize, identifier: String, status_code: u16) -> BatchLine {
+    fn ok(line: usize, identifier: String, uuid: String, status_code: u16) -> BatchLine {
         BatchLine {
             line,
             identifier: Some(identifier),
+            uuid: Some(uuid),
             status_code,
             message: None,
             errors: Vec::new(),
@@ -645,6 +665,7 @@ impl BatchLine {
         BatchLine {
             line,
             identifier,
+            uuid: None,
             status_code: failure.status(),
             message: Some(failure.message()),
             errors: match failure {
@@ -700,6 +721,17 @@ fn upsert<'a>(
             None => new_product(identifier.to_string(), input),
             Some(old) if !access.can_view_product(&old.categories) => {
                 return Err(not_found(identifier));
+            }
+            // A product's UUID never changes; a create by UUID meeting a
+            // product of that identifier is not that product.
+            Some(old) if input.uuid.as_ref().is_some_and(|u| *u != old.uuid) => {
+                return Err(RestFailure::one(
+                    "uuid",
+                    format!(
+                        "The product \"{identifier}\" has the uuid \"{}\"; a product's uuid cannot be changed.",
+                        old.uuid
+                    ),
+                ));
             }
             Some(old) if !access.can_edit_product(&old.categories) => {
                 return Err(RestFailure::Forbidden(format!(

@@ -75,6 +75,7 @@ mod tests {
 
     fn product(id: &str, updated_ms: i64) -> Arc<ProductRow> {
         Arc::new(ProductRow {
+            uuid: String::new(),
             identifier: id.to_string(),
             enabled: true,
             family: None,

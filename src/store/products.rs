@@ -20,6 +20,9 @@ use crate::domain::products::{CategoryOp, FamilyFilter, SearchFilter, TimeFilter
 #[derive(Debug, Clone)]
 pub struct ProductRow {
     pub identifier: String,
+    /// Its UUID (v4, lowercase, kept forever); empty on a row not yet
+    /// written: writing it gives it a new one.
+    pub uuid: String,
     pub enabled: bool,
     pub family: Option<String>,
     pub categories: Vec<String>,
@@ -46,6 +49,7 @@ impl ProductRow {
 impl PartialEq for ProductRow {
     fn eq(&self, other: &Self) -> bool {
         self.identifier == other.identifier
+            && self.uuid == other.uuid
             && self.enabled == other.enabled
             && self.family == other.family
             && self.categories == other.categories
@@ -85,13 +89,13 @@ fn categories_json(c: &[String]) -> String {
 }
 
 /// A product's columns, in the order [`product_from_row`] reads them.
-const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at";
+const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at, p.uuid";
 
 /// One product (the hot read: a literal, so no SQL is built per request).
 /// The products' version comes last, and always: the product's columns are
 /// NULL when it does not exist.
 const PRODUCT_BY_IDENTIFIER: &str = "SELECT p.identifier, p.enabled, p.family, p.categories,
-        p.attribute_values, p.created_at, p.updated_at, s.products_version
+        p.attribute_values, p.created_at, p.updated_at, p.uuid, s.products_version
      FROM catalog_state s LEFT JOIN products p ON p.identifier = $1
      WHERE s.id = 1";
 
@@ -110,7 +114,13 @@ fn product_from_row(r: &Row<'_>) -> Result<ProductRow, StoreError> {
         values,
         created_ms: r.get(5)?,
         updated_ms: r.get(6)?,
+        uuid: r.get::<Option<String>>(7)?.unwrap_or_default(),
     })
+}
+
+/// A new product UUID (v4, lowercase and hyphenated, as the PIM's).
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A parameter of a product list, owned while its statement is built.
@@ -329,17 +339,40 @@ impl Store {
             .await?;
         } else {
             product.created_ms = now;
+            if product.uuid.is_empty() {
+                product.uuid = new_uuid();
+            } else {
+                // A UUID the client chose names no other product.
+                let taken: Option<String> = tx
+                    .opt(
+                        "SELECT identifier FROM products WHERE uuid = $1",
+                        args![&product.uuid],
+                        |r| r.get(0),
+                    )
+                    .await?;
+                if let Some(other) = taken {
+                    return Ok(Err(invalid(
+                        "uuid",
+                        format!(
+                            "The uuid \"{}\" is already used by the product \"{other}\".",
+                            product.uuid
+                        ),
+                    )
+                    .into()));
+                }
+            }
             tx.exec(
                 "INSERT INTO products
-                     (identifier, enabled, family, categories, attribute_values, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                     (identifier, enabled, family, categories, attribute_values, created_at, updated_at, uuid)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
                 args![
                     &product.identifier,
                     product.enabled,
                     &product.family,
                     &categories,
                     product.values.get(),
-                    now
+                    now,
+                    &product.uuid
                 ],
             )
             .await?;
@@ -391,8 +424,8 @@ impl Store {
             created += tx
                 .exec(
                     "INSERT INTO products
-                         (identifier, enabled, family, categories, attribute_values, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (identifier) DO NOTHING",
+                         (identifier, enabled, family, categories, attribute_values, created_at, updated_at, uuid)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (identifier) DO NOTHING",
                     args![
                         &p.identifier,
                         p.enabled,
@@ -400,13 +433,29 @@ impl Store {
                         categories_json(&p.categories),
                         p.values.get(),
                         created_at,
-                        updated_at
+                        updated_at,
+                        if p.uuid.is_empty() {
+                            new_uuid()
+                        } else {
+                            p.uuid.clone()
+                        }
                     ],
                 )
                 .await?;
         }
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// The identifier of the product with this UUID, if there is one.
+    pub async fn product_identifier(&self, uuid: &str) -> Result<Option<String>, StoreError> {
+        self.db
+            .opt(
+                "SELECT identifier FROM products WHERE uuid = $1",
+                args![uuid],
+                |r| r.get(0),
+            )
+            .await
     }
 
     /// One product by identifier as of the products' version `version`
@@ -424,7 +473,7 @@ impl Store {
         let (read_at, found) = self
             .db
             .one(PRODUCT_BY_IDENTIFIER, args![identifier], |r| {
-                let read_at: i64 = r.get(7)?;
+                let read_at: i64 = r.get(8)?;
                 let found: Option<String> = r.get(0)?;
                 Ok((read_at, found.map(|_| product_from_row(r)).transpose()?))
             })
@@ -576,6 +625,7 @@ mod tests {
         let mut map = Map::new();
         map.insert("name".into(), Value::String("Boot".into()));
         let p = ProductRow {
+            uuid: String::new(),
             identifier: "a".into(),
             enabled: true,
             family: None,
