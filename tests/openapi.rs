@@ -45,6 +45,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
         "/api/v1/integrations/{code}/registrations/{connection}",
         false,
     ),
+    ("get", "/api/v1/integrations/{code}/access", false),
     ("put", "/api/v1/integrations/{code}/access/{username}", true),
     ("get", "/api/v1/flows", false),
     ("get", "/api/v1/flows/{code}", false),

@@ -1131,3 +1131,58 @@ async fn admin_bodies_must_be_objects_not_arrays_taken_by_position() {
         "{answer}"
     );
 }
+
+/// R29 (issue 15): the members' access to an integration is read back
+/// (`GET /api/v1/integrations/{code}/access`), as the console's users
+/// window shows it; admins only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r29_members_access_to_an_integration_is_listed_for_admins() {
+    use switchboard::model::{AccessLevel, IntegrationKind, MemberAccess, NewIntegration};
+    let server = start().await;
+    let owner = server.owner().await;
+    owner
+        .create_integration(&NewIntegration {
+            name: "Orders".into(),
+            code: None,
+            kind: IntegrationKind::Standard,
+        })
+        .await
+        .unwrap();
+    let mo = server.user(&owner, "mo", UserKind::Member).await;
+    server.user(&owner, "ma", UserKind::Member).await;
+    let admin = server.user(&owner, "ad", UserKind::Admin).await;
+    assert!(owner.list_access("orders").await.unwrap().is_empty());
+    owner
+        .set_access("orders", "mo", Some(AccessLevel::Manage))
+        .await
+        .unwrap();
+    owner
+        .set_access("orders", "ma", Some(AccessLevel::Monitor))
+        .await
+        .unwrap();
+    let listed = admin.list_access("orders").await.unwrap();
+    assert_eq!(
+        listed,
+        [
+            MemberAccess {
+                username: "ma".into(),
+                level: AccessLevel::Monitor
+            },
+            MemberAccess {
+                username: "mo".into(),
+                level: AccessLevel::Manage
+            }
+        ]
+    );
+    owner.set_access("orders", "ma", None).await.unwrap();
+    assert_eq!(owner.list_access("orders").await.unwrap().len(), 1);
+    // A member may not read who sees what; an unknown integration is 404.
+    assert_eq!(
+        mo.list_access("orders").await.unwrap_err().status(),
+        Some(403)
+    );
+    assert_eq!(
+        owner.list_access("nowhere").await.unwrap_err().status(),
+        Some(404)
+    );
+}

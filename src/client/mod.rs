@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch,
-    NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced, UsedBy,
+    MemberAccess, NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced,
+    UsedBy,
 };
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
@@ -544,6 +545,13 @@ impl Client {
             segment(connection)
         );
         self.call(Method::DELETE, &path, None::<&()>).await
+    }
+
+    /// R19, R29: the members with access to an integration and their level
+    /// (admins only).
+    pub async fn list_access(&self, integration: &str) -> Result<Vec<MemberAccess>, ClientError> {
+        let path = format!("/api/v1/integrations/{}/access", segment(integration));
+        self.call(Method::GET, &path, None::<&()>).await
     }
 
     /// R19: a member's access to an integration; `None` takes it away.

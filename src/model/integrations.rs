@@ -233,6 +233,14 @@ pub struct AccessGrant {
     pub level: Option<AccessLevel>,
 }
 
+/// One member's access to an integration, as
+/// `GET /api/v1/integrations/{code}/access` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MemberAccess {
+    pub username: String,
+    pub level: AccessLevel,
+}
+
 /// Body of `POST /api/v1/connections/{code}/replace` (R16a): replace the
 /// connection by `with` in one step (`flow` and `position`), in one flow
 /// (`flow`), or everywhere (neither).

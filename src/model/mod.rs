@@ -18,8 +18,8 @@ pub use catalog::{
 };
 pub use integrations::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,
-    IntegrationPatch, NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced,
-    StepKind, UsedBy,
+    IntegrationPatch, MemberAccess, NewIntegration, RegisterConnections, Registered,
+    ReplaceConnection, Replaced, StepKind, UsedBy,
 };
 pub use monitoring::{
     ApiEvent, ConnectionMonitoring, Counted, DayCounts, EventCounts, MonitoringOverview,

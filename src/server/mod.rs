@@ -19,8 +19,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::model::{
-    AccessGrant, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch, NewIntegration,
-    RegisterConnections, Registered, ReplaceConnection, Replaced, UsedBy,
+    AccessGrant, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch, MemberAccess,
+    NewIntegration, RegisterConnections, Registered, ReplaceConnection, Replaced, UsedBy,
 };
 use crate::model::{
     AccountPatch, ApiError, AuditRecord, Connection, ConnectionPage, ConnectionPatch,
@@ -231,6 +231,7 @@ pub fn router(service: AppState) -> Router {
             "/integrations/{code}/registrations/{connection}",
             axum::routing::delete(deregister_connection),
         )
+        .route("/integrations/{code}/access", get(integration_access))
         .route(
             "/integrations/{code}/access/{username}",
             axum::routing::put(set_integration_access),
@@ -736,6 +737,15 @@ async fn deregister_connection(
     TwoSegments(code, connection): TwoSegments,
 ) -> Result<Response, ServiceError> {
     Ok(Json(svc.deregister(&actor, source, &code, &connection).await?).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/integrations/{code}/access", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code")), responses((status = 200, description = "the members with access to it and their level (manage or monitor), by username", body = [MemberAccess]), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not an admin or the owner", body = ApiError), (status = 404, description = "no such integration", body = ApiError)))]
+async fn integration_access(
+    State(svc): State<AppState>,
+    Authenticated(actor): Authenticated,
+    CodePath(code): CodePath,
+) -> Result<Response, ServiceError> {
+    Ok(Json(svc.integration_access(&actor, &code).await?).into_response())
 }
 
 #[utoipa::path(put, path = "/api/v1/integrations/{code}/access/{username}", tag = "integrations", security(("session" = [])), params(("code" = String, Path, description = "the integration code"), ("username" = String, Path, description = "a member")), request_body = AccessGrant, responses((status = 204, description = "the member's access is set (or taken away with null)"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such integration or user", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]

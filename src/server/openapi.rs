@@ -71,6 +71,7 @@ impl Modify for SessionAuth {
         super::delete_integration,
         super::register_connections,
         super::deregister_connection,
+        super::integration_access,
         super::set_integration_access,
         super::list_flows,
         super::get_flow,

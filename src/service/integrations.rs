@@ -547,6 +547,24 @@ impl Service {
         self.store.used_by(code).await.map_err(Self::store_err)
     }
 
+    /// R19, R29: the members' access to an integration (admins only: it
+    /// says who may see what).
+    pub async fn integration_access(
+        &self,
+        actor: &Actor,
+        integration: &str,
+    ) -> Result<Vec<crate::model::MemberAccess>, ServiceError> {
+        Self::require_admin(actor, "see members' access to integrations")?;
+        Ok(self
+            .store
+            .access_to(integration)
+            .await
+            .map_err(Self::store_err)?
+            .into_iter()
+            .map(|(username, level)| crate::model::MemberAccess { username, level })
+            .collect())
+    }
+
     /// R19: an admin grants a member `manage` or `monitor` on an integration
     /// (or takes it away).
     pub async fn set_access(

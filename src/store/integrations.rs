@@ -808,6 +808,30 @@ impl Store {
         })
     }
 
+    /// Who has access to an integration, by username, with their level.
+    pub async fn access_to(
+        &self,
+        integration: &str,
+    ) -> Result<Vec<(String, AccessLevel)>, StoreError> {
+        let mut tx = self.read_tx().await?;
+        integration_row(&mut tx, integration).await?;
+        let rows: Vec<(String, String)> = tx
+            .rows(
+                "SELECT u.username, a.level FROM integration_access a
+                 JOIN integrations i ON i.id = a.integration_id
+                 JOIN users u ON u.id = a.user_id
+                 WHERE i.code = $1 ORDER BY u.username",
+                args![integration],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user, level)| AccessLevel::parse(&level).map(|l| (user, l)))
+            .collect())
+    }
+
     /// A user's access, integration code → level.
     pub async fn access_of(
         &self,
