@@ -5044,7 +5044,8 @@ async fn snapshot_r29_r19_the_users_window_adds_a_member_and_gives_them_manage_a
 }
 
 #[tokio::test]
-async fn r29_levels_set_elsewhere_show_as_not_known_until_set_here() {
+async fn r29_levels_given_elsewhere_are_read_from_the_server() {
+    use switchboard::model::AccessLevel;
     let mut h = harness().await.with_demo().await;
     h.press(KeyCode::Char('U')).await;
     let screen = h.screen();
@@ -5052,10 +5053,29 @@ async fn r29_levels_set_elsewhere_show_as_not_known_until_set_here() {
     for member in ["mia", "max", "tom"] {
         assert!(text.contains(&format!("{member} member")), "{screen}");
     }
-    assert!(
-        text.contains("given outside this console session; the API cannot read it back yet"),
-        "{screen}"
+    // The demo's grants (made by the store, not this console) are known,
+    // "none" included; nothing is shown as unknown.
+    let level = |i: &str, u: &str| {
+        h.app
+            .data
+            .grants
+            .get(&(i.to_string(), u.to_string()))
+            .copied()
+    };
+    assert_eq!(
+        level("product_syndication", "mia"),
+        Some(Some(AccessLevel::Manage))
     );
+    assert_eq!(
+        level("marketing_assets", "max"),
+        Some(Some(AccessLevel::Monitor))
+    );
+    assert_eq!(
+        level("translations", "tom"),
+        Some(Some(AccessLevel::Manage))
+    );
+    assert_eq!(level("product_syndication", "max"), Some(None));
+    assert!(!text.contains("could not be read"), "{screen}");
     let Some(Modal::Users(dialog)) = h.app.modals.last() else {
         panic!("U opens the users window");
     };

@@ -12,7 +12,7 @@ use super::keymap::{Action, Context};
 use super::tabs::register::RegFocus;
 use crate::client::{Client, ClientError};
 use crate::model::{
-    AccessLevel, Integration, NewIntegration, NewUser, PasswordChange, User, UserKind,
+    AccessLevel, Integration, MemberAccess, NewIntegration, NewUser, PasswordChange, User, UserKind,
 };
 
 /// A call about integrations, users or access.
@@ -64,7 +64,12 @@ pub enum AdminAnswer {
         name: String,
         result: Result<(), ClientError>,
     },
-    UsersLoaded(Result<Vec<User>, ClientError>),
+    /// The users, and each integration's members' access as the server
+    /// has it (integrations whose access could not be read are left out).
+    UsersLoaded(
+        Result<Vec<User>, ClientError>,
+        Vec<(String, Vec<MemberAccess>)>,
+    ),
     UserCreated(Result<UserAndPassword, ClientError>),
     PasswordSet(String, Result<UserAndPassword, ClientError>),
     UserRemoved(String, Result<(), ClientError>),
@@ -114,7 +119,20 @@ pub async fn execute(client: &Client, call: AdminCall) -> AdminAnswer {
             let result = client.delete_integration(&code).await;
             AdminAnswer::IntegrationDeleted { code, name, result }
         }
-        AdminCall::LoadUsers => AdminAnswer::UsersLoaded(client.list_users().await),
+        AdminCall::LoadUsers => {
+            let users = client.list_users().await;
+            let mut access = Vec::new();
+            if users.is_ok()
+                && let Ok(integrations) = client.list_integrations().await
+            {
+                for i in integrations {
+                    if let Ok(members) = client.list_access(&i.code).await {
+                        access.push((i.code, members));
+                    }
+                }
+            }
+            AdminAnswer::UsersLoaded(users, access)
+        }
         AdminCall::CreateUser {
             username,
             kind,
@@ -204,11 +222,26 @@ impl App {
                     commands
                 }
             },
-            AdminAnswer::UsersLoaded(r) => {
+            AdminAnswer::UsersLoaded(r, access) => {
                 let commands = match &r {
                     Err(e) => self.backend_error(e),
                     Ok(_) => Vec::new(),
                 };
+                // What the server has: every member's level on each
+                // integration read, "none" included.
+                if let Ok(users) = &r {
+                    for (code, members) in access {
+                        for u in users.iter().filter(|u| u.kind == UserKind::Member) {
+                            let level = members
+                                .iter()
+                                .find(|m| m.username == u.username)
+                                .map(|m| m.level);
+                            self.data
+                                .grants
+                                .insert((code.clone(), u.username.clone()), level);
+                        }
+                    }
+                }
                 if let Some(dialog) = self.users_dialog_mut() {
                     dialog.loaded(r.map_err(|e| e.to_string()));
                 }

@@ -26,8 +26,8 @@ pub struct Data {
     pub usage: UsageIndex,
     /// The audit trail of one connection, by code.
     pub audit: Option<(String, Result<Vec<AuditRecord>, String>)>,
-    /// Members' access as this console set it, by (integration code,
-    /// username): `None` is no access. The API has no read of an
-    /// integration's grants, so levels given elsewhere are not known here.
+    /// Members' access by (integration code, username), as the server
+    /// answered when the users window loaded and as this console set it
+    /// since: `None` is no access; a pair missing could not be read.
     pub grants: HashMap<(String, String), Option<AccessLevel>>,
 }

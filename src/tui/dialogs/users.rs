@@ -4,9 +4,9 @@
 //! removed here, as `switchboard users` does. For the owner and admins
 //! only: a member pressing its keys is told why, before any request.
 //!
-//! `←`/`→` pick the integration whose access is shown. The API answers
-//! grants but has no read of them, so a level set outside this console
-//! session shows as "—" until set here.
+//! `←`/`→` pick the integration whose access is shown. Levels are read from
+//! the server when the window loads (`GET …/integrations/{code}/access`);
+//! one it could not read shows as "—" until set here.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -422,7 +422,7 @@ pub fn render(app: &App, dialog: &UsersDialog, screen: &mut Screen, area: Rect, 
     });
     if unknown {
         notes.push(format!(
-            "— : given outside this console session; the API cannot read it back yet. {}, {} or {} sets it.",
+            "— : could not be read from the server; {}, {} or {} sets it.",
             keymap.first_key(Context::Users, Action::GrantManage),
             keymap.first_key(Context::Users, Action::GrantMonitor),
             keymap.first_key(Context::Users, Action::RevokeAccess),
