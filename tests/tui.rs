@@ -19,6 +19,9 @@ use switchboard::tui::theme::Theme;
 use switchboard::tui::{self, App};
 use tempfile::TempDir;
 
+mod common;
+use common::fake_app::FakeApp;
+
 /// The embedded store in `dir` on a test clock (a fixed start, never
 /// today), as its owner alice or, with `as_user`, another of its users.
 async fn embedded(dir: &std::path::Path, as_user: Option<&str>) -> Client {
@@ -5055,25 +5058,10 @@ async fn r29_levels_given_elsewhere_are_read_from_the_server() {
     }
     // The demo's grants (made by the store, not this console) are known,
     // "none" included; nothing is shown as unknown.
-    let level = |i: &str, u: &str| {
-        h.app
-            .data
-            .grants
-            .get(&(i.to_string(), u.to_string()))
-            .copied()
-    };
-    assert_eq!(
-        level("product_syndication", "mia"),
-        Some(Some(AccessLevel::Manage))
-    );
-    assert_eq!(
-        level("marketing_assets", "max"),
-        Some(Some(AccessLevel::Monitor))
-    );
-    assert_eq!(
-        level("translations", "tom"),
-        Some(Some(AccessLevel::Manage))
-    );
+    let level = |i: &str, u: &str| h.app.data.grants.get(&(i.to_string(), u.to_string())).copied();
+    assert_eq!(level("product_syndication", "mia"), Some(Some(AccessLevel::Manage)));
+    assert_eq!(level("marketing_assets", "max"), Some(Some(AccessLevel::Monitor)));
+    assert_eq!(level("translations", "tom"), Some(Some(AccessLevel::Manage)));
     assert_eq!(level("product_syndication", "max"), Some(None));
     assert!(!text.contains("could not be read"), "{screen}");
     let Some(Modal::Users(dialog)) = h.app.modals.last() else {
@@ -5341,6 +5329,384 @@ async fn render_never_panics_in_the_integration_and_users_dialogs() {
             }
         }
         for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3), (50, 13)] {
+            let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+            tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+        }
+    }
+}
+
+// ---- The application side (R26), its test and the offline flag (R27) ----
+
+/// A connection "ERP One" whose application is the fake app's `/key`
+/// route with its API key, created through the harness's own client.
+async fn erp_with_api_key(h: &mut Harness, fake: &FakeApp) -> String {
+    use switchboard::model::{Application, ApplicationAuth, NewConnection};
+    let app = Application::new(
+        format!("{}/key", fake.url),
+        ApplicationAuth::api_key(fake.creds.header.clone(), Some(&fake.creds.key)),
+    );
+    let code = h
+        .app
+        .client
+        .create_connection(&NewConnection {
+            label: "ERP One".into(),
+            application: Some(Box::new(app)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .connection
+        .code;
+    // Reload, as any change does.
+    let cmds = h.app.update(Msg::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char('r'),
+        KeyModifiers::CONTROL,
+    ))));
+    tui::settle(&mut h.app, cmds).await;
+    assert_eq!(h.selected_code(), code);
+    code
+}
+
+/// The dialog drawn over a screen (what is behind it holds random
+/// credentials cut at its edges).
+fn dialog_of(screen: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in screen.lines() {
+        let Some(start) = line.find(['╔', '║', '╚']) else {
+            continue;
+        };
+        let Some(end) = line.rfind(['╗', '║', '╝']) else {
+            continue;
+        };
+        inside |= line[start..].starts_with('╔');
+        if inside && end > start {
+            out.push_str(&line[start..end + '║'.len_utf8()]);
+            out.push('\n');
+        }
+        if line[start..].starts_with('╚') {
+            break;
+        }
+    }
+    out
+}
+
+/// Latencies ("12 ms") as "N ms": they vary from run to run.
+fn without_latency(screen: &str) -> String {
+    let mut out = String::new();
+    let mut rest = screen;
+    while let Some(i) = rest.find(" ms") {
+        let digits = rest[..i]
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .count();
+        out.push_str(&rest[..i - digits]);
+        out.push_str(if digits > 0 { "N ms" } else { " ms" });
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The fake app's port, out of a screen (for snapshots).
+fn without_port(screen: &str, fake_port: u16) -> String {
+    screen.replace(&format!("127.0.0.1:{fake_port}"), "127.0.0.1:[port]")
+}
+
+#[tokio::test]
+async fn snapshot_r26_edit_form_application_section_per_kind_secrets_masked() {
+    let fake = FakeApp::start().await;
+    let port = fake.addr.port();
+    let mut h = harness().await;
+    erp_with_api_key(&mut h, &fake).await;
+    h.press(KeyCode::Char('e')).await;
+    let screen = without_port(&h.screen(), port);
+    assert!(
+        screen.contains("Application · how Switchboard reaches it"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Auth        none  basic [api_key] bearer"),
+        "{screen}"
+    );
+    assert!(screen.contains("Header     X-API-Key"), "{screen}");
+    assert!(
+        screen.contains("API key    ******  stored; unchanged unless you type a new one"),
+        "{screen}"
+    );
+    assert!(!screen.contains(&fake.creds.key), "never the stored key");
+    snap!("r26_form_api_key", dialog_of(&screen));
+
+    // Tab to the kind; each kind shows only its fields.
+    for _ in 0..5 {
+        h.press(KeyCode::Tab).await;
+    }
+    let kinds: [(&str, &[&str], &[&str]); 5] = [
+        ("bearer", &["Token"], &["Header", "Username"]),
+        (
+            "oauth2_client_credentials",
+            &["Token URL", "Client id", "Secret", "Scope"],
+            &["Header", "Token  "],
+        ),
+        ("none", &[], &["Header", "Token", "Username", "Secret"]),
+        ("basic", &["Username", "Password"], &["Header", "Token"]),
+        ("api_key", &["Header", "API key"], &["Username"]),
+    ];
+    for (kind, shown, hidden) in kinds {
+        h.press(KeyCode::Right).await;
+        let screen = without_port(&h.screen(), port);
+        assert!(screen.contains(&format!("[{kind}]")), "{kind}: {screen}");
+        let form: String = screen
+            .lines()
+            .skip_while(|l| !l.contains("Application ·"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for f in shown {
+            assert!(form.contains(&format!("  {f}")), "{kind} shows {f}: {form}");
+        }
+        for f in hidden {
+            assert!(
+                !form.contains(&format!("  {f} ")),
+                "{kind} hides {f}: {form}"
+            );
+        }
+        if kind == "oauth2_client_credentials" {
+            snap!("r26_form_oauth2", dialog_of(&screen));
+        }
+    }
+    // Back on api_key: the stored key is kept again (the mask), and a key
+    // typed blind shows neither itself nor its length.
+    let screen = h.screen();
+    assert!(screen.contains("******  stored; unchanged"), "{screen}");
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Tab).await;
+    h.type_str("brand-new-key-123").await;
+    let screen = h.screen();
+    assert!(!screen.contains("brand-new-key"), "{screen}");
+    assert!(
+        screen.contains("••••••  replaces the stored one on save"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn r26_edit_keeps_the_stored_secret_unless_retyped_and_clearing_the_url_removes_it() {
+    let fake = FakeApp::start().await;
+    let mut h = harness().await;
+    let code = erp_with_api_key(&mut h, &fake).await;
+    // Only the label changes: the key stays (the test still passes).
+    h.press(KeyCode::Char('e')).await;
+    h.type_str(" EU").await;
+    h.press(KeyCode::Enter).await;
+    assert!(h.status().starts_with("Saved ERP One EU"), "{}", h.status());
+    assert!(h.app.client.test_connection(&code).await.unwrap().ok);
+    // A wrong key typed blind replaces it: the test fails (401).
+    h.press(KeyCode::Char('e')).await;
+    for _ in 0..7 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.type_str("wrong-key").await;
+    h.press(KeyCode::Enter).await;
+    let result = h.app.client.test_connection(&code).await.unwrap();
+    assert!(!result.ok);
+    assert_eq!(result.status, Some(401));
+    // A bad base URL: the error shows under its field, nothing is sent.
+    h.press(KeyCode::Char('e')).await;
+    for _ in 0..3 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.press(KeyCode::End).await;
+    for _ in 0..80 {
+        h.press(KeyCode::Backspace).await;
+    }
+    h.type_str("erp.example.com").await;
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("✗ application.base_url has no scheme"),
+        "{screen}"
+    );
+    // Cleared, the form says the application side goes; saving removes it.
+    for _ in 0..20 {
+        h.press(KeyCode::Backspace).await;
+    }
+    let screen = h.screen();
+    assert!(
+        screen.contains("cleared: saving removes the application side"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Ping path"), "no other field: {screen}");
+    h.press(KeyCode::Enter).await;
+    let c = h.app.client.get_connection(&code).await.unwrap();
+    assert_eq!(c.application, None);
+    assert!(h.screen().contains("Application  none (e sets it, R26)"));
+    // t now says there is nothing to test.
+    h.press(KeyCode::Char('t')).await;
+    assert_eq!(
+        h.status(),
+        "ERP One EU has no application side to test: e sets its base URL and auth (R26)"
+    );
+}
+
+#[tokio::test]
+async fn r26_new_connection_with_an_application_then_a_missing_key_is_named_on_its_field() {
+    let fake = FakeApp::start().await;
+    let mut h = harness().await;
+    h.press(KeyCode::Char('n')).await;
+    h.type_str("Shop API").await;
+    for _ in 0..4 {
+        h.press(KeyCode::Tab).await;
+    }
+    h.type_str(&format!("{}/bearer", fake.url)).await;
+    h.press(KeyCode::Tab).await;
+    h.press(KeyCode::Tab).await;
+    // none → basic → api_key → bearer
+    for _ in 0..3 {
+        h.press(KeyCode::Right).await;
+    }
+    h.press(KeyCode::Enter).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("✗ the token is required for auth kind bearer"),
+        "{screen}"
+    );
+    h.type_str(&fake.creds.token).await;
+    assert!(!h.screen().contains(&fake.creds.token));
+    h.press(KeyCode::Enter).await;
+    assert!(h.screen().contains("shown only this once"));
+    h.press(KeyCode::Esc).await;
+    let c = h.app.client.get_connection("shop_api").await.unwrap();
+    let app = c.application.expect("created with its application");
+    assert_eq!(app.auth.token.unwrap().expose(), "******");
+    assert!(h.app.client.test_connection("shop_api").await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn snapshot_r27_t_tests_with_a_spinner_passes_then_fails_and_flags_offline() {
+    let fake = FakeApp::start().await;
+    let port = fake.addr.port();
+    let mut h = harness().await;
+    let code = erp_with_api_key(&mut h, &fake).await;
+    // t starts the test in the background: the UI says so at once.
+    let commands = h.app.update(Msg::Input(key(KeyCode::Char('t'))));
+    assert_eq!(commands, vec![Command::TestConnection(code.clone())]);
+    let screen = without_port(&h.screen(), port);
+    assert!(
+        screen.contains("Testing ERP One: GET http://127.0.0.1:[port]/key…"),
+        "{screen}"
+    );
+    assert!(screen.contains("testing… GET"), "{screen}");
+    // A second t while it runs asks nothing more.
+    assert!(h.app.update(Msg::Input(key(KeyCode::Char('t')))).is_empty());
+    tui::settle(&mut h.app, commands).await;
+    let screen = without_port(&h.screen(), port);
+    assert!(
+        h.status().starts_with("Test of ERP One passed:"),
+        "{}",
+        h.status()
+    );
+    assert!(h.status().contains("HTTP 200"), "{}", h.status());
+    assert!(screen.contains("Last test    ✓ passed"), "{screen}");
+    assert!(!screen.contains("✗ offline"));
+    snap!("r27_test_passed", without_latency(&screen));
+
+    // The application stops: the next test fails and flags it offline.
+    fake.stop().await;
+    h.press(KeyCode::Char('t')).await;
+    let screen = without_port(&h.screen(), port);
+    assert!(
+        h.status().starts_with("Test of ERP One failed:"),
+        "{}",
+        h.status()
+    );
+    assert!(h.status().ends_with("flagged offline"), "{}", h.status());
+    let row = screen.lines().find(|l| l.contains("▶")).unwrap();
+    assert!(row.contains("✗ offline"), "the Flags column: {row}");
+    assert!(
+        screen.contains("✗ offline    since"),
+        "the details: {screen}"
+    );
+    let c = h.app.selected_connection().unwrap().clone();
+    assert!(c.offline, "reloaded from the answer");
+    let reason = c.offline_reason.clone().unwrap();
+    let start: String = reason.chars().take(20).collect();
+    assert!(flat(&screen).contains(&start), "{reason} in {screen}");
+    snap!("r27_test_failed_offline", without_latency(&screen));
+    // Under NO_COLOR the flag reads the same: a symbol and a word.
+    let mut mono = Harness {
+        app: App::headless(h.app.client.clone(), Theme::monochrome()),
+        terminal: Terminal::new(TestBackend::new(120, 32)).unwrap(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let start = mono.app.start();
+    tui::settle(&mut mono.app, start).await;
+    assert!(mono.screen().contains("✗ offline"));
+}
+
+#[tokio::test]
+async fn r20_a_member_pressing_t_on_a_connection_they_only_monitor_is_told_why() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let owner = embedded(dir.path(), None).await;
+        owner.load_demo().await.unwrap();
+    }
+    let client = embedded(dir.path(), Some("max")).await;
+    let mut app = App::headless(client, Theme::colored());
+    let start = app.start();
+    tui::settle(&mut app, start).await;
+    let mut h = Harness {
+        app,
+        terminal: Terminal::new(TestBackend::new(120, 32)).unwrap(),
+        _dir: dir,
+    };
+    let commands = h.app.update(Msg::Input(key(KeyCode::Char('t'))));
+    assert!(commands.is_empty(), "no request");
+    assert_eq!(
+        h.status(),
+        "You can't test Bynder Brand Portal: you only monitor Marketing Assets, where it is registered (R20)"
+    );
+}
+
+#[tokio::test]
+async fn r27_the_application_form_and_an_offline_connection_render_at_every_size() {
+    let fake = FakeApp::start().await;
+    let mut h = harness().await;
+    erp_with_api_key(&mut h, &fake).await;
+    fake.stop().await;
+    h.press(KeyCode::Char('t')).await;
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 32,
+        ..Default::default()
+    });
+    // The offline list and details; the form on oauth2 with an error.
+    let states: Vec<Vec<KeyCode>> = vec![
+        vec![],
+        vec![
+            KeyCode::Char('e'),
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Tab,
+            KeyCode::Right,
+            KeyCode::Right,
+            KeyCode::Enter,
+        ],
+    ];
+    for keys in states {
+        for k in keys {
+            h.press(k).await;
+        }
+        let app = std::cell::RefCell::new(&mut h.app);
+        runner
+            .run(&(1u16..=220, 1u16..=70), |(w, hgt)| {
+                let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
+                tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
+                Ok(())
+            })
+            .unwrap();
+        for (w, hgt) in [(1, 1), (49, 11), (50, 12), (2, 80), (300, 3)] {
             let mut t = Terminal::new(TestBackend::new(w, hgt)).unwrap();
             tui::draw_once(&mut t, &mut app.borrow_mut()).unwrap();
         }

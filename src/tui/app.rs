@@ -122,6 +122,10 @@ pub enum Msg {
     Tick,
     /// The roles, groups and categories (Permissions tab).
     CatalogLoaded(Result<Catalog, ClientError>),
+    /// R27: what testing a connection's application answered.
+    Tested(String, Result<crate::model::TestResult, ClientError>),
+    /// One connection as stored now.
+    ConnectionLoaded(String, Result<Connection, ClientError>),
     /// The answer to a change of a role or group.
     CatalogChanged(CatalogChange, Result<Option<String>, ClientError>),
     /// The answer to giving a connection a role or a group (one PATCH).
@@ -240,6 +244,22 @@ pub enum Command {
     },
     /// Integrations, users or access (R29).
     Admin(AdminCall),
+    /// R27: test a connection's application side (a real call; can take
+    /// the server's test timeout).
+    TestConnection(String),
+    /// One connection as stored now (after a test changed its offline
+    /// flag).
+    LoadConnection(String),
+}
+
+/// A test of a connection's application side asked from the console (R27).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionTest {
+    Running,
+    Done(crate::model::TestResult),
+    /// Refused or not made (no application side, no access, unreachable
+    /// backend): why.
+    Refused(String),
 }
 
 /// What a revealed secret is for.
@@ -485,6 +505,14 @@ pub async fn execute(client: &Client, command: Command) -> Option<Msg> {
             Msg::MonitorDue(generation)
         }
         Command::Admin(call) => Msg::Admin(super::admin::execute(client, call).await),
+        Command::TestConnection(code) => {
+            let r = client.test_connection(&code).await;
+            Msg::Tested(code, r)
+        }
+        Command::LoadConnection(code) => {
+            let r = client.get_connection(&code).await;
+            Msg::ConnectionLoaded(code, r)
+        }
     })
 }
 
@@ -665,6 +693,9 @@ pub struct App {
     retry_pending: bool,
     in_flight_since: Option<std::time::Instant>,
     pub spinner_frame: usize,
+    /// R27: the tests asked from the console, by connection code: running,
+    /// or what the last one answered.
+    pub tests: std::collections::BTreeMap<String, ConnectionTest>,
     dirty: bool,
     pub quit: bool,
     /// The terminal's size, when known (the event loop tells it at start
@@ -701,6 +732,7 @@ impl App {
             retry_pending: false,
             in_flight_since: None,
             spinner_frame: 0,
+            tests: std::collections::BTreeMap::new(),
             dirty: true,
             quit: false,
             size: None,
@@ -1136,6 +1168,14 @@ impl App {
                 self.finish_call();
                 self.on_admin_answer(answer)
             }
+            Msg::Tested(code, r) => {
+                self.finish_call();
+                self.on_tested(code, r)
+            }
+            Msg::ConnectionLoaded(code, r) => {
+                self.finish_call();
+                self.on_connection_loaded(code, r)
+            }
             Msg::RevealTick(generation) => match self.credentials.tick(generation) {
                 // Not this reveal's: nothing to draw.
                 Tick::Stale => return Vec::new(),
@@ -1324,7 +1364,7 @@ impl App {
 
     /// Re-indexes the rows for the filter and keeps the selection on `keep`
     /// when it is still there.
-    fn after_rows_changed(&mut self, keep: Option<String>) {
+    pub(crate) fn after_rows_changed(&mut self, keep: Option<String>) {
         for c in &self.data.connections {
             if let Some(v) = c.visual.as_deref()
                 && crate::domain::is_bundled_visual(v)

@@ -160,6 +160,8 @@ pub enum Action {
     Discard,
     Replace,
     StaleOnly,
+    /// R27: test the selected connection's application side.
+    Test,
     NextScope,
     PrevScope,
     PrevChoice,
@@ -311,7 +313,7 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Context::List,
         "edit",
         Action::Edit,
-        "edit label, flow type, visual",
+        "edit label, flow type, visual, application side (R26)",
         Some("edit"),
     ),
     (
@@ -327,6 +329,13 @@ const ACTIONS: &[(Context, &str, Action, &str, Option<&str>)] = &[
         Action::Replace,
         "replace it in one step, one flow or everywhere it is used (R16a)",
         Some("replace"),
+    ),
+    (
+        Context::List,
+        "test",
+        Action::Test,
+        "test: call its application now (R27); a failure flags it offline",
+        Some("test"),
     ),
     (
         Context::List,

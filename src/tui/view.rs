@@ -475,6 +475,9 @@ pub(crate) fn flow_description(c: &Connection) -> String {
     format!("{} ({what})", c.flow_type)
 }
 
+/// The spinner's frames (the status line's, and a test running).
+pub(crate) const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
 /// Room the spinner ("⠋ working… ") keeps at the status line's right.
 const SPINNER_WIDTH: u16 = 12;
 
@@ -509,8 +512,7 @@ fn render_status(app: &App, lines: Vec<Line<'static>>, area: Rect, buf: &mut Buf
     let t = &app.theme;
     Paragraph::new(lines).render(area, buf);
     if app.spinner_visible() {
-        const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-        let frame = FRAMES[app.spinner_frame % FRAMES.len()];
+        let frame = SPINNER[app.spinner_frame % SPINNER.len()];
         Paragraph::new(Span::styled(format!("{frame} working… "), t.dim))
             .alignment(Alignment::Right)
             .render(area, buf);

@@ -16,7 +16,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::domain::{self, BUNDLED_VISUALS};
-use crate::model::{Connection, ConnectionPatch, FlowType, NewConnection};
+use crate::model::{
+    Application, ApplicationAuth, AuthKind, Connection, ConnectionPatch, FlowType, NewConnection,
+    SECRET_MASK, WriteOnly,
+};
 use crate::tui::access::CreateChoices;
 use crate::tui::keymap::{Action, Context, Keymap};
 use crate::tui::theme::Theme;
@@ -33,6 +36,18 @@ pub enum Field {
     Visual,
     /// R13: the integration a new connection is created inside.
     Integration,
+    // The application side (R26).
+    BaseUrl,
+    PingPath,
+    AuthKind,
+    Username,
+    Header,
+    TokenUrl,
+    ClientId,
+    Scope,
+    /// The kind's one secret (password, key, token or client secret),
+    /// typed blind.
+    Secret,
 }
 
 impl Field {
@@ -43,19 +58,230 @@ impl Field {
             Field::FlowType => "flow_type",
             Field::Visual => "visual",
             Field::Integration => "integration",
+            Field::BaseUrl => "application.base_url",
+            Field::PingPath => "application.ping_path",
+            Field::AuthKind => "application.auth.kind",
+            Field::Username => "application.auth.username",
+            Field::Header => "application.auth.header",
+            Field::TokenUrl => "application.auth.token_url",
+            Field::ClientId => "application.auth.client_id",
+            Field::Scope => "application.auth.scope",
+            Field::Secret => "application.auth.secret",
         }
     }
 
+    /// The field a backend error names (`application.auth.key` is the
+    /// secret of its kind).
     pub fn from_name(name: &str) -> Option<Field> {
+        if matches!(
+            name,
+            "application.auth.password"
+                | "application.auth.key"
+                | "application.auth.token"
+                | "application.auth.client_secret"
+        ) {
+            return Some(Field::Secret);
+        }
+        if name == "application" {
+            return Some(Field::BaseUrl);
+        }
         [
             Field::Label,
             Field::Code,
             Field::FlowType,
             Field::Visual,
             Field::Integration,
+            Field::BaseUrl,
+            Field::PingPath,
+            Field::AuthKind,
+            Field::Username,
+            Field::Header,
+            Field::TokenUrl,
+            Field::ClientId,
+            Field::Scope,
         ]
         .into_iter()
         .find(|f| f.name() == name)
+    }
+}
+
+/// A secret typed blind: never drawn, and its `Debug` never shows it.
+#[derive(Clone, Default)]
+pub struct BlindInput(pub TextInput);
+
+impl std::fmt::Debug for BlindInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlindInput(..)")
+    }
+}
+
+/// The application side in the form (R26): the base URL, the ping path,
+/// the auth kind and the fields of that kind. Clearing the base URL
+/// removes the application side.
+#[derive(Debug, Clone, Default)]
+pub struct AppFields {
+    pub base_url: TextInput,
+    pub ping_path: TextInput,
+    pub kind: AuthKind,
+    pub username: TextInput,
+    pub header: TextInput,
+    pub token_url: TextInput,
+    pub client_id: TextInput,
+    pub scope: TextInput,
+    /// The kind's secret as typed; empty keeps the stored one.
+    pub secret: BlindInput,
+    /// The kind whose secret is stored, as the form opened (none: no
+    /// secret stored).
+    pub stored_secret: Option<AuthKind>,
+    /// Whether the connection had an application side when the form opened.
+    pub had: bool,
+}
+
+impl AppFields {
+    pub fn of(app: Option<&Application>) -> AppFields {
+        let Some(a) = app else {
+            return AppFields::default();
+        };
+        let text = |v: &Option<String>| TextInput::new(v.as_deref().unwrap_or_default());
+        AppFields {
+            base_url: TextInput::new(&a.base_url),
+            ping_path: text(&a.ping_path),
+            kind: a.auth.kind,
+            username: text(&a.auth.username),
+            header: text(&a.auth.header),
+            token_url: text(&a.auth.token_url),
+            client_id: text(&a.auth.client_id),
+            scope: text(&a.auth.scope),
+            secret: BlindInput::default(),
+            stored_secret: a.auth.secret().is_some().then_some(a.auth.kind),
+            had: true,
+        }
+    }
+
+    /// Whether the kind's secret is stored and left as it is.
+    pub fn keeps_stored_secret(&self) -> bool {
+        self.secret.0.value.is_empty() && self.stored_secret == Some(self.kind)
+    }
+
+    /// The fields shown: the base URL, and once there is one, the ping
+    /// path, the kind and the fields of that kind only.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut out = vec![Field::BaseUrl];
+        if self.base_url.value.trim().is_empty() {
+            return out;
+        }
+        out.extend([Field::PingPath, Field::AuthKind]);
+        out.extend_from_slice(match self.kind {
+            AuthKind::None => &[],
+            AuthKind::Basic => &[Field::Username, Field::Secret],
+            AuthKind::ApiKey => &[Field::Header, Field::Secret],
+            AuthKind::Bearer => &[Field::Secret],
+            AuthKind::Oauth2ClientCredentials => &[
+                Field::TokenUrl,
+                Field::ClientId,
+                Field::Secret,
+                Field::Scope,
+            ],
+        });
+        out
+    }
+
+    pub fn input_mut(&mut self, f: Field) -> Option<&mut TextInput> {
+        Some(match f {
+            Field::BaseUrl => &mut self.base_url,
+            Field::PingPath => &mut self.ping_path,
+            Field::Username => &mut self.username,
+            Field::Header => &mut self.header,
+            Field::TokenUrl => &mut self.token_url,
+            Field::ClientId => &mut self.client_id,
+            Field::Scope => &mut self.scope,
+            Field::Secret => &mut self.secret.0,
+            _ => return None,
+        })
+    }
+
+    pub fn cycle_kind(&mut self, forward: bool) {
+        let all = AuthKind::VARIANTS;
+        let i = all.iter().position(|k| *k == self.kind).unwrap_or(0);
+        let n = all.len();
+        self.kind = all[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
+        // A secret typed for another kind is not this kind's.
+        self.secret = BlindInput::default();
+        if self.kind == AuthKind::ApiKey && self.header.value.is_empty() {
+            self.header = TextInput::new("X-API-Key");
+        }
+    }
+
+    /// The name of the kind's secret field.
+    pub fn secret_name(&self) -> &'static str {
+        match self.kind {
+            AuthKind::Basic => "Password",
+            AuthKind::ApiKey => "API key",
+            AuthKind::Bearer => "Token",
+            AuthKind::Oauth2ClientCredentials => "Secret",
+            AuthKind::None => "Secret",
+        }
+    }
+
+    /// The application side as the form holds it: `None` when the base URL
+    /// is empty. A secret not retyped goes as the mask (the stored value is
+    /// kept) when one of this kind is stored, else is left out.
+    pub fn application(&self) -> Option<Application> {
+        let base_url = self.base_url.value.trim();
+        if base_url.is_empty() {
+            return None;
+        }
+        let text = |t: &TextInput| {
+            let v = t.value.trim();
+            (!v.is_empty()).then(|| v.to_string())
+        };
+        let secret = if !self.secret.0.value.is_empty() {
+            Some(WriteOnly::new(self.secret.0.value.clone()))
+        } else if self.keeps_stored_secret() {
+            Some(WriteOnly::mask())
+        } else {
+            None
+        };
+        let mut auth = ApplicationAuth {
+            kind: self.kind,
+            ..ApplicationAuth::default()
+        };
+        match self.kind {
+            AuthKind::None => {}
+            AuthKind::Basic => {
+                auth.username = text(&self.username);
+                auth.password = secret;
+            }
+            AuthKind::ApiKey => {
+                auth.header = text(&self.header);
+                auth.key = secret;
+            }
+            AuthKind::Bearer => auth.token = secret,
+            AuthKind::Oauth2ClientCredentials => {
+                auth.token_url = text(&self.token_url);
+                auth.client_id = text(&self.client_id);
+                auth.client_secret = secret;
+                auth.scope = text(&self.scope);
+            }
+        }
+        Some(Application {
+            base_url: base_url.to_string(),
+            ping_path: text(&self.ping_path),
+            auth,
+        })
+    }
+}
+
+/// One line saying what a connection's application side is, for the
+/// conflict view: "none", or the base URL and the kind.
+pub fn application_summary(app: Option<&Application>) -> String {
+    match app {
+        None => "none".to_string(),
+        Some(a) => format!("{} ({})", a.base_url, a.auth.kind.as_str()),
     }
 }
 
@@ -87,6 +313,8 @@ pub struct ConnectionForm {
     pub integration_required: bool,
     /// Index into the choices: "none" first unless one is required.
     pub integration_choice: usize,
+    /// How Switchboard reaches the application (R26).
+    pub app: AppFields,
     pub focus: Field,
     pub errors: BTreeMap<Field, String>,
     pub general_error: Option<String>,
@@ -114,6 +342,7 @@ impl ConnectionForm {
             integrations: choices.integrations,
             integration_required: choices.required,
             integration_choice: 0,
+            app: AppFields::default(),
             label: TextInput::default(),
             code: TextInput::default(),
             code_edited: false,
@@ -150,6 +379,7 @@ impl ConnectionForm {
             integrations: Vec::new(),
             integration_required: false,
             integration_choice: 0,
+            app: AppFields::of(c.application.as_ref()),
             focus: Field::Label,
             errors: BTreeMap::new(),
             general_error: None,
@@ -163,9 +393,9 @@ impl ConnectionForm {
         self.mode == FormMode::Create
     }
 
-    pub fn fields(&self) -> &'static [Field] {
-        if self.is_create() && !self.integrations.is_empty() {
-            &[
+    pub fn fields(&self) -> Vec<Field> {
+        let mut fields = if self.is_create() && !self.integrations.is_empty() {
+            vec![
                 Field::Label,
                 Field::Code,
                 Field::FlowType,
@@ -173,10 +403,12 @@ impl ConnectionForm {
                 Field::Integration,
             ]
         } else if self.is_create() {
-            &[Field::Label, Field::Code, Field::FlowType, Field::Visual]
+            vec![Field::Label, Field::Code, Field::FlowType, Field::Visual]
         } else {
-            &[Field::Label, Field::FlowType, Field::Visual]
-        }
+            vec![Field::Label, Field::FlowType, Field::Visual]
+        };
+        fields.extend(self.app.fields());
+        fields
     }
 
     pub fn is_file_choice(&self) -> bool {
@@ -295,6 +527,39 @@ impl ConnectionForm {
                 }
                 _ => false,
             },
+            Field::AuthKind => match key.code {
+                KeyCode::Left => {
+                    self.app.cycle_kind(false);
+                    self.clear_app_errors();
+                    true
+                }
+                KeyCode::Right | KeyCode::Char(' ') => {
+                    self.app.cycle_kind(true);
+                    self.clear_app_errors();
+                    true
+                }
+                _ => false,
+            },
+            f @ (Field::BaseUrl
+            | Field::PingPath
+            | Field::Username
+            | Field::Header
+            | Field::TokenUrl
+            | Field::ClientId
+            | Field::Scope
+            | Field::Secret) => {
+                let Some(input) = self.app.input_mut(f) else {
+                    return false;
+                };
+                let (handled, changed) = input.handle_key(key);
+                if changed {
+                    self.errors.remove(&f);
+                    if f == Field::BaseUrl {
+                        self.general_error = None;
+                    }
+                }
+                handled
+            }
             Field::Visual => {
                 if self.is_file_choice() {
                     match key.code {
@@ -338,8 +603,17 @@ impl ConnectionForm {
                 self.code_edited = true;
             }
             Field::Visual if self.is_file_choice() => self.visual_path.paste(text),
-            _ => {}
+            f => {
+                if let Some(input) = self.app.input_mut(f) {
+                    input.paste(text);
+                    self.errors.remove(&f);
+                }
+            }
         }
+    }
+
+    fn clear_app_errors(&mut self) {
+        self.errors.retain(|f, _| *f < Field::BaseUrl);
     }
 
     fn label_changed(&mut self) {
@@ -396,6 +670,23 @@ impl ConnectionForm {
         {
             self.errors.insert(Field::Visual, e.message);
         }
+        // The application side, by the rules the server checks (R26).
+        if let Some(app) = self.app.application() {
+            if let Err(e) = domain::application::validate_application(&app) {
+                let field = Field::from_name(e.field).unwrap_or(Field::BaseUrl);
+                self.errors.insert(field, e.message);
+            } else if let Some(name) = app.auth.kind.secret_field()
+                && app.auth.secret().is_none()
+            {
+                self.errors.insert(
+                    Field::Secret,
+                    format!(
+                        "the {name} is required for auth kind {}: type it (none is stored to keep)",
+                        app.auth.kind.as_str()
+                    ),
+                );
+            }
+        }
         if let Some(first) = self.errors.keys().next() {
             self.focus = *first;
             false
@@ -411,17 +702,21 @@ impl ConnectionForm {
             flow_type: self.flow_type,
             visual: self.visual(),
             integration: self.integration().map(|(code, _)| code.clone()),
-            application: None,
+            application: self.app.application().map(Box::new),
         }
     }
 
     /// The fields of the form, as label, flow type and visual, for showing
     /// yours beside theirs.
-    pub fn values(&self) -> [(&'static str, String); 3] {
+    pub fn values(&self) -> [(&'static str, String); 4] {
         [
             ("Label", self.label.value.trim().to_string()),
             ("Flow type", self.flow_type.as_str().to_string()),
             ("Visual", self.visual().unwrap_or_else(|| "none".into())),
+            (
+                "Application",
+                application_summary(self.app.application().as_ref()),
+            ),
         ]
     }
 
@@ -429,22 +724,35 @@ impl ConnectionForm {
     pub fn patch(&self, original: &Connection) -> ConnectionPatch {
         let label = self.label.value.trim();
         let visual = self.visual();
+        let application = self.app.application();
         ConnectionPatch {
             label: (label != original.label).then(|| label.to_string()),
             flow_type: (self.flow_type != original.flow_type).then_some(self.flow_type),
             visual: (visual != original.visual).then_some(visual),
+            // Replaced whole when it differs; `null` removes it. A secret
+            // not retyped goes as the mask: the stored one stays.
+            application: (application != original.application).then(|| application.map(Box::new)),
             version: Some(original.version),
             ..ConnectionPatch::default()
         }
     }
 
     /// A connection's values, in the order of `values`.
-    pub fn values_of(c: &Connection) -> [(&'static str, String); 3] {
+    pub fn values_of(c: &Connection) -> [(&'static str, String); 4] {
         [
             ("Label", c.label.clone()),
             ("Flow type", c.flow_type.as_str().to_string()),
             ("Visual", c.visual.clone().unwrap_or_else(|| "none".into())),
+            ("Application", application_summary(c.application.as_ref())),
         ]
+    }
+
+    /// Whether a patch changes nothing.
+    pub fn is_empty_patch(patch: &ConnectionPatch) -> bool {
+        patch.label.is_none()
+            && patch.flow_type.is_none()
+            && patch.visual.is_none()
+            && patch.application.is_none()
     }
 
     /// Shows an error from the backend beside its field, or above the form.
@@ -496,6 +804,126 @@ fn conflict_lines(
         Span::styled(key(Action::Refresh), t.key),
         Span::raw(" take the stored version (yours are dropped)"),
     ]));
+    lines
+}
+
+/// The form's Application section (R26): the base URL; once there is one,
+/// the ping path, the auth kind and only that kind's fields. Secrets are
+/// typed blind and a stored one shows as the mask.
+fn application_lines(
+    form: &ConnectionForm,
+    t: &Theme,
+    keymap: &Keymap,
+    room: usize,
+) -> Vec<Line<'static>> {
+    let app = &form.app;
+    let line =
+        |f: Field, name: &str, value: Value| field::line(t, name, 11, form.focus == f, value);
+    let error_line = |f: Field| {
+        form.errors
+            .get(&f)
+            .map(|e| field::error_lines(t, e, 13, room))
+            .unwrap_or_default()
+    };
+    let mut lines = vec![
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("Application", t.title),
+            Span::styled(
+                format!(
+                    " · how Switchboard reaches it, and what {} tests (R26, R27)",
+                    keymap.first_key(Context::List, Action::Test)
+                ),
+                t.dim,
+            ),
+        ]),
+    ];
+    // A note after an empty value starts where the value would.
+    let gap = |f: Field| if form.focus == f { " " } else { "" };
+    let mut base = line(Field::BaseUrl, "Base URL", Value::Input(&app.base_url));
+    if app.base_url.value.trim().is_empty() {
+        base.spans.push(Span::styled(
+            if app.had {
+                format!(
+                    "{}cleared: saving removes the application side",
+                    gap(Field::BaseUrl)
+                )
+            } else {
+                format!("{}none (optional)", gap(Field::BaseUrl))
+            },
+            if app.had { t.warning } else { t.dim },
+        ));
+    }
+    lines.push(base);
+    lines.extend(error_line(Field::BaseUrl));
+    let fields = app.fields();
+    if fields.len() == 1 {
+        return lines;
+    }
+    let mut ping = line(Field::PingPath, "Ping path", Value::Input(&app.ping_path));
+    if app.ping_path.value.is_empty() {
+        ping.spans.push(Span::styled(
+            format!("{}(the base URL itself)", gap(Field::PingPath)),
+            t.dim,
+        ));
+    }
+    lines.push(ping);
+    lines.extend(error_line(Field::PingPath));
+    let kinds = AuthKind::VARIANTS
+        .iter()
+        .map(|k| {
+            if *k == app.kind {
+                format!("[{}]", k.as_str())
+            } else {
+                format!(" {} ", k.as_str())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("");
+    lines.push(line(Field::AuthKind, "Auth", Value::Choice(kinds)));
+    lines.extend(error_line(Field::AuthKind));
+    for f in fields.into_iter().skip(3) {
+        let l = match f {
+            Field::Username => line(f, "Username", Value::Input(&app.username)),
+            Field::Header => line(f, "Header", Value::Input(&app.header)),
+            Field::TokenUrl => line(f, "Token URL", Value::Input(&app.token_url)),
+            Field::ClientId => line(f, "Client id", Value::Input(&app.client_id)),
+            Field::Scope => {
+                let mut l = line(f, "Scope", Value::Input(&app.scope));
+                if app.scope.value.is_empty() {
+                    l.spans
+                        .push(Span::styled(format!("{}(optional)", gap(f)), t.dim));
+                }
+                l
+            }
+            Field::Secret => {
+                let mut l = line(f, app.secret_name(), Value::Masked(&app.secret.0));
+                if app.keeps_stored_secret() {
+                    l.spans.push(Span::raw(format!("{}{SECRET_MASK}", gap(f))));
+                    l.spans.push(Span::styled(
+                        "  stored; unchanged unless you type a new one",
+                        t.dim,
+                    ));
+                } else if app.secret.0.value.is_empty() {
+                    l.spans.push(Span::styled(
+                        format!("{}typed blind, never shown", gap(f)),
+                        t.dim,
+                    ));
+                } else if app.stored_secret == Some(app.kind) {
+                    // After the cursor cell when focused.
+                    let gap = if form.focus == f { " " } else { "  " };
+                    l.spans.push(Span::styled(
+                        format!("{gap}replaces the stored one on save"),
+                        t.dim,
+                    ));
+                }
+                l
+            }
+            _ => continue,
+        };
+        lines.push(l);
+        lines.extend(error_line(f));
+    }
     lines
 }
 
@@ -590,9 +1018,18 @@ pub fn render(form: &ConnectionForm, t: &Theme, keymap: &Keymap, area: Rect, buf
         lines.push(l);
         lines.extend(error_line(Field::Integration));
     }
+    lines.extend(application_lines(form, t, keymap, room));
     lines.push(Line::from(""));
     let help = match form.focus {
-        Field::Integration => "←/→ or Space choose",
+        Field::Integration | Field::AuthKind => "←/→ or Space choose",
+        Field::Secret => "typed blind, never shown; empty keeps the stored one",
+        Field::BaseUrl if form.app.had => {
+            "http:// or https://; clear it to remove the application side"
+        }
+        Field::BaseUrl => "http:// or https://; empty: no application side",
+        Field::PingPath => {
+            "what a test GETs, after the base URL, e.g. /health; empty: the base URL itself"
+        }
         Field::FlowType | Field::Visual
             if !form.is_file_choice() || form.focus == Field::FlowType =>
         {
@@ -651,7 +1088,7 @@ impl App {
                 // Based on the version the form was opened on: a change
                 // made meanwhile answers 409, never gets overwritten.
                 let patch = form.patch(&base);
-                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
+                if ConnectionForm::is_empty_patch(&patch) {
                     self.modals.pop();
                     self.set_status(StatusKind::Info, "Nothing changed");
                     return Vec::new();
@@ -667,7 +1104,7 @@ impl App {
                     return Vec::new();
                 }
                 let patch = form.patch(&theirs);
-                if patch.label.is_none() && patch.flow_type.is_none() && patch.visual.is_none() {
+                if ConnectionForm::is_empty_patch(&patch) {
                     let label = theirs.label.clone();
                     self.modals.pop();
                     self.set_status(

@@ -114,6 +114,12 @@ pub fn lines(theme: &Theme, keymap: &Keymap) -> Vec<Line<'static>> {
                 Span::raw(b.description.to_string()),
             ]));
         }
+        if context == Context::List {
+            lines.push(Line::from(Span::styled(
+                "  Flags column: ✗ offline (its last test failed, R27) · stale (R16b) · ⚠ wrong credentials (R24)",
+                theme.dim,
+            )));
+        }
         lines.push(Line::from(""));
     }
     lines.push(Line::from(Span::styled(

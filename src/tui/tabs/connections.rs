@@ -23,8 +23,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Row, Table, Widget, Wrap};
 use secrecy::SecretString;
 
+use crate::model::{Application, AuthKind, SECRET_MASK, TestResult};
 use crate::model::{AuditRecord, Connection};
-use crate::tui::app::{App, Then};
+use crate::tui::app::{App, ConnectionTest, Then};
 use crate::tui::dialogs::confirm::{Confirm, Part};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::theme::Theme;
@@ -166,7 +167,15 @@ fn render_table(app: &App, screen: &mut Screen, area: Rect, buf: &mut Buffer) {
     }
     let end = scroll_into_view(app, screen, body_height);
     let t = app.theme.clone();
-    let columns = Columns::fit(table_area.width);
+    // The flags column grows to the widest row's flags (offline ones).
+    let flags_width = app
+        .data
+        .connections
+        .iter()
+        .map(flags_width)
+        .max()
+        .unwrap_or(0);
+    let columns = Columns::fit_with_flags(table_area.width, flags_width);
     let mut rows = Vec::with_capacity(end - screen.list_offset);
     for pos in screen.list_offset..end {
         let idx = app.list.filter.visible()[pos];
@@ -259,6 +268,8 @@ pub fn confirm_delete(t: &Theme, code: String, label: String) -> Confirm<Then> {
 /// counts, the flow type and the badge; the flags stay (they warn).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Columns {
+    /// The flags column: at least `Columns::FLAGS`.
+    pub flags: u16,
     pub badge: bool,
     pub flow_type: bool,
     pub counts: bool,
@@ -278,7 +289,14 @@ impl Columns {
     const FLAGS: u16 = 7;
 
     pub fn fit(width: u16) -> Columns {
+        Columns::fit_with_flags(width, 0)
+    }
+
+    /// With a flags column as wide as `flags` needs (at least the usual).
+    pub fn fit_with_flags(width: u16, flags: u16) -> Columns {
+        let flags = flags.max(Self::FLAGS);
         let mut c = Columns {
+            flags,
             badge: true,
             flow_type: true,
             counts: true,
@@ -288,7 +306,7 @@ impl Columns {
         };
         let room = |c: &Columns| {
             // Each column after the first takes a space before it.
-            let mut used = Self::MARKER + 1 + Self::FLAGS + 1 + 1;
+            let mut used = Self::MARKER + 1 + c.flags + 1 + 1;
             if c.badge {
                 used += Self::BADGE + 1;
             }
@@ -357,7 +375,7 @@ impl Columns {
         if self.activity {
             w.push(Constraint::Length(Self::ACTIVITY));
         }
-        w.push(Constraint::Length(Self::FLAGS));
+        w.push(Constraint::Length(self.flags));
         w
     }
 }
@@ -384,10 +402,33 @@ fn fitted<'a>(
     spans
 }
 
-/// The table's flags: `stale` (R16b), then ⚠ (R24).
+/// What a connection flagged offline shows in the Flags column (R27).
+pub const OFFLINE_FLAG: &str = "✗ offline";
+
+/// How wide a row's flags are (as `row_flags` draws them).
+fn flags_width(c: &Connection) -> u16 {
+    let parts = [
+        (c.offline, OFFLINE_FLAG.chars().count()),
+        (c.stale, "stale".len()),
+        (c.wrong_credentials_at.is_some(), 1),
+    ];
+    let shown: Vec<usize> = parts.iter().filter(|p| p.0).map(|p| p.1).collect();
+    (shown.iter().sum::<usize>() + shown.len().saturating_sub(1)) as u16
+}
+
+/// The table's flags: `✗ offline` (R27), `stale` (R16b), then ⚠ (R24).
 fn row_flags(t: &Theme, c: &Connection, selected: bool) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
+    if c.offline {
+        spans.push(Span::styled(
+            OFFLINE_FLAG,
+            if selected { Style::new() } else { t.error },
+        ));
+    }
     if c.stale {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
         spans.push(Span::styled(
             "stale",
             if selected { Style::new() } else { t.warning },
@@ -479,6 +520,7 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
         .iter()
         .flat_map(|(name, value, style)| field_lines(t, name, value, *style, w))
         .collect();
+    lines.extend(application_lines(app, c, w));
     if let Some(at) = c.wrong_credentials_at {
         lines.extend(field_lines(
             t,
@@ -548,6 +590,139 @@ fn render_detail(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(text_area, buf);
+}
+
+/// What a test GETs: the base URL with the ping path, as the server
+/// builds it (or as written, when it would not parse).
+pub fn ping_target(a: &Application) -> String {
+    crate::domain::application::ping_url(&a.base_url, a.ping_path.as_deref())
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| format!("{}{}", a.base_url, a.ping_path.as_deref().unwrap_or("")))
+}
+
+/// The auth of an application side in words: the kind and its non-secret
+/// fields; a secret only ever as the mask.
+pub fn auth_description(a: &Application) -> String {
+    let auth = &a.auth;
+    let secret = |name: &str| {
+        if auth.secret().is_some() {
+            format!("{name} {SECRET_MASK}")
+        } else {
+            format!("{name} not set")
+        }
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_string());
+    let parts: Vec<String> = match auth.kind {
+        AuthKind::None => vec!["none (no credentials sent)".to_string()],
+        AuthKind::Basic => vec![
+            "basic".to_string(),
+            format!("username {}", opt(&auth.username)),
+            secret("password"),
+        ],
+        AuthKind::ApiKey => vec![
+            "api_key".to_string(),
+            format!("header {}", opt(&auth.header)),
+            secret("key"),
+        ],
+        AuthKind::Bearer => vec!["bearer".to_string(), secret("token")],
+        AuthKind::Oauth2ClientCredentials => {
+            let mut p = vec![
+                "oauth2_client_credentials".to_string(),
+                format!("token URL {}", opt(&auth.token_url)),
+                format!("client id {}", opt(&auth.client_id)),
+                secret("client secret"),
+            ];
+            if let Some(scope) = &auth.scope {
+                p.push(format!("scope {scope}"));
+            }
+            p
+        }
+    };
+    parts.join(" · ")
+}
+
+/// The detail pane's application side (R26), offline flag and last test
+/// (R27). Secret values only ever as the mask.
+fn application_lines(app: &App, c: &Connection, w: u16) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let edit = key_of(app, Context::List, Action::Edit);
+    let test = key_of(app, Context::List, Action::Test);
+    let mut lines = Vec::new();
+    let Some(a) = &c.application else {
+        lines.extend(field_lines(
+            t,
+            "Application",
+            &format!("none ({edit} sets it, R26)"),
+            t.dim,
+            w,
+        ));
+        return lines;
+    };
+    lines.extend(field_lines(t, "Application", &a.base_url, Style::new(), w));
+    lines.extend(field_lines(
+        t,
+        "Ping",
+        &format!(
+            "GET {}{}",
+            ping_target(a),
+            if a.ping_path.is_none() {
+                " (the base URL)"
+            } else {
+                ""
+            }
+        ),
+        Style::new(),
+        w,
+    ));
+    lines.extend(field_lines(
+        t,
+        "Auth",
+        &auth_description(a),
+        Style::new(),
+        w,
+    ));
+    if c.offline {
+        let since = c
+            .offline_since
+            .map(|at| format!("since {}", at.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_else(|| "since its last test".to_string());
+        let why = c
+            .offline_reason
+            .clone()
+            .unwrap_or_else(|| "its last test failed".to_string());
+        lines.extend(field_lines(
+            t,
+            OFFLINE_FLAG,
+            &format!("{since}: {why} ({test} tests again; R27)"),
+            t.error,
+            w,
+        ));
+    }
+    let (text, style) = match app.tests.get(&c.code) {
+        None => (format!("not tested from here yet ({test} tests it)"), t.dim),
+        Some(ConnectionTest::Running) => {
+            let frame = SPINNER[app.spinner_frame % SPINNER.len()];
+            (format!("{frame} testing… GET {}", ping_target(a)), t.dim)
+        }
+        Some(ConnectionTest::Done(r)) => {
+            let status = r.status.map(|s| format!("HTTP {s}, ")).unwrap_or_default();
+            let at = r.tested_at.format("%Y-%m-%d %H:%M UTC");
+            if r.ok {
+                (
+                    format!("✓ passed {at}: {} ({status}{} ms)", r.message, r.latency_ms),
+                    t.success,
+                )
+            } else {
+                (
+                    format!("✗ failed {at}: {} ({status}{} ms)", r.message, r.latency_ms),
+                    t.error,
+                )
+            }
+        }
+        Some(ConnectionTest::Refused(why)) => (format!("✗ not tested: {why}"), t.error),
+    };
+    lines.extend(field_lines(t, "Last test", &text, style, w));
+    lines
 }
 
 /// A member's access to a connection, through which integrations (R19,
@@ -777,6 +952,7 @@ impl App {
                 self.modals.push(Modal::Confirm(Box::new(confirm)));
                 Vec::new()
             }
+            Action::Test => self.test_selected(),
             Action::Replace => {
                 let Some(code) = self.selected_code() else {
                     return Vec::new();
@@ -830,6 +1006,106 @@ impl App {
                 vec![Command::Load]
             }
             Err(e) => self.form_error(e),
+        }
+    }
+    /// `t` (R27): tests the selected connection's application side in the
+    /// background; the answer comes back as `Msg::Tested`.
+    fn test_selected(&mut self) -> Vec<Command> {
+        let Some(c) = self.selected_connection() else {
+            self.set_status(StatusKind::Info, "No connection selected");
+            return Vec::new();
+        };
+        let (code, label) = (c.code.clone(), c.label.clone());
+        // R20 first: a member without manage learns why, before anything.
+        if let Some(why) = self.act_refusal(&code, &label, "test") {
+            self.set_status(StatusKind::Error, why);
+            return Vec::new();
+        }
+        let Some(application) = self
+            .selected_connection()
+            .and_then(|c| c.application.clone())
+        else {
+            let edit = key_of(self, Context::List, Action::Edit);
+            self.set_status(
+                StatusKind::Error,
+                format!(
+                    "{label} has no application side to test: {edit} sets its base URL and auth (R26)"
+                ),
+            );
+            return Vec::new();
+        };
+        if self.tests.get(&code) == Some(&ConnectionTest::Running) {
+            self.set_status(StatusKind::Info, format!("Already testing {label}…"));
+            return Vec::new();
+        }
+        let target = ping_target(&application);
+        self.tests.insert(code.clone(), ConnectionTest::Running);
+        self.set_status(StatusKind::Info, format!("Testing {label}: GET {target}…"));
+        vec![Command::TestConnection(code)]
+    }
+    pub(crate) fn on_tested(
+        &mut self,
+        code: String,
+        r: Result<TestResult, ClientError>,
+    ) -> Vec<Command> {
+        let label = self.label_of(&code);
+        match r {
+            Ok(result) => {
+                let status = result
+                    .status
+                    .map(|s| format!("HTTP {s}, "))
+                    .unwrap_or_default();
+                if result.ok {
+                    self.set_status(
+                        StatusKind::Success,
+                        format!(
+                            "Test of {label} passed: {} ({status}{} ms)",
+                            result.message, result.latency_ms
+                        ),
+                    );
+                } else {
+                    self.set_status(
+                        StatusKind::Error,
+                        format!(
+                            "Test of {label} failed: {} ({status}{} ms); flagged offline",
+                            result.message, result.latency_ms
+                        ),
+                    );
+                }
+                self.tests
+                    .insert(code.clone(), ConnectionTest::Done(result));
+                // The offline flag changed on the server: read it again.
+                vec![Command::LoadConnection(code)]
+            }
+            Err(e) => {
+                self.set_status(StatusKind::Error, format!("Could not test {label}: {e}"));
+                self.tests
+                    .insert(code, ConnectionTest::Refused(e.to_string()));
+                let mut commands = self.backend_error(&e);
+                if e.status() == Some(404) {
+                    commands.push(Command::Load);
+                }
+                commands
+            }
+        }
+    }
+    pub(crate) fn on_connection_loaded(
+        &mut self,
+        code: String,
+        r: Result<Connection, ClientError>,
+    ) -> Vec<Command> {
+        match r {
+            Ok(c) => {
+                if let Some(row) = self.data.connections.iter_mut().find(|r| r.code == code) {
+                    *row = c;
+                    let keep = self.selected_connection().map(|c| c.code.clone());
+                    self.after_rows_changed(keep);
+                }
+                Vec::new()
+            }
+            // Gone meanwhile: show what is true now.
+            Err(e) if e.status() == Some(404) => vec![Command::Load],
+            Err(e) => self.backend_error(&e),
         }
     }
     pub(crate) fn pop_form(&mut self) {
