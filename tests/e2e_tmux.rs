@@ -1209,3 +1209,83 @@ fn r29_from_an_empty_store_integration_member_manage_access_and_a_registration_b
         assert_eq!(seen, vec!["erp_one"]);
     });
 }
+
+/// Issue 15's "Done when" for the application side (R26, R27), by keys
+/// only in the real binary, from an empty store: a connection created with
+/// its application's address and API key (a real application on a loopback
+/// port, run by this test), `t` passes; the application stops, `t` again
+/// fails and the connection is flagged offline with the reason.
+#[test]
+fn r26_r27_from_an_empty_store_a_connection_with_its_application_tests_ok_then_offline_by_keys() {
+    use common::fake_app::FakeApp;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(FakeApp::start());
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(dir.path(), "r27");
+    tmux.wait_for("No connections yet");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New connection");
+    tmux.text("ERP One");
+    tmux.wait_for("erp_one  (from the label)");
+    // Code, flow type, visual, then the application's base URL.
+    for _ in 0..4 {
+        tmux.keys(&["Tab"]);
+    }
+    let url = format!("{}/key", fake.url);
+    tmux.text(&url);
+    tmux.wait_for("Ping path");
+    // The ping path stays empty; the auth kind: none → basic → api_key.
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["Right"]);
+    tmux.keys(&["Right"]);
+    let form = tmux.wait_for("[api_key]");
+    assert!(form.contains("Header     X-API-Key"), "{form}");
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["Tab"]);
+    tmux.text(&fake.creds.key);
+    let typed = tmux.wait_for("••••••");
+    assert!(!typed.contains(&fake.creds.key), "typed blind:\n{typed}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("shown only this once");
+    tmux.keys(&["Escape"]);
+    let list = tmux.wait_for("Connections · 1");
+    assert!(
+        flat(&list).contains("api_key · header X-API-Key · key ******"),
+        "{list}"
+    );
+    assert!(!list.contains(&fake.creds.key));
+
+    // t: the application answers with the key.
+    tmux.keys(&["t"]);
+    let passed = tmux.wait_for("Test of ERP One passed");
+    assert!(flat(&passed).contains("HTTP 200"), "{passed}");
+    assert!(!passed.contains("✗ offline"), "{passed}");
+
+    // The application stops: t again fails, and the row and the details
+    // say offline, when and why.
+    rt.block_on(fake.stop());
+    tmux.keys(&["t"]);
+    let failed = tmux.wait_for("Test of ERP One failed");
+    let text = flat(&failed);
+    assert!(text.contains("flagged offline"), "{failed}");
+    let offline = tmux.wait_until("the offline flag", |s| {
+        s.lines()
+            .any(|l| l.contains("ERP One") && l.contains("✗ offline"))
+            && flat(s).contains("✗ offline since")
+    });
+    assert!(flat(&offline).contains("connection refused"), "{offline}");
+    tmux.quit();
+
+    // The store agrees.
+    rt.block_on(async {
+        use switchboard::client::Client;
+        use switchboard::model::Source;
+        let owner = Client::embedded(dir.path(), "tester", Source::Cli)
+            .await
+            .unwrap();
+        let c = owner.get_connection("erp_one").await.unwrap();
+        assert!(c.offline);
+        assert!(c.offline_reason.unwrap().contains("refused"));
+    });
+}
