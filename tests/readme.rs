@@ -32,6 +32,7 @@ fn readme_names_the_two_set_up_commands() {
         "password-once",
         "credentials",
         "users",
+        "application",
     ] {
         assert!(readme.contains(&format!("screenshots/{shot}.png")));
     }

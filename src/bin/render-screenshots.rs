@@ -215,6 +215,32 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     session.press_char('a').await;
     screens.push(session.snapshot("monitor.png")?);
 
+    // The application side (R26): the storefront's base URL, ping path
+    // and API key saved, then the form opened again: the key stored shows
+    // as the mask, kept unless retyped.
+    session.press_char('1').await;
+    session.select_code("magento_storefront").await?;
+    session.press_char('e').await;
+    for _ in 0..3 {
+        session.press(KeyCode::Tab).await;
+    }
+    session.type_text("https://shop.example.com/rest/V1").await;
+    session.press(KeyCode::Tab).await;
+    session.type_text("/store/storeConfigs").await;
+    session.press(KeyCode::Tab).await;
+    session.press(KeyCode::Right).await;
+    session.press(KeyCode::Right).await;
+    session.press(KeyCode::Tab).await;
+    session.press(KeyCode::Tab).await;
+    session.type_text("screenshot-key-not-a-real-one").await;
+    session.press(KeyCode::Enter).await;
+    session.press_char('e').await;
+    for _ in 0..5 {
+        session.press(KeyCode::Tab).await;
+    }
+    screens.push(session.snapshot("application.png")?);
+    session.press(KeyCode::Esc).await;
+
     Ok(screens)
 }
 
