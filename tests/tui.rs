@@ -5058,10 +5058,25 @@ async fn r29_levels_given_elsewhere_are_read_from_the_server() {
     }
     // The demo's grants (made by the store, not this console) are known,
     // "none" included; nothing is shown as unknown.
-    let level = |i: &str, u: &str| h.app.data.grants.get(&(i.to_string(), u.to_string())).copied();
-    assert_eq!(level("product_syndication", "mia"), Some(Some(AccessLevel::Manage)));
-    assert_eq!(level("marketing_assets", "max"), Some(Some(AccessLevel::Monitor)));
-    assert_eq!(level("translations", "tom"), Some(Some(AccessLevel::Manage)));
+    let level = |i: &str, u: &str| {
+        h.app
+            .data
+            .grants
+            .get(&(i.to_string(), u.to_string()))
+            .copied()
+    };
+    assert_eq!(
+        level("product_syndication", "mia"),
+        Some(Some(AccessLevel::Manage))
+    );
+    assert_eq!(
+        level("marketing_assets", "max"),
+        Some(Some(AccessLevel::Monitor))
+    );
+    assert_eq!(
+        level("translations", "tom"),
+        Some(Some(AccessLevel::Manage))
+    );
     assert_eq!(level("product_syndication", "max"), Some(None));
     assert!(!text.contains("could not be read"), "{screen}");
     let Some(Modal::Users(dialog)) = h.app.modals.last() else {
