@@ -33,6 +33,7 @@ fn readme_names_the_two_set_up_commands() {
         "credentials",
         "users",
         "application",
+        "offline",
     ] {
         assert!(readme.contains(&format!("screenshots/{shot}.png")));
     }

@@ -241,6 +241,19 @@ async fn capture_screens() -> Result<Vec<Screen>> {
     screens.push(session.snapshot("application.png")?);
     session.press(KeyCode::Esc).await;
 
+    // A test that fails (R27): another connection's application at an
+    // address where nothing listens, `t`, and the row and Details pane say
+    // offline, since when and why.
+    session.select_code("shopify_plus_us").await?;
+    session.press_char('e').await;
+    for _ in 0..3 {
+        session.press(KeyCode::Tab).await;
+    }
+    session.type_text("http://127.0.0.1:9/health").await;
+    session.press(KeyCode::Enter).await;
+    session.press_char('t').await;
+    screens.push(session.snapshot("offline.png")?);
+
     Ok(screens)
 }
 
