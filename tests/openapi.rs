@@ -108,6 +108,31 @@ async fn the_spec_covers_every_route_with_its_bodies() {
     let spec: Value = serde_json::from_slice(&resp.body).unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
     let paths = spec["paths"].as_object().unwrap();
+    // Issue 16: what the description says matches what the server does.
+    for list in ["/api/rest/v1/products", "/api/rest/v1/products-uuid"] {
+        let params = spec["paths"][list]["get"]["parameters"].as_array().unwrap();
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{list} has no {name}"))["schema"]
+                .clone()
+        };
+        assert_eq!(param("page")["minimum"], 1, "{list}");
+        assert_eq!(param("limit")["minimum"], 1, "{list}");
+        assert_eq!(param("limit")["maximum"], 100, "{list}");
+    }
+    assert!(
+        spec["paths"]["/api/v1/connections/{code}"]["delete"]["responses"]["409"].is_object(),
+        "deleting a connection in use answers 409"
+    );
+    assert!(
+        spec["paths"]["/api/v1/session"]["delete"]["responses"]["204"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("unknown or expired"),
+        "logout with an unknown token answers 204"
+    );
     let mut described = 0;
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {

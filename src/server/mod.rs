@@ -514,7 +514,7 @@ async fn update_connection(
     Ok(Json(svc.update_connection(&actor, source, &code, patch).await?).into_response())
 }
 
-#[utoipa::path(delete, path = "/api/v1/connections/{code}", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 204, description = "deleted"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError)))]
+#[utoipa::path(delete, path = "/api/v1/connections/{code}", tag = "connections", security(("session" = [])), params(("code" = String, Path, description = "the connection code")), responses((status = 204, description = "deleted"), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "no such record", body = ApiError), (status = 409, description = "flow steps use it (R8, R16); the message names them (GET …/used-by lists them)", body = ApiError)))]
 async fn delete_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,
@@ -597,7 +597,7 @@ async fn login(
     Ok(no_store(StatusCode::CREATED, Json(session)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("session" = [])), responses((status = 204, description = "the session ended"), (status = 401, description = "no or expired session", body = ApiError)))]
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("session" = [])), responses((status = 204, description = "the session ended; a token that is unknown or expired has nothing left to end and gets 204 too"), (status = 401, description = "the request bears no token", body = ApiError)))]
 async fn logout(
     State(svc): State<AppState>,
     BearerToken(token): BearerToken,

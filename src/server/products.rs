@@ -459,8 +459,8 @@ fn list_link(
 
 #[utoipa::path(get, path = "/api/rest/v1/products", tag = "web-api", security(("bearer" = [])),
     params(
-        ("page" = Option<u64>, Query, description = "1-based page (default 1)"),
-        ("limit" = Option<u64>, Query, description = "products per page, 1 to 100 (default 10)"),
+        ("page" = Option<u64>, Query, minimum = 1, description = "1-based page (default 1)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "products per page, 1 to 100 (default 10)"),
         ("with_count" = Option<bool>, Query, description = "true: also count every match (`items_count`)"),
         ("pagination_type" = Option<String>, Query, description = "`page` (default) or `search_after`"),
         ("search_after" = Option<String>, Query, description = "with search_after pagination: the identifier to start after (follow the `next` link)"),
@@ -495,8 +495,8 @@ pub async fn list_products(
 
 #[utoipa::path(get, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),
     params(
-        ("page" = Option<u64>, Query, description = "1-based page (default 1)"),
-        ("limit" = Option<u64>, Query, description = "products per page, 1 to 100 (default 10)"),
+        ("page" = Option<u64>, Query, minimum = 1, description = "1-based page (default 1)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "products per page, 1 to 100 (default 10)"),
         ("with_count" = Option<bool>, Query, description = "true: also count every match (`items_count`)"),
         ("pagination_type" = Option<String>, Query, description = "`page` (default) or `search_after`"),
         ("search_after" = Option<String>, Query, description = "with search_after pagination: where to start (follow the `next` link)"),
