@@ -22,7 +22,9 @@ use crate::model::{
 };
 use crate::service::catalog::CatalogSnapshot;
 use crate::service::oauth::ApiCaller;
-use crate::service::products::{ListRequest, PAGE_DEFAULT, PAGE_MAX, ProductView, RestFailure};
+use crate::service::products::{
+    ListRequest, PAGE_DEFAULT, PAGE_MAX, ProductView, RestFailure, not_found,
+};
 
 /// A page as sent: [`ProductPage`]'s shape, with the values passed through.
 #[derive(serde::Serialize)]
@@ -255,10 +257,7 @@ fn identifier_of(path: Result<Path<String>, PathRejection>) -> Result<String, Re
     // No identifier holds a control character (and PostgreSQL could not
     // look up a NUL): such a product does not exist.
     if id.chars().any(char::is_control) {
-        return Err(RestFailure::NotFound(format!(
-            "Product \"{}\" does not exist or you do not have permission to access it.",
-            id.escape_debug()
-        )));
+        return Err(not_found(&id.escape_debug().to_string()));
     }
     Ok(id)
 }
@@ -931,12 +930,7 @@ fn uuid_of(path: Result<Path<String>, PathRejection>) -> Result<String, RestFail
     let raw = identifier_of(path)?;
     uuid::Uuid::parse_str(&raw)
         .map(|u| u.hyphenated().to_string())
-        .map_err(|_| {
-            RestFailure::NotFound(format!(
-                "Product \"{}\" does not exist or you do not have permission to access it.",
-                raw.escape_debug()
-            ))
-        })
+        .map_err(|_| not_found(&raw.escape_debug().to_string()))
 }
 
 /// The identifier an upsert by UUID writes to: the product that has the
@@ -1052,11 +1046,11 @@ pub async fn get_product_uuid(
         let identifier = svc
             .product_identifier(&uuid)
             .await?
-            .ok_or_else(|| product_missing(&uuid))?;
+            .ok_or_else(|| not_found(&uuid))?;
         svc.get_product(&caller, &snapshot, &identifier, &filter)
             .await
             .map_err(|f| match f {
-                RestFailure::NotFound(_) => product_missing(&uuid),
+                RestFailure::NotFound(_) => not_found(&uuid),
                 other => other,
             })
     }
@@ -1086,11 +1080,11 @@ pub async fn delete_product_uuid(
         let identifier = svc
             .product_identifier(&uuid)
             .await?
-            .ok_or_else(|| product_missing(&uuid))?;
+            .ok_or_else(|| not_found(&uuid))?;
         svc.delete_product(&caller, &snapshot, &identifier)
             .await
             .map_err(|f| match f {
-                RestFailure::NotFound(_) => product_missing(&uuid),
+                RestFailure::NotFound(_) => not_found(&uuid),
                 other => other,
             })
     }
@@ -1099,13 +1093,6 @@ pub async fn delete_product_uuid(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(f) => f.into_response(),
     }
-}
-
-/// The 404 of the UUID API, naming the uuid asked for.
-fn product_missing(uuid: &str) -> RestFailure {
-    RestFailure::NotFound(format!(
-        "Product \"{uuid}\" does not exist or you do not have permission to access it."
-    ))
 }
 
 #[utoipa::path(patch, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),

@@ -102,7 +102,9 @@ impl From<StoreError> for RestFailure {
     }
 }
 
-fn not_found(identifier: &str) -> RestFailure {
+/// The PIM's 404 for a product, named by identifier or uuid (also the
+/// answer for one the connection's group may not see).
+pub fn not_found(identifier: &str) -> RestFailure {
     RestFailure::NotFound(format!(
         "Product \"{identifier}\" does not exist or you do not have permission to access it."
     ))
