@@ -61,6 +61,7 @@ async fn fixture(engine: Engine) -> Fixture {
                     ),
                     created_ms: 0,
                     updated_ms: 0,
+                    relations: Default::default(),
                 },
                 1,
             )

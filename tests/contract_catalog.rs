@@ -482,6 +482,7 @@ async fn r11_categories_form_a_tree_and_only_unused_ones_are_deleted(b: Backend)
                 values: ProductRow::values_from(&Default::default()),
                 created_ms: 0,
                 updated_ms: 0,
+                relations: Default::default(),
             },
             1,
         )])

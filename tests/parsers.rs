@@ -1360,17 +1360,79 @@ fn product_body() -> BoxedStrategy<Value> {
         ("updated", text().prop_map(Value::String).boxed()),
         (
             "groups",
-            prop_oneof![8 => Just(json!([])), 1 => json_value()].boxed(),
+            prop_oneof![4 => Just(json!([])), 4 => list(string_of(GROUP_CODES), 3), 1 => json_value()]
+                .boxed(),
         ),
         (
             "parent",
-            prop_oneof![8 => Just(Value::Null), 1 => json_value()].boxed(),
+            prop_oneof![4 => Just(Value::Null), 4 => string_of(PRODUCTS), 1 => json_value()].boxed(),
         ),
         (
             "associations",
-            prop_oneof![8 => Just(json!({})), 1 => json_value()].boxed(),
+            prop_oneof![4 => Just(json!({})), 4 => associations(), 1 => json_value()].boxed(),
+        ),
+        (
+            "quantified_associations",
+            prop_oneof![4 => Just(json!({})), 4 => quantified_associations(), 1 => json_value()]
+                .boxed(),
         ),
     ])
+}
+
+/// Product group and association type codes, and what is not one.
+const GROUP_CODES: &[&str] = &["promo", "X_SELL", "PACK"];
+
+/// A product as an association names it: an identifier, a uuid, or not.
+fn associated_product() -> BoxedStrategy<Value> {
+    prop_oneof![
+        4 => string_of(PRODUCTS),
+        1 => Just(json!("0b8e8f5e-2a51-4f47-9a5e-6a3c7d1e2f40")),
+        1 => json_value(),
+    ]
+    .boxed()
+}
+
+/// `associations` in the PIM's shape, with some fields wrong.
+fn associations() -> BoxedStrategy<Value> {
+    vec(
+        (
+            prop_oneof![4 => select(GROUP_CODES).prop_map(str::to_string), 1 => text()],
+            obj(vec![
+                ("products", list(associated_product(), 3)),
+                (
+                    "product_models",
+                    prop_oneof![4 => Just(json!([])), 1 => list(string_of(PRODUCTS), 2)].boxed(),
+                ),
+                ("groups", list(string_of(GROUP_CODES), 3)),
+            ]),
+        ),
+        0..3,
+    )
+    .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+    .boxed()
+}
+
+/// `quantified_associations` in the PIM's shape, with some fields wrong.
+fn quantified_associations() -> BoxedStrategy<Value> {
+    let item = obj(vec![
+        ("identifier", associated_product()),
+        (
+            "quantity",
+            prop_oneof![4 => (1u64..10).prop_map(Value::from), 2 => number()].boxed(),
+        ),
+    ]);
+    vec(
+        (
+            prop_oneof![4 => select(GROUP_CODES).prop_map(str::to_string), 1 => text()],
+            obj(vec![
+                ("products", list(item, 3)),
+                ("product_models", Just(json!([])).boxed()),
+            ]),
+        ),
+        0..3,
+    )
+    .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+    .boxed()
 }
 
 /// An identifier the API accepts: any printable text without a comma or

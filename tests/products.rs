@@ -1879,3 +1879,666 @@ async fn the_uuid_api_serves_the_same_products_by_their_stable_uuid(
         "/api/rest/v1/products-uuid/{uuid}"
     );
 }
+
+impl Env {
+    /// A product's uuid, read by identifier.
+    async fn uuid_of(&self, c: &Conn, identifier: &str) -> String {
+        let read = self
+            .get(c, &format!("/api/rest/v1/products/{identifier}"))
+            .await;
+        read.assert_status(200);
+        read.body["uuid"].as_str().unwrap().to_string()
+    }
+
+    /// A request with a JSON body to the UUID API.
+    async fn uuid_api(&self, c: &Conn, method: reqwest::Method, path: &str, body: Value) -> Answer {
+        self.send(
+            self.http
+                .request(method, self.at(path))
+                .bearer_auth(&c.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// A batch upsert; its answer's lines.
+    async fn batch(&self, c: &Conn, path: &str, lines: &[Value]) -> Vec<Value> {
+        let body: Vec<String> = lines.iter().map(Value::to_string).collect();
+        let resp = self
+            .http
+            .patch(self.at(path))
+            .bearer_auth(&c.token)
+            .header("content-type", switchboard::server::products::COLLECTION)
+            .body(body.join("\n"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.text()
+            .await
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// A 422's violations, as `(property, message)`.
+fn violations(a: &Answer) -> Vec<(String, String)> {
+    a.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors: {}", a.body))
+        .iter()
+        .map(|e| {
+            (
+                e["property"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Issue 16, item 5: products copied from a real PIM keep their groups,
+/// parent and (quantified) associations: stored, and read back in the
+/// PIM's shape by both APIs, each naming associated products its own way
+/// (identifiers; uuids in `/products-uuid`). A product without any reads
+/// `groups: []`, `parent: null`, `associations: {}`,
+/// `quantified_associations: {}`; the value filters leave them alone. A
+/// PATCH replaces each list it gives and keeps the types it does not name.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn associations_groups_and_parent_are_stored_and_read_back_by_either_api(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let shoe = e.uuid_of(&full, "shoe-1").await;
+    let shirt = e.uuid_of(&full, "shirt-1").await;
+    let phone = e.uuid_of(&full, "phone-1").await;
+    let boot = e.uuid_of(&full, "boot-1").await;
+    e.post(
+        &full,
+        json!({"identifier": "kit", "categories": ["shoes"],
+            "groups": ["promo", "summer", "promo"],
+            "parent": "boot-1",
+            "values": {"name": [{"locale": "en_US", "scope": null, "data": "Kit"}]},
+            "associations": {
+                "X_SELL": {"products": ["shoe-1", "shirt-1"], "product_models": [], "groups": ["summer"]},
+                "PACK": {}
+            },
+            "quantified_associations": {
+                "SET": {"products": [{"identifier": "phone-1", "quantity": 2}], "product_models": []}
+            }}),
+    )
+    .await
+    .assert_status(201);
+    let by_identifier = json!({
+        "groups": ["promo", "summer"],
+        "parent": "boot-1",
+        "associations": {
+            "PACK": {"products": [], "product_models": [], "groups": []},
+            "X_SELL": {"products": ["shoe-1", "shirt-1"], "product_models": [], "groups": ["summer"]}
+        },
+        "quantified_associations": {
+            "SET": {"products": [{"identifier": "phone-1", "quantity": 2}], "product_models": []}
+        }
+    });
+    let by_uuid = json!({
+        "groups": ["promo", "summer"],
+        "parent": "boot-1",
+        "associations": {
+            "PACK": {"products": [], "product_models": [], "groups": []},
+            "X_SELL": {"products": [shoe, shirt], "product_models": [], "groups": ["summer"]}
+        },
+        "quantified_associations": {
+            "SET": {"products": [{"uuid": phone, "quantity": 2}], "product_models": []}
+        }
+    });
+    let links = |body: &Value| {
+        json!({
+            "groups": body["groups"],
+            "parent": body["parent"],
+            "associations": body["associations"],
+            "quantified_associations": body["quantified_associations"],
+        })
+    };
+    let kit = e.get(&full, "/api/rest/v1/products/kit").await;
+    kit.assert_status(200);
+    assert_eq!(links(&kit.body), by_identifier, "{}", kit.body);
+    let kit_uuid = kit.body["uuid"].as_str().unwrap().to_string();
+    let read = e
+        .get(&full, &format!("/api/rest/v1/products-uuid/{kit_uuid}"))
+        .await;
+    read.assert_status(200);
+    assert_eq!(links(&read.body), by_uuid, "{}", read.body);
+    // Lists: the same, in each API; filters of values leave them alone.
+    for (path, expected) in [
+        ("/api/rest/v1/products", &by_identifier),
+        ("/api/rest/v1/products-uuid", &by_uuid),
+    ] {
+        let page = e
+            .get(
+                &full,
+                &format!("{path}?limit=100&attributes=colour&locales=fr_FR&scope=print"),
+            )
+            .await;
+        page.assert_status(200);
+        let items = page.body["_embedded"]["items"].as_array().unwrap();
+        let item = items.iter().find(|i| i["identifier"] == "kit").unwrap();
+        assert_eq!(&links(item), expected, "{item}");
+        assert_eq!(item["values"], json!({}));
+        // A product that links to nothing reads in the PIM's empty shape.
+        let plain = items.iter().find(|i| i["identifier"] == "shirt-1").unwrap();
+        assert_eq!(
+            links(plain),
+            json!({"groups": [], "parent": null, "associations": {}, "quantified_associations": {}}),
+            "{plain}"
+        );
+    }
+    // PATCH: a type given replaces each list it gives; types not named stay.
+    e.patch(
+        &full,
+        "kit",
+        json!({"associations": {"X_SELL": {"groups": []}, "UPSELL": {"products": ["phone-1"]}},
+               "quantified_associations": {"SET": {"product_models": []}}}),
+    )
+    .await
+    .assert_status(204);
+    let after = e.get(&full, "/api/rest/v1/products/kit").await;
+    assert_eq!(
+        after.body["associations"],
+        json!({
+            "PACK": {"products": [], "product_models": [], "groups": []},
+            "UPSELL": {"products": ["phone-1"], "product_models": [], "groups": []},
+            "X_SELL": {"products": ["shoe-1", "shirt-1"], "product_models": [], "groups": []}
+        })
+    );
+    assert_eq!(
+        after.body["quantified_associations"],
+        by_identifier["quantified_associations"]
+    );
+    assert_eq!(after.body["parent"], "boot-1", "not given, kept");
+    assert_eq!(after.body["values"]["name"][0]["data"], "Kit");
+    // Through the UUID API, by uuid: read back by identifier.
+    e.uuid_api(
+        &full,
+        reqwest::Method::PATCH,
+        &format!("/api/rest/v1/products-uuid/{kit_uuid}"),
+        json!({"associations": {"X_SELL": {"products": [boot.to_uppercase()]}},
+               "quantified_associations": {"SET": {"products": [
+                   {"uuid": shoe, "quantity": 5}, {"uuid": phone, "quantity": 1}]}},
+               "groups": [],
+               "parent": null}),
+    )
+    .await
+    .assert_status(204);
+    let after = e.get(&full, "/api/rest/v1/products/kit").await;
+    assert_eq!(
+        links(&after.body),
+        json!({
+            "groups": [],
+            "parent": null,
+            "associations": {
+                "PACK": {"products": [], "product_models": [], "groups": []},
+                "UPSELL": {"products": ["phone-1"], "product_models": [], "groups": []},
+                "X_SELL": {"products": ["boot-1"], "product_models": [], "groups": []}
+            },
+            "quantified_associations": {
+                "SET": {"products": [{"identifier": "shoe-1", "quantity": 5},
+                                     {"identifier": "phone-1", "quantity": 1}], "product_models": []}
+            }
+        }),
+        "{}",
+        after.body
+    );
+    // What a client read, sent back as it is, changes nothing.
+    let mut echo = after.body.clone();
+    echo.as_object_mut().unwrap().remove("uuid");
+    e.patch(&full, "kit", echo).await.assert_status(204);
+    let again = e.get(&full, "/api/rest/v1/products/kit").await;
+    assert_eq!(links(&again.body), links(&after.body));
+    let mut echo = e
+        .get(&full, &format!("/api/rest/v1/products-uuid/{kit_uuid}"))
+        .await
+        .body;
+    echo.as_object_mut().unwrap().remove("_links");
+    e.uuid_api(
+        &full,
+        reqwest::Method::PATCH,
+        &format!("/api/rest/v1/products-uuid/{kit_uuid}"),
+        echo,
+    )
+    .await
+    .assert_status(204);
+    let again = e.get(&full, "/api/rest/v1/products/kit").await;
+    assert_eq!(links(&again.body), links(&after.body));
+    // A create through the UUID API names its associations by uuid.
+    e.uuid_api(
+        &full,
+        reqwest::Method::POST,
+        "/api/rest/v1/products-uuid",
+        json!({"identifier": "kit-2", "associations": {"PACK": {"products": [kit_uuid]}},
+               "parent": "kit"}),
+    )
+    .await
+    .assert_status(201);
+    let kit2 = e.get(&full, "/api/rest/v1/products/kit-2").await;
+    assert_eq!(
+        kit2.body["associations"]["PACK"]["products"],
+        json!(["kit"])
+    );
+    assert_eq!(kit2.body["parent"], "kit");
+}
+
+/// Issue 16, item 5: a parent or an associated product that does not exist
+/// is a 422 naming the field and the product, as is every malformed
+/// association, a quantity that is not a positive whole number, a product
+/// associated with itself or made its own ancestor, and product models
+/// (Switchboard keeps none); nothing is changed, and nothing answers 500.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_parent_or_associated_product_is_a_422_naming_it(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let refused = |a: &Answer, property: &str, names: &str| {
+        a.assert_status(422);
+        let v = violations(a);
+        assert!(
+            v.iter().any(|(p, m)| p == property && m.contains(names)),
+            "{property} / {names}: {}",
+            a.body
+        );
+    };
+    // On create: nothing is created.
+    let a = e
+        .post(
+            &full,
+            json!({"identifier": "orphan", "parent": "no-such-parent"}),
+        )
+        .await;
+    refused(&a, "parent", "no-such-parent");
+    let a = e
+        .post(
+            &full,
+            json!({"identifier": "orphan", "associations": {"X_SELL": {"products": ["shoe-1", "ghost-1"]}},
+                   "quantified_associations": {"SET": {"products": [{"identifier": "ghost-2", "quantity": 1}]}}}),
+        )
+        .await;
+    refused(&a, "associations.X_SELL.products", "ghost-1");
+    refused(&a, "quantified_associations.SET.products", "ghost-2");
+    assert_eq!(violations(&a).len(), 2, "{}", a.body);
+    e.get(&full, "/api/rest/v1/products/orphan")
+        .await
+        .assert_status(404);
+    // On update: nothing changes.
+    e.patch(
+        &full,
+        "boot-1",
+        json!({"associations": {"X_SELL": {"products": ["shoe-1"]}}, "groups": ["g"]}),
+    )
+    .await
+    .assert_status(204);
+    let before = e.get(&full, "/api/rest/v1/products/boot-1").await.body;
+    for (body, property, names) in [
+        (
+            json!({"enabled": false, "quantified_associations": {"SET": {"products": [{"identifier": "shoe-1", "quantity": 0}]}}}),
+            "quantified_associations.SET.products",
+            "quantity",
+        ),
+        (
+            json!({"quantified_associations": {"SET": {"products": [{"identifier": "shoe-1", "quantity": 1.5}]}}}),
+            "quantified_associations.SET.products",
+            "whole number",
+        ),
+        (
+            json!({"quantified_associations": {"SET": {"products": [{"identifier": "shoe-1", "quantity": -3}]}}}),
+            "quantified_associations.SET.products",
+            "shoe-1",
+        ),
+        (
+            json!({"quantified_associations": {"SET": {"products": [{"identifier": "shoe-1"}]}}}),
+            "quantified_associations.SET.products",
+            "quantity",
+        ),
+        (
+            json!({"quantified_associations": {"SET": {"products": [{"uuid": "shoe-1", "quantity": 1}]}}}),
+            "quantified_associations.SET.products",
+            "has no \"identifier\"",
+        ),
+        (
+            json!({"associations": {"X_SELL": {"products": ["ghost"]}}, "groups": []}),
+            "associations.X_SELL.products",
+            "ghost",
+        ),
+        (
+            json!({"associations": {"X_SELL": {"products": "shoe-1"}}}),
+            "associations.X_SELL.products",
+            "array",
+        ),
+        (
+            json!({"associations": {"X_SELL": {"product_models": ["model-1"]}}}),
+            "associations.X_SELL.product_models",
+            "model-1",
+        ),
+        (
+            json!({"quantified_associations": {"SET": {"product_models": [{"identifier": "model-1", "quantity": 1}]}}}),
+            "quantified_associations.SET.product_models",
+            "model-1",
+        ),
+        (
+            json!({"associations": {"X_SELL": {"colour": []}}}),
+            "associations.X_SELL.colour",
+            "colour",
+        ),
+        (
+            json!({"associations": {"X SELL": {}}}),
+            "associations",
+            "X SELL",
+        ),
+        (json!({"associations": []}), "associations", "object"),
+        (
+            json!({"associations": {"X_SELL": null}}),
+            "associations.X_SELL",
+            "object",
+        ),
+        (json!({"groups": ["a-b"]}), "groups", "a-b"),
+        (json!({"groups": "promo"}), "groups", "array"),
+        (json!({"parent": 7}), "parent", "string"),
+        (json!({"parent": "boot-1"}), "parent", "own parent"),
+        (
+            json!({"associations": {"X_SELL": {"products": ["boot-1"]}}}),
+            "associations.X_SELL.products",
+            "itself",
+        ),
+    ] {
+        let a = e.patch(&full, "boot-1", body.clone()).await;
+        refused(&a, property, names);
+        assert_eq!(
+            e.get(&full, "/api/rest/v1/products/boot-1").await.body,
+            before,
+            "{body}"
+        );
+    }
+    // A product cannot become its own ancestor.
+    e.patch(&full, "shoe-1", json!({"parent": "boot-1"}))
+        .await
+        .assert_status(204);
+    e.patch(&full, "shirt-1", json!({"parent": "shoe-1"}))
+        .await
+        .assert_status(204);
+    let a = e.patch(&full, "boot-1", json!({"parent": "shirt-1"})).await;
+    refused(&a, "parent", "descends");
+    // The UUID API names associated products by uuid: an identifier there
+    // names nothing.
+    let boot = e.uuid_of(&full, "boot-1").await;
+    let a = e
+        .uuid_api(
+            &full,
+            reqwest::Method::PATCH,
+            &format!("/api/rest/v1/products-uuid/{boot}"),
+            json!({"associations": {"X_SELL": {"products": ["phone-1"]}}}),
+        )
+        .await;
+    refused(&a, "associations.X_SELL.products", "phone-1");
+    let a = e
+        .uuid_api(
+            &full,
+            reqwest::Method::PATCH,
+            &format!("/api/rest/v1/products-uuid/{boot}"),
+            json!({"associations": {"X_SELL": {"products": ["6f1c0e44-94a4-4c3e-8f3e-2b0f9a7d5c11"]}}}),
+        )
+        .await;
+    refused(
+        &a,
+        "associations.X_SELL.products",
+        "6f1c0e44-94a4-4c3e-8f3e-2b0f9a7d5c11",
+    );
+    assert_eq!(
+        e.get(&full, "/api/rest/v1/products/boot-1").await.body,
+        before
+    );
+}
+
+/// Issue 16, item 5: a batch line may name, as parent or associated
+/// product, a product an earlier line of the same batch created (in both
+/// APIs); a line naming one that does not exist fails alone.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_line_may_link_to_a_product_an_earlier_line_created(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let answers = e
+        .batch(
+            &full,
+            "/api/rest/v1/products",
+            &[
+                json!({"identifier": "b-child", "parent": "b-parent"}),
+                json!({"identifier": "b-parent", "categories": ["shoes"]}),
+                json!({"identifier": "b-child", "parent": "b-parent",
+                       "associations": {"PACK": {"products": ["b-parent", "boot-1"]}},
+                       "quantified_associations": {"SET": {"products": [{"identifier": "b-parent", "quantity": 3}]}}}),
+                json!({"identifier": "b-other", "associations": {"PACK": {"products": ["b-ghost"]}}}),
+            ],
+        )
+        .await;
+    let statuses: Vec<u64> = answers
+        .iter()
+        .map(|a| a["status_code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [422, 201, 201, 422], "{answers:?}");
+    assert_eq!(answers[0]["errors"][0]["property"], "parent");
+    assert!(answers[0]["message"].as_str().unwrap().contains("b-parent"));
+    assert_eq!(
+        answers[3]["errors"][0]["property"],
+        "associations.PACK.products"
+    );
+    assert!(answers[3]["message"].as_str().unwrap().contains("b-ghost"));
+    let child = e.get(&full, "/api/rest/v1/products/b-child").await;
+    assert_eq!(child.body["parent"], "b-parent");
+    assert_eq!(
+        child.body["associations"]["PACK"]["products"],
+        json!(["b-parent", "boot-1"])
+    );
+    assert_eq!(
+        child.body["quantified_associations"]["SET"]["products"],
+        json!([{"identifier": "b-parent", "quantity": 3}])
+    );
+    e.get(&full, "/api/rest/v1/products/b-other")
+        .await
+        .assert_status(404);
+    // The UUID API: by uuid.
+    let first = "3d0f6a2b-7c1e-4b8a-9e55-0a1b2c3d4e5f";
+    let answers = e
+        .batch(
+            &full,
+            "/api/rest/v1/products-uuid",
+            &[
+                json!({"uuid": first, "identifier": "u-first"}),
+                json!({"uuid": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "identifier": "u-second",
+                       "parent": "u-first",
+                       "associations": {"X_SELL": {"products": [first]}},
+                       "quantified_associations": {"SET": {"products": [{"uuid": first, "quantity": 1}]}}}),
+            ],
+        )
+        .await;
+    let statuses: Vec<u64> = answers
+        .iter()
+        .map(|a| a["status_code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201], "{answers:?}");
+    let second = e.get(&full, "/api/rest/v1/products/u-second").await;
+    assert_eq!(second.body["parent"], "u-first");
+    assert_eq!(
+        second.body["associations"]["X_SELL"]["products"],
+        json!(["u-first"])
+    );
+    assert_eq!(
+        second.body["quantified_associations"]["SET"]["products"],
+        json!([{"identifier": "u-first", "quantity": 1}])
+    );
+}
+
+/// Issue 16, item 5: deleting a product takes it out of every other
+/// product's associations (as the PIM does; those products count as
+/// updated). A product that is another's parent is not deleted: 422 naming
+/// the children (the safe choice; the PIM's parents are product models).
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_product_unlinks_it_and_a_parent_is_refused_naming_its_children(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    e.post(
+        &full,
+        json!({"identifier": "kit", "parent": "boot-1",
+               "associations": {"X_SELL": {"products": ["shoe-1", "shirt-1"]}},
+               "quantified_associations": {"SET": {"products": [
+                   {"identifier": "shoe-1", "quantity": 2}, {"identifier": "phone-1", "quantity": 1}]}}}),
+    )
+    .await
+    .assert_status(201);
+    let before = e.get(&full, "/api/rest/v1/products/kit").await.body;
+    let shoe = e.uuid_of(&full, "shoe-1").await;
+    // By uuid or by identifier: the same.
+    let gone = e
+        .uuid_api(
+            &full,
+            reqwest::Method::DELETE,
+            &format!("/api/rest/v1/products-uuid/{shoe}"),
+            Value::Null,
+        )
+        .await;
+    gone.assert_status(204);
+    e.delete(&full, "shirt-1").await.assert_status(204);
+    let kit = e.get(&full, "/api/rest/v1/products/kit").await.body;
+    assert_eq!(
+        kit["associations"],
+        json!({"X_SELL": {"products": [], "product_models": [], "groups": []}})
+    );
+    assert_eq!(
+        kit["quantified_associations"]["SET"]["products"],
+        json!([{"identifier": "phone-1", "quantity": 1}])
+    );
+    assert_ne!(kit["updated"], Value::Null);
+    assert!(
+        kit["updated"].as_str().unwrap() >= before["updated"].as_str().unwrap(),
+        "{kit}"
+    );
+    // A parent is kept while it has children; the refusal names them.
+    let refused = e.delete(&full, "boot-1").await;
+    refused.assert_status(422);
+    assert!(refused.message().contains("\"kit\""), "{}", refused.body);
+    e.get(&full, "/api/rest/v1/products/boot-1")
+        .await
+        .assert_status(200);
+    let boot = e.uuid_of(&full, "boot-1").await;
+    e.uuid_api(
+        &full,
+        reqwest::Method::DELETE,
+        &format!("/api/rest/v1/products-uuid/{boot}"),
+        Value::Null,
+    )
+    .await
+    .assert_status(422);
+    // Without children, it goes.
+    e.patch(&full, "kit", json!({"parent": null}))
+        .await
+        .assert_status(204);
+    e.delete(&full, "boot-1").await.assert_status(204);
+    assert_eq!(
+        e.get(&full, "/api/rest/v1/products/kit").await.body["parent"],
+        Value::Null
+    );
+}
+
+/// Issue 16, item 5, with R11: a product the connection's group cannot see
+/// does not exist for it as a parent or associated product either (422),
+/// is left out when it reads one that links to it (a hidden parent reads
+/// null), and stays linked when it replaces the lists it sees.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_to_products_a_group_cannot_see_are_hidden_and_kept(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    e.group("shoe_team", &[("shoes", CategoryLevel::Edit)])
+        .await;
+    let team = e.conn("Shoe team", "catalog_editor", "shoe_team").await;
+    e.post(
+        &full,
+        json!({"identifier": "kit", "categories": ["shoes"], "parent": "phone-1",
+               "associations": {"X_SELL": {"products": ["boot-1", "phone-1"]}},
+               "quantified_associations": {"SET": {"products": [{"identifier": "phone-1", "quantity": 4}]}}}),
+    )
+    .await
+    .assert_status(201);
+    let seen = e.get(&team, "/api/rest/v1/products/kit").await;
+    seen.assert_status(200);
+    assert_eq!(seen.body["parent"], Value::Null);
+    assert_eq!(
+        seen.body["associations"]["X_SELL"]["products"],
+        json!(["boot-1"])
+    );
+    assert_eq!(
+        seen.body["quantified_associations"]["SET"]["products"],
+        json!([])
+    );
+    // It cannot name what it cannot see.
+    let a = e
+        .patch(
+            &team,
+            "kit",
+            json!({"associations": {"UPSELL": {"products": ["phone-1"]}}}),
+        )
+        .await;
+    a.assert_status(422);
+    assert_eq!(violations(&a)[0].0, "associations.UPSELL.products");
+    // Replacing what it sees keeps what it does not; so does a null parent.
+    e.patch(
+        &team,
+        "kit",
+        json!({"parent": null, "associations": {"X_SELL": {"products": ["shoe-1"]}},
+               "quantified_associations": {"SET": {"products": [{"identifier": "boot-1", "quantity": 1}]}}}),
+    )
+    .await
+    .assert_status(204);
+    let all = e.get(&full, "/api/rest/v1/products/kit").await.body;
+    assert_eq!(all["parent"], "phone-1");
+    assert_eq!(
+        all["associations"]["X_SELL"]["products"],
+        json!(["shoe-1", "phone-1"])
+    );
+    assert_eq!(
+        all["quantified_associations"]["SET"]["products"],
+        json!([{"identifier": "boot-1", "quantity": 1}, {"identifier": "phone-1", "quantity": 4}])
+    );
+    // A parent it cannot see is not named when it is refused its delete.
+    e.post(
+        &team,
+        json!({"identifier": "boot-kit", "categories": ["boots"], "parent": "shoe-1"}),
+    )
+    .await
+    .assert_status(201);
+    e.patch(&full, "phone-1", json!({"parent": "shoe-1"}))
+        .await
+        .assert_status(204);
+    let refused = e.delete(&team, "shoe-1").await;
+    refused.assert_status(422);
+    assert!(
+        refused.message().contains("\"boot-kit\""),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.message().contains("phone-1"), "{}", refused.body);
+    assert!(
+        refused.message().contains("1 product(s)"),
+        "{}",
+        refused.body
+    );
+}

@@ -199,6 +199,82 @@ async fn a_sqlite_store_moves_to_postgres_and_its_credentials_keep_working() {
     new.stop();
 }
 
+/// Issue 16: a product's groups, parent and (quantified) associations are
+/// columns of its row: copied with it, and read back the same from
+/// PostgreSQL, the linked products found by their uuids there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_keep_their_groups_parent_and_associations_across_a_copy() {
+    use switchboard::domain::products::{
+        Association, QuantifiedAssociation, QuantifiedProduct, Relations,
+    };
+    use switchboard::store::{Location, Lookup, ProductRow, ProductWrite, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let source = common::open_store(common::Engine::Sqlite, dir.path()).await;
+    let row = |identifier: &str, relations: Relations| ProductRow {
+        identifier: identifier.to_string(),
+        uuid: String::new(),
+        enabled: true,
+        family: None,
+        categories: Vec::new(),
+        values: ProductRow::values_from(&serde_json::Map::new()),
+        created_ms: 0,
+        updated_ms: 0,
+        relations,
+    };
+    let written = source
+        .write_product("parent-1", &Lookup::default(), |_, _| {
+            Ok::<_, StoreError>(row("parent-1", Relations::default()))
+        })
+        .await
+        .unwrap();
+    let ProductWrite::Created(parent) = written else {
+        panic!("{written:?}")
+    };
+    let relations = Relations {
+        groups: vec!["promo".into()],
+        parent: Some(parent.uuid.clone()),
+        associations: [(
+            "X_SELL".to_string(),
+            Association {
+                products: vec![parent.uuid.clone()],
+                groups: vec!["summer".into()],
+            },
+        )]
+        .into(),
+        quantified: [(
+            "SET".to_string(),
+            QuantifiedAssociation {
+                products: vec![QuantifiedProduct {
+                    uuid: parent.uuid.clone(),
+                    quantity: 3,
+                }],
+            },
+        )]
+        .into(),
+        linked: Default::default(),
+    };
+    source
+        .write_product("child-1", &Lookup::default(), |_, _| {
+            Ok::<_, StoreError>(row("child-1", relations.clone()))
+        })
+        .await
+        .unwrap();
+    let target = common::open_at(
+        &Location::Postgres(common::pg::fresh_url().await),
+        dir.path(),
+    )
+    .await;
+    source.copy_into(&target).await.unwrap();
+    let original = source.product("child-1", 0).await.unwrap().unwrap();
+    let copied = target.product("child-1", 0).await.unwrap().unwrap();
+    assert_eq!(*copied, *original);
+    assert_eq!(copied.relations.groups, relations.groups);
+    assert_eq!(copied.relations.associations, relations.associations);
+    assert_eq!(copied.relations.quantified, relations.quantified);
+    assert_eq!(copied.relations.parent, Some(parent.uuid.clone()));
+    assert_eq!(copied.relations.linked[&parent.uuid].identifier, "parent-1");
+}
+
 #[test]
 fn a_copy_to_something_else_than_postgres_is_refused() {
     let dir = tempfile::tempdir().unwrap();

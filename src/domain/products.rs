@@ -2,6 +2,8 @@
 //! hold (the PIM API's standard format, reduced), how a PATCH merges into a
 //! product, and the `search` filters of a list.
 
+use std::collections::{BTreeMap, HashSet};
+
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -9,6 +11,22 @@ use crate::model::RestViolation;
 
 /// Longest product identifier (the PIM's).
 pub const IDENTIFIER_MAX: usize = 255;
+
+/// Largest quantity of a quantified association (the PIM's: a signed
+/// 32-bit integer).
+pub const QUANTITY_MAX: u32 = i32::MAX as u32;
+
+/// How a products API names the products a body or an answer links to
+/// (associations): `/api/rest/v1/products` by identifier,
+/// `/api/rest/v1/products-uuid` by UUID, as the PIM's two APIs do. A
+/// `parent` is named by identifier in both (the PIM names a product model
+/// by its code in both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Naming {
+    #[default]
+    Identifier,
+    Uuid,
+}
 
 /// A product body, checked; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,6 +38,176 @@ pub struct ProductInput {
     pub family: Option<Option<String>>,
     pub categories: Option<Vec<String>>,
     pub values: Option<Map<String, Value>>,
+    /// Product group codes (shape only: Switchboard keeps no groups table).
+    pub groups: Option<Vec<String>>,
+    /// The parent product's identifier; `Some(None)` removes the parent.
+    pub parent: Option<Option<String>>,
+    /// Association type → what the body gives of it.
+    pub associations: Option<BTreeMap<String, AssociationPatch>>,
+    pub quantified_associations: Option<BTreeMap<String, QuantifiedPatch>>,
+}
+
+/// One association type in a body: each list given replaces that list
+/// (the PIM's PATCH); products as the API names them ([`Naming`]).
+/// `product_models` is accepted only empty (Switchboard keeps no product
+/// models), so it has nothing to carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssociationPatch {
+    pub products: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+}
+
+/// One quantified association type in a body: the products given (as the
+/// API names them) with their quantities replace the type's products.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuantifiedPatch {
+    pub products: Option<Vec<(String, u32)>>,
+}
+
+/// One association type as stored: products by UUID (stable, so either
+/// API reads them in its own naming), groups by code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Association {
+    #[serde(default)]
+    pub products: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// A product of a quantified association as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuantifiedProduct {
+    pub uuid: String,
+    pub quantity: u32,
+}
+
+/// One quantified association type as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuantifiedAssociation {
+    #[serde(default)]
+    pub products: Vec<QuantifiedProduct>,
+}
+
+/// A product another one links to (its parent, an associated product),
+/// as a read or a write finds it: what names it in either API, and its
+/// categories (whether the caller's group may see it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedProduct {
+    pub uuid: String,
+    pub identifier: String,
+    pub categories: Vec<String>,
+}
+
+/// What a product links to, as stored: its groups, its parent and its
+/// (quantified) associations, other products by UUID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relations {
+    pub groups: Vec<String>,
+    /// The parent product's UUID.
+    pub parent: Option<String>,
+    pub associations: BTreeMap<String, Association>,
+    pub quantified: BTreeMap<String, QuantifiedAssociation>,
+    /// Filled when read: each product named above that exists, by UUID.
+    pub linked: BTreeMap<String, LinkedProduct>,
+}
+
+impl Relations {
+    /// Every product named (parent, associated), each once.
+    pub fn linked_uuids(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        let named = self
+            .parent
+            .iter()
+            .map(String::as_str)
+            .chain(
+                self.associations
+                    .values()
+                    .flat_map(|a| a.products.iter().map(String::as_str)),
+            )
+            .chain(
+                self.quantified
+                    .values()
+                    .flat_map(|q| q.products.iter().map(|p| p.uuid.as_str())),
+            );
+        for uuid in named {
+            if !seen.contains(&uuid) {
+                seen.push(uuid);
+            }
+        }
+        seen
+    }
+
+    /// Whether it names any other product.
+    pub fn links(&self) -> bool {
+        self.parent.is_some()
+            || self.associations.values().any(|a| !a.products.is_empty())
+            || self.quantified.values().any(|q| !q.products.is_empty())
+    }
+
+    /// Takes a deleted product out of the associations (as the PIM does);
+    /// `true` when it was in one.
+    pub fn forget(&mut self, uuid: &str) -> bool {
+        let mut changed = false;
+        for a in self.associations.values_mut() {
+            let before = a.products.len();
+            a.products.retain(|p| p != uuid);
+            changed |= a.products.len() != before;
+        }
+        for q in self.quantified.values_mut() {
+            let before = q.products.len();
+            q.products.retain(|p| p.uuid != uuid);
+            changed |= q.products.len() != before;
+        }
+        changed
+    }
+}
+
+/// Merges a PATCH's associations (products already resolved to UUIDs), as
+/// the PIM does: types absent from the patch stay; for a type present,
+/// each list given replaces that list. Products in `hidden` (ones the
+/// writer cannot see, so cannot name) stay where they were.
+pub fn merge_associations(
+    current: &mut BTreeMap<String, Association>,
+    patch: BTreeMap<String, AssociationPatch>,
+    hidden: &HashSet<String>,
+) {
+    for (type_code, given) in patch {
+        let entry = current.entry(type_code).or_default();
+        if let Some(mut products) = given.products {
+            for kept in entry.products.iter().filter(|u| hidden.contains(*u)) {
+                if !products.contains(kept) {
+                    products.push(kept.clone());
+                }
+            }
+            entry.products = products;
+        }
+        if let Some(groups) = given.groups {
+            entry.groups = groups;
+        }
+    }
+}
+
+/// [`merge_associations`] for quantified associations.
+pub fn merge_quantified(
+    current: &mut BTreeMap<String, QuantifiedAssociation>,
+    patch: BTreeMap<String, QuantifiedPatch>,
+    hidden: &HashSet<String>,
+) {
+    for (type_code, given) in patch {
+        let entry = current.entry(type_code).or_default();
+        if let Some(products) = given.products {
+            let mut products: Vec<QuantifiedProduct> = products
+                .into_iter()
+                .map(|(uuid, quantity)| QuantifiedProduct { uuid, quantity })
+                .collect();
+            for kept in entry.products.iter().filter(|p| hidden.contains(&p.uuid)) {
+                if !products.iter().any(|p| p.uuid == kept.uuid) {
+                    products.push(kept.clone());
+                }
+            }
+            entry.products = products;
+        }
+    }
 }
 
 fn violation(property: &str, message: impl Into<String>) -> RestViolation {
@@ -157,9 +345,279 @@ fn check_value_list(attribute: &str, list: &Value, out: &mut Vec<RestViolation>)
     }
 }
 
-/// Reads a product body. Unknown properties, wrong types and malformed
-/// values are all reported at once (a 422 answer lists them).
-pub fn parse_product_body(body: Value) -> Result<ProductInput, Vec<RestViolation>> {
+/// Codes (letters, digits and `_`), each once; what is not one is
+/// reported under `property`.
+fn code_list(
+    property: &str,
+    what: &str,
+    items: Vec<Value>,
+    errors: &mut Vec<RestViolation>,
+) -> Vec<String> {
+    let mut codes: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Value::String(s) if is_code(&s) => {
+                if !codes.contains(&s) {
+                    codes.push(s);
+                }
+            }
+            other => errors.push(violation(
+                property,
+                format!(
+                    "Property \"{property}\" expects an array of {what} codes (letters, digits and _), {} is not one.",
+                    shown(&other)
+                ),
+            )),
+        }
+    }
+    codes
+}
+
+/// A value as a message quotes it: at most 60 characters.
+fn shown(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(60).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// A product named in an association: an identifier, or a UUID (made
+/// canonical) in the UUID API.
+fn product_name(naming: Naming, name: &str) -> Result<String, String> {
+    match naming {
+        Naming::Identifier => check_identifier(name).map(|()| name.to_string()),
+        Naming::Uuid => uuid::Uuid::parse_str(name)
+            .map(|u| u.hyphenated().to_string())
+            .map_err(|_| {
+                format!(
+                    "{:?} is not a product uuid (this API names products by uuid).",
+                    name.chars().take(60).collect::<String>()
+                )
+            }),
+    }
+}
+
+/// The property path of an association type's field, e.g.
+/// `associations.X_SELL.products`; a type that is not a code is refused
+/// (and named quoted, cut short).
+fn type_field(root: &str, type_code: &str, errors: &mut Vec<RestViolation>) -> Option<String> {
+    if is_code(type_code) {
+        Some(format!("{root}.{type_code}"))
+    } else {
+        errors.push(violation(
+            root,
+            format!(
+                "The association type code {:?} may contain only letters, digits and _ (1 to 100).",
+                type_code.chars().take(60).collect::<String>()
+            ),
+        ));
+        None
+    }
+}
+
+/// `product_models`: Switchboard keeps no product models, so only an empty
+/// list is accepted (a code would name one that does not exist).
+fn no_product_models(field: &str, value: &Value, errors: &mut Vec<RestViolation>) {
+    match value {
+        Value::Array(items) if items.is_empty() => {}
+        Value::Array(items) => errors.push(violation(
+            field,
+            format!(
+                "Switchboard keeps no product models: {} does not exist. \"product_models\" must be an empty array.",
+                shown(&items[0])
+            ),
+        )),
+        other => errors.push(expects(field, "an array", other)),
+    }
+}
+
+/// `associations`: type → `{"products", "product_models", "groups"}`, every
+/// key optional.
+fn parse_associations(
+    types: Map<String, Value>,
+    naming: Naming,
+    errors: &mut Vec<RestViolation>,
+) -> BTreeMap<String, AssociationPatch> {
+    let mut out = BTreeMap::new();
+    for (type_code, lists) in types {
+        let Some(at) = type_field("associations", &type_code, errors) else {
+            continue;
+        };
+        let Value::Object(lists) = lists else {
+            errors.push(expects(
+                &at,
+                "an object with \"products\", \"product_models\" and \"groups\"",
+                &lists,
+            ));
+            continue;
+        };
+        let mut patch = AssociationPatch::default();
+        for (key, value) in lists {
+            let field = format!("{at}.{key}");
+            match (key.as_str(), value) {
+                ("products", Value::Array(items)) => {
+                    let mut names: Vec<String> = Vec::with_capacity(items.len());
+                    for item in items {
+                        let name = match &item {
+                            Value::String(s) => product_name(naming, s),
+                            other => Err(format!(
+                                "Property \"{field}\" expects an array of product {}s, {} is not one.",
+                                match naming {
+                                    Naming::Identifier => "identifier",
+                                    Naming::Uuid => "uuid",
+                                },
+                                shown(other)
+                            )),
+                        };
+                        match name {
+                            Ok(n) if !names.contains(&n) => names.push(n),
+                            Ok(_) => {}
+                            Err(m) => errors.push(violation(&field, m)),
+                        }
+                    }
+                    patch.products = Some(names);
+                }
+                ("product_models", value) => no_product_models(&field, &value, errors),
+                ("groups", Value::Array(items)) => {
+                    patch.groups = Some(code_list(&field, "group", items, errors));
+                }
+                ("products" | "groups", other) => errors.push(expects(&field, "an array", &other)),
+                (other, _) => errors.push(violation(
+                    &field,
+                    format!(
+                        "Property \"{}\" does not exist in an association: use products, product_models and groups.",
+                        other.chars().take(60).collect::<String>()
+                    ),
+                )),
+            }
+        }
+        out.insert(type_code, patch);
+    }
+    out
+}
+
+/// `quantified_associations`: type → `{"products": [{"identifier" (or
+/// "uuid"), "quantity"}], "product_models": []}`.
+fn parse_quantified(
+    types: Map<String, Value>,
+    naming: Naming,
+    errors: &mut Vec<RestViolation>,
+) -> BTreeMap<String, QuantifiedPatch> {
+    let key_name = match naming {
+        Naming::Identifier => "identifier",
+        Naming::Uuid => "uuid",
+    };
+    let mut out = BTreeMap::new();
+    for (type_code, lists) in types {
+        let Some(at) = type_field("quantified_associations", &type_code, errors) else {
+            continue;
+        };
+        let Value::Object(lists) = lists else {
+            errors.push(expects(
+                &at,
+                "an object with \"products\" and \"product_models\"",
+                &lists,
+            ));
+            continue;
+        };
+        let mut patch = QuantifiedPatch::default();
+        for (key, value) in lists {
+            let field = format!("{at}.{key}");
+            match (key.as_str(), value) {
+                ("products", Value::Array(items)) => {
+                    let mut products: Vec<(String, u32)> = Vec::with_capacity(items.len());
+                    for item in items {
+                        match quantified_item(&field, key_name, naming, &item) {
+                            Ok((name, _)) if products.iter().any(|(n, _)| *n == name) => {
+                                errors.push(violation(
+                                    &field,
+                                    format!("The product \"{name}\" is given twice."),
+                                ));
+                            }
+                            Ok(p) => products.push(p),
+                            Err(m) => errors.push(violation(&field, m)),
+                        }
+                    }
+                    patch.products = Some(products);
+                }
+                ("product_models", value) => no_product_models(&field, &value, errors),
+                ("products", other) => errors.push(expects(&field, "an array", &other)),
+                (other, _) => errors.push(violation(
+                    &field,
+                    format!(
+                        "Property \"{}\" does not exist in a quantified association: use products and product_models.",
+                        other.chars().take(60).collect::<String>()
+                    ),
+                )),
+            }
+        }
+        out.insert(type_code, patch);
+    }
+    out
+}
+
+/// One `{"identifier" (or "uuid"), "quantity"}` of a quantified
+/// association: the product's name and a quantity from 1 to
+/// [`QUANTITY_MAX`].
+fn quantified_item(
+    field: &str,
+    key_name: &str,
+    naming: Naming,
+    item: &Value,
+) -> Result<(String, u32), String> {
+    let Value::Object(fields) = item else {
+        return Err(format!(
+            "Property \"{field}\" expects objects {{\"{key_name}\": …, \"quantity\": …}}, {} given.",
+            shown(item)
+        ));
+    };
+    // The other API's name of the product is read-only here, as `created`
+    // is in a product: a client may send back what it read elsewhere.
+    let other_name = match naming {
+        Naming::Identifier => "uuid",
+        Naming::Uuid => "identifier",
+    };
+    if let Some(extra) = fields
+        .keys()
+        .find(|k| *k != key_name && *k != "quantity" && *k != other_name)
+    {
+        return Err(format!(
+            "Property \"{}\" does not exist in a quantified product: use {key_name} and quantity.",
+            extra.chars().take(60).collect::<String>()
+        ));
+    }
+    let name = match fields.get(key_name) {
+        Some(Value::String(s)) => product_name(naming, s)?,
+        Some(other) => {
+            return Err(format!(
+                "The {key_name} of a quantified product must be a string, {} given.",
+                shown(other)
+            ));
+        }
+        None => return Err(format!("A quantified product has no \"{key_name}\".")),
+    };
+    let quantity = fields
+        .get("quantity")
+        .and_then(Value::as_u64)
+        .and_then(|q| u32::try_from(q).ok())
+        .filter(|q| (1..=QUANTITY_MAX).contains(q));
+    match quantity {
+        Some(q) => Ok((name, q)),
+        None => Err(format!(
+            "The quantity of \"{name}\" must be a whole number from 1 to {QUANTITY_MAX}, {} given.",
+            fields
+                .get("quantity")
+                .map_or_else(|| "none".to_string(), shown)
+        )),
+    }
+}
+
+/// Reads a product body, products it associates named as `naming` says.
+/// Unknown properties, wrong types and malformed values are all reported
+/// at once (a 422 answer lists them).
+pub fn parse_product_body(body: Value, naming: Naming) -> Result<ProductInput, Vec<RestViolation>> {
     let Value::Object(map) = body else {
         return Err(vec![violation(
             "body",
@@ -241,30 +699,35 @@ pub fn parse_product_body(body: Value) -> Result<ProductInput, Vec<RestViolation
             // Read-only in the PIM's format: accepted and ignored, so a
             // client may send back what it read.
             "created" | "updated" | "_links" => {}
-            // Not kept by Switchboard: accepted only empty.
             "groups" => match value {
-                Value::Array(a) if a.is_empty() => {}
-                _ => errors.push(violation(
-                    "groups",
-                    "Switchboard keeps no product groups: \"groups\" must be an empty array.",
-                )),
-            },
-            "parent" => {
-                if !value.is_null() {
-                    errors.push(violation(
-                        "parent",
-                        "Switchboard keeps no product models: \"parent\" must be null.",
-                    ));
+                Value::Array(items) => {
+                    input.groups = Some(code_list("groups", "group", items, &mut errors));
                 }
-            }
-            "associations" | "quantified_associations" => match value {
-                Value::Object(o) if o.is_empty() => {}
-                _ => errors.push(violation(
-                    &key,
-                    format!(
-                        "Switchboard keeps no associations: \"{key}\" must be an empty object."
-                    ),
-                )),
+                other => errors.push(expects("groups", "an array", &other)),
+            },
+            "parent" => match value {
+                Value::Null => input.parent = Some(None),
+                Value::String(s) => match check_identifier(&s) {
+                    Ok(()) => input.parent = Some(Some(s)),
+                    Err(m) => errors.push(violation(
+                        "parent",
+                        format!("The parent must be a product identifier: {m}"),
+                    )),
+                },
+                other => errors.push(expects("parent", "a string or null", &other)),
+            },
+            "associations" => match value {
+                Value::Object(types) => {
+                    input.associations = Some(parse_associations(types, naming, &mut errors));
+                }
+                other => errors.push(expects("associations", "an object", &other)),
+            },
+            "quantified_associations" => match value {
+                Value::Object(types) => {
+                    input.quantified_associations =
+                        Some(parse_quantified(types, naming, &mut errors));
+                }
+                other => errors.push(expects("quantified_associations", "an object", &other)),
             },
             other => errors.push(violation(
                 other,
@@ -611,32 +1074,219 @@ mod tests {
 
     #[test]
     fn r22_a_body_with_several_problems_names_each() {
-        let errors = parse_product_body(json!({
-            "identifier": "a,b",
-            "enabled": "yes",
-            "colour": 1,
-            "values": {"name": "plain"}
-        }))
+        let errors = parse_product_body(
+            json!({
+                "identifier": "a,b",
+                "enabled": "yes",
+                "colour": 1,
+                "values": {"name": "plain"}
+            }),
+            Naming::Identifier,
+        )
         .unwrap_err();
         let mut props: Vec<&str> = errors.iter().map(|e| e.property.as_str()).collect();
         props.sort();
         assert_eq!(props, ["colour", "enabled", "identifier", "values"]);
         let values = errors.iter().find(|e| e.property == "values").unwrap();
         assert_eq!(values.attribute.as_deref(), Some("name"));
-        let ok = parse_product_body(json!({
-            "identifier": "mug-1",
-            "categories": ["mugs", "mugs"],
-            "values": {"name": [{"locale": "en_US", "scope": null, "data": "Mug"}]},
-            "created": "ignored",
-            "groups": []
-        }))
+        let ok = parse_product_body(
+            json!({
+                "identifier": "mug-1",
+                "categories": ["mugs", "mugs"],
+                "values": {"name": [{"locale": "en_US", "scope": null, "data": "Mug"}]},
+                "created": "ignored",
+                "groups": []
+            }),
+            Naming::Identifier,
+        )
         .unwrap();
         assert_eq!(ok.categories.unwrap(), ["mugs"]);
-        let twice = parse_product_body(json!({"values": {"name": [
-            {"locale": "en_US", "scope": null, "data": "a"},
-            {"locale": "en_US", "data": "b"}]}}))
+        let twice = parse_product_body(
+            json!({"values": {"name": [
+                {"locale": "en_US", "scope": null, "data": "a"},
+                {"locale": "en_US", "data": "b"}]}}),
+            Naming::Identifier,
+        )
         .unwrap_err();
         assert_eq!(twice[0].locale.as_deref(), Some("en_US"));
+    }
+
+    /// Issue 16: groups, a parent and (quantified) associations are read in
+    /// the PIM's shape, products named as the API names them; a bad one is
+    /// named by its path (`associations.X_SELL.products`).
+    #[test]
+    fn associations_groups_and_parent_are_read_in_the_pims_shape() {
+        let body = json!({
+            "groups": ["promo", "promo", "summer"],
+            "parent": "mug-model",
+            "associations": {
+                "X_SELL": {"products": ["a", "b", "a"], "product_models": [], "groups": ["g1"]},
+                "PACK": {"groups": []}
+            },
+            "quantified_associations": {
+                "SET": {"products": [{"identifier": "a", "quantity": 2}], "product_models": []}
+            }
+        });
+        let input = parse_product_body(body, Naming::Identifier).unwrap();
+        assert_eq!(input.groups.unwrap(), ["promo", "summer"]);
+        assert_eq!(input.parent, Some(Some("mug-model".to_string())));
+        let a = input.associations.unwrap();
+        assert_eq!(
+            a["X_SELL"].products.as_deref(),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
+        assert_eq!(a["X_SELL"].groups.as_deref(), Some(&["g1".to_string()][..]));
+        assert_eq!(a["PACK"].products, None);
+        assert_eq!(
+            input.quantified_associations.unwrap()["SET"].products,
+            Some(vec![("a".to_string(), 2)])
+        );
+        // The UUID API names products by uuid (made canonical).
+        let u = "0B8E8F5E-2A51-4F47-9A5E-6A3C7D1E2F40";
+        let input = parse_product_body(
+            json!({"associations": {"X_SELL": {"products": [u]}},
+                   "quantified_associations": {"SET": {"products": [{"uuid": u, "quantity": 1}]}}}),
+            Naming::Uuid,
+        )
+        .unwrap();
+        assert_eq!(
+            input.associations.unwrap()["X_SELL"].products.as_deref(),
+            Some(&[u.to_lowercase()][..])
+        );
+        let bad = |body: Value, naming: Naming| -> Vec<String> {
+            let mut props: Vec<String> = parse_product_body(body, naming)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.property)
+                .collect();
+            props.sort();
+            props
+        };
+        assert_eq!(
+            bad(
+                json!({"associations": {"X_SELL": {"products": ["a"]}}}),
+                Naming::Uuid
+            ),
+            ["associations.X_SELL.products"]
+        );
+        assert_eq!(
+            bad(
+                json!({"associations": {"X_SELL": {"products": "a", "product_models": ["m"], "colour": []},
+                                        "bad type": {}, "UP": []},
+                       "groups": ["a b"], "parent": 3}),
+                Naming::Identifier
+            ),
+            [
+                "associations",
+                "associations.UP",
+                "associations.X_SELL.colour",
+                "associations.X_SELL.product_models",
+                "associations.X_SELL.products",
+                "groups",
+                "parent"
+            ]
+        );
+        for quantity in [
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!("2"),
+            json!(2_147_483_648_u64),
+            Value::Null,
+        ] {
+            assert_eq!(
+                bad(
+                    json!({"quantified_associations": {"SET": {"products": [{"identifier": "a", "quantity": quantity}]}}}),
+                    Naming::Identifier
+                ),
+                ["quantified_associations.SET.products"],
+                "{quantity}"
+            );
+        }
+        assert_eq!(
+            bad(
+                json!({"quantified_associations": {"SET": {"products": [
+                    {"identifier": "a", "quantity": 1}, {"identifier": "a", "quantity": 2},
+                    {"uuid": "a", "quantity": 1}]}}}),
+                Naming::Identifier
+            ),
+            [
+                "quantified_associations.SET.products",
+                "quantified_associations.SET.products"
+            ]
+        );
+        assert!(
+            parse_product_body(json!({"parent": null}), Naming::Identifier)
+                .unwrap()
+                .parent
+                == Some(None)
+        );
+    }
+
+    #[test]
+    fn a_patch_replaces_the_lists_it_gives_keeps_the_rest_and_what_is_hidden() {
+        let mut current: BTreeMap<String, Association> = BTreeMap::new();
+        current.insert(
+            "X_SELL".into(),
+            Association {
+                products: vec!["u1".into(), "hidden".into()],
+                groups: vec!["g".into()],
+            },
+        );
+        current.insert(
+            "PACK".into(),
+            Association {
+                products: vec!["u2".into()],
+                groups: Vec::new(),
+            },
+        );
+        let mut patch = BTreeMap::new();
+        patch.insert(
+            "X_SELL".to_string(),
+            AssociationPatch {
+                products: Some(vec!["u3".into()]),
+                groups: None,
+            },
+        );
+        patch.insert(
+            "UPSELL".to_string(),
+            AssociationPatch {
+                products: None,
+                groups: Some(vec!["g2".into()]),
+            },
+        );
+        let hidden: HashSet<String> = ["hidden".to_string()].into();
+        merge_associations(&mut current, patch, &hidden);
+        assert_eq!(current["X_SELL"].products, ["u3", "hidden"]);
+        assert_eq!(current["X_SELL"].groups, ["g"]);
+        assert_eq!(current["PACK"].products, ["u2"]);
+        assert_eq!(current["UPSELL"].groups, ["g2"]);
+        let mut q: BTreeMap<String, QuantifiedAssociation> = BTreeMap::new();
+        let mut patch = BTreeMap::new();
+        patch.insert(
+            "SET".to_string(),
+            QuantifiedPatch {
+                products: Some(vec![("u1".into(), 3)]),
+            },
+        );
+        merge_quantified(&mut q, patch, &HashSet::new());
+        assert_eq!(
+            q["SET"].products,
+            [QuantifiedProduct {
+                uuid: "u1".into(),
+                quantity: 3
+            }]
+        );
+        let mut r = Relations {
+            parent: Some("p".into()),
+            associations: current,
+            quantified: q,
+            ..Default::default()
+        };
+        assert_eq!(r.linked_uuids(), ["p", "u2", "u3", "hidden", "u1"]);
+        assert!(r.forget("u1") && r.forget("u2"));
+        assert!(!r.forget("p"), "a parent is not an association");
+        assert_eq!(r.linked_uuids(), ["p", "u3", "hidden"]);
     }
 
     #[test]
@@ -672,7 +1322,8 @@ mod tests {
         fn any_search_or_body_is_answered_without_panicking(s in ".{0,200}") {
             let _ = parse_search(&s);
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
-                let _ = parse_product_body(v);
+                let _ = parse_product_body(v.clone(), Naming::Identifier);
+                let _ = parse_product_body(v, Naming::Uuid);
             }
         }
     }

@@ -248,22 +248,72 @@ pub struct Product {
     pub family: Option<String>,
     /// The categories the caller's group may view (others are kept, unseen).
     pub categories: Vec<String>,
-    /// Always empty (kept for PIM API clients).
+    /// Codes of the product groups it belongs to (letters, digits and `_`;
+    /// Switchboard keeps no list of groups, so any code is accepted).
     #[serde(default)]
     pub groups: Vec<String>,
-    /// Always null (kept for PIM API clients).
+    /// The identifier of its parent, or null. Switchboard keeps no product
+    /// models: a parent is a product of the catalog, named by identifier in
+    /// both APIs; it must exist and cannot be the product or one of its
+    /// descendants. A parent the caller's group cannot view reads as null.
     #[serde(default)]
     pub parent: Option<String>,
     /// `{attribute: [{"locale", "scope", "data"}]}`.
     #[schema(value_type = Object)]
     pub values: serde_json::Map<String, serde_json::Value>,
-    /// Always empty (kept for PIM API clients).
+    /// Association type code → the products (by identifier; by uuid in
+    /// `/api/rest/v1/products-uuid`) and groups associated. Every product
+    /// must exist; a PATCH replaces each list it gives and keeps the types
+    /// it does not name.
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub associations: serde_json::Map<String, serde_json::Value>,
+    pub associations: std::collections::BTreeMap<String, ProductAssociation>,
+    /// Quantified association type code → products with a quantity.
+    #[serde(default)]
+    pub quantified_associations: std::collections::BTreeMap<String, QuantifiedAssociation>,
     /// ISO 8601 with the offset, e.g. `2026-01-31T09:30:00+00:00`.
     pub created: String,
     pub updated: String,
+}
+
+/// One association type of a product (the PIM's shape).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProductAssociation {
+    /// Product identifiers (`/api/rest/v1/products`) or uuids
+    /// (`/api/rest/v1/products-uuid`); products the caller's group cannot
+    /// view are left out (and kept).
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Always empty: Switchboard keeps no product models (a body may only
+    /// give an empty list).
+    #[serde(default)]
+    pub product_models: Vec<String>,
+    /// Product group codes.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// One quantified association type of a product (the PIM's shape).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuantifiedAssociation {
+    #[serde(default)]
+    pub products: Vec<QuantifiedLink>,
+    /// Always empty: Switchboard keeps no product models.
+    #[serde(default)]
+    pub product_models: Vec<QuantifiedLink>,
+}
+
+/// A product of a quantified association: `{"identifier", "quantity"}` in
+/// `/api/rest/v1/products`, `{"uuid", "quantity"}` in
+/// `/api/rest/v1/products-uuid`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuantifiedLink {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// 1 to 2147483647.
+    #[schema(minimum = 1, maximum = 2147483647)]
+    pub quantity: u32,
 }
 
 /// A HAL link.
@@ -323,7 +373,9 @@ pub struct ProductPage {
 /// One problem with a product body (a 422 answer lists them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RestViolation {
-    /// `identifier`, `enabled`, `family`, `categories` or `values`.
+    /// The property at fault: `identifier`, `enabled`, `family`,
+    /// `categories`, `values`, `groups`, `parent`, or a path into the
+    /// associations such as `associations.X_SELL.products`.
     pub property: String,
     pub message: String,
     /// For a value: its attribute, locale and scope.

@@ -13,8 +13,8 @@ pub use application::{Application, ApplicationAuth, AuthKind, SECRET_MASK, TestR
 pub use catalog::{
     Category, CategoryGrant, CategoryLevel, CategoryPatch, DEFAULT_GROUP, DEFAULT_ROLE,
     EmbeddedProducts, Group, GroupPatch, ItemLinks, Link, NewCategory, NewGroup, NewRole,
-    PageLinks, Permission, Product, ProductItem, ProductPage, RestValidationError, RestViolation,
-    Role, RolePatch,
+    PageLinks, Permission, Product, ProductAssociation, ProductItem, ProductPage,
+    QuantifiedAssociation, QuantifiedLink, RestValidationError, RestViolation, Role, RolePatch,
 };
 pub use integrations::{
     AccessGrant, AccessLevel, Flow, FlowInput, FlowSaved, FlowStep, Integration, IntegrationKind,

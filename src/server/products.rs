@@ -16,7 +16,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::AppState;
 use super::extract::{BodyError, read_limited};
-use crate::domain::products::ValueFilter;
+use crate::domain::products::{Naming, ValueFilter};
 use crate::model::{
     ApiEvent, Counted, ItemLinks, Link, PageLinks, ProductPage, RestError, RestValidationError,
 };
@@ -143,6 +143,15 @@ enum Api {
 }
 
 impl Api {
+    /// How bodies and answers of this API name the products a product
+    /// links to (associations).
+    fn naming(self) -> Naming {
+        match self {
+            Api::Identifier => Naming::Identifier,
+            Api::Uuid => Naming::Uuid,
+        }
+    }
+
     fn collection(self) -> &'static str {
         match self {
             Api::Identifier => PRODUCTS_PATH,
@@ -531,7 +540,9 @@ async fn list(
 ) -> Response {
     let result = async {
         let req = list_request(query)?;
-        let listing = svc.list_products(caller, snapshot, req.clone()).await?;
+        let listing = svc
+            .list_products(caller, snapshot, req.clone(), api.naming())
+            .await?;
         Ok::<_, RestFailure>((req, listing))
     }
     .await;
@@ -601,7 +612,10 @@ pub async fn get_product(
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = match (identifier_of(path), read_request(query.as_deref())) {
-        (Ok(id), Ok(filter)) => svc.get_product(&caller, &snapshot, &id, &filter).await,
+        (Ok(id), Ok(filter)) => {
+            svc.get_product(&caller, &snapshot, &id, &filter, Naming::Identifier)
+                .await
+        }
         (Err(f), _) | (_, Err(f)) => Err(f),
     };
     match result {
@@ -611,7 +625,7 @@ pub async fn get_product(
 }
 
 #[utoipa::path(post, path = "/api/rest/v1/products", tag = "web-api", security(("bearer" = [])),
-    request_body(content = crate::model::Product, description = "`identifier` (required), `enabled`, `family`, `categories`, `values`; read-only fields (`created`, `updated`, `_links`) are ignored"),
+    request_body(content = crate::model::Product, description = "`identifier` (required), `enabled`, `family`, `categories`, `values`, `groups`, `parent` (an existing product's identifier), `associations` and `quantified_associations` (products named by identifier; each must exist); read-only fields (`created`, `updated`, `_links`) are ignored"),
     responses(
         (status = 201, description = "created; `Location` names it; no body"),
         (status = 400, description = "the body is not JSON", body = RestError),
@@ -637,7 +651,7 @@ pub async fn create_product(
 }
 
 #[utoipa::path(post, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),
-    request_body(content = crate::model::Product, description = "`uuid` (optional: one is given), `identifier` (optional: the uuid), `enabled`, `family`, `categories`, `values`"),
+    request_body(content = crate::model::Product, description = "`uuid` (optional: one is given), `identifier` (optional: the uuid), `enabled`, `family`, `categories`, `values`, `groups`, `parent` (an existing product's identifier), `associations` and `quantified_associations` (products named by uuid; each must exist)"),
     responses(
         (status = 201, description = "created; `Location` names it by uuid; no body"),
         (status = 400, description = "the body is not JSON", body = RestError),
@@ -685,7 +699,10 @@ async fn create(
     base: &str,
     value: serde_json::Value,
 ) -> Response {
-    match svc.create_product(caller, snapshot, value).await {
+    match svc
+        .create_product(caller, snapshot, value, api.naming())
+        .await
+    {
         Ok((identifier, uuid)) => {
             let resp = with_location(
                 StatusCode::CREATED.into_response(),
@@ -707,7 +724,7 @@ const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
 #[utoipa::path(patch, path = "/api/rest/v1/products", tag = "web-api", security(("bearer" = [])),
     request_body(content = String, content_type = "application/vnd.akeneo.collection+json", description = "one JSON product per line (at most 100), each upserted as `PATCH /api/rest/v1/products/{identifier}` would, on its own: a bad line fails alone"),
     responses(
-        (status = 200, description = "one JSON line per product, in order: `{\"line\":N,\"identifier\":…,\"status_code\":201|204|4xx,\"message\":…,\"errors\":[…]}`", content_type = "application/vnd.akeneo.collection+json", body = String),
+        (status = 200, description = "one JSON line per product, in order: `{\"line\":N,\"identifier\":…,\"status_code\":201|204|4xx,\"message\":…,\"errors\":[…]}`", content_type = "application/vnd.akeneo.collection+json", body = crate::service::products::BatchLine),
         (status = 400, description = "the body cannot be read", body = RestError),
         (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
         (status = 403, description = "the role lacks products.edit", body = RestError),
@@ -774,7 +791,10 @@ async fn batch(
             Err(f) => return f.into_response(),
         },
     };
-    let lines = match svc.upsert_products(&caller, &snapshot, &bytes).await {
+    let lines = match svc
+        .upsert_products(&caller, &snapshot, &bytes, api.naming())
+        .await
+    {
         Ok(lines) => lines,
         Err(f) => return f.into_response(),
     };
@@ -803,7 +823,7 @@ async fn batch(
 
 #[utoipa::path(patch, path = "/api/rest/v1/products/{identifier}", tag = "web-api", security(("bearer" = [])),
     params(("identifier" = String, Path, description = "the product identifier")),
-    request_body(content = crate::model::Product, description = "the fields to change: `enabled`, `family`, `categories` replace; `values` merge per attribute, locale and scope (the PIM's rules); creates the product when it does not exist"),
+    request_body(content = crate::model::Product, description = "the fields to change: `enabled`, `family`, `categories`, `groups`, `parent` replace; `values` merge per attribute, locale and scope, `associations` and `quantified_associations` per type and list (the PIM's rules); creates the product when it does not exist"),
     responses(
         (status = 201, description = "created; `Location` names it"),
         (status = 204, description = "updated; `Location` names it"),
@@ -979,7 +999,7 @@ async fn upsert(
     value: serde_json::Value,
 ) -> Response {
     match svc
-        .upsert_product(caller, snapshot, identifier, value)
+        .upsert_product(caller, snapshot, identifier, value, api.naming())
         .await
     {
         Ok((created, identifier, uuid)) => {
@@ -1005,6 +1025,7 @@ async fn upsert(
         (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
         (status = 403, description = "the role lacks products.remove, or the group may only view the product", body = RestError),
         (status = 404, description = "no such product, or not visible to the connection's group", body = RestError),
+        (status = 422, description = "it is the parent of other products (the message names them): give them another parent first", body = RestError),
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn delete_product(
     State(svc): State<AppState>,
@@ -1047,7 +1068,7 @@ pub async fn get_product_uuid(
             .product_identifier(&uuid)
             .await?
             .ok_or_else(|| not_found(&uuid))?;
-        svc.get_product(&caller, &snapshot, &identifier, &filter)
+        svc.get_product(&caller, &snapshot, &identifier, &filter, Naming::Uuid)
             .await
             .map_err(|f| match f {
                 RestFailure::NotFound(_) => not_found(&uuid),
@@ -1068,6 +1089,7 @@ pub async fn get_product_uuid(
         (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
         (status = 403, description = "the role lacks products.remove, or the group may only view the product", body = RestError),
         (status = 404, description = "no product has this uuid, or it is not visible to the connection's group", body = RestError),
+        (status = 422, description = "it is the parent of other products (the message names them): give them another parent first", body = RestError),
         (status = 429, description = "the connection's rate limit; see Retry-After", body = RestError)))]
 pub async fn delete_product_uuid(
     State(svc): State<AppState>,
@@ -1098,7 +1120,7 @@ pub async fn delete_product_uuid(
 #[utoipa::path(patch, path = "/api/rest/v1/products-uuid", tag = "web-api", security(("bearer" = [])),
     request_body(content = String, content_type = "application/vnd.akeneo.collection+json", description = "one JSON product per line (at most 100), each upserted as `PATCH /api/rest/v1/products-uuid/{uuid}` would (by its `uuid`; without one, by its `identifier`), on its own: a bad line fails alone"),
     responses(
-        (status = 200, description = "one JSON line per product, in order: `{\"line\":N,\"uuid\":…,\"identifier\":…,\"status_code\":201|204|4xx,\"message\":…,\"errors\":[…]}`", content_type = "application/vnd.akeneo.collection+json", body = String),
+        (status = 200, description = "one JSON line per product, in order: `{\"line\":N,\"uuid\":…,\"identifier\":…,\"status_code\":201|204|4xx,\"message\":…,\"errors\":[…]}`", content_type = "application/vnd.akeneo.collection+json", body = crate::service::products::BatchLine),
         (status = 400, description = "the body cannot be read", body = RestError),
         (status = 401, description = "missing, unknown, expired or revoked token", body = RestError),
         (status = 403, description = "the role lacks products.edit", body = RestError),

@@ -779,6 +779,7 @@ impl Service {
                         values: crate::store::ProductRow::values_from(&p.values),
                         created_ms: 0,
                         updated_ms: 0,
+                        relations: Default::default(),
                     },
                     p.age_days,
                 )

@@ -4,6 +4,7 @@
 //! changing one needs edit on one of its categories), after the
 //! per-connection rate limit.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -12,9 +13,13 @@ use super::catalog::CatalogSnapshot;
 use super::oauth::ApiCaller;
 use super::{Service, ServiceError};
 use crate::domain::catalog::GroupAccess;
-use crate::domain::products::{self, CategoryOp, ProductInput, SearchError, SearchFilter};
-use crate::model::{ItemLinks, Permission, RestViolation};
-use crate::store::{ProductQuery, ProductRow, ProductWrite, StoreError};
+use crate::domain::products::{
+    self, CategoryOp, LinkedProduct, Naming, ProductInput, Relations, SearchError, SearchFilter,
+};
+use crate::model::{
+    ItemLinks, Permission, ProductAssociation, QuantifiedAssociation, QuantifiedLink, RestViolation,
+};
+use crate::store::{Found, Lookup, ProductQuery, ProductRow, ProductWrite, StoreError};
 
 /// Largest page of a product list.
 pub const PAGE_MAX: u64 = 100;
@@ -137,10 +142,11 @@ pub struct ProductView {
     pub enabled: bool,
     pub family: Option<String>,
     pub categories: Vec<String>,
-    pub groups: [String; 0],
+    pub groups: Vec<String>,
     pub parent: Option<String>,
     pub values: Box<serde_json::value::RawValue>,
-    pub associations: serde_json::Map<String, Value>,
+    pub associations: BTreeMap<String, ProductAssociation>,
+    pub quantified_associations: BTreeMap<String, QuantifiedAssociation>,
     pub created: String,
     pub updated: String,
 }
@@ -161,8 +167,62 @@ fn time_text(ms: i64) -> String {
 }
 
 /// A product as `access` may see it: hidden categories left out, and only
-/// the values `filter` keeps.
-fn shown(p: &ProductRow, access: &GroupAccess, filter: &products::ValueFilter) -> ProductView {
+/// the values `filter` keeps; linked products named as `naming` says,
+/// those the group cannot see left out (a hidden parent reads as null).
+fn shown(
+    p: &ProductRow,
+    access: &GroupAccess,
+    filter: &products::ValueFilter,
+    naming: Naming,
+) -> ProductView {
+    let r = &p.relations;
+    let visible = |uuid: &str| {
+        r.linked
+            .get(uuid)
+            .filter(|l| access.can_view_product(&l.categories))
+    };
+    let name = |l: &LinkedProduct| match naming {
+        Naming::Identifier => l.identifier.clone(),
+        Naming::Uuid => l.uuid.clone(),
+    };
+    let associations = r
+        .associations
+        .iter()
+        .map(|(type_code, a)| {
+            let shown = ProductAssociation {
+                products: a
+                    .products
+                    .iter()
+                    .filter_map(|u| visible(u))
+                    .map(name)
+                    .collect(),
+                product_models: Vec::new(),
+                groups: a.groups.clone(),
+            };
+            (type_code.clone(), shown)
+        })
+        .collect();
+    let quantified_associations = r
+        .quantified
+        .iter()
+        .map(|(type_code, q)| {
+            let products = q
+                .products
+                .iter()
+                .filter_map(|qp| visible(&qp.uuid).map(|l| (l, qp.quantity)))
+                .map(|(l, quantity)| QuantifiedLink {
+                    identifier: (naming == Naming::Identifier).then(|| l.identifier.clone()),
+                    uuid: (naming == Naming::Uuid).then(|| l.uuid.clone()),
+                    quantity,
+                })
+                .collect();
+            let shown = QuantifiedAssociation {
+                products,
+                product_models: Vec::new(),
+            };
+            (type_code.clone(), shown)
+        })
+        .collect();
     let categories = match access {
         GroupAccess::Everything => p.categories.clone(),
         _ => p
@@ -179,14 +239,19 @@ fn shown(p: &ProductRow, access: &GroupAccess, filter: &products::ValueFilter) -
         identifier: p.identifier.clone(),
         enabled: p.enabled,
         family: p.family.clone(),
-        groups: [],
-        parent: None,
+        groups: r.groups.clone(),
+        parent: r
+            .parent
+            .as_deref()
+            .and_then(visible)
+            .map(|l| l.identifier.clone()),
         values: if filter.keeps_all() {
             p.values.clone()
         } else {
             filter.apply_raw(&p.values)
         },
-        associations: serde_json::Map::new(),
+        associations,
+        quantified_associations,
         created: time_text(p.created_ms),
         updated: time_text(p.updated_ms),
     }
@@ -262,6 +327,7 @@ impl Service {
         snapshot: &CatalogSnapshot,
         identifier: &str,
         filter: &products::ValueFilter,
+        naming: Naming,
     ) -> Result<ProductView, RestFailure> {
         let access = self.require(
             snapshot,
@@ -274,7 +340,9 @@ impl Service {
             .product(identifier, caller.products_version)
             .await?;
         match found {
-            Some(p) if access.can_view_product(&p.categories) => Ok(shown(&p, access, filter)),
+            Some(p) if access.can_view_product(&p.categories) => {
+                Ok(shown(&p, access, filter, naming))
+            }
             _ => Err(not_found(identifier)),
         }
     }
@@ -285,6 +353,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         req: ListRequest,
+        naming: Naming,
     ) -> Result<Listing, RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
@@ -341,7 +410,7 @@ impl Service {
         Ok(Listing {
             items: rows
                 .iter()
-                .map(|p| shown(p, &access, &req.values))
+                .map(|p| shown(p, &access, &req.values, naming))
                 .collect(),
             has_next,
             count,
@@ -392,6 +461,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         body: Value,
+        naming: Naming,
     ) -> Result<(String, String), RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
@@ -399,7 +469,7 @@ impl Service {
             Permission::ProductsEdit,
             "creating products",
         )?;
-        let input = products::parse_product_body(body).map_err(RestFailure::invalid)?;
+        let input = products::parse_product_body(body, naming).map_err(RestFailure::invalid)?;
         let Some(identifier) = input.identifier.clone() else {
             return Err(RestFailure::one(
                 "identifier",
@@ -407,16 +477,17 @@ impl Service {
             ));
         };
         Self::check_categories(snapshot, &access, &input)?;
+        let lookup = lookup_of(&input, naming);
         let written = self
             .store
-            .write_product(&identifier, |current| {
+            .write_product(&identifier, &lookup, |current, found| {
                 if current.is_some() {
                     return Err(RestFailure::one(
                         "identifier",
                         "The same identifier is already set on another product".to_string(),
                     ));
                 }
-                let p = new_product(identifier.clone(), input);
+                let p = new_product(identifier.clone(), input, found, &access, naming)?;
                 Self::keep_editable(&access, &p)?;
                 Ok(p)
             })
@@ -434,6 +505,7 @@ impl Service {
         snapshot: &CatalogSnapshot,
         identifier: &str,
         body: Value,
+        naming: Naming,
     ) -> Result<(bool, String, String), RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
@@ -444,7 +516,7 @@ impl Service {
         if let Err(m) = products::check_identifier(identifier) {
             return Err(RestFailure::one("identifier", m));
         }
-        let input = products::parse_product_body(body).map_err(RestFailure::invalid)?;
+        let input = products::parse_product_body(body, naming).map_err(RestFailure::invalid)?;
         if let Some(given) = input.identifier.as_deref().filter(|i| *i != identifier) {
             return Err(RestFailure::one(
                 "identifier",
@@ -454,9 +526,14 @@ impl Service {
             ));
         }
         Self::check_categories(snapshot, &access, &input)?;
+        let lookup = lookup_of(&input, naming);
         let written = self
             .store
-            .write_product(identifier, upsert(caller, &access, identifier, input))
+            .write_product(
+                identifier,
+                &lookup,
+                upsert(caller, &access, identifier, input, naming),
+            )
             .await?;
         Ok(match written {
             ProductWrite::Created(p) => (true, p.identifier, p.uuid),
@@ -485,6 +562,7 @@ impl Service {
         caller: &ApiCaller,
         snapshot: &CatalogSnapshot,
         body: &[u8],
+        naming: Naming,
     ) -> Result<Vec<BatchLine>, RestFailure> {
         let (snapshot, access) = self.checked(
             snapshot,
@@ -509,13 +587,19 @@ impl Service {
         let mut writes = Vec::new();
         let mut written_at = Vec::new();
         for (n, line) in &lines {
-            match batch_line_input(line, snapshot, &access) {
+            match batch_line_input(line, snapshot, &access, naming) {
                 Ok((identifier, input)) => {
                     written_at.push((answers.len(), *n, identifier.clone()));
                     answers.push(None);
-                    let decide: crate::store::Decide<'_, RestFailure> =
-                        Box::new(upsert_owned(caller, &access, identifier.clone(), input));
-                    writes.push((identifier, decide));
+                    let lookup = lookup_of(&input, naming);
+                    let decide: crate::store::Decide<'_, RestFailure> = Box::new(upsert_owned(
+                        caller,
+                        &access,
+                        identifier.clone(),
+                        input,
+                        naming,
+                    ));
+                    writes.push((identifier, lookup, decide));
                 }
                 Err((identifier, failure)) => {
                     answers.push(Some(BatchLine::failed(*n, identifier, &failure)));
@@ -547,7 +631,7 @@ impl Service {
             "deleting products",
         )?;
         self.store
-            .delete_product(identifier, |p| {
+            .delete_product(identifier, |p, children| {
                 if !access.can_view_product(&p.categories) {
                     Err(not_found(identifier))
                 } else if !access.can_edit_product(&p.categories) {
@@ -555,6 +639,8 @@ impl Service {
                         "Product \"{identifier}\" cannot be deleted: the group \"{}\" of connection \"{}\" may only view its categories.",
                         caller.group, caller.code
                     )))
+                } else if !children.is_empty() {
+                    Err(parent_of(identifier, children, &access))
                 } else {
                     Ok(())
                 }
@@ -571,11 +657,226 @@ impl Service {
 static NO_ACCESS: std::sync::LazyLock<GroupAccess> =
     std::sync::LazyLock::new(|| GroupAccess::Levels(Default::default()));
 
-fn new_product(identifier: String, input: ProductInput) -> ProductRow {
-    ProductRow {
+/// A product that is the parent of others is not deleted (the safe choice:
+/// Switchboard's parents are products, and a child left without its
+/// parent would change unseen); the refusal names the children the group
+/// may see, and counts the others.
+fn parent_of(identifier: &str, children: &[LinkedProduct], access: &GroupAccess) -> RestFailure {
+    let seen: Vec<String> = children
+        .iter()
+        .filter(|c| access.can_view_product(&c.categories))
+        .map(|c| format!("\"{}\"", c.identifier))
+        .collect();
+    let unseen = children.len() - seen.len();
+    let mut named = seen.join(", ");
+    if unseen > 0 {
+        if !named.is_empty() {
+            named.push_str(" and ");
+        }
+        named.push_str(&format!("{unseen} product(s) your group cannot view"));
+    }
+    RestFailure::one(
+        "parent",
+        format!(
+            "Product \"{identifier}\" cannot be deleted: it is the parent of {named}. Give them another parent (or none) first."
+        ),
+    )
+}
+
+/// The products a body names, looked up in its write's transaction.
+fn lookup_of(input: &ProductInput, naming: Naming) -> Lookup {
+    let mut lookup = Lookup::default();
+    if let Some(Some(parent)) = &input.parent {
+        lookup.identifiers.push(parent.clone());
+        lookup.ancestors_of = Some(parent.clone());
+    }
+    let associated = input
+        .associations
+        .iter()
+        .flat_map(|a| a.values())
+        .flat_map(|a| a.products.iter().flatten())
+        .chain(
+            input
+                .quantified_associations
+                .iter()
+                .flat_map(|q| q.values())
+                .flat_map(|q| q.products.iter().flatten().map(|(name, _)| name)),
+        );
+    let names = match naming {
+        Naming::Identifier => &mut lookup.identifiers,
+        Naming::Uuid => &mut lookup.uuids,
+    };
+    for name in associated {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    lookup
+}
+
+/// The product being written, as its body's links may name it.
+struct Writing<'a> {
+    identifier: &'a str,
+    /// `None` for a new product given no uuid (nothing can name it yet).
+    uuid: Option<&'a str>,
+    existed: bool,
+}
+
+/// `current` (a stored product's, or none) changed by the body's groups,
+/// parent and associations. Every product named must exist and be one the
+/// group may view (else it does not exist for it) and cannot be the
+/// product itself, nor make it its own ancestor; all problems are
+/// reported at once, each under its path (`associations.X_SELL.products`).
+/// Linked products the group cannot see stay as they are.
+fn relate(
+    mut current: Relations,
+    me: &Writing<'_>,
+    input: &mut ProductInput,
+    found: &Found,
+    access: &GroupAccess,
+    naming: Naming,
+) -> Result<Relations, RestFailure> {
+    let mut errors: Vec<RestViolation> = Vec::new();
+    let fail = |errors: &mut Vec<RestViolation>, property: &str, message: String| {
+        errors.push(RestViolation {
+            property: property.to_string(),
+            message,
+            attribute: None,
+            locale: None,
+            scope: None,
+        });
+    };
+    let hidden: HashSet<String> = current
+        .linked
+        .values()
+        .filter(|l| !access.can_view_product(&l.categories))
+        .map(|l| l.uuid.clone())
+        .collect();
+    let visible = |l: &&LinkedProduct| access.can_view_product(&l.categories);
+    if let Some(groups) = input.groups.take() {
+        current.groups = groups;
+    }
+    match input.parent.take() {
+        None => {}
+        // A parent the group cannot see is not the group's to remove.
+        Some(None) if current.parent.as_ref().is_some_and(|p| hidden.contains(p)) => {}
+        Some(None) => current.parent = None,
+        Some(Some(name)) if name == me.identifier => fail(
+            &mut errors,
+            "parent",
+            format!("The product \"{name}\" cannot be its own parent."),
+        ),
+        Some(Some(name)) => match found.by_identifier.get(&name).filter(visible) {
+            None => fail(
+                &mut errors,
+                "parent",
+                format!(
+                    "The parent product \"{name}\" does not exist (Switchboard keeps no product models: a parent is a product)."
+                ),
+            ),
+            Some(_)
+                if me.existed
+                    && me
+                        .uuid
+                        .is_some_and(|u| found.ancestors.iter().any(|a| a == u)) =>
+            {
+                fail(
+                    &mut errors,
+                    "parent",
+                    format!(
+                        "The product \"{name}\" cannot be the parent of \"{}\": it descends from it.",
+                        me.identifier
+                    ),
+                );
+            }
+            Some(parent) => current.parent = Some(parent.uuid.clone()),
+        },
+    }
+    // A product named in an association, as its UUID.
+    let resolve = |errors: &mut Vec<RestViolation>, field: &str, name: &str| {
+        let itself = match naming {
+            Naming::Identifier => name == me.identifier,
+            Naming::Uuid => me.uuid == Some(name),
+        };
+        if itself {
+            fail(
+                errors,
+                field,
+                format!("The product \"{name}\" cannot be associated with itself."),
+            );
+            return None;
+        }
+        let by = match naming {
+            Naming::Identifier => &found.by_identifier,
+            Naming::Uuid => &found.by_uuid,
+        };
+        match by.get(name).filter(visible) {
+            Some(l) => Some(l.uuid.clone()),
+            None => {
+                fail(
+                    errors,
+                    field,
+                    format!("The product \"{name}\" does not exist."),
+                );
+                None
+            }
+        }
+    };
+    if let Some(mut patch) = input.associations.take() {
+        for (type_code, given) in &mut patch {
+            if let Some(names) = given.products.as_mut() {
+                let field = format!("associations.{type_code}.products");
+                *names = names
+                    .iter()
+                    .filter_map(|n| resolve(&mut errors, &field, n))
+                    .collect();
+            }
+        }
+        products::merge_associations(&mut current.associations, patch, &hidden);
+    }
+    if let Some(mut patch) = input.quantified_associations.take() {
+        for (type_code, given) in &mut patch {
+            if let Some(items) = given.products.as_mut() {
+                let field = format!("quantified_associations.{type_code}.products");
+                *items = items
+                    .iter()
+                    .filter_map(|(n, q)| resolve(&mut errors, &field, n).map(|u| (u, *q)))
+                    .collect();
+            }
+        }
+        products::merge_quantified(&mut current.quantified, patch, &hidden);
+    }
+    if errors.is_empty() {
+        Ok(current)
+    } else {
+        Err(RestFailure::invalid(errors))
+    }
+}
+
+fn new_product(
+    identifier: String,
+    mut input: ProductInput,
+    found: &Found,
+    access: &GroupAccess,
+    naming: Naming,
+) -> Result<ProductRow, RestFailure> {
+    let uuid = input.uuid.clone();
+    let relations = relate(
+        Relations::default(),
+        &Writing {
+            identifier: &identifier,
+            uuid: uuid.as_deref(),
+            existed: false,
+        },
+        &mut input,
+        found,
+        access,
+        naming,
+    )?;
+    Ok(ProductRow {
         identifier,
         // Empty: the store gives it a new one.
-        uuid: input.uuid.clone().unwrap_or_default(),
+        uuid: uuid.unwrap_or_default(),
         enabled: input.enabled.unwrap_or(true),
         family: input.family.flatten(),
         categories: input.categories.unwrap_or_default(),
@@ -587,12 +888,32 @@ fn new_product(identifier: String, input: ProductInput) -> ProductRow {
         },
         created_ms: 0,
         updated_ms: 0,
-    }
+        relations,
+    })
 }
 
-/// PATCH: given fields replace, `values` merge; the categories the group
-/// cannot see stay as they are (it cannot name them).
-fn merged(mut old: ProductRow, input: ProductInput, access: &GroupAccess) -> ProductRow {
+/// PATCH: given fields replace, `values` merge, and so do the
+/// associations (per type and list, see [`relate`]); the categories the
+/// group cannot see stay as they are (it cannot name them).
+fn merged(
+    mut old: ProductRow,
+    mut input: ProductInput,
+    access: &GroupAccess,
+    found: &Found,
+    naming: Naming,
+) -> Result<ProductRow, RestFailure> {
+    old.relations = relate(
+        std::mem::take(&mut old.relations),
+        &Writing {
+            identifier: &old.identifier,
+            uuid: Some(&old.uuid),
+            existed: true,
+        },
+        &mut input,
+        found,
+        access,
+        naming,
+    )?;
     if let Some(e) = input.enabled {
         old.enabled = e;
     }
@@ -617,7 +938,7 @@ fn merged(mut old: ProductRow, input: ProductInput, access: &GroupAccess) -> Pro
         products::merge_values(&mut current, values);
         old.values = ProductRow::values_from(&current);
     }
-    old
+    Ok(old)
 }
 
 #[cfg(test)]
@@ -636,7 +957,7 @@ mod tests {
 pub const BATCH_MAX: usize = 100;
 
 /// One line of a batch upsert's answer, in the PIM's shape.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct BatchLine {
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -684,6 +1005,7 @@ fn batch_line_input(
     line: &[u8],
     snapshot: &CatalogSnapshot,
     access: &GroupAccess,
+    naming: Naming,
 ) -> Result<(String, ProductInput), (Option<String>, RestFailure)> {
     let body: Value = serde_json::from_slice(line).map_err(|e| {
         (
@@ -696,7 +1018,8 @@ fn batch_line_input(
         .and_then(Value::as_str)
         .map(str::to_string);
     let fail = |f: RestFailure| (named.clone(), f);
-    let input = products::parse_product_body(body).map_err(|e| fail(RestFailure::invalid(e)))?;
+    let input =
+        products::parse_product_body(body, naming).map_err(|e| fail(RestFailure::invalid(e)))?;
     let Some(identifier) = input.identifier.clone() else {
         return Err(fail(RestFailure::one(
             "identifier",
@@ -717,10 +1040,11 @@ fn upsert<'a>(
     access: &'a GroupAccess,
     identifier: &'a str,
     input: ProductInput,
-) -> impl FnOnce(Option<ProductRow>) -> Result<ProductRow, RestFailure> + Send + 'a {
-    move |current| {
+    naming: Naming,
+) -> impl FnOnce(Option<ProductRow>, &Found) -> Result<ProductRow, RestFailure> + Send + 'a {
+    move |current, found| {
         let p = match current {
-            None => new_product(identifier.to_string(), input),
+            None => new_product(identifier.to_string(), input, found, access, naming)?,
             Some(old) if !access.can_view_product(&old.categories) => {
                 return Err(not_found(identifier));
             }
@@ -741,7 +1065,7 @@ fn upsert<'a>(
                     caller.group, caller.code
                 )));
             }
-            Some(old) => merged(old, input, access),
+            Some(old) => merged(old, input, access, found, naming)?,
         };
         Service::keep_editable(access, &p)?;
         Ok(p)
@@ -754,6 +1078,7 @@ fn upsert_owned<'a>(
     access: &'a GroupAccess,
     identifier: String,
     input: ProductInput,
-) -> impl FnOnce(Option<ProductRow>) -> Result<ProductRow, RestFailure> + Send + 'a {
-    move |current| upsert(caller, access, &identifier, input)(current)
+    naming: Naming,
+) -> impl FnOnce(Option<ProductRow>, &Found) -> Result<ProductRow, RestFailure> + Send + 'a {
+    move |current, found| upsert(caller, access, &identifier, input, naming)(current, found)
 }

@@ -23,7 +23,7 @@ pub mod monitoring;
 mod product_cache;
 pub mod users;
 
-pub use products::{Decide, ProductQuery, ProductRow, ProductWrite, new_uuid};
+pub use products::{Decide, Found, Lookup, ProductQuery, ProductRow, ProductWrite, new_uuid};
 pub use roles::CatalogRows;
 
 use std::path::{Path, PathBuf};

@@ -83,6 +83,7 @@ mod tests {
             values: serde_json::value::RawValue::from_string("{}".to_string()).unwrap(),
             created_ms: 0,
             updated_ms,
+            relations: Default::default(),
         })
     }
 

@@ -2,8 +2,12 @@
 //! kept in memory at the products' version (see `product_cache`);
 //! and the list with its `search` filters. `categories` is a JSON array of
 //! category codes, `attribute_values` the JSON object of the values, both
-//! stored as text.
+//! stored as text; so are what a product links to (`product_groups`,
+//! `associations`, `quantified_associations`, other products by UUID, and
+//! `parent_uuid`): a read also finds the products named there (one more
+//! statement, only for products that name some).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
@@ -12,7 +16,9 @@ use serde_json::{Map, Value};
 use super::db::{Arg, Row, ToArg, args};
 use super::roles::invalid;
 use super::{Store, StoreError};
-use crate::domain::products::{CategoryOp, FamilyFilter, SearchFilter, TimeFilter};
+use crate::domain::products::{
+    CategoryOp, FamilyFilter, LinkedProduct, Relations, SearchFilter, TimeFilter,
+};
 
 /// A product as stored: every category, every value. The values are kept
 /// as the JSON text they are stored as: a read never needs to look inside
@@ -30,6 +36,8 @@ pub struct ProductRow {
     pub values: Box<RawValue>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Its groups, parent and associations; a read fills `linked`.
+    pub relations: Relations,
 }
 
 impl ProductRow {
@@ -56,6 +64,7 @@ impl PartialEq for ProductRow {
             && self.values.get() == other.values.get()
             && self.created_ms == other.created_ms
             && self.updated_ms == other.updated_ms
+            && self.relations == other.relations
     }
 }
 
@@ -89,15 +98,100 @@ fn categories_json(c: &[String]) -> String {
 }
 
 /// A product's columns, in the order [`product_from_row`] reads them.
-const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at, p.uuid";
+const PRODUCT_COLUMNS: &str = "p.identifier, p.enabled, p.family, p.categories, p.attribute_values, p.created_at, p.updated_at, p.uuid, p.product_groups, p.parent_uuid, p.associations, p.quantified_associations";
 
 /// One product (the hot read: a literal, so no SQL is built per request).
 /// The products' version comes last, and always: the product's columns are
 /// NULL when it does not exist.
 const PRODUCT_BY_IDENTIFIER: &str = "SELECT p.identifier, p.enabled, p.family, p.categories,
-        p.attribute_values, p.created_at, p.updated_at, p.uuid, s.products_version
+        p.attribute_values, p.created_at, p.updated_at, p.uuid, p.product_groups,
+        p.parent_uuid, p.associations, p.quantified_associations, s.products_version
      FROM catalog_state s LEFT JOIN products p ON p.identifier = $1
      WHERE s.id = 1";
+
+/// The column of [`PRODUCT_BY_IDENTIFIER`] with the products' version.
+const VERSION_COLUMN: usize = 12;
+
+/// The UUIDs above a product (named by identifier): its parent, the
+/// parent's parent…, nearest first (bounded, should a cycle ever be
+/// stored by another writer).
+const ANCESTORS: &str = "WITH RECURSIVE up(uuid, depth) AS (
+        SELECT parent_uuid, 1 FROM products WHERE identifier = $1
+        UNION ALL
+        SELECT p.parent_uuid, up.depth + 1 FROM products p JOIN up ON p.uuid = up.uuid
+        WHERE up.depth < 1000)
+    SELECT uuid FROM up WHERE uuid IS NOT NULL ORDER BY depth";
+
+/// A stored JSON column: `empty` (what most products hold) without
+/// parsing.
+fn json_column<T: serde::de::DeserializeOwned + Default>(
+    text: &str,
+    empty: &str,
+    column: &str,
+) -> Result<T, StoreError> {
+    if text == empty {
+        return Ok(T::default());
+    }
+    serde_json::from_str(text).map_err(|e| StoreError::Decode(format!("column {column}: {e}")))
+}
+
+/// What a product links to, from columns 8 to 11 of [`PRODUCT_COLUMNS`].
+fn relations_from_row(r: &Row<'_>) -> Result<Relations, StoreError> {
+    let groups: String = r.get(8)?;
+    let associations: String = r.get(10)?;
+    let quantified: String = r.get(11)?;
+    Ok(Relations {
+        groups: json_column(&groups, "[]", "product_groups")?,
+        parent: r.get(9)?,
+        associations: json_column(&associations, "{}", "associations")?,
+        quantified: json_column(&quantified, "{}", "quantified_associations")?,
+        linked: Default::default(),
+    })
+}
+
+/// The stored text of a product's groups, associations and quantified
+/// associations.
+fn relations_text(r: &Relations) -> (String, String, String) {
+    let text = |v: Result<String, serde_json::Error>| v.expect("relations serialise");
+    (
+        text(serde_json::to_string(&r.groups)),
+        text(serde_json::to_string(&r.associations)),
+        text(serde_json::to_string(&r.quantified)),
+    )
+}
+
+/// A linked product from `uuid, identifier, categories`.
+fn linked_from_row(r: &Row<'_>) -> Result<LinkedProduct, StoreError> {
+    let categories: String = r.get(2)?;
+    Ok(LinkedProduct {
+        uuid: r.get::<Option<String>>(0)?.unwrap_or_default(),
+        identifier: r.get(1)?,
+        categories: serde_json::from_str(&categories).unwrap_or_default(),
+    })
+}
+
+/// The products a write names (its parent, its associated products), to
+/// be looked up in its transaction: so a product written by an earlier
+/// line of the same batch is found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// By identifier: a parent; associated products in the identifier API.
+    pub identifiers: Vec<String>,
+    /// By UUID: associated products in the UUID API.
+    pub uuids: Vec<String>,
+    /// A parent whose ancestors the write needs (a product cannot become
+    /// its own ancestor).
+    pub ancestors_of: Option<String>,
+}
+
+/// What a [`Lookup`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub by_identifier: HashMap<String, LinkedProduct>,
+    pub by_uuid: HashMap<String, LinkedProduct>,
+    /// The UUIDs above `ancestors_of`, nearest first.
+    pub ancestors: Vec<String>,
+}
 
 /// A product from a row of [`PRODUCT_COLUMNS`] (columns by position:
 /// looking them up by name costs more than the read itself).
@@ -115,6 +209,7 @@ fn product_from_row(r: &Row<'_>) -> Result<ProductRow, StoreError> {
         created_ms: r.get(5)?,
         updated_ms: r.get(6)?,
         uuid: r.get::<Option<String>>(7)?.unwrap_or_default(),
+        relations: relations_from_row(r)?,
     })
 }
 
@@ -139,9 +234,10 @@ impl Param {
     }
 }
 
-/// What a write makes of a product, given what is stored (or `None`): the
-/// row to write, or the write's refusal.
-pub type Decide<'a, E> = Box<dyn FnOnce(Option<ProductRow>) -> Result<ProductRow, E> + Send + 'a>;
+/// What a write makes of a product, given what is stored (or `None`) and
+/// the products its body names: the row to write, or the write's refusal.
+pub type Decide<'a, E> =
+    Box<dyn FnOnce(Option<ProductRow>, &Found) -> Result<ProductRow, E> + Send + 'a>;
 
 /// The FROM and WHERE clauses of a product list and their parameters.
 fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<Param>) {
@@ -235,17 +331,108 @@ fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<
 
 impl Store {
     /// Creates or changes one product in one transaction: `decide` gets the
-    /// stored product (if any) and returns the product to store, or its
-    /// refusal. Categories that do not exist (any more) are refused.
+    /// stored product (if any, with the products it links to) and what
+    /// `lookup` found, and returns the product to store, or its refusal.
+    /// Categories that do not exist (any more) are refused.
     pub async fn write_product<E: From<StoreError>>(
         &self,
         identifier: &str,
-        decide: impl FnOnce(Option<ProductRow>) -> Result<ProductRow, E>,
+        lookup: &Lookup,
+        decide: impl FnOnce(Option<ProductRow>, &Found) -> Result<ProductRow, E>,
     ) -> Result<ProductWrite, E> {
         let mut tx = self.write_tx().await?;
-        let written = self.write_product_in(&mut tx, identifier, decide).await??;
+        let written = self
+            .write_product_in(&mut tx, identifier, lookup, decide)
+            .await??;
         tx.commit().await?;
         Ok(written)
+    }
+
+    /// The products `names` name in `column` (`identifier` or `uuid`).
+    async fn linked_by(
+        &self,
+        tx: &mut super::db::Tx,
+        column: &str,
+        names: &[String],
+    ) -> Result<Vec<LinkedProduct>, StoreError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let set = serde_json::to_string(names).expect("strings serialise");
+        tx.rows(
+            &format!(
+                "SELECT p.uuid, p.identifier, p.categories FROM products p
+                 WHERE p.{column} IN (SELECT s.value FROM {})",
+                self.dialect().json_each("$1", "s")
+            ),
+            args![&set],
+            linked_from_row,
+        )
+        .await
+    }
+
+    /// Fills each product's `relations.linked` with the products it names
+    /// that exist (one statement, none when they name none).
+    async fn resolve_links(
+        &self,
+        tx: &mut super::db::Tx,
+        rows: &mut [ProductRow],
+    ) -> Result<(), StoreError> {
+        let mut uuids: Vec<String> = Vec::new();
+        for row in rows.iter() {
+            for u in row.relations.linked_uuids() {
+                if !uuids.iter().any(|x| x == u) {
+                    uuids.push(u.to_string());
+                }
+            }
+        }
+        if uuids.is_empty() {
+            return Ok(());
+        }
+        let found: HashMap<String, LinkedProduct> = self
+            .linked_by(tx, "uuid", &uuids)
+            .await?
+            .into_iter()
+            .map(|l| (l.uuid.clone(), l))
+            .collect();
+        for row in rows.iter_mut() {
+            let linked = row
+                .relations
+                .linked_uuids()
+                .into_iter()
+                .filter_map(|u| found.get(u))
+                .map(|l| (l.uuid.clone(), l.clone()))
+                .collect();
+            row.relations.linked = linked;
+        }
+        Ok(())
+    }
+
+    /// What `lookup` names, as stored now in `tx`.
+    async fn find(&self, tx: &mut super::db::Tx, lookup: &Lookup) -> Result<Found, StoreError> {
+        let by = |found: Vec<LinkedProduct>, key: fn(&LinkedProduct) -> &String| {
+            found
+                .into_iter()
+                .map(|l| (key(&l).clone(), l))
+                .collect::<HashMap<_, _>>()
+        };
+        let by_identifier = by(
+            self.linked_by(tx, "identifier", &lookup.identifiers)
+                .await?,
+            |l| &l.identifier,
+        );
+        let by_uuid = by(self.linked_by(tx, "uuid", &lookup.uuids).await?, |l| {
+            &l.uuid
+        });
+        let ancestors = match &lookup.ancestors_of {
+            Some(parent) => tx.rows(ANCESTORS, args![parent], |r| r.get(0)).await?,
+            None => Vec::new(),
+        };
+        Ok(Found {
+            by_identifier,
+            by_uuid,
+            ancestors,
+        })
     }
 
     /// Writes several products in one transaction, each on its own: a line
@@ -254,15 +441,18 @@ impl Store {
     /// commit for all. A store failure fails them all.
     pub async fn write_products<E: From<StoreError>>(
         &self,
-        lines: Vec<(String, Decide<'_, E>)>,
+        lines: Vec<(String, Lookup, Decide<'_, E>)>,
     ) -> Result<Vec<Result<ProductWrite, E>>, StoreError> {
         let mut tx = self.write_tx().await?;
         let mut results = Vec::with_capacity(lines.len());
-        for (identifier, decide) in lines {
+        for (identifier, lookup, decide) in lines {
             tx.exec("SAVEPOINT product_line", args![]).await?;
             // A statement the line made fail (text PostgreSQL cannot store)
             // is the line's; the database going away is everyone's.
-            let written = match self.write_product_in(&mut tx, &identifier, decide).await {
+            let written = match self
+                .write_product_in(&mut tx, &identifier, &lookup, decide)
+                .await
+            {
                 Ok(written) => written,
                 Err(e @ StoreError::Unavailable(_)) => return Err(e),
                 Err(e) => Err(E::from(e)),
@@ -288,17 +478,22 @@ impl Store {
         &self,
         tx: &mut super::db::Tx,
         identifier: &str,
-        decide: impl FnOnce(Option<ProductRow>) -> Result<ProductRow, E>,
+        lookup: &Lookup,
+        decide: impl FnOnce(Option<ProductRow>, &Found) -> Result<ProductRow, E>,
     ) -> Result<Result<ProductWrite, E>, StoreError> {
-        let current = tx
+        let mut current = tx
             .opt(
                 &format!("SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.identifier = $1"),
                 args![identifier],
                 product_from_row,
             )
             .await?;
+        if let Some(c) = current.as_mut() {
+            self.resolve_links(tx, std::slice::from_mut(c)).await?;
+        }
+        let found = self.find(tx, lookup).await?;
         let existed = current.is_some();
-        let mut product = match decide(current) {
+        let mut product = match decide(current, &found) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -322,10 +517,12 @@ impl Store {
         }
         let now = self.now_millis();
         product.updated_ms = now;
+        let (groups, associations, quantified) = relations_text(&product.relations);
         if existed {
             tx.exec(
                 "UPDATE products SET enabled = $2, family = $3, categories = $4,
-                     attribute_values = $5, updated_at = $6
+                     attribute_values = $5, updated_at = $6, product_groups = $7,
+                     parent_uuid = $8, associations = $9, quantified_associations = $10
                  WHERE identifier = $1",
                 args![
                     &product.identifier,
@@ -333,7 +530,11 @@ impl Store {
                     &product.family,
                     &categories,
                     product.values.get(),
-                    now
+                    now,
+                    &groups,
+                    &product.relations.parent,
+                    &associations,
+                    &quantified
                 ],
             )
             .await?;
@@ -363,8 +564,9 @@ impl Store {
             }
             tx.exec(
                 "INSERT INTO products
-                     (identifier, enabled, family, categories, attribute_values, created_at, updated_at, uuid)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+                     (identifier, enabled, family, categories, attribute_values, created_at, updated_at, uuid,
+                      product_groups, parent_uuid, associations, quantified_associations)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11)",
                 args![
                     &product.identifier,
                     product.enabled,
@@ -372,7 +574,11 @@ impl Store {
                     &categories,
                     product.values.get(),
                     now,
-                    &product.uuid
+                    &product.uuid,
+                    &groups,
+                    &product.relations.parent,
+                    &associations,
+                    &quantified
                 ],
             )
             .await?;
@@ -384,11 +590,14 @@ impl Store {
         }))
     }
 
-    /// Deletes a product; `allow` sees it first and may refuse.
+    /// Deletes a product; `allow` sees it and the products whose parent it
+    /// is (by identifier) first, and may refuse. The deleted product leaves
+    /// every other product's associations, as in the PIM (those products
+    /// count as updated); children `allow` lets go lose their parent.
     pub async fn delete_product<E: From<StoreError>>(
         &self,
         identifier: &str,
-        allow: impl FnOnce(&ProductRow) -> Result<(), E>,
+        allow: impl FnOnce(&ProductRow, &[LinkedProduct]) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut tx = self.write_tx().await?;
         let current = tx
@@ -401,13 +610,68 @@ impl Store {
         let Some(current) = current else {
             return Err(StoreError::NotFound.into());
         };
-        allow(&current)?;
+        let children = if current.uuid.is_empty() {
+            Vec::new()
+        } else {
+            tx.rows(
+                "SELECT p.uuid, p.identifier, p.categories FROM products p
+                 WHERE p.parent_uuid = $1 ORDER BY p.identifier",
+                args![&current.uuid],
+                linked_from_row,
+            )
+            .await?
+        };
+        allow(&current, &children)?;
+        if !current.uuid.is_empty() {
+            self.forget_product(&mut tx, &current.uuid).await?;
+        }
         tx.exec(
             "DELETE FROM products WHERE identifier = $1",
             args![identifier],
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the product `uuid` out of every association and parent, in
+    /// `tx`: only products whose stored text names it are read (a UUID
+    /// cannot appear in that text as anything else).
+    async fn forget_product(&self, tx: &mut super::db::Tx, uuid: &str) -> Result<(), StoreError> {
+        let now = self.now_millis();
+        let named = format!("%\"{uuid}\"%");
+        let rows: Vec<(String, String, String)> = tx
+            .rows(
+                "SELECT identifier, associations, quantified_associations FROM products
+                 WHERE (associations <> '{}' OR quantified_associations <> '{}')
+                   AND (associations LIKE $1 OR quantified_associations LIKE $1)",
+                args![&named],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .await?;
+        for (identifier, associations, quantified) in rows {
+            let mut relations = Relations {
+                associations: json_column(&associations, "{}", "associations")?,
+                quantified: json_column(&quantified, "{}", "quantified_associations")?,
+                ..Default::default()
+            };
+            if !relations.forget(uuid) {
+                continue;
+            }
+            let (_, associations, quantified) = relations_text(&relations);
+            tx.exec(
+                "UPDATE products SET associations = $2, quantified_associations = $3,
+                     updated_at = $4
+                 WHERE identifier = $1",
+                args![&identifier, &associations, &quantified, now],
+            )
+            .await?;
+        }
+        tx.exec(
+            "UPDATE products SET parent_uuid = NULL, updated_at = $2 WHERE parent_uuid = $1",
+            args![uuid, now],
+        )
+        .await?;
         Ok(())
     }
 
@@ -421,11 +685,14 @@ impl Store {
         for (p, age_days) in products {
             let created_at = now - i64::from(*age_days) * DAY_MS;
             let updated_at = created_at + (now - created_at) / 2;
+            let (groups, associations, quantified) = relations_text(&p.relations);
             created += tx
                 .exec(
                     "INSERT INTO products
-                         (identifier, enabled, family, categories, attribute_values, created_at, updated_at, uuid)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (identifier) DO NOTHING",
+                         (identifier, enabled, family, categories, attribute_values, created_at, updated_at, uuid,
+                          product_groups, parent_uuid, associations, quantified_associations)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                     ON CONFLICT (identifier) DO NOTHING",
                     args![
                         &p.identifier,
                         p.enabled,
@@ -438,7 +705,11 @@ impl Store {
                             new_uuid()
                         } else {
                             p.uuid.clone()
-                        }
+                        },
+                        &groups,
+                        &p.relations.parent,
+                        &associations,
+                        &quantified
                     ],
                 )
                 .await?;
@@ -461,7 +732,8 @@ impl Store {
     /// One product by identifier as of the products' version `version`
     /// (read with the request's token) or later: kept in memory while no
     /// product changes, else a primary-key read (inline on SQLite) that
-    /// also reads the products' version, in the same snapshot.
+    /// also reads the products' version, in the same snapshot. A product
+    /// that links to others is read again with them, in one snapshot.
     pub async fn product(
         &self,
         identifier: &str,
@@ -470,14 +742,25 @@ impl Store {
         if let Some(kept) = self.products.get(identifier, version) {
             return Ok(Some(kept));
         }
-        let (read_at, found) = self
+        let read = |r: &Row<'_>| {
+            let read_at: i64 = r.get(VERSION_COLUMN)?;
+            let found: Option<String> = r.get(0)?;
+            Ok((read_at, found.map(|_| product_from_row(r)).transpose()?))
+        };
+        let (mut read_at, mut found) = self
             .db
-            .one(PRODUCT_BY_IDENTIFIER, args![identifier], |r| {
-                let read_at: i64 = r.get(8)?;
-                let found: Option<String> = r.get(0)?;
-                Ok((read_at, found.map(|_| product_from_row(r)).transpose()?))
-            })
+            .one(PRODUCT_BY_IDENTIFIER, args![identifier], read)
             .await?;
+        if found.as_ref().is_some_and(|p| p.relations.links()) {
+            let mut tx = self.read_tx().await?;
+            (read_at, found) = tx
+                .one(PRODUCT_BY_IDENTIFIER, args![identifier], read)
+                .await?;
+            if let Some(p) = found.as_mut() {
+                self.resolve_links(&mut tx, std::slice::from_mut(p)).await?;
+            }
+            tx.commit().await?;
+        }
         Ok(found.map(|p| {
             let p = Arc::new(p);
             self.products.put(read_at, Arc::clone(&p));
@@ -494,7 +777,7 @@ impl Store {
         let (where_sql, params) = product_where(&query, self.dialect());
         let args: Vec<Arg<'_>> = params.iter().map(Param::to_arg).collect();
         let mut tx = self.read_tx().await?;
-        let items = tx
+        let mut items = tx
             .rows(
                 &format!(
                     "SELECT {PRODUCT_COLUMNS}{where_sql} ORDER BY p.identifier LIMIT {} OFFSET {}",
@@ -505,6 +788,7 @@ impl Store {
                 product_from_row,
             )
             .await?;
+        self.resolve_links(&mut tx, &mut items).await?;
         let count = if query.count {
             let n: i64 = tx
                 .one(&format!("SELECT COUNT(*){where_sql}"), &args, |r| r.get(0))
@@ -633,6 +917,7 @@ mod tests {
             values: ProductRow::values_from(&map),
             created_ms: 0,
             updated_ms: 0,
+            relations: Relations::default(),
         };
         assert_eq!(p.values.get(), r#"{"name":"Boot"}"#);
         assert_eq!(p.values_map(), map);
