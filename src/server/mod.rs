@@ -15,8 +15,9 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use crate::model::{
     AccessGrant, Flow, FlowInput, FlowSaved, Integration, IntegrationPatch, MemberAccess,
@@ -165,165 +166,129 @@ fn no_store<T: IntoResponse>(status: StatusCode, body: T) -> Response {
     resp
 }
 
+/// The admin API, the token endpoints and the probes: every route comes
+/// from its handler's `#[utoipa::path]`, so what is routed is what
+/// `/api/openapi.json` describes (the path is written once, in the
+/// annotation).
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi::serve_spec))
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::revoke))
+        .routes(routes!(me))
+        .routes(routes!(get_account, patch_account))
+        .routes(routes!(visuals))
+        .routes(routes!(load_demo))
+        .routes(routes!(list_connections, create_connection))
+        .routes(routes!(
+            get_connection,
+            update_connection,
+            delete_connection
+        ))
+        .routes(routes!(connection_audit))
+        .routes(routes!(connection_credentials))
+        .routes(routes!(reveal_secret))
+        .routes(routes!(regenerate_secret))
+        .routes(routes!(regenerate_password))
+        .routes(routes!(connection_used_by))
+        .routes(routes!(test_connection))
+        .routes(routes!(monitoring::connection_monitoring))
+        .routes(routes!(monitoring::monitoring_overview))
+        .routes(routes!(replace_connection))
+        .routes(routes!(list_integrations, create_integration))
+        .routes(routes!(
+            get_integration,
+            rename_integration,
+            delete_integration
+        ))
+        .routes(routes!(register_connections))
+        .routes(routes!(deregister_connection))
+        .routes(routes!(integration_access))
+        .routes(routes!(set_integration_access))
+        .routes(routes!(catalog::list_roles, catalog::create_role))
+        .routes(routes!(
+            catalog::get_role,
+            catalog::update_role,
+            catalog::delete_role
+        ))
+        .routes(routes!(catalog::list_groups, catalog::create_group))
+        .routes(routes!(
+            catalog::get_group,
+            catalog::update_group,
+            catalog::delete_group
+        ))
+        .routes(routes!(catalog::list_categories, catalog::create_category))
+        .routes(routes!(
+            catalog::get_category,
+            catalog::update_category,
+            catalog::delete_category
+        ))
+        .routes(routes!(list_flows))
+        .routes(routes!(get_flow, save_flow, delete_flow))
+        .routes(routes!(login, logout))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(remove_user))
+        .routes(routes!(set_password))
+}
+
+/// The connections' Web API, from the handlers' annotations as above. A
+/// products route answers a method it does not serve in the PIM's words.
+fn web_api_routes() -> OpenApiRouter<AppState> {
+    let pim_405 = |(schemas, paths, method): UtoipaMethodRouter<AppState>| {
+        (
+            schemas,
+            paths,
+            method.fallback(products::method_not_allowed),
+        )
+    };
+    OpenApiRouter::new()
+        .routes(routes!(oauth::rest_root))
+        .routes(pim_405(routes!(
+            products::list_products,
+            products::create_product,
+            products::patch_products
+        )))
+        .routes(pim_405(routes!(
+            products::get_product,
+            products::patch_product,
+            products::delete_product
+        )))
+        // The PIM's current API: the same products, named by UUID.
+        .routes(pim_405(routes!(
+            products::list_products_uuid,
+            products::create_product_uuid,
+            products::patch_products_uuid
+        )))
+        .routes(pim_405(routes!(
+            products::get_product_uuid,
+            products::patch_product_uuid,
+            products::delete_product_uuid
+        )))
+}
+
+/// The API's description: the one [`router`] serves, built from the same
+/// route lists.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let mut doc = documented_routes().into_openapi();
+    doc.merge(web_api_routes().into_openapi());
+    openapi::finish(doc)
+}
+
 /// The whole API.
 pub fn router(service: AppState) -> Router {
-    let api = Router::new()
-        .route("/me", get(me))
-        .route("/account", get(get_account).patch(patch_account))
-        .route("/visuals", get(visuals))
-        .route("/demo", axum::routing::post(load_demo))
-        .route(
-            "/connections",
-            get(list_connections).post(create_connection),
-        )
-        .route(
-            "/connections/{code}",
-            get(get_connection)
-                .patch(update_connection)
-                .delete(delete_connection),
-        )
-        .route("/connections/{code}/audit", get(connection_audit))
-        .route(
-            "/connections/{code}/credentials",
-            get(connection_credentials),
-        )
-        .route(
-            "/connections/{code}/secret/reveal",
-            axum::routing::post(reveal_secret),
-        )
-        .route(
-            "/connections/{code}/secret",
-            axum::routing::post(regenerate_secret),
-        )
-        .route(
-            "/connections/{code}/password",
-            axum::routing::post(regenerate_password),
-        )
-        .route("/connections/{code}/used-by", get(connection_used_by))
-        .route(
-            "/connections/{code}/test",
-            axum::routing::post(test_connection),
-        )
-        .route(
-            "/connections/{code}/monitoring",
-            get(monitoring::connection_monitoring),
-        )
-        .route("/monitoring", get(monitoring::monitoring_overview))
-        .route(
-            "/connections/{code}/replace",
-            axum::routing::post(replace_connection),
-        )
-        .route(
-            "/integrations",
-            get(list_integrations).post(create_integration),
-        )
-        .route(
-            "/integrations/{code}",
-            get(get_integration)
-                .patch(rename_integration)
-                .delete(delete_integration),
-        )
-        .route(
-            "/integrations/{code}/registrations",
-            axum::routing::post(register_connections),
-        )
-        .route(
-            "/integrations/{code}/registrations/{connection}",
-            axum::routing::delete(deregister_connection),
-        )
-        .route("/integrations/{code}/access", get(integration_access))
-        .route(
-            "/integrations/{code}/access/{username}",
-            axum::routing::put(set_integration_access),
-        )
-        .route(
-            "/roles",
-            get(catalog::list_roles).post(catalog::create_role),
-        )
-        .route(
-            "/roles/{code}",
-            get(catalog::get_role)
-                .patch(catalog::update_role)
-                .delete(catalog::delete_role),
-        )
-        .route(
-            "/groups",
-            get(catalog::list_groups).post(catalog::create_group),
-        )
-        .route(
-            "/groups/{code}",
-            get(catalog::get_group)
-                .patch(catalog::update_group)
-                .delete(catalog::delete_group),
-        )
-        .route(
-            "/categories",
-            get(catalog::list_categories).post(catalog::create_category),
-        )
-        .route(
-            "/categories/{code}",
-            get(catalog::get_category)
-                .patch(catalog::update_category)
-                .delete(catalog::delete_category),
-        )
-        .route("/flows", get(list_flows))
-        .route(
-            "/flows/{code}",
-            get(get_flow).put(save_flow).delete(delete_flow),
-        )
-        .route("/session", axum::routing::post(login).delete(logout))
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{username}", axum::routing::delete(remove_user))
-        .route(
-            "/users/{username}/password",
-            axum::routing::put(set_password),
-        );
+    let (routes, _) = documented_routes().split_for_parts();
+    let (web_api, _) = web_api_routes().split_for_parts();
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
-    let products_path = format!("{}/products", crate::REST_ROOT);
-    let product_path = format!("{}/products/{{identifier}}", crate::REST_ROOT);
     // One layer: the bearer check (401), then the connection's rate limit
     // (429) and overall access (403), and the monitoring count (R23).
-    let web_api = Router::new()
-        .route(crate::REST_ROOT, get(oauth::rest_root))
-        .route(
-            &products_path,
-            get(products::list_products)
-                .post(products::create_product)
-                .patch(products::patch_products)
-                .fallback(products::method_not_allowed),
-        )
-        .route(
-            &product_path,
-            get(products::get_product)
-                .patch(products::patch_product)
-                .delete(products::delete_product)
-                .fallback(products::method_not_allowed),
-        )
-        // The PIM's current API: the same products, named by UUID.
-        .route(
-            &format!("{}/products-uuid", crate::REST_ROOT),
-            get(products::list_products_uuid)
-                .post(products::create_product_uuid)
-                .patch(products::patch_products_uuid)
-                .fallback(products::method_not_allowed),
-        )
-        .route(
-            &format!("{}/products-uuid/{{uuid}}", crate::REST_ROOT),
-            get(products::get_product_uuid)
-                .patch(products::patch_product_uuid)
-                .delete(products::delete_product_uuid)
-                .fallback(products::method_not_allowed),
-        )
-        .route(&rest_any, axum::routing::any(oauth::rest_not_found));
-    let web_api = web_api_layers(web_api, &service);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/api/openapi.json", get(openapi::serve_spec))
-        .route(crate::TOKEN_PATH, axum::routing::post(oauth::token))
-        .route(crate::REVOKE_PATH, axum::routing::post(oauth::revoke))
+    let web_api = web_api_layers(
+        web_api.route(&rest_any, axum::routing::any(oauth::rest_not_found)),
+        &service,
+    );
+    routes
         .merge(web_api)
-        .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)
@@ -341,18 +306,27 @@ pub fn web_api_layers(routes: Router<AppState>, service: &AppState) -> Router<Ap
     ))
 }
 
+/// What the probes answer when all is well.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Probe {
+    /// `ok` (liveness) or `ready` (readiness).
+    pub status: &'static str,
+}
+
 /// Liveness, for load balancers and orchestrators: the process answers.
 /// No authentication, no database.
+#[utoipa::path(get, path = "/healthz", tag = "probes", responses((status = 200, description = "the process answers (no database involved)", body = Probe)))]
 async fn healthz() -> Response {
-    Json(serde_json::json!({ "status": "ok" })).into_response()
+    Json(Probe { status: "ok" }).into_response()
 }
 
 /// Readiness: the database answers and its migrations are the ones this
 /// build expects; 503 with the reason otherwise. No authentication.
+#[utoipa::path(get, path = "/readyz", tag = "probes", responses((status = 200, description = "the database answers and holds this build's migrations", body = Probe), (status = 503, description = "not ready; the message says why", body = ApiError)))]
 async fn readyz(axum::extract::State(service): axum::extract::State<AppState>) -> Response {
     let ready = service.store().ready().await;
     match ready {
-        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(()) => Json(Probe { status: "ready" }).into_response(),
         Err(message) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(ApiError {
@@ -483,7 +457,7 @@ async fn list_connections(
     .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", security(("session" = [])), request_body = NewConnection, responses((status = 201, description = "created; the password is in this answer only", body = CreatedConnection), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", security(("session" = [])), request_body = NewConnection, responses((status = 201, description = "created; the password is in this answer only", body = CreatedConnection), (status = 400, description = "bad input; the body names the field", body = ApiError), (status = 401, description = "no or expired session", body = ApiError), (status = 403, description = "not allowed for this user", body = ApiError), (status = 404, description = "the integration named does not exist (or is not visible to this user)", body = ApiError), (status = 409, description = "conflict (taken, quota reached, or changed by someone else)", body = ApiError), (status = 413, description = "body over 1 MiB", body = ApiError)))]
 async fn create_connection(
     State(svc): State<AppState>,
     Authenticated(actor): Authenticated,

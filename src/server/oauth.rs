@@ -228,8 +228,50 @@ fn basic_credentials(value: &HeaderValue) -> Result<ClientCredentials, OAuthFail
     Ok((form_decode(id)?, SecretString::from(form_decode(secret)?)))
 }
 
+/// The token endpoint's body, as the description shows it (the handler
+/// reads the fields one by one, from JSON or a form).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    grant_type: GrantType,
+    /// The connection's API username (password grant).
+    username: Option<String>,
+    /// The connection's API password (password grant).
+    password: Option<String>,
+    /// A refresh token of this client (refresh_token grant).
+    refresh_token: Option<String>,
+    /// The client id, when not given by HTTP Basic.
+    client_id: Option<String>,
+    /// The client secret, when not given by HTTP Basic.
+    client_secret: Option<String>,
+}
+
+/// The grants the token endpoint knows.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum GrantType {
+    Password,
+    RefreshToken,
+}
+
+/// The revoke endpoint's body (RFC 7009).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RevokeForm {
+    /// An access or refresh token of this client.
+    token: String,
+    /// `access_token` or `refresh_token`: a hint, the token is found either way.
+    token_type_hint: Option<String>,
+    /// The client id, when not given by HTTP Basic.
+    client_id: Option<String>,
+    /// The client secret, when not given by HTTP Basic.
+    client_secret: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/oauth/v1/token", tag = "oauth",
-    request_body(content_type = "application/json", description = "`{\"grant_type\":\"password\",\"username\":…,\"password\":…}` or `{\"grant_type\":\"refresh_token\",\"refresh_token\":…}`; also as a form. Client authentication: HTTP Basic `client_id:secret` (or `client_id`/`client_secret` in the body)."),
+    request_body(description = "`{\"grant_type\":\"password\",\"username\":…,\"password\":…}` or `{\"grant_type\":\"refresh_token\",\"refresh_token\":…}`, as JSON or as a form. Client authentication: HTTP Basic `client_id:secret` (or `client_id`/`client_secret` in the body; both may be given when they name the same client).",
+        content((TokenForm = "application/json"), (TokenForm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "tokens: access for 1 hour, refresh for 14 days", body = TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant or unsupported_grant_type", body = OAuthError),
@@ -258,11 +300,14 @@ pub async fn token(State(svc): State<AppState>, headers: HeaderMap, body: Body) 
 }
 
 #[utoipa::path(post, path = "/api/oauth/v1/revoke", tag = "oauth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`token` (an access or refresh token of this client), optional `token_type_hint`; also as JSON. Client authentication as for the token endpoint. Revoking a refresh token also revokes the access tokens issued with it."),
+    request_body(description = "`token` (an access or refresh token of this client), optional `token_type_hint`; as a form or as JSON. Client authentication as for the token endpoint. Revoking a refresh token also revokes the access tokens issued with it.",
+        content((RevokeForm = "application/x-www-form-urlencoded"), (RevokeForm = "application/json"))),
     responses(
         (status = 200, description = "revoked, or unknown (RFC 7009: not an error)"),
         (status = 400, description = "invalid_request", body = OAuthError),
         (status = 401, description = "invalid_client", body = OAuthError),
+        (status = 413, description = "body over 4 KiB", body = OAuthError),
+        (status = 415, description = "not a form nor JSON", body = OAuthError),
         (status = 429, description = "too many failed requests for this client", body = OAuthError)))]
 pub async fn revoke(State(svc): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {

@@ -1,7 +1,6 @@
 //! The API described as OpenAPI 3, generated from the handlers' annotations
 //! and the model types (utoipa), served at `/api/openapi.json`.
 
-use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,77 +42,6 @@ impl Modify for SessionAuth {
         title = "Switchboard API",
         description = "Administer API connections: their credentials, who may use them, and their audit trail. Admin errors (under /api/v1) are JSON `{code, message, field}`; the token endpoint answers RFC 6749 errors `{error, error_description, code, message}`; the Web API `{code, message}` with the HTTP status as code."
     ),
-    paths(
-        super::me,
-        super::get_account,
-        super::patch_account,
-        super::visuals,
-        super::load_demo,
-        super::list_connections,
-        super::create_connection,
-        super::get_connection,
-        super::update_connection,
-        super::delete_connection,
-        super::connection_audit,
-        super::connection_credentials,
-        super::reveal_secret,
-        super::regenerate_secret,
-        super::regenerate_password,
-        super::connection_used_by,
-        super::test_connection,
-        super::monitoring::connection_monitoring,
-        super::monitoring::monitoring_overview,
-        super::replace_connection,
-        super::list_integrations,
-        super::create_integration,
-        super::get_integration,
-        super::rename_integration,
-        super::delete_integration,
-        super::register_connections,
-        super::deregister_connection,
-        super::integration_access,
-        super::set_integration_access,
-        super::list_flows,
-        super::get_flow,
-        super::save_flow,
-        super::delete_flow,
-        super::oauth::token,
-        super::oauth::revoke,
-        super::oauth::rest_root,
-        super::products::list_products,
-        super::products::get_product,
-        super::products::create_product,
-        super::products::patch_product,
-        super::products::patch_products,
-        super::products::list_products_uuid,
-        super::products::create_product_uuid,
-        super::products::patch_products_uuid,
-        super::products::get_product_uuid,
-        super::products::patch_product_uuid,
-        super::products::delete_product_uuid,
-        super::products::delete_product,
-        super::catalog::list_roles,
-        super::catalog::create_role,
-        super::catalog::get_role,
-        super::catalog::update_role,
-        super::catalog::delete_role,
-        super::catalog::list_groups,
-        super::catalog::create_group,
-        super::catalog::get_group,
-        super::catalog::update_group,
-        super::catalog::delete_group,
-        super::catalog::list_categories,
-        super::catalog::create_category,
-        super::catalog::get_category,
-        super::catalog::update_category,
-        super::catalog::delete_category,
-        super::login,
-        super::logout,
-        super::list_users,
-        super::create_user,
-        super::remove_user,
-        super::set_password,
-    ),
     components(schemas(
         model::ApiError,
         model::FieldChange,
@@ -140,15 +68,110 @@ impl Modify for SessionAuth {
         (name = "oauth", description = "For the connections' applications: get tokens (password and refresh_token grants; the password grant exists for compatibility with PIM API clients) and revoke them"),
         (name = "web-api", description = "The connections' Web API: bearer token required; each call is checked against the connection's role (R10) and group (R11) and its rate limit (429 with Retry-After)"),
         (name = "permissions", description = "Roles (sets of Web API permissions), groups (category permissions) and the category tree (R10, R11)"),
+        (name = "probes", description = "Liveness, readiness and this description: no authentication"),
     )
 )]
 pub struct ApiDoc;
 
-/// The specification as JSON.
-pub fn spec() -> utoipa::openapi::OpenApi {
+/// What every description starts from: the title, the shared schemas, the
+/// security schemes and the tags. The paths come from the router.
+pub(super) fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-pub(super) async fn serve_spec() -> Json<utoipa::openapi::OpenApi> {
-    Json(spec())
+/// The specification as JSON, the one [`super::router`] serves.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    super::spec()
+}
+
+/// Adds what every route of a kind may answer, written once here rather
+/// than on each handler: what the route's layers answer before the handler
+/// runs (no or a bad token, a body too large or not JSON, the rate limit)
+/// and a database that does not answer.
+pub(super) fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{Content, Ref, ResponseBuilder};
+    let error = |path: &str| {
+        if path.starts_with("/api/oauth/") {
+            "OAuthError"
+        } else if path.starts_with("/api/rest/") {
+            "RestError"
+        } else {
+            "ApiError"
+        }
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let schema = error(path);
+        let web_api = path.starts_with("/api/rest/");
+        for op in operations(item) {
+            let takes_input =
+                op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let mut add = |status: &str, description: &str| {
+                if !op.responses.responses.contains_key(status) {
+                    let response = ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            Content::new(Some(Ref::from_schema_name(schema))),
+                        )
+                        .build();
+                    op.responses
+                        .responses
+                        .insert(status.to_string(), response.into());
+                }
+            };
+            if takes_input {
+                add("400", "bad input; the body names what is wrong");
+            }
+            if secured {
+                add("401", "no, an unknown or an expired token");
+            }
+            if web_api {
+                add("403", "the connection's role lacks the permission (R10)");
+                add("429", "the connection's rate limit; see Retry-After");
+            }
+            if op.request_body.is_some() {
+                add("413", "the body is too large");
+                add("415", "the body is not of a content type the route reads");
+            }
+            if path != "/healthz" && path != "/api/openapi.json" {
+                add(
+                    "503",
+                    "the database does not answer; try again (the message says why)",
+                );
+            }
+        }
+    }
+    doc
+}
+
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// `GET /api/openapi.json`: serialised once, on the first request.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "probes", responses((status = 200, description = "this description (OpenAPI 3.1)", content_type = "application/json")))]
+pub(super) async fn serve_spec() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static SPEC: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
+    let body = SPEC.get_or_init(|| {
+        serde_json::to_vec(&spec())
+            .expect("the description serialises")
+            .into()
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.clone(),
+    )
+        .into_response()
 }
