@@ -374,19 +374,10 @@ async fn prepare(http: &reqwest::Client, url: &str) -> (Pools, Creds) {
 }
 
 async fn login(http: &reqwest::Client, url: &str, user: &str, password: &str) -> String {
-    let resp: Value = http
+    let req = http
         .post(format!("{url}/api/v1/session"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("login: {resp}"))
-        .to_string()
+        .json(&json!({"username": user, "password": password}));
+    answer_field(req, "token").await
 }
 
 async fn token(
@@ -397,19 +388,19 @@ async fn token(
     username: &Value,
     password: &Value,
 ) -> String {
-    let resp: Value = http
+    let req = http
         .post(format!("{url}/api/oauth/v1/token"))
         .basic_auth(client_id.as_str().unwrap(), secret.as_str())
-        .json(&json!({"grant_type": "password", "username": username, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    resp["access_token"]
+        .json(&json!({"grant_type": "password", "username": username, "password": password}));
+    answer_field(req, "access_token").await
+}
+
+/// Sends `req` and returns the text field `field` of its JSON answer.
+async fn answer_field(req: reqwest::RequestBuilder, field: &str) -> String {
+    let resp: Value = req.send().await.unwrap().json().await.unwrap();
+    resp[field]
         .as_str()
-        .unwrap_or_else(|| panic!("token: {resp}"))
+        .unwrap_or_else(|| panic!("no {field}: {resp}"))
         .to_string()
 }
 
