@@ -1,6 +1,8 @@
 //! `switchboard serve`: the API on a socket, plain or TLS (rustls), with
-//! request ids, request logs that never hold credentials, and a graceful
-//! shutdown.
+//! request ids, request logs that never hold credentials, malformed
+//! requests answered in words (`heads`), and a graceful shutdown.
+
+mod heads;
 
 use super::metrics::Metrics;
 use std::net::SocketAddr;
@@ -442,9 +444,12 @@ pub async fn start_app_with(
     let task = match tls {
         Some(files) => {
             let rustls = files.load().await?;
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls)
-                .handshake_timeout(config.header_timeout)
-                .acceptor(gate);
+            // Heads are checked after TLS, on what hyper will read.
+            let acceptor = heads::CheckHeads::new(
+                axum_server::tls_rustls::RustlsAcceptor::new(rustls)
+                    .handshake_timeout(config.header_timeout)
+                    .acceptor(gate),
+            );
             let mut server = axum_server::bind(listen)
                 .acceptor(acceptor)
                 .handle(handle.clone());
@@ -453,7 +458,7 @@ pub async fn start_app_with(
         }
         None => {
             let mut server = axum_server::bind(listen)
-                .acceptor(gate)
+                .acceptor(heads::CheckHeads::new(gate))
                 .handle(handle.clone());
             bound_reads(server.http_builder(), config.header_timeout);
             tokio::spawn(async move { server.serve(app).await })
