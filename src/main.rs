@@ -955,7 +955,8 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
-    let url = format!("{scheme}://{}", args.listen);
+    // Told once the server is listening: where it really is.
+    let mut first_start = None;
     match service
         .prepare_owner(args.owner.as_deref(), owner_password)
         .await?
@@ -964,16 +965,7 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         OwnerSetup::Prepared {
             username,
             generated_password,
-        } => {
-            println!("The owner is {username}.");
-            if let Some(p) = generated_password {
-                // Printed once, to the terminal only; never logged.
-                println!("One-time setup password (shown only now):");
-                println!("    {}", p.expose_secret());
-                println!("Log in with `switchboard login {url}`, then change it with");
-                println!("`switchboard --server {url} users set-password {username}`.");
-            }
-        }
+        } => first_start = Some((username, generated_password)),
     }
     let metrics = args
         .metrics
@@ -988,6 +980,31 @@ async fn serve_command(paths: &Paths, args: &ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections,
     };
     let running = serve::start_app_with(app, args.listen, tls, config).await?;
+    if let Some((username, generated_password)) = first_start {
+        // The address to log in at: --public-url, else the bound one (a
+        // port 0 resolved, an unspecified address as loopback).
+        let url = args.public_url.clone().unwrap_or_else(|| {
+            let addr = running.addr();
+            let ip = match addr.ip() {
+                std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                }
+                std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+                }
+                ip => ip,
+            };
+            format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port()))
+        });
+        println!("The owner is {username}.");
+        if let Some(p) = generated_password {
+            // Printed once, to the terminal only; never logged.
+            println!("One-time setup password (shown only now):");
+            println!("    {}", p.expose_secret());
+            println!("Log in with `switchboard login {url}`, then change it with");
+            println!("`switchboard --server {url} users set-password {username}`.");
+        }
+    }
     // Expired tokens and old warnings go every ten minutes.
     let sweeper = service.clone();
     tokio::spawn(async move {

@@ -772,6 +772,10 @@ fn every_readme_command_runs() {
                     "{:?}",
                     server.seen
                 );
+                // The address to log in at is where it listens (port 0
+                // resolved), not the --listen argument.
+                let hint = format!("Log in with `switchboard login {url}`, then change it with");
+                assert!(server.seen.contains(&hint), "{:?}", server.seen);
                 main = Some((server, url, password));
             }
             Kind::Login => {
