@@ -124,6 +124,25 @@ async fn the_spec_covers_every_route_with_its_bodies() {
         assert_eq!(param("page")["minimum"], 1, "{list}");
         assert_eq!(param("limit")["minimum"], 1, "{list}");
         assert_eq!(param("limit")["maximum"], 100, "{list}");
+        // The `search` description names every property the server filters on.
+        let search = params
+            .iter()
+            .find(|p| p["name"] == "search")
+            .and_then(|p| p["description"].as_str())
+            .unwrap_or_else(|| panic!("{list} has no search description"));
+        for property in [
+            "identifier",
+            "uuid",
+            "categories",
+            "enabled",
+            "family",
+            "groups",
+            "parent",
+            "created",
+            "updated",
+        ] {
+            assert!(search.contains(property), "{list}: {property}: {search}");
+        }
     }
     assert!(
         spec["paths"]["/api/v1/connections/{code}"]["delete"]["responses"]["409"].is_object(),

@@ -699,7 +699,7 @@ impl Run {
     fn search(&mut self) -> Value {
         let mut filters = Map::new();
         for _ in 0..self.rng.random_range(0..3) {
-            let (property, operators): (&str, &[&str]) = match self.rng.random_range(0..6) {
+            let (property, operators): (&str, &[&str]) = match self.rng.random_range(0..9) {
                 0 => ("identifier", &["IN", "NOT IN", "=", "!="]),
                 1 => (
                     "categories",
@@ -718,6 +718,9 @@ impl Run {
                     "updated",
                     &["<", ">", "BETWEEN", "NOT BETWEEN", "SINCE LAST N DAYS"],
                 ),
+                5 => ("groups", &["IN", "NOT IN", "EMPTY", "NOT EMPTY"]),
+                6 => ("parent", &["=", "IN", "EMPTY", "NOT EMPTY"]),
+                7 => ("uuid", &["IN", "NOT IN"]),
                 _ => ("nonsense", &["IN", "LIKE"]),
             };
             let operator = operators[self.rng.random_range(0..operators.len())];
@@ -732,6 +735,10 @@ impl Run {
                 }
                 ("updated", _) => json!("2026-06-01 00:00:00"),
                 ("categories", _) => json!([self.pools.pick("category", &mut self.rng)]),
+                ("parent", _) if operator == "=" => {
+                    json!(self.pools.pick("identifier", &mut self.rng))
+                }
+                ("uuid", _) => json!([self.pools.pick("uuid", &mut self.rng)]),
                 _ => json!([self.pools.pick("identifier", &mut self.rng)]),
             };
             filters.insert(

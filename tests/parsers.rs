@@ -1576,6 +1576,14 @@ fn search_operand() -> BoxedStrategy<Value> {
         3 => select(PRODUCTS).prop_map(str::to_string),
         3 => select(CATEGORIES).prop_map(str::to_string),
         1 => select(FAMILIES).prop_map(str::to_string),
+        1 => select(&[
+            "8945388d-cf5b-49af-8799-05d1ed6e296f",
+            "8945388D-CF5B-49AF-8799-05D1ED6E296F",
+            "{8945388d-cf5b-49af-8799-05d1ed6e296f}",
+            "urn:uuid:8945388d-cf5b-49af-8799-05d1ed6e296f",
+            "8945388dcf5b49af879905d1ed6e296f",
+            "8945388d-cf5b-49af-8799-05d1ed6e296",
+        ][..]).prop_map(str::to_string),
         3 => text(),
     ];
     prop_oneof![
@@ -1625,7 +1633,10 @@ fn condition() -> BoxedStrategy<Value> {
 /// values, else any JSON or text, or the grammar cut short.
 fn search() -> BoxedStrategy<String> {
     let property = prop_oneof![
-        6 => select(&["identifier", "enabled", "family", "categories", "created", "updated"][..])
+        6 => select(&[
+            "identifier", "enabled", "family", "categories", "created", "updated", "groups",
+            "parent", "uuid",
+        ][..])
             .prop_map(str::to_string),
         1 => text(),
     ];

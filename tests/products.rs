@@ -2542,3 +2542,352 @@ async fn links_to_products_a_group_cannot_see_are_hidden_and_kept(
         refused.body
     );
 }
+
+/// Issue 16: a client written against the PIM's filter documentation
+/// searches by `groups` (`IN`, `NOT IN`, `EMPTY`, `NOT EMPTY`), `parent`
+/// (`=`: descendants at any depth; `IN`: direct children; `EMPTY`,
+/// `NOT EMPTY`) and `uuid` (`IN`, `NOT IN`) on both APIs, combined with
+/// other filters, `with_count` and `search_after` pages; a value of the
+/// wrong shape, or an operator the PIM does not document for the
+/// property, is a 422 naming it. A parent the group cannot view counts as
+/// none, as it reads `null`.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_by_groups_parent_and_uuid_as_the_pim_documents(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    // tee > {tee-red > {tee-red-s, tee-red-m}, tee-blue > tee-blue-s}, and
+    // kit (in shoes) under phone-1.
+    for (id, parent, groups, categories) in [
+        ("tee", None, json!([]), json!(["shirts"])),
+        ("tee-red", Some("tee"), json!(["promo"]), json!(["shirts"])),
+        (
+            "tee-red-s",
+            Some("tee-red"),
+            json!(["promo", "summer"]),
+            json!(["shirts"]),
+        ),
+        ("tee-red-m", Some("tee-red"), json!([]), json!([])),
+        (
+            "tee-blue",
+            Some("tee"),
+            json!(["summer"]),
+            json!(["shirts"]),
+        ),
+        ("tee-blue-s", Some("tee-blue"), json!([]), json!(["shirts"])),
+        ("kit", Some("phone-1"), json!(["bundle"]), json!(["shoes"])),
+    ] {
+        e.post(
+            &full,
+            json!({"identifier": id, "parent": parent, "groups": groups, "categories": categories}),
+        )
+        .await
+        .assert_status(201);
+    }
+    let simple = [
+        "boot-1",
+        "phone-1",
+        "shirt-1",
+        "shirt-phone",
+        "shoe-1",
+        "tee",
+    ];
+    let search = |api: &str, s: &str| format!("/api/rest/v1/{api}?limit=100&search={s}");
+    for api in ["products", "products-uuid"] {
+        let found = async |s: &str| {
+            let a = e.get(&full, &search(api, s)).await;
+            a.assert_status(200);
+            a.identifiers()
+        };
+        // groups
+        assert_eq!(
+            found(r#"{"groups":[{"operator":"IN","value":["promo"]}]}"#).await,
+            ["tee-red", "tee-red-s"]
+        );
+        assert_eq!(
+            found(r#"{"groups":[{"operator":"IN","value":["promo","summer","nope"]}]}"#).await,
+            ["tee-blue", "tee-red", "tee-red-s"]
+        );
+        assert_eq!(
+            found(r#"{"groups":[{"operator":"NOT IN","value":["promo","bundle"]}]}"#).await,
+            [
+                "boot-1",
+                "phone-1",
+                "shirt-1",
+                "shirt-phone",
+                "shoe-1",
+                "tee",
+                "tee-blue",
+                "tee-blue-s",
+                "tee-red-m"
+            ]
+        );
+        assert_eq!(
+            found(r#"{"groups":[{"operator":"EMPTY"}]}"#).await,
+            [
+                "boot-1",
+                "phone-1",
+                "shirt-1",
+                "shirt-phone",
+                "shoe-1",
+                "tee",
+                "tee-blue-s",
+                "tee-red-m"
+            ]
+        );
+        assert_eq!(
+            found(r#"{"groups":[{"operator":"NOT EMPTY"}]}"#).await,
+            ["kit", "tee-blue", "tee-red", "tee-red-s"]
+        );
+        assert_eq!(
+            found(
+                r#"{"groups":[{"operator":"IN","value":["promo"]},{"operator":"NOT IN","value":["summer"]}]}"#
+            )
+            .await,
+            ["tee-red"]
+        );
+        // parent
+        assert_eq!(
+            found(r#"{"parent":[{"operator":"=","value":"tee"}]}"#).await,
+            [
+                "tee-blue",
+                "tee-blue-s",
+                "tee-red",
+                "tee-red-m",
+                "tee-red-s"
+            ]
+        );
+        assert_eq!(
+            found(r#"{"parent":[{"operator":"=","value":"tee-red"}]}"#).await,
+            ["tee-red-m", "tee-red-s"]
+        );
+        assert!(
+            found(r#"{"parent":[{"operator":"=","value":"nope"}]}"#)
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            found(r#"{"parent":[{"operator":"IN","value":["tee"]}]}"#).await,
+            ["tee-blue", "tee-red"]
+        );
+        assert_eq!(
+            found(r#"{"parent":[{"operator":"IN","value":["tee-red","tee-blue","phone-1"]}]}"#)
+                .await,
+            ["kit", "tee-blue-s", "tee-red-m", "tee-red-s"]
+        );
+        assert_eq!(found(r#"{"parent":[{"operator":"EMPTY"}]}"#).await, simple);
+        assert_eq!(
+            found(r#"{"parent":[{"operator":"NOT EMPTY"}]}"#).await,
+            [
+                "kit",
+                "tee-blue",
+                "tee-blue-s",
+                "tee-red",
+                "tee-red-m",
+                "tee-red-s"
+            ]
+        );
+        assert_eq!(
+            found(
+                r#"{"parent":[{"operator":"=","value":"tee"}],"groups":[{"operator":"EMPTY"}],"categories":[{"operator":"IN","value":["shirts"]}]}"#
+            )
+            .await,
+            ["tee-blue-s"]
+        );
+    }
+    // uuid, on both APIs; a UUID in capitals is the same UUID.
+    let boot = e.uuid_of(&full, "boot-1").await;
+    let phone = e.uuid_of(&full, "phone-1").await;
+    let absent = "8945388d-cf5b-49af-8799-05d1ed6e296f";
+    for api in ["products", "products-uuid"] {
+        let listed = e
+            .get(
+                &full,
+                &search(
+                    api,
+                    &format!(
+                        r#"{{"uuid":[{{"operator":"IN","value":["{boot}","{}","{absent}"]}}]}}"#,
+                        phone.to_uppercase()
+                    ),
+                ),
+            )
+            .await;
+        listed.assert_status(200);
+        assert_eq!(listed.identifiers(), ["boot-1", "phone-1"]);
+        let uuids: Vec<&str> = listed.body["_embedded"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["uuid"].as_str().unwrap())
+            .collect();
+        assert_eq!(uuids, [boot.as_str(), phone.as_str()]);
+        let others = e
+            .get(
+                &full,
+                &format!(
+                    "{}&with_count=true",
+                    search(
+                        api,
+                        &format!(r#"{{"uuid":[{{"operator":"NOT IN","value":["{boot}"]}}]}}"#)
+                    )
+                ),
+            )
+            .await;
+        others.assert_status(200);
+        assert_eq!(others.body["items_count"], 11);
+        assert!(!others.identifiers().contains(&"boot-1".to_string()));
+    }
+
+    // with_count and search_after pages carry the new filters.
+    for api in ["products", "products-uuid"] {
+        let counted = e
+            .get(
+                &full,
+                &format!(
+                    "/api/rest/v1/{api}?limit=2&with_count=true&search={}",
+                    r#"{"parent":[{"operator":"NOT EMPTY"}],"groups":[{"operator":"NOT IN","value":["bundle"]}]}"#
+                ),
+            )
+            .await;
+        counted.assert_status(200);
+        assert_eq!(counted.body["items_count"], 5);
+        assert_eq!(counted.identifiers(), ["tee-blue", "tee-blue-s"]);
+        let mut page = e
+            .get(
+                &full,
+                &format!(
+                    "/api/rest/v1/{api}?pagination_type=search_after&limit=2&search={}",
+                    r#"{"parent":[{"operator":"=","value":"tee"}]}"#
+                ),
+            )
+            .await;
+        page.assert_status(200);
+        let mut all = page.identifiers();
+        let mut pages = 1;
+        while let Some(next) = page.body["_links"]["next"]["href"].as_str() {
+            assert!(next.contains("search="), "{next}");
+            page = e.get(&full, next).await;
+            page.assert_status(200);
+            all.extend(page.identifiers());
+            pages += 1;
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(
+            all,
+            [
+                "tee-blue",
+                "tee-blue-s",
+                "tee-red",
+                "tee-red-m",
+                "tee-red-s"
+            ]
+        );
+        let mut page = e
+            .get(
+                &full,
+                &format!(
+                    "/api/rest/v1/{api}?pagination_type=search_after&limit=1&search={}",
+                    r#"{"groups":[{"operator":"IN","value":["promo","summer"]}]}"#
+                ),
+            )
+            .await;
+        let mut all = page.identifiers();
+        while let Some(next) = page.body["_links"]["next"]["href"].as_str() {
+            page = e.get(&full, next).await;
+            all.extend(page.identifiers());
+        }
+        assert_eq!(all, ["tee-blue", "tee-red", "tee-red-s"]);
+    }
+
+    // A parent the group cannot view counts as none: kit's parent phone-1
+    // reads null for a group that sees shoes only.
+    e.group("shoe_team", &[("shoes", CategoryLevel::View)])
+        .await;
+    let team = e.conn("Shoe team", "catalog_editor", "shoe_team").await;
+    let seen = async |s: &str| {
+        let a = e.get(&team, &search("products", s)).await;
+        a.assert_status(200);
+        a.identifiers()
+    };
+    assert_eq!(
+        seen(r#"{"parent":[{"operator":"EMPTY"}]}"#).await,
+        ["boot-1", "kit", "shoe-1", "tee-red-m"]
+    );
+    assert!(
+        seen(r#"{"parent":[{"operator":"NOT EMPTY"}]}"#)
+            .await
+            .is_empty()
+    );
+    assert!(
+        seen(r#"{"parent":[{"operator":"IN","value":["phone-1"]}]}"#)
+            .await
+            .is_empty()
+    );
+    assert!(
+        seen(r#"{"parent":[{"operator":"=","value":"phone-1"}]}"#)
+            .await
+            .is_empty()
+    );
+    // tee-red-m (in no category) descends from tee through tee-red, which
+    // the group cannot view either.
+    assert!(
+        seen(r#"{"parent":[{"operator":"=","value":"tee"}]}"#)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        seen(r#"{"groups":[{"operator":"NOT EMPTY"}]}"#).await,
+        ["kit"]
+    );
+
+    // Values of the wrong shape, and operators the PIM does not document
+    // for the property: 422 in the PIM's shape, naming the property.
+    for (s, property) in [
+        (
+            r#"{"groups":[{"operator":"IN","value":"promo"}]}"#,
+            "groups",
+        ),
+        (
+            r#"{"groups":[{"operator":"NOT IN","value":[1,2]}]}"#,
+            "groups",
+        ),
+        (r#"{"groups":[{"operator":"IN"}]}"#, "groups"),
+        (r#"{"groups":[{"operator":"=","value":"promo"}]}"#, "groups"),
+        (r#"{"groups":{"operator":"EMPTY"}}"#, "groups"),
+        (r#"{"parent":[{"operator":"=","value":["tee"]}]}"#, "parent"),
+        (r#"{"parent":[{"operator":"=","value":7}]}"#, "parent"),
+        (r#"{"parent":[{"operator":"="}]}"#, "parent"),
+        (r#"{"parent":[{"operator":"IN","value":"tee"}]}"#, "parent"),
+        (r#"{"parent":[{"operator":"IN","value":[null]}]}"#, "parent"),
+        (
+            r#"{"parent":[{"operator":"NOT IN","value":["tee"]}]}"#,
+            "parent",
+        ),
+        (r#"{"uuid":[{"operator":"IN","value":["boot-1"]}]}"#, "uuid"),
+        (
+            r#"{"uuid":[{"operator":"NOT IN","value":"8945388d-cf5b-49af-8799-05d1ed6e296f"}]}"#,
+            "uuid",
+        ),
+        (
+            r#"{"uuid":[{"operator":"IN","value":[{"uuid":"8945388d-cf5b-49af-8799-05d1ed6e296f"}]}]}"#,
+            "uuid",
+        ),
+        (
+            r#"{"uuid":[{"operator":"=","value":"8945388d-cf5b-49af-8799-05d1ed6e296f"}]}"#,
+            "uuid",
+        ),
+        (r#"{"uuid":[{"operator":"EMPTY"}]}"#, "uuid"),
+    ] {
+        for api in ["products", "products-uuid"] {
+            let refused = e.get(&full, &search(api, s)).await;
+            refused.assert_status(422);
+            assert!(
+                refused.message().contains(&format!("\"{property}\"")),
+                "{s}: {}",
+                refused.body
+            );
+        }
+    }
+}

@@ -812,6 +812,42 @@ pub enum SearchFilter {
     /// `created` and `updated`.
     Created(TimeFilter),
     Updated(TimeFilter),
+    /// `groups`: `IN`, `NOT IN` (arrays of group codes), `EMPTY`,
+    /// `NOT EMPTY`.
+    Groups(GroupsFilter),
+    /// `parent` (Switchboard's parents are products, named by identifier).
+    Parent(ParentFilter),
+    /// `uuid`: `IN`, `NOT IN` (arrays of UUIDs, made canonical: lowercase
+    /// and hyphenated, as stored).
+    Uuid {
+        negate: bool,
+        values: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupsFilter {
+    /// In at least one of these groups.
+    In(Vec<String>),
+    /// In none of them (products in no group included).
+    NotIn(Vec<String>),
+    Empty,
+    NotEmpty,
+}
+
+/// The PIM's `parent` filter; a parent the caller's group cannot view
+/// counts as none (it reads as `null`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParentFilter {
+    /// `=`: descends from this product, at any depth (the PIM: "descendants
+    /// of the provided product model", root or sub).
+    Descends(String),
+    /// `IN`: a direct child of one of these products.
+    In(Vec<String>),
+    /// `EMPTY`: no parent (the PIM's simple products).
+    Empty,
+    /// `NOT EMPTY`: a parent (the PIM's variant products).
+    NotEmpty,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -877,6 +913,23 @@ fn strings(property: &str, value: Option<&Value>) -> Result<Vec<String>, SearchE
                     "Property \"{property}\" expects an array of strings as value"
                 ))
             })
+        })
+        .collect()
+}
+
+/// An array of UUIDs, each made canonical (lowercase, hyphenated).
+fn uuids(property: &str, value: Option<&Value>) -> Result<Vec<String>, SearchError> {
+    strings(property, value)?
+        .iter()
+        .map(|s| {
+            uuid::Uuid::parse_str(s)
+                .map(|u| u.hyphenated().to_string())
+                .map_err(|_| {
+                    SearchError::Unsupported(format!(
+                        "Property \"{property}\" expects an array of valid UUIDs as value: {:?} is not one",
+                        s.chars().take(60).collect::<String>()
+                    ))
+                })
         })
         .collect()
 }
@@ -1025,6 +1078,32 @@ pub fn parse_search(search: &str) -> Result<Vec<SearchFilter>, SearchError> {
                     };
                     SearchFilter::Categories(op, codes)
                 }
+                ("groups", "IN") => {
+                    SearchFilter::Groups(GroupsFilter::In(strings(property, value)?))
+                }
+                ("groups", "NOT IN") => {
+                    SearchFilter::Groups(GroupsFilter::NotIn(strings(property, value)?))
+                }
+                ("groups", "EMPTY") => SearchFilter::Groups(GroupsFilter::Empty),
+                ("groups", "NOT EMPTY") => SearchFilter::Groups(GroupsFilter::NotEmpty),
+                ("parent", "=") => {
+                    let Some(s) = value.and_then(Value::as_str) else {
+                        return Err(SearchError::Unsupported(
+                            "Property \"parent\" expects a string (a product identifier) as value with ="
+                                .to_string(),
+                        ));
+                    };
+                    SearchFilter::Parent(ParentFilter::Descends(s.to_string()))
+                }
+                ("parent", "IN") => {
+                    SearchFilter::Parent(ParentFilter::In(strings(property, value)?))
+                }
+                ("parent", "EMPTY") => SearchFilter::Parent(ParentFilter::Empty),
+                ("parent", "NOT EMPTY") => SearchFilter::Parent(ParentFilter::NotEmpty),
+                ("uuid", "IN" | "NOT IN") => SearchFilter::Uuid {
+                    negate: operator == "NOT IN",
+                    values: uuids(property, value)?,
+                },
                 ("created", op) => SearchFilter::Created(time_filter(property, op, value)?),
                 ("updated", op) => SearchFilter::Updated(time_filter(property, op, value)?),
                 (p, op) => return Err(unsupported(p, op)),
@@ -1315,6 +1394,104 @@ mod tests {
             parse_search(r#"{"updated":[{"operator":">","value":"2026-01-01 10:00:00"}]}"#),
             Ok(v) if v == [SearchFilter::Updated(TimeFilter::After(1_767_261_600_000))]
         ));
+    }
+
+    /// Issue 16: the PIM's documented `groups`, `parent` and `uuid`
+    /// filters are read; a value of the wrong shape is refused naming the
+    /// property, and so is an operator the PIM does not document for it.
+    #[test]
+    fn groups_parent_and_uuid_filters_read_the_pim_syntax() {
+        let one = |s: &str| parse_search(s).map(|mut v| v.remove(0));
+        assert_eq!(
+            one(r#"{"groups":[{"operator":"IN","value":["promo","summer"]}]}"#),
+            Ok(SearchFilter::Groups(GroupsFilter::In(vec![
+                "promo".into(),
+                "summer".into()
+            ])))
+        );
+        assert_eq!(
+            one(r#"{"groups":[{"operator":"NOT IN","value":[]}]}"#),
+            Ok(SearchFilter::Groups(GroupsFilter::NotIn(Vec::new())))
+        );
+        assert_eq!(
+            one(r#"{"groups":[{"operator":"EMPTY"}]}"#),
+            Ok(SearchFilter::Groups(GroupsFilter::Empty))
+        );
+        assert_eq!(
+            one(r#"{"groups":[{"operator":"NOT EMPTY","value":null}]}"#),
+            Ok(SearchFilter::Groups(GroupsFilter::NotEmpty))
+        );
+        assert_eq!(
+            one(r#"{"parent":[{"operator":"=","value":"tee"}]}"#),
+            Ok(SearchFilter::Parent(ParentFilter::Descends("tee".into())))
+        );
+        assert_eq!(
+            one(r#"{"parent":[{"operator":"IN","value":["tee-red","tee-blue"]}]}"#),
+            Ok(SearchFilter::Parent(ParentFilter::In(vec![
+                "tee-red".into(),
+                "tee-blue".into()
+            ])))
+        );
+        assert_eq!(
+            one(r#"{"parent":[{"operator":"EMPTY"}]}"#),
+            Ok(SearchFilter::Parent(ParentFilter::Empty))
+        );
+        assert_eq!(
+            one(r#"{"parent":[{"operator":"NOT EMPTY"}]}"#),
+            Ok(SearchFilter::Parent(ParentFilter::NotEmpty))
+        );
+        // UUIDs are made canonical, as they are stored.
+        assert_eq!(
+            one(
+                r#"{"uuid":[{"operator":"NOT IN","value":["8945388D-CF5B-49AF-8799-05D1ED6E296F","941fe89299dd440fb2a98eccb94248f0"]}]}"#
+            ),
+            Ok(SearchFilter::Uuid {
+                negate: true,
+                values: vec![
+                    "8945388d-cf5b-49af-8799-05d1ed6e296f".into(),
+                    "941fe892-99dd-440f-b2a9-8eccb94248f0".into()
+                ]
+            })
+        );
+        for (search, property) in [
+            (
+                r#"{"groups":[{"operator":"IN","value":"promo"}]}"#,
+                "groups",
+            ),
+            (
+                r#"{"groups":[{"operator":"NOT IN","value":[1]}]}"#,
+                "groups",
+            ),
+            (r#"{"groups":[{"operator":"IN"}]}"#, "groups"),
+            (r#"{"groups":[{"operator":"=","value":"promo"}]}"#, "groups"),
+            (r#"{"parent":[{"operator":"=","value":["tee"]}]}"#, "parent"),
+            (r#"{"parent":[{"operator":"=","value":null}]}"#, "parent"),
+            (r#"{"parent":[{"operator":"IN","value":"tee"}]}"#, "parent"),
+            (
+                r#"{"parent":[{"operator":"NOT IN","value":["tee"]}]}"#,
+                "parent",
+            ),
+            (
+                r#"{"uuid":[{"operator":"IN","value":["not-a-uuid"]}]}"#,
+                "uuid",
+            ),
+            (
+                r#"{"uuid":[{"operator":"IN","value":"8945388d-cf5b-49af-8799-05d1ed6e296f"}]}"#,
+                "uuid",
+            ),
+            (
+                r#"{"uuid":[{"operator":"=","value":"8945388d-cf5b-49af-8799-05d1ed6e296f"}]}"#,
+                "uuid",
+            ),
+            (r#"{"uuid":{"operator":"IN","value":[]}}"#, "uuid"),
+        ] {
+            match parse_search(search) {
+                Err(SearchError::Unsupported(m)) => {
+                    assert!(m.contains(&format!("\"{property}\"")), "{search}: {m}")
+                }
+                other => panic!("{search}: {other:?}"),
+            }
+        }
     }
 
     proptest::proptest! {

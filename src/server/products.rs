@@ -475,7 +475,7 @@ fn list_link(
         ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
         ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
         ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)"),
-        ("search" = Option<String>, Query, description = "PIM search filters as JSON, e.g. `{\"categories\":[{\"operator\":\"IN\",\"value\":[\"shoes\"]}]}`; properties identifier (IN, NOT IN, =, !=), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), created and updated (<, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS)")),
+        ("search" = Option<String>, Query, description = "PIM search filters as JSON, e.g. `{\"categories\":[{\"operator\":\"IN\",\"value\":[\"shoes\"]}]}`; properties identifier (IN, NOT IN, =, !=), uuid (IN, NOT IN: arrays of UUIDs), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), groups (IN, NOT IN: arrays of group codes; EMPTY, NOT EMPTY), parent (a product identifier: = its descendants at any depth, IN direct children of any of an array, EMPTY without a parent, NOT EMPTY with one; a parent the group cannot view counts as none), created and updated (<, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS). A value of the wrong shape, or another property or operator, is a 422")),
     responses(
         (status = 200, description = "a page of the products the connection's group may view, in identifier order", body = ProductPage),
         (status = 400, description = "a bad parameter (limit outside 1–100, search not JSON…)", body = RestError),
@@ -511,7 +511,7 @@ pub async fn list_products(
         ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
         ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
         ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)"),
-        ("search" = Option<String>, Query, description = "PIM search filters as JSON, as for `/api/rest/v1/products`")),
+        ("search" = Option<String>, Query, description = "PIM search filters as JSON, as for `/api/rest/v1/products`, e.g. `{\"uuid\":[{\"operator\":\"IN\",\"value\":[\"8945388d-cf5b-49af-8799-05d1ed6e296f\"]}]}`; properties identifier (IN, NOT IN, =, !=), uuid (IN, NOT IN: arrays of UUIDs), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), groups (IN, NOT IN: arrays of group codes; EMPTY, NOT EMPTY), parent (a product identifier: = its descendants at any depth, IN direct children of any of an array, EMPTY without a parent, NOT EMPTY with one; a parent the group cannot view counts as none), created and updated (<, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS). A value of the wrong shape, or another property or operator, is a 422")),
     responses(
         (status = 200, description = "a page of the products the connection's group may view, each with its `uuid` and linked by it", body = ProductPage),
         (status = 400, description = "a bad parameter (limit outside 1–100, search not JSON…)", body = RestError),

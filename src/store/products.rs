@@ -17,7 +17,8 @@ use super::db::{Arg, Row, ToArg, args};
 use super::roles::invalid;
 use super::{Store, StoreError};
 use crate::domain::products::{
-    CategoryOp, FamilyFilter, LinkedProduct, Relations, SearchFilter, TimeFilter,
+    CategoryOp, FamilyFilter, GroupsFilter, LinkedProduct, ParentFilter, Relations, SearchFilter,
+    TimeFilter,
 };
 
 /// A product as stored: every category, every value. The values are kept
@@ -250,17 +251,33 @@ fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<
     let json = |v: &[String]| Param::Text(serde_json::to_string(v).expect("strings serialise"));
     // The strings of the JSON array parameter `set`, as a subquery.
     let set_of = |set: &str| format!("SELECT s.value FROM {}", dialect.json_each(set, "s"));
-    let in_any = |set: &str| {
+    // Whether the JSON array `column` holds a string of the set.
+    let holds_any = |column: &str, set: &str| {
         format!(
             "EXISTS (SELECT 1 FROM {} WHERE j.value IN ({}))",
-            dialect.json_each("p.categories", "j"),
+            dialect.json_each(column, "j"),
             set_of(set)
         )
     };
-    if let Some(visible) = &q.visible {
-        let set = param(json(visible));
-        sql.push_str(&format!(" AND (p.categories = '[]' OR {})", in_any(&set)));
-    }
+    let in_any = |set: &str| holds_any("p.categories", set);
+    // The group's visible categories: one parameter, named again by the
+    // filters that look at other products (a parent the group cannot view
+    // counts as none, as it reads `null`).
+    let visible = q.visible.as_ref().map(|v| param(json(v)));
+    let q_visible = match &visible {
+        Some(set) => {
+            sql.push_str(&format!(" AND (p.categories = '[]' OR {})", in_any(set)));
+            format!(
+                " AND (q.categories = '[]' OR {})",
+                holds_any("q.categories", set)
+            )
+        }
+        None => String::new(),
+    };
+    // `p` has a parent `q` the group can view (one read by the unique uuid).
+    let parent_shown = format!(
+        "p.parent_uuid IS NOT NULL AND EXISTS (SELECT 1 FROM products q WHERE q.uuid = p.parent_uuid{q_visible})"
+    );
     if let Some(after) = &q.after {
         let a = param(Param::Text(after.clone()));
         sql.push_str(&format!(" AND p.identifier > {a}"));
@@ -297,6 +314,44 @@ fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<
                     format!("(p.categories = '[]' OR {})", in_any(&param(json(codes))))
                 }
             },
+            // Stored groups are canonical JSON text: none is `[]`, which
+            // spares reading the groupless products' arrays.
+            SearchFilter::Groups(GroupsFilter::In(v)) => format!(
+                "(p.product_groups <> '[]' AND {})",
+                holds_any("p.product_groups", &param(json(v)))
+            ),
+            SearchFilter::Groups(GroupsFilter::NotIn(v)) => format!(
+                "(p.product_groups = '[]' OR NOT {})",
+                holds_any("p.product_groups", &param(json(v)))
+            ),
+            SearchFilter::Groups(GroupsFilter::Empty) => "p.product_groups = '[]'".to_string(),
+            SearchFilter::Groups(GroupsFilter::NotEmpty) => "p.product_groups <> '[]'".to_string(),
+            SearchFilter::Parent(ParentFilter::NotEmpty) => format!("({parent_shown})"),
+            SearchFilter::Parent(ParentFilter::Empty) => format!("NOT ({parent_shown})"),
+            SearchFilter::Parent(ParentFilter::In(v)) => format!(
+                "p.parent_uuid IN (SELECT q.uuid FROM products q WHERE q.identifier IN ({}){q_visible})",
+                set_of(&param(json(v)))
+            ),
+            // The product and, down its children (by index), every product
+            // the group can view under it; UNION ends even on a cycle
+            // another writer might have stored. `IS TRUE` keeps the tree one
+            // hashed set on PostgreSQL: as a semi-join under the page's LIMIT
+            // it was rescanned for every product read (SQLite builds one
+            // index of it either way).
+            SearchFilter::Parent(ParentFilter::Descends(identifier)) => format!(
+                "(p.parent_uuid IN (WITH RECURSIVE tree(uuid) AS (
+                    SELECT q.uuid FROM products q WHERE q.identifier = {}{q_visible}
+                    UNION
+                    SELECT q.uuid FROM tree t JOIN products q ON q.parent_uuid = t.uuid
+                    WHERE 1 = 1{q_visible})
+                 SELECT tree.uuid FROM tree)) IS TRUE",
+                param(Param::Text(identifier.clone()))
+            ),
+            SearchFilter::Uuid { negate, values } => {
+                let set = param(json(values));
+                let not = if *negate { "NOT " } else { "" };
+                format!("p.uuid {not}IN ({})", set_of(&set))
+            }
             SearchFilter::Created(t) | SearchFilter::Updated(t) => {
                 let column = if matches!(f, SearchFilter::Created(_)) {
                     "p.created_at"
@@ -863,6 +918,24 @@ mod tests {
         ] {
             filters.push(SearchFilter::Categories(op, v()));
         }
+        filters.extend([
+            SearchFilter::Groups(GroupsFilter::In(v())),
+            SearchFilter::Groups(GroupsFilter::NotIn(v())),
+            SearchFilter::Groups(GroupsFilter::Empty),
+            SearchFilter::Groups(GroupsFilter::NotEmpty),
+            SearchFilter::Parent(ParentFilter::Descends("a".into())),
+            SearchFilter::Parent(ParentFilter::In(v())),
+            SearchFilter::Parent(ParentFilter::Empty),
+            SearchFilter::Parent(ParentFilter::NotEmpty),
+            SearchFilter::Uuid {
+                negate: false,
+                values: v(),
+            },
+            SearchFilter::Uuid {
+                negate: true,
+                values: v(),
+            },
+        ]);
         for t in [
             TimeFilter::Before(1),
             TimeFilter::After(1),
@@ -895,12 +968,17 @@ mod tests {
                     assert!(!sql.contains(&format!("${}", params.len() + 1)), "{sql}");
                 }
             }
-            let all = ProductQuery {
-                filters: filters.clone(),
-                ..Default::default()
-            };
-            let (sql, params) = product_where(&all, dialect);
-            assert_eq!(params.len(), named(&sql), "{sql}");
+            // All together, with and without the group restriction (which
+            // the filters on a parent name again).
+            for visible in [None, Some(v())] {
+                let all = ProductQuery {
+                    visible,
+                    filters: filters.clone(),
+                    ..Default::default()
+                };
+                let (sql, params) = product_where(&all, dialect);
+                assert_eq!(params.len(), named(&sql), "{sql}");
+            }
         }
     }
 
