@@ -699,7 +699,7 @@ impl Run {
     fn search(&mut self) -> Value {
         let mut filters = Map::new();
         for _ in 0..self.rng.random_range(0..3) {
-            let (property, operators): (&str, &[&str]) = match self.rng.random_range(0..9) {
+            let (property, operators): (&str, &[&str]) = match self.rng.random_range(0..12) {
                 0 => ("identifier", &["IN", "NOT IN", "=", "!="]),
                 1 => (
                     "categories",
@@ -721,7 +721,30 @@ impl Run {
                 5 => ("groups", &["IN", "NOT IN", "EMPTY", "NOT EMPTY"]),
                 6 => ("parent", &["=", "IN", "EMPTY", "NOT EMPTY"]),
                 7 => ("uuid", &["IN", "NOT IN"]),
-                _ => ("nonsense", &["IN", "LIKE"]),
+                8 => ("created", &["=", "!=", "<", ">"]),
+                9 | 10 => (
+                    ["name", "size", "color", "release_date"][self.rng.random_range(0..4)],
+                    &[
+                        "STARTS WITH",
+                        "ENDS WITH",
+                        "CONTAINS",
+                        "DOES NOT CONTAIN",
+                        "=",
+                        "!=",
+                        "<",
+                        "<=",
+                        ">=",
+                        ">",
+                        "IN",
+                        "NOT IN",
+                        "BETWEEN",
+                        "NOT BETWEEN",
+                        "EMPTY",
+                        "NOT EMPTY",
+                        "LIKE",
+                    ],
+                ),
+                _ => ("nonsense code", &["IN", "LIKE"]),
             };
             let operator = operators[self.rng.random_range(0..operators.len())];
             let value = match (property, self.rng.random_range(0..4)) {
@@ -733,7 +756,15 @@ impl Run {
                 ("updated", _) if operator.starts_with("SINCE") => {
                     json!(self.rng.random_range(0..40))
                 }
-                ("updated", _) => json!("2026-06-01 00:00:00"),
+                ("updated" | "created", _) => json!("2026-06-01 00:00:00"),
+                ("name" | "size" | "color" | "release_date", roll) => match (operator, roll) {
+                    (_, 1) => json!(self.rng.random_range(-5..50)),
+                    ("BETWEEN" | "NOT BETWEEN", _) => json!(["2016-07-01", "2016-07-31"]),
+                    ("IN" | "NOT IN", _) => json!(["red", "blue"]),
+                    ("<" | ">" | "=" | "!=", 2) => json!("2016-07-04"),
+                    ("=" | "!=", _) => json!(self.chance(50)),
+                    _ => json!("Red"),
+                },
                 ("categories", _) => json!([self.pools.pick("category", &mut self.rng)]),
                 ("parent", _) if operator == "=" => {
                     json!(self.pools.pick("identifier", &mut self.rng))
@@ -741,10 +772,12 @@ impl Run {
                 ("uuid", _) => json!([self.pools.pick("uuid", &mut self.rng)]),
                 _ => json!([self.pools.pick("identifier", &mut self.rng)]),
             };
-            filters.insert(
-                property.into(),
-                json!([{"operator": operator, "value": value}]),
-            );
+            let mut condition = json!({"operator": operator, "value": value});
+            if property != "created" && self.chance(30) {
+                condition["locale"] = json!("en_US");
+                condition["scope"] = json!("ecommerce");
+            }
+            filters.insert(property.into(), json!([condition]));
         }
         Value::Object(filters)
     }

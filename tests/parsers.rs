@@ -1548,6 +1548,11 @@ const OPERATORS: &[&str] = &[
     "IN OR UNCLASSIFIED",
     "in",
     "STARTS WITH",
+    "ENDS WITH",
+    "CONTAINS",
+    "DOES NOT CONTAIN",
+    "<=",
+    ">=",
     "",
 ];
 
@@ -1635,7 +1640,7 @@ fn search() -> BoxedStrategy<String> {
     let property = prop_oneof![
         6 => select(&[
             "identifier", "enabled", "family", "categories", "created", "updated", "groups",
-            "parent", "uuid",
+            "parent", "uuid", "name", "size", "color", "release_date", "completeness",
         ][..])
             .prop_map(str::to_string),
         1 => text(),
@@ -2580,6 +2585,9 @@ fn nul_everywhere(engine: Engine) {
         json!({"identifier": [{"operator": "=", "value": nul}]}),
         json!({"family": [{"operator": "NOT IN", "value": [nul]}]}),
         json!({"categories": [{"operator": "IN", "value": [nul]}]}),
+        json!({"name": [{"operator": "CONTAINS", "value": nul, "locale": "en_US"}]}),
+        json!({"name": [{"operator": "EMPTY", "locale": nul, "scope": nul}]}),
+        json!({"color": [{"operator": "IN", "value": [nul]}]}),
     ] {
         let q: String = form_urlencoded::byte_serialize(search.to_string().as_bytes()).collect();
         calls.push(call(

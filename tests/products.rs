@@ -784,7 +784,7 @@ async fn r22_bad_limit_bad_json_wrong_type_oversized_body_and_unknown_product(
     search.assert_status(400);
     e.list(
         &full,
-        r#"?search={"colour":[{"operator":"=","value":"red"}]}"#,
+        r#"?search={"colour":[{"operator":"LIKE","value":"red"}]}"#,
     )
     .await
     .assert_status(422);
@@ -2889,5 +2889,261 @@ async fn search_by_groups_parent_and_uuid_as_the_pim_documents(
                 refused.body
             );
         }
+    }
+}
+
+/// Issue 16: `created` and `updated` `=` and `!=` (on, not on the day),
+/// and the PIM's filters on attribute values, by the data's JSON type,
+/// restricted by `locale`/`locales` and `scope`; a bad shape is a 422
+/// naming the attribute.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_by_created_updated_day_and_attribute_values(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let v = |data: Value| json!([{"locale": null, "scope": null, "data": data}]);
+    for (id, values) in [
+        (
+            "boot-1",
+            json!({
+                "name": [
+                    {"locale": "en_US", "scope": "ecommerce", "data": "Red Winter Boot"},
+                    {"locale": "fr_FR", "scope": "ecommerce", "data": "Botte rouge"}
+                ],
+                "size": v(json!(42)),
+                "waterproof": v(json!(true)),
+                "color": v(json!("red")),
+                "release_date": v(json!("2016-07-04T00:00:00+00:00"))
+            }),
+        ),
+        (
+            "shoe-1",
+            json!({
+                "name": [{"locale": "en_US", "scope": "ecommerce", "data": "Blue shoe"}],
+                "size": v(json!("38.5")),
+                "waterproof": v(json!(false)),
+                "color": v(json!(["blue", "white"])),
+                "release_date": v(json!("2016-08-01"))
+            }),
+        ),
+        (
+            "shirt-1",
+            json!({
+                "name": [{"locale": "en_US", "scope": "mobile", "data": "red shirt"}],
+                "size": v(json!(3))
+            }),
+        ),
+    ] {
+        e.patch(&full, id, json!({"values": values}))
+            .await
+            .assert_status(204);
+    }
+    let ids = |search: Value| {
+        let q = format!(
+            "?limit=100&with_count=true&search={}",
+            form_urlencoded::byte_serialize(search.to_string().as_bytes()).collect::<String>()
+        );
+        let e = &e;
+        let full = &full;
+        async move {
+            let a = e.list(full, &q).await;
+            a.assert_status(200);
+            a.identifiers()
+        }
+    };
+    // The day the catalog was written (as the products say).
+    let boot = e.get(&full, "/api/rest/v1/products/boot-1").await;
+    let today = format!("{} 00:00:00", &boot.body["created"].as_str().unwrap()[..10]);
+    let all = ["boot-1", "phone-1", "shirt-1", "shirt-phone", "shoe-1"];
+    for property in ["created", "updated"] {
+        assert_eq!(
+            ids(json!({property: [{"operator": "=", "value": today}]})).await,
+            all
+        );
+        assert!(
+            ids(json!({property: [{"operator": "!=", "value": today}]}))
+                .await
+                .is_empty()
+        );
+        assert!(
+            ids(json!({property: [{"operator": "=", "value": "2016-07-04 10:00:00"}]}))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            ids(json!({property: [{"operator": "!=", "value": "2016-07-04 10:00:00"}]})).await,
+            all
+        );
+    }
+    let name = |op: &str, value: Value| json!({"name": [{"operator": op, "value": value}]});
+    for (search, want) in [
+        // Text, case-insensitive, over any locale unless one is given.
+        (name("CONTAINS", json!("RED")), &["boot-1", "shirt-1"][..]),
+        (
+            json!({"name": [{"operator": "CONTAINS", "value": "red", "locale": "en_US", "scope": "ecommerce"}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"name": [{"operator": "CONTAINS", "value": "rouge", "locales": ["fr_FR", "de_DE"]}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"name": [{"operator": "CONTAINS", "value": "rouge", "locale": "en_US"}]}),
+            &[],
+        ),
+        (name("STARTS WITH", json!("blue")), &["shoe-1"]),
+        (name("ENDS WITH", json!("BOOT")), &["boot-1"]),
+        (name("=", json!("red shirt")), &["shirt-1"]),
+        (name("!=", json!("red shirt")), &["boot-1", "shoe-1"]),
+        // Products without the attribute are not among the negations.
+        (name("DOES NOT CONTAIN", json!("red")), &["shoe-1"]),
+        (name("IN", json!(["Blue Shoe", "x"])), &["shoe-1"]),
+        (name("NOT IN", json!(["blue shoe"])), &["boot-1", "shirt-1"]),
+        (name("EMPTY", Value::Null), &["phone-1", "shirt-phone"]),
+        (
+            json!({"name": [{"operator": "NOT EMPTY", "scope": "mobile"}]}),
+            &["shirt-1"],
+        ),
+        // Numbers: numeric data and numeric strings.
+        (
+            json!({"size": [{"operator": "<", "value": 40}]}),
+            &["shirt-1", "shoe-1"],
+        ),
+        (
+            json!({"size": [{"operator": "<=", "value": 38.5}]}),
+            &["shirt-1", "shoe-1"],
+        ),
+        (
+            json!({"size": [{"operator": "=", "value": 42}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"size": [{"operator": "!=", "value": 42}]}),
+            &["shirt-1", "shoe-1"],
+        ),
+        (
+            json!({"size": [{"operator": ">=", "value": 38.5}]}),
+            &["boot-1", "shoe-1"],
+        ),
+        (
+            json!({"size": [{"operator": ">", "value": 3}]}),
+            &["boot-1", "shoe-1"],
+        ),
+        // Booleans.
+        (
+            json!({"waterproof": [{"operator": "=", "value": true}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"waterproof": [{"operator": "!=", "value": true}]}),
+            &["shoe-1"],
+        ),
+        // Simple and multi select options.
+        (
+            json!({"color": [{"operator": "IN", "value": ["RED", "white"]}]}),
+            &["boot-1", "shoe-1"],
+        ),
+        (
+            json!({"color": [{"operator": "NOT IN", "value": ["white"]}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"color": [{"operator": "NOT EMPTY"}]}),
+            &["boot-1", "shoe-1"],
+        ),
+        // Dates.
+        (
+            json!({"release_date": [{"operator": "<", "value": "2016-07-05"}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"release_date": [{"operator": ">", "value": "2016-07-04"}]}),
+            &["shoe-1"],
+        ),
+        (
+            json!({"release_date": [{"operator": "=", "value": "2016-07-04"}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"release_date": [{"operator": "!=", "value": "2016-07-04"}]}),
+            &["shoe-1"],
+        ),
+        (
+            json!({"release_date": [{"operator": "BETWEEN", "value": ["2016-07-01", "2016-07-31"]}]}),
+            &["boot-1"],
+        ),
+        (
+            json!({"release_date": [{"operator": "NOT BETWEEN", "value": ["2016-07-01", "2016-07-31"]}]}),
+            &["shoe-1"],
+        ),
+        // Combined with a product property and another attribute.
+        (
+            json!({"categories": [{"operator": "IN CHILDREN", "value": ["clothing"]}],
+                   "size": [{"operator": "<", "value": 40}],
+                   "name": [{"operator": "NOT EMPTY"}]}),
+            &["shirt-1", "shoe-1"],
+        ),
+    ] {
+        assert_eq!(ids(search.clone()).await, want, "{search}");
+    }
+    // Paging and the count hold under an attribute filter.
+    let page = e
+        .list(
+            &full,
+            &format!(
+                "?limit=1&with_count=true&search={}",
+                form_urlencoded::byte_serialize(
+                    json!({"size": [{"operator": "NOT EMPTY"}]})
+                        .to_string()
+                        .as_bytes()
+                )
+                .collect::<String>()
+            ),
+        )
+        .await;
+    page.assert_status(200);
+    assert_eq!(page.identifiers(), ["boot-1"]);
+    assert_eq!(page.body["items_count"], 3);
+    for (search, property) in [
+        (name("CONTAINS", Value::Null), "name"),
+        (name("CONTAINS", json!(1)), "name"),
+        (name("IN", json!("red")), "name"),
+        (name("LIKE", json!("red")), "name"),
+        (json!({"size": [{"operator": "<", "value": "big"}]}), "size"),
+        (json!({"size": [{"operator": ">=", "value": "1"}]}), "size"),
+        (
+            json!({"release_date": [{"operator": "BETWEEN", "value": ["2016-07-01"]}]}),
+            "release_date",
+        ),
+        (
+            json!({"name": [{"operator": "EMPTY", "locale": 1}]}),
+            "name",
+        ),
+        (
+            json!({"name": [{"operator": "EMPTY", "scope": ["x"]}]}),
+            "name",
+        ),
+        (
+            json!({"created": [{"operator": "=", "value": "2016-07-04"}]}),
+            "created",
+        ),
+        (
+            json!({"completeness": [{"operator": "=", "value": 100}]}),
+            "completeness",
+        ),
+    ] {
+        let q = format!(
+            "?search={}",
+            form_urlencoded::byte_serialize(search.to_string().as_bytes()).collect::<String>()
+        );
+        let a = e.list(&full, &q).await;
+        a.assert_status(422);
+        assert!(
+            a.message().contains(&format!("\"{property}\"")),
+            "{search}: {}",
+            a.message()
+        );
     }
 }

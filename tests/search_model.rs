@@ -10,8 +10,10 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Map, Value, json};
 use switchboard::domain::products::{
-    CategoryOp, FamilyFilter, GroupsFilter, ParentFilter, Relations, SearchFilter, TimeFilter,
+    AttributeFilter, AttributeOp, CategoryOp, DateCmp, FamilyFilter, GroupsFilter, NumberCmp,
+    ParentFilter, Relations, SearchFilter, TimeFilter, ValueTest,
 };
 use switchboard::store::{Clock, ProductQuery, ProductRow, Store, TestClock};
 
@@ -39,6 +41,46 @@ struct Model {
     groups: Vec<String>,
     /// The index of its parent, an earlier product (so chains, no cycle).
     parent: Option<usize>,
+    /// Its values, in the PIM's standard format.
+    values: Map<String, Value>,
+}
+
+/// Attribute codes; the last one no product has.
+const ATTRIBUTES: [&str; 6] = ["name", "size", "active", "color", "released", "missing"];
+const LOCALES: [&str; 3] = ["en_US", "fr_FR", "de_DE"];
+const SCOPES: [&str; 2] = ["ecommerce", "mobile"];
+
+/// The data a catalog value may hold: of every JSON type, for every test
+/// (text, numbers and numeric strings, booleans, options, dates), and what
+/// counts as no data.
+fn data_pool() -> Vec<Value> {
+    vec![
+        json!("Red Shoe"),
+        json!("blue boot"),
+        json!("SHOE-lace"),
+        json!("Café"),
+        json!("ÉCLAIR"),
+        json!(""),
+        json!(null),
+        json!(12),
+        json!(-3),
+        json!(7.5),
+        json!("12.50"),
+        json!("-3"),
+        json!("1.2.3"),
+        json!(".5"),
+        json!(true),
+        json!(false),
+        json!(["red", "Blue"]),
+        json!(["green"]),
+        json!([]),
+        json!([1, "red"]),
+        json!("2024-01-15"),
+        json!("2024-03-01T10:00:00+00:00"),
+        json!("2023-12-31 08:00:00"),
+        json!("2024-01-15x"),
+        json!({"amount": "12.50", "currency": "EUR"}),
+    ]
 }
 
 /// The UUID the catalog gives product `i` (queries name some beyond it).
@@ -77,6 +119,28 @@ fn catalog(now: i64) -> Vec<(Model, u32)> {
                 .collect();
             // About half have a parent, an earlier product: chains form.
             let parent = (i > 0 && next(2) == 0).then(|| next(i as u64) as usize);
+            let pool = data_pool();
+            let mut values = Map::new();
+            for code in &ATTRIBUTES[..5] {
+                let n = next(4);
+                let items: Vec<Value> = (0..n)
+                    .map(|_| {
+                        let locale = match next(3) {
+                            0 => Value::Null,
+                            l => json!(LOCALES[l as usize - 1]),
+                        };
+                        let scope = match next(3) {
+                            0 => Value::Null,
+                            c => json!(SCOPES[c as usize - 1]),
+                        };
+                        let data = pool[next(pool.len() as u64) as usize].clone();
+                        json!({"locale": locale, "scope": scope, "data": data})
+                    })
+                    .collect();
+                if !items.is_empty() {
+                    values.insert(code.to_string(), Value::Array(items));
+                }
+            }
             (
                 Model {
                     identifier: format!("sku-{i:03}"),
@@ -89,6 +153,7 @@ fn catalog(now: i64) -> Vec<(Model, u32)> {
                     uuid: uuid_of(i),
                     groups,
                     parent,
+                    values,
                 },
                 age,
             )
@@ -107,6 +172,139 @@ fn time_ok(t: &TimeFilter, at: i64, now: i64) -> bool {
         TimeFilter::Between(a, b) => a <= at && at <= b,
         TimeFilter::NotBetween(a, b) => !(a <= at && at <= b),
         TimeFilter::SinceLastDays(n) => at >= now - i64::from(n) * DAY_MS,
+        TimeFilter::OnDay(start) => start <= at && at < start + DAY_MS,
+        TimeFilter::NotOnDay(start) => !(start <= at && at < start + DAY_MS),
+    }
+}
+
+/// The data of `p`'s values of the filter's attribute that it looks at
+/// (by locale and scope).
+fn looked_at<'a>(p: &'a Model, f: &AttributeFilter) -> Vec<&'a Value> {
+    let Some(Value::Array(items)) = p.values.get(&f.code) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter(|v| {
+            f.locales.as_ref().is_none_or(|l| {
+                v["locale"]
+                    .as_str()
+                    .is_some_and(|x| l.iter().any(|y| y == x))
+            }) && f
+                .scope
+                .as_ref()
+                .is_none_or(|s| v["scope"].as_str() == Some(s.as_str()))
+        })
+        .map(|v| &v["data"])
+        .collect()
+}
+
+fn present(d: &Value) -> bool {
+    !(d.is_null() || d == &json!("") || d == &json!([]))
+}
+
+/// A number, or a string of digits with at most one inner point and an
+/// optional leading `-` (at most 40 characters).
+fn number(d: &Value) -> Option<f64> {
+    match d {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            let digits = s.strip_prefix('-').unwrap_or(s);
+            let parts: Vec<&str> = digits.split('.').collect();
+            let ok = s.chars().count() <= 40
+                && parts.len() <= 2
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            ok.then(|| s.parse().unwrap())
+        }
+        _ => None,
+    }
+}
+
+/// The day a date string starts with (`YYYY-MM-DD`, alone or followed by
+/// `T` or a space).
+fn day(d: &Value) -> Option<&str> {
+    let s = d.as_str()?;
+    let b = s.as_bytes();
+    let shaped = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
+    shaped.then(|| &s[..10])
+}
+
+fn nonempty_text(d: &Value) -> Option<String> {
+    d.as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether the data is of the kind `t` looks at.
+fn of_kind(t: &ValueTest, d: &Value) -> bool {
+    match t {
+        ValueTest::StartsWith(_)
+        | ValueTest::EndsWith(_)
+        | ValueTest::Contains(_)
+        | ValueTest::TextEquals(_) => nonempty_text(d).is_some(),
+        ValueTest::OneOf(_) => {
+            nonempty_text(d).is_some() || d.as_array().is_some_and(|a| !a.is_empty())
+        }
+        ValueTest::Number(..) => number(d).is_some(),
+        ValueTest::Boolean(_) => d.is_boolean(),
+        ValueTest::Date(..) | ValueTest::DateBetween(..) => day(d).is_some(),
+    }
+}
+
+fn passes(t: &ValueTest, d: &Value) -> bool {
+    let text = nonempty_text(d);
+    match t {
+        ValueTest::StartsWith(n) => text.is_some_and(|s| s.starts_with(n.as_str())),
+        ValueTest::EndsWith(n) => text.is_some_and(|s| s.ends_with(n.as_str())),
+        ValueTest::Contains(n) => text.is_some_and(|s| s.contains(n.as_str())),
+        ValueTest::TextEquals(n) => text.is_some_and(|s| &s == n),
+        ValueTest::OneOf(set) => match d {
+            Value::String(s) => set.contains(&s.to_ascii_lowercase()),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|s| set.contains(&s.to_ascii_lowercase())),
+            _ => false,
+        },
+        ValueTest::Number(cmp, v) => number(d).is_some_and(|n| match cmp {
+            NumberCmp::Lt => n < *v,
+            NumberCmp::Le => n <= *v,
+            NumberCmp::Eq => n == *v,
+            NumberCmp::Ge => n >= *v,
+            NumberCmp::Gt => n > *v,
+        }),
+        ValueTest::Boolean(b) => d.as_bool() == Some(*b),
+        ValueTest::Date(cmp, at) => day(d).is_some_and(|x| match cmp {
+            DateCmp::Before => x < at.as_str(),
+            DateCmp::After => x > at.as_str(),
+            DateCmp::On => x == at.as_str(),
+        }),
+        ValueTest::DateBetween(a, b) => day(d).is_some_and(|x| a.as_str() <= x && x <= b.as_str()),
+    }
+}
+
+fn attribute_ok(p: &Model, f: &AttributeFilter) -> bool {
+    let data = looked_at(p, f);
+    match &f.op {
+        AttributeOp::Empty => !data.iter().any(|d| present(d)),
+        AttributeOp::NotEmpty => data.iter().any(|d| present(d)),
+        AttributeOp::Test {
+            test,
+            negate: false,
+        } => data.iter().any(|d| passes(test, d)),
+        AttributeOp::Test { test, negate: true } => {
+            data.iter().any(|d| of_kind(test, d)) && !data.iter().any(|d| passes(test, d))
+        }
     }
 }
 
@@ -177,6 +375,7 @@ fn matches(p: &Model, all: &[Model], q: &ProductQuery) -> bool {
         SearchFilter::Parent(ParentFilter::Empty) => shown_parent(p, all, q).is_none(),
         SearchFilter::Parent(ParentFilter::NotEmpty) => shown_parent(p, all, q).is_some(),
         SearchFilter::Uuid { negate, values } => values.contains(&p.uuid) != *negate,
+        SearchFilter::Attribute(a) => attribute_ok(p, a),
     })
 }
 
@@ -191,9 +390,71 @@ fn time_filter(now: i64) -> impl Strategy<Value = TimeFilter> {
         at.clone().prop_map(TimeFilter::Before),
         at.clone().prop_map(TimeFilter::After),
         (at.clone(), at.clone()).prop_map(|(a, b)| TimeFilter::Between(a.min(b), a.max(b))),
-        (at.clone(), at).prop_map(|(a, b)| TimeFilter::NotBetween(a.min(b), a.max(b))),
+        (at.clone(), at.clone()).prop_map(|(a, b)| TimeFilter::NotBetween(a.min(b), a.max(b))),
         (0u32..70).prop_map(TimeFilter::SinceLastDays),
+        at.clone()
+            .prop_map(|t| TimeFilter::OnDay(t.div_euclid(DAY_MS) * DAY_MS)),
+        at.prop_map(|t| TimeFilter::NotOnDay(t.div_euclid(DAY_MS) * DAY_MS)),
     ]
+}
+
+/// A string the catalog's text starts with, ends with or holds (or not),
+/// lowercased as the parser holds it.
+fn needle() -> impl Strategy<Value = String> {
+    proptest::sample::select(vec![
+        "", "red", "RED SHOE", "shoe", "boot", "-lace", "caf", "é", "É", "éclair", "12.50", "2024",
+        "green", "blue",
+    ])
+    .prop_map(|s| s.to_ascii_lowercase())
+}
+
+fn value_test() -> impl Strategy<Value = ValueTest> {
+    let cmp = proptest::sample::select(vec![
+        NumberCmp::Lt,
+        NumberCmp::Le,
+        NumberCmp::Eq,
+        NumberCmp::Ge,
+        NumberCmp::Gt,
+    ]);
+    let num = proptest::sample::select(vec![-3.0, 0.0, 7.5, 12.0, 12.5, 100.0]);
+    let date = || {
+        proptest::sample::select(vec!["2023-12-31", "2024-01-15", "2024-02-01", "2024-03-01"])
+            .prop_map(str::to_string)
+    };
+    let dcmp = proptest::sample::select(vec![DateCmp::Before, DateCmp::After, DateCmp::On]);
+    prop_oneof![
+        needle().prop_map(ValueTest::StartsWith),
+        needle().prop_map(ValueTest::EndsWith),
+        needle().prop_map(ValueTest::Contains),
+        needle().prop_map(ValueTest::TextEquals),
+        proptest::collection::vec(needle(), 0..3).prop_map(ValueTest::OneOf),
+        (cmp, num).prop_map(|(c, n)| ValueTest::Number(c, n)),
+        any::<bool>().prop_map(ValueTest::Boolean),
+        (dcmp, date()).prop_map(|(c, d)| ValueTest::Date(c, d)),
+        (date(), date()).prop_map(|(a, b)| ValueTest::DateBetween(a, b)),
+    ]
+}
+
+fn attribute_filter() -> impl Strategy<Value = SearchFilter> {
+    let op = prop_oneof![
+        1 => Just(AttributeOp::Empty),
+        1 => Just(AttributeOp::NotEmpty),
+        6 => (value_test(), any::<bool>()).prop_map(|(test, negate)| AttributeOp::Test { test, negate }),
+    ];
+    (
+        proptest::sample::select(ATTRIBUTES.to_vec()),
+        proptest::option::of(codes(&LOCALES)),
+        proptest::option::of(proptest::sample::select(SCOPES.to_vec())),
+        op,
+    )
+        .prop_map(|(code, locales, scope, op)| {
+            SearchFilter::Attribute(AttributeFilter {
+                code: code.to_string(),
+                locales,
+                scope: scope.map(str::to_string),
+                op,
+            })
+        })
 }
 
 fn filter(now: i64) -> impl Strategy<Value = SearchFilter> {
@@ -228,6 +489,12 @@ fn filter(now: i64) -> impl Strategy<Value = SearchFilter> {
         Just(SearchFilter::Parent(ParentFilter::Empty)),
         Just(SearchFilter::Parent(ParentFilter::NotEmpty)),
         (any::<bool>(), uuids).prop_map(|(negate, values)| SearchFilter::Uuid { negate, values }),
+        attribute_filter(),
+        attribute_filter(),
+        attribute_filter(),
+        attribute_filter(),
+        attribute_filter(),
+        attribute_filter(),
     ]
 }
 
@@ -289,7 +556,7 @@ fn search_matches_the_model(engine: Engine) {
                     enabled: m.enabled,
                     family: m.family.clone(),
                     categories: m.categories.clone(),
-                    values: ProductRow::values_from(&serde_json::Map::new()),
+                    values: ProductRow::values_from(&m.values),
                     created_ms: 0,
                     updated_ms: 0,
                     relations: Relations {

@@ -823,6 +823,106 @@ pub enum SearchFilter {
         negate: bool,
         values: Vec<String>,
     },
+    /// A property that is not one of the above: an attribute's values (the
+    /// PIM's filters on product values).
+    Attribute(AttributeFilter),
+}
+
+/// A filter on the values of one attribute. Switchboard has no attribute
+/// catalog: the operator and the value's JSON type say what is compared,
+/// and a stored value takes part when its data has the matching type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeFilter {
+    /// The attribute code (letters, digits and `_`, as the PIM's).
+    pub code: String,
+    /// `locale` (or `locales`): only values with one of these locales;
+    /// `None`: values of any locale.
+    pub locales: Option<Vec<String>>,
+    /// `scope`: only values of this channel; `None`: any.
+    pub scope: Option<String>,
+    pub op: AttributeOp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttributeOp {
+    /// `EMPTY`: no value looked at holds data (null, `""` and `[]` are
+    /// none).
+    Empty,
+    /// `NOT EMPTY`: some value looked at holds data.
+    NotEmpty,
+    /// Some value looked at passes `test`; negated (the PIM's `!=`,
+    /// `NOT IN`, `DOES NOT CONTAIN`, `NOT BETWEEN`): the product has a value
+    /// of the test's kind and none passes.
+    Test { test: ValueTest, negate: bool },
+}
+
+/// A test of one value's data. Strings are compared ASCII
+/// case-insensitively: the filter's strings are held lowercased.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueTest {
+    /// Text (string data): `STARTS WITH`, `ENDS WITH`, `CONTAINS`, `=`.
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    TextEquals(String),
+    /// `IN`: string data, or an array of strings holding one of these.
+    OneOf(Vec<String>),
+    /// Numbers (numeric data, or a string of digits with at most one
+    /// point).
+    Number(NumberCmp, f64),
+    /// Boolean data equal to this.
+    Boolean(bool),
+    /// Dates (string data starting `YYYY-MM-DD`, compared by that day):
+    /// the day given as `YYYY-MM-DD`.
+    Date(DateCmp, String),
+    DateBetween(String, String),
+}
+
+impl ValueTest {
+    /// The kind of data the test looks at.
+    pub fn kind(&self) -> ValueKind {
+        match self {
+            ValueTest::StartsWith(_)
+            | ValueTest::EndsWith(_)
+            | ValueTest::Contains(_)
+            | ValueTest::TextEquals(_) => ValueKind::Text,
+            ValueTest::OneOf(_) => ValueKind::Options,
+            ValueTest::Number(..) => ValueKind::Number,
+            ValueTest::Boolean(_) => ValueKind::Boolean,
+            ValueTest::Date(..) | ValueTest::DateBetween(..) => ValueKind::Date,
+        }
+    }
+}
+
+/// What data a test looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A non-empty string.
+    Text,
+    /// A non-empty string or a non-empty array.
+    Options,
+    /// A number, or a numeric string (digits with at most one point, an
+    /// optional leading `-`, at most 40 characters).
+    Number,
+    Boolean,
+    /// A string starting `YYYY-MM-DD`, alone or followed by `T` or a space.
+    Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberCmp {
+    Lt,
+    Le,
+    Eq,
+    Ge,
+    Gt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateCmp {
+    Before,
+    After,
+    On,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -877,6 +977,10 @@ pub enum TimeFilter {
     Between(i64, i64),
     NotBetween(i64, i64),
     SinceLastDays(u32),
+    /// `=`: during the day (UTC) starting at this time.
+    OnDay(i64),
+    /// `!=`: not during the day starting at this time.
+    NotOnDay(i64),
 }
 
 /// Why a `search` was refused: 400 for JSON that does not parse, 422 for a
@@ -934,6 +1038,9 @@ fn uuids(property: &str, value: Option<&Value>) -> Result<Vec<String>, SearchErr
         .collect()
 }
 
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 24 * 3600 * 1000;
+
 /// `YYYY-MM-DD hh:mm:ss` (UTC) in milliseconds.
 fn datetime(property: &str, v: Option<&Value>) -> Result<i64, SearchError> {
     let bad = || {
@@ -954,6 +1061,14 @@ fn time_filter(
 ) -> Result<TimeFilter, SearchError> {
     Ok(match operator {
         "<" => TimeFilter::Before(datetime(property, v)?),
+        "=" | "!=" => {
+            let start = datetime(property, v)?.div_euclid(DAY_MS) * DAY_MS;
+            if operator == "=" {
+                TimeFilter::OnDay(start)
+            } else {
+                TimeFilter::NotOnDay(start)
+            }
+        }
         ">" => TimeFilter::After(datetime(property, v)?),
         "BETWEEN" | "NOT BETWEEN" => {
             let Some(Value::Array(pair)) = v else {
@@ -986,6 +1101,184 @@ fn time_filter(
             TimeFilter::SinceLastDays(n)
         }
         other => return Err(unsupported(property, other)),
+    })
+}
+
+/// The properties of a product the search knows (or the PIM documents and
+/// Switchboard does not support): any other is an attribute code.
+const PRODUCT_PROPERTIES: [&str; 11] = [
+    "identifier",
+    "uuid",
+    "categories",
+    "enabled",
+    "family",
+    "groups",
+    "parent",
+    "created",
+    "updated",
+    "completeness",
+    "quality_score",
+];
+
+/// An attribute code as the PIM allows them: letters, digits and `_`, at
+/// most 100 characters.
+fn is_attribute_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `YYYY-MM-DD`, alone or starting an ISO-8601 date and time: the day.
+fn attribute_date(property: &str, v: Option<&Value>) -> Result<String, SearchError> {
+    let bad = || {
+        SearchError::Unsupported(format!(
+            "Property \"{property}\" expects a date with the format \"yyyy-mm-dd\" as value"
+        ))
+    };
+    let s = v.and_then(Value::as_str).ok_or_else(bad)?;
+    let day = s.get(..10).ok_or_else(bad)?;
+    let rest = &s[10..];
+    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with(' ')) {
+        return Err(bad());
+    }
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+    if !day.bytes().enumerate().all(|(i, b)| {
+        if i == 4 || i == 7 {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    }) {
+        return Err(bad());
+    }
+    Ok(day.to_string())
+}
+
+/// A filter on the values of the attribute `code`: condition `c`, whose
+/// value is `value`.
+fn attribute_filter(
+    code: &str,
+    operator: &str,
+    c: &Value,
+    value: Option<&Value>,
+) -> Result<AttributeFilter, SearchError> {
+    let locales = match (c.get("locale"), c.get("locales")) {
+        (Some(_), Some(_)) => {
+            return Err(SearchError::Unsupported(format!(
+                "Filter on attribute \"{code}\" expects either a locale or locales, not both"
+            )));
+        }
+        (Some(Value::Null), None) | (None, None) | (None, Some(Value::Null)) => None,
+        (Some(Value::String(l)), None) => Some(vec![l.clone()]),
+        (None, Some(v @ Value::Array(_))) => Some(strings(code, Some(v)).map_err(|_| {
+            SearchError::Unsupported(format!(
+                "Filter on attribute \"{code}\" expects an array of locale codes as locales"
+            ))
+        })?),
+        _ => {
+            return Err(SearchError::Unsupported(format!(
+                "Filter on attribute \"{code}\" expects a locale code as locale"
+            )));
+        }
+    };
+    let scope = match c.get("scope") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(SearchError::Unsupported(format!(
+                "Filter on attribute \"{code}\" expects a channel code as scope"
+            )));
+        }
+    };
+    let text = || {
+        value
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| {
+                SearchError::Unsupported(format!(
+                    "Property \"{code}\" expects a string as value with {operator}"
+                ))
+            })
+    };
+    let number = || {
+        value.and_then(Value::as_f64).ok_or_else(|| {
+            SearchError::Unsupported(format!(
+                "Property \"{code}\" expects a number as value with {operator}"
+            ))
+        })
+    };
+    let test = |test: ValueTest, negate: bool| AttributeOp::Test { test, negate };
+    let op = match operator {
+        "EMPTY" => AttributeOp::Empty,
+        "NOT EMPTY" => AttributeOp::NotEmpty,
+        "STARTS WITH" => test(ValueTest::StartsWith(text()?), false),
+        "ENDS WITH" => test(ValueTest::EndsWith(text()?), false),
+        "CONTAINS" => test(ValueTest::Contains(text()?), false),
+        "DOES NOT CONTAIN" => test(ValueTest::Contains(text()?), true),
+        "IN" | "NOT IN" => {
+            let values = strings(code, value)?
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect();
+            test(ValueTest::OneOf(values), operator == "NOT IN")
+        }
+        "=" | "!=" => {
+            let negate = operator == "!=";
+            match value {
+                Some(Value::Bool(b)) => test(ValueTest::Boolean(*b), negate),
+                Some(Value::Number(_)) => test(ValueTest::Number(NumberCmp::Eq, number()?), negate),
+                Some(Value::String(_)) => match attribute_date(code, value) {
+                    Ok(day) => test(ValueTest::Date(DateCmp::On, day), negate),
+                    Err(_) => test(ValueTest::TextEquals(text()?), negate),
+                },
+                _ => {
+                    return Err(SearchError::Unsupported(format!(
+                        "Property \"{code}\" expects a string, a number or a boolean as value with {operator}"
+                    )));
+                }
+            }
+        }
+        "<" | ">" => match value {
+            Some(Value::Number(_)) => {
+                let cmp = if operator == "<" {
+                    NumberCmp::Lt
+                } else {
+                    NumberCmp::Gt
+                };
+                test(ValueTest::Number(cmp, number()?), false)
+            }
+            _ => {
+                let cmp = if operator == "<" {
+                    DateCmp::Before
+                } else {
+                    DateCmp::After
+                };
+                test(ValueTest::Date(cmp, attribute_date(code, value)?), false)
+            }
+        },
+        "<=" => test(ValueTest::Number(NumberCmp::Le, number()?), false),
+        ">=" => test(ValueTest::Number(NumberCmp::Ge, number()?), false),
+        "BETWEEN" | "NOT BETWEEN" => {
+            let bad = || {
+                SearchError::Unsupported(format!(
+                    "Property \"{code}\" expects an array of two dates with {operator}"
+                ))
+            };
+            let Some(Value::Array(pair)) = value else {
+                return Err(bad());
+            };
+            if pair.len() != 2 {
+                return Err(bad());
+            }
+            let a = attribute_date(code, pair.first())?;
+            let b = attribute_date(code, pair.get(1))?;
+            test(ValueTest::DateBetween(a, b), operator == "NOT BETWEEN")
+        }
+        other => return Err(unsupported(code, other)),
+    };
+    Ok(AttributeFilter {
+        code: code.to_string(),
+        locales,
+        scope,
+        op,
     })
 }
 
@@ -1106,7 +1399,10 @@ pub fn parse_search(search: &str) -> Result<Vec<SearchFilter>, SearchError> {
                 },
                 ("created", op) => SearchFilter::Created(time_filter(property, op, value)?),
                 ("updated", op) => SearchFilter::Updated(time_filter(property, op, value)?),
-                (p, op) => return Err(unsupported(p, op)),
+                (p, op) if PRODUCT_PROPERTIES.contains(&p) || !is_attribute_code(p) => {
+                    return Err(unsupported(p, op));
+                }
+                (p, op) => SearchFilter::Attribute(attribute_filter(p, op, c, value)?),
             };
             filters.push(filter);
         }
@@ -1387,7 +1683,7 @@ mod tests {
             Err(SearchError::BadJson(_))
         ));
         assert!(matches!(
-            parse_search(r#"{"colour":[{"operator":"=","value":"red"}]}"#),
+            parse_search(r#"{"colour":[{"operator":"LIKE","value":"red"}]}"#),
             Err(SearchError::Unsupported(_))
         ));
         assert!(matches!(
@@ -1484,6 +1780,197 @@ mod tests {
                 "uuid",
             ),
             (r#"{"uuid":{"operator":"IN","value":[]}}"#, "uuid"),
+        ] {
+            match parse_search(search) {
+                Err(SearchError::Unsupported(m)) => {
+                    assert!(m.contains(&format!("\"{property}\"")), "{search}: {m}")
+                }
+                other => panic!("{search}: {other:?}"),
+            }
+        }
+    }
+
+    /// Issue 16: `created` and `updated` take `=` and `!=` (on, not on the
+    /// given day, UTC).
+    #[test]
+    fn created_and_updated_read_on_and_not_on_the_day() {
+        let day = 1_767_225_600_000; // 2026-01-01 00:00:00 UTC
+        assert_eq!(
+            parse_search(r#"{"created":[{"operator":"=","value":"2026-01-01 10:00:00"}]}"#),
+            Ok(vec![SearchFilter::Created(TimeFilter::OnDay(day))])
+        );
+        assert_eq!(
+            parse_search(r#"{"updated":[{"operator":"!=","value":"2026-01-01 23:59:59"}]}"#),
+            Ok(vec![SearchFilter::Updated(TimeFilter::NotOnDay(day))])
+        );
+        for bad in [
+            r#"{"created":[{"operator":"=","value":"2026-01-01"}]}"#,
+            r#"{"created":[{"operator":"!=","value":1}]}"#,
+            r#"{"updated":[{"operator":"="}]}"#,
+        ] {
+            assert!(
+                matches!(parse_search(bad), Err(SearchError::Unsupported(ref m)) if m.contains('"')),
+                "{bad}"
+            );
+        }
+    }
+
+    /// Issue 16: a property that is not a product property is an
+    /// attribute; the operator and the value's JSON type choose the test.
+    #[test]
+    fn attribute_filters_read_the_pim_syntax() {
+        let one = |s: &str| match parse_search(s) {
+            Ok(mut v) => match v.remove(0) {
+                SearchFilter::Attribute(a) => a,
+                other => panic!("{s}: {other:?}"),
+            },
+            Err(e) => panic!("{s}: {e:?}"),
+        };
+        let a = one(
+            r#"{"name":[{"operator":"CONTAINS","value":"Shoe","locale":"en_US","scope":"ecommerce"}]}"#,
+        );
+        assert_eq!(
+            a,
+            AttributeFilter {
+                code: "name".into(),
+                locales: Some(vec!["en_US".into()]),
+                scope: Some("ecommerce".into()),
+                op: AttributeOp::Test {
+                    test: ValueTest::Contains("shoe".into()),
+                    negate: false
+                },
+            }
+        );
+        let test = |s: &str| match one(s).op {
+            AttributeOp::Test { test, negate } => (test, negate),
+            other => panic!("{s}: {other:?}"),
+        };
+        let f = |op: &str, value: &str| {
+            format!(
+                r#"{{"a_1":[{{"operator":"{op}","value":{value},"locales":["en_US","fr_FR"]}}]}}"#
+            )
+        };
+        use ValueTest as T;
+        for (op, value, want) in [
+            (
+                "STARTS WITH",
+                r#""AB""#,
+                (T::StartsWith("ab".into()), false),
+            ),
+            ("ENDS WITH", r#""ab""#, (T::EndsWith("ab".into()), false)),
+            (
+                "DOES NOT CONTAIN",
+                r#""x""#,
+                (T::Contains("x".into()), true),
+            ),
+            ("=", r#""Red""#, (T::TextEquals("red".into()), false)),
+            ("!=", r#""red""#, (T::TextEquals("red".into()), true)),
+            (
+                "IN",
+                r#"["Red","blue"]"#,
+                (T::OneOf(vec!["red".into(), "blue".into()]), false),
+            ),
+            ("NOT IN", "[]", (T::OneOf(Vec::new()), true)),
+            ("<", "10", (T::Number(NumberCmp::Lt, 10.0), false)),
+            ("<=", "1.5", (T::Number(NumberCmp::Le, 1.5), false)),
+            ("=", "-2", (T::Number(NumberCmp::Eq, -2.0), false)),
+            ("!=", "3", (T::Number(NumberCmp::Eq, 3.0), true)),
+            (">=", "0", (T::Number(NumberCmp::Ge, 0.0), false)),
+            (">", "7", (T::Number(NumberCmp::Gt, 7.0), false)),
+            ("=", "true", (T::Boolean(true), false)),
+            ("!=", "false", (T::Boolean(false), true)),
+            (
+                "<",
+                r#""2016-07-04""#,
+                (T::Date(DateCmp::Before, "2016-07-04".into()), false),
+            ),
+            (
+                ">",
+                r#""2016-07-04T10:00:00+00:00""#,
+                (T::Date(DateCmp::After, "2016-07-04".into()), false),
+            ),
+            (
+                "=",
+                r#""2016-07-04""#,
+                (T::Date(DateCmp::On, "2016-07-04".into()), false),
+            ),
+            (
+                "!=",
+                r#""2016-07-04""#,
+                (T::Date(DateCmp::On, "2016-07-04".into()), true),
+            ),
+            (
+                "BETWEEN",
+                r#"["2016-07-01","2016-07-31"]"#,
+                (
+                    T::DateBetween("2016-07-01".into(), "2016-07-31".into()),
+                    false,
+                ),
+            ),
+            (
+                "NOT BETWEEN",
+                r#"["2016-07-01","2016-07-31"]"#,
+                (
+                    T::DateBetween("2016-07-01".into(), "2016-07-31".into()),
+                    true,
+                ),
+            ),
+        ] {
+            assert_eq!(test(&f(op, value)), want, "{op} {value}");
+        }
+        assert_eq!(
+            one(r#"{"a":[{"operator":"EMPTY"}]}"#).op,
+            AttributeOp::Empty
+        );
+        let not_empty = one(r#"{"a":[{"operator":"NOT EMPTY","scope":null,"locale":null}]}"#);
+        assert_eq!(not_empty.op, AttributeOp::NotEmpty);
+        assert_eq!((not_empty.locales, not_empty.scope), (None, None));
+        for (search, property) in [
+            (r#"{"name":[{"operator":"CONTAINS"}]}"#, "name"),
+            (r#"{"name":[{"operator":"CONTAINS","value":1}]}"#, "name"),
+            (r#"{"name":[{"operator":"IN","value":"red"}]}"#, "name"),
+            (r#"{"name":[{"operator":"NOT IN","value":[1]}]}"#, "name"),
+            (r#"{"name":[{"operator":"LIKE","value":"x"}]}"#, "name"),
+            (r#"{"name":[{"operator":"=","value":null}]}"#, "name"),
+            (r#"{"name":[{"operator":"=","value":[1]}]}"#, "name"),
+            (r#"{"size":[{"operator":"<","value":"big"}]}"#, "size"),
+            (r#"{"size":[{"operator":"<=","value":"1"}]}"#, "size"),
+            (r#"{"size":[{"operator":">=","value":true}]}"#, "size"),
+            (
+                r#"{"date":[{"operator":"<","value":"2016-13-01"}]}"#,
+                "date",
+            ),
+            (
+                r#"{"date":[{"operator":">","value":"2016-07-04x"}]}"#,
+                "date",
+            ),
+            (
+                r#"{"date":[{"operator":"BETWEEN","value":["2016-07-04"]}]}"#,
+                "date",
+            ),
+            (
+                r#"{"date":[{"operator":"NOT BETWEEN","value":"2016-07-04"}]}"#,
+                "date",
+            ),
+            (r#"{"name":[{"operator":"EMPTY","locale":1}]}"#, "name"),
+            (
+                r#"{"name":[{"operator":"EMPTY","locales":"en_US"}]}"#,
+                "name",
+            ),
+            (
+                r#"{"name":[{"operator":"EMPTY","locale":"en_US","locales":["en_US"]}]}"#,
+                "name",
+            ),
+            (
+                r#"{"name":[{"operator":"EMPTY","scope":["ecommerce"]}]}"#,
+                "name",
+            ),
+            (
+                r#"{"completeness":[{"operator":"=","value":100}]}"#,
+                "completeness",
+            ),
+            (r#"{"bad code":[{"operator":"EMPTY"}]}"#, "bad code"),
+            (r#"{"name":[{"value":"x"}]}"#, "name"),
         ] {
             match parse_search(search) {
                 Err(SearchError::Unsupported(m)) => {

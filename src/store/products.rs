@@ -13,12 +13,14 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::db::Dialect;
 use super::db::{Arg, Row, ToArg, args};
 use super::roles::invalid;
 use super::{Store, StoreError};
 use crate::domain::products::{
-    CategoryOp, FamilyFilter, GroupsFilter, LinkedProduct, ParentFilter, Relations, SearchFilter,
-    TimeFilter,
+    AttributeFilter, AttributeOp, CategoryOp, DAY_MS, DateCmp, FamilyFilter, GroupsFilter,
+    LinkedProduct, NumberCmp, ParentFilter, Relations, SearchFilter, TimeFilter, ValueKind,
+    ValueTest,
 };
 
 /// A product as stored: every category, every value. The values are kept
@@ -223,6 +225,7 @@ pub fn new_uuid() -> String {
 #[derive(Debug, Clone)]
 enum Param {
     Int(i64),
+    Real(f64),
     Text(String),
 }
 
@@ -230,6 +233,7 @@ impl Param {
     fn to_arg(&self) -> Arg<'_> {
         match self {
             Param::Int(i) => i.to_arg(),
+            Param::Real(r) => Arg::Real(Some(*r)),
             Param::Text(s) => s.to_arg(),
         }
     }
@@ -375,13 +379,202 @@ fn product_where(q: &ProductQuery, dialect: super::db::Dialect) -> (String, Vec<
                         "{column} >= {}",
                         param(Param::Int(q.now_ms - i64::from(n) * 24 * 3600 * 1000))
                     ),
+                    TimeFilter::OnDay(start) => format!(
+                        "({column} >= {} AND {column} < {})",
+                        param(Param::Int(start)),
+                        param(Param::Int(start.saturating_add(DAY_MS)))
+                    ),
+                    TimeFilter::NotOnDay(start) => format!(
+                        "({column} < {} OR {column} >= {})",
+                        param(Param::Int(start)),
+                        param(Param::Int(start.saturating_add(DAY_MS)))
+                    ),
                 }
             }
+            SearchFilter::Attribute(a) => attribute_clause(a, dialect, &mut param),
         };
         sql.push_str(" AND ");
         sql.push_str(&clause);
     }
     (sql, params)
+}
+
+/// The WHERE clause of an attribute filter: the attribute's values (by the
+/// bound code, never written into the SQL) as rows `x(loc, sc, t, d)`:
+/// locale, scope, the data's JSON type (`string`, `number`, `boolean`,
+/// `array`, `object`, `null`) and the data as text (strings unquoted);
+/// PostgreSQL also has `j`, the data as jsonb. Stored values that are not
+/// arrays of objects read as none. Strings are compared lowercased, ASCII
+/// only on both engines (PostgreSQL's `lower` under the "C" collation).
+fn attribute_clause(
+    f: &AttributeFilter,
+    dialect: Dialect,
+    param: &mut dyn FnMut(Param) -> String,
+) -> String {
+    let sqlite = dialect == Dialect::Sqlite;
+    let code = param(Param::Text(f.code.clone()));
+    let source = if sqlite {
+        format!(
+            "(SELECT json_extract(e, '$.locale') AS loc, json_extract(e, '$.scope') AS sc,
+                CASE json_type(e, '$.data') WHEN 'text' THEN 'string' WHEN 'integer' THEN 'number'
+                    WHEN 'real' THEN 'number' WHEN 'true' THEN 'boolean' WHEN 'false' THEN 'boolean'
+                    ELSE json_type(e, '$.data') END AS t,
+                json_extract(e, '$.data') AS d
+             FROM (SELECT CASE WHEN v.type = 'object' THEN v.value ELSE '{{}}' END AS e
+                   FROM json_each(p.attribute_values) a,
+                        json_each(CASE WHEN a.type = 'array' THEN a.value ELSE '[]' END) v
+                   WHERE a.key = {code})) x"
+        )
+    } else {
+        format!(
+            "(SELECT v.value ->> 'locale' AS loc, v.value ->> 'scope' AS sc,
+                jsonb_typeof(v.value -> 'data') AS t, v.value ->> 'data' AS d, v.value -> 'data' AS j
+             FROM (SELECT CAST(p.attribute_values AS jsonb) -> {code} AS vs) w,
+                  jsonb_array_elements(CASE WHEN jsonb_typeof(w.vs) = 'array' THEN w.vs ELSE CAST('[]' AS jsonb) END) AS v(value)) x"
+        )
+    };
+    let set_of = |set: &str| format!("SELECT s.value FROM {}", dialect.json_each(set, "s"));
+    let json = |v: &[String]| Param::Text(serde_json::to_string(v).expect("strings serialise"));
+    let lower = |e: &str| {
+        if sqlite {
+            format!("lower({e})")
+        } else {
+            format!("lower({e} COLLATE \"C\")")
+        }
+    };
+    let mut sel = String::from("1 = 1");
+    if let Some(locales) = &f.locales {
+        sel.push_str(&format!(
+            " AND x.loc IN ({})",
+            set_of(&param(json(locales)))
+        ));
+    }
+    if let Some(scope) = &f.scope {
+        sel.push_str(&format!(
+            " AND x.sc = {}",
+            param(Param::Text(scope.clone()))
+        ));
+    }
+    let exists = |cond: &str| format!("EXISTS (SELECT 1 FROM {source} WHERE {sel} AND {cond})");
+    let text = "(x.t = 'string' AND x.d <> '')";
+    let number = if sqlite {
+        let y = "(CASE WHEN substr(x.d, 1, 1) = '-' THEN substr(x.d, 2) ELSE x.d END)";
+        format!(
+            "(CASE WHEN x.t = 'number' THEN x.d
+                WHEN x.t = 'string' AND length(x.d) <= 40 AND {y} <> '' AND {y} NOT GLOB '*[^0-9.]*'
+                    AND {y} NOT GLOB '*.*.*' AND {y} NOT GLOB '.*' AND {y} NOT GLOB '*.'
+                THEN CAST(x.d AS REAL) END)"
+        )
+    } else {
+        "(CASE WHEN x.t = 'number' THEN CAST(x.d AS double precision)
+            WHEN x.t = 'string' AND length(x.d) <= 40 AND x.d ~ '^-?[0-9]+(\\.[0-9]+)?$'
+            THEN CAST(x.d AS double precision) END)"
+            .to_string()
+    };
+    let date = if sqlite {
+        "(x.t = 'string' AND x.d GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'
+            AND (length(x.d) = 10 OR substr(x.d, 11, 1) IN ('T', ' ')))"
+    } else {
+        "(x.t = 'string' AND x.d ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]|$)')"
+    };
+    let kind = |k: ValueKind| match k {
+        ValueKind::Text => text.to_string(),
+        ValueKind::Options => format!("({text} OR (x.t = 'array' AND x.d <> '[]'))"),
+        ValueKind::Number => format!("{number} IS NOT NULL"),
+        ValueKind::Boolean => "x.t = 'boolean'".to_string(),
+        ValueKind::Date => date.to_string(),
+    };
+    let l = lower("x.d");
+    match &f.op {
+        AttributeOp::Empty | AttributeOp::NotEmpty => {
+            let present = exists(
+                "x.t IS NOT NULL AND x.t <> 'null' AND NOT (x.t = 'string' AND x.d = '')
+                 AND NOT (x.t = 'array' AND x.d = '[]')",
+            );
+            if f.op == AttributeOp::Empty {
+                format!("NOT {present}")
+            } else {
+                present
+            }
+        }
+        AttributeOp::Test { test, negate } => {
+            let cond = match test {
+                ValueTest::StartsWith(n) => {
+                    let n = param(Param::Text(n.clone()));
+                    format!("{text} AND substr({l}, 1, length({n})) = {n}")
+                }
+                ValueTest::EndsWith(n) => {
+                    let n = param(Param::Text(n.clone()));
+                    format!(
+                        "{text} AND length({l}) >= length({n}) AND substr({l}, length({l}) - length({n}) + 1) = {n}"
+                    )
+                }
+                ValueTest::Contains(n) => {
+                    let n = param(Param::Text(n.clone()));
+                    let position = if sqlite { "instr" } else { "strpos" };
+                    format!("{text} AND {position}({l}, {n}) > 0")
+                }
+                ValueTest::TextEquals(n) => {
+                    format!("{text} AND {l} = {}", param(Param::Text(n.clone())))
+                }
+                ValueTest::OneOf(values) => {
+                    let set = set_of(&param(json(values)));
+                    let items = if sqlite {
+                        format!(
+                            "json_each(CASE WHEN x.t = 'array' THEN x.d ELSE '[]' END) o WHERE o.type = 'text' AND {}",
+                            lower("o.value")
+                        )
+                    } else {
+                        format!(
+                            "jsonb_array_elements(CASE WHEN x.t = 'array' THEN x.j ELSE CAST('[]' AS jsonb) END) AS o(value)
+                             WHERE jsonb_typeof(o.value) = 'string' AND {}",
+                            lower("(o.value #>> '{}')")
+                        )
+                    };
+                    format!(
+                        "((x.t = 'string' AND {l} IN ({set})) OR (x.t = 'array' AND EXISTS (SELECT 1 FROM {items} IN ({set}))))"
+                    )
+                }
+                ValueTest::Number(cmp, v) => {
+                    let op = match cmp {
+                        NumberCmp::Lt => "<",
+                        NumberCmp::Le => "<=",
+                        NumberCmp::Eq => "=",
+                        NumberCmp::Ge => ">=",
+                        NumberCmp::Gt => ">",
+                    };
+                    format!("{number} {op} {}", param(Param::Real(*v)))
+                }
+                ValueTest::Boolean(b) => match (sqlite, b) {
+                    (true, true) => "x.t = 'boolean' AND x.d = 1".to_string(),
+                    (true, false) => "x.t = 'boolean' AND x.d = 0".to_string(),
+                    (false, true) => "x.t = 'boolean' AND x.d = 'true'".to_string(),
+                    (false, false) => "x.t = 'boolean' AND x.d = 'false'".to_string(),
+                },
+                ValueTest::Date(cmp, day) => {
+                    let op = match cmp {
+                        DateCmp::Before => "<",
+                        DateCmp::After => ">",
+                        DateCmp::On => "=",
+                    };
+                    format!(
+                        "{date} AND substr(x.d, 1, 10) {op} {}",
+                        param(Param::Text(day.clone()))
+                    )
+                }
+                ValueTest::DateBetween(a, b) => format!(
+                    "{date} AND substr(x.d, 1, 10) BETWEEN {} AND {}",
+                    param(Param::Text(a.clone())),
+                    param(Param::Text(b.clone()))
+                ),
+            };
+            if *negate {
+                format!("({} AND NOT {})", exists(&kind(test.kind())), exists(&cond))
+            } else {
+                exists(&cond)
+            }
+        }
+    }
 }
 
 impl Store {
@@ -942,12 +1135,45 @@ mod tests {
             TimeFilter::Between(1, 2),
             TimeFilter::NotBetween(1, 2),
             TimeFilter::SinceLastDays(3),
+            TimeFilter::OnDay(0),
+            TimeFilter::NotOnDay(0),
         ] {
             filters.push(SearchFilter::Created(t));
             filters.push(SearchFilter::Updated(t));
         }
+        let tests = [
+            ValueTest::StartsWith("a".into()),
+            ValueTest::EndsWith("a".into()),
+            ValueTest::Contains("a".into()),
+            ValueTest::TextEquals("a".into()),
+            ValueTest::OneOf(v()),
+            ValueTest::Number(NumberCmp::Lt, 1.5),
+            ValueTest::Number(NumberCmp::Eq, 1.0),
+            ValueTest::Boolean(true),
+            ValueTest::Boolean(false),
+            ValueTest::Date(DateCmp::Before, "2026-01-01".into()),
+            ValueTest::Date(DateCmp::On, "2026-01-01".into()),
+            ValueTest::DateBetween("2026-01-01".into(), "2026-02-01".into()),
+        ];
+        let mut ops = vec![AttributeOp::Empty, AttributeOp::NotEmpty];
+        for test in tests {
+            for negate in [false, true] {
+                ops.push(AttributeOp::Test {
+                    test: test.clone(),
+                    negate,
+                });
+            }
+        }
+        for (i, op) in ops.into_iter().enumerate() {
+            filters.push(SearchFilter::Attribute(AttributeFilter {
+                code: "name".into(),
+                locales: (i % 2 == 0).then(v),
+                scope: (i % 3 == 0).then(|| "ecommerce".to_string()),
+                op,
+            }));
+        }
         let named = |sql: &str| -> usize {
-            (1..=64)
+            (1..=512)
                 .take_while(|n| sql.contains(&format!("${n}")))
                 .count()
         };
