@@ -679,7 +679,7 @@ impl Run {
             "search" => self.search().to_string(),
             "pagination_type" => ["page", "search_after"][self.rng.random_range(0..2)].into(),
             "search_after" => self.pools.pick("identifier", &mut self.rng).unwrap(),
-            "attributes" | "locales" | "scope" => {
+            "attributes" | "locales" | "scope" | "search_locale" | "search_scope" => {
                 self.pools.pick("attribute", &mut self.rng).unwrap()
             }
             _ => {
@@ -744,6 +744,10 @@ impl Run {
                         "LIKE",
                     ],
                 ),
+                11 if self.chance(50) => (
+                    ["price", "weight"][self.rng.random_range(0..2)],
+                    &["<", "<=", "=", "!=", ">=", ">", "EMPTY", "NOT EMPTY", "IN"],
+                ),
                 _ => ("nonsense code", &["IN", "LIKE"]),
             };
             let operator = operators[self.rng.random_range(0..operators.len())];
@@ -765,6 +769,11 @@ impl Run {
                     ("=" | "!=", _) => json!(self.chance(50)),
                     _ => json!("Red"),
                 },
+                ("price", 1) => json!({"amount": "12.50"}),
+                ("price", _) if operator.contains("EMPTY") => json!({"currency": "EUR"}),
+                ("price", _) => json!({"amount": self.rng.random_range(-5..50), "currency": "EUR"}),
+                ("weight", 1) => json!({"amount": 1.5, "unit": ["GRAM"]}),
+                ("weight", _) => json!({"amount": "1.2", "unit": "KILOGRAM"}),
                 ("categories", _) => json!([self.pools.pick("category", &mut self.rng)]),
                 ("parent", _) if operator == "=" => {
                     json!(self.pools.pick("identifier", &mut self.rng))

@@ -1600,6 +1600,13 @@ fn search_operand() -> BoxedStrategy<Value> {
         2 => number(),
         1 => any::<bool>().prop_map(Value::Bool),
         2 => json_value(),
+        // Prices and metrics, well formed or not.
+        2 => (
+            prop_oneof![number(), select(&["12.50", "-3", "1.", "x"][..]).prop_map(|s| json!(s)), json_value()],
+            select(&["currency", "unit", "amount", "x"][..]),
+            prop_oneof![select(&["EUR", "KILOGRAM", "a b", ""][..]).prop_map(|s| json!(s)), json_value()],
+        )
+            .prop_map(|(amount, key, code)| json!({"amount": amount, key: code})),
     ]
     .boxed()
 }
@@ -1640,7 +1647,8 @@ fn search() -> BoxedStrategy<String> {
     let property = prop_oneof![
         6 => select(&[
             "identifier", "enabled", "family", "categories", "created", "updated", "groups",
-            "parent", "uuid", "name", "size", "color", "release_date", "completeness",
+            "parent", "uuid", "name", "size", "color", "release_date", "completeness", "price",
+            "weight",
         ][..])
             .prop_map(str::to_string),
         1 => text(),
@@ -1696,6 +1704,8 @@ fn list_param() -> BoxedStrategy<String> {
         1 => text().prop_map(|v| ("locales".to_string(), v)),
         1 => text().prop_map(|v| ("attributes".to_string(), v)),
         1 => text().prop_map(|v| ("scope".to_string(), v)),
+        1 => text().prop_map(|v| ("search_locale".to_string(), v)),
+        1 => text().prop_map(|v| ("search_scope".to_string(), v)),
         1 => (text(), text()),
     ];
     prop_oneof![

@@ -3147,3 +3147,268 @@ async fn search_by_created_updated_day_and_attribute_values(
         );
     }
 }
+
+/// Price collection and metric filters (the value's shape chooses: an
+/// object with `currency` or with `unit`; metrics compare in the same unit
+/// only), EMPTY / NOT EMPTY on a currency, and `search_locale` /
+/// `search_scope` as the locale and scope of filters that give none, on
+/// both list routes; bad shapes and control characters are refused.
+#[rstest::rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_by_prices_metrics_and_default_locale_and_scope(
+    #[values(Engine::Sqlite, Engine::Postgres)] engine: Engine,
+) {
+    let e = env(engine).await;
+    let full = e.catalog().await;
+    let v = |data: Value| json!([{"locale": null, "scope": null, "data": data}]);
+    for (id, values) in [
+        (
+            "boot-1",
+            json!({
+                "price": v(json!([{"amount": "12.50", "currency": "EUR"},
+                                  {"amount": "15.00", "currency": "USD"}])),
+                "weight": v(json!({"amount": "1.2", "unit": "KILOGRAM"})),
+                "name": [
+                    {"locale": "en_US", "scope": "ecommerce", "data": "Red boot"},
+                    {"locale": "fr_FR", "scope": "mobile", "data": "Botte"}
+                ],
+                "color": v(json!("red"))
+            }),
+        ),
+        (
+            "shoe-1",
+            json!({
+                "price": v(json!([{"amount": 30, "currency": "EUR"},
+                                  {"amount": null, "currency": "USD"}])),
+                "weight": v(json!({"amount": 800, "unit": "GRAM"})),
+                "name": [{"locale": "fr_FR", "scope": "ecommerce", "data": "Chaussure"}]
+            }),
+        ),
+        (
+            "shirt-1",
+            json!({
+                "price": v(json!([{"amount": "9", "currency": "USD"}])),
+                "weight": v(json!({"amount": 2, "unit": "KILOGRAM"}))
+            }),
+        ),
+    ] {
+        e.patch(&full, id, json!({"values": values}))
+            .await
+            .assert_status(204);
+    }
+    let query = |search: &Value, extra: &str| {
+        format!(
+            "?limit=100&search={}{extra}",
+            form_urlencoded::byte_serialize(search.to_string().as_bytes()).collect::<String>()
+        )
+    };
+    let price = |op: &str, value: Value| json!({"price": [{"operator": op, "value": value}]});
+    let weight = |op: &str, value: Value| json!({"weight": [{"operator": op, "value": value}]});
+    let cases: Vec<(Value, &str, &[&str])> = vec![
+        (
+            price("<", json!({"amount": 13, "currency": "EUR"})),
+            "",
+            &["boot-1"],
+        ),
+        (
+            price("<=", json!({"amount": "30", "currency": "EUR"})),
+            "",
+            &["boot-1", "shoe-1"],
+        ),
+        (
+            price("=", json!({"amount": 12.5, "currency": "EUR"})),
+            "",
+            &["boot-1"],
+        ),
+        // Products with a EUR price, none of them 12.50.
+        (
+            price("!=", json!({"amount": 12.5, "currency": "EUR"})),
+            "",
+            &["shoe-1"],
+        ),
+        (
+            price(">=", json!({"amount": 9, "currency": "USD"})),
+            "",
+            &["boot-1", "shirt-1"],
+        ),
+        (
+            price(">", json!({"amount": 10, "currency": "USD"})),
+            "",
+            &["boot-1"],
+        ),
+        (price(">", json!({"amount": 0, "currency": "GBP"})), "", &[]),
+        (
+            price("NOT EMPTY", json!({"currency": "USD"})),
+            "",
+            &["boot-1", "shirt-1"],
+        ),
+        (
+            price("EMPTY", json!({"currency": "USD"})),
+            "",
+            &["phone-1", "shirt-phone", "shoe-1"],
+        ),
+        (
+            price("EMPTY", json!({"currency": "EUR"})),
+            "",
+            &["phone-1", "shirt-1", "shirt-phone"],
+        ),
+        (
+            json!({"price": [{"operator": "NOT EMPTY"}]}),
+            "",
+            &["boot-1", "shirt-1", "shoe-1"],
+        ),
+        // Metrics: the same unit only, no conversion.
+        (
+            weight("<", json!({"amount": 2, "unit": "KILOGRAM"})),
+            "",
+            &["boot-1"],
+        ),
+        (
+            weight("<=", json!({"amount": "2", "unit": "KILOGRAM"})),
+            "",
+            &["boot-1", "shirt-1"],
+        ),
+        (
+            weight("=", json!({"amount": 800, "unit": "GRAM"})),
+            "",
+            &["shoe-1"],
+        ),
+        (
+            weight("!=", json!({"amount": 2, "unit": "KILOGRAM"})),
+            "",
+            &["boot-1"],
+        ),
+        (
+            weight(">=", json!({"amount": 1, "unit": "GRAM"})),
+            "",
+            &["shoe-1"],
+        ),
+        (
+            weight(">", json!({"amount": 1, "unit": "KILOGRAM"})),
+            "",
+            &["boot-1", "shirt-1"],
+        ),
+        (
+            json!({"weight": [{"operator": "EMPTY"}]}),
+            "",
+            &["phone-1", "shirt-phone"],
+        ),
+        (
+            json!({"weight": [{"operator": "NOT EMPTY"}]}),
+            "",
+            &["boot-1", "shirt-1", "shoe-1"],
+        ),
+        // search_locale and search_scope: the filter's own win; values
+        // with no locale or scope (not localisable or scopable) count.
+        (
+            json!({"name": [{"operator": "NOT EMPTY"}]}),
+            "&search_locale=en_US",
+            &["boot-1"],
+        ),
+        (
+            json!({"name": [{"operator": "NOT EMPTY"}]}),
+            "&search_scope=ecommerce",
+            &["boot-1", "shoe-1"],
+        ),
+        (
+            json!({"name": [{"operator": "NOT EMPTY"}]}),
+            "&search_locale=fr_FR&search_scope=ecommerce",
+            &["shoe-1"],
+        ),
+        (
+            json!({"name": [{"operator": "NOT EMPTY", "locale": "fr_FR"}]}),
+            "&search_locale=en_US",
+            &["boot-1", "shoe-1"],
+        ),
+        (
+            json!({"name": [{"operator": "NOT EMPTY", "scope": "mobile"}]}),
+            "&search_scope=ecommerce",
+            &["boot-1"],
+        ),
+        (
+            json!({"color": [{"operator": "=", "value": "red"}]}),
+            "&search_locale=de_DE&search_scope=mobile",
+            &["boot-1"],
+        ),
+        (
+            price("<", json!({"amount": 100, "currency": "EUR"})),
+            "&search_locale=en_US&search_scope=ecommerce",
+            &["boot-1", "shoe-1"],
+        ),
+    ];
+    for (search, extra, want) in cases {
+        let q = query(&search, extra);
+        let a = e.list(&full, &q).await;
+        a.assert_status(200);
+        assert_eq!(a.identifiers(), want, "{search} {extra}");
+        // The products-uuid list filters alike.
+        let u = e
+            .get(&full, &format!("/api/rest/v1/products-uuid{q}"))
+            .await;
+        u.assert_status(200);
+        assert_eq!(
+            u.body["_embedded"]["items"].as_array().unwrap().len(),
+            want.len(),
+            "{search} {extra}"
+        );
+    }
+    // The links keep search_locale and search_scope.
+    let a = e
+        .list(
+            &full,
+            &query(
+                &json!({"name": [{"operator": "NOT EMPTY"}]}),
+                "&search_locale=en_US&search_scope=ecommerce",
+            ),
+        )
+        .await;
+    let next = a.body["_links"]["self"]["href"].as_str().unwrap();
+    assert!(
+        next.contains("&search_locale=en_US") && next.contains("&search_scope=ecommerce"),
+        "{next}"
+    );
+    for (search, property) in [
+        (price("<", json!({"amount": 1})), "price"),
+        (
+            price("=", json!({"amount": "x", "currency": "EUR"})),
+            "price",
+        ),
+        (price(">", json!({"amount": 1, "currency": 2})), "price"),
+        (price(">", json!({"currency": "EUR"})), "price"),
+        (
+            price("IN", json!({"amount": 1, "currency": "EUR"})),
+            "price",
+        ),
+        (price("EMPTY", json!({"currency": null})), "price"),
+        (
+            weight("<", json!({"amount": null, "unit": "GRAM"})),
+            "weight",
+        ),
+        (
+            weight("!=", json!({"amount": 1, "unit": ["GRAM"]})),
+            "weight",
+        ),
+        (
+            weight(">=", json!({"amount": 1, "unit": "GRAM", "x": 1})),
+            "weight",
+        ),
+    ] {
+        for path in ["/api/rest/v1/products", "/api/rest/v1/products-uuid"] {
+            let a = e.get(&full, &format!("{path}{}", query(&search, ""))).await;
+            a.assert_status(422);
+            assert!(
+                a.message().contains(&format!("\"{property}\"")),
+                "{search}: {}",
+                a.message()
+            );
+        }
+    }
+    for bad in ["&search_locale=en%0AUS", "&search_scope=%7F"] {
+        for path in ["/api/rest/v1/products", "/api/rest/v1/products-uuid"] {
+            let a = e
+                .get(&full, &format!("{path}{}", query(&json!({}), bad)))
+                .await;
+            a.assert_status(400);
+        }
+    }
+}

@@ -80,6 +80,17 @@ fn data_pool() -> Vec<Value> {
         json!("2023-12-31 08:00:00"),
         json!("2024-01-15x"),
         json!({"amount": "12.50", "currency": "EUR"}),
+        // Price collections and metrics, some of their amounts not numbers.
+        json!([{"amount": "12.50", "currency": "EUR"}, {"amount": "15", "currency": "USD"}]),
+        json!([{"amount": 7.5, "currency": "EUR"}]),
+        json!([{"amount": null, "currency": "EUR"}, {"amount": "-3", "currency": "USD"}]),
+        json!([{"amount": "abc", "currency": "EUR"}, "EUR", {"amount": 12}]),
+        json!([{"amount": "", "currency": "USD"}, {"amount": 100, "currency": "GBP"}]),
+        json!({"amount": "1.2", "unit": "KILOGRAM"}),
+        json!({"amount": 12, "unit": "GRAM"}),
+        json!({"amount": null, "unit": "KILOGRAM"}),
+        json!({"amount": "12.50", "unit": 5}),
+        json!({"amount": "-3", "unit": "GRAM"}),
     ]
 }
 
@@ -186,14 +197,15 @@ fn looked_at<'a>(p: &'a Model, f: &AttributeFilter) -> Vec<&'a Value> {
     items
         .iter()
         .filter(|v| {
+            // search_locale and search_scope let values with none count.
             f.locales.as_ref().is_none_or(|l| {
-                v["locale"]
-                    .as_str()
-                    .is_some_and(|x| l.iter().any(|y| y == x))
-            }) && f
-                .scope
-                .as_ref()
-                .is_none_or(|s| v["scope"].as_str() == Some(s.as_str()))
+                (f.default_locale && v["locale"].is_null())
+                    || v["locale"]
+                        .as_str()
+                        .is_some_and(|x| l.iter().any(|y| y == x))
+            }) && f.scope.as_ref().is_none_or(|s| {
+                (f.default_scope && v["scope"].is_null()) || v["scope"].as_str() == Some(s.as_str())
+            })
         })
         .map(|v| &v["data"])
         .collect()
@@ -245,6 +257,31 @@ fn nonempty_text(d: &Value) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
+/// The amounts of the prices in `currency` the data (a price collection)
+/// holds.
+fn prices<'a>(d: &'a Value, currency: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    d.as_array()
+        .into_iter()
+        .flatten()
+        .filter(move |e| e.is_object() && e["currency"].as_str() == Some(currency))
+        .map(|e| &e["amount"])
+}
+
+/// The amount of a metric of `unit`.
+fn metric<'a>(d: &'a Value, unit: &str) -> Option<&'a Value> {
+    (d.is_object() && d["unit"].as_str() == Some(unit)).then(|| &d["amount"])
+}
+
+fn compares(cmp: &NumberCmp, n: f64, v: f64) -> bool {
+    match cmp {
+        NumberCmp::Lt => n < v,
+        NumberCmp::Le => n <= v,
+        NumberCmp::Eq => n == v,
+        NumberCmp::Ge => n >= v,
+        NumberCmp::Gt => n > v,
+    }
+}
+
 /// Whether the data is of the kind `t` looks at.
 fn of_kind(t: &ValueTest, d: &Value) -> bool {
     match t {
@@ -258,6 +295,8 @@ fn of_kind(t: &ValueTest, d: &Value) -> bool {
         ValueTest::Number(..) => number(d).is_some(),
         ValueTest::Boolean(_) => d.is_boolean(),
         ValueTest::Date(..) | ValueTest::DateBetween(..) => day(d).is_some(),
+        ValueTest::Price(_, _, c) => prices(d, c).any(|a| number(a).is_some()),
+        ValueTest::Metric(_, _, u) => metric(d, u).and_then(number).is_some(),
     }
 }
 
@@ -276,13 +315,13 @@ fn passes(t: &ValueTest, d: &Value) -> bool {
                 .any(|s| set.contains(&s.to_ascii_lowercase())),
             _ => false,
         },
-        ValueTest::Number(cmp, v) => number(d).is_some_and(|n| match cmp {
-            NumberCmp::Lt => n < *v,
-            NumberCmp::Le => n <= *v,
-            NumberCmp::Eq => n == *v,
-            NumberCmp::Ge => n >= *v,
-            NumberCmp::Gt => n > *v,
-        }),
+        ValueTest::Number(cmp, v) => number(d).is_some_and(|n| compares(cmp, n, *v)),
+        ValueTest::Price(cmp, v, c) => {
+            prices(d, c).any(|a| number(a).is_some_and(|n| compares(cmp, n, *v)))
+        }
+        ValueTest::Metric(cmp, v, u) => metric(d, u)
+            .and_then(number)
+            .is_some_and(|n| compares(cmp, n, *v)),
         ValueTest::Boolean(b) => d.as_bool() == Some(*b),
         ValueTest::Date(cmp, at) => day(d).is_some_and(|x| match cmp {
             DateCmp::Before => x < at.as_str(),
@@ -293,11 +332,18 @@ fn passes(t: &ValueTest, d: &Value) -> bool {
     }
 }
 
+/// A price's amount that counts as one: a number or a non-empty string.
+fn has_amount(a: &Value) -> bool {
+    a.is_number() || a.as_str().is_some_and(|s| !s.is_empty())
+}
+
 fn attribute_ok(p: &Model, f: &AttributeFilter) -> bool {
     let data = looked_at(p, f);
     match &f.op {
         AttributeOp::Empty => !data.iter().any(|d| present(d)),
         AttributeOp::NotEmpty => data.iter().any(|d| present(d)),
+        AttributeOp::EmptyPrice(c) => !data.iter().any(|d| prices(d, c).any(has_amount)),
+        AttributeOp::NotEmptyPrice(c) => data.iter().any(|d| prices(d, c).any(has_amount)),
         AttributeOp::Test {
             test,
             negate: false,
@@ -408,6 +454,14 @@ fn needle() -> impl Strategy<Value = String> {
     .prop_map(|s| s.to_ascii_lowercase())
 }
 
+fn currency() -> impl Strategy<Value = String> {
+    proptest::sample::select(vec!["EUR", "USD", "GBP", "JPY"]).prop_map(str::to_string)
+}
+
+fn unit() -> impl Strategy<Value = String> {
+    proptest::sample::select(vec!["KILOGRAM", "GRAM", "METER"]).prop_map(str::to_string)
+}
+
 fn value_test() -> impl Strategy<Value = ValueTest> {
     let cmp = proptest::sample::select(vec![
         NumberCmp::Lt,
@@ -416,7 +470,7 @@ fn value_test() -> impl Strategy<Value = ValueTest> {
         NumberCmp::Ge,
         NumberCmp::Gt,
     ]);
-    let num = proptest::sample::select(vec![-3.0, 0.0, 7.5, 12.0, 12.5, 100.0]);
+    let num = proptest::sample::select(vec![-3.0, 0.0, 1.2, 7.5, 12.0, 12.5, 15.0, 100.0]);
     let date = || {
         proptest::sample::select(vec!["2023-12-31", "2024-01-15", "2024-02-01", "2024-03-01"])
             .prop_map(str::to_string)
@@ -428,10 +482,12 @@ fn value_test() -> impl Strategy<Value = ValueTest> {
         needle().prop_map(ValueTest::Contains),
         needle().prop_map(ValueTest::TextEquals),
         proptest::collection::vec(needle(), 0..3).prop_map(ValueTest::OneOf),
-        (cmp, num).prop_map(|(c, n)| ValueTest::Number(c, n)),
+        (cmp.clone(), num.clone()).prop_map(|(c, n)| ValueTest::Number(c, n)),
         any::<bool>().prop_map(ValueTest::Boolean),
         (dcmp, date()).prop_map(|(c, d)| ValueTest::Date(c, d)),
         (date(), date()).prop_map(|(a, b)| ValueTest::DateBetween(a, b)),
+        (cmp.clone(), num.clone(), currency()).prop_map(|(c, n, cur)| ValueTest::Price(c, n, cur)),
+        (cmp, num, unit()).prop_map(|(c, n, u)| ValueTest::Metric(c, n, u)),
     ]
 }
 
@@ -439,6 +495,8 @@ fn attribute_filter() -> impl Strategy<Value = SearchFilter> {
     let op = prop_oneof![
         1 => Just(AttributeOp::Empty),
         1 => Just(AttributeOp::NotEmpty),
+        1 => currency().prop_map(AttributeOp::EmptyPrice),
+        1 => currency().prop_map(AttributeOp::NotEmptyPrice),
         6 => (value_test(), any::<bool>()).prop_map(|(test, negate)| AttributeOp::Test { test, negate }),
     ];
     (
@@ -446,15 +504,20 @@ fn attribute_filter() -> impl Strategy<Value = SearchFilter> {
         proptest::option::of(codes(&LOCALES)),
         proptest::option::of(proptest::sample::select(SCOPES.to_vec())),
         op,
+        any::<(bool, bool)>(),
     )
-        .prop_map(|(code, locales, scope, op)| {
-            SearchFilter::Attribute(AttributeFilter {
-                code: code.to_string(),
-                locales,
-                scope: scope.map(str::to_string),
-                op,
-            })
-        })
+        .prop_map(
+            |(code, locales, scope, op, (default_locale, default_scope))| {
+                SearchFilter::Attribute(AttributeFilter {
+                    code: code.to_string(),
+                    locales,
+                    scope: scope.map(str::to_string),
+                    default_locale,
+                    default_scope,
+                    op,
+                })
+            },
+        )
 }
 
 fn filter(now: i64) -> impl Strategy<Value = SearchFilter> {

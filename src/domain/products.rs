@@ -840,7 +840,20 @@ pub struct AttributeFilter {
     pub locales: Option<Vec<String>>,
     /// `scope`: only values of this channel; `None`: any.
     pub scope: Option<String>,
+    /// The locales came from `search_locale` (the filter gave none): values
+    /// with no locale (of attributes that are not localisable) count too.
+    pub default_locale: bool,
+    /// The scope came from `search_scope`: values with no scope count too.
+    pub default_scope: bool,
     pub op: AttributeOp,
+}
+
+/// The list parameters `search_locale` and `search_scope`: the locale and
+/// channel of attribute filters that give none of their own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchDefaults {
+    pub locale: Option<String>,
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -850,6 +863,11 @@ pub enum AttributeOp {
     Empty,
     /// `NOT EMPTY`: some value looked at holds data.
     NotEmpty,
+    /// `EMPTY` with `{"currency": …}` (price collections): no value looked
+    /// at holds a price in this currency with an amount.
+    EmptyPrice(String),
+    /// `NOT EMPTY` with `{"currency": …}`: some value looked at does.
+    NotEmptyPrice(String),
     /// Some value looked at passes `test`; negated (the PIM's `!=`,
     /// `NOT IN`, `DOES NOT CONTAIN`, `NOT BETWEEN`): the product has a value
     /// of the test's kind and none passes.
@@ -876,11 +894,18 @@ pub enum ValueTest {
     /// the day given as `YYYY-MM-DD`.
     Date(DateCmp, String),
     DateBetween(String, String),
+    /// Price collections (`{"amount", "currency"}`): an entry of the data
+    /// array in this currency (compared exactly) whose amount (a number or
+    /// numeric string) compares.
+    Price(NumberCmp, f64, String),
+    /// Metrics (`{"amount", "unit"}`): data of this unit (compared exactly;
+    /// no conversion) whose amount compares.
+    Metric(NumberCmp, f64, String),
 }
 
 impl ValueTest {
     /// The kind of data the test looks at.
-    pub fn kind(&self) -> ValueKind {
+    pub fn kind(&self) -> ValueKind<'_> {
         match self {
             ValueTest::StartsWith(_)
             | ValueTest::EndsWith(_)
@@ -890,13 +915,15 @@ impl ValueTest {
             ValueTest::Number(..) => ValueKind::Number,
             ValueTest::Boolean(_) => ValueKind::Boolean,
             ValueTest::Date(..) | ValueTest::DateBetween(..) => ValueKind::Date,
+            ValueTest::Price(.., currency) => ValueKind::Price(currency),
+            ValueTest::Metric(.., unit) => ValueKind::Metric(unit),
         }
     }
 }
 
 /// What data a test looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueKind {
+pub enum ValueKind<'a> {
     /// A non-empty string.
     Text,
     /// A non-empty string or a non-empty array.
@@ -907,6 +934,11 @@ pub enum ValueKind {
     Boolean,
     /// A string starting `YYYY-MM-DD`, alone or followed by `T` or a space.
     Date,
+    /// An array holding a price (`{"amount", "currency"}`) in this currency
+    /// with a numeric amount.
+    Price(&'a str),
+    /// A metric (`{"amount", "unit"}`) of this unit with a numeric amount.
+    Metric(&'a str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1159,6 +1191,7 @@ fn attribute_filter(
     operator: &str,
     c: &Value,
     value: Option<&Value>,
+    defaults: &SearchDefaults,
 ) -> Result<AttributeFilter, SearchError> {
     let locales = match (c.get("locale"), c.get("locales")) {
         (Some(_), Some(_)) => {
@@ -1188,6 +1221,51 @@ fn attribute_filter(
             )));
         }
     };
+    let default_locale = locales.is_none() && defaults.locale.is_some();
+    let locales = locales.or_else(|| defaults.locale.clone().map(|l| vec![l]));
+    let default_scope = scope.is_none() && defaults.scope.is_some();
+    let scope = scope.or_else(|| defaults.scope.clone());
+    let test = |test: ValueTest, negate: bool| AttributeOp::Test { test, negate };
+    let done = |op: AttributeOp| AttributeFilter {
+        code: code.to_string(),
+        locales: locales.clone(),
+        scope: scope.clone(),
+        default_locale,
+        default_scope,
+        op,
+    };
+    // An object value: a price (`currency`) or a metric (`unit`).
+    if let Some(Value::Object(o)) = value {
+        let cmp = match operator {
+            "<" => Some(NumberCmp::Lt),
+            "<=" => Some(NumberCmp::Le),
+            "=" | "!=" => Some(NumberCmp::Eq),
+            ">=" => Some(NumberCmp::Ge),
+            ">" => Some(NumberCmp::Gt),
+            _ => None,
+        };
+        if let Some(cmp) = cmp {
+            return Ok(done(test(
+                measure(code, operator, o, cmp)?,
+                operator == "!=",
+            )));
+        }
+        if matches!(operator, "EMPTY" | "NOT EMPTY") && o.contains_key("currency") {
+            let currency = match (o.get("currency"), o.len()) {
+                (Some(Value::String(c)), 1) if is_attribute_code(c) => c.clone(),
+                _ => {
+                    return Err(SearchError::Unsupported(format!(
+                        "Property \"{code}\" expects an object with a currency code, as {{\"currency\": \"EUR\"}}, as value with {operator}"
+                    )));
+                }
+            };
+            return Ok(done(if operator == "EMPTY" {
+                AttributeOp::EmptyPrice(currency)
+            } else {
+                AttributeOp::NotEmptyPrice(currency)
+            }));
+        }
+    }
     let text = || {
         value
             .and_then(Value::as_str)
@@ -1205,7 +1283,6 @@ fn attribute_filter(
             ))
         })
     };
-    let test = |test: ValueTest, negate: bool| AttributeOp::Test { test, negate };
     let op = match operator {
         "EMPTY" => AttributeOp::Empty,
         "NOT EMPTY" => AttributeOp::NotEmpty,
@@ -1274,12 +1351,66 @@ fn attribute_filter(
         }
         other => return Err(unsupported(code, other)),
     };
-    Ok(AttributeFilter {
-        code: code.to_string(),
-        locales,
-        scope,
-        op,
+    Ok(done(op))
+}
+
+/// The value of a price (`{"amount", "currency"}`) or metric
+/// (`{"amount", "unit"}`) comparison: the amount a number or a numeric
+/// string, the currency or unit a code.
+fn measure(
+    code: &str,
+    operator: &str,
+    o: &Map<String, Value>,
+    cmp: NumberCmp,
+) -> Result<ValueTest, SearchError> {
+    let (key, price) = if o.contains_key("currency") {
+        ("currency", true)
+    } else if o.contains_key("unit") {
+        ("unit", false)
+    } else {
+        return Err(SearchError::Unsupported(format!(
+            "Property \"{code}\" expects an object with amount and currency (a price) or amount and unit (a metric) as value with {operator}"
+        )));
+    };
+    let bad = || {
+        SearchError::Unsupported(format!(
+            "Property \"{code}\" expects an object with a numeric amount and a {key} code, as {{\"amount\": 12.5, \"{key}\": \"{}\"}}, as value with {operator}",
+            if price { "EUR" } else { "KILOGRAM" }
+        ))
+    };
+    if o.len() != 2 {
+        return Err(bad());
+    }
+    let amount = match o.get("amount") {
+        Some(Value::Number(n)) => n.as_f64().filter(|a| a.is_finite()),
+        Some(Value::String(a)) if is_decimal(a) => a.parse::<f64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    let unit = match o.get(key) {
+        Some(Value::String(u)) if is_attribute_code(u) => u.clone(),
+        _ => return Err(bad()),
+    };
+    Ok(if price {
+        ValueTest::Price(cmp, amount, unit)
+    } else {
+        ValueTest::Metric(cmp, amount, unit)
     })
+}
+
+/// A numeric string as stored amounts are read: an optional `-`, digits,
+/// at most one point with digits on both sides, at most 40 characters.
+fn is_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = digits.split('.');
+    let whole =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    s.len() <= 40
+        && whole(parts.next())
+        && match parts.next() {
+            None => true,
+            frac => whole(frac) && parts.next().is_none(),
+        }
 }
 
 /// Whether any string (or key) in `value` holds U+0000, which no stored
@@ -1295,6 +1426,15 @@ fn holds_nul(value: &Value) -> bool {
 
 /// Parses the `search` parameter (already percent-decoded).
 pub fn parse_search(search: &str) -> Result<Vec<SearchFilter>, SearchError> {
+    parse_search_with(search, &SearchDefaults::default())
+}
+
+/// Parses the `search` parameter, attribute filters that name no locale or
+/// scope taking `defaults` (`search_locale`, `search_scope`).
+pub fn parse_search_with(
+    search: &str,
+    defaults: &SearchDefaults,
+) -> Result<Vec<SearchFilter>, SearchError> {
     let value: Value = serde_json::from_str(search)
         .map_err(|_| SearchError::BadJson("Search query parameter should be valid JSON.".into()))?;
     if holds_nul(&value) {
@@ -1402,7 +1542,7 @@ pub fn parse_search(search: &str) -> Result<Vec<SearchFilter>, SearchError> {
                 (p, op) if PRODUCT_PROPERTIES.contains(&p) || !is_attribute_code(p) => {
                     return Err(unsupported(p, op));
                 }
-                (p, op) => SearchFilter::Attribute(attribute_filter(p, op, c, value)?),
+                (p, op) => SearchFilter::Attribute(attribute_filter(p, op, c, value, defaults)?),
             };
             filters.push(filter);
         }
@@ -1835,6 +1975,8 @@ mod tests {
                 code: "name".into(),
                 locales: Some(vec!["en_US".into()]),
                 scope: Some("ecommerce".into()),
+                default_locale: false,
+                default_scope: false,
                 op: AttributeOp::Test {
                     test: ValueTest::Contains("shoe".into()),
                     negate: false
@@ -1971,6 +2113,55 @@ mod tests {
             ),
             (r#"{"bad code":[{"operator":"EMPTY"}]}"#, "bad code"),
             (r#"{"name":[{"value":"x"}]}"#, "name"),
+            (
+                r#"{"price":[{"operator":"<","value":{"amount":1}}]}"#,
+                "price",
+            ),
+            (r#"{"price":[{"operator":"<","value":{}}]}"#, "price"),
+            (
+                r#"{"price":[{"operator":"=","value":{"amount":"1.","currency":"EUR"}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":">","value":{"amount":"x","currency":"EUR"}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":">","value":{"amount":1,"currency":"E R"}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":">","value":{"amount":1,"currency":3}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":">","value":{"amount":null,"currency":"EUR"}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":">","value":{"amount":1,"currency":"EUR","unit":"G"}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":"IN","value":{"amount":1,"currency":"EUR"}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":"EMPTY","value":{"currency":1}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"price":[{"operator":"NOT EMPTY","value":{"currency":"EUR","amount":1}}]}"#,
+                "price",
+            ),
+            (
+                r#"{"weight":[{"operator":"<=","value":{"amount":1,"unit":null}}]}"#,
+                "weight",
+            ),
+            (
+                r#"{"weight":[{"operator":"!=","value":{"amount":[1],"unit":"GRAM"}}]}"#,
+                "weight",
+            ),
         ] {
             match parse_search(search) {
                 Err(SearchError::Unsupported(m)) => {
@@ -1979,6 +2170,109 @@ mod tests {
                 other => panic!("{search}: {other:?}"),
             }
         }
+    }
+
+    /// Price and metric filters: the value's object shape chooses; EMPTY
+    /// and NOT EMPTY on a price may name a currency.
+    #[test]
+    fn price_and_metric_filters_read_the_pim_syntax() {
+        let one = |s: &str| match parse_search(s) {
+            Ok(mut v) => match v.remove(0) {
+                SearchFilter::Attribute(a) => a.op,
+                other => panic!("{s}: {other:?}"),
+            },
+            Err(e) => panic!("{s}: {e:?}"),
+        };
+        let test = |test: ValueTest, negate: bool| AttributeOp::Test { test, negate };
+        for (op, cmp, negate) in [
+            ("<", NumberCmp::Lt, false),
+            ("<=", NumberCmp::Le, false),
+            ("=", NumberCmp::Eq, false),
+            ("!=", NumberCmp::Eq, true),
+            (">=", NumberCmp::Ge, false),
+            (">", NumberCmp::Gt, false),
+        ] {
+            assert_eq!(
+                one(&format!(
+                    r#"{{"price":[{{"operator":"{op}","value":{{"amount":12.5,"currency":"EUR"}}}}]}}"#
+                )),
+                test(ValueTest::Price(cmp, 12.5, "EUR".into()), negate)
+            );
+            assert_eq!(
+                one(&format!(
+                    r#"{{"price":[{{"operator":"{op}","value":{{"currency":"USD","amount":"-3.25"}}}}]}}"#
+                )),
+                test(ValueTest::Price(cmp, -3.25, "USD".into()), negate)
+            );
+            assert_eq!(
+                one(&format!(
+                    r#"{{"weight":[{{"operator":"{op}","value":{{"amount":"1","unit":"KILOGRAM"}}}}]}}"#
+                )),
+                test(ValueTest::Metric(cmp, 1.0, "KILOGRAM".into()), negate)
+            );
+        }
+        assert_eq!(
+            one(r#"{"price":[{"operator":"EMPTY","value":{"currency":"EUR"}}]}"#),
+            AttributeOp::EmptyPrice("EUR".into())
+        );
+        assert_eq!(
+            one(r#"{"price":[{"operator":"NOT EMPTY","value":{"currency":"EUR"}}]}"#),
+            AttributeOp::NotEmptyPrice("EUR".into())
+        );
+        // The plain forms (and a metric's unit, which they need not name).
+        assert_eq!(
+            one(r#"{"price":[{"operator":"EMPTY"}]}"#),
+            AttributeOp::Empty
+        );
+        assert_eq!(
+            one(r#"{"weight":[{"operator":"NOT EMPTY","value":{"unit":"GRAM"}}]}"#),
+            AttributeOp::NotEmpty
+        );
+        // Other value types keep their tests.
+        assert_eq!(
+            one(r#"{"size":[{"operator":"<","value":3}]}"#),
+            test(ValueTest::Number(NumberCmp::Lt, 3.0), false)
+        );
+        assert!(is_decimal("12") && is_decimal("-0.50") && !is_decimal("1.2.3"));
+        assert!(!is_decimal("") && !is_decimal("-") && !is_decimal(".5") && !is_decimal("1."));
+    }
+
+    /// `search_locale` and `search_scope` fill in filters without their own,
+    /// marked so that values with no locale or scope count too.
+    #[test]
+    fn search_defaults_apply_to_attribute_filters_without_their_own() {
+        let defaults = SearchDefaults {
+            locale: Some("en_US".into()),
+            scope: Some("ecommerce".into()),
+        };
+        let parse = |s: &str| match parse_search_with(s, &defaults).unwrap().remove(0) {
+            SearchFilter::Attribute(a) => a,
+            other => panic!("{other:?}"),
+        };
+        let a = parse(r#"{"name":[{"operator":"EMPTY"}]}"#);
+        assert_eq!(a.locales, Some(vec!["en_US".to_string()]));
+        assert_eq!(a.scope.as_deref(), Some("ecommerce"));
+        assert!(a.default_locale && a.default_scope);
+        let own = parse(r#"{"name":[{"operator":"EMPTY","locale":"fr_FR","scope":"print"}]}"#);
+        assert_eq!(own.locales, Some(vec!["fr_FR".to_string()]));
+        assert_eq!(own.scope.as_deref(), Some("print"));
+        assert!(!own.default_locale && !own.default_scope);
+        let some = parse(r#"{"name":[{"operator":"EMPTY","locales":["de_DE"]}]}"#);
+        assert!(!some.default_locale && some.default_scope);
+        // Other properties are not touched.
+        assert_eq!(
+            parse_search_with(r#"{"enabled":[{"operator":"=","value":true}]}"#, &defaults),
+            Ok(vec![SearchFilter::Enabled(true)])
+        );
+        let plain = match parse_search(r#"{"name":[{"operator":"EMPTY"}]}"#)
+            .unwrap()
+            .remove(0)
+        {
+            SearchFilter::Attribute(a) => a,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((plain.locales, plain.scope), (None, None));
+        assert!(!plain.default_locale && !plain.default_scope);
     }
 
     proptest::proptest! {

@@ -414,6 +414,19 @@ fn list_request(query: Option<&str>) -> Result<ListRequest, RestFailure> {
                 after = Some(value.into_owned());
             }
             "search" => req.search = Some(value.into_owned()),
+            "search_locale" | "search_scope" => {
+                if value.chars().any(char::is_control) {
+                    return Err(RestFailure::BadRequest(format!(
+                        "{key} must not contain control characters"
+                    )));
+                }
+                let v = Some(value.trim().to_string()).filter(|s| !s.is_empty());
+                if key == "search_locale" {
+                    req.search_defaults.locale = v;
+                } else {
+                    req.search_defaults.scope = v;
+                }
+            }
             "attributes" | "locales" | "scope" => value_param(&mut req.values, &key, &value)?,
             _ => {}
         }
@@ -449,6 +462,12 @@ fn list_link(
     if let Some(s) = req.search.as_deref().filter(|s| !s.is_empty()) {
         href.push_str(&format!("&search={}", utf8_percent_encode(s, QUERY)));
     }
+    let d = &req.search_defaults;
+    for (key, v) in [("search_locale", &d.locale), ("search_scope", &d.scope)] {
+        if let Some(v) = v {
+            href.push_str(&format!("&{key}={}", utf8_percent_encode(v, QUERY)));
+        }
+    }
     // The value filters hold on every page.
     let f = &req.values;
     for (key, list) in [("attributes", &f.attributes), ("locales", &f.locales)] {
@@ -475,7 +494,9 @@ fn list_link(
         ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
         ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
         ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)"),
-        ("search" = Option<String>, Query, description = "PIM search filters as JSON, e.g. `{\"categories\":[{\"operator\":\"IN\",\"value\":[\"shoes\"]}]}`; properties identifier (IN, NOT IN, =, !=), uuid (IN, NOT IN: arrays of UUIDs), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), groups (IN, NOT IN: arrays of group codes; EMPTY, NOT EMPTY), parent (a product identifier: = its descendants at any depth, IN direct children of any of an array, EMPTY without a parent, NOT EMPTY with one; a parent the group cannot view counts as none), created and updated (=, != on or not on the given day, <, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS; \"YYYY-MM-DD HH:MM:SS\" UTC); any other property is an attribute code, filtering its values (optional locale or locales, and scope, restrict which values count; strings compared ASCII case-insensitively): text STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, =, != (a string), IN, NOT IN (an array of strings; string or multi-select data), numbers <, <=, =, !=, >=, > (a number; numeric data or numeric strings), booleans =, != (a boolean), dates <, >, =, != (\"YYYY-MM-DD\"), BETWEEN, NOT BETWEEN (two of them), and EMPTY, NOT EMPTY; a negated operator matches products that have such a value, none of which matches. A value of the wrong shape, an unknown operator, or completeness and quality_score, is a 422")),
+        ("search_locale" = Option<String>, Query, description = "a locale: attribute filters in `search` that give no locale (or locales) look at values of this locale and values that are not localisable"),
+        ("search_scope" = Option<String>, Query, description = "a channel: attribute filters in `search` that give no scope look at values of this channel and values that are not scopable"),
+        ("search" = Option<String>, Query, description = "PIM search filters as JSON, e.g. `{\"categories\":[{\"operator\":\"IN\",\"value\":[\"shoes\"]}]}`; properties identifier (IN, NOT IN, =, !=), uuid (IN, NOT IN: arrays of UUIDs), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), groups (IN, NOT IN: arrays of group codes; EMPTY, NOT EMPTY), parent (a product identifier: = its descendants at any depth, IN direct children of any of an array, EMPTY without a parent, NOT EMPTY with one; a parent the group cannot view counts as none), created and updated (=, != on or not on the given day, <, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS; \"YYYY-MM-DD HH:MM:SS\" UTC); any other property is an attribute code, filtering its values (optional locale or locales, and scope, restrict which values count; strings compared ASCII case-insensitively): text STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, =, != (a string), IN, NOT IN (an array of strings; string or multi-select data), numbers <, <=, =, !=, >=, > (a number; numeric data or numeric strings), booleans =, != (a boolean), dates <, >, =, != (\"YYYY-MM-DD\"), BETWEEN, NOT BETWEEN (two of them), price collections <, <=, =, !=, >=, > (`{\"amount\": 12.5, \"currency\": \"EUR\"}`, amount a number or numeric string: some price in that currency compares), metrics <, <=, =, !=, >=, > (`{\"amount\": 1.2, \"unit\": \"KILOGRAM\"}`: values of that unit only, no unit conversion), and EMPTY, NOT EMPTY (on price collections optionally with `{\"currency\": \"EUR\"}`: no price, or some price, in that currency); search_locale and search_scope give attribute filters without their own locale or scope; a negated operator matches products that have such a value, none of which matches. A value of the wrong shape, an unknown operator, or completeness and quality_score, is a 422")),
     responses(
         (status = 200, description = "a page of the products the connection's group may view, in identifier order", body = ProductPage),
         (status = 400, description = "a bad parameter (limit outside 1–100, search not JSON…)", body = RestError),
@@ -511,7 +532,9 @@ pub async fn list_products(
         ("attributes" = Option<String>, Query, description = "comma-separated attribute codes: only their values"),
         ("locales" = Option<String>, Query, description = "comma-separated locales: only values for them (and values that are not localisable)"),
         ("scope" = Option<String>, Query, description = "a channel: only values for it (and values that are not scopable)"),
-        ("search" = Option<String>, Query, description = "PIM search filters as JSON, as for `/api/rest/v1/products`, e.g. `{\"uuid\":[{\"operator\":\"IN\",\"value\":[\"8945388d-cf5b-49af-8799-05d1ed6e296f\"]}]}`; properties identifier (IN, NOT IN, =, !=), uuid (IN, NOT IN: arrays of UUIDs), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), groups (IN, NOT IN: arrays of group codes; EMPTY, NOT EMPTY), parent (a product identifier: = its descendants at any depth, IN direct children of any of an array, EMPTY without a parent, NOT EMPTY with one; a parent the group cannot view counts as none), created and updated (=, != on or not on the given day, <, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS; \"YYYY-MM-DD HH:MM:SS\" UTC); any other property is an attribute code, filtering its values (optional locale or locales, and scope, restrict which values count; strings compared ASCII case-insensitively): text STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, =, != (a string), IN, NOT IN (an array of strings; string or multi-select data), numbers <, <=, =, !=, >=, > (a number; numeric data or numeric strings), booleans =, != (a boolean), dates <, >, =, != (\"YYYY-MM-DD\"), BETWEEN, NOT BETWEEN (two of them), and EMPTY, NOT EMPTY; a negated operator matches products that have such a value, none of which matches. A value of the wrong shape, an unknown operator, or completeness and quality_score, is a 422")),
+        ("search_locale" = Option<String>, Query, description = "a locale: attribute filters in `search` that give no locale (or locales) look at values of this locale and values that are not localisable"),
+        ("search_scope" = Option<String>, Query, description = "a channel: attribute filters in `search` that give no scope look at values of this channel and values that are not scopable"),
+        ("search" = Option<String>, Query, description = "PIM search filters as JSON, as for `/api/rest/v1/products`, e.g. `{\"uuid\":[{\"operator\":\"IN\",\"value\":[\"8945388d-cf5b-49af-8799-05d1ed6e296f\"]}]}`; properties identifier (IN, NOT IN, =, !=), uuid (IN, NOT IN: arrays of UUIDs), categories (IN, NOT IN, IN CHILDREN, NOT IN CHILDREN, UNCLASSIFIED, IN OR UNCLASSIFIED), enabled (=, !=), family (IN, NOT IN, EMPTY, NOT EMPTY), groups (IN, NOT IN: arrays of group codes; EMPTY, NOT EMPTY), parent (a product identifier: = its descendants at any depth, IN direct children of any of an array, EMPTY without a parent, NOT EMPTY with one; a parent the group cannot view counts as none), created and updated (=, != on or not on the given day, <, >, BETWEEN, NOT BETWEEN, SINCE LAST N DAYS; \"YYYY-MM-DD HH:MM:SS\" UTC); any other property is an attribute code, filtering its values (optional locale or locales, and scope, restrict which values count; strings compared ASCII case-insensitively): text STARTS WITH, ENDS WITH, CONTAINS, DOES NOT CONTAIN, =, != (a string), IN, NOT IN (an array of strings; string or multi-select data), numbers <, <=, =, !=, >=, > (a number; numeric data or numeric strings), booleans =, != (a boolean), dates <, >, =, != (\"YYYY-MM-DD\"), BETWEEN, NOT BETWEEN (two of them), price collections <, <=, =, !=, >=, > (`{\"amount\": 12.5, \"currency\": \"EUR\"}`, amount a number or numeric string: some price in that currency compares), metrics <, <=, =, !=, >=, > (`{\"amount\": 1.2, \"unit\": \"KILOGRAM\"}`: values of that unit only, no unit conversion), and EMPTY, NOT EMPTY (on price collections optionally with `{\"currency\": \"EUR\"}`: no price, or some price, in that currency); search_locale and search_scope give attribute filters without their own locale or scope; a negated operator matches products that have such a value, none of which matches. A value of the wrong shape, an unknown operator, or completeness and quality_score, is a 422")),
     responses(
         (status = 200, description = "a page of the products the connection's group may view, each with its `uuid` and linked by it", body = ProductPage),
         (status = 400, description = "a bad parameter (limit outside 1–100, search not JSON…)", body = RestError),
@@ -1162,6 +1185,8 @@ mod tests {
             "limit=abc",
             "page=0",
             "with_count=yes",
+            "search_locale=en%0AUS",
+            "search_scope=%09",
         ] {
             assert!(
                 matches!(list_request(Some(bad)), Err(RestFailure::BadRequest(_))),
@@ -1175,6 +1200,17 @@ mod tests {
         assert_eq!((r.limit, r.page), (100, 3));
         assert_eq!(r.search.as_deref(), Some("{\"a\"}"));
         assert_eq!(r.search_after, Some(None));
+        let d = list_request(Some("search_locale=en_US&search_scope=+ecommerce+"))
+            .unwrap()
+            .search_defaults;
+        assert_eq!(d.locale.as_deref(), Some("en_US"));
+        assert_eq!(d.scope.as_deref(), Some("ecommerce"));
+        assert_eq!(
+            list_request(Some("search_locale="))
+                .unwrap()
+                .search_defaults,
+            Default::default()
+        );
     }
 
     #[test]

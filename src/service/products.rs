@@ -128,6 +128,9 @@ pub struct ListRequest {
     pub search_after: Option<Option<String>>,
     /// `attributes`, `locales`, `scope`: which values the answer carries.
     pub values: products::ValueFilter,
+    /// `search_locale`, `search_scope`: the locale and channel of attribute
+    /// filters that give none.
+    pub search_defaults: products::SearchDefaults,
 }
 
 /// A product as the Web API answers it (the shape of
@@ -363,13 +366,15 @@ impl Service {
         )?;
         let mut filters = match req.search.as_deref() {
             None | Some("") => Vec::new(),
-            Some(s) => products::parse_search(s).map_err(|e| match e {
-                SearchError::BadJson(m) => RestFailure::BadRequest(m),
-                SearchError::Unsupported(m) => RestFailure::Unprocessable {
-                    message: m,
-                    errors: Vec::new(),
-                },
-            })?,
+            Some(s) => {
+                products::parse_search_with(s, &req.search_defaults).map_err(|e| match e {
+                    SearchError::BadJson(m) => RestFailure::BadRequest(m),
+                    SearchError::Unsupported(m) => RestFailure::Unprocessable {
+                        message: m,
+                        errors: Vec::new(),
+                    },
+                })?
+            }
         };
         // Category filters name categories the group may see; children
         // filters take the subtree.

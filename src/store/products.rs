@@ -443,33 +443,112 @@ fn attribute_clause(
         }
     };
     let mut sel = String::from("1 = 1");
+    // A locale or scope from search_locale / search_scope also lets values
+    // with none (of attributes that are not localisable or scopable) count.
+    let or_none = |default: bool, column: &str| {
+        if default {
+            format!(" OR {column} IS NULL")
+        } else {
+            String::new()
+        }
+    };
     if let Some(locales) = &f.locales {
         sel.push_str(&format!(
-            " AND x.loc IN ({})",
-            set_of(&param(json(locales)))
+            " AND (x.loc IN ({}){})",
+            set_of(&param(json(locales))),
+            or_none(f.default_locale, "x.loc")
         ));
     }
     if let Some(scope) = &f.scope {
         sel.push_str(&format!(
-            " AND x.sc = {}",
-            param(Param::Text(scope.clone()))
+            " AND (x.sc = {}{})",
+            param(Param::Text(scope.clone())),
+            or_none(f.default_scope, "x.sc")
         ));
     }
     let exists = |cond: &str| format!("EXISTS (SELECT 1 FROM {source} WHERE {sel} AND {cond})");
     let text = "(x.t = 'string' AND x.d <> '')";
-    let number = if sqlite {
-        let y = "(CASE WHEN substr(x.d, 1, 1) = '-' THEN substr(x.d, 2) ELSE x.d END)";
+    // A number, or a numeric string, as a number (else NULL): `is_number`
+    // and `is_string` test the JSON type of `d`, the data as text.
+    let numeric = |is_number: &str, is_string: &str, d: &str| {
+        if sqlite {
+            let y = format!("(CASE WHEN substr({d}, 1, 1) = '-' THEN substr({d}, 2) ELSE {d} END)");
+            format!(
+                "(CASE WHEN {is_number} THEN {d}
+                    WHEN {is_string} AND length({d}) <= 40 AND {y} <> '' AND {y} NOT GLOB '*[^0-9.]*'
+                        AND {y} NOT GLOB '*.*.*' AND {y} NOT GLOB '.*' AND {y} NOT GLOB '*.'
+                    THEN CAST({d} AS REAL) END)"
+            )
+        } else {
+            format!(
+                "(CASE WHEN {is_number} THEN CAST({d} AS double precision)
+                    WHEN {is_string} AND length({d}) <= 40 AND {d} ~ '^-?[0-9]+(\\.[0-9]+)?$'
+                    THEN CAST({d} AS double precision) END)"
+            )
+        }
+    };
+    let number = numeric("x.t = 'number'", "x.t = 'string'", "x.d");
+    // The amount of a price entry `pe` or a metric `m` (its JSON text).
+    let amount = |obj: &str| {
+        if sqlite {
+            numeric(
+                &format!("json_type({obj}, '$.amount') IN ('integer', 'real')"),
+                &format!("json_type({obj}, '$.amount') = 'text'"),
+                &format!("json_extract({obj}, '$.amount')"),
+            )
+        } else {
+            numeric(
+                &format!("jsonb_typeof({obj} -> 'amount') = 'number'"),
+                &format!("jsonb_typeof({obj} -> 'amount') = 'string'"),
+                &format!("({obj} ->> 'amount')"),
+            )
+        }
+    };
+    // The field `key` of the object `obj` is a string equal to `bound`.
+    let field_is = |obj: &str, key: &str, bound: &str| {
+        if sqlite {
+            format!(
+                "json_type({obj}, '$.{key}') = 'text' AND json_extract({obj}, '$.{key}') = {bound}"
+            )
+        } else {
+            format!("jsonb_typeof({obj} -> '{key}') = 'string' AND ({obj} ->> '{key}') = {bound}")
+        }
+    };
+    // Some price entry `pe` of the data (an array) in the currency `bound`
+    // passes `cond`.
+    let price = |bound: &str, cond: &str| {
+        let entries = if sqlite {
+            "json_each(CASE WHEN x.t = 'array' THEN x.d ELSE '[]' END) pe WHERE pe.type = 'object'"
+                .to_string()
+        } else {
+            "jsonb_array_elements(CASE WHEN x.t = 'array' THEN x.j ELSE CAST('[]' AS jsonb) END) AS pe(value)
+             WHERE jsonb_typeof(pe.value) = 'object'"
+                .to_string()
+        };
         format!(
-            "(CASE WHEN x.t = 'number' THEN x.d
-                WHEN x.t = 'string' AND length(x.d) <= 40 AND {y} <> '' AND {y} NOT GLOB '*[^0-9.]*'
-                    AND {y} NOT GLOB '*.*.*' AND {y} NOT GLOB '.*' AND {y} NOT GLOB '*.'
-                THEN CAST(x.d AS REAL) END)"
+            "x.t = 'array' AND EXISTS (SELECT 1 FROM {entries} AND {} AND {cond})",
+            field_is("pe.value", "currency", bound)
         )
+    };
+    // The data as a metric object, and a condition: it is a metric of the
+    // unit `bound` and passes `cond`.
+    let m = if sqlite {
+        "(CASE WHEN x.t = 'object' THEN x.d ELSE '{}' END)"
     } else {
-        "(CASE WHEN x.t = 'number' THEN CAST(x.d AS double precision)
-            WHEN x.t = 'string' AND length(x.d) <= 40 AND x.d ~ '^-?[0-9]+(\\.[0-9]+)?$'
-            THEN CAST(x.d AS double precision) END)"
-            .to_string()
+        "x.j"
+    };
+    let metric = |bound: &str, cond: &str| {
+        format!(
+            "x.t = 'object' AND {} AND {cond}",
+            field_is(m, "unit", bound)
+        )
+    };
+    let compare = |cmp: &NumberCmp| match cmp {
+        NumberCmp::Lt => "<",
+        NumberCmp::Le => "<=",
+        NumberCmp::Eq => "=",
+        NumberCmp::Ge => ">=",
+        NumberCmp::Gt => ">",
     };
     let date = if sqlite {
         "(x.t = 'string' AND x.d GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'
@@ -483,6 +562,8 @@ fn attribute_clause(
         ValueKind::Number => format!("{number} IS NOT NULL"),
         ValueKind::Boolean => "x.t = 'boolean'".to_string(),
         ValueKind::Date => date.to_string(),
+        // Their conditions bind the currency or unit: made with the test.
+        ValueKind::Price(_) | ValueKind::Metric(_) => "1 = 0".to_string(),
     };
     let l = lower("x.d");
     match &f.op {
@@ -497,8 +578,41 @@ fn attribute_clause(
                 present
             }
         }
+        AttributeOp::EmptyPrice(currency) | AttributeOp::NotEmptyPrice(currency) => {
+            let c = param(Param::Text(currency.clone()));
+            let has_amount = if sqlite {
+                "json_type(pe.value, '$.amount') IN ('integer', 'real', 'text')
+                 AND json_extract(pe.value, '$.amount') <> ''"
+            } else {
+                "jsonb_typeof(pe.value -> 'amount') IN ('number', 'string')
+                 AND (pe.value ->> 'amount') <> ''"
+            };
+            let present = exists(&price(&c, has_amount));
+            if matches!(f.op, AttributeOp::EmptyPrice(_)) {
+                format!("NOT {present}")
+            } else {
+                present
+            }
+        }
         AttributeOp::Test { test, negate } => {
+            // The kind's condition of price and metric tests (which bind
+            // the currency or unit).
+            let mut own_kind = None;
             let cond = match test {
+                ValueTest::Price(cmp, v, currency) => {
+                    let c = param(Param::Text(currency.clone()));
+                    let a = amount("pe.value");
+                    own_kind = Some(price(&c, &format!("{a} IS NOT NULL")));
+                    let v = param(Param::Real(*v));
+                    price(&c, &format!("{a} {} {v}", compare(cmp)))
+                }
+                ValueTest::Metric(cmp, v, unit) => {
+                    let u = param(Param::Text(unit.clone()));
+                    let a = amount(m);
+                    own_kind = Some(metric(&u, &format!("{a} IS NOT NULL")));
+                    let v = param(Param::Real(*v));
+                    metric(&u, &format!("{a} {} {v}", compare(cmp)))
+                }
                 ValueTest::StartsWith(n) => {
                     let n = param(Param::Text(n.clone()));
                     format!("{text} AND substr({l}, 1, length({n})) = {n}")
@@ -536,14 +650,7 @@ fn attribute_clause(
                     )
                 }
                 ValueTest::Number(cmp, v) => {
-                    let op = match cmp {
-                        NumberCmp::Lt => "<",
-                        NumberCmp::Le => "<=",
-                        NumberCmp::Eq => "=",
-                        NumberCmp::Ge => ">=",
-                        NumberCmp::Gt => ">",
-                    };
-                    format!("{number} {op} {}", param(Param::Real(*v)))
+                    format!("{number} {} {}", compare(cmp), param(Param::Real(*v)))
                 }
                 ValueTest::Boolean(b) => match (sqlite, b) {
                     (true, true) => "x.t = 'boolean' AND x.d = 1".to_string(),
@@ -569,7 +676,8 @@ fn attribute_clause(
                 ),
             };
             if *negate {
-                format!("({} AND NOT {})", exists(&kind(test.kind())), exists(&cond))
+                let k = own_kind.unwrap_or_else(|| kind(test.kind()));
+                format!("({} AND NOT {})", exists(&k), exists(&cond))
             } else {
                 exists(&cond)
             }
@@ -1154,8 +1262,17 @@ mod tests {
             ValueTest::Date(DateCmp::Before, "2026-01-01".into()),
             ValueTest::Date(DateCmp::On, "2026-01-01".into()),
             ValueTest::DateBetween("2026-01-01".into(), "2026-02-01".into()),
+            ValueTest::Price(NumberCmp::Le, 12.5, "EUR".into()),
+            ValueTest::Price(NumberCmp::Eq, 3.0, "USD".into()),
+            ValueTest::Metric(NumberCmp::Gt, 1.2, "KILOGRAM".into()),
+            ValueTest::Metric(NumberCmp::Eq, 1.0, "GRAM".into()),
         ];
-        let mut ops = vec![AttributeOp::Empty, AttributeOp::NotEmpty];
+        let mut ops = vec![
+            AttributeOp::Empty,
+            AttributeOp::NotEmpty,
+            AttributeOp::EmptyPrice("EUR".into()),
+            AttributeOp::NotEmptyPrice("EUR".into()),
+        ];
         for test in tests {
             for negate in [false, true] {
                 ops.push(AttributeOp::Test {
@@ -1169,6 +1286,8 @@ mod tests {
                 code: "name".into(),
                 locales: (i % 2 == 0).then(v),
                 scope: (i % 3 == 0).then(|| "ecommerce".to_string()),
+                default_locale: i % 4 == 0,
+                default_scope: i % 5 == 0,
                 op,
             }));
         }
