@@ -278,8 +278,19 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 
 /// The whole API.
 pub fn router(service: AppState) -> Router {
-    let (routes, _) = documented_routes().split_for_parts();
-    let (web_api, _) = web_api_routes().split_for_parts();
+    // The route lists also build their description (schemas and all):
+    // done once per process, not for every router (each embedded client,
+    // each test server).
+    static ROUTES: std::sync::OnceLock<(Router<AppState>, Router<AppState>)> =
+        std::sync::OnceLock::new();
+    let (routes, web_api) = ROUTES
+        .get_or_init(|| {
+            (
+                documented_routes().split_for_parts().0,
+                web_api_routes().split_for_parts().0,
+            )
+        })
+        .clone();
     let rest_any = format!("{}/{{*rest}}", crate::REST_ROOT);
     // One layer: the bearer check (401), then the connection's rate limit
     // (429) and overall access (403), and the monitoring count (R23).
