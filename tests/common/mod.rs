@@ -171,3 +171,20 @@ pub async fn location(engine: Engine, dir: &std::path::Path) -> switchboard::sto
         Engine::Postgres => Location::Postgres(pg::fresh_url().await),
     }
 }
+
+/// What `capture` shows (a tmux pane) once it holds `needle`; fails the
+/// test after 30 s, showing the screen.
+pub fn wait_for_screen(capture: impl Fn() -> String, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let screen = capture();
+        if screen.contains(needle) {
+            return screen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {needle:?}; screen:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
